@@ -1,0 +1,19 @@
+"""Every route module, in one list: the app, OpenAPI and the scope-matrix test read it."""
+
+from __future__ import annotations
+
+from hedgerow.api.routes import health, organizations, personal_api_keys, projects, schema, users
+from hedgerow.api.routing import Route, RouteTable
+
+TABLES: tuple[RouteTable, ...] = (
+    health.routes,
+    schema.routes,
+    projects.routes,
+    organizations.routes,
+    users.routes,
+    personal_api_keys.routes,
+)
+
+
+def all_routes() -> list[Route]:
+    return [route for table in TABLES for route in table]

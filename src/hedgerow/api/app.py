@@ -1,0 +1,50 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.routing import Route as StarletteRoute
+
+from hedgerow.api import openapi
+from hedgerow.api.dispatch import keyed_endpoint, public_endpoint
+from hedgerow.api.errors import http_exception, unexpected
+from hedgerow.api.paths import PathNormaliser
+from hedgerow.api.routes import all_routes
+from hedgerow.config import Settings
+from hedgerow.services.container import Services
+
+
+def create_app(settings: Settings | None = None) -> PathNormaliser:
+    """A ready-to-serve ASGI app; stores open in its lifespan and close with it."""
+    settings = settings or Settings.from_env()
+    routes = all_routes()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = Services.open(settings)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            services.close()
+
+    starlette_routes = [
+        StarletteRoute(
+            route.path,
+            keyed_endpoint(route) if route.auth == "key" else public_endpoint(route),
+            methods=[route.method],
+            name=route.name,
+        )
+        for route in routes
+    ]
+    app = Starlette(
+        routes=starlette_routes,
+        exception_handlers={HTTPException: http_exception, Exception: unexpected},
+        lifespan=lifespan,
+    )
+    app.state.openapi = openapi.build(routes)
+    return PathNormaliser(app)

@@ -1,0 +1,39 @@
+"""One place that turns errors into responses: PostHog's ``{"type","code","detail","attr"}``."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hedgerow.api.responses import JSONResponse
+from hedgerow.errors import SERVER_ERROR_BODY, Exposed, MethodNotAllowed, NotFound
+
+log = logging.getLogger("hedgerow.api")
+
+
+def render_error(error: BaseException) -> Response:
+    """The response for any error; unexpected ones become an opaque 500 (and are logged)."""
+    if isinstance(error, Exposed):
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+    log.error("unhandled error", exc_info=error)
+    return JSONResponse(SERVER_ERROR_BODY, status_code=500)
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    """Starlette's own routing errors (unknown path, wrong method) in PostHog's shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return render_error(NotFound("Endpoint not found."))
+    if exc.status_code == 405:
+        return render_error(MethodNotAllowed(request.method))
+    return JSONResponse(
+        {"type": "invalid_request", "code": "error", "detail": exc.detail, "attr": None},
+        status_code=exc.status_code,
+    )
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    return render_error(exc)

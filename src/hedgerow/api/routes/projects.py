@@ -1,0 +1,143 @@
+"""Projects (each is also its own environment): list, create, retrieve, update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hedgerow import clock
+from hedgerow.api.call import Call
+from hedgerow.api.pagination import paginate
+from hedgerow.api.routing import RouteTable
+from hedgerow.services.tenancy import DEFAULT_PROJECT_SETTINGS
+from hedgerow.store.meta.tenancy import Project
+
+routes = RouteTable()
+
+
+def project_basic(project: Project) -> dict[str, Any]:
+    """How projects appear in lists and inside other objects."""
+    settings = {**DEFAULT_PROJECT_SETTINGS, **project.settings}
+    return {
+        "id": project.id,
+        "uuid": project.uuid,
+        "organization": project.organization_id,
+        "project_id": project.id,
+        "api_token": project.api_token,
+        "name": project.name,
+        "completed_snippet_onboarding": settings["completed_snippet_onboarding"],
+        "has_completed_onboarding_for": None,
+        "ingested_event": settings["ingested_event"],
+        "is_demo": settings["is_demo"],
+        "timezone": project.timezone,
+        "access_control": settings["access_control"],
+    }
+
+
+def project_detail(project: Project, membership_level: int | None) -> dict[str, Any]:
+    """The full project, as retrieve, create and update return it."""
+    settings = {**DEFAULT_PROJECT_SETTINGS, **project.settings}
+    return {
+        **project_basic(project),
+        **settings,
+        "created_at": clock.iso(project.created_at),
+        "updated_at": clock.iso(project.updated_at),
+        "week_start_day": project.week_start_day,
+        "secret_api_token": project.secret_api_token,
+        "secret_api_token_backup": None,
+        "effective_membership_level": membership_level,
+        "has_group_types": False,
+        "group_types": [],
+        "live_events_token": None,
+        "product_intents": [],
+        "default_modifiers": {},
+        "person_on_events_querying_enabled": True,
+    }
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = "UTC"
+
+
+class ProjectUpdate(BaseModel):
+    """Fields a project's settings may change; anything else in the body is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = None
+    week_start_day: int | None = Field(default=None, ge=0, le=1)
+    autocapture_opt_out: bool | None = None
+    autocapture_exceptions_opt_in: bool | None = None
+    session_recording_opt_in: bool | None = None
+    capture_console_log_opt_in: bool | None = None
+    capture_performance_opt_in: bool | None = None
+    heatmaps_opt_in: bool | None = None
+    anonymize_ips: bool | None = None
+    app_urls: list[str | None] | None = None
+    recording_domains: list[str | None] | None = None
+    test_account_filters: list[dict[str, Any]] | None = None
+    test_account_filters_default_checked: bool | None = None
+    path_cleaning_filters: list[dict[str, Any]] | None = None
+    data_attributes: list[str] | None = None
+    person_display_name_properties: list[str] | None = None
+    completed_snippet_onboarding: bool | None = None
+    surveys_opt_in: bool | None = None
+    inject_web_apps: bool | None = None
+    primary_dashboard: int | None = None
+
+
+def _detail(call: Call, project: Project) -> dict[str, Any]:
+    assert call.principal is not None
+    return project_detail(project, call.principal.memberships.get(project.organization_id))
+
+
+@routes.get("/api/projects/", name="projects_list", scope="project:read")
+def list_projects(call: Call) -> dict[str, Any]:
+    """The projects the key may reach, oldest first."""
+    assert call.principal is not None
+    principal = call.principal
+
+    def fetch(page: Any) -> tuple[list[dict[str, Any]], int]:
+        projects, total = call.services.projects.visible_to(principal, page.limit, page.offset)
+        return [project_basic(p) for p in projects], total
+
+    return paginate(call.url, call.query, fetch)
+
+
+@routes.post("/api/projects/", name="projects_create", scope="project:write", status=201, body=ProjectCreate)
+def create_project(call: Call) -> dict[str, Any]:
+    """A new project (with its own environment) in the key's organization."""
+    assert call.principal is not None
+    org = call.services.projects.home_organization(call.principal)
+    project = call.services.projects.create(org.id, call.data.name, call.data.timezone)
+    return _detail(call, project)
+
+
+@routes.get("/api/projects/{project_id}/", name="projects_retrieve", scope="project:read")
+def retrieve_project(call: Call) -> dict[str, Any]:
+    """One project, with its tokens and settings."""
+    assert call.project is not None
+    return _detail(call, call.project)
+
+
+def _update(call: Call) -> dict[str, Any]:
+    assert call.project is not None
+    changes = call.data.model_dump(exclude_unset=True)
+    return _detail(call, call.services.projects.update(call.project, changes))
+
+
+@routes.patch(
+    "/api/projects/{project_id}/", name="projects_partial_update", scope="project:write", body=ProjectUpdate
+)
+def patch_project(call: Call) -> dict[str, Any]:
+    """Change some of a project's settings."""
+    return _update(call)
+
+
+@routes.put("/api/projects/{project_id}/", name="projects_update", scope="project:write", body=ProjectUpdate)
+def put_project(call: Call) -> dict[str, Any]:
+    """Change a project's settings."""
+    return _update(call)

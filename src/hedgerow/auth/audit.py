@@ -1,0 +1,113 @@
+"""Audit: every decision becomes a row with a sentence a person can read.
+
+"Key 'release-bot' tried to change feature flags in project 'Shop' — denied: the key lacks
+feature_flag:write." Secrets never reach this module: it sees key ids and labels only.
+"""
+
+from __future__ import annotations
+
+from hedgerow import clock
+from hedgerow.auth.authorize import Decision
+from hedgerow.store.meta import audit as audit_store
+from hedgerow.store.meta.audit import AuditEntry
+from hedgerow.store.meta.db import MetaDB
+
+# How objects read in a sentence; anything missing reads as "<object with spaces>s".
+_NOUNS = {
+    "activity_log": "the activity log",
+    "query": "queries",
+    "person": "persons",
+    "user": "their user profile",
+    "organization": "organization settings",
+    "project": "projects",
+    "property_definition": "property definitions",
+    "event_definition": "event definitions",
+    "personal_api_key": "personal API keys",
+    "feature_flag": "feature flags",
+    "session_recording": "session recordings",
+}
+
+# Verbs by action, with per-object exceptions.
+_VERBS = {"read": "read", "write": "change"}
+_OBJECT_VERBS = {("query", "read"): "run"}
+
+
+def _phrase(decision: Decision) -> str:
+    target = decision.target
+    if target.scope is None:
+        return f"call {target.method} {target.path}"
+    noun = _NOUNS.get(target.scope.object, target.scope.object.replace("_", " ") + "s")
+    verb = _OBJECT_VERBS.get((target.scope.object, target.scope.action), _VERBS[target.scope.action])
+    return f"{verb} {noun}"
+
+
+def _place(decision: Decision) -> str:
+    target = decision.target
+    if target.project_id is not None:
+        if target.project_name:
+            return f" in project '{target.project_name}'"
+        return f" in project {target.project_id}"
+    if target.organization_name:
+        return f" in organization '{target.organization_name}'"
+    return ""
+
+
+def _who(decision: Decision) -> str:
+    if decision.principal is not None:
+        return f"Key '{decision.principal.key_label}'"
+    if decision.error is not None and decision.error.code == "not_authenticated":
+        return "A request without an API key"
+    return "A request with an invalid API key"
+
+
+def sentence(decision: Decision, status: int | None) -> str:
+    """The plain-English record of ``decision`` (and of the answer, when it was not a success)."""
+    what = _phrase(decision) + _place(decision)
+    if not decision.allowed:
+        return f"{_who(decision)} tried to {what} — denied: {decision.reason}."
+    if status == 429:
+        return f"{_who(decision)} tried to {what} — allowed, but throttled by the rate limit."
+    if status is not None and status >= 400:
+        return f"{_who(decision)} tried to {what} — allowed, but the request failed ({status})."
+    return f"{_who(decision)} {_past(what)} — allowed."
+
+
+def _past(what: str) -> str:
+    verb, _, rest = what.partition(" ")
+    past = {"read": "read", "change": "changed", "run": "ran", "call": "called"}.get(verb, verb)
+    return f"{past} {rest}"
+
+
+class AuditLog:
+    """Writes decisions to the metadata database, synchronously (a decision is never lost)."""
+
+    def __init__(self, db: MetaDB) -> None:
+        self._db = db
+
+    def record(self, decision: Decision, status: int | None) -> AuditEntry:
+        target = decision.target
+        principal = decision.principal
+        entry = AuditEntry(
+            created_at=clock.now(),
+            via=target.via,
+            key_id=principal.key_id if principal else None,
+            key_label=principal.key_label if principal else None,
+            user_id=principal.user_id if principal else None,
+            method=target.method,
+            path=target.path[:2000],
+            object=target.scope.object if target.scope else None,
+            action=target.scope.action if target.scope else None,
+            project_id=target.project_id,
+            organization_id=target.organization_id,
+            decision="allowed" if decision.allowed else "denied",
+            reason=decision.reason,
+            status=status,
+            sentence=sentence(decision, status),
+        )
+        with self._db.write() as conn:
+            audit_store.insert(conn, entry)
+        return entry
+
+    def newest(self, limit: int = 50, key_id: str | None = None) -> list[AuditEntry]:
+        with self._db.read() as conn:
+            return audit_store.newest(conn, limit=limit, key_id=key_id)

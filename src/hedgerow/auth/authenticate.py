@@ -1,0 +1,84 @@
+"""From a request's credentials to a :class:`Principal`, in PostHog's order.
+
+Candidates are looked for in order — ``Authorization: Bearer``, then the body's
+``personal_api_key``, then the query's ``personal_api_key`` — and only the first one found is
+tried: a bad header is not rescued by a good query parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from hedgerow import clock
+from hedgerow.auth.keys import hash_key
+from hedgerow.auth.principal import Principal
+from hedgerow.errors import AuthenticationFailed, Exposed, NotAuthenticated
+from hedgerow.store.meta import keys as key_store
+from hedgerow.store.meta import tenancy
+from hedgerow.store.meta.db import MetaDB
+
+_BEARER = re.compile(r"^Bearer\s+(\S.+)$")
+_TOUCH_EVERY = timedelta(hours=1)
+
+
+def find_key(
+    authorization: str | None, body: Any, query: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """The first personal-API-key candidate and where it was found, or None."""
+    if authorization:
+        match = _BEARER.match(authorization)
+        if match and not match.group(1).startswith("pha_"):
+            return match.group(1).strip(), "Authorization header"
+    if isinstance(body, dict) and isinstance(body.get("personal_api_key"), str):
+        return body["personal_api_key"], "body"
+    if query.get("personal_api_key"):
+        return query["personal_api_key"], "query string"
+    return None
+
+
+def authenticate(
+    db: MetaDB, authorization: str | None, body: Any, query: Mapping[str, str]
+) -> tuple[Principal | None, Exposed | None]:
+    """The caller's principal, or None with the 401 the caller should get."""
+    found = find_key(authorization, body, query)
+    if found is None:
+        return None, NotAuthenticated()
+    value, source = found
+    return principal_for_key(db, value, source)
+
+
+def principal_for_key(
+    db: MetaDB, value: str, source: str = "Authorization header"
+) -> tuple[Principal | None, Exposed | None]:
+    """Look a key value up by its hash; None plus the 401 when it is not a live key."""
+    invalid = AuthenticationFailed(f"Personal API key found in request {source} is invalid.")
+    with db.read() as conn:
+        record = key_store.by_secure_value(conn, hash_key(value))
+        if record is None:
+            return None, invalid
+        user = tenancy.get_user(conn, record.user_id)
+        if user is None:
+            return None, invalid
+        memberships = tenancy.memberships(conn, user.id)
+    now = clock.now()
+    if record.last_used_at is None or now - record.last_used_at > _TOUCH_EVERY:
+        with db.write() as conn:
+            key_store.update(conn, record.id, last_used_at=now)
+    return (
+        Principal(
+            key_id=record.id,
+            key_label=record.label,
+            user_id=user.id,
+            scopes=tuple(record.scopes or ["*"]),
+            scoped_teams=tuple(record.scoped_teams) if record.scoped_teams else None,
+            scoped_organizations=tuple(record.scoped_organizations)
+            if record.scoped_organizations
+            else None,
+            memberships=memberships,
+            current_project_id=user.current_project_id,
+        ),
+        None,
+    )

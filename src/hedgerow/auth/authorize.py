@@ -1,0 +1,118 @@
+"""The one decision function: may this principal do this action on this object here?
+
+Every caller that needs permission — REST routes, MCP tools, flag definitions — builds a
+:class:`Target` and asks :func:`authorize`. The resulting :class:`Decision` is what the audit
+log records, allowed or denied, so the log and the behaviour can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hedgerow.auth.principal import Principal
+from hedgerow.auth.scopes import Scope, grants
+from hedgerow.errors import Exposed, PermissionDenied
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a call is about, resolved before the decision.
+
+    ``project_id`` is the project the call names (even when no such project exists);
+    ``organization_id`` is the organization it belongs to, when known. ``project_based``
+    says whether the endpoint lives under a project; ``exempt_from_limits`` marks endpoints
+    about the caller itself (``/api/users/@me/``), which key limits do not apply to.
+    """
+
+    method: str
+    path: str
+    scope: Scope | None
+    project_id: int | None = None
+    project_name: str | None = None
+    organization_id: str | None = None
+    organization_name: str | None = None
+    project_based: bool = False
+    exempt_from_limits: bool = False
+    via: str = "rest"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome: allowed or not, why in plain words, and the error a denied caller gets."""
+
+    allowed: bool
+    reason: str
+    target: Target
+    principal: Principal | None
+    error: Exposed | None = None
+
+
+def _deny(principal: Principal | None, target: Target, reason: str, error: Exposed) -> Decision:
+    return Decision(False, reason, target, principal, error)
+
+
+def authorize(principal: Principal | None, target: Target, credential_error: Exposed | None = None) -> Decision:
+    """Decide. ``principal`` is None when no valid key was presented (``credential_error`` says why)."""
+    if principal is None:
+        error = credential_error or PermissionDenied()
+        reason = "no API key was provided" if error.status == 401 and error.code == "not_authenticated" else "the key is not valid"
+        return _deny(None, target, reason, error)
+
+    if target.scope is None:
+        return _deny(
+            principal,
+            target,
+            "this action does not accept personal API keys",
+            PermissionDenied("This action does not support personal API key access"),
+        )
+
+    if not target.exempt_from_limits:
+        if principal.scoped_teams:
+            if not target.project_based:
+                return _deny(
+                    principal,
+                    target,
+                    "the key is limited to certain projects and this endpoint is not part of a project",
+                    PermissionDenied("API keys with scoped projects are only supported on project-based endpoints."),
+                )
+            # A project that could not be named (bad id) is a 404 later, not a refusal here.
+            if target.project_id is not None and target.project_id not in principal.scoped_teams:
+                return _deny(
+                    principal,
+                    target,
+                    "the key is limited to other projects",
+                    PermissionDenied(
+                        f"API key does not have access to the requested project: ID {target.project_id}."
+                    ),
+                )
+        if principal.scoped_organizations and target.organization_id is not None:
+            if target.organization_id not in principal.scoped_organizations:
+                return _deny(
+                    principal,
+                    target,
+                    "the key is limited to other organizations",
+                    PermissionDenied(
+                        "API key does not have access to the requested organization: "
+                        f"ID {target.organization_id}."
+                    ),
+                )
+
+    if not grants(principal.scopes, target.scope):
+        return _deny(
+            principal,
+            target,
+            f"the key lacks {target.scope}",
+            PermissionDenied(f"API key missing required scope '{target.scope}'"),
+        )
+
+    if target.organization_id is not None and target.organization_id not in principal.memberships:
+        detail = (
+            "You don't have access to the project."
+            if target.project_based
+            else "You do not have permission to perform this action."
+        )
+        return _deny(
+            principal, target, "the key's user is not a member of that organization", PermissionDenied(detail)
+        )
+
+    return Decision(True, f"the key holds {target.scope}", target, principal)

@@ -1,0 +1,31 @@
+"""Who is calling: a personal API key and the user it belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller.
+
+    ``scoped_teams``/``scoped_organizations`` are ``None`` when the key is not limited;
+    ``memberships`` maps the user's organization ids to membership levels.
+    """
+
+    key_id: str
+    key_label: str
+    user_id: int
+    scopes: tuple[str, ...]
+    scoped_teams: tuple[int, ...] | None
+    scoped_organizations: tuple[str, ...] | None
+    memberships: dict[str, int]
+    current_project_id: int | None = None
+
+    @property
+    def organization_ids(self) -> list[str]:
+        """Organizations the key may reach: the user's, narrowed by the key's limits."""
+        orgs = list(self.memberships)
+        if self.scoped_organizations:
+            orgs = [org for org in orgs if org in self.scoped_organizations]
+        return orgs

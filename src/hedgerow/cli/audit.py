@@ -1,0 +1,31 @@
+"""``hedgerow audit``: the newest authorization decisions, in plain English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from hedgerow import clock
+from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, open_services, print_json
+
+
+def audit(
+    limit: int = typer.Option(50, "--limit", min=1, help="How many entries."),
+    key: Optional[str] = typer.Option(None, "--key", help="Only this key's entries (key id)."),
+    data_dir: Optional[Path] = DataDir,
+    database_url: Optional[str] = DatabaseURL,
+    as_json: bool = JSONFlag,
+) -> None:
+    """Print the newest audit entries, newest first."""
+    services = open_services(data_dir, database_url)
+    try:
+        entries = services.audit.newest(limit, key_id=key)
+    finally:
+        services.close()
+    if as_json:
+        print_json([e.as_json() for e in entries])
+        return
+    for e in entries:
+        typer.echo(f"{clock.iso(e.created_at)}  {e.status or '-':>3}  {e.sentence}")

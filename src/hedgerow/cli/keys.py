@@ -1,0 +1,89 @@
+"""``hedgerow keys create|list|revoke``: mint and manage personal API keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hedgerow.api.routes.personal_api_keys import key_json
+from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, fail, open_services, print_json
+from hedgerow.errors import Exposed
+
+app = typer.Typer(help="Personal API keys.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    label: str = typer.Option(..., "--label", help="A name for the key (who or what uses it)."),
+    scopes: str = typer.Option(..., "--scopes", help='Comma-separated, e.g. "insight:read,query:read" or "*".'),
+    project: Optional[List[int]] = typer.Option(None, "--project", help="Limit the key to this project (repeatable)."),
+    organization: Optional[List[str]] = typer.Option(
+        None, "--organization", help="Limit the key to this organization (repeatable)."
+    ),
+    data_dir: Optional[Path] = DataDir,
+    database_url: Optional[str] = DatabaseURL,
+    as_json: bool = JSONFlag,
+) -> None:
+    """Mint a key for the organization owner; the value is printed once and never stored."""
+    services = open_services(data_dir, database_url)
+    try:
+        owner = services.projects.bootstrap().user
+        scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
+        record, value = services.keys.create(
+            owner.id, label, scope_list, list(project or []) or None, list(organization or []) or None,
+            enforce_limit=False,
+        )
+    except Exposed as error:
+        fail(f"{error.attr + ': ' if error.attr else ''}{error.detail}")
+        return
+    finally:
+        services.close()
+    if as_json:
+        print_json({**key_json(record, value), "key": value})
+    else:
+        typer.echo(value)
+
+
+@app.command("list")
+def list_keys(
+    data_dir: Optional[Path] = DataDir,
+    database_url: Optional[str] = DatabaseURL,
+    as_json: bool = JSONFlag,
+) -> None:
+    """Every key (masked), newest first."""
+    services = open_services(data_dir, database_url)
+    try:
+        records = services.keys.list()
+    finally:
+        services.close()
+    if as_json:
+        print_json([key_json(r) for r in records])
+        return
+    table = Table("id", "label", "key", "scopes", "projects", "last used")
+    for r in records:
+        table.add_row(
+            r.id, r.label, r.mask_value, ",".join(r.scopes), ",".join(map(str, r.scoped_teams or [])) or "all",
+            str(r.last_used_at or "never"),
+        )
+    Console().print(table)
+
+
+@app.command("revoke")
+def revoke(
+    key_id: str = typer.Argument(..., help="The key's id (see `hedgerow keys list`)."),
+    data_dir: Optional[Path] = DataDir,
+    database_url: Optional[str] = DatabaseURL,
+) -> None:
+    """Revoke a key; a running server refuses it from the next request."""
+    services = open_services(data_dir, database_url)
+    try:
+        services.keys.revoke(key_id)
+    except Exposed:
+        fail(f"no key with id {key_id}")
+    finally:
+        services.close()
+    typer.echo(f"revoked {key_id}")

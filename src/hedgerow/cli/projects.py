@@ -1,0 +1,62 @@
+"""``hedgerow projects create|list``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hedgerow.api.routes.projects import project_detail
+from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, fail, open_services, print_json
+from hedgerow.errors import Exposed
+
+app = typer.Typer(help="Projects.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    name: str = typer.Option(..., "--name"),
+    timezone: str = typer.Option("UTC", "--timezone"),
+    organization: Optional[str] = typer.Option(None, "--organization", help="Organization id (default: the first)."),
+    data_dir: Optional[Path] = DataDir,
+    database_url: Optional[str] = DatabaseURL,
+    as_json: bool = JSONFlag,
+) -> None:
+    """Create a project; prints its id and project API token."""
+    services = open_services(data_dir, database_url)
+    try:
+        org_id = organization or services.projects.bootstrap().organization.id
+        project = services.projects.create(org_id, name, timezone)
+    except Exposed as error:
+        fail(error.detail)
+        return
+    finally:
+        services.close()
+    if as_json:
+        print_json(project_detail(project, None))
+    else:
+        typer.echo(f"{project.id}\t{project.api_token}\t{project.name}")
+
+
+@app.command("list")
+def list_projects(
+    data_dir: Optional[Path] = DataDir,
+    database_url: Optional[str] = DatabaseURL,
+    as_json: bool = JSONFlag,
+) -> None:
+    """Every project."""
+    services = open_services(data_dir, database_url)
+    try:
+        projects = services.projects.list_all()
+    finally:
+        services.close()
+    if as_json:
+        print_json([project_detail(p, None) for p in projects])
+        return
+    table = Table("id", "name", "api_token", "timezone", "organization")
+    for p in projects:
+        table.add_row(str(p.id), p.name, p.api_token, p.timezone, p.organization_id)
+    Console().print(table)

@@ -1,0 +1,55 @@
+"""``hedgerow serve``: run the server (bootstrapping on first start)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+import uvicorn
+
+from hedgerow.api.app import create_app
+from hedgerow.cli.bootstrap import bootstrap_admin
+from hedgerow.config import Settings
+from hedgerow.services.container import Services
+from hedgerow.store.meta import tenancy
+
+
+def serve(
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", envvar="HEDGEROW_DATA_DIR"),
+    host: Optional[str] = typer.Option(None, "--host", envvar="HEDGEROW_HOST"),
+    port: Optional[int] = typer.Option(None, "--port", envvar="HEDGEROW_PORT"),
+    database_url: Optional[str] = typer.Option(None, "--database-url", envvar="HEDGEROW_DATABASE_URL"),
+    events_url: Optional[str] = typer.Option(None, "--events-url", envvar="HEDGEROW_EVENTS_URL"),
+    redis_url: Optional[str] = typer.Option(None, "--redis-url", envvar="HEDGEROW_REDIS_URL"),
+) -> None:
+    """Serve the API. On the first start, print the project API key and an admin key."""
+    settings = Settings.from_env(
+        data_dir=data_dir, host=host, port=port, database_url=database_url,
+        events_url=events_url, redis_url=redis_url,
+    )
+    services = Services.open(settings)
+    try:
+        with services.meta.read() as conn:
+            first_start = tenancy.first_organization(conn) is None
+        if first_start:
+            result = bootstrap_admin(services)
+            typer.echo("Hedgerow is set up. Keep these; the personal API key is not shown again.")
+            typer.echo(f"  Project API key:   {result['project_api_key']}")
+            typer.echo(f"  Personal API key:  {result['personal_api_key']}")
+        else:
+            project = services.projects.bootstrap().project
+            typer.echo(f"Project API key: {project.api_token}")
+    finally:
+        services.close()
+    typer.echo(f"Serving on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )

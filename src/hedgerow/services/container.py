@@ -1,0 +1,41 @@
+"""The running server's parts, opened once at start-up and shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hedgerow.auth.audit import AuditLog
+from hedgerow.auth.ratelimit import RateLimiter
+from hedgerow.config import Settings
+from hedgerow.services.keys import KeyService
+from hedgerow.services.tenancy import ProjectService
+from hedgerow.store.meta.db import MetaDB
+
+
+@dataclass
+class Services:
+    """Stores and use cases, wired together from :class:`Settings`."""
+
+    settings: Settings
+    meta: MetaDB
+    audit: AuditLog
+    limiter: RateLimiter
+    projects: ProjectService
+    keys: KeyService
+
+    @classmethod
+    def open(cls, settings: Settings) -> "Services":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        meta = MetaDB(settings.database_url)
+        meta.migrate()
+        return cls(
+            settings=settings,
+            meta=meta,
+            audit=AuditLog(meta),
+            limiter=RateLimiter(settings),
+            projects=ProjectService(meta),
+            keys=KeyService(meta),
+        )
+
+    def close(self) -> None:
+        self.meta.dispose()

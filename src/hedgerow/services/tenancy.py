@@ -1,0 +1,186 @@
+"""Organizations and projects: bootstrap, lookup, creation and settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import available_timezones
+
+from hedgerow.auth.keys import new_project_secret, new_project_token
+from hedgerow.auth.principal import Principal
+from hedgerow.errors import NotFound, ValidationError
+from hedgerow.store.meta import tenancy
+from hedgerow.store.meta.db import MetaDB
+from hedgerow.store.meta.tenancy import OWNER, Organization, Project, User
+
+ADMIN_EMAIL = "admin@hedgerow.local"
+TIMEZONES = frozenset(available_timezones())
+
+# Settings a project carries besides its columns, with PostHog's defaults for a new project.
+DEFAULT_PROJECT_SETTINGS: dict[str, Any] = {
+    "autocapture_opt_out": False,
+    "autocapture_exceptions_opt_in": False,
+    "session_recording_opt_in": False,
+    "capture_console_log_opt_in": True,
+    "capture_performance_opt_in": True,
+    "heatmaps_opt_in": True,
+    "anonymize_ips": False,
+    "app_urls": [],
+    "recording_domains": [],
+    "test_account_filters": [],
+    "test_account_filters_default_checked": False,
+    "path_cleaning_filters": [],
+    "data_attributes": ["data-attr"],
+    "person_display_name_properties": None,
+    "completed_snippet_onboarding": False,
+    "ingested_event": False,
+    "is_demo": False,
+    "access_control": False,
+    "inject_web_apps": False,
+    "surveys_opt_in": None,
+    "primary_dashboard": None,
+}
+
+
+@dataclass(frozen=True)
+class Tenancy:
+    organization: Organization
+    project: Project
+    user: User
+
+
+class ProjectService:
+    """Use cases over organizations and projects."""
+
+    def __init__(self, db: MetaDB) -> None:
+        self._db = db
+
+    def bootstrap(self) -> Tenancy:
+        """The first organization, its owner and its default project, created if missing."""
+        with self._db.write() as conn:
+            org = tenancy.first_organization(conn)
+            if org is None:
+                org = tenancy.create_organization(conn, "Hedgerow")
+                user = tenancy.user_by_email(conn, ADMIN_EMAIL) or tenancy.create_user(
+                    conn, ADMIN_EMAIL, "Admin"
+                )
+                tenancy.add_membership(conn, org.id, user.id, OWNER)
+                project = self._insert_project(conn, org.id, "Default project", "UTC")
+                tenancy.set_current_project(conn, user.id, project.id)
+            owner = tenancy.organization_owner(conn, org.id)
+            assert owner is not None, "an organization always has an owner"
+            projects, _ = tenancy.list_projects(conn, [org.id], limit=1)
+            project = projects[0] if projects else self._insert_project(conn, org.id, "Default project", "UTC")
+            return Tenancy(org, project, tenancy.get_user(conn, owner.id) or owner)
+
+    def _insert_project(self, conn: Any, org_id: str, name: str, timezone: str) -> Project:
+        return tenancy.create_project(
+            conn,
+            org_id,
+            name,
+            api_token=new_project_token(),
+            secret_api_token=new_project_secret(),
+            timezone=timezone,
+            settings=dict(DEFAULT_PROJECT_SETTINGS),
+        )
+
+    def create(self, organization_id: str, name: str, timezone: str = "UTC") -> Project:
+        name = validate_name(name)
+        timezone = validate_timezone(timezone)
+        with self._db.write() as conn:
+            if tenancy.get_organization(conn, organization_id) is None:
+                raise NotFound("Organization not found.")
+            return self._insert_project(conn, organization_id, name, timezone)
+
+    def get(self, project_id: int) -> Project | None:
+        with self._db.read() as conn:
+            return tenancy.get_project(conn, project_id)
+
+    def by_token(self, api_token: str) -> Project | None:
+        with self._db.read() as conn:
+            return tenancy.project_by_token(conn, api_token)
+
+    def by_secret(self, secret: str) -> Project | None:
+        with self._db.read() as conn:
+            return tenancy.project_by_secret_token(conn, secret)
+
+    def organization(self, organization_id: str) -> Organization | None:
+        with self._db.read() as conn:
+            return tenancy.get_organization(conn, organization_id)
+
+    def user(self, user_id: int) -> User | None:
+        with self._db.read() as conn:
+            return tenancy.get_user(conn, user_id)
+
+    def list_all(self) -> list[Project]:
+        with self._db.read() as conn:
+            return tenancy.all_projects(conn)
+
+    def visible_to(
+        self, principal: Principal, limit: int | None = None, offset: int = 0
+    ) -> tuple[list[Project], int]:
+        """The projects a key can see: its user's organizations, narrowed by the key's limits."""
+        teams = list(principal.scoped_teams) if principal.scoped_teams else None
+        with self._db.read() as conn:
+            return tenancy.list_projects(
+                conn, principal.organization_ids, teams, limit=limit, offset=offset
+            )
+
+    def home_organization(self, principal: Principal) -> Organization:
+        """The organization a key acts in when a call names none (the current project's)."""
+        with self._db.read() as conn:
+            if principal.current_project_id is not None:
+                project = tenancy.get_project(conn, principal.current_project_id)
+                if project and project.organization_id in principal.organization_ids:
+                    org = tenancy.get_organization(conn, project.organization_id)
+                    if org:
+                        return org
+            for org_id in principal.organization_ids:
+                org = tenancy.get_organization(conn, org_id)
+                if org:
+                    return org
+        raise NotFound("Organization not found.")
+
+    def current_project_id(self, principal: Principal) -> int | None:
+        """What ``@current`` means for this key: the user's current project, unless the key
+        is limited to other projects, then the first project it may reach."""
+        current = principal.current_project_id
+        if principal.scoped_teams and current not in principal.scoped_teams:
+            return principal.scoped_teams[0]
+        return current
+
+    def update(self, project: Project, changes: dict[str, Any]) -> Project:
+        columns: dict[str, Any] = {}
+        settings = dict(project.settings)
+        for key, value in changes.items():
+            if key == "name":
+                columns["name"] = validate_name(value)
+            elif key == "timezone":
+                columns["timezone"] = validate_timezone(value)
+            elif key == "week_start_day":
+                columns["week_start_day"] = value
+            else:
+                settings[key] = value
+        if settings != project.settings:
+            columns["settings"] = settings
+        with self._db.write() as conn:
+            tenancy.update_project(conn, project.id, **columns)
+            updated = tenancy.get_project(conn, project.id)
+        assert updated is not None
+        return updated
+
+
+def validate_name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("This field may not be blank.", code="blank", attr="name")
+    if len(name) > 200:
+        raise ValidationError(
+            "Ensure this field has no more than 200 characters.", code="max_length", attr="name"
+        )
+    return name
+
+
+def validate_timezone(timezone: str) -> str:
+    if timezone not in TIMEZONES:
+        raise ValidationError(f'"{timezone}" is not a valid choice.', code="invalid_choice", attr="timezone")
+    return timezone

@@ -1,0 +1,157 @@
+"""Metadata tables (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+The schema itself is created and evolved by the Alembic migrations next to this module;
+these declarations are what the repositories query with. Keep the two in step: a test
+compares them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("distinct_id", String(200), nullable=False, unique=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("first_name", String(150), nullable=False, default=""),
+    Column("last_name", String(150), nullable=False, default=""),
+    Column("current_project_id", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+organization_memberships = Table(
+    "organization_memberships",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("organization_id", "user_id", name="uq_membership_org_user"),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("api_token", String(64), nullable=False, unique=True),
+    Column("secret_api_token", String(128), nullable=True),
+    Column("timezone", String(240), nullable=False, default="UTC"),
+    Column("week_start_day", Integer, nullable=True),
+    Column("settings", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+personal_api_keys = Table(
+    "personal_api_keys",
+    metadata,
+    Column("id", String(50), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("label", String(40), nullable=False),
+    Column("secure_value", String(300), nullable=False, unique=True),
+    Column("mask_value", String(11), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("scoped_teams", JSON, nullable=True),
+    Column("scoped_organizations", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("last_rolled_at", DateTime(timezone=True), nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("key_id", String(50), nullable=True),
+    Column("key_label", String(40), nullable=True),
+    Column("user_id", Integer, nullable=True),
+    Column("method", String(10), nullable=False),
+    Column("path", String(2000), nullable=False),
+    Column("object", String(64), nullable=True),
+    Column("action", String(16), nullable=True),
+    Column("project_id", Integer, nullable=True),
+    Column("organization_id", String(36), nullable=True),
+    Column("decision", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("sentence", Text, nullable=False),
+    Index("ix_audit_log_created_at", "created_at"),
+    Index("ix_audit_log_key_id", "key_id"),
+)
+
+group_type_mappings = Table(
+    "group_type_mappings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("group_type", String(400), nullable=False),
+    Column("group_type_index", Integer, nullable=False),
+    Column("name_singular", String(400), nullable=True),
+    Column("name_plural", String(400), nullable=True),
+    UniqueConstraint("project_id", "group_type", name="uq_group_type_project_type"),
+    UniqueConstraint("project_id", "group_type_index", name="uq_group_type_project_index"),
+)
+
+event_definitions = Table(
+    "event_definitions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(400), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("project_id", "name", name="uq_event_definition_project_name"),
+)
+
+property_definitions = Table(
+    "property_definitions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(400), nullable=False),
+    # 1 = event, 2 = person, 3 = group (PostHog's PropertyDefinition.Type)
+    Column("type", Integer, nullable=False),
+    # -1 for event and person properties, so the unique key below holds without NULLs
+    Column("group_type_index", Integer, nullable=False, default=-1),
+    Column("property_type", String(50), nullable=True),
+    Column("is_numerical", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint(
+        "project_id", "type", "group_type_index", "name", name="uq_property_definition_key"
+    ),
+)
