@@ -42,7 +42,7 @@ def page_from(query: QueryParams, default_limit: int = 100, max_limit: int | Non
 
 def _with(url: URL, **params: Any) -> str:
     """``url`` with ``params`` set (None removes one); keys sorted, as DRF writes them."""
-    items = [(k, v) for k, v in url.query_params.multi_items() if k not in params]
+    items = [(k, v) for k, v in QueryParams(url.query).multi_items() if k not in params]
     items += [(k, str(v)) for k, v in params.items() if v is not None]
     return str(url.replace(query=urlencode(sorted(items, key=lambda kv: kv[0]))))
 

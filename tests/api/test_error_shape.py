@@ -1,0 +1,89 @@
+"""Every error, on every route, has PostHog's body: type, code, detail, attr — and never a 500."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hedgerow.api.routes import all_routes
+
+SHAPE = {"type", "code", "detail", "attr"}
+KEYED = [r for r in all_routes() if r.auth == "key"]
+BAD_BODIES = [b"{not json", b"[1, 2, 3]", b'"a string"', b"null", b'{"name": null, "label": 12, "scopes": "x"}', b"\xff\xfe"]
+
+
+def _path(route, project_id):
+    return re.sub(r"{[a-z_]+}", "@current", route.path.replace("{project_id}", str(project_id)))
+
+
+@pytest.mark.parametrize("route", KEYED, ids=lambda r: f"{r.method} {r.path}")
+def test_bad_bodies_get_posthog_errors(api, route) -> None:
+    path = _path(route, api.project_id)
+    for body in BAD_BODIES:
+        response = api.client.request(
+            route.method, path, content=body, headers={**api.auth(), "Content-Type": "application/json"}
+        )
+        assert response.status_code != 500, (body, response.text)
+        if response.status_code >= 400:
+            assert set(response.json()) == SHAPE, (body, response.text)
+
+
+@pytest.mark.parametrize("route", KEYED, ids=lambda r: f"{r.method} {r.path}")
+def test_unknown_project_is_404(api, route) -> None:
+    if not route.project_based:
+        pytest.skip("not under a project")
+    for project in ("999999", "not-a-number"):
+        response = api.client.request(route.method, route.path.replace("{project_id}", project), headers=api.auth(), json={})
+        assert response.status_code == 404
+        assert response.json() == {"type": "invalid_request", "code": "not_found", "detail": "Project not found.", "attr": None}
+
+
+def test_unknown_route_is_404(api) -> None:
+    for path in ("/api/nothing-here/", "/api/projects/1/nothing-here", "/definitely/not"):
+        response = api.get(path)
+        assert response.status_code == 404
+        assert response.json() == {"type": "invalid_request", "code": "not_found", "detail": "Endpoint not found.", "attr": None}
+
+
+def test_wrong_method_is_405(api) -> None:
+    response = api.delete(f"/api/projects/{api.project_id}/")
+    assert response.status_code == 405
+    assert response.json() == {
+        "type": "invalid_request",
+        "code": "method_not_allowed",
+        "detail": 'Method "DELETE" not allowed.',
+        "attr": None,
+    }
+
+
+def test_malformed_json_is_parse_error(api) -> None:
+    response = api.client.post("/api/projects/", content=b"{oops", headers={**api.auth(), "Content-Type": "application/json"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "invalid_request" and body["code"] == "parse_error" and body["attr"] is None
+    assert body["detail"].startswith("JSON parse error")
+
+
+def test_oversized_body_is_413(api) -> None:
+    response = api.client.post("/api/projects/", content=b"x" * (20 * 1024 * 1024 + 1), headers=api.auth())
+    assert response.status_code == 413
+    assert set(response.json()) == SHAPE
+
+
+def test_unexpected_failure_is_opaque_500(api, monkeypatch) -> None:
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internals at /var/lib/hedgerow")
+
+    monkeypatch.setattr(api.services.projects, "visible_to", explode)
+    response = api.get("/api/projects/")
+    assert response.status_code == 500
+    assert response.json() == {"type": "server_error", "code": "error", "detail": "A server error occurred.", "attr": None}
+    assert "secret" not in response.text
+
+
+def test_trailing_slash_and_environment_alias(api) -> None:
+    for path in (f"/api/projects/{api.project_id}", f"/api/environments/{api.project_id}/", f"/api/environments/{api.project_id}"):
+        response = api.get(path)
+        assert response.status_code == 200, path
+        assert response.json()["id"] == api.project_id

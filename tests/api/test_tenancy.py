@@ -1,0 +1,94 @@
+"""Projects (= environments), organizations and the calling user."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+
+def test_project_detail(api) -> None:
+    body = api.get(f"/api/projects/{api.project_id}/").json()
+    assert body["id"] == api.project_id and body["api_token"] == api.project_token
+    assert body["api_token"].startswith("phc_") and body["timezone"] == "UTC"
+    assert body["organization"] == api.organization_id
+    assert api.get("/api/projects/@current/").json()["id"] == api.project_id
+
+
+def test_create_and_update(api) -> None:
+    created = api.post("/api/projects/", {"name": "Shop", "timezone": "Europe/Berlin"})
+    assert created.status_code == 201
+    project = created.json()
+    assert project["name"] == "Shop" and project["timezone"] == "Europe/Berlin"
+    assert project["api_token"] != api.project_token
+    patched = api.patch(f"/api/projects/{project['id']}/", {"name": "Shop 2", "autocapture_opt_out": True})
+    assert patched.status_code == 200
+    assert patched.json()["name"] == "Shop 2" and patched.json()["autocapture_opt_out"] is True
+    assert api.get(f"/api/environments/{project['id']}/").json()["name"] == "Shop 2"
+
+
+def test_update_validation_stores_nothing(api) -> None:
+    for payload, attr in (
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"name": ""}, "name"),
+        ({"week_start_day": 5}, "week_start_day"),
+        ({"autocapture_opt_out": "sometimes"}, "autocapture_opt_out"),
+        ({"app_urls": "not-a-list"}, "app_urls"),
+    ):
+        response = api.patch(f"/api/projects/{api.project_id}/", payload)
+        assert response.status_code == 400, payload
+        assert response.json()["attr"] == attr
+    body = api.get(f"/api/projects/{api.project_id}/").json()
+    assert body["name"] == "Default project" and body["timezone"] == "UTC"
+
+
+def test_pagination_envelope_keeps_other_params(api) -> None:
+    for i in range(4):
+        api.post("/api/projects/", {"name": f"P{i}"})
+    first = api.get("/api/projects/", params={"limit": 2, "foo": "bar"}).json()
+    assert first["count"] == 5 and len(first["results"]) == 2 and first["previous"] is None
+    nxt = urlparse(first["next"])
+    assert nxt.scheme == "http" and nxt.netloc == "testserver" and nxt.path == "/api/projects/"
+    assert parse_qs(nxt.query) == {"foo": ["bar"], "limit": ["2"], "offset": ["2"]}
+    second = api.get(first["next"]).json()
+    assert parse_qs(urlparse(second["previous"]).query) == {"foo": ["bar"], "limit": ["2"]}
+    last = api.get("/api/projects/", params={"limit": 2, "offset": 4}).json()
+    assert last["next"] is None and len(last["results"]) == 1
+    assert parse_qs(urlparse(last["previous"]).query) == {"limit": ["2"], "offset": ["2"]}
+
+
+def test_limited_key_sees_only_its_projects(api) -> None:
+    other = api.services.projects.create(api.organization_id, "Other")
+    key = api.key(["project:read"], teams=[other.id])
+    assert api.get(f"/api/projects/{other.id}/", key=key).status_code == 200
+    assert api.get("/api/projects/@current/", key=key).json()["id"] == other.id
+    denied = api.get(f"/api/projects/{api.project_id}/", key=key)
+    assert denied.json()["detail"] == f"API key does not have access to the requested project: ID {api.project_id}."
+
+
+def test_organization_limits(api) -> None:
+    key = api.key(["*"], orgs=[api.organization_id])
+    assert api.get("/api/organizations/@current/", key=key).status_code == 200
+    assert api.get(f"/api/projects/{api.project_id}/", key=key).status_code == 200
+
+
+def test_organization_and_me(api) -> None:
+    org = api.get("/api/organizations/@current/").json()
+    assert org["id"] == api.organization_id and org["membership_level"] == 15
+    assert [t["id"] for t in org["teams"]] == [api.project_id]
+    me = api.get("/api/users/@me/").json()
+    assert me["email"] == "admin@hedgerow.local" and me["team"]["id"] == api.project_id
+    assert me["organization"]["id"] == api.organization_id
+
+
+def test_me_ignores_key_limits(api) -> None:
+    other = api.services.projects.create(api.organization_id, "Other")
+    key = api.key(["user:read"], teams=[other.id])
+    assert api.get("/api/users/@me/", key=key).status_code == 200
+
+
+def test_openapi_lists_every_route(api) -> None:
+    from hedgerow.api.routes import all_routes
+
+    doc = api.client.get("/api/schema/").json()
+    assert doc["openapi"].startswith("3.")
+    operations = {op["operationId"] for path in doc["paths"].values() for op in path.values()}
+    assert operations == {r.name for r in all_routes()}
