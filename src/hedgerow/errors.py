@@ -29,6 +29,7 @@ class Exposed(HedgerowError):
     type: ClassVar[str] = "validation_error"
     default_code: ClassVar[str] = "invalid_input"
     default_detail: ClassVar[str] = "Invalid input."
+    default_headers: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,
@@ -41,7 +42,7 @@ class Exposed(HedgerowError):
         self.detail = detail if detail is not None else self.default_detail
         self.code = code or self.default_code
         self.attr = attr
-        self.headers = headers or {}
+        self.headers = {**self.default_headers, **(headers or {})}
         super().__init__(self.detail)
 
     def body(self) -> Any:
@@ -68,6 +69,7 @@ class NotAuthenticated(Exposed):
     type = "authentication_error"
     default_code = "not_authenticated"
     default_detail = "Authentication credentials were not provided."
+    default_headers = {"WWW-Authenticate": "Bearer"}
 
 
 class AuthenticationFailed(Exposed):
@@ -75,6 +77,7 @@ class AuthenticationFailed(Exposed):
     type = "authentication_error"
     default_code = "authentication_failed"
     default_detail = "Incorrect authentication credentials."
+    default_headers = {"WWW-Authenticate": "Bearer"}
 
 
 class PermissionDenied(Exposed):
