@@ -14,7 +14,8 @@ BAD_BODIES = [b"{not json", b"[1, 2, 3]", b'"a string"', b"null", b'{"name": nul
 
 
 def _path(route, project_id):
-    return re.sub(r"{[a-z_]+}", "@current", route.path.replace("{project_id}", str(project_id)))
+    path = re.sub(r"{[a-z_]+:int}", "1", route.path.replace("{project_id}", str(project_id)))
+    return re.sub(r"{[a-z_]+}", "@current", path)
 
 
 @pytest.mark.parametrize("route", KEYED, ids=lambda r: f"{r.method} {r.path}")
@@ -25,7 +26,9 @@ def test_bad_bodies_get_posthog_errors(api, route) -> None:
             route.method, path, content=body, headers={**api.auth(), "Content-Type": "application/json"}
         )
         assert response.status_code != 500, (body, response.text)
-        if response.status_code >= 400:
+        if response.status_code == 405 and route.method == "DELETE":
+            assert response.content == b""  # PostHog's documented quirk: soft delete via PATCH
+        elif response.status_code >= 400:
             assert set(response.json()) == SHAPE, (body, response.text)
 
 
@@ -34,7 +37,8 @@ def test_unknown_project_is_404(api, route) -> None:
     if not route.project_based:
         pytest.skip("not under a project")
     for project in ("999999", "not-a-number"):
-        response = api.client.request(route.method, route.path.replace("{project_id}", project), headers=api.auth(), json={})
+        path = re.sub(r"{[a-z_]+:int}", "1", route.path.replace("{project_id}", project))
+        response = api.client.request(route.method, path, headers=api.auth(), json={})
         assert response.status_code == 404
         assert response.json() == {"type": "invalid_request", "code": "not_found", "detail": "Project not found.", "attr": None}
 

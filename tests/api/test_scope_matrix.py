@@ -17,6 +17,7 @@ KEYED = [r for r in all_routes() if r.auth == "key"]
 
 def _path(route: Route, project_id: int) -> str:
     path = route.path.replace("{project_id}", str(project_id))
+    path = re.sub(r"{[a-z_]+:int}", "1", path)
     return re.sub(r"{[a-z_]+}", "@current", path)
 
 
@@ -86,7 +87,9 @@ def test_scope_matrix(api, route: Route) -> None:
 
     right = _call(api, route, path, api.key([str(route.scope)]))
     assert right.status_code not in (401, 403, 500), right.text
-    if right.status_code >= 400:
+    if right.status_code == 405 and route.method == "DELETE":
+        assert right.content == b""
+    elif right.status_code >= 400:
         assert set(right.json()) == {"type", "code", "detail", "attr"}
 
     if route.scope.action == "read":

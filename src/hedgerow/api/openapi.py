@@ -9,7 +9,7 @@ from typing import Any
 from hedgerow import __version__
 from hedgerow.api.routing import Route
 
-_PARAM = re.compile(r"{([a-z_]+)}")
+_PARAM = re.compile(r"{([a-z_]+)(?::[a-z]+)?}")
 
 
 def _operation(route: Route) -> dict[str, Any]:
@@ -37,7 +37,8 @@ def _operation(route: Route) -> dict[str, Any]:
 def build(routes: Iterable[Route]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", route.path)
+        paths.setdefault(path, {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Hedgerow (PostHog-compatible API)", "version": __version__},

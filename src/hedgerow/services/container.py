@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from hedgerow.auth.audit import AuditLog
 from hedgerow.auth.ratelimit import RateLimiter
 from hedgerow.config import Settings
+from hedgerow.services.cohorts import CohortService
+from hedgerow.services.feature_flags import FlagService
 from hedgerow.services.keys import KeyService
 from hedgerow.services.tenancy import ProjectService
 from hedgerow.store.meta.db import MetaDB
@@ -22,6 +24,8 @@ class Services:
     limiter: RateLimiter
     projects: ProjectService
     keys: KeyService
+    flags: FlagService
+    cohorts: CohortService
 
     @classmethod
     def open(cls, settings: Settings) -> "Services":
@@ -35,6 +39,8 @@ class Services:
             limiter=RateLimiter(settings),
             projects=ProjectService(meta),
             keys=KeyService(meta),
+            flags=FlagService(meta),
+            cohorts=CohortService(meta),
         )
 
     def close(self) -> None:

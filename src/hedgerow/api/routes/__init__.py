@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from hedgerow.api.routes import health, organizations, personal_api_keys, projects, schema, users
+from hedgerow.api.routes import (
+    cohorts,
+    feature_flags,
+    health,
+    organizations,
+    personal_api_keys,
+    projects,
+    schema,
+    users,
+)
 from hedgerow.api.routing import Route, RouteTable
 
 TABLES: tuple[RouteTable, ...] = (
@@ -12,6 +21,8 @@ TABLES: tuple[RouteTable, ...] = (
     organizations.routes,
     users.routes,
     personal_api_keys.routes,
+    feature_flags.routes,
+    cohorts.routes,
 )
 
 
