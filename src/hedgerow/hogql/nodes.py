@@ -56,3 +56,10 @@ def column(table_alias: str, name: str, hog_type: HogType) -> exp.Column:
         table=exp.Identifier(this=table_alias, quoted=True),
     )
     return typed(col, hog_type)  # type: ignore[return-value]
+
+
+class Value(exp.Expression):
+    """A constant the compiler computed (a date, a datetime...): always a bound parameter."""
+
+    arg_types = {"this": True}
+CTE_REF = "hog_cte_ref"
