@@ -6,13 +6,18 @@ from sqlglot import exp
 
 from hedgerow.hogql.compilation import Compilation
 from hedgerow.hogql.functions.spec import fn
+from hedgerow.hogql.passes.limits import LIMIT_BY
 
 
 def run(c: Compilation) -> None:
     for select in list(c.tree.find_all(exp.Select)):
         limit = select.args.get("limit")
-        if limit is None or not limit.expressions:
+        if select._meta and LIMIT_BY in select.meta:  # noqa: SLF001
+            limit = select.meta.pop(LIMIT_BY)
+        elif limit is None or not limit.expressions:
             continue
+        else:
+            select.set("limit", None)
         order = select.args.get("order")
         window = exp.Window(
             this=fn("row_number"),
@@ -24,6 +29,3 @@ def run(c: Compilation) -> None:
         if qualify is not None:
             condition = exp.and_(qualify.this, condition)
         select.set("qualify", exp.Qualify(this=condition))
-        select.set("limit", None)
-        if limit.args.get("offset"):
-            select.set("offset", None)
