@@ -22,7 +22,7 @@ def _ctx_args(case: dict) -> dict:
     if "limit_context" in args:
         args["limit_context"] = LimitContext(**args["limit_context"])
     if "property_types" in args:
-        args["property_types"] = {tuple(k) if isinstance(k, list) else k: v for k, v in args["property_types"].items()}
+        args["property_types"] = {(scope, name): kind for scope, name, kind in args["property_types"]}
     return args
 
 

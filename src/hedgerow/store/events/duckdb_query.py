@@ -26,7 +26,6 @@ SANDBOX_CONFIG = {
     "enable_external_access": False,
     "autoload_known_extensions": False,
     "autoinstall_known_extensions": False,
-    "TimeZone": "UTC",
 }
 
 
@@ -34,6 +33,7 @@ def connect(path: str, *, read_only: bool = False, memory_limit: str = "2GB") ->
     """A DuckDB connection that cannot reach files, the network or extensions."""
     config = {**SANDBOX_CONFIG, "memory_limit": memory_limit}
     conn = duckdb.connect(path, read_only=read_only, config=config)
+    conn.execute("SET TimeZone = 'UTC'")
     conn.execute("SET lock_configuration = true")
     return conn
 
