@@ -78,6 +78,9 @@ def parse(text: str) -> exp.Expression:
     """Parse one HogQL SELECT (or set query); raise :class:`HogQLSyntaxError` otherwise."""
     if not isinstance(text, str) or not text.strip():
         raise HogQLSyntaxError("Empty query.")
+    if text.rstrip().endswith(";"):
+        end = len(text.rstrip())
+        raise HogQLSyntaxError("Trailing ';' is not allowed.", start=end - 1, end=end)
     try:
         statements = sqlglot.parse(text, read=HogQL)
     except ParseError as exc:
