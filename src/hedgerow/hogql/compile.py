@@ -1,0 +1,103 @@
+"""The public entry: HogQL text in, engine SQL with bound parameters out.
+
+The pipeline is the ordered list :data:`STAGES`; each stage is a module with one decision.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlglot import exp
+
+from hedgerow.hogql.compilation import Compilation
+from hedgerow.hogql.context import CompileContext, CompiledQuery
+from hedgerow.hogql.dialect import HogQL
+from hedgerow.hogql.errors import HogQLError, HogQLInternalError
+from hedgerow.hogql.parse import parse
+from hedgerow.hogql.passes import (
+    cohorts,
+    functions,
+    lazy_tables,
+    limit_by,
+    limits,
+    null_semantics,
+    placeholders,
+    properties,
+    team_guard,
+    timezone,
+)
+from hedgerow.hogql.render.engines import ENGINES
+from hedgerow.hogql.render.render import render
+from hedgerow.hogql.resolve import resolve
+
+
+def _parse(c: Compilation) -> None:
+    c.tree = parse(c.text)
+
+
+def _print_hogql(c: Compilation) -> None:
+    c.hogql = c.tree.sql(HogQL)
+
+
+def _resolve(c: Compilation) -> None:
+    c.outputs = resolve(c.tree, c.database, c.property_type)
+    c.columns = [name for name, _ in c.outputs]
+
+
+def _render(c: Compilation) -> None:
+    c.sql, c.params = render(c.tree, ENGINES[c.engine])
+
+
+Stage = Callable[[Compilation], None]
+
+STAGES: tuple[Stage, ...] = (
+    _parse,
+    placeholders.run,
+    limits.run,
+    _print_hogql,
+    cohorts.run,
+    _resolve,
+    lazy_tables.run,
+    properties.run,
+    timezone.run,
+    null_semantics.run,
+    functions.run,
+    limit_by.run,
+    team_guard.run,
+    limits.fetch_one_more,
+    _render,
+)
+"""The compiler, in order: parse, expand, resolve, decide (passes), render."""
+
+
+def compile_hogql(text: str, ctx: CompileContext, *, engine: str = "duckdb") -> CompiledQuery:
+    """Compile one HogQL query for ``ctx``'s project.
+
+    Raises a :class:`~hedgerow.hogql.errors.HogQLError` (HTTP 400) for any problem with the
+    query; any other failure is a compiler bug and surfaces as :class:`HogQLInternalError`.
+    """
+    c = Compilation(text=text, ctx=ctx, engine=engine)
+    try:
+        for stage in STAGES:
+            stage(c)
+    except HogQLError:
+        raise
+    except RecursionError:
+        raise HogQLError("The query is too deeply nested.") from None
+    except Exception as exc:  # a bug: never show its message to the user
+        raise HogQLInternalError(f"HogQL compilation failed: {type(exc).__name__}") from exc
+    tz = ctx.output_timezone
+    return CompiledQuery(
+        sql=c.sql,
+        params=tuple(c.params),
+        columns=tuple(c.columns),
+        types=tuple((name, hog_type.clickhouse(tz)) for name, hog_type in c.outputs),
+        hogql=c.hogql,
+        timezone=tz,
+        limit=c.limit,
+        offset=c.offset,
+        paginated=c.paginated,
+    )
+
+
+__all__ = ["compile_hogql", "STAGES", "exp"]

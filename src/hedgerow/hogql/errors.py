@@ -1,0 +1,74 @@
+"""Errors the HogQL compiler raises.
+
+Exposed errors subclass :class:`hedgerow.errors.ValidationError` (rendered as PostHog's 400
+``validation_error``) and carry a stable ``code`` plus the source span (``start``/``end``
+character offsets into the HogQL text, when known). Anything else that goes wrong inside the
+compiler is a bug and raises :class:`HogQLInternalError`, which renders as an opaque 500.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from hedgerow.errors import Internal, ValidationError
+
+
+class HogQLError(ValidationError):
+    """A problem with the user's HogQL; the message names it, the span locates it."""
+
+    default_code: ClassVar[str] = "invalid_input"
+    default_detail: ClassVar[str] = "Invalid HogQL query."
+
+    def __init__(
+        self, detail: str | None = None, *, start: int | None = None, end: int | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.start = start
+        self.end = end
+
+
+class HogQLSyntaxError(HogQLError):
+    """The text does not parse, or is not a single SELECT / set query."""
+
+    default_code = "syntax_error"
+    default_detail = "Syntax error."
+
+
+class UnknownTableError(HogQLError):
+    default_code = "unknown_table"
+
+
+class UnknownFieldError(HogQLError):
+    default_code = "unknown_field"
+
+
+class UnsupportedFunctionError(HogQLError):
+    default_code = "unsupported_function"
+
+
+class ArityError(HogQLError):
+    default_code = "wrong_arity"
+
+
+class PlaceholderError(HogQLError):
+    default_code = "invalid_placeholder"
+
+
+class UnsupportedSyntaxError(HogQLError):
+    default_code = "unsupported_syntax"
+
+
+class QueryError(HogQLError):
+    """The engine rejected the query for a reason the user can act on (types, timeout...)."""
+
+    default_code = "query_error"
+    default_detail = "The query could not be executed."
+
+
+class QueryTimeoutError(QueryError):
+    default_code = "timeout"
+    default_detail = "The query took too long to run and was cancelled."
+
+
+class HogQLInternalError(Internal):
+    """A compiler bug: rendered as a generic 500, never shown to the user."""

@@ -1,0 +1,331 @@
+"""Date and time functions, evaluated on the project's wall clock (see :mod:`.local_time`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlglot import exp
+
+from hedgerow.hogql import types as T
+from hedgerow.hogql.errors import HogQLError
+from hedgerow.hogql.functions.local_time import as_date, as_local_timestamp, to_local, to_utc
+from hedgerow.hogql.functions.spec import Call, Env, fn, literal_value, nullable_if_any, spec
+from hedgerow.hogql.nodes import Value
+
+DATE = nullable_if_any(T.DATE)
+DATETIME = nullable_if_any(T.DATETIME)
+INT = nullable_if_any(T.UINT64)
+
+UNITS = {
+    "microsecond": "microsecond", "millisecond": "millisecond", "second": "second",
+    "minute": "minute", "hour": "hour", "day": "day", "week": "week", "month": "month",
+    "quarter": "quarter", "year": "year",
+}  # fmt: skip
+_UNIT_ALIASES = {"ss": "second", "s": "second", "mi": "minute", "n": "minute", "hh": "hour",
+                 "h": "hour", "dd": "day", "d": "day", "wk": "week", "ww": "week", "mm": "month",
+                 "m": "month", "qq": "quarter", "q": "quarter", "yyyy": "year", "yy": "year"}  # fmt: skip
+
+INTERVAL_FUNCTIONS = {
+    "second": "to_seconds", "minute": "to_minutes", "hour": "to_hours", "day": "to_days",
+    "week": "to_weeks", "month": "to_months", "quarter": "to_quarters", "year": "to_years",
+}  # fmt: skip
+
+
+def unit_of(node: exp.Expression, what: str = "unit") -> str:
+    value = literal_value(node)
+    if not isinstance(value, str):
+        raise HogQLError(f"The {what} must be a constant string")
+    unit = value.lower().rstrip("s") if value.lower() not in _UNIT_ALIASES else value.lower()
+    unit = _UNIT_ALIASES.get(unit, unit)
+    if unit not in UNITS:
+        raise HogQLError(f"Unknown time unit '{value}'")
+    return unit
+
+
+def interval(amount: exp.Expression, unit: str) -> exp.Expression:
+    """An engine interval of ``amount`` ``unit``s."""
+    return fn(INTERVAL_FUNCTIONS[unit], exp.Cast(this=amount, to=exp.DataType.build("BIGINT")))
+
+
+def now_utc(env: Env) -> dt.datetime:
+    now = env.now or dt.datetime.now(dt.timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    return now.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def today_local(env: Env) -> dt.date:
+    return now_utc(env).replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(env.timezone)).date()
+
+
+def _now(call: Call) -> exp.Expression:
+    return Value(this=now_utc(call.env))
+
+
+def _today(call: Call) -> exp.Expression:
+    return Value(this=today_local(call.env))
+
+
+def _yesterday(call: Call) -> exp.Expression:
+    return Value(this=today_local(call.env) - dt.timedelta(days=1))
+
+
+def _to_date(call: Call) -> exp.Expression:
+    return as_date(call.env, call.args[0], call.types[0])
+
+
+def _to_datetime(call: Call) -> exp.Expression:
+    value, hog_type = call.args[0], call.types[0]
+    if hog_type.is_datetime:
+        return value
+    if hog_type.is_numeric:
+        return fn("timezone", exp.Literal.string("UTC"), fn("to_timestamp", value))
+    return to_utc(call.env, as_local_timestamp(call.env, value, hog_type))
+
+
+def _trunc_datetime(unit: str):
+    def lower(call: Call) -> exp.Expression:
+        local = as_local_timestamp(call.env, call.args[0], call.types[0])
+        return to_utc(call.env, fn("date_trunc", exp.Literal.string(unit), local))
+
+    return lower
+
+
+def _bucket(minutes: int):
+    def lower(call: Call) -> exp.Expression:
+        local = as_local_timestamp(call.env, call.args[0], call.types[0])
+        bucket = fn("time_bucket", interval(exp.Literal.number(minutes), "minute"), local)
+        return to_utc(call.env, bucket)
+
+    return lower
+
+
+def _trunc_date(unit: str):
+    def lower(call: Call) -> exp.Expression:
+        local = as_local_timestamp(call.env, call.args[0], call.types[0])
+        return exp.Cast(
+            this=fn("date_trunc", exp.Literal.string(unit), local), to=exp.DataType.build("DATE")
+        )
+
+    return lower
+
+
+def week_start(call: Call, date: exp.Expression, mode: int) -> exp.Expression:
+    if mode % 2 == 1:  # Monday-based modes
+        return exp.Cast(
+            this=fn("date_trunc", exp.Literal.string("week"), date), to=exp.DataType.build("DATE")
+        )
+    days = exp.Cast(this=fn("dayofweek", date.copy()), to=exp.DataType.build("INTEGER"))
+    return exp.Sub(this=date, expression=days)
+
+
+def _week_mode(call: Call, index: int) -> int:
+    if len(call.args) > index:
+        mode = literal_value(call.args[index])
+        if not isinstance(mode, int):
+            raise HogQLError("The week mode must be a constant integer")
+        return mode
+    return 3 if call.env.week_start_day == 1 else 0
+
+
+def _to_start_of_week(call: Call) -> exp.Expression:
+    date = as_date(call.env, call.args[0], call.types[0])
+    return week_start(call, date, _week_mode(call, 1))
+
+
+def _to_monday(call: Call) -> exp.Expression:
+    return week_start(call, as_date(call.env, call.args[0], call.types[0]), 1)
+
+
+def _part(part: str):
+    def lower(call: Call) -> exp.Expression:
+        local = as_local_timestamp(call.env, call.args[0], call.types[0])
+        return fn(part, local)
+
+    return lower
+
+
+def _day_of_week(call: Call) -> exp.Expression:
+    local = as_local_timestamp(call.env, call.args[0], call.types[0])
+    mode = literal_value(call.args[1]) if len(call.args) > 1 else 0
+    if mode in (1, 3):  # Sunday = 1 .. Saturday = 7 / Sunday = 0 .. Saturday = 6
+        base = fn("dayofweek", local)
+        return exp.Add(this=base, expression=exp.Literal.number(1)) if mode == 1 else base
+    if mode == 2:
+        return exp.Sub(this=fn("isodow", local), expression=exp.Literal.number(1))
+    return fn("isodow", local)
+
+
+def _yyyymm(with_day: bool):
+    def lower(call: Call) -> exp.Expression:
+        local = as_local_timestamp(call.env, call.args[0], call.types[0])
+        pattern = "%Y%m%d" if with_day else "%Y%m"
+        return exp.Cast(this=fn("strftime", local, exp.Literal.string(pattern)), to=exp.DataType.build("BIGINT"))
+
+    return lower
+
+
+def _unix_timestamp(call: Call) -> exp.Expression:
+    value, hog_type = call.args[0], call.types[0]
+    if hog_type.is_date:
+        value = exp.Cast(this=value, to=exp.DataType.build("TIMESTAMP"))
+        value = to_utc(call.env, value)
+    elif hog_type.is_string:
+        value = to_utc(call.env, as_local_timestamp(call.env, value, hog_type))
+    return exp.Cast(this=fn("floor", fn("epoch", value)), to=exp.DataType.build("BIGINT"))
+
+
+def _unix_timestamp_milli(call: Call) -> exp.Expression:
+    return fn("epoch_ms", call.args[0])
+
+
+def _date_diff(call: Call) -> exp.Expression:
+    unit = unit_of(call.args[0])
+    start = as_local_timestamp(call.env, call.args[1], call.types[1])
+    end = as_local_timestamp(call.env, call.args[2], call.types[2])
+    if unit == "week":  # ClickHouse counts Monday boundaries... of weeks starting Monday
+        start = fn("date_trunc", exp.Literal.string("week"), start)
+        end = fn("date_trunc", exp.Literal.string("week"), end)
+    return fn("date_diff", exp.Literal.string(unit), start, end)
+
+
+def _date_add(sign: int, unit_first: bool = True):
+    def lower(call: Call) -> exp.Expression:
+        if unit_first:
+            unit = unit_of(call.args[0])
+            amount, value = call.args[1], call.args[2]
+        else:
+            unit = unit_of(call.args[2])
+            value, amount = call.args[0], call.args[1]
+        op = exp.Add if sign > 0 else exp.Sub
+        return exp.Paren(this=op(this=value, expression=interval(amount, unit)))
+
+    return lower
+
+
+def _add_unit(unit: str, sign: int):
+    def lower(call: Call) -> exp.Expression:
+        op = exp.Add if sign > 0 else exp.Sub
+        return exp.Paren(this=op(this=call.args[0], expression=interval(call.args[1], unit)))
+
+    return lower
+
+
+def _to_interval(unit: str):
+    return lambda call: interval(call.args[0], unit)
+
+
+def _date_trunc(call: Call) -> exp.Expression:
+    unit = unit_of(call.args[0])
+    local = as_local_timestamp(call.env, call.args[1], call.types[1])
+    return to_utc(call.env, fn("date_trunc", exp.Literal.string(unit), local))
+
+
+_FORMAT = {
+    "%i": "%M", "%M": "%B", "%e": "%-d", "%h": "%I", "%k": "%-H", "%l": "%-I", "%C": "%C",
+    "%Q": "%Q", "%s": "%S", "%W": "%A", "%D": "%m/%d/%y", "%R": "%H:%M", "%F": "%Y-%m-%d",
+    "%T": "%H:%M:%S", "%f": "%f",
+}  # fmt: skip
+
+
+def mysql_to_strftime(pattern: str) -> str:
+    out, i = [], 0
+    while i < len(pattern):
+        token = pattern[i : i + 2]
+        if pattern[i] == "%" and len(token) == 2:
+            out.append(_FORMAT.get(token, token))
+            i += 2
+        else:
+            out.append(pattern[i])
+            i += 1
+    return "".join(out)
+
+
+def _format_datetime(call: Call) -> exp.Expression:
+    pattern = literal_value(call.args[1])
+    if not isinstance(pattern, str):
+        raise HogQLError("formatDateTime needs a constant format string")
+    local = as_local_timestamp(call.env, call.args[0], call.types[0])
+    return fn("strftime", local, exp.Literal.string(mysql_to_strftime(pattern)))
+
+
+def _from_unix(call: Call) -> exp.Expression:
+    return fn("timezone", exp.Literal.string("UTC"), fn("to_timestamp", call.args[0]))
+
+
+def _to_time_zone(call: Call) -> exp.Expression:
+    return call.args[0]
+
+
+def _last_day_of_month(call: Call) -> exp.Expression:
+    return fn("last_day", as_date(call.env, call.args[0], call.types[0]))
+
+
+def _iso_part(part: str):
+    def lower(call: Call) -> exp.Expression:
+        return fn(part, as_local_timestamp(call.env, call.args[0], call.types[0]))
+
+    return lower
+
+
+FUNCTIONS = [
+    spec("now", 0, 1, returns=T.DATETIME, duckdb=_now),
+    spec("today", 0, returns=T.DATE, duckdb=_today),
+    spec("yesterday", 0, returns=T.DATE, duckdb=_yesterday),
+    spec("toDate", 1, 2, returns=lambda ts: T.DATE.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_date),
+    spec("toDateTime", 1, 2, returns=lambda ts: T.DATETIME.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_datetime),
+    spec("toDateTime64", 1, 3, returns=lambda ts: T.DATETIME.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_datetime),
+    spec("parseDateTime64BestEffortOrNull", 1, 3, returns=T.DATETIME.as_nullable(), duckdb=_to_datetime),
+    spec("parseDateTimeBestEffort", 1, 2, returns=T.DATETIME.as_nullable(), duckdb=_to_datetime),
+    spec("toTimeZone", 2, returns=DATETIME, duckdb=_to_time_zone),
+    spec("toStartOfDay", 1, 2, returns=DATETIME, duckdb=_trunc_datetime("day")),
+    spec("toStartOfHour", 1, 2, returns=DATETIME, duckdb=_trunc_datetime("hour")),
+    spec("toStartOfMinute", 1, 2, returns=DATETIME, duckdb=_trunc_datetime("minute")),
+    spec("toStartOfSecond", 1, 2, returns=DATETIME, duckdb=_trunc_datetime("second")),
+    spec("toStartOfFiveMinutes", 1, 2, returns=DATETIME, duckdb=_bucket(5)),
+    spec("toStartOfFiveMinute", 1, 2, returns=DATETIME, duckdb=_bucket(5)),
+    spec("toStartOfTenMinutes", 1, 2, returns=DATETIME, duckdb=_bucket(10)),
+    spec("toStartOfFifteenMinutes", 1, 2, returns=DATETIME, duckdb=_bucket(15)),
+    spec("toStartOfWeek", 1, 3, returns=DATE, duckdb=_to_start_of_week),
+    spec("toMonday", 1, 2, returns=DATE, duckdb=_to_monday),
+    spec("toStartOfMonth", 1, 2, returns=DATE, duckdb=_trunc_date("month")),
+    spec("toStartOfQuarter", 1, 2, returns=DATE, duckdb=_trunc_date("quarter")),
+    spec("toStartOfYear", 1, 2, returns=DATE, duckdb=_trunc_date("year")),
+    spec("toLastDayOfMonth", 1, returns=DATE, duckdb=_last_day_of_month),
+    spec("toYear", 1, returns=INT, duckdb=_part("year")),
+    spec("toQuarter", 1, returns=INT, duckdb=_part("quarter")),
+    spec("toMonth", 1, returns=INT, duckdb=_part("month")),
+    spec("toDayOfYear", 1, returns=INT, duckdb=_part("dayofyear")),
+    spec("toDayOfMonth", 1, returns=INT, duckdb=_part("dayofmonth")),
+    spec("toDayOfWeek", 1, 3, returns=INT, duckdb=_day_of_week),
+    spec("toHour", 1, returns=INT, duckdb=_part("hour")),
+    spec("toMinute", 1, returns=INT, duckdb=_part("minute")),
+    spec("toSecond", 1, returns=INT, duckdb=_part("second")),
+    spec("toISOWeek", 1, returns=INT, duckdb=_iso_part("week")),
+    spec("toISOYear", 1, returns=INT, duckdb=_iso_part("isoyear")),
+    spec("toYYYYMM", 1, returns=INT, duckdb=_yyyymm(False)),
+    spec("toYYYYMMDD", 1, returns=INT, duckdb=_yyyymm(True)),
+    spec("toUnixTimestamp", 1, 2, returns=INT, duckdb=_unix_timestamp),
+    spec("toUnixTimestamp64Milli", 1, returns=T.INT64, duckdb=_unix_timestamp_milli),
+    spec("fromUnixTimestamp", 1, returns=DATETIME, duckdb=_from_unix),
+    spec("dateDiff", 3, 4, returns=T.INT64, duckdb=_date_diff),
+    spec("date_diff", 3, 4, returns=T.INT64, duckdb=_date_diff),
+    spec("dateAdd", 3, returns=lambda ts: ts[2], duckdb=_date_add(1)),
+    spec("dateSub", 3, returns=lambda ts: ts[2], duckdb=_date_add(-1)),
+    spec("date_add", 3, returns=lambda ts: ts[2], duckdb=_date_add(1)),
+    spec("timeStampAdd", 3, returns=lambda ts: ts[0], duckdb=_date_add(1, unit_first=False)),
+    spec("timeStampSub", 3, returns=lambda ts: ts[0], duckdb=_date_add(-1, unit_first=False)),
+    spec("dateTrunc", 2, 3, returns=DATETIME, duckdb=_date_trunc),
+    spec("date_trunc", 2, 3, returns=DATETIME, duckdb=_date_trunc),
+    spec("formatDateTime", 2, 3, returns=T.STRING, duckdb=_format_datetime),
+    *[
+        spec(f"{verb}{unit.capitalize()}s", 2, returns=lambda ts: ts[0], duckdb=_add_unit(unit, sign))
+        for verb, sign in (("add", 1), ("subtract", -1))
+        for unit in ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
+    ],
+    *[
+        spec(f"toInterval{unit.capitalize()}", 1, returns=T.INTERVAL, duckdb=_to_interval(unit))
+        for unit in ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
+    ],
+]  # fmt: skip

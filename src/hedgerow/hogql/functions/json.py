@@ -1,0 +1,113 @@
+"""JSON functions over JSON text (``JSONExtract*`` with variadic key paths)."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from hedgerow.hogql import types as T
+from hedgerow.hogql.functions.spec import Call, fn, literal_value, spec
+
+
+def pointer_segment(key: str | int) -> str:
+    """One JSON-pointer segment: 1-based ints become array indexes, ``~``/``/`` are escaped."""
+    if isinstance(key, int):
+        return str(key - 1) if key > 0 else str(key)
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def json_pointer(keys: list) -> str:
+    return "".join("/" + pointer_segment(k) for k in keys)
+
+
+def pointer(call: Call, start: int = 1) -> exp.Expression:
+    """The path arguments of a JSONExtract* call as one JSON-pointer expression."""
+    keys = call.args[start:]
+    values = [literal_value(k) for k in keys]
+    if all(isinstance(v, (str, int)) for v in values):
+        return exp.Literal.string(json_pointer(values))
+    parts: exp.Expression = exp.Literal.string("")
+    for key in keys:
+        escaped = fn(
+            "replace",
+            fn("replace", exp.Cast(this=key, to=exp.DataType.build("VARCHAR")), exp.Literal.string("~"), exp.Literal.string("~0")),
+            exp.Literal.string("/"),
+            exp.Literal.string("~1"),
+        )
+        parts = exp.DPipe(this=exp.DPipe(this=parts, expression=exp.Literal.string("/")), expression=escaped)
+    return parts
+
+
+def _string(call: Call) -> exp.Expression:
+    value = fn("json_extract_string", call.args[0], pointer(call))
+    return exp.Coalesce(this=value, expressions=[exp.Literal.string("")])
+
+
+def _typed(duck_type: str):
+    def lower(call: Call) -> exp.Expression:
+        raw = fn("json_extract_string", call.args[0], pointer(call))
+        value = exp.TryCast(this=raw, to=exp.DataType.build(duck_type))
+        return exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
+
+    return lower
+
+
+def _bool(call: Call) -> exp.Expression:
+    raw = fn("json_extract_string", call.args[0], pointer(call))
+    return exp.Cast(
+        this=exp.Coalesce(this=exp.EQ(this=raw, expression=exp.Literal.string("true")), expressions=[exp.false()]),
+        to=exp.DataType.build("UTINYINT"),
+    )
+
+
+def _raw(call: Call) -> exp.Expression:
+    value = exp.Cast(this=fn("json_extract", call.args[0], pointer(call)), to=exp.DataType.build("VARCHAR"))
+    return exp.Coalesce(this=value, expressions=[exp.Literal.string("")])
+
+
+def _has(call: Call) -> exp.Expression:
+    return exp.Not(this=exp.Is(this=fn("json_extract", call.args[0], pointer(call)), expression=exp.Null()))
+
+
+def _array_length(call: Call) -> exp.Expression:
+    return fn("json_array_length", call.args[0], pointer(call))
+
+
+def _keys(call: Call) -> exp.Expression:
+    return fn("json_keys", call.args[0], pointer(call))
+
+
+def _array_raw(call: Call) -> exp.Expression:
+    sub = fn("json_extract", call.args[0], pointer(call))
+    return exp.Cast(this=fn("from_json", sub, exp.Literal.string('["json"]')), to=exp.DataType.build("VARCHAR[]"))
+
+
+_JSON_TYPE_NAMES = {
+    "OBJECT": "Object", "ARRAY": "Array", "VARCHAR": "String", "BIGINT": "Int64",
+    "UBIGINT": "UInt64", "DOUBLE": "Double", "BOOLEAN": "Bool", "NULL": "Null",
+}  # fmt: skip
+
+
+def _type(call: Call) -> exp.Expression:
+    kind = fn("json_type", call.args[0], pointer(call))
+    ifs = [
+        exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string(k)), true=exp.Literal.string(v))
+        for k, v in _JSON_TYPE_NAMES.items()
+    ]
+    return exp.Case(ifs=ifs, default=exp.Null())
+
+
+FUNCTIONS = [
+    spec("JSONExtractString", 1, None, returns=T.STRING, duckdb=_string),
+    spec("JSONExtractInt", 1, None, returns=T.INT64, duckdb=_typed("BIGINT")),
+    spec("JSONExtractUInt", 1, None, returns=T.UINT64, duckdb=_typed("UBIGINT")),
+    spec("JSONExtractFloat", 1, None, returns=T.FLOAT64, duckdb=_typed("DOUBLE")),
+    spec("JSONExtractBool", 1, None, returns=T.UINT8, duckdb=_bool),
+    spec("JSONExtractRaw", 1, None, returns=T.STRING, duckdb=_raw),
+    spec("JSONHas", 1, None, returns=T.UINT8, duckdb=_has),
+    spec("JSONLength", 1, None, returns=T.UINT64, duckdb=_array_length),
+    spec("JSONArrayLength", 1, None, returns=T.UINT64.as_nullable(), duckdb=_array_length),
+    spec("JSONType", 1, None, returns=T.NULLABLE_STRING, duckdb=_type),
+    spec("JSONExtractKeys", 1, None, returns=T.array_of(T.STRING), duckdb=_keys),
+    spec("JSONExtractArrayRaw", 1, None, returns=T.array_of(T.STRING), duckdb=_array_raw),
+    spec("isValidJSON", 1, returns=T.UINT8, duckdb="json_valid"),
+]  # fmt: skip

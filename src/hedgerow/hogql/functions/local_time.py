@@ -1,0 +1,48 @@
+"""Moving timestamps between stored UTC and the project's wall clock.
+
+Storage holds naive UTC timestamps; calendar functions (``toDate``, ``toStartOfDay``,
+``toHour``, ``dateDiff('day', ...)``) must see project-local wall time, and DateTime results
+go back to naive UTC so display and comparisons stay uniform. For UTC projects both are the
+identity, so the SQL stays as plain as hand-written SQL.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from hedgerow.hogql.functions.spec import Env, fn
+from hedgerow.hogql.types import HogType
+
+
+def to_local(env: Env, value: exp.Expression, hog_type: HogType) -> exp.Expression:
+    """Wall-clock time in the project timezone (a naive timestamp) for a DateTime value."""
+    if not hog_type.is_datetime or env.timezone == "UTC":
+        return value
+    tz = exp.Literal.string(env.timezone)
+    return fn("timezone", tz, fn("timezone", exp.Literal.string("UTC"), value))
+
+
+def to_utc(env: Env, wall_clock: exp.Expression) -> exp.Expression:
+    """Naive UTC timestamp for a project-local wall-clock timestamp."""
+    if env.timezone == "UTC":
+        return wall_clock
+    tz = exp.Literal.string(env.timezone)
+    return fn("timezone", exp.Literal.string("UTC"), fn("timezone", tz, wall_clock))
+
+
+def as_date(env: Env, value: exp.Expression, hog_type: HogType) -> exp.Expression:
+    """The project-local calendar date of a Date/DateTime/String value."""
+    if hog_type.is_date:
+        return value
+    if hog_type.is_datetime:
+        return exp.Cast(this=to_local(env, value, hog_type), to=exp.DataType.build("DATE"))
+    return exp.TryCast(this=value, to=exp.DataType.build("DATE"))
+
+
+def as_local_timestamp(env: Env, value: exp.Expression, hog_type: HogType) -> exp.Expression:
+    """A project-local naive timestamp for Date/DateTime/String input."""
+    if hog_type.is_datetime:
+        return to_local(env, value, hog_type)
+    if hog_type.is_date:
+        return exp.Cast(this=value, to=exp.DataType.build("TIMESTAMP"))
+    return exp.TryCast(this=value, to=exp.DataType.build("TIMESTAMP"))

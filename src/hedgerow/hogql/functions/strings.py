@@ -1,0 +1,189 @@
+"""String, regular-expression and URL functions."""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from hedgerow.hogql import types as T
+from hedgerow.hogql.functions.spec import Call, fn, literal_value, nullable_if_any, spec
+
+STR = nullable_if_any(T.STRING)
+U64 = nullable_if_any(T.UINT64)
+BOOL = nullable_if_any(T.UINT8)
+STR_ARRAY = T.array_of(T.STRING)
+
+
+def _length(call: Call) -> exp.Expression:
+    if call.types[0].name == "Array":
+        return fn("len", call.args[0])
+    return fn("strlen", call.args[0])
+
+
+def _empty(negate: bool):
+    def lower(call: Call) -> exp.Expression:
+        value = call.args[0]
+        if call.types[0].name == "Array":
+            test = exp.EQ(this=fn("len", value), expression=exp.Literal.number(0))
+        else:
+            test = exp.EQ(this=value, expression=exp.Literal.string(""))
+        return exp.Not(this=exp.Paren(this=test)) if negate else exp.Paren(this=test)
+
+    return lower
+
+
+def _concat(call: Call) -> exp.Expression:
+    # DuckDB's concat skips NULL arguments: ClickHouse-through-HogQL's ifNull(x, '').
+    return fn("concat", *call.args)
+
+
+def _concat_ws(call: Call) -> exp.Expression:
+    return fn("concat_ws", *call.args)
+
+
+def _group_count(call: Call, index: int = 1) -> int:
+    pattern = literal_value(call.args[index]) if len(call.args) > index else None
+    if isinstance(pattern, str):
+        try:
+            return re.compile(pattern).groups
+        except re.error:
+            return 1
+    return 1
+
+
+def _extract(call: Call) -> exp.Expression:
+    group = 1 if _group_count(call) else 0
+    return fn("regexp_extract", call.args[0], call.args[1], exp.Literal.number(group))
+
+
+def _extract_all(call: Call) -> exp.Expression:
+    group = 1 if _group_count(call) else 0
+    return fn("regexp_extract_all", call.args[0], call.args[1], exp.Literal.number(group))
+
+
+def _position_ci(call: Call) -> exp.Expression:
+    return fn("instr", fn("lower", call.args[0]), fn("lower", call.args[1]))
+
+
+def _replace_one(call: Call) -> exp.Expression:
+    return fn("regexp_replace", call.args[0], fn("regexp_escape", call.args[1]), call.args[2])
+
+
+def _replace_regexp_all(call: Call) -> exp.Expression:
+    return fn("regexp_replace", *call.args, exp.Literal.string("g"))
+
+
+def _split_by(engine: str):
+    return lambda call: fn(engine, call.args[1], call.args[0])
+
+
+def _array_string_concat(call: Call) -> exp.Expression:
+    sep = call.args[1] if len(call.args) > 1 else exp.Literal.string("")
+    return fn("array_to_string", call.args[0], sep)
+
+
+def _count_substrings(call: Call) -> exp.Expression:
+    haystack, needle = call.args
+    removed = fn("strlen", fn("replace", haystack.copy(), needle.copy(), exp.Literal.string("")))
+    diff = exp.Sub(this=fn("strlen", haystack), expression=removed)
+    return exp.Cast(
+        this=exp.Div(this=exp.Paren(this=diff), expression=fn("strlen", needle)),
+        to=exp.DataType.build("BIGINT"),
+    )
+
+
+def _substring(call: Call) -> exp.Expression:
+    return fn("substring", *call.args)
+
+
+def _url_part(pattern: str, group: int = 1):
+    return lambda call: fn(
+        "regexp_extract", call.args[0], exp.Literal.string(pattern), exp.Literal.number(group)
+    )
+
+
+_DOMAIN = r"^(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//(?:[^/@]*@)?([^/?#:]*)"
+
+
+def _domain_without_www(call: Call) -> exp.Expression:
+    domain = _url_part(_DOMAIN)(call)
+    return fn("regexp_replace", domain, exp.Literal.string(r"^www\."), exp.Literal.string(""))
+
+
+def _extract_url_parameter(call: Call) -> exp.Expression:
+    pattern = exp.DPipe(
+        this=exp.DPipe(this=exp.Literal.string(r"[?&]"), expression=fn("regexp_escape", call.args[1])),
+        expression=exp.Literal.string(r"=([^&#]*)"),
+    )
+    return fn("regexp_extract", call.args[0], pattern, exp.Literal.number(1))
+
+
+def _cut_query_string(call: Call) -> exp.Expression:
+    return fn("regexp_replace", call.args[0], exp.Literal.string(r"\?[^#]*"), exp.Literal.string(""))
+
+
+def _trim(name: str):
+    return lambda call: fn(name, *call.args)
+
+
+FUNCTIONS = [
+    spec("length", 1, returns=U64, duckdb=_length),
+    spec("lengthUTF8", 1, returns=U64, duckdb="length"),
+    spec("empty", 1, returns=T.UINT8, duckdb=_empty(False)),
+    spec("notEmpty", 1, returns=T.UINT8, duckdb=_empty(True)),
+    spec("lower", 1, returns=STR, duckdb="lower"),
+    spec("upper", 1, returns=STR, duckdb="upper"),
+    spec("lowerUTF8", 1, returns=STR, duckdb="lower"),
+    spec("upperUTF8", 1, returns=STR, duckdb="upper"),
+    spec("reverse", 1, returns=STR, duckdb="reverse"),
+    spec("concat", 1, None, returns=T.STRING, duckdb=_concat),
+    spec("concatWithSeparator", 2, None, returns=T.STRING, duckdb=_concat_ws),
+    spec("substring", 2, 3, returns=STR, duckdb=_substring),
+    spec("substringUTF8", 2, 3, returns=STR, duckdb=_substring),
+    spec("leftPad", 2, 3, returns=STR, duckdb=lambda c: fn("lpad", *c.args[:2], *(c.args[2:] or [exp.Literal.string(" ")]))),
+    spec("rightPad", 2, 3, returns=STR, duckdb=lambda c: fn("rpad", *c.args[:2], *(c.args[2:] or [exp.Literal.string(" ")]))),
+    spec("trim", 1, 2, returns=STR, duckdb=_trim("trim")),
+    spec("trimLeft", 1, 2, returns=STR, duckdb=_trim("ltrim")),
+    spec("trimRight", 1, 2, returns=STR, duckdb=_trim("rtrim")),
+    spec("startsWith", 2, returns=BOOL, duckdb="starts_with"),
+    spec("endsWith", 2, returns=BOOL, duckdb="ends_with"),
+    spec("position", 2, returns=U64, duckdb="instr"),
+    spec("positionCaseInsensitive", 2, returns=U64, duckdb=_position_ci),
+    spec("positionCaseInsensitiveUTF8", 2, returns=U64, duckdb=_position_ci),
+    spec("replace", 3, returns=STR, duckdb="replace"),
+    spec("replaceAll", 3, returns=STR, duckdb="replace"),
+    spec("replaceOne", 3, returns=STR, duckdb=_replace_one),
+    spec("replaceRegexpOne", 3, returns=STR, duckdb="regexp_replace"),
+    spec("replaceRegexpAll", 3, returns=STR, duckdb=_replace_regexp_all),
+    spec("match", 2, returns=BOOL, duckdb="regexp_matches"),
+    spec("extract", 2, returns=STR, duckdb=_extract),
+    spec("regexpExtract", 2, 3, returns=STR, duckdb=lambda c: fn("regexp_extract", *c.args[:2], *(c.args[2:] or [exp.Literal.number(1)]))),
+    spec("extractAll", 2, returns=STR_ARRAY, duckdb=_extract_all),
+    spec("splitByChar", 2, 3, returns=STR_ARRAY, duckdb=_split_by("string_split")),
+    spec("splitByString", 2, 3, returns=STR_ARRAY, duckdb=_split_by("string_split")),
+    spec("splitByRegexp", 2, 3, returns=STR_ARRAY, duckdb=_split_by("string_split_regex")),
+    spec("splitByWhitespace", 1, 2, returns=STR_ARRAY, duckdb=lambda c: fn(
+        "string_split_regex", fn("trim", c.args[0]), exp.Literal.string(r"\s+"))),
+    spec("arrayStringConcat", 1, 2, returns=T.STRING, duckdb=_array_string_concat),
+    spec("countSubstrings", 2, returns=U64, duckdb=_count_substrings),
+    spec("format", 1, None, returns=T.STRING, duckdb="format"),
+    spec("repeat", 2, returns=STR, duckdb="repeat"),
+    spec("base64Encode", 1, returns=STR, duckdb=lambda c: fn("to_base64", fn("encode", c.args[0]))),
+    spec("base64Decode", 1, returns=STR, duckdb=lambda c: fn("decode", fn("from_base64", c.args[0]))),
+    spec("tryBase64Decode", 1, returns=STR, duckdb=lambda c: fn("decode", fn("from_base64", c.args[0]))),
+    spec("encodeURLComponent", 1, returns=STR, duckdb="url_encode"),
+    spec("decodeURLComponent", 1, returns=STR, duckdb="url_decode"),
+    spec("domain", 1, returns=STR, duckdb=_url_part(_DOMAIN)),
+    spec("netloc", 1, returns=STR, duckdb=_url_part(r"^(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//([^/?#]*)")),
+    spec("domainWithoutWWW", 1, returns=STR, duckdb=_domain_without_www),
+    spec("topLevelDomain", 1, returns=STR, duckdb=_url_part(r"^(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//[^/?#:]*\.([^./?#:]+)")),
+    spec("protocol", 1, returns=STR, duckdb=_url_part(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")),
+    spec("path", 1, returns=STR, duckdb=_url_part(r"^(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//[^/?#]*(/[^?#]*)")),
+    spec("pathFull", 1, returns=STR, duckdb=_url_part(r"^(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//[^/?#]*(/[^#]*)")),
+    spec("queryString", 1, returns=STR, duckdb=_url_part(r"\?([^#]*)")),
+    spec("fragment", 1, returns=STR, duckdb=_url_part(r"#(.*)$")),
+    spec("extractURLParameter", 2, returns=STR, duckdb=_extract_url_parameter),
+    spec("cutQueryString", 1, returns=STR, duckdb=_cut_query_string),
+    spec("cutWWW", 1, returns=STR, duckdb=lambda c: fn("regexp_replace", c.args[0], exp.Literal.string(r"//www\."), exp.Literal.string("//"))),
+]  # fmt: skip

@@ -1,0 +1,65 @@
+"""Tree nodes the compiler adds on top of sqlglot's, and the per-node annotations it keeps.
+
+The resolver leaves meaning on nodes through ``node.meta``:
+
+* ``TYPE`` (every resolved expression): its :class:`~hedgerow.hogql.types.HogType`.
+* ``VTABLE`` (every storage table reference): the :class:`~hedgerow.hogql.schema.VirtualTable`
+  it came from; the team guard pass keys on it and the renderer refuses tables without it.
+* ``SCOPE`` (every SELECT): the :class:`~hedgerow.hogql.scope.Scope` it was resolved in.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from hedgerow.hogql import types as T
+from hedgerow.hogql.types import HogType
+
+TYPE = "hog_type"
+VTABLE = "hog_vtable"
+SCOPE = "hog_scope"
+GUARDED = "hog_guarded"
+SOURCE = "hog_source"
+
+
+class Property(exp.Expression):
+    """A read of a JSON document by path: ``this`` is the JSON column, ``path`` its keys.
+
+    ``path`` holds string keys and 1-based integer indexes; ``scope`` is the property scope
+    (``event``, ``person``, ``group``, ``session``) used for typing.
+    """
+
+    arg_types = {"this": True, "path": True, "scope": False}
+
+    @property
+    def keys(self) -> list[str | int]:
+        return list(self.args["path"])
+
+
+def type_of(node: exp.Expression) -> HogType:
+    """The inferred type of a resolved node (Unknown when the resolver left none)."""
+    if node._meta is None:  # noqa: SLF001 - avoid allocating a dict for every lookup
+        return T.UNKNOWN
+    return node._meta.get(TYPE, T.UNKNOWN)  # noqa: SLF001
+
+
+def typed(node: exp.Expression, hog_type: HogType) -> exp.Expression:
+    """Annotate ``node`` with ``hog_type`` and return it."""
+    node.meta[TYPE] = hog_type
+    return node
+
+
+def column(table_alias: str, name: str, hog_type: HogType) -> exp.Column:
+    """A qualified column reference, annotated with its type."""
+    col = exp.Column(
+        this=exp.Identifier(this=name, quoted=True),
+        table=exp.Identifier(this=table_alias, quoted=True),
+    )
+    return typed(col, hog_type)  # type: ignore[return-value]
+
+
+class Value(exp.Expression):
+    """A constant the compiler computed (a date, a datetime...): always a bound parameter."""
+
+    arg_types = {"this": True}
+CTE_REF = "hog_cte_ref"

@@ -1,0 +1,131 @@
+"""Stage 1: HogQL text to a sqlglot tree, accepting exactly one SELECT or set query.
+
+Every node of the parsed tree must belong to :data:`ALLOWED_NODES`; anything else (DDL, DML,
+commands, table functions, exotic syntax) is rejected here with its source position, so later
+stages only ever see constructs they understand.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from hedgerow.hogql.dialect import HogQL, InCohort, ParametricCall, RegexMatch
+from hedgerow.hogql.errors import HogQLSyntaxError, UnsupportedSyntaxError
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+ALLOWED_NODES: frozenset[type[exp.Expression]] = frozenset(
+    {
+        # statements and clauses
+        exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery, exp.With, exp.CTE,
+        exp.TableAlias, exp.From, exp.Join, exp.Table, exp.Where, exp.Group, exp.Having,
+        exp.Order, exp.Ordered, exp.Limit, exp.Offset, exp.Distinct, exp.Window,
+        exp.WindowSpec, exp.Alias, exp.Star, exp.Column, exp.Identifier, exp.Dot, exp.Var,
+        exp.Qualify,
+        # literals and constructors
+        exp.Literal, exp.Null, exp.Boolean, exp.Array, exp.Tuple, exp.Interval, exp.Placeholder,
+        exp.Paren, exp.DataType, exp.Cast, exp.TryCast,
+        # operators
+        exp.And, exp.Or, exp.Not, exp.Xor, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
+        exp.Like, exp.ILike, exp.In, exp.Between, exp.Is, exp.Add, exp.Sub, exp.Mul, exp.Div,
+        exp.Mod, exp.Neg, exp.DPipe, exp.Bracket, exp.Coalesce, exp.If, exp.Case,
+        exp.Lambda, exp.Anonymous, exp.Trim, exp.NullSafeEQ, exp.NullSafeNEQ, exp.IntDiv,
+        exp.Exists,
+        # HogQL additions
+        ParametricCall, InCohort, RegexMatch,
+    }
+)  # fmt: skip
+
+_SETTINGS_ALLOWED = frozenset(
+    {
+        "optimize_aggregation_in_order",
+        "date_time_output_format",
+        "date_time_input_format",
+        "join_algorithm",
+    }
+)
+
+
+def _offset(text: str, line: int, col: int) -> int:
+    lines = text.split("\n")
+    line = max(1, min(line, len(lines)))
+    return sum(len(x) + 1 for x in lines[: line - 1]) + max(0, col - 1)
+
+
+def _span(node: exp.Expression) -> tuple[int | None, int | None]:
+    for candidate in (node, *node.iter_expressions()):
+        meta = candidate.meta if candidate._meta else None  # noqa: SLF001
+        if meta and "start" in meta:
+            return meta["start"], meta["end"] + 1
+        if isinstance(candidate, exp.Column) and candidate.this._meta:  # noqa: SLF001
+            return candidate.this.meta.get("start"), candidate.this.meta.get("end", -1) + 1
+    return None, None
+
+
+def span_of(node: exp.Expression) -> tuple[int | None, int | None]:
+    """Best-effort source span (start, end) of a node, for error messages."""
+    for candidate in node.walk():
+        if isinstance(candidate, exp.Expression) and candidate._meta and "start" in candidate.meta:  # noqa: SLF001
+            return candidate.meta["start"], candidate.meta["end"] + 1
+    return None, None
+
+
+def parse(text: str) -> exp.Expression:
+    """Parse one HogQL SELECT (or set query); raise :class:`HogQLSyntaxError` otherwise."""
+    if not isinstance(text, str) or not text.strip():
+        raise HogQLSyntaxError("Empty query.")
+    if text.rstrip().endswith(";"):
+        end = len(text.rstrip())
+        raise HogQLSyntaxError("Trailing ';' is not allowed.", start=end - 1, end=end)
+    try:
+        statements = sqlglot.parse(text, read=HogQL)
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        start = _offset(text, first.get("line", 1), first.get("col", 1))
+        desc = first.get("description") or "Syntax error"
+        raise HogQLSyntaxError(
+            f"Syntax error at line {first.get('line', 1)}, column {first.get('col', 1)}: {desc}",
+            start=start,
+            end=start + 1,
+        ) from None
+    except TokenError as exc:
+        raise HogQLSyntaxError(f"Syntax error: {str(exc).split(':')[0]}") from None
+    statements = [s for s in statements if s is not None]
+    if len(statements) != 1:
+        raise HogQLSyntaxError("Only one statement is allowed per query.")
+    tree = statements[0]
+    if not isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)):
+        raise HogQLSyntaxError("Only SELECT queries are allowed.", start=0, end=len(text))
+    _check_nodes(tree)
+    return tree
+
+
+def _check_nodes(tree: exp.Expression) -> None:
+    for node in tree.walk():
+        if type(node) not in ALLOWED_NODES:
+            start, end = span_of(node)
+            label = node.key.upper() if isinstance(node, exp.Expression) else type(node).__name__
+            raise UnsupportedSyntaxError(f"Unsupported syntax: {label}", start=start, end=end)
+        if isinstance(node, exp.Select):
+            _check_select(node)
+
+
+def _check_select(select: exp.Select) -> None:
+    for arg in ("settings", "format", "sample", "prewhere", "totals", "options", "into", "kind"):
+        value = select.args.get(arg)
+        if not value:
+            continue
+        if arg == "settings":
+            for setting in value:
+                name = setting.this.name if isinstance(setting, exp.EQ) else ""
+                if name not in _SETTINGS_ALLOWED:
+                    start, end = span_of(setting)
+                    raise UnsupportedSyntaxError(
+                        f"Setting '{name}' is not allowed", start=start, end=end
+                    )
+            continue
+        raise UnsupportedSyntaxError(f"Unsupported syntax: {arg.upper()}")

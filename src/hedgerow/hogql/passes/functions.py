@@ -1,0 +1,105 @@
+"""Lower HogQL calls and operators to the engine, from the function table.
+
+Each call's lowering comes from its :class:`~hedgerow.hogql.functions.spec.FunctionSpec`
+for the target engine; windows are attached to the aggregate core inside any default
+wrapping. Works bottom-up so every lowering sees already-lowered arguments.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from hedgerow.hogql.compilation import Compilation
+from hedgerow.hogql.dialect import ParametricCall, RegexMatch
+from hedgerow.hogql.errors import HogQLInternalError
+from hedgerow.hogql.functions.aggregates import CORE
+from hedgerow.hogql.functions.dates import interval, unit_of
+from hedgerow.hogql.functions.registry import lookup
+from hedgerow.hogql.functions.spec import Call, fn
+from hedgerow.hogql.functions.windows import require_window
+from hedgerow.hogql.nodes import type_of, typed
+
+
+def _lower_call(node: exp.Expression, c: Compilation, window: exp.Window | None) -> exp.Expression:
+    spec = lookup(node.name)
+    if spec is None:
+        raise HogQLInternalError(f"unresolved function {node.name}")
+    require_window(spec.name, window is not None)
+    args = list(node.expressions)
+    distinct = len(args) == 1 and isinstance(args[0], exp.Distinct)
+    if distinct:
+        args = list(args[0].expressions)
+    call = Call(
+        name=spec.name,
+        args=args,
+        types=[type_of(a) for a in args],
+        params=list(node.args.get("params") or []) if isinstance(node, ParametricCall) else [],
+        result=type_of(node),
+        env=c.env,
+        distinct=distinct,
+        window=window,
+    )
+    return spec.impl[c.engine](call)
+
+
+def _attach_window(lowered: exp.Expression, window: exp.Window) -> exp.Expression:
+    core = next(
+        (n for n in lowered.walk() if isinstance(n, exp.Expression) and n._meta and n.meta.get(CORE)),  # noqa: SLF001
+        None,
+    )
+    if core is None:  # constant result (e.g. leadInFrame outside its frame)
+        return lowered
+    over = window.copy()
+    over.set("this", None)
+    replacement = exp.Window(**{**over.args, "this": core.copy()})
+    if core is lowered:
+        return replacement
+    core.replace(replacement)
+    return lowered
+
+
+def _interval(node: exp.Interval) -> exp.Expression:
+    unit = node.args.get("unit")
+    unit_name = unit_of(exp.Literal.string(unit.name)) if unit is not None else "second"
+    amount = node.this
+    return interval(amount, unit_name)
+
+
+def _regex(node: RegexMatch) -> exp.Expression:
+    args = [node.this, node.expression]
+    if node.args.get("insensitive"):
+        args.append(exp.Literal.string("i"))
+    match = fn("regexp_matches", *args)
+    return exp.Not(this=match) if node.args.get("negated") else match
+
+
+def _lower(node: exp.Expression, c: Compilation) -> exp.Expression:
+    if isinstance(node, exp.Window) and isinstance(node.this, (exp.Anonymous, ParametricCall)):
+        if node.this._meta and node.this.meta.get("hog_engine_call"):  # noqa: SLF001
+            return node
+        return _attach_window(_lower_call(node.this, c, node), node)
+    if isinstance(node, (exp.Anonymous, ParametricCall)):
+        if node._meta and node.meta.get("hog_engine_call"):  # noqa: SLF001
+            return node
+        if isinstance(node.parent, exp.Window) and node.arg_key == "this":
+            return node
+        return _lower_call(node, c, None)
+    if isinstance(node, exp.Interval):
+        return _interval(node)
+    if isinstance(node, RegexMatch):
+        return _regex(node)
+    return node
+
+
+def run(c: Compilation) -> None:
+    for node in reversed(list(c.tree.walk(bfs=False))):
+        if not isinstance(node, (exp.Anonymous, ParametricCall, exp.Window, exp.Interval, RegexMatch)):
+            continue
+        lowered = _lower(node, c)
+        if lowered is node:
+            continue
+        typed(lowered, type_of(node))
+        if node is c.tree:
+            c.tree = lowered
+        else:
+            node.replace(lowered)

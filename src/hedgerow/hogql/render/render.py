@@ -1,0 +1,82 @@
+"""Render a lowered tree with sqlglot's generator for the engine, binding every constant.
+
+String and number literals and compiler :class:`~hedgerow.hogql.nodes.Value` nodes become
+positional parameters; identifiers go through :func:`~.quote.quote_identifier`. The renderer
+makes no decisions: it refuses a tree that still holds HogQL-only nodes, an unguarded storage
+table, or a function call the function pass did not produce.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+
+from hedgerow.hogql import nodes
+from hedgerow.hogql.errors import HogQLInternalError
+from hedgerow.hogql.functions.spec import ENGINE_CALL
+from hedgerow.hogql.render.engines import Engine
+from hedgerow.hogql.render.quote import quote_identifier
+
+
+def _generator_class(engine: Engine) -> type:
+    base = Dialect.get_or_raise(engine.sqlglot_dialect).generator_class
+
+    class BindingGenerator(base):  # type: ignore[misc, valid-type]
+        params: list[Any]
+
+        def _bind(self, value: Any) -> str:
+            self.params.append(value)
+            return f"${len(self.params)}"
+
+        def literal_sql(self, expression: exp.Literal) -> str:
+            if expression.is_string:
+                return self._bind(expression.this)
+            text = expression.this
+            value: Any = int(text) if text.lstrip("-").isdigit() else float(text)
+            return self._bind(value)
+
+        def identifier_sql(self, expression: exp.Identifier) -> str:
+            return quote_identifier(expression.this, engine.identifier_quote)
+
+        def table_sql(self, expression: exp.Table, sep: str = " AS ") -> str:
+            meta = expression.meta if expression._meta else {}  # noqa: SLF001
+            if not meta.get(nodes.GUARDED) and not meta.get(nodes.CTE_REF):
+                raise HogQLInternalError("refusing to render an unguarded table")
+            return super().table_sql(expression, sep)
+
+        def anonymous_sql(self, expression: exp.Anonymous) -> str:
+            if not (expression._meta and expression.meta.get(ENGINE_CALL)):  # noqa: SLF001
+                raise HogQLInternalError(f"unlowered call {expression.name}")
+            args = ", ".join(self.sql(a) for a in expression.expressions)
+            return f"{expression.name}({args})"
+
+        def unsupported_node(self, expression: exp.Expression) -> str:
+            raise HogQLInternalError(f"unlowered node {type(expression).__name__}")
+
+    BindingGenerator.TRANSFORMS = {
+        **base.TRANSFORMS,
+        nodes.Value: lambda self, e: self._bind(e.this),
+        nodes.Property: BindingGenerator.unsupported_node,
+    }
+    return BindingGenerator
+
+
+_GENERATORS: dict[str, type] = {}
+
+
+def render(tree: exp.Expression, engine: Engine) -> tuple[str, list[Any]]:
+    """SQL text and its positional parameters."""
+    cls = _GENERATORS.get(engine.name)
+    if cls is None:
+        cls = _GENERATORS[engine.name] = _generator_class(engine)
+    generator = cls(pretty=False, unsupported_level=_RAISE)
+    generator.params = []
+    sql = generator.generate(tree, copy=False)
+    return sql, generator.params
+
+
+from sqlglot.errors import ErrorLevel  # noqa: E402
+
+_RAISE = ErrorLevel.RAISE
