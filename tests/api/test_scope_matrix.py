@@ -33,6 +33,8 @@ def _other_scope(route: Route) -> str:
 @pytest.mark.parametrize("route", KEYED, ids=lambda r: f"{r.method} {r.path}")
 def test_scope_matrix(api, route: Route) -> None:
     path = _path(route, api.project_id)
+    if route.project_from_token:
+        path += f"?token={api.project_token}"
 
     no_key = _call(api, route, path, None)
     assert no_key.status_code == 401

@@ -23,7 +23,7 @@ from hedgerow.api.validation import parse_json, validate
 from hedgerow.auth.authenticate import authenticate
 from hedgerow.auth.authorize import Decision, Target, authorize
 from hedgerow.auth.principal import Principal
-from hedgerow.errors import NotFound, PayloadTooLarge
+from hedgerow.errors import AuthenticationFailed, NotFound, PayloadTooLarge
 from hedgerow.services.container import Services
 from hedgerow.store.meta.tenancy import Project
 
@@ -125,8 +125,17 @@ def _target(
     project_id: int | None = None
     organization_id: str | None = None
     organization_name: str | None = None
-    if route.project_based:
-        raw = request.path_params.get("project_id", "")
+    if route.project_from_token and (request.query_params.get("token") or request.query_params.get("api_key")):
+        token = request.query_params.get("token") or request.query_params.get("api_key") or ""
+        project = services.projects.by_token(token)
+        if project is None:
+            raise AuthenticationFailed(
+                "Project API key invalid. You can find your project API key in PostHog project settings."
+            )
+        project_id = project.id
+        organization_id = project.organization_id
+    elif route.project_based:
+        raw = request.path_params.get("project_id", CURRENT)
         if raw == CURRENT:
             project_id = services.projects.current_project_id(principal) if principal else None
         elif raw.isdigit():
@@ -154,6 +163,7 @@ def _target(
         organization_name=organization_name,
         project_based=route.project_based,
         exempt_from_limits=route.exempt_from_limits,
+        accepts_project_secret=route.accepts_project_secret,
         via="rest",
     )
     return target, project

@@ -34,11 +34,14 @@ class Route:
     status: int = 200
     body: type[BaseModel] | None = None
     exempt_from_limits: bool = False
+    project_from_token: bool = False
+    accepts_project_secret: bool = False
     summary: str = ""
 
     @property
     def project_based(self) -> bool:
-        return PROJECT_PARAM in self.path
+        """Under a project: named in the path, or by the ``token`` query parameter."""
+        return PROJECT_PARAM in self.path or self.project_from_token
 
 
 class RouteTable:
@@ -59,6 +62,8 @@ class RouteTable:
         status: int = 200,
         body: type[BaseModel] | None = None,
         exempt_from_limits: bool = False,
+        project_from_token: bool = False,
+        accepts_project_secret: bool = False,
     ) -> Callable[[Handler], Handler]:
         if not path.endswith("/"):
             raise ValueError(f"route paths end with a slash: {path}")
@@ -79,6 +84,8 @@ class RouteTable:
                     status=status,
                     body=body,
                     exempt_from_limits=exempt_from_limits,
+                    project_from_token=project_from_token,
+                    accepts_project_secret=accepts_project_secret,
                     summary=(handler.__doc__ or "").strip().split("\n")[0],
                 )
             )

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from hedgerow import clock
-from hedgerow.auth.keys import hash_key
+from hedgerow.auth.keys import PROJECT_SECRET_PREFIX, hash_key
 from hedgerow.auth.principal import Principal
 from hedgerow.errors import AuthenticationFailed, Exposed, NotAuthenticated
 from hedgerow.store.meta import keys as key_store
@@ -47,7 +47,31 @@ def authenticate(
     if found is None:
         return None, NotAuthenticated()
     value, source = found
+    if value.startswith(PROJECT_SECRET_PREFIX) and source == "Authorization header":
+        return principal_for_project_secret(db, value)
     return principal_for_key(db, value, source)
+
+
+def principal_for_project_secret(db: MetaDB, value: str) -> tuple[Principal | None, Exposed | None]:
+    """A project's secret key: it may read that project's flag definitions and nothing else."""
+    with db.read() as conn:
+        project = tenancy.project_by_secret_token(conn, value)
+    if project is None:
+        return None, AuthenticationFailed("Project secret API key is invalid.")
+    return (
+        Principal(
+            key_id=f"project-secret-{project.id}",
+            key_label="project secret key",
+            user_id=None,
+            scopes=("feature_flag:read",),
+            scoped_teams=(project.id,),
+            scoped_organizations=None,
+            memberships={project.organization_id: 1},
+            current_project_id=project.id,
+            kind="project_secret",
+        ),
+        None,
+    )
 
 
 def principal_for_key(

@@ -33,6 +33,7 @@ class Target:
     organization_name: str | None = None
     project_based: bool = False
     exempt_from_limits: bool = False
+    accepts_project_secret: bool = False
     via: str = "rest"
 
 
@@ -64,6 +65,14 @@ def authorize(principal: Principal | None, target: Target, credential_error: Exp
             target,
             "this action does not accept personal API keys",
             PermissionDenied("This action does not support personal API key access"),
+        )
+
+    if principal.kind == "project_secret" and not target.accepts_project_secret:
+        return _deny(
+            principal,
+            target,
+            "a project secret key only reads flag definitions",
+            PermissionDenied("This action does not support project secret API key access"),
         )
 
     if not target.exempt_from_limits:

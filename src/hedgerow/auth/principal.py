@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller.
+    """An authenticated caller: a personal API key (and its user), or a project's secret key.
 
     ``scoped_teams``/``scoped_organizations`` are ``None`` when the key is not limited;
     ``memberships`` maps the user's organization ids to membership levels.
@@ -15,12 +15,13 @@ class Principal:
 
     key_id: str
     key_label: str
-    user_id: int
+    user_id: int | None
     scopes: tuple[str, ...]
     scoped_teams: tuple[int, ...] | None
     scoped_organizations: tuple[str, ...] | None
     memberships: dict[str, int]
     current_project_id: int | None = None
+    kind: str = "personal_api_key"
 
     @property
     def organization_ids(self) -> list[str]:

@@ -9,6 +9,7 @@ from hedgerow.auth.ratelimit import RateLimiter
 from hedgerow.config import Settings
 from hedgerow.services.cohorts import CohortService
 from hedgerow.services.feature_flags import FlagService
+from hedgerow.services.flag_definitions import FlagDefinitions
 from hedgerow.services.keys import KeyService
 from hedgerow.services.tenancy import ProjectService
 from hedgerow.store.meta.db import MetaDB
@@ -26,6 +27,7 @@ class Services:
     keys: KeyService
     flags: FlagService
     cohorts: CohortService
+    flag_definitions: FlagDefinitions
 
     @classmethod
     def open(cls, settings: Settings) -> "Services":
@@ -41,6 +43,7 @@ class Services:
             keys=KeyService(meta),
             flags=FlagService(meta),
             cohorts=CohortService(meta),
+            flag_definitions=FlagDefinitions(meta),
         )
 
     def close(self) -> None:

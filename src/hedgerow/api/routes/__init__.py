@@ -5,6 +5,7 @@ from __future__ import annotations
 from hedgerow.api.routes import (
     cohorts,
     feature_flags,
+    flag_definitions,
     health,
     organizations,
     personal_api_keys,
@@ -21,6 +22,7 @@ TABLES: tuple[RouteTable, ...] = (
     organizations.routes,
     users.routes,
     personal_api_keys.routes,
+    flag_definitions.routes,
     feature_flags.routes,
     cohorts.routes,
 )
