@@ -76,8 +76,8 @@ class Harness:
         _, value = self.services.keys.create(owner.id, label, scopes, teams, orgs, enforce_limit=False)
         return value
 
-    def get(self, path: str, key: str | None = None, **kw: Any):
-        return self.client.get(path, headers=self.auth(key), **kw)
+    def get(self, path: str, key: str | None = None, headers: dict[str, str] | None = None, **kw: Any):
+        return self.client.get(path, headers={**self.auth(key), **(headers or {})}, **kw)
 
     def post(self, path: str, json: Any = None, key: str | None = None, **kw: Any):
         return self.client.post(path, json=json, headers=self.auth(key), **kw)
@@ -92,7 +92,7 @@ class Harness:
 def make_harness(settings: Settings) -> Iterator[Harness]:
     app = create_app(settings)
     with TestClient(app, base_url="http://testserver") as client:
-        services: Services = app.app.state.services  # the Starlette app inside the normaliser
+        services: Services = app.state.services
         boot = bootstrap_admin(services)
         yield Harness(
             client=client,

@@ -92,3 +92,17 @@ def test_openapi_lists_every_route(api) -> None:
     assert doc["openapi"].startswith("3.")
     operations = {op["operationId"] for path in doc["paths"].values() for op in path.values()}
     assert operations == {r.name for r in all_routes()}
+
+
+def test_public_endpoints_answer_cors_and_private_ones_do_not(api) -> None:
+    preflight = api.client.options("/_health/", headers={
+        "Origin": "https://shop.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    simple = api.client.get("/_health", headers={"Origin": "https://shop.example"})
+    assert simple.headers["access-control-allow-origin"] == "https://shop.example"
+    private = api.get("/api/projects/", headers={"Origin": "https://shop.example"})
+    assert "access-control-allow-origin" not in private.headers

@@ -12,6 +12,7 @@ from starlette.routing import Route as StarletteRoute
 from hedgerow.api import openapi
 from hedgerow.api.dispatch import keyed_endpoint, public_endpoint
 from hedgerow.api.errors import http_exception, unexpected
+from hedgerow.api.cors import PublicCORS
 from hedgerow.api.paths import PathNormaliser
 from hedgerow.api.routes import all_routes
 from hedgerow.config import Settings
@@ -47,4 +48,7 @@ def create_app(settings: Settings | None = None) -> PathNormaliser:
         lifespan=lifespan,
     )
     app.state.openapi = openapi.build(routes)
-    return PathNormaliser(app)
+    public = [route.path for route in routes if route.auth == "public" and route.path != "/api/schema/"]
+    wrapped = PathNormaliser(PublicCORS(app, public))
+    wrapped.state = app.state  # the running services, for in-process tests and tools
+    return wrapped

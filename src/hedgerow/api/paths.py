@@ -17,6 +17,7 @@ ORIGINAL_PATH = "hedgerow.original_path"
 class PathNormaliser:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.state: object | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
