@@ -10,13 +10,14 @@ a dependency on either) are found up front.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from hedgerow.flags.cohorts import Cohorts, cohort_id_of
 from hedgerow.flags.dates import zone
-from hedgerow.flags.model import FlagDefinition
+from hedgerow.flags.model import FlagDefinition, FlagResult, result_for_reason
 from hedgerow.flags.operators import Matcher, compile_filter, never
+from hedgerow.flags.reasons import Reason
 
 _NOT_GIVEN = object()
 
@@ -62,9 +63,17 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class CompiledFlag:
-    """A flag ready to evaluate; ``definition`` is what it was built from."""
+    """A flag ready to evaluate; ``definition`` is what it was built from.
+
+    Results are immutable and depend only on the outcome, so each distinct outcome's
+    :class:`FlagResult` is built once and shared (:meth:`outcome`).
+    """
 
     definition: FlagDefinition
+    key: str
+    id: int
+    active: bool
+    continuity: bool  # ensure_experience_continuity
     rollout_prefix: str
     aggregation: int | None
     conditions: tuple[Condition, ...]
@@ -77,18 +86,35 @@ class CompiledFlag:
     device_bucketing: bool
     dependency_ids: frozenset[int]
     has_unresolved_dependency: bool
-
-    @property
-    def key(self) -> str:
-        return self.definition.key
-
-    @property
-    def id(self) -> int:
-        return self.definition.id
+    _outcomes: dict = field(default_factory=dict, compare=False, repr=False)
 
     def payload(self, variant: str | None) -> Any:
         """The stored payload for a matched variant (``"true"`` for a boolean match)."""
         return self.payloads.get(variant if variant is not None else "true")
+
+    def outcome(
+        self,
+        reason: Reason,
+        condition_index: int | None = None,
+        *,
+        enabled: bool = False,
+        variant: str | None = None,
+        with_payload: bool = False,
+    ) -> FlagResult:
+        """The (shared) result for this outcome; the payload is ``payload(variant)`` when asked for."""
+        cache_key = (reason.slot, condition_index, enabled, variant, with_payload)
+        result = self._outcomes.get(cache_key)
+        if result is None:
+            result = result_for_reason(
+                self.definition,
+                reason,
+                enabled=enabled,
+                variant=variant,
+                condition_index=condition_index,
+                payload=self.payload(variant) if with_payload else None,
+            )
+            self._outcomes[cache_key] = result
+        return result
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +124,7 @@ class FlagSet:
     flags: tuple[CompiledFlag, ...]  # dependencies before dependents
     by_key: Mapping[str, CompiledFlag]
     output_order: Mapping[str, int]
+    in_output_order: bool  # dependency order happens to be the given order
     broken_ids: frozenset[int]  # evaluate to missing_dependency
     has_dependency_cycles: bool
     group_type_mapping: Mapping[int, str]
@@ -121,8 +148,15 @@ class FlagSet:
 
 
 def _number(value: Any, default: float | None) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """A JSON number as float; ``default`` when absent (null), 0.0 when not a number.
+
+    The server cannot even load a flag whose percentage is not a number; failing closed
+    (0%) is the nearest safe reading.
+    """
+    if value is None:
         return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
     return float(value)
 
 
@@ -234,6 +268,10 @@ def compile_flag(definition: FlagDefinition, resolve: _Resolver) -> CompiledFlag
     flag_steps = [s for c in conditions for s in c.steps if isinstance(s, FlagStep)]
     return CompiledFlag(
         definition=definition,
+        key=definition.key,
+        id=definition.id,
+        active=definition.active,
+        continuity=definition.ensure_experience_continuity,
         rollout_prefix=f"{definition.key}.",
         aggregation=aggregation,
         conditions=conditions,
@@ -303,6 +341,7 @@ def compile_flags(
         flags=tuple(ordered),
         by_key={flag.key: flag for flag in compiled},
         output_order={flag.key: i for i, flag in enumerate(compiled)},
+        in_output_order=[flag.id for flag in ordered] == [flag.id for flag in compiled],
         broken_ids=frozenset(broken),
         has_dependency_cycles=bool(stuck),
         group_type_mapping={int(k): v for k, v in (group_type_mapping or {}).items()},

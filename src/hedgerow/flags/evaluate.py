@@ -21,7 +21,7 @@ from hedgerow.flags import hashing
 from hedgerow.flags.compile import CompiledFlag, Condition, FlagSet, FlagStep
 from hedgerow.flags.dates import Clock
 from hedgerow.flags.errors import EvaluationError, cohort_filters_unreadable
-from hedgerow.flags.model import EvaluationContext, FlagResult, failed_result, result_for_reason
+from hedgerow.flags.model import EvaluationContext, FlagResult, failed_result
 from hedgerow.flags.properties import person_properties
 from hedgerow.flags.reasons import Reason
 from hedgerow.flags.values import to_json
@@ -94,7 +94,7 @@ def _identifier(flag: CompiledFlag, aggregation: int | None, req: _Request, *, s
         override = ctx.hash_key_overrides.get(flag.key)
         if override is not None:
             return override
-    if flag.definition.ensure_experience_continuity and ctx.anon_distinct_id is not None:
+    if flag.continuity and ctx.anon_distinct_id is not None:
         return ctx.anon_distinct_id
     return ctx.distinct_id
 
@@ -163,33 +163,23 @@ def _variant(flag: CompiledFlag, condition: Condition, req: _Request) -> str | N
 
 
 def _match(flag: CompiledFlag, req: _Request) -> FlagResult:
-    definition = flag.definition
     if flag.enrollment_key is not None:
         enrolled = req.person().get(flag.enrollment_key, _MISSING)
         if enrolled is not _MISSING:
-            return result_for_reason(
-                definition,
-                Reason.SUPER_CONDITION_VALUE,
-                enabled=enrolled is True or enrolled == "true",
-                condition_index=0,
-                payload=flag.payload(None),
-            )
+            enabled = enrolled is True or enrolled == "true"
+            return flag.outcome(Reason.SUPER_CONDITION_VALUE, 0, enabled=enabled, with_payload=True)
     elif flag.super_condition is not None:
         person = req.person()
         if any(key in person for key in flag.super_keys):
             matched, _ = _condition_match(flag, flag.super_condition, req)
-            return result_for_reason(
-                definition, Reason.SUPER_CONDITION_VALUE, enabled=matched, condition_index=0, payload=flag.payload(None)
-            )
+            return flag.outcome(Reason.SUPER_CONDITION_VALUE, 0, enabled=matched, with_payload=True)
 
     if flag.holdout is not None:
         holdout_id, percentage = flag.holdout
         identifier = _identifier(flag, flag.aggregation, req, stored_override=False)
         if percentage >= 100.0 or hashing.hash("holdout-", identifier) <= percentage / 100.0:
             variant = f"holdout-{holdout_id}"
-            return result_for_reason(
-                definition, Reason.HOLDOUT_CONDITION_VALUE, enabled=True, variant=variant, payload=flag.payload(variant)
-            )
+            return flag.outcome(Reason.HOLDOUT_CONDITION_VALUE, enabled=True, variant=variant, with_payload=True)
 
     best, best_index = Reason.NO_GROUP_TYPE, None
     skipped_groups = False
@@ -197,9 +187,8 @@ def _match(flag: CompiledFlag, req: _Request) -> FlagResult:
         aggregation = condition.aggregation
         if aggregation is None:
             if flag.device_bucketing and not req.ctx.device_id:
-                reason = Reason.OUT_OF_ROLLOUT_BOUND
-                if reason.score >= best.score:
-                    best, best_index = reason, condition.index
+                if Reason.OUT_OF_ROLLOUT_BOUND.score >= best.score:
+                    best, best_index = Reason.OUT_OF_ROLLOUT_BOUND, condition.index
                 continue
         elif not _has_group_key(req.group_key(aggregation)):
             skipped_groups = True
@@ -211,25 +200,22 @@ def _match(flag: CompiledFlag, req: _Request) -> FlagResult:
             best, best_index = reason, condition.index
         if matched:
             variant = _variant(flag, condition, req)
-            return result_for_reason(
-                definition, best, enabled=True, variant=variant, condition_index=best_index, payload=flag.payload(variant)
-            )
+            return flag.outcome(best, best_index, enabled=True, variant=variant, with_payload=True)
     if best is Reason.NO_CONDITION_MATCH and skipped_groups:
         best = Reason.NO_CONDITION_MATCH_GROUPS_NOT_EVALUATED
-    return result_for_reason(definition, best, condition_index=best_index)
+    return flag.outcome(best, best_index)
 
 
 def _evaluate(flag: CompiledFlag, req: _Request) -> FlagResult:
-    definition = flag.definition
-    if not definition.active:
-        return result_for_reason(definition, Reason.FLAG_DISABLED)
+    if not flag.active:
+        return flag.outcome(Reason.FLAG_DISABLED)
     if flag.id in req.flag_set.broken_ids:
-        result = result_for_reason(definition, Reason.MISSING_DEPENDENCY)
+        result = flag.outcome(Reason.MISSING_DEPENDENCY)
     else:
         try:
             result = _match(flag, req)
         except EvaluationError as error:
-            return failed_result(definition, error.code, error.description)
+            return failed_result(flag.definition, error.code, error.description)
     req.values[flag.id] = result.value
     return result
 
@@ -247,6 +233,8 @@ def evaluate_flags(
     """
     req = _Request(flag_set, ctx)
     results = {flag.key: _evaluate(flag, req) for flag in flag_set.select(flag_keys)}
+    if flag_set.in_output_order:
+        return results
     order = flag_set.output_order
     return {key: results[key] for key in sorted(results, key=order.__getitem__)}
 

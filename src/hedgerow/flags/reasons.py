@@ -30,6 +30,7 @@ class Reason(enum.Enum):
         self.code = code
         self.score = score
         self.template = template
+        self.slot = template  # unique per member and cheap to hash (Enum.__hash__ is slow)
 
     def describe(self, condition_index: int | None) -> str:
         """The human description the server sends with this reason."""

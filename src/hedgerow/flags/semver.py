@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from hedgerow.flags.values import to_text
@@ -109,7 +110,12 @@ def _identifiers_ok(text: str, *, numeric_leading_zero_ok: bool) -> bool:
 
 def parse_version(value: Any) -> Version | None:
     """The server's ``to_semver_representation`` of a property or filter value."""
-    return parse_strict(normalize(to_text(value)))
+    return _parse_text(to_text(value))
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Version | None:
+    return parse_strict(normalize(text))
 
 
 @dataclass(frozen=True)
