@@ -231,7 +231,7 @@ def _compile_condition(
 def _variant_table(filters: Mapping[str, Any]) -> tuple[tuple[float, str], ...]:
     table = []
     cumulative = 0.0
-    for variant in ((filters.get("multivariate") or {}).get("variants") or ()):
+    for variant in (filters.get("multivariate") or {}).get("variants") or ():
         cumulative += (_number(variant.get("rollout_percentage"), 0.0) or 0.0) / 100.0
         table.append((cumulative, str(variant.get("key"))))
     return tuple(table)

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 from hedgerow.flags.reasons import Reason
 
+
 @dataclass(frozen=True, eq=False)
 class FlagDefinition:
     """One feature flag as PostHog stores it (``filters`` is PostHog's JSON, untouched)."""

@@ -26,7 +26,13 @@ from typing import Any, Callable, Mapping
 from hedgerow.flags import semver
 from hedgerow.flags.dates import Clock, parse_absolute, parse_relative, property_instant
 from hedgerow.flags.patterns import compile_pattern
-from hedgerow.flags.values import ascii_lower, is_truthy, is_truthy_or_falsy, to_number, to_text
+from hedgerow.flags.values import (
+    ascii_lower,
+    is_truthy,
+    is_truthy_or_falsy,
+    to_number,
+    to_text,
+)
 
 #: A compiled filter: ``matcher(properties, clock) -> bool``.
 Matcher = Callable[[Mapping[str, Any], Clock], bool]

@@ -37,9 +37,7 @@ def person_properties(
     if overrides:
         props.update(overrides)
     missing = [
-        (initial, props[key])
-        for key, initial in INITIAL_PROPERTY_KEYS.items()
-        if key in props and initial not in props
+        (initial, props[key]) for key, initial in INITIAL_PROPERTY_KEYS.items() if key in props and initial not in props
     ]
     for initial, value in missing:
         props[initial] = value

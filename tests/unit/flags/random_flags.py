@@ -48,7 +48,9 @@ def _filter(rng: random.Random, prop_type: str) -> dict[str, Any]:
         if value is None:
             value = "pro"
     elif family == "text":
-        operator = rng.choice(("icontains", "not_icontains", "starts_with", "not_starts_with", "ends_with", "not_ends_with"))
+        operator = rng.choice(
+            ("icontains", "not_icontains", "starts_with", "not_starts_with", "ends_with", "not_ends_with")
+        )
         value = rng.choice(("pro", "ACME", "@", "1", "e", "fr"))
     elif family == "regex":
         operator = rng.choice(("regex", "not_regex"))
@@ -58,7 +60,17 @@ def _filter(rng: random.Random, prop_type: str) -> dict[str, Any]:
         value = rng.choice((0, 3, 10, 12.5, "7", "-1"))
     elif family == "semver":
         operator = rng.choice(
-            ("semver_eq", "semver_neq", "semver_gt", "semver_gte", "semver_lt", "semver_lte", "semver_tilde", "semver_caret", "semver_wildcard")
+            (
+                "semver_eq",
+                "semver_neq",
+                "semver_gt",
+                "semver_gte",
+                "semver_lt",
+                "semver_lte",
+                "semver_tilde",
+                "semver_caret",
+                "semver_wildcard",
+            )
         )
         if operator == "semver_wildcard":
             value = rng.choice(("1.*", "1.2.*", "0.*", "10.*.*", "*"))
@@ -139,7 +151,12 @@ def random_flag(rng: random.Random, flag_id: int, *, cohort_ids: list[int], pare
             condition["aggregation_group_type_index"] = 0
         if prop_type == "person" and cohort_ids and rng.random() < 0.2:
             condition["properties"].append(
-                {"key": "id", "type": "cohort", "value": rng.choice(cohort_ids), "operator": rng.choice(("in", "not_in"))}
+                {
+                    "key": "id",
+                    "type": "cohort",
+                    "value": rng.choice(cohort_ids),
+                    "operator": rng.choice(("in", "not_in")),
+                }
             )
         if prop_type == "person" and parents and rng.random() < 0.25:
             parent = rng.choice(parents)

@@ -129,7 +129,9 @@ def test_agrees_with_posthog_python_local_evaluation(sdk) -> None:
                 tally["enabled only"] += 1
                 got, expected = got is not False, True
             if got != expected:
-                disagreements.append({"flag": flag, "person": person, "cohorts": world["cohorts"], "sdk": expected, "ours": got})
+                disagreements.append(
+                    {"flag": flag, "person": person, "cohorts": world["cohorts"], "sdk": expected, "ours": got}
+                )
     assert disagreements == [], f"{len(disagreements)} disagreements; first: {disagreements[:1]}"
     # the comparison must be meaningful: many decided cases, both outcomes well represented
     assert tally["compared"] > 3000, tally

@@ -40,7 +40,13 @@ def test_matched_record() -> None:
 
 def test_failed_record_carries_failed_flag() -> None:
     flag_set = compile_flags(
-        [{"id": 7, "key": "beta", "filters": {"groups": [{"properties": [{"key": "id", "type": "cohort", "value": 9}]}]}}]
+        [
+            {
+                "id": 7,
+                "key": "beta",
+                "filters": {"groups": [{"properties": [{"key": "id", "type": "cohort", "value": 9}]}]},
+            }
+        ]
     )
     record = evaluate_flags(flag_set, EvaluationContext(distinct_id="u"))["beta"].to_v2()
     assert record["failed"] is True

@@ -30,8 +30,24 @@ def test_evaluate_one_flag_runs_its_dependencies() -> None:
 def test_dependency_cycles_are_reported_on_the_set() -> None:
     cyclic = compile_flags(
         [
-            {"id": 1, "key": "a", "filters": {"groups": [{"properties": [{"key": "b", "type": "flag", "value": True, "operator": "flag_evaluates_to"}]}]}},
-            {"id": 2, "key": "b", "filters": {"groups": [{"properties": [{"key": "a", "type": "flag", "value": True, "operator": "flag_evaluates_to"}]}]}},
+            {
+                "id": 1,
+                "key": "a",
+                "filters": {
+                    "groups": [
+                        {"properties": [{"key": "b", "type": "flag", "value": True, "operator": "flag_evaluates_to"}]}
+                    ]
+                },
+            },
+            {
+                "id": 2,
+                "key": "b",
+                "filters": {
+                    "groups": [
+                        {"properties": [{"key": "a", "type": "flag", "value": True, "operator": "flag_evaluates_to"}]}
+                    ]
+                },
+            },
         ]
     )
     assert cyclic.has_dependency_cycles
