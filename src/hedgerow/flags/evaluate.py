@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from hedgerow.flags import hashing
+from hedgerow.flags.cohorts import membership
 from hedgerow.flags.compile import CompiledFlag, Condition, FlagSet, FlagStep
 from hedgerow.flags.dates import Clock
 from hedgerow.flags.errors import EvaluationError, cohort_filters_unreadable
@@ -131,7 +132,7 @@ def _condition_match(flag: CompiledFlag, condition: Condition, req: _Request) ->
                 raise cohort_filters_unreadable()
             answers.append((step.operator, req.in_cohort(step.cohort_id)))
         for operator, is_member in answers:
-            if not _cohort_operator(operator, is_member):
+            if not membership(operator, is_member):  # "exact" never matches here
                 return _NO_MATCH
     rollout = condition.rollout
     if rollout == 100.0:
@@ -140,14 +141,6 @@ def _condition_match(flag: CompiledFlag, condition: Condition, req: _Request) ->
     if hashing.bucket(flag.rollout_prefix, identifier) <= rollout / 100.0:
         return True, Reason.CONDITION_MATCH
     return False, Reason.OUT_OF_ROLLOUT_BOUND
-
-
-def _cohort_operator(operator: Any, is_member: bool) -> bool:
-    if operator is None or operator == "in":
-        return is_member
-    if operator == "not_in":
-        return not is_member
-    return False  # the server only knows in / not_in here ("exact" never matches)
 
 
 def _variant(flag: CompiledFlag, condition: Condition, req: _Request) -> str | None:

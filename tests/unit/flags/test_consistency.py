@@ -6,7 +6,7 @@ import pytest
 
 from hedgerow.flags import EvaluationContext, compile_flags, evaluate_flags
 
-from .conftest import load
+from .datafiles import load
 
 CASES = load("consistency.json")["cases"]
 

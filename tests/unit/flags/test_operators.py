@@ -9,7 +9,7 @@ import pytest
 from hedgerow.flags.dates import Clock, zone
 from hedgerow.flags.operators import OPERATORS, compile_filter
 
-from .conftest import load
+from .datafiles import load
 
 ROWS = load("operators.json")["rows"]
 

@@ -8,7 +8,7 @@ import pytest
 
 from hedgerow.flags import EvaluationContext, compile_flags, evaluate_flags
 
-from .conftest import load
+from .datafiles import load
 
 SCENARIOS = load("scenarios.json")["scenarios"]
 _FIELDS = {
