@@ -125,3 +125,23 @@ TABLES: tuple[str, ...] = (
     COHORT_PEOPLE,
     STATIC_COHORT_PEOPLE,
 )
+
+# Added by ingestion: the project's group types and their slot (0..4) in events' $group_i.
+# PostHog keeps this in Postgres (GroupTypeMapping); here it commits in the same transaction as
+# the events that introduce a type, so a slot can never be reused after a crash.
+GROUP_TYPE_MAPPING = """
+CREATE TABLE IF NOT EXISTS group_type_mapping (
+    team_id           INTEGER NOT NULL,
+    group_type        VARCHAR NOT NULL,
+    group_type_index  INTEGER NOT NULL
+)
+"""
+
+TABLES = TABLES + (GROUP_TYPE_MAPPING,)
+
+EVENT_COLUMNS: tuple[str, ...] = (
+    "team_id", "uuid", "event", "distinct_id", "properties", "timestamp", "created_at",
+    "person_id", "person_properties", "person_created_at", "$session_id", "$window_id",
+    "elements_chain", "$group_0", "$group_1", "$group_2", "$group_3", "$group_4",
+)  # fmt: skip
+"""Order of the values in an event row tuple handed to the writer."""
