@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
+from hedgerow.ingest.normalise import INITIAL_NAME
+
 EVENT = 1
 PERSON = 2
 GROUP = 3
@@ -188,14 +190,22 @@ class DefinitionTracker:
                     typed.add(key)
 
     def observe_person(self, team_id: int, set_: dict[str, Any] | None,
-                       set_once: dict[str, Any] | None) -> None:  # fmt: skip
-        """Record person property names from ``$set`` / ``$set_once``."""
+                       set_once: dict[str, Any] | None, web: set[str] | None = None,
+                       properties: dict[str, Any] | None = None) -> None:  # fmt: skip
+        """Record person property names from ``$set`` / ``$set_once`` and the web
+        properties an event copies to its person (``web`` keys of ``properties``)."""
         typed = self._team(team_id).typed.setdefault((PERSON, None), set())
         for source in (set_, set_once):
             if source:
                 new = source.keys() - typed
                 for key in new:
                     self._typed_key(team_id, typed, key, source[key], PERSON, None)
+        if web and properties is not None:
+            new = web - typed
+            for key in new:
+                value = properties[key]
+                self._typed_key(team_id, typed, key, value, PERSON, None)
+                self._typed_key(team_id, typed, INITIAL_NAME[key], value, PERSON, None)
 
     def observe_group(self, team_id: int, index: int, group_set: dict[str, Any]) -> None:
         typed = self._team(team_id).typed.setdefault((GROUP, index), set())

@@ -27,6 +27,7 @@ Rules are PostHog's:
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid as uuidlib
 from datetime import datetime, timezone
@@ -38,6 +39,7 @@ FUTURE_CUTOFF_US = 23 * 3600 * 1_000_000
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
 _MIN_US = (datetime(1, 1, 1, tzinfo=_UTC) - _EPOCH) // _EPOCH.resolution
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 # Web properties an event copies to its person ($set) and, prefixed, once ($set_once):
 # PostHog's eventToPersonProperties + campaign parameters (personInitialAndUTMProperties).
@@ -53,7 +55,7 @@ PERSON_WEB_PROPERTIES = frozenset(
         "irclid", "_kx",
     }
 )  # fmt: skip
-_INITIAL_NAME = {
+INITIAL_NAME = {
     key: "$initial_" + (key[1:] if key.startswith("$") else key) for key in PERSON_WEB_PROPERTIES
 }
 
@@ -64,7 +66,7 @@ class NormalEvent:
     __slots__ = (
         "uuid", "uuid_int", "event", "distinct_id", "properties", "timestamp_us",
         "set", "set_once", "unset", "personless", "session_id", "window_id",
-        "elements_chain", "groups",
+        "elements_chain", "groups", "web",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -72,6 +74,9 @@ class NormalEvent:
         self.set_once: dict[str, Any] | None = None
         self.unset: list[str] | None = None
         self.groups: dict[str, Any] | None = None
+        self.web: set[str] | None = None
+        """Web properties present (PERSON_WEB_PROPERTIES): $set on the person, and their
+        $initial_ twins $set_once, below the event's own $set/$set_once."""
 
 
 def normalise_event(
@@ -91,14 +96,18 @@ def normalise_event(
 
     raw_uuid = raw.get("uuid")
     if raw_uuid:
-        try:
-            parsed = uuidlib.UUID(raw_uuid) if type(raw_uuid) is str else None
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            raise RequestParsingError(f"invalid uuid {str(raw_uuid)[:64]!r}")
-        out.uuid_int = parsed.int
-        out.uuid = str(parsed)
+        if type(raw_uuid) is str and _CANONICAL_UUID.fullmatch(raw_uuid):
+            out.uuid = raw_uuid.lower()
+            out.uuid_int = int(raw_uuid.replace("-", ""), 16)
+        else:
+            try:
+                parsed = uuidlib.UUID(raw_uuid) if type(raw_uuid) is str else None
+            except ValueError:
+                parsed = None
+            if parsed is None:
+                raise RequestParsingError(f"invalid uuid {str(raw_uuid)[:64]!r}")
+            out.uuid_int = parsed.int
+            out.uuid = str(parsed)
     else:
         out.uuid_int = n = uuid7_int(now_us)
         out.uuid = str(uuidlib.UUID(int=n))
@@ -152,12 +161,7 @@ def _person_updates(out: NormalEvent, raw: Mapping[str, Any], props: dict[str, A
         props["$set_once"] = set_once or {}
     web = props.keys() & PERSON_WEB_PROPERTIES
     if web:
-        set_ = dict(set_) if set_ else {}
-        set_once = dict(set_once) if set_once else {}
-        for key in web:
-            value = props[key]
-            set_.setdefault(key, value)
-            set_once.setdefault(_INITIAL_NAME[key], value)
+        out.web = web
     if set_:
         out.set = set_
     if set_once:

@@ -27,17 +27,20 @@ read ``coalesce(override.person_id, events.person_id)``.
 
 from __future__ import annotations
 
+import hashlib
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import orjson
 
-from hedgerow.ingest.normalise import NormalEvent
+from hedgerow.ingest.normalise import INITIAL_NAME, NormalEvent
 from hedgerow.store.events.schema import GROUP_SLOTS
 
 PERSON_NAMESPACE = uuidlib.UUID("932979b4-65c3-4424-8467-0b66ec27bc22")
+_NAMESPACE_BYTES = PERSON_NAMESPACE.bytes
 
+_MISSING = object()
 _ILLEGAL_IDS_CI = frozenset(
     {"anonymous", "guest", "distinctid", "distinct_id", "id", "not_authenticated", "email",
      "undefined", "true", "false"}
@@ -58,8 +61,14 @@ def is_illegal_distinct_id(distinct_id: str) -> bool:
 
 
 def derived_person_uuid(team_id: int, distinct_id: str) -> str:
-    """The person uuid PostHog derives from a team and a distinct id."""
-    return str(uuidlib.uuid5(PERSON_NAMESPACE, f"{team_id}:{distinct_id}"))
+    """The person uuid derived from a team and a distinct id (a uuid5, like PostHog's
+    ``uuidFromDistinctId``), built without ``uuid.UUID`` objects because it is on the hot path."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{team_id}:{distinct_id}".encode(
+        "utf-8", "surrogatepass")).digest()[:16])  # fmt: skip
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Person:
@@ -277,8 +286,9 @@ class PersonIndex:
         person = state.by_distinct_id.get(distinct_id)
         if person is None:
             person = self._create(team_id, state, distinct_id, ev, now_us, changes)
-        elif ev.set is not None or ev.set_once is not None or ev.unset is not None:
-            if _apply(person.properties, ev.set, ev.set_once, ev.unset):
+        elif (ev.set is not None or ev.set_once is not None or ev.unset is not None
+              or ev.web is not None):  # fmt: skip
+            if _apply_event(person.properties, ev):
                 person.touched()
                 changes.persons[person.uuid] = person
 
@@ -309,9 +319,9 @@ class PersonIndex:
     ) -> Person:  # fmt: skip
         props: dict[str, Any] = {}
         if ev is not None:
-            _apply(props, ev.set, ev.set_once, ev.unset)
+            _apply_event(props, ev)
         created = ev.timestamp_us if ev is not None else now_us
-        uuid = derived_person_uuid(team_id, distinct_id)
+        uuid = derived = derived_person_uuid(team_id, distinct_id)
         existing = state.by_uuid.get(uuid)
         if existing is not None:
             # The derived uuid already names a live person (its first id was moved away
@@ -321,19 +331,20 @@ class PersonIndex:
         self.next_int_id += 1
         state.by_uuid[uuid] = person
         changes.persons[uuid] = person
-        self._attach(team_id, state, distinct_id, person, changes)
+        self._attach(team_id, state, distinct_id, person, changes, derived)
         return person
 
     def _attach(
-        self, team_id: int, state: TeamState, distinct_id: str, person: Person, changes: Changes
-    ) -> None:
+        self, team_id: int, state: TeamState, distinct_id: str, person: Person, changes: Changes,
+        derived: str | None = None,
+    ) -> None:  # fmt: skip
         version = state.pdi_version.get(distinct_id, -1) + 1
         state.pdi_version[distinct_id] = version
         state.by_distinct_id[distinct_id] = person
         person.distinct_ids.append(distinct_id)
         changes.distinct_ids[(team_id, distinct_id)] = (person.uuid, version)
         changes.deleted_distinct_ids.discard((team_id, distinct_id))
-        if person.uuid != derived_person_uuid(team_id, distinct_id):
+        if person.uuid != (derived or derived_person_uuid(team_id, distinct_id)):
             changes.overrides[(team_id, distinct_id)] = (person.uuid, version)
 
     def _merge(
@@ -445,6 +456,26 @@ class PersonIndex:
         elif isinstance(group_set, dict) and _apply(group.properties, group_set, None, None):
             group.updated_at_us = now_us
             changes.groups[(team_id, index, key)] = group
+
+
+def _apply_event(props: dict[str, Any], ev: NormalEvent) -> bool:
+    """Apply an event's person updates: its $set_once, then the web properties' $initial_
+    twins (only where missing), the web properties, its $set, and finally its $unset."""
+    changed = _apply(props, None, ev.set_once, None)
+    web = ev.web
+    if web is not None:
+        source = ev.properties
+        get = props.get
+        for key in web:
+            value = source[key]
+            if get(key, _MISSING) != value:
+                props[key] = value
+                changed = True
+            initial = INITIAL_NAME[key]
+            if initial not in props:
+                props[initial] = value
+                changed = True
+    return _apply(props, ev.set, None, ev.unset) or changed
 
 
 def _apply(

@@ -181,8 +181,9 @@ class Ingestor:
             slots = index.group_slots(team_id, n.groups, changes) if n.groups else _NO_GROUPS
             props = n.properties
             definitions.observe(team_id, n.event, props, now_us)
-            if not n.personless and (n.set is not None or n.set_once is not None):
-                definitions.observe_person(team_id, n.set, n.set_once)
+            if not n.personless and (n.set is not None or n.set_once is not None
+                                     or n.web is not None):  # fmt: skip
+                definitions.observe_person(team_id, n.set, n.set_once, n.web, props)
             if n.event == "$groupidentify" and isinstance(props.get("$group_set"), dict):
                 index_of = index.team(team_id).group_types.get(props.get("$group_type"))
                 if index_of is not None:
