@@ -54,7 +54,7 @@ def is_illegal_distinct_id(distinct_id: str) -> bool:
     """PostHog refuses to merge on these ids (they are what broken clients send)."""
     if distinct_id in _ILLEGAL_IDS_CS:
         return True
-    lowered = distinct_id.strip().lower()
+    lowered = distinct_id.lower()
     if lowered[:1] in ("'", '"') and lowered[-1:] == lowered[:1]:
         lowered = lowered[1:-1]
     return lowered in _ILLEGAL_IDS_CI
@@ -114,6 +114,8 @@ class Person:
 
     def touched(self) -> None:
         """Call after changing ``properties``: drops the cached JSON, bumps the version."""
+        if self._props is None:
+            self._props = orjson.loads(self._json or "{}")
         self._json = None
         self.version += 1
 
