@@ -116,18 +116,18 @@ class GroupWriter:
         if not live:
             return
         batch = WriteBatch()
-        counts = []
+        offsets = []
         for s in live:
             offset = len(batch.rows)
+            offsets.append(offset)
             batch.rows.extend(s.rows)
             batch.maybe.extend(offset + i for i in s.maybe)
             if s.changes:
                 batch.changes.append(s.changes)
             batch.delete_events.extend(s.delete_events)
-            counts.append(len(s.rows))
         started = time.perf_counter()
         try:
-            stored = self.store.commit(batch)
+            skipped = self.store.commit(batch)
         except EventStoreError as exc:
             log.error("events commit failed; failing %d requests", len(live), exc_info=exc)
             generation = max(s.generation for s in live)
@@ -144,10 +144,13 @@ class GroupWriter:
             return
         stats = self.stats
         stats.commits += 1
-        stats.events += stored
+        stats.events += len(batch.rows) - len(skipped)
         stats.largest_group = max(stats.largest_group, len(batch.rows))
         stats.commit_seconds += time.perf_counter() - started
-        for s, n in zip(live, counts):
+        for s, offset in zip(live, offsets):
+            n = len(s.rows)
+            if skipped:
+                n -= sum(1 for i in s.maybe if offset + i in skipped)
             if not s.future.done():
                 s.future.set_result(n)
 

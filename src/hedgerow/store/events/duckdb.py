@@ -280,12 +280,12 @@ class DuckDBEventStore:
 
     # -- the single writer ----------------------------------------------------------------
 
-    def commit(self, batch: WriteBatch) -> int:
+    def commit(self, batch: WriteBatch) -> set[int]:
         cur = self._writer
         try:
             cur.execute("BEGIN TRANSACTION")
             try:
-                stored = self._write_events(cur, batch.rows, batch.maybe)
+                skipped = self._write_events(cur, batch.rows, batch.maybe)
                 self._write_changes(cur, batch.changes)
                 for team_id, person_ids, distinct_ids in batch.delete_events:
                     cur.execute(_DELETE_EVENTS, [team_id, list(person_ids), list(distinct_ids)])
@@ -298,10 +298,12 @@ class DuckDBEventStore:
                 raise
         except duckdb.Error as exc:
             raise EventStoreError("events store commit failed") from exc
-        return stored
+        return skipped
 
     def _write_events(self, cur: duckdb.DuckDBPyConnection, rows: list[tuple],
-                      maybe: list[int]) -> int:  # fmt: skip
+                      maybe: list[int]) -> set[int]:  # fmt: skip
+        """Insert the rows, skipping ``maybe`` rows already stored; return the skipped ones."""
+        stored: set[int] = set()
         if maybe:
             keys = pa.table({
                 "i": pa.array(maybe, pa.int64()),
@@ -316,7 +318,7 @@ class DuckDBEventStore:
             if stored:
                 rows = [row for i, row in enumerate(rows) if i not in stored]
         if not rows:
-            return 0
+            return stored
         columns = list(zip(*rows))
         table = pa.Table.from_arrays(
             [pa.array(col, typ) for col, typ in zip(columns, _EVENT_TYPES)], names=_EVENT_NAMES
@@ -326,7 +328,7 @@ class DuckDBEventStore:
             cur.execute(_INSERT_EVENTS)
         finally:
             cur.unregister("hedgerow_events_in")
-        return len(rows)
+        return stored
 
     def _write_changes(self, cur: duckdb.DuckDBPyConnection, changes: list[SealedChanges]) -> None:
         if not changes:

@@ -49,8 +49,9 @@ class PersonFilter:
 
 
 class EventStore(Protocol):
-    def commit(self, batch: WriteBatch) -> int:
-        """Write ``batch`` in one durable transaction; return the number of events stored."""
+    def commit(self, batch: WriteBatch) -> set[int]:
+        """Write ``batch`` in one durable transaction; return the indexes of ``maybe`` rows
+        that were skipped because their uuid was already stored."""
 
     def load_identity(self) -> IdentityRows:
         """Persons, distinct ids, groups and group types, to fill the in-memory index."""
