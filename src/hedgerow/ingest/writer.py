@@ -132,10 +132,10 @@ class GroupWriter:
             log.error("events commit failed; failing %d requests", len(live), exc_info=exc)
             generation = max(s.generation for s in live)
             self._failed_generation = generation
+            if self.on_failure is not None:  # before the futures fail: a retry must see it
+                self.on_failure(generation)
             for s in live:
                 _fail(s.future, RetryableSinkError())
-            if self.on_failure is not None:
-                self.on_failure(generation)
             return
         except BaseException as exc:  # a bug: never leave a request hanging
             log.exception("writer crashed on a group")
