@@ -59,6 +59,18 @@ INITIAL_NAME = {
     key: "$initial_" + (key[1:] if key.startswith("$") else key) for key in PERSON_WEB_PROPERTIES
 }
 
+# PostHog's FILTERED_PERSON_UPDATE_PROPERTIES: a change to only these does not update the
+# person (they change on every page view); they ride along when something else changes.
+# Person events ($identify, $set, ...) update regardless.
+FILTERED_PERSON_UPDATE_PROPERTIES = frozenset(
+    {
+        "$current_url", "$pathname", "$referring_domain", "$referrer", "$screen_height",
+        "$screen_width", "$viewport_height", "$viewport_width", "$browser", "$browser_version",
+        "$device_type", "$raw_user_agent", "$os", "$os_name", "$os_version",
+    }
+)  # fmt: skip
+FORCE_PERSON_UPDATE_EVENTS = frozenset({"$identify", "$create_alias", "$merge_dangerously", "$set"})
+
 
 class NormalEvent:
     """One event ready for the person stage and the writer."""

@@ -34,7 +34,12 @@ from typing import Any, Iterable
 
 import orjson
 
-from hedgerow.ingest.normalise import INITIAL_NAME, NormalEvent
+from hedgerow.ingest.normalise import (
+    FILTERED_PERSON_UPDATE_PROPERTIES,
+    FORCE_PERSON_UPDATE_EVENTS,
+    INITIAL_NAME,
+    NormalEvent,
+)
 from hedgerow.store.events.schema import GROUP_SLOTS
 
 PERSON_NAMESPACE = uuidlib.UUID("932979b4-65c3-4424-8467-0b66ec27bc22")
@@ -462,22 +467,39 @@ class PersonIndex:
 
 def _apply_event(props: dict[str, Any], ev: NormalEvent) -> bool:
     """Apply an event's person updates: its $set_once, then the web properties' $initial_
-    twins (only where missing), the web properties, its $set, and finally its $unset."""
+    twins (only where missing), the web properties, its $set, and finally its $unset.
+
+    Web properties in FILTERED_PERSON_UPDATE_PROPERTIES change the person only when something
+    else changes too (or the event is a person event), as in PostHog.
+    """
     changed = _apply(props, None, ev.set_once, None)
     web = ev.web
+    filtered: list[str] | None = None
     if web is not None:
         source = ev.properties
         get = props.get
+        force = ev.event in FORCE_PERSON_UPDATE_EVENTS
         for key in web:
             value = source[key]
             if get(key, _MISSING) != value:
-                props[key] = value
-                changed = True
+                if not force and key in FILTERED_PERSON_UPDATE_PROPERTIES and key in props:
+                    if filtered is None:
+                        filtered = []
+                    filtered.append(key)
+                else:
+                    props[key] = value
+                    changed = True
             initial = INITIAL_NAME[key]
             if initial not in props:
                 props[initial] = value
                 changed = True
-    return _apply(props, ev.set, None, ev.unset) or changed
+    changed = _apply(props, ev.set, None, ev.unset) or changed
+    if changed and filtered:
+        source = ev.properties
+        for key in filtered:
+            if ev.set is None or key not in ev.set:
+                props[key] = source[key]
+    return changed
 
 
 def _apply(

@@ -128,10 +128,11 @@ def test_set_once_set_unset_precedence(ingestor, store):
 
 
 def test_web_properties_set_and_initial_set_once(ingestor, store):
-    send(ingestor, batch(ev("$pageview", "p", 1, properties={"$browser": "Chrome"})))
-    send(ingestor, batch(ev("$pageview", "p", 2, properties={"$browser": "Firefox"})))
+    send(ingestor, batch(ev("$pageview", "p", 1, properties={"utm_source": "a", "$browser": "C"})))
+    send(ingestor, batch(ev("$pageview", "p", 2, properties={"utm_source": "b"})))
     (_, props, _, _), = persons(store)
-    assert orjson.loads(props) == {"$browser": "Firefox", "$initial_browser": "Chrome"}
+    assert orjson.loads(props) == {"utm_source": "b", "$initial_utm_source": "a",
+                                   "$browser": "C", "$initial_browser": "C"}
 
 
 def test_personless_events_make_no_person_then_join_the_later_person(ingestor, store):
@@ -224,3 +225,16 @@ def test_persons_list_filters(ingestor, store):
     assert store.get_person(1, uuid=person["uuid"])["int_id"] == person["int_id"]
     assert store.get_person(1, int_id=person["int_id"])["uuid"] == person["uuid"]
     assert store.get_person(2, uuid=person["uuid"]) is None
+
+
+def test_page_view_properties_alone_do_not_update_the_person(ingestor, store):
+    send(ingestor, batch(ev("$pageview", "p", 1, properties={"$current_url": "/a", "$browser": "C"})))
+    version = rows(store, "SELECT version FROM persons")[0][0]
+    send(ingestor, batch(ev("$pageview", "p", 2, properties={"$current_url": "/b"})))
+    (props, version2), = rows(store, "SELECT properties, version FROM persons")
+    assert version2 == version and orjson.loads(props)["$current_url"] == "/a"
+    # ... but they ride along with a real change, and person events always apply them.
+    send(ingestor, batch(ev("$pageview", "p", 3, properties={"$current_url": "/c", "utm_source": "x"})))
+    assert orjson.loads(rows(store, "SELECT properties FROM persons")[0][0])["$current_url"] == "/c"
+    send(ingestor, batch(ev("$identify", "p", 4, properties={"$current_url": "/d"})))
+    assert orjson.loads(rows(store, "SELECT properties FROM persons")[0][0])["$current_url"] == "/d"
