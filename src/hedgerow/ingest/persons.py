@@ -80,7 +80,7 @@ class Person:
     """A person's current state; properties are parsed from JSON only when first needed."""
 
     __slots__ = ("team_id", "uuid", "int_id", "created_at_us", "_props", "_json",
-                 "is_identified", "version", "distinct_ids")  # fmt: skip
+                 "is_identified", "version", "distinct_ids", "web_seen")  # fmt: skip
 
     def __init__(
         self,
@@ -104,6 +104,8 @@ class Person:
         self.is_identified = is_identified
         self.version = version
         self.distinct_ids: list[str] = []
+        self.web_seen: set[str] = set()
+        """Web property keys whose ``$initial_`` twin is known to be set (a cache)."""
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -295,7 +297,9 @@ class PersonIndex:
             person = self._create(team_id, state, distinct_id, ev, now_us, changes)
         elif (ev.set is not None or ev.set_once is not None or ev.unset is not None
               or ev.web is not None):  # fmt: skip
-            if _apply_event(person.properties, ev):
+            if ev.unset is not None:
+                person.web_seen.clear()
+            if _apply_event(person.properties, ev, person.web_seen):
                 person.touched()
                 changes.persons[person.uuid] = person
 
@@ -465,41 +469,52 @@ class PersonIndex:
             changes.groups[(team_id, index, key)] = group
 
 
-def _apply_event(props: dict[str, Any], ev: NormalEvent) -> bool:
+def _apply_event(props: dict[str, Any], ev: NormalEvent, seen: set[str] | None = None) -> bool:
     """Apply an event's person updates: its $set_once, then the web properties' $initial_
     twins (only where missing), the web properties, its $set, and finally its $unset.
 
     Web properties in FILTERED_PERSON_UPDATE_PROPERTIES change the person only when something
-    else changes too (or the event is a person event), as in PostHog.
+    else changes too (or the event is a person event), as in PostHog. ``seen`` (kept per
+    person) holds the web keys whose ``$initial_`` twin is known to be set, so the common
+    event (same person, nothing new) costs a few set operations.
     """
     changed = _apply(props, None, ev.set_once, None)
     web = ev.web
-    filtered: list[str] | None = None
     if web is not None:
         source = ev.properties
-        get = props.get
+        new_keys = web - seen if seen is not None else web
+        if new_keys:
+            for key in new_keys:
+                initial = INITIAL_NAME[key]
+                if initial not in props:
+                    props[initial] = source[key]
+                    changed = True
+            if seen is not None:
+                seen |= new_keys
         force = ev.event in FORCE_PERSON_UPDATE_EVENTS
-        for key in web:
+        get = props.get
+        for key in (web if force else web - FILTERED_PERSON_UPDATE_PROPERTIES):
             value = source[key]
             if get(key, _MISSING) != value:
-                if not force and key in FILTERED_PERSON_UPDATE_PROPERTIES and key in props:
-                    if filtered is None:
-                        filtered = []
-                    filtered.append(key)
-                else:
-                    props[key] = value
-                    changed = True
-            initial = INITIAL_NAME[key]
-            if initial not in props:
-                props[initial] = value
+                props[key] = value
                 changed = True
-    changed = _apply(props, ev.set, None, ev.unset) or changed
-    if changed and filtered:
-        source = ev.properties
-        for key in filtered:
-            if ev.set is None or key not in ev.set:
-                props[key] = source[key]
-    return changed
+        if not force:
+            # Filtered keys: written when absent, otherwise only alongside a real change.
+            pending = web & FILTERED_PERSON_UPDATE_PROPERTIES
+            if pending:
+                for key in pending:
+                    if key not in props:
+                        props[key] = source[key]
+                        changed = True
+                if ev.set is None and ev.unset is None and not changed:
+                    return False
+                changed = _apply(props, ev.set, None, ev.unset) or changed
+                if changed:
+                    for key in pending:
+                        if ev.set is None or key not in ev.set:
+                            props[key] = source[key]
+                return changed
+    return _apply(props, ev.set, None, ev.unset) or changed
 
 
 def _apply(
