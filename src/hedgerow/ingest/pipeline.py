@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
 import time
 from collections import deque
 from concurrent.futures import Future
@@ -32,10 +33,12 @@ from hedgerow.ingest.parse import CaptureRequest, extract_distinct_id, parse_req
 from hedgerow.ingest.persons import Changes, IngestionWarning, PersonIndex
 from hedgerow.ingest.writer import GroupWriter, Submission
 from hedgerow.store.events.protocol import EventStore
+from hedgerow.store.events.schema import event_batch
 
 log = logging.getLogger(__name__)
 
 _NO_GROUPS = ("", "", "", "", "")
+GIL_SWITCH_INTERVAL = 0.0005
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class Ingestor:
         definitions: DefinitionSink | None = None,
         recent_uuids: int = 1_000_000,
         max_group_rows: int = 20_000,
+        switch_interval: float | None = GIL_SWITCH_INTERVAL,
     ) -> None:
         self.store = store
         self.resolve_token = resolve_token
@@ -79,11 +83,20 @@ class Ingestor:
         self._generation = 0
         self._stale_generation = -1
         self._started = False
+        self._switch_interval = switch_interval
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load identity and dedup state from the store and start the writer."""
+        """Load identity and dedup state from the store and start the writer.
+
+        Also shortens the interpreter's GIL switch interval (process-wide; pass
+        ``switch_interval=None`` to leave it): the writer thread needs the GIL back between
+        DuckDB calls, and with the default 5 ms it waits behind admission work on the event
+        loop (measured ~10k -> ~14k events/s in bench/ingest_store.py).
+        """
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
         self._load()
         self.writer.start()
         self._started = True
@@ -197,7 +210,8 @@ class Ingestor:
             ))  # fmt: skip
         if changes.warnings:
             self.warnings.extend(changes.warnings)
-        submission = Submission(rows, maybe, changes.seal(), self._generation)
+        events = event_batch(rows) if rows else None
+        submission = Submission(events, maybe, changes.seal(), self._generation)
         return self.writer.submit(submission)
 
     async def capture_internal(self, team_id: int, events: list[dict[str, Any]]) -> int:
@@ -224,7 +238,7 @@ class Ingestor:
         if person is None:
             return False
         deletes = [(team_id, [uuid], list(changes_ids(changes)))] if delete_events else []
-        submission = Submission([], [], changes.seal(), self._generation, deletes)
+        submission = Submission(None, [], changes.seal(), self._generation, deletes)
         await asyncio.wrap_future(self.writer.submit(submission))
         return True
 

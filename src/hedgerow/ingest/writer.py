@@ -21,6 +21,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Callable
 
+import pyarrow as pa
+
 from hedgerow.ingest.errors import RetryableSinkError
 from hedgerow.ingest.persons import SealedChanges
 from hedgerow.store.events.protocol import EventStoreError, EventStore, WriteBatch
@@ -30,12 +32,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class Submission:
-    rows: list[tuple]
+    events: pa.RecordBatch | None
     maybe: list[int]
     changes: SealedChanges | None
     generation: int
     delete_events: list[tuple] = field(default_factory=list)
     future: Future = field(default_factory=Future)
+
+    @property
+    def size(self) -> int:
+        return self.events.num_rows if self.events is not None else 0
 
 
 @dataclass(slots=True)
@@ -95,7 +101,7 @@ class GroupWriter:
             if first is _STOP:
                 break
             group = [first]
-            size = len(first.rows)
+            size = first.size
             while size < self.max_rows:
                 try:
                     item = get_nowait()
@@ -105,7 +111,7 @@ class GroupWriter:
                     stopping = True
                     break
                 group.append(item)
-                size += len(item.rows)
+                size += item.size
             self._commit(group)
 
     def _commit(self, group: list[Submission]) -> None:
@@ -117,11 +123,13 @@ class GroupWriter:
             return
         batch = WriteBatch()
         offsets = []
+        offset = 0
         for s in live:
-            offset = len(batch.rows)
             offsets.append(offset)
-            batch.rows.extend(s.rows)
-            batch.maybe.extend(offset + i for i in s.maybe)
+            if s.events is not None and s.events.num_rows:
+                batch.events.append(s.events)
+                batch.maybe.extend(offset + i for i in s.maybe)
+                offset += s.events.num_rows
             if s.changes:
                 batch.changes.append(s.changes)
             batch.delete_events.extend(s.delete_events)
@@ -144,11 +152,11 @@ class GroupWriter:
             return
         stats = self.stats
         stats.commits += 1
-        stats.events += len(batch.rows) - len(skipped)
-        stats.largest_group = max(stats.largest_group, len(batch.rows))
+        stats.events += offset - len(skipped)
+        stats.largest_group = max(stats.largest_group, offset)
         stats.commit_seconds += time.perf_counter() - started
         for s, offset in zip(live, offsets):
-            n = len(s.rows)
+            n = s.size
             if skipped:
                 n -= sum(1 for i in s.maybe if offset + i in skipped)
             if not s.future.done():

@@ -36,12 +36,6 @@ rows/s at 256 MB for 3 KB rows (bench/ingest_store.py prints the current figure)
 a longer replay of the WAL on start after a crash (seconds for 256 MB)."""
 
 _TS = pa.timestamp("us")
-_EVENT_TYPES = (
-    pa.int32(), pa.string(), pa.string(), pa.string(), pa.string(), _TS, _TS, pa.string(),
-    pa.string(), _TS, pa.string(), pa.string(), pa.string(), pa.string(), pa.string(),
-    pa.string(), pa.string(), pa.string(),
-)  # fmt: skip
-_EVENT_NAMES = tuple(f"c{i}" for i in range(len(_EVENT_TYPES)))
 
 _INSERT_EVENTS = """
 INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at,
@@ -56,7 +50,7 @@ SELECT k.i FROM hedgerow_maybe_in k
 JOIN events e ON e.team_id = k.team_id AND e.uuid = CAST(k.uuid AS UUID)
 """
 _DELETE_PERSONS = """
-DELETE FROM persons USING hedgerow_keys_in k
+DELETE FROM persons USING hedgerow_person_keys_in k
 WHERE persons.team_id = k.team_id AND persons.id = CAST(k.id AS UUID)
 """
 _INSERT_PERSONS = """
@@ -65,7 +59,7 @@ SELECT team_id, CAST(id AS UUID), int_id, created_at, properties, is_identified,
 FROM hedgerow_persons_in
 """
 _DELETE_PDI = """
-DELETE FROM person_distinct_ids USING hedgerow_keys_in k
+DELETE FROM person_distinct_ids USING hedgerow_pdi_keys_in k
 WHERE person_distinct_ids.team_id = k.team_id AND person_distinct_ids.distinct_id = k.id
 """
 _INSERT_PDI = """
@@ -73,13 +67,13 @@ INSERT INTO person_distinct_ids (team_id, distinct_id, person_id, version)
 SELECT team_id, distinct_id, CAST(person_id AS UUID), version FROM hedgerow_pdi_in
 """
 _DELETE_OVERRIDES = """
-DELETE FROM person_distinct_id_overrides USING hedgerow_keys_in k
+DELETE FROM person_distinct_id_overrides USING hedgerow_override_keys_in k
 WHERE person_distinct_id_overrides.team_id = k.team_id
   AND person_distinct_id_overrides.distinct_id = k.id
 """
 _INSERT_OVERRIDES = """
 INSERT INTO person_distinct_id_overrides (team_id, distinct_id, person_id, version)
-SELECT team_id, distinct_id, CAST(person_id AS UUID), version FROM hedgerow_pdi_in
+SELECT team_id, distinct_id, CAST(person_id AS UUID), version FROM hedgerow_overrides_in
 """
 _DELETE_GROUPS = """
 DELETE FROM groups USING hedgerow_groups_in g
@@ -281,56 +275,74 @@ class DuckDBEventStore:
     # -- the single writer ----------------------------------------------------------------
 
     def commit(self, batch: WriteBatch) -> set[int]:
+        """One transaction, sent to DuckDB as a single multi-statement call.
+
+        Inputs are registered Arrow tables; the statements are constants. One call means one
+        release of the GIL for the whole transaction, so admission on the other thread does
+        not keep the writer waiting between statements.
+        """
         cur = self._writer
+        staged: list[str] = []
+        names: list[str] = []
+
+        def stage(name: str, table: pa.Table, *statements: str) -> None:
+            cur.register(name, table)
+            names.append(name)
+            staged.extend(statements)
+
         try:
-            cur.execute("BEGIN TRANSACTION")
             try:
-                skipped = self._write_events(cur, batch.rows, batch.maybe)
-                self._write_changes(cur, batch.changes)
-                for team_id, person_ids, distinct_ids in batch.delete_events:
-                    cur.execute(_DELETE_EVENTS, [team_id, list(person_ids), list(distinct_ids)])
-                cur.execute("COMMIT")
+                skipped = self._stage_events(cur, batch.events, batch.maybe, stage)
+                self._stage_changes(batch.changes, stage)
+                script = ["BEGIN TRANSACTION", *staged]
+                if batch.delete_events:  # rare (Persons API): bound parameters, own calls
+                    cur.execute(";\n".join(script))
+                    for team_id, person_ids, distinct_ids in batch.delete_events:
+                        cur.execute(_DELETE_EVENTS, [team_id, list(person_ids), list(distinct_ids)])
+                    cur.execute("COMMIT")
+                else:
+                    cur.execute(";\n".join(script + ["COMMIT"]))
             except BaseException:
                 try:
                     cur.execute("ROLLBACK")
                 except duckdb.Error:
                     pass
                 raise
+            finally:
+                for name in names:
+                    try:
+                        cur.unregister(name)
+                    except duckdb.Error:
+                        pass
         except duckdb.Error as exc:
             raise EventStoreError("events store commit failed") from exc
         return skipped
 
-    def _write_events(self, cur: duckdb.DuckDBPyConnection, rows: list[tuple],
-                      maybe: list[int]) -> set[int]:  # fmt: skip
-        """Insert the rows, skipping ``maybe`` rows already stored; return the skipped ones."""
+    def _stage_events(self, cur: duckdb.DuckDBPyConnection, batches: list[pa.RecordBatch],
+                      maybe: list[int], stage: Any) -> set[int]:  # fmt: skip
+        """Stage the event insert, leaving out ``maybe`` rows already stored (returned)."""
         stored: set[int] = set()
+        if not batches:
+            return stored
+        table = pa.Table.from_batches(batches)
         if maybe:
-            keys = pa.table({
-                "i": pa.array(maybe, pa.int64()),
-                "team_id": pa.array([rows[i][0] for i in maybe], pa.int32()),
-                "uuid": pa.array([rows[i][1] for i in maybe], pa.string()),
-            })  # fmt: skip
+            picked = table.take(pa.array(maybe, pa.int64()))
+            keys = pa.table({"i": pa.array(maybe, pa.int64()), "team_id": picked.column("c0"),
+                             "uuid": picked.column("c1")})  # fmt: skip
             cur.register("hedgerow_maybe_in", keys)
             try:
                 stored = {i for (i,) in cur.execute(_FIND_STORED).fetchall()}
             finally:
                 cur.unregister("hedgerow_maybe_in")
             if stored:
-                rows = [row for i, row in enumerate(rows) if i not in stored]
-        if not rows:
-            return stored
-        columns = list(zip(*rows))
-        table = pa.Table.from_arrays(
-            [pa.array(col, typ) for col, typ in zip(columns, _EVENT_TYPES)], names=_EVENT_NAMES
-        )
-        cur.register("hedgerow_events_in", table)
-        try:
-            cur.execute(_INSERT_EVENTS)
-        finally:
-            cur.unregister("hedgerow_events_in")
+                keep = np.ones(table.num_rows, dtype=bool)
+                keep[list(stored)] = False
+                table = table.filter(pa.array(keep))
+        if table.num_rows:
+            stage("hedgerow_events_in", table, _INSERT_EVENTS)
         return stored
 
-    def _write_changes(self, cur: duckdb.DuckDBPyConnection, changes: list[SealedChanges]) -> None:
+    def _stage_changes(self, changes: list[SealedChanges], stage: Any) -> None:
         if not changes:
             return
         persons: dict[str, tuple] = {}
@@ -362,10 +374,9 @@ class DuckDBEventStore:
 
         person_keys = [(r[0], r[1]) for r in persons.values()] + list(gone_persons.values())
         if person_keys:
-            self._run_with(cur, "hedgerow_keys_in", _keys_table(person_keys), _DELETE_PERSONS)
+            stage("hedgerow_person_keys_in", _keys_table(person_keys), _DELETE_PERSONS)
         if persons:
-            rows = list(persons.values())
-            cols = list(zip(*rows))
+            cols = list(zip(*persons.values()))
             table = pa.table({
                 "team_id": pa.array(cols[0], pa.int32()), "id": pa.array(cols[1], pa.string()),
                 "int_id": pa.array(cols[2], pa.int64()), "created_at": pa.array(cols[3], _TS),
@@ -373,18 +384,17 @@ class DuckDBEventStore:
                 "is_identified": pa.array(cols[5], pa.bool_()),
                 "version": pa.array(cols[6], pa.int64()),
             })  # fmt: skip
-            self._run_with(cur, "hedgerow_persons_in", table, _INSERT_PERSONS)
+            stage("hedgerow_persons_in", table, _INSERT_PERSONS)
         pdi_keys = list(pdi.keys()) + list(gone_pdi)
         if pdi_keys:
-            self._run_with(cur, "hedgerow_keys_in", _keys_table(pdi_keys), _DELETE_PDI)
+            stage("hedgerow_pdi_keys_in", _keys_table(pdi_keys), _DELETE_PDI)
         if pdi:
-            self._run_with(cur, "hedgerow_pdi_in", _pdi_table(list(pdi.values())), _INSERT_PDI)
+            stage("hedgerow_pdi_in", _pdi_table(list(pdi.values())), _INSERT_PDI)
         override_keys = list(overrides.keys()) + list(gone_pdi)
         if override_keys:
-            self._run_with(cur, "hedgerow_keys_in", _keys_table(override_keys), _DELETE_OVERRIDES)
+            stage("hedgerow_override_keys_in", _keys_table(override_keys), _DELETE_OVERRIDES)
         if overrides:
-            table = _pdi_table(list(overrides.values()))
-            self._run_with(cur, "hedgerow_pdi_in", table, _INSERT_OVERRIDES)
+            stage("hedgerow_overrides_in", _pdi_table(list(overrides.values())), _INSERT_OVERRIDES)
         if groups:
             cols = list(zip(*groups.values()))
             table = pa.table({
@@ -394,8 +404,7 @@ class DuckDBEventStore:
                 "properties": pa.array(cols[3], pa.string()),
                 "created_at": pa.array(cols[4], _TS), "updated_at": pa.array(cols[5], _TS),
             })  # fmt: skip
-            self._run_with(cur, "hedgerow_groups_in", table, _DELETE_GROUPS)
-            self._run_with(cur, "hedgerow_groups_in", table, _INSERT_GROUPS)
+            stage("hedgerow_groups_in", table, _DELETE_GROUPS, _INSERT_GROUPS)
         if group_types:
             cols = list(zip(*group_types))
             table = pa.table({
@@ -403,15 +412,7 @@ class DuckDBEventStore:
                 "group_type": pa.array(cols[1], pa.string()),
                 "group_type_index": pa.array(cols[2], pa.int32()),
             })  # fmt: skip
-            self._run_with(cur, "hedgerow_types_in", table, _INSERT_GROUP_TYPES)
-
-    @staticmethod
-    def _run_with(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table, sql: str) -> None:
-        cur.register(name, table)
-        try:
-            cur.execute(sql)
-        finally:
-            cur.unregister(name)
+            stage("hedgerow_types_in", table, _INSERT_GROUP_TYPES)
 
     def checkpoint(self) -> None:
         """Fold the WAL into the database file (only call from the writer thread or idle)."""

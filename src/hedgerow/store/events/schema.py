@@ -10,6 +10,8 @@ as ``VARCHAR`` holding JSON text (DuckDB's ``JSON`` type is an alias with the sa
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 GROUP_SLOTS = 5
 """PostHog allows five group types per project (indexes 0..4)."""
 
@@ -145,3 +147,25 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "elements_chain", "$group_0", "$group_1", "$group_2", "$group_3", "$group_4",
 )  # fmt: skip
 """Order of the values in an event row tuple handed to the writer."""
+
+_TS = pa.timestamp("us")
+EVENT_ARROW_SCHEMA = pa.schema(
+    [
+        ("c0", pa.int32()), ("c1", pa.string()), ("c2", pa.string()), ("c3", pa.string()),
+        ("c4", pa.string()), ("c5", _TS), ("c6", _TS), ("c7", pa.string()), ("c8", pa.string()),
+        ("c9", _TS), ("c10", pa.string()), ("c11", pa.string()), ("c12", pa.string()),
+        ("c13", pa.string()), ("c14", pa.string()), ("c15", pa.string()), ("c16", pa.string()),
+        ("c17", pa.string()),
+    ]
+)  # fmt: skip
+"""Arrow layout of event rows between ingestion and a store: column ``c{i}`` is
+``EVENT_COLUMNS[i]``; uuids are text, times are microseconds since the epoch (UTC)."""
+
+
+def event_batch(rows: list[tuple]) -> pa.RecordBatch:
+    """Event row tuples (``EVENT_COLUMNS`` order) as one Arrow record batch."""
+    columns = list(zip(*rows))
+    return pa.RecordBatch.from_arrays(
+        [pa.array(col, field.type) for col, field in zip(columns, EVENT_ARROW_SCHEMA)],
+        schema=EVENT_ARROW_SCHEMA,
+    )
