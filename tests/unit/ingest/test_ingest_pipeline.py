@@ -182,3 +182,23 @@ def test_persons_service(ingestor, store):
     # A new event for bob makes a new person.
     send(ingestor, batch({"event": "e", "distinct_id": "bob"}))
     assert service.list(1, PersonFilter(distinct_id="bob"))[1] == 1
+
+
+def test_concurrent_requests_share_commits(ingestor, store):
+    async def many():
+        bodies = [orjson.dumps(batch(*[{"event": "e", "distinct_id": f"u{i}-{j}"} for j in range(20)]))
+                  for i in range(60)]  # fmt: skip
+        return await asyncio.gather(*(ingestor.ingest(b, {}, {}, None, "/batch/") for b in bodies))
+
+    before = ingestor.writer.stats.commits
+    assert sum(asyncio.run(many())) == 60 * 20
+    assert ingestor.writer.stats.commits - before < 60
+    assert rows(store, "SELECT count(*) FROM events")[0][0] == 1200
+
+
+def test_get_engage_with_data_in_query(ingestor, store):
+    data = orjson.dumps({"$token": TOKEN, "$distinct_id": "e1", "$set": {"plan": "pro"}}).decode()
+    assert send(ingestor, None, raw=b"", path="/engage/", method="GET", query={"data": data}) == 1
+    (event, props), = rows(store, "SELECT event, properties FROM events")
+    assert event == "$identify" and orjson.loads(props)["$set"] == {"plan": "pro"}
+    assert ingestor.index.person_for(1, "e1").properties == {"plan": "pro"}
