@@ -484,10 +484,15 @@ def _apply_event(props: dict[str, Any], ev: NormalEvent, seen: set[str] | None =
         source = ev.properties
         new_keys = web - seen if seen is not None else web
         if new_keys:
+            # First sight of these keys on this person: $initial_ twin and the key itself
+            # are written when absent (seen keys are known to have both).
             for key in new_keys:
                 initial = INITIAL_NAME[key]
                 if initial not in props:
                     props[initial] = source[key]
+                    changed = True
+                if key not in props:
+                    props[key] = source[key]
                     changed = True
             if seen is not None:
                 seen |= new_keys
@@ -499,21 +504,15 @@ def _apply_event(props: dict[str, Any], ev: NormalEvent, seen: set[str] | None =
                 props[key] = value
                 changed = True
         if not force:
-            # Filtered keys: written when absent, otherwise only alongside a real change.
-            pending = web & FILTERED_PERSON_UPDATE_PROPERTIES
-            if pending:
-                for key in pending:
-                    if key not in props:
+            if ev.set is None and ev.unset is None and not changed:
+                return False  # only filtered keys may differ: not a reason to update
+            changed = _apply(props, ev.set, None, ev.unset) or changed
+            if changed:
+                # Filtered keys ride along with a real change.
+                for key in web & FILTERED_PERSON_UPDATE_PROPERTIES:
+                    if ev.set is None or key not in ev.set:
                         props[key] = source[key]
-                        changed = True
-                if ev.set is None and ev.unset is None and not changed:
-                    return False
-                changed = _apply(props, ev.set, None, ev.unset) or changed
-                if changed:
-                    for key in pending:
-                        if ev.set is None or key not in ev.set:
-                            props[key] = source[key]
-                return changed
+            return changed
     return _apply(props, ev.set, None, ev.unset) or changed
 
 

@@ -193,13 +193,19 @@ class Ingestor:
         statuses = self.dedup.check(team_id, [n.uuid_int for n in normals])
         changes = Changes()
         rows: list[tuple] = []
+        groups: list[tuple] | None = None
         maybe: list[int] = []
         index, definitions, dumps = self.index, self.definitions, orjson.dumps
         for n, status in zip(normals, statuses):
             if status == DUPLICATE:
                 continue
             person_id, person_props, person_created = index.process(team_id, n, now_us, changes)
-            slots = index.group_slots(team_id, n.groups, changes) if n.groups else _NO_GROUPS
+            if n.groups:
+                if groups is None:
+                    groups = [_NO_GROUPS] * len(rows)
+                groups.append(index.group_slots(team_id, n.groups, changes))
+            elif groups is not None:
+                groups.append(_NO_GROUPS)
             props = n.properties
             definitions.observe(team_id, n.event, props, now_us)
             if not n.personless and (n.set is not None or n.set_once is not None
@@ -212,13 +218,13 @@ class Ingestor:
             if status == MAYBE:
                 maybe.append(len(rows))
             rows.append((
-                team_id, n.uuid, n.event, n.distinct_id, dumps(props).decode(), n.timestamp_us,
-                now_us, person_id, person_props, person_created, n.session_id, n.window_id,
-                n.elements_chain, *slots,
+                n.uuid, n.event, n.distinct_id, dumps(props).decode(), n.timestamp_us,
+                person_id, person_props, person_created, n.session_id, n.window_id,
+                n.elements_chain,
             ))  # fmt: skip
         if changes.warnings:
             self.warnings.extend(changes.warnings)
-        events = event_batch(rows) if rows else None
+        events = event_batch(team_id, now_us, rows, groups) if rows else None
         submission = Submission(events, maybe, changes.seal(), self._generation)
         return self.writer.submit(submission)
 

@@ -162,10 +162,26 @@ EVENT_ARROW_SCHEMA = pa.schema(
 ``EVENT_COLUMNS[i]``; uuids are text, times are microseconds since the epoch (UTC)."""
 
 
-def event_batch(rows: list[tuple]) -> pa.RecordBatch:
-    """Event row tuples (``EVENT_COLUMNS`` order) as one Arrow record batch."""
+def event_batch(
+    team_id: int, created_at_us: int, rows: list[tuple], groups: list[tuple] | None = None
+) -> pa.RecordBatch:
+    """One request's events as an Arrow record batch.
+
+    ``rows`` hold the per-event columns ``uuid, event, distinct_id, properties, timestamp,
+    person_id, person_properties, person_created_at, $session_id, $window_id,
+    elements_chain``; ``groups`` the five ``$group_i`` values per event (None: no groups in
+    the request). Constant columns are built without a Python list per row.
+    """
+    n = len(rows)
     columns = list(zip(*rows))
-    return pa.RecordBatch.from_arrays(
-        [pa.array(col, field.type) for col, field in zip(columns, EVENT_ARROW_SCHEMA)],
-        schema=EVENT_ARROW_SCHEMA,
-    )
+    fields = EVENT_ARROW_SCHEMA
+    arrays = [pa.repeat(pa.scalar(team_id, fields[0].type), n)]
+    arrays += [pa.array(col, fields[i].type) for i, col in zip((1, 2, 3, 4, 5), columns[:5])]
+    arrays.append(pa.repeat(pa.scalar(created_at_us, fields[6].type), n))
+    arrays += [pa.array(col, fields[i].type) for i, col in zip(range(7, 13), columns[5:])]
+    if groups is None:
+        empty = pa.repeat(pa.scalar("", pa.string()), n)
+        arrays += [empty] * 5
+    else:
+        arrays += [pa.array(col, pa.string()) for col in zip(*groups)]
+    return pa.RecordBatch.from_arrays(arrays, schema=fields)
