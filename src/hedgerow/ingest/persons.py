@@ -157,6 +157,8 @@ class Changes:
     """Identity changes made while admitting some events; the writer commits them."""
 
     persons: dict[str, Person] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
+    """Persons created by these changes (never stored yet: insert, no delete needed)."""
     deleted_persons: dict[str, tuple[int, str]] = field(default_factory=dict)
     distinct_ids: dict[tuple[int, str], tuple[str, int]] = field(default_factory=dict)
     deleted_distinct_ids: set[tuple[int, str]] = field(default_factory=set)
@@ -174,6 +176,7 @@ class Changes:
         ]  # fmt: skip
         return SealedChanges(
             persons=[p.snapshot() for p in self.persons.values()],
+            new_persons=self.created & self.persons.keys(),
             deleted_persons=list(self.deleted_persons.values()),
             distinct_ids=[(t, d, p, v) for (t, d), (p, v) in self.distinct_ids.items()],
             deleted_distinct_ids=list(self.deleted_distinct_ids),
@@ -186,6 +189,7 @@ class Changes:
 @dataclass(slots=True)
 class SealedChanges:
     persons: list[tuple] = field(default_factory=list)
+    new_persons: set[str] = field(default_factory=set)
     deleted_persons: list[tuple[int, str]] = field(default_factory=list)
     distinct_ids: list[tuple[int, str, str, int]] = field(default_factory=list)
     deleted_distinct_ids: list[tuple[int, str]] = field(default_factory=list)
@@ -342,6 +346,7 @@ class PersonIndex:
         self.next_int_id += 1
         state.by_uuid[uuid] = person
         changes.persons[uuid] = person
+        changes.created.add(uuid)
         self._attach(team_id, state, distinct_id, person, changes, derived)
         return person
 

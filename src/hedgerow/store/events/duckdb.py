@@ -341,22 +341,30 @@ class DuckDBEventStore:
         if not changes:
             return
         persons: dict[str, tuple] = {}
+        new_persons: set[str] = set()  # never stored: insert only
         gone_persons: dict[str, tuple[int, str]] = {}
         pdi: dict[tuple[int, str], tuple] = {}
+        new_pdi: set[tuple[int, str]] = set()  # version 0: the id was never stored
         gone_pdi: set[tuple[int, str]] = set()
         overrides: dict[tuple[int, str], tuple] = {}
         groups: dict[tuple[int, int, str], tuple] = {}
         group_types: list[tuple[int, str, int]] = []
         for ch in changes:  # later changes win; a delete cancels an earlier upsert
             for row in ch.persons:
-                persons[row[1]] = row
-                gone_persons.pop(row[1], None)
+                uuid = row[1]
+                if uuid not in persons and uuid in ch.new_persons and uuid not in gone_persons:
+                    new_persons.add(uuid)
+                persons[uuid] = row
+                gone_persons.pop(uuid, None)
             for team_id, uuid in ch.deleted_persons:
                 persons.pop(uuid, None)
                 gone_persons[uuid] = (team_id, uuid)
             for row in ch.distinct_ids:
-                pdi[(row[0], row[1])] = row
-                gone_pdi.discard((row[0], row[1]))
+                key = (row[0], row[1])
+                if key not in pdi and row[3] == 0 and key not in gone_pdi:
+                    new_pdi.add(key)
+                pdi[key] = row
+                gone_pdi.discard(key)
             for key in ch.deleted_distinct_ids:
                 pdi.pop(key, None)
                 overrides.pop(key, None)
@@ -367,7 +375,8 @@ class DuckDBEventStore:
                 groups[(row[0], row[1], row[2])] = row
             group_types.extend(ch.group_types)
 
-        person_keys = [(r[0], r[1]) for r in persons.values()] + list(gone_persons.values())
+        person_keys = [(r[0], r[1]) for r in persons.values() if r[1] not in new_persons]
+        person_keys += gone_persons.values()
         if person_keys:
             stage("hedgerow_person_keys_in", _keys_table(person_keys), _DELETE_PERSONS)
         if persons:
@@ -380,7 +389,7 @@ class DuckDBEventStore:
                 "version": pa.array(cols[6], pa.int64()),
             })  # fmt: skip
             stage("hedgerow_persons_in", table, _INSERT_PERSONS)
-        pdi_keys = list(pdi.keys()) + list(gone_pdi)
+        pdi_keys = [key for key in pdi if key not in new_pdi] + list(gone_pdi)
         if pdi_keys:
             stage("hedgerow_pdi_keys_in", _keys_table(pdi_keys), _DELETE_PDI)
         if pdi:
