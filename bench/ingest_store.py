@@ -155,6 +155,7 @@ def main() -> None:
     parser.add_argument("--per-request", type=int, default=100)
     parser.add_argument("--gzip", action="store_true")
     parser.add_argument("--keep", help="directory for the database (default: a temp dir)")
+    parser.add_argument("--duckdb-threads", type=int, default=None)
     args = parser.parse_args()
 
     bodies = make_bodies(args.requests, args.per_request)
@@ -163,7 +164,8 @@ def main() -> None:
     print(f"{args.requests} requests x {args.per_request} events, {avg:.0f} B/event, "
           f"{args.producers} producers, gzip={args.gzip}")  # fmt: skip
     with tempfile.TemporaryDirectory(dir=args.keep) as directory:
-        store = DuckDBEventStore(os.path.join(directory, "events.duckdb"))
+        store = DuckDBEventStore(os.path.join(directory, "events.duckdb"),
+                                 threads=args.duckdb_threads)  # fmt: skip
         ingestor = Ingestor(store, lambda token: 1 if token == TOKEN else None)
         ingestor.start()
         # Warm-up: definitions caches, code paths.
