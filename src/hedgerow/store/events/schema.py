@@ -10,6 +10,8 @@ as ``VARCHAR`` holding JSON text (DuckDB's ``JSON`` type is an alias with the sa
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 GROUP_SLOTS = 5
 """PostHog allows five group types per project (indexes 0..4)."""
 
@@ -125,3 +127,61 @@ TABLES: tuple[str, ...] = (
     COHORT_PEOPLE,
     STATIC_COHORT_PEOPLE,
 )
+
+# Added by ingestion: the project's group types and their slot (0..4) in events' $group_i.
+# PostHog keeps this in Postgres (GroupTypeMapping); here it commits in the same transaction as
+# the events that introduce a type, so a slot can never be reused after a crash.
+GROUP_TYPE_MAPPING = """
+CREATE TABLE IF NOT EXISTS group_type_mapping (
+    team_id           INTEGER NOT NULL,
+    group_type        VARCHAR NOT NULL,
+    group_type_index  INTEGER NOT NULL
+)
+"""
+
+TABLES = TABLES + (GROUP_TYPE_MAPPING,)
+
+EVENT_COLUMNS: tuple[str, ...] = (
+    "team_id", "uuid", "event", "distinct_id", "properties", "timestamp", "created_at",
+    "person_id", "person_properties", "person_created_at", "$session_id", "$window_id",
+    "elements_chain", "$group_0", "$group_1", "$group_2", "$group_3", "$group_4",
+)  # fmt: skip
+"""Order of the values in an event row tuple handed to the writer."""
+
+_TS = pa.timestamp("us")
+EVENT_ARROW_SCHEMA = pa.schema(
+    [
+        ("c0", pa.int32()), ("c1", pa.string()), ("c2", pa.string()), ("c3", pa.string()),
+        ("c4", pa.string()), ("c5", _TS), ("c6", _TS), ("c7", pa.string()), ("c8", pa.string()),
+        ("c9", _TS), ("c10", pa.string()), ("c11", pa.string()), ("c12", pa.string()),
+        ("c13", pa.string()), ("c14", pa.string()), ("c15", pa.string()), ("c16", pa.string()),
+        ("c17", pa.string()),
+    ]
+)  # fmt: skip
+"""Arrow layout of event rows between ingestion and a store: column ``c{i}`` is
+``EVENT_COLUMNS[i]``; uuids are text, times are microseconds since the epoch (UTC)."""
+
+
+def event_batch(
+    team_id: int, created_at_us: int, rows: list[tuple], groups: list[tuple] | None = None
+) -> pa.RecordBatch:
+    """One request's events as an Arrow record batch.
+
+    ``rows`` hold the per-event columns ``uuid, event, distinct_id, properties, timestamp,
+    person_id, person_properties, person_created_at, $session_id, $window_id,
+    elements_chain``; ``groups`` the five ``$group_i`` values per event (None: no groups in
+    the request). Constant columns are built without a Python list per row.
+    """
+    n = len(rows)
+    columns = list(zip(*rows))
+    fields = EVENT_ARROW_SCHEMA
+    arrays = [pa.repeat(pa.scalar(team_id, fields[0].type), n)]
+    arrays += [pa.array(col, fields[i].type) for i, col in zip((1, 2, 3, 4, 5), columns[:5])]
+    arrays.append(pa.repeat(pa.scalar(created_at_us, fields[6].type), n))
+    arrays += [pa.array(col, fields[i].type) for i, col in zip(range(7, 13), columns[5:])]
+    if groups is None:
+        empty = pa.repeat(pa.scalar("", pa.string()), n)
+        arrays += [empty] * 5
+    else:
+        arrays += [pa.array(col, pa.string()) for col in zip(*groups)]
+    return pa.RecordBatch.from_arrays(arrays, schema=fields)

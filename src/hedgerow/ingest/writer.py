@@ -1,0 +1,168 @@
+"""The durable group writer: one thread, one transaction per group, acks after commit.
+
+Requests hand their rows and identity changes to :meth:`GroupWriter.submit` and wait on the
+returned future. The writer thread takes everything queued (up to ``max_rows`` events), commits
+it in one store transaction, then resolves every waiting future. There is no timer: while one
+commit runs, the next group gathers, so groups grow with load and latency stays one commit
+when idle.
+
+A failed commit fails its group and everything queued behind it (their identity changes were
+computed on top of the lost ones), and then every submission of the same *generation* until
+the pipeline reloads its in-memory state from the store and moves to the next generation.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pyarrow as pa
+
+from hedgerow.ingest.errors import RetryableSinkError
+from hedgerow.ingest.persons import SealedChanges
+from hedgerow.store.events.protocol import EventStoreError, EventStore, WriteBatch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Submission:
+    events: pa.RecordBatch | None
+    maybe: list[int]
+    changes: SealedChanges | None
+    generation: int
+    delete_events: list[tuple] = field(default_factory=list)
+    future: Future = field(default_factory=Future)
+
+    @property
+    def size(self) -> int:
+        return self.events.num_rows if self.events is not None else 0
+
+
+@dataclass(slots=True)
+class WriterStats:
+    commits: int = 0
+    events: int = 0
+    largest_group: int = 0
+    commit_seconds: float = 0.0
+
+
+_STOP = object()
+
+
+class GroupWriter:
+    """Single writer thread over an :class:`EventStore`."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        max_rows: int = 20_000,
+        on_failure: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.max_rows = max_rows
+        self.on_failure = on_failure
+        self.stats = WriterStats()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._failed_generation = -1
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="hedgerow-writer", daemon=True)
+            self._thread.start()
+
+    def submit(self, submission: Submission) -> Future:
+        """Queue a submission; its future resolves to the number of events stored."""
+        if self._thread is None:
+            raise RuntimeError("writer not started")
+        self._queue.put(submission)
+        return submission.future
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Commit what is queued, then stop the thread."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        get = self._queue.get
+        get_nowait = self._queue.get_nowait
+        stopping = False
+        while not stopping:
+            first = get()
+            if first is _STOP:
+                break
+            group = [first]
+            size = first.size
+            while size < self.max_rows:
+                try:
+                    item = get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                group.append(item)
+                size += item.size
+            self._commit(group)
+
+    def _commit(self, group: list[Submission]) -> None:
+        live = [s for s in group if s.generation > self._failed_generation]
+        for s in group:
+            if s.generation <= self._failed_generation:
+                _fail(s.future, RetryableSinkError())
+        if not live:
+            return
+        batch = WriteBatch()
+        offsets = []
+        offset = 0
+        for s in live:
+            offsets.append(offset)
+            if s.events is not None and s.events.num_rows:
+                batch.events.append(s.events)
+                batch.maybe.extend(offset + i for i in s.maybe)
+                offset += s.events.num_rows
+            if s.changes:
+                batch.changes.append(s.changes)
+            batch.delete_events.extend(s.delete_events)
+        started = time.perf_counter()
+        try:
+            skipped = self.store.commit(batch)
+        except EventStoreError as exc:
+            log.error("events commit failed; failing %d requests", len(live), exc_info=exc)
+            generation = max(s.generation for s in live)
+            self._failed_generation = generation
+            if self.on_failure is not None:  # before the futures fail: a retry must see it
+                self.on_failure(generation)
+            for s in live:
+                _fail(s.future, RetryableSinkError())
+            return
+        except BaseException as exc:  # a bug: never leave a request hanging
+            log.exception("writer crashed on a group")
+            for s in live:
+                _fail(s.future, exc)
+            return
+        stats = self.stats
+        stats.commits += 1
+        stats.events += offset - len(skipped)
+        stats.largest_group = max(stats.largest_group, offset)
+        stats.commit_seconds += time.perf_counter() - started
+        for s, offset in zip(live, offsets):
+            n = s.size
+            if skipped:
+                n -= sum(1 for i in s.maybe if offset + i in skipped)
+            if not s.future.done():
+                s.future.set_result(n)
+
+
+def _fail(future: Future, exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)

@@ -1,0 +1,70 @@
+"""Persons use cases for the Persons API (REST and MCP): list, retrieve, update, delete.
+
+Reads come from the events store. Writes go through ingestion, as in PostHog: an update is a
+``$set`` event for the person's first distinct id, a property deletion a
+``$delete_person_property`` event with ``$unset``; a delete removes the person and its
+distinct ids (and, when asked, its events) through the single writer. So the in-memory
+identity state and the store never disagree. Changes are visible once the call returns
+(PostHog answers 202 and applies them asynchronously).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid as uuidlib
+from typing import Any
+
+from hedgerow.errors import NotFound, ValidationError
+from hedgerow.ingest.pipeline import Ingestor
+from hedgerow.store.events.protocol import PersonFilter
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+
+
+class PersonsService:
+    def __init__(self, ingestor: Ingestor) -> None:
+        self.ingestor = ingestor
+        self.store = ingestor.store
+
+    def list(self, team_id: int, filters: PersonFilter) -> tuple[list[dict[str, Any]], int]:
+        """A page of persons, newest first, and the total matching."""
+        return self.store.list_persons(team_id, filters)
+
+    def retrieve(self, team_id: int, person_id: str | int) -> dict[str, Any]:
+        """By integer pk or uuid; 400 for anything else, 404 when absent."""
+        text = str(person_id)
+        if text.isdigit():
+            found = self.store.get_person(team_id, int_id=int(text))
+        elif _UUID.match(text):
+            found = self.store.get_person(team_id, uuid=str(uuidlib.UUID(text)))
+        else:
+            raise ValidationError(
+                "The ID provided does not look like a personID. If you are using a distinctId, "
+                "please use /persons?distinct_id={id} instead."
+            )
+        if found is None:
+            raise NotFound()
+        return found
+
+    async def update_properties(self, team_id: int, person_id: str | int,
+                                properties: dict[str, Any]) -> None:  # fmt: skip
+        """Merge ``properties`` into the person's (PostHog: a ``$set`` event)."""
+        person = self.retrieve(team_id, person_id)
+        await self._person_event(team_id, person, "$set", {"$set": properties})
+
+    async def delete_property(self, team_id: int, person_id: str | int, key: str) -> None:
+        """Remove one property (PostHog: a ``$delete_person_property`` event)."""
+        person = self.retrieve(team_id, person_id)
+        await self._person_event(team_id, person, "$delete_person_property", {"$unset": [key]})
+
+    async def delete(self, team_id: int, person_id: str | int, *, delete_events: bool = False) -> None:
+        """Delete the person and its distinct ids; with ``delete_events``, its events too."""
+        person = self.retrieve(team_id, person_id)
+        await self.ingestor.delete_person(team_id, person["uuid"], delete_events=delete_events)
+
+    async def _person_event(self, team_id: int, person: dict[str, Any], name: str,
+                            fields: dict[str, Any]) -> None:  # fmt: skip
+        if not person["distinct_ids"]:
+            raise NotFound()
+        event = {"event": name, "distinct_id": person["distinct_ids"][0], "properties": {}, **fields}
+        await self.ingestor.capture_internal(team_id, [event])

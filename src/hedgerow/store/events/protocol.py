@@ -1,0 +1,76 @@
+"""What ingestion and the Persons API need from an events engine (DuckDB now, ClickHouse later)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from hedgerow.errors import Internal
+from hedgerow.ingest.persons import SealedChanges
+
+
+@dataclass(slots=True)
+class WriteBatch:
+    """Everything one group commit writes, in one transaction.
+
+    ``events`` are record batches in :data:`~hedgerow.store.events.schema.EVENT_ARROW_SCHEMA`
+    (built by the admitting thread, so the writer holds the GIL as little as possible);
+    ``maybe`` lists the indexes (over all batches, in order) of rows whose uuid may already be
+    stored (the writer skips those that are); ``changes`` are the identity logs in admission
+    order.
+    """
+
+    events: list[pa.RecordBatch] = field(default_factory=list)
+    maybe: list[int] = field(default_factory=list)
+    changes: list[SealedChanges] = field(default_factory=list)
+    delete_events: list[tuple[int, Sequence[str], Sequence[str]]] = field(default_factory=list)
+    """(team_id, person uuids, distinct ids) whose events are deleted."""
+
+
+@dataclass(slots=True)
+class IdentityRows:
+    persons: Iterable[tuple]
+    distinct_ids: Iterable[tuple[int, str, str, int]]
+    groups: Iterable[tuple]
+    group_types: Iterable[tuple[int, str, int]]
+    next_int_id: int
+
+
+@dataclass(slots=True)
+class PersonFilter:
+    """The Persons API's list filters."""
+
+    distinct_id: str | None = None
+    email: str | None = None
+    search: str | None = None
+    properties: list[dict[str, Any]] = field(default_factory=list)
+    limit: int = 100
+    offset: int = 0
+
+
+class EventStore(Protocol):
+    def commit(self, batch: WriteBatch) -> set[int]:
+        """Write ``batch`` in one durable transaction; return the indexes of ``maybe`` rows
+        that were skipped because their uuid was already stored."""
+
+    def load_identity(self) -> IdentityRows:
+        """Persons, distinct ids, groups and group types, to fill the in-memory index."""
+
+    def load_uuid_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every stored event's team id and uuid (high, low 64 bits), for dedup."""
+
+    def list_persons(self, team_id: int, filters: PersonFilter) -> tuple[list[dict[str, Any]], int]:
+        """A page of persons (newest first) and the total count."""
+
+    def get_person(self, team_id: int, *, uuid: str | None = None,
+                   int_id: int | None = None) -> dict[str, Any] | None:  # fmt: skip
+        """One person by uuid or integer id."""
+
+    def close(self) -> None: ...
+
+
+class EventStoreError(Internal):
+    """The events engine failed; the driver's exception is chained as ``__cause__``."""
