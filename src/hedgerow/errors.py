@@ -100,8 +100,8 @@ class MethodNotAllowed(Exposed):
     type = "invalid_request"
     default_code = "method_not_allowed"
 
-    def __init__(self, method: str = "", **kwargs: Any) -> None:
-        super().__init__(f'Method "{method}" not allowed.', **kwargs)
+    def __init__(self, method: str = "", detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail or f'Method "{method}" not allowed.', **kwargs)
 
 
 class Conflict(Exposed):

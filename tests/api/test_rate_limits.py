@@ -93,7 +93,7 @@ def test_redis_storage_is_shared_between_processes(settings, tmp_path) -> None:
         for first in make_harness(limited):
             assert first.get("/api/projects/").status_code == 200
             # a second app (another API process) charges the same Redis bucket
-            second_settings = limited.with_(data_dir=limited.data_dir)
+            second_settings = limited.with_(data_dir=tmp_path / "second", events_url="")
             for second in make_harness(second_settings):
                 assert second.get("/api/projects/").status_code == 200
                 assert second.get("/api/projects/").status_code == 429

@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> PathNormaliser:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = Services.open(settings)
+        services = Services.open(settings, analytics=True)
         app.state.services = services
         try:
             yield

@@ -2,22 +2,66 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from hedgerow.auth.audit import AuditLog
 from hedgerow.auth.ratelimit import RateLimiter
-from hedgerow.config import Settings
+from hedgerow.config import ConfigError, Settings
+from hedgerow.ingest.pipeline import Ingestor
+from hedgerow.ingest.pipeline import Project as IngestProject
 from hedgerow.services.cohorts import CohortService
+from hedgerow.services.definitions import DefinitionsService, MetaDefinitionSink
 from hedgerow.services.feature_flags import FlagService
 from hedgerow.services.flag_definitions import FlagDefinitions
 from hedgerow.services.keys import KeyService
+from hedgerow.services.persons import PersonsService
 from hedgerow.services.tenancy import ProjectService
+from hedgerow.store.events.duckdb import DuckDBEventStore
 from hedgerow.store.meta.db import MetaDB
+
+TOKEN_CACHE_SECONDS = 5.0
+
+
+def events_path(settings: Settings) -> Path:
+    """The DuckDB file named by ``events_url`` (``duckdb:///relative`` or ``duckdb:////absolute``)."""
+    prefix = "duckdb:///"
+    if not settings.events_url.startswith(prefix):
+        raise ConfigError(f"unsupported events store URL: {settings.events_url} (use duckdb:///PATH)")
+    return Path(settings.events_url[len(prefix):])
+
+
+class TokenResolver:
+    """Project token -> project, cached briefly (a new project is found on its first event)."""
+
+    def __init__(self, projects: ProjectService) -> None:
+        self._projects = projects
+        self._cache: dict[str, tuple[float, IngestProject]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, token: str) -> IngestProject | None:
+        now = time.monotonic()
+        hit = self._cache.get(token)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        project = self._projects.by_token(token)
+        if project is None:
+            return None
+        found = IngestProject(project.id, anonymize_ips=bool(project.settings.get("anonymize_ips")))
+        with self._lock:
+            self._cache[token] = (now + TOKEN_CACHE_SECONDS, found)
+        return found
 
 
 @dataclass
 class Services:
-    """Stores and use cases, wired together from :class:`Settings`."""
+    """Stores and use cases, wired together from :class:`Settings`.
+
+    The analytics parts (``events``, ``ingestor``, ``persons``) exist only in the server
+    process: the DuckDB file has one owner, so CLI commands open the metadata side only.
+    """
 
     settings: Settings
     meta: MetaDB
@@ -28,23 +72,47 @@ class Services:
     flags: FlagService
     cohorts: CohortService
     flag_definitions: FlagDefinitions
+    definitions: DefinitionsService
+    events: DuckDBEventStore | None = None
+    ingestor: Ingestor | None = None
+    persons: PersonsService | None = None
+    definition_sink: MetaDefinitionSink | None = None
 
     @classmethod
-    def open(cls, settings: Settings) -> "Services":
+    def open(cls, settings: Settings, *, analytics: bool = False) -> "Services":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         meta = MetaDB(settings.database_url)
         meta.migrate()
-        return cls(
+        projects = ProjectService(meta)
+        services = cls(
             settings=settings,
             meta=meta,
             audit=AuditLog(meta),
             limiter=RateLimiter(settings),
-            projects=ProjectService(meta),
+            projects=projects,
             keys=KeyService(meta),
             flags=FlagService(meta),
             cohorts=CohortService(meta),
             flag_definitions=FlagDefinitions(meta),
+            definitions=DefinitionsService(meta),
         )
+        if analytics:
+            services._open_analytics()
+        return services
+
+    def _open_analytics(self) -> None:
+        self.events = DuckDBEventStore(events_path(self.settings))
+        self.definition_sink = MetaDefinitionSink(self.meta)
+        self.ingestor = Ingestor(self.events, TokenResolver(self.projects), definitions=self.definition_sink)
+        self.ingestor.definitions.seed(*self.definition_sink.known())
+        self.ingestor.start()
+        self.persons = PersonsService(self.ingestor)
 
     def close(self) -> None:
+        if self.ingestor is not None:
+            self.ingestor.close()
+        if self.definition_sink is not None:
+            self.definition_sink.close()
+        if self.events is not None:
+            self.events.close()
         self.meta.dispose()

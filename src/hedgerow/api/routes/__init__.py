@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from hedgerow.api.routes import (
+    capture,
     cohorts,
+    definitions,
     feature_flags,
     flag_definitions,
     health,
     organizations,
     personal_api_keys,
+    persons,
     projects,
     schema,
     users,
@@ -17,6 +20,7 @@ from hedgerow.api.routing import Route, RouteTable
 
 TABLES: tuple[RouteTable, ...] = (
     health.routes,
+    capture.routes,
     schema.routes,
     projects.routes,
     organizations.routes,
@@ -25,6 +29,8 @@ TABLES: tuple[RouteTable, ...] = (
     flag_definitions.routes,
     feature_flags.routes,
     cohorts.routes,
+    persons.routes,
+    definitions.routes,
 )
 
 

@@ -154,6 +154,16 @@ _BY_UUID = " AND p.id = CAST(? AS UUID)"
 _BY_INT_ID = " AND p.int_id = ?"
 
 
+# Instance-wide settings applied once at open, then locked: no file, URL or extension access
+# for anything that runs here, user queries included.
+SANDBOX = (
+    "SET enable_external_access = false",
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+    "SET lock_configuration = true",
+)
+
+
 class UnsupportedFilter(ValueError):
     """A person property filter whose operator the store does not know."""
 
@@ -175,6 +185,8 @@ class DuckDBEventStore:
             self._db = duckdb.connect(str(path), config=config)
             for ddl in TABLES:
                 self._db.execute(ddl)
+            for statement in SANDBOX:
+                self._db.execute(statement)
         except duckdb.Error as exc:
             raise EventStoreError(f"cannot open events store {path}") from exc
         self.path = Path(path)
@@ -433,21 +445,19 @@ class DuckDBEventStore:
             raise EventStoreError("cannot close events store") from exc
 
 
-def _run_script(
-    cur: duckdb.DuckDBPyConnection,
-    script: str,
-    hedgerow_events_in: pa.Table | None = None,
-    hedgerow_person_keys_in: pa.Table | None = None,
-    hedgerow_persons_in: pa.Table | None = None,
-    hedgerow_pdi_keys_in: pa.Table | None = None,
-    hedgerow_pdi_in: pa.Table | None = None,
-    hedgerow_override_keys_in: pa.Table | None = None,
-    hedgerow_overrides_in: pa.Table | None = None,
-    hedgerow_groups_in: pa.Table | None = None,
-    hedgerow_types_in: pa.Table | None = None,
-) -> None:
-    """Run ``script``; each ``hedgerow_*_in`` parameter is the Arrow table of that name."""
-    cur.execute(script)
+def _run_script(cur: duckdb.DuckDBPyConnection, script: str, **inputs: pa.Table) -> None:
+    """Run ``script`` with each Arrow table of ``inputs`` registered under its name.
+
+    Registered views, not Python replacement scans: the instance runs with external access
+    off (the HogQL sandbox), which also turns replacement scans off.
+    """
+    for name, table in inputs.items():
+        cur.register(name, table)
+    try:
+        cur.execute(script)
+    finally:
+        for name in inputs:
+            cur.unregister(name)
 
 
 def _keys_table(keys: list[tuple[int, str]]) -> pa.Table:

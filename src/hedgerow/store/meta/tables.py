@@ -212,3 +212,15 @@ cohorts = Table(
     Index("ix_cohorts_project", "project_id"),
     sqlite_autoincrement=True,
 )
+
+# Which properties were seen on which events (PostHog's EventProperty), for
+# ``property_definitions?event_names=[...]``.
+event_properties = Table(
+    "event_properties",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("event", String(400), nullable=False),
+    Column("property", String(400), nullable=False),
+    UniqueConstraint("project_id", "event", "property", name="uq_event_property"),
+)

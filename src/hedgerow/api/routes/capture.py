@@ -1,0 +1,59 @@
+"""Event capture, as the official SDKs call it: every path, GET and POST, every encoding.
+
+Answers exactly ``200 {"status": 1}`` once the request's events are durably stored (the SDKs
+retry anything else). Decoding, parsing, identity and the durable write are ingestion's job
+(:mod:`hedgerow.ingest.pipeline`); this module only moves bytes in and the answer out.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hedgerow.api.dispatch import read_body
+from hedgerow.api.routing import RouteTable
+from hedgerow.errors import PayloadTooLarge as BodyTooLarge
+from hedgerow.ingest.errors import PayloadTooLarge
+from hedgerow.ingest.pipeline import body_limit
+from hedgerow.services.container import Services
+
+routes = RouteTable()
+
+CAPTURE_PATHS = ("/e/", "/i/v0/e/", "/capture/", "/track/", "/engage/", "/batch/")
+OK = b'{"status":1}'
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address: the first hop of ``X-Forwarded-For`` when a proxy sets it."""
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded:
+        return forwarded.split(",")[0].strip() or None
+    return request.client.host if request.client else None
+
+
+def first_values(request: Request) -> dict[str, str]:
+    """Query parameters, first value of each (what capture reads)."""
+    query: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        query.setdefault(key, value)
+    return query
+
+
+async def capture(request: Request, services: Services) -> Response:
+    """Decode, normalise and durably store the events of one SDK request."""
+    path = request.url.path
+    limit = body_limit(path)
+    try:
+        body = await read_body(request, limit)
+    except BodyTooLarge:  # the private API's 413; capture answers with its own
+        raise PayloadTooLarge(f"request body is over {limit} bytes") from None
+    await services.ingestor.ingest(
+        body, request.headers, first_values(request), client_ip(request), path, request.method
+    )
+    return Response(OK, media_type="application/json")
+
+
+for _path in CAPTURE_PATHS:
+    _name = "capture_" + (_path.strip("/").replace("/", "_") or "root")
+    routes.get(_path, name=_name + "_get", scope=None, auth="public")(capture)
+    routes.post(_path, name=_name + "_create", scope=None, auth="public")(capture)
