@@ -1,0 +1,130 @@
+"""Capture over HTTP: every path and encoding answers 200 {"status": 1} and stores the events;
+every bad request gets its 4xx and stores nothing."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import uuid
+
+import pytest
+
+from hedgerow.store.events.protocol import PersonFilter
+
+PATHS = ["/e/", "/i/v0/e/", "/capture/", "/track/", "/batch/", "/e", "/batch"]
+
+
+def stored(api, event: str | None = None) -> list[tuple]:
+    sql = "SELECT event, distinct_id, properties FROM events WHERE team_id = ?"
+    params: list = [api.project_id]
+    if event:
+        sql += " AND event = ?"
+        params.append(event)
+    return api.services.events.query(sql, params)
+
+
+def one(api, name: str, **extra) -> dict:
+    return {"api_key": api.project_token, "event": name, "distinct_id": "user-1",
+            "properties": {"plan": "pro"}, **extra}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_json_single_event_on_every_path(api, path) -> None:
+    name = "signed_up_" + path.strip("/").replace("/", "_")
+    response = api.client.post(path, json=one(api, name))
+    assert response.status_code == 200 and response.json() == {"status": 1}
+    rows = stored(api, name)
+    assert len(rows) == 1 and rows[0][1] == "user-1" and json.loads(rows[0][2])["plan"] == "pro"
+
+
+def test_batch_envelope_array_and_engage(api) -> None:
+    batch = {"api_key": api.project_token, "batch": [
+        {"event": "a", "distinct_id": "u", "properties": {}}, {"event": "b", "distinct_id": "u"}]}
+    assert api.client.post("/batch/", json=batch).status_code == 200
+    array = [{"event": "c", "distinct_id": "u", "properties": {"token": api.project_token}}]
+    assert api.client.post("/e/", json=array).status_code == 200
+    engage = {"$token": api.project_token, "$distinct_id": "u", "$set": {"email": "u@x.io"}}
+    assert api.client.post("/engage/", json=engage).status_code == 200
+    assert {r[0] for r in stored(api)} >= {"a", "b", "c"}
+    people, _ = api.services.persons.list(api.project_id, PersonFilter(distinct_id="u"))
+    assert people[0]["properties"]["email"] == "u@x.io"
+
+
+@pytest.mark.parametrize("encoding", ["gzip-header", "gzip-sniffed", "gzip-js", "base64-form", "get-data"])
+def test_encodings(api, encoding) -> None:
+    payload = json.dumps({"api_key": api.project_token, "batch": [
+        {"event": f"enc_{encoding}", "distinct_id": "u1", "properties": {"x": 1}}]}).encode()
+    if encoding == "gzip-header":
+        response = api.client.post("/batch/", content=gzip.compress(payload),
+                                   headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+    elif encoding == "gzip-sniffed":
+        response = api.client.post("/e/", content=gzip.compress(payload), headers={"Content-Type": "text/plain"})
+    elif encoding == "gzip-js":
+        response = api.client.post("/e/?compression=gzip-js", content=gzip.compress(payload),
+                                   headers={"Content-Type": "text/plain"})
+    elif encoding == "base64-form":
+        response = api.client.post("/e/?compression=base64", data={"data": base64.b64encode(payload).decode()})
+    else:
+        response = api.client.get("/e/", params={"data": base64.b64encode(payload).decode()})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": 1}
+    assert len(stored(api, f"enc_{encoding}")) == 1
+
+
+def test_retries_are_stored_once(api) -> None:
+    event = one(api, "paid", uuid=str(uuid.uuid4()))
+    for _ in range(3):
+        assert api.client.post("/e/", json=event).status_code == 200
+    assert len(stored(api, "paid")) == 1
+
+
+BAD = [
+    (b"{not json", {}, 400, "request_parsing_error"),
+    (b"", {}, 400, None),
+    (json.dumps({"event": "x", "distinct_id": "u"}).encode(), {}, 401, "no_token"),
+    (json.dumps({"api_key": "phc_nope", "event": "x", "distinct_id": "u"}).encode(), {}, 401, "invalid_token"),
+    (json.dumps({"api_key": "TOKEN", "distinct_id": "u"}).encode(), {}, 400, "missing_event_name"),
+    (json.dumps({"api_key": "TOKEN", "event": "x"}).encode(), {}, 400, "missing_distinct_id"),
+    (json.dumps({"api_key": "TOKEN", "batch": []}).encode(), {"path": "/batch/"}, 400, "empty_batch"),
+    (json.dumps({"api_key": "TOKEN", "event": "x", "distinct_id": "u", "uuid": "not-a-uuid"}).encode(), {}, 400,
+     "request_parsing_error"),
+    (b"\x1f\x8b\x08garbage", {}, 400, "request_decoding_error"),
+    (json.dumps({"api_key": "phx_personalkey", "event": "x", "distinct_id": "u"}).encode(), {}, 401, None),
+]
+
+
+@pytest.mark.parametrize("body, opts, status, code", BAD)
+def test_bad_requests_store_nothing(api, body, opts, status, code) -> None:
+    body = body.replace(b"TOKEN", api.project_token.encode())
+    response = api.client.post(opts.get("path", "/e/"), content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == status, response.text
+    assert set(response.json()) == {"type", "code", "detail", "attr"}
+    if code:
+        assert response.json()["code"] == code
+    assert stored(api) == []
+
+
+def test_mixed_tokens_and_oversize(api) -> None:
+    other = api.services.projects.create(api.organization_id, "Other")
+    mixed = [{"event": "a", "distinct_id": "u", "api_key": api.project_token},
+             {"event": "b", "distinct_id": "u", "api_key": other.api_token}]
+    assert api.client.post("/e/", json=mixed).status_code == 401
+    big = json.dumps(one(api, "big", properties={"blob": "x" * (2 * 1024 * 1024)})).encode()
+    assert api.client.post("/e/", content=big).status_code == 413
+    assert stored(api) == []
+
+
+def test_hostile_payload_does_not_block_good_traffic(api) -> None:
+    for body in (b"[" * 100000, b'{"batch": [' + b"{}," * 10000 + b"{}]}", "\u0000".encode() * 10):
+        response = api.client.post("/batch/", content=body)
+        assert 400 <= response.status_code < 500
+    assert api.client.post("/e/", json=one(api, "after")).status_code == 200
+    assert len(stored(api, "after")) == 1
+
+
+def test_cors_preflight_on_capture(api) -> None:
+    response = api.client.options("/e/", headers={"Origin": "https://site.example", "Access-Control-Request-Method": "POST"})
+    assert response.status_code == 200 and response.headers["access-control-allow-origin"] == "https://site.example"
+    posted = api.client.post("/e/", json=one(api, "cors"), headers={"Origin": "https://site.example"})
+    assert posted.headers["access-control-allow-origin"] == "https://site.example"
