@@ -128,3 +128,32 @@ def test_cors_preflight_on_capture(api) -> None:
     assert response.status_code == 200 and response.headers["access-control-allow-origin"] == "https://site.example"
     posted = api.client.post("/e/", json=one(api, "cors"), headers={"Origin": "https://site.example"})
     assert posted.headers["access-control-allow-origin"] == "https://site.example"
+
+
+def test_recordings_are_stored_apart_from_events(api) -> None:
+    snapshot = [{"event": "$snapshot", "distinct_id": "u1", "properties": {
+        "token": api.project_token, "$session_id": "s-1", "$window_id": "w-1",
+        "$snapshot_data": [{"type": 2, "data": {"node": {}}, "timestamp": 1700000000000}]}}]
+    response = api.client.post("/s/?compression=gzip-js", content=gzip.compress(json.dumps(snapshot).encode()))
+    assert response.status_code == 200 and response.json() == {"status": 1}
+    rows = api.services.events.query("SELECT session_id, window_id, snapshot_data FROM session_recording_snapshots")
+    assert rows[0][0] == "s-1" and json.loads(rows[0][2])[0]["type"] == 2
+    assert stored(api) == []
+    bad = [{"event": "$snapshot", "distinct_id": "u1", "properties": {"token": api.project_token}}]
+    assert api.client.post("/s/", json=bad).status_code == 400
+
+
+def test_remote_config(api) -> None:
+    response = api.client.get(f"/array/{api.project_token}/config", headers={"Origin": "https://site.example"})
+    assert response.status_code == 200
+    config = response.json()
+    assert config["supportedCompression"] == ["gzip", "gzip-js"] and config["hasFeatureFlags"] is False
+    assert config["autocapture_opt_out"] is False and config["sessionRecording"] is False
+    assert response.headers["access-control-allow-origin"] == "https://site.example"
+    api.post(f"/api/projects/{api.project_id}/feature_flags/", {"key": "f", "filters": {"groups": [{"properties": []}]}})
+    api.patch(f"/api/projects/{api.project_id}/", {"session_recording_opt_in": True, "autocapture_opt_out": True})
+    script = api.client.get(f"/array/{api.project_token}/config.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("application/javascript")
+    assert "window._POSTHOG_REMOTE_CONFIG" in script.text and '"hasFeatureFlags":true' in script.text
+    assert '"autocapture_opt_out":true' in script.text and '"endpoint":"/s/"' in script.text
+    assert api.client.get("/array/phc_unknown/config").status_code == 404

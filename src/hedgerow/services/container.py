@@ -18,6 +18,7 @@ from hedgerow.services.feature_flags import FlagService
 from hedgerow.services.flag_definitions import FlagDefinitions
 from hedgerow.services.keys import KeyService
 from hedgerow.services.persons import PersonsService
+from hedgerow.services.recordings import Recordings
 from hedgerow.services.tenancy import ProjectService
 from hedgerow.store.events.duckdb import DuckDBEventStore
 from hedgerow.store.meta.db import MetaDB
@@ -77,6 +78,7 @@ class Services:
     ingestor: Ingestor | None = None
     persons: PersonsService | None = None
     definition_sink: MetaDefinitionSink | None = None
+    recordings: Recordings | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, analytics: bool = False) -> "Services":
@@ -103,7 +105,9 @@ class Services:
     def _open_analytics(self) -> None:
         self.events = DuckDBEventStore(events_path(self.settings))
         self.definition_sink = MetaDefinitionSink(self.meta)
-        self.ingestor = Ingestor(self.events, TokenResolver(self.projects), definitions=self.definition_sink)
+        resolve_token = TokenResolver(self.projects)
+        self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink)
+        self.recordings = Recordings(self.events, resolve_token)
         self.ingestor.definitions.seed(*self.definition_sink.known())
         self.ingestor.start()
         self.persons = PersonsService(self.ingestor)

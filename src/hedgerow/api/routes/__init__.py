@@ -13,6 +13,7 @@ from hedgerow.api.routes import (
     personal_api_keys,
     persons,
     projects,
+    remote_config,
     schema,
     users,
 )
@@ -21,6 +22,7 @@ from hedgerow.api.routing import Route, RouteTable
 TABLES: tuple[RouteTable, ...] = (
     health.routes,
     capture.routes,
+    remote_config.routes,
     schema.routes,
     projects.routes,
     organizations.routes,

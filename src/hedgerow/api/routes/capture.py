@@ -16,6 +16,7 @@ from hedgerow.errors import PayloadTooLarge as BodyTooLarge
 from hedgerow.ingest.errors import PayloadTooLarge
 from hedgerow.ingest.pipeline import body_limit
 from hedgerow.services.container import Services
+from hedgerow.services.recordings import RECORDINGS_LIMIT
 
 routes = RouteTable()
 
@@ -52,6 +53,20 @@ async def capture(request: Request, services: Services) -> Response:
     )
     return Response(OK, media_type="application/json")
 
+
+async def recordings(request: Request, services: Services) -> Response:
+    """Session recording snapshots, stored apart from events."""
+    assert services.recordings is not None
+    try:
+        body = await read_body(request, RECORDINGS_LIMIT)
+    except BodyTooLarge:
+        raise PayloadTooLarge(f"request body is over {RECORDINGS_LIMIT} bytes") from None
+    await services.recordings.capture(body, request.headers, first_values(request), request.method)
+    return Response(OK, media_type="application/json")
+
+
+routes.get("/s/", name="capture_recordings_get", scope=None, auth="public")(recordings)
+routes.post("/s/", name="capture_recordings_create", scope=None, auth="public")(recordings)
 
 for _path in CAPTURE_PATHS:
     _name = "capture_" + (_path.strip("/").replace("/", "_") or "root")

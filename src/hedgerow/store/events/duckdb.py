@@ -284,6 +284,34 @@ class DuckDBEventStore:
                 params += [path, _as_text(value)]
         return sql, params
 
+    def insert_snapshots(self, rows: list[tuple]) -> None:
+        """Store recording snapshots in their own transaction (append-only: no conflict with
+        the event writer). Rows: team, uuid, session, window, distinct id, timestamp us,
+        created us, snapshot JSON."""
+        if not rows:
+            return
+        cols = list(zip(*rows))
+        table = pa.table({
+            "team_id": pa.array(cols[0], pa.int32()),
+            "uuid": pa.array(cols[1], pa.string()),
+            "session_id": pa.array(cols[2], pa.string()),
+            "window_id": pa.array(cols[3], pa.string()),
+            "distinct_id": pa.array(cols[4], pa.string()),
+            "timestamp": pa.array(cols[5], pa.timestamp("us")),
+            "created_at": pa.array(cols[6], pa.timestamp("us")),
+            "snapshot_data": pa.array(cols[7], pa.string()),
+        })  # fmt: skip
+        cur = self._db.cursor()
+        try:
+            _run_script(cur, "BEGIN TRANSACTION; INSERT INTO session_recording_snapshots "
+                             "SELECT team_id, CAST(uuid AS UUID), session_id, window_id, distinct_id, "
+                             "timestamp, created_at, snapshot_data FROM hedgerow_snapshots_in; COMMIT",
+                        hedgerow_snapshots_in=table)  # fmt: skip
+        except duckdb.Error as exc:
+            raise EventStoreError("could not store recording snapshots") from exc
+        finally:
+            cur.close()
+
     # -- the single writer ----------------------------------------------------------------
 
     def commit(self, batch: WriteBatch) -> set[int]:

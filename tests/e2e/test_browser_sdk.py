@@ -1,0 +1,49 @@
+"""posthog-js (the official browser SDK) in headless Chromium against a real server: remote
+config, autocapture, custom events, identify — cross-origin, gzip, as a real site sends them."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import httpx
+import pytest
+
+from hedgerow.testing import LiveServer
+from tests.e2e.browser_driver import drive, needs_browser
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, needs_browser]
+
+
+def test_browser_events_and_identify_arrive(tmp_path) -> None:
+    with LiveServer(tmp_path / "data") as server:
+        boot = server.bootstrap()
+        run = drive(server.url, boot["project_api_key"], [
+            {"do": "capture", "event": "viewed_pricing", "properties": {"tier": "pro"}},
+            {"do": "click", "selector": "#buy"},
+            {"do": "distinctId"},
+            {"do": "identify", "distinct_id": "ada@example.com", "set": {"email": "ada@example.com"}},
+            {"do": "capture", "event": "after_identify"},
+        ])
+        failed = [r for r in run["requests"] if r["status"] != 200 and "/flags" not in r["url"]]
+        assert failed == [], run
+        assert any("/config" in r["url"] and r["status"] == 200 for r in run["requests"])
+        anon_id = run["results"][0]["value"]
+        headers = {"Authorization": f"Bearer {boot['personal_api_key']}"}
+        people = httpx.get(f"{server.url}/api/projects/{boot['project_id']}/persons/",
+                           params={"distinct_id": "ada@example.com"}, headers=headers).json()["results"]
+        assert len(people) == 1 and people[0]["properties"]["email"] == "ada@example.com"
+        assert set(people[0]["distinct_ids"]) == {"ada@example.com", anon_id}
+
+    db = duckdb.connect(str(server.data_dir / "events.duckdb"), read_only=True)
+    rows = db.execute("SELECT event, distinct_id, properties, elements_chain, \"$session_id\" FROM events").fetchall()
+    db.close()
+    by_event = {}
+    for event, distinct_id, props, chain, session in rows:
+        by_event.setdefault(event, []).append((distinct_id, json.loads(props), chain, session))
+    assert {"$pageview", "viewed_pricing", "$autocapture", "$identify", "after_identify"} <= set(by_event)
+    click = by_event["$autocapture"][0]
+    assert "buy" in click[2] and click[1]["$lib"] == "web"
+    identify = by_event["$identify"][0]
+    assert identify[0] == "ada@example.com" and identify[1]["$anon_distinct_id"] == anon_id
+    assert by_event["viewed_pricing"][0][1]["tier"] == "pro" and by_event["viewed_pricing"][0][3]
