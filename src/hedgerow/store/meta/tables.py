@@ -113,19 +113,6 @@ audit_log = Table(
     Index("ix_audit_log_key_id", "key_id"),
 )
 
-group_type_mappings = Table(
-    "group_type_mappings",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
-    Column("group_type", String(400), nullable=False),
-    Column("group_type_index", Integer, nullable=False),
-    Column("name_singular", String(400), nullable=True),
-    Column("name_plural", String(400), nullable=True),
-    UniqueConstraint("project_id", "group_type", name="uq_group_type_project_type"),
-    UniqueConstraint("project_id", "group_type_index", name="uq_group_type_project_index"),
-)
-
 event_definitions = Table(
     "event_definitions",
     metadata,
