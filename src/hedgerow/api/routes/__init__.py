@@ -20,11 +20,12 @@ from hedgerow.api.routes import (
 )
 from hedgerow.api.routing import Route, RouteTable
 
+# The SDKs' hot paths first: Starlette tries routes in this order.
 TABLES: tuple[RouteTable, ...] = (
-    health.routes,
-    capture.routes,
-    remote_config.routes,
     flags.routes,
+    capture.routes,
+    health.routes,
+    remote_config.routes,
     schema.routes,
     projects.routes,
     organizations.routes,

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
 from hedgerow.api.dispatch import read_body
 from hedgerow.api.routes.capture import first_values
@@ -136,32 +137,37 @@ def render(results: dict[str, FlagResult], route: str, version: int | None, erro
     }
 
 
-async def evaluate(request: Request, services: Services, route: str) -> Response:
-    query = first_values(request)
+JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
+
+
+def answer(
+    services: Services, route: str, method: str, query: dict[str, str], headers: Mapping[str, str], raw: bytes
+) -> tuple[int, str, bytes]:
+    """(status, content type, body) for one request: shared by the routed endpoint and the
+    hot path that serves the SDKs without the router (see :mod:`hedgerow.api.hotpaths`)."""
     version = _version(query.get("v"))
     wants_config = route == "decide" or "config" in query
     if route == "flags" and version is None:
         # neither v nor config: the current SDKs' default, v=2 with config
         version, wants_config = (1, wants_config) if "config" in query else (2, True)
-    if request.method == "GET" and not query.get("data"):
-        body: dict[str, Any] = {"flags": {}, "errorsWhileComputingFlags": False} if route == "flags" else {
-            "featureFlags": {}, "errorsWhileComputingFlags": False}
-        return Response(orjson.dumps(body), media_type="application/json")
+    if method == "GET" and not query.get("data"):
+        empty_key = "flags" if route == "flags" else "featureFlags"
+        return 200, JSON, orjson.dumps({empty_key: {}, "errorsWhileComputingFlags": False})
     try:
-        raw = await read_body(request, MAX_BODY)
+        if len(raw) > MAX_BODY:
+            return 413, TEXT, b"Request body is too large"
         payload = decode_body(
             raw,
-            content_type=request.headers.get("content-type"),
-            content_encoding=request.headers.get("content-encoding"),
+            content_type=headers.get("content-type"),
+            content_encoding=headers.get("content-encoding"),
             query=query,
-            method=request.method,
+            method=method,
             max_size=MAX_BODY,
         )
         token, flags_request = parse(payload, query)
     except Exposed as error:
-        if error.status == 413:
-            return PlainTextResponse(error.detail, status_code=413)
-        return PlainTextResponse(error.detail, status_code=400)
+        return (413 if error.status == 413 else 400), TEXT, error.detail.encode()
     if not token:
         raise NotAuthenticated("API key not provided. You can find your project API key in PostHog project settings.")
     project = services.project_for_token(token)
@@ -175,7 +181,13 @@ async def evaluate(request: Request, services: Services, route: str) -> Response
         config.pop("token", None)
         config.pop("hasFeatureFlags", None)
         body = {**config, **body}
-    return Response(orjson.dumps(body), media_type="application/json")
+    return 200, JSON, orjson.dumps(body)
+
+
+async def evaluate(request: Request, services: Services, route: str) -> Response:
+    raw = b"" if request.method == "GET" else await read_body(request, MAX_BODY + 1)
+    status, media_type, body = answer(services, route, request.method, first_values(request), request.headers, raw)
+    return Response(body, status_code=status, media_type=media_type)
 
 
 async def flags(request: Request, services: Services) -> Response:
