@@ -134,3 +134,21 @@ def test_definition_changes_apply_immediately(api) -> None:
     api.patch(f"/api/projects/{api.project_id}/feature_flags/{flag['id']}/",
               {"filters": {"groups": [{"properties": [], "rollout_percentage": 100}]}})
     assert flags(api, "u")["flags"]["ramp"]["enabled"] is True
+
+
+def test_experience_continuity_keeps_the_anonymous_variant(api) -> None:
+    make_flag(api, "continuous", {"groups": [{"properties": [], "rollout_percentage": 100}], "multivariate": {
+        "variants": [{"key": f"v{i}", "rollout_percentage": 10} for i in range(10)]}},
+        ensure_experience_continuity=True)
+    api.client.post("/e/", json={"api_key": api.project_token, "event": "$pageview", "distinct_id": "anon-77"})
+    before = flags(api, "anon-77")["flags"]["continuous"]["variant"]
+    # logging in: the identified id hashes differently, but the variant must stay
+    api.client.post("/e/", json={"api_key": api.project_token, "event": "$identify", "distinct_id": "user-77",
+                                "properties": {"$anon_distinct_id": "anon-77"}})
+    after = flags(api, "user-77", **{"$anon_distinct_id": "anon-77"})["flags"]["continuous"]["variant"]
+    assert after == before
+    later = flags(api, "user-77")["flags"]["continuous"]["variant"]
+    assert later == before
+    # without continuity the identified id would land elsewhere for most ids; check the hash really differs
+    from hedgerow.flags.hashing import hash as flag_hash
+    assert flag_hash("continuous.", "anon-77", "variant") != flag_hash("continuous.", "user-77", "variant")

@@ -18,6 +18,7 @@ from hedgerow.flags import EvaluationContext, FlagResult, FlagSet, compile_flags
 from hedgerow.services.flag_definitions import cohort_tree, flag_definition, locally_evaluable
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
+from hedgerow.store.meta import hash_keys
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import Project
 
@@ -64,6 +65,41 @@ class PeopleLookup:
         return {index: name for name, index in self._ingestor.index.team(project_id).group_types.items()}
 
 
+class HashKeyOverrides:
+    """Experience-continuity hash keys, per project in memory (loaded on first use)."""
+
+    def __init__(self, db: MetaDB) -> None:
+        self._db = db
+        self._projects: dict[int, dict[str, dict[str, str]]] = {}
+        self._lock = threading.Lock()
+
+    def _project(self, project_id: int) -> dict[str, dict[str, str]]:
+        found = self._projects.get(project_id)
+        if found is None:
+            with self._db.read() as conn:
+                found = self._projects[project_id] = hash_keys.for_project(conn, project_id)
+        return found
+
+    def for_person(self, project_id: int, person_uuid: str) -> dict[str, str]:
+        return self._project(project_id).get(person_uuid, {})
+
+    def remember(self, project_id: int, person_uuids: list[str], flag_keys: list[str], hash_key: str) -> None:
+        """Store ``hash_key`` for each person and flag that has none yet."""
+        known = self._project(project_id)
+        rows = [
+            (person, key, hash_key)
+            for person in person_uuids
+            for key in flag_keys
+            if key not in known.get(person, {})
+        ]
+        if not rows:
+            return
+        with self._lock, self._db.write() as conn:
+            hash_keys.add(conn, project_id, rows)
+        for person, key, value in rows:
+            known.setdefault(person, {}).setdefault(key, value)
+
+
 @dataclass
 class _Compiled:
     flag_set: FlagSet
@@ -79,6 +115,7 @@ class FlagEvaluation:
         self._db = db
         self.people = people
         self._cache: dict[int, _Compiled] = {}
+        self.hash_keys = HashKeyOverrides(db)
         self._versions: dict[int, int] = {}
         self._lock = threading.Lock()
 
@@ -138,12 +175,21 @@ class FlagEvaluation:
             base = self.people.group_properties(project.id, index, str(key)) if index is not None else {}
             overlay = request.group_properties.get(type_name) or {}
             group_properties[type_name] = {**base, **overlay} if overlay else base
+        overrides: Mapping[str, str] = {}
+        continuity = [flag.key for flag in flag_set.flags if flag.continuity]
+        if continuity and person is not None:
+            if request.anon_distinct_id:
+                anon = self.people.person(project.id, request.anon_distinct_id)
+                persons = list(dict.fromkeys([person.uuid] + ([anon.uuid] if anon is not None else [])))
+                self.hash_keys.remember(project.id, persons, continuity, request.anon_distinct_id)
+            overrides = self.hash_keys.for_person(project.id, person.uuid)
         context = EvaluationContext(
             distinct_id=request.distinct_id,
             person_properties=stored,
             person_property_overrides=request.person_properties,
             groups=request.groups,
             group_properties=group_properties,
+            hash_key_overrides=overrides,
             anon_distinct_id=request.anon_distinct_id,
             device_id=request.device_id,
         )

@@ -211,3 +211,16 @@ event_properties = Table(
     Column("property", String(400), nullable=False),
     UniqueConstraint("project_id", "event", "property", name="uq_event_property"),
 )
+
+# Experience continuity: the hash key a person's flag was first evaluated with (their
+# anonymous id), so logging in does not move them to another variant.
+flag_hash_key_overrides = Table(
+    "flag_hash_key_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("person_uuid", String(36), nullable=False),
+    Column("feature_flag_key", String(400), nullable=False),
+    Column("hash_key", String(400), nullable=False),
+    UniqueConstraint("project_id", "person_uuid", "feature_flag_key", name="uq_flag_hash_key_override"),
+)
