@@ -11,6 +11,7 @@ from hedgerow.auth.ratelimit import RateLimiter
 from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.ingest.pipeline import Project as IngestProject
+from hedgerow.services.cohort_membership import CohortMembership
 from hedgerow.services.cohorts import CohortService
 from hedgerow.services.definitions import DefinitionsService, MetaDefinitionSink
 from hedgerow.services.feature_flags import FlagService
@@ -84,6 +85,7 @@ class Services:
     persons: PersonsService | None = None
     definition_sink: MetaDefinitionSink | None = None
     recordings: Recordings | None = None
+    membership: CohortMembership | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, analytics: bool = False) -> "Services":
@@ -117,7 +119,8 @@ class Services:
         resolve_token = self.project_for_token.for_ingestion
         self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink)
         self.recordings = Recordings(self.events, resolve_token)
-        self.flag_evaluation.people.attach(self.ingestor)
+        self.membership = CohortMembership(self.events, self.ingestor, self.flag_evaluation.changed)
+        self.flag_evaluation.people.attach(self.ingestor, self.membership)
         self.ingestor.definitions.seed(*self.definition_sink.known())
         self.ingestor.start()
         self.persons = PersonsService(self.ingestor)

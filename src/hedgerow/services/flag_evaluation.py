@@ -41,12 +41,19 @@ class FlagsRequest:
 class PeopleLookup:
     """What flag evaluation reads of persons and groups (ingestion's in-memory index)."""
 
-    def __init__(self, ingestor: Any | None = None) -> None:
+    def __init__(self, ingestor: Any | None = None, membership: Any | None = None) -> None:
         self._ingestor = ingestor
+        self._membership = membership
 
-    def attach(self, ingestor: Any) -> None:
-        """Read from ``ingestor``'s index from now on (the server process)."""
+    def attach(self, ingestor: Any, membership: Any) -> None:
+        """Read from ``ingestor``'s index and static cohorts from now on (the server process)."""
         self._ingestor = ingestor
+        self._membership = membership
+
+    def static_cohorts(self, project_id: int, person_uuid: str) -> frozenset[int]:
+        if self._membership is None:
+            return frozenset()
+        return self._membership.static_ids_for(project_id, person_uuid)
 
     def person(self, project_id: int, distinct_id: str) -> Any | None:
         if self._ingestor is None:
@@ -190,6 +197,7 @@ class FlagEvaluation:
             groups=request.groups,
             group_properties=group_properties,
             hash_key_overrides=overrides,
+            static_cohort_ids=self.people.static_cohorts(project.id, person.uuid) if person is not None else frozenset(),
             anon_distinct_id=request.anon_distinct_id,
             device_id=request.device_id,
         )

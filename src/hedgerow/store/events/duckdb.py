@@ -164,6 +164,21 @@ SANDBOX = (
 )
 
 
+# (delete, insert, select) statements for static (True) and calculated (False) membership.
+_MEMBERS = {
+    True: (
+        "DELETE FROM static_cohort_people WHERE team_id = ? AND cohort_id = ?",
+        "INSERT INTO static_cohort_people SELECT DISTINCT ?, ?, CAST(person_id AS UUID) FROM hedgerow_members_in",
+        "SELECT CAST(person_id AS VARCHAR) FROM static_cohort_people WHERE team_id = ? AND cohort_id = ? ORDER BY 1",
+    ),
+    False: (
+        "DELETE FROM cohort_people WHERE team_id = ? AND cohort_id = ?",
+        "INSERT INTO cohort_people SELECT DISTINCT ?, ?, CAST(person_id AS UUID), ? FROM hedgerow_members_in",
+        "SELECT CAST(person_id AS VARCHAR) FROM cohort_people WHERE team_id = ? AND cohort_id = ? ORDER BY 1",
+    ),
+}
+
+
 class UnsupportedFilter(ValueError):
     """A person property filter whose operator the store does not know."""
 
@@ -283,6 +298,49 @@ class DuckDBEventStore:
             else:
                 params += [path, _as_text(value)]
         return sql, params
+
+    # -- cohort membership (its own transactions; the event writer never touches these) ------
+
+    def replace_cohort_members(self, team_id: int, cohort_id: int, person_uuids: list[str], *,
+                               static: bool, version: int = 0) -> None:  # fmt: skip
+        """Set a cohort's members (static cohorts: add to them instead, see below)."""
+        delete, insert, _ = _MEMBERS[static]
+        keys = pa.table({"person_id": pa.array(person_uuids, pa.string())})
+        cur = self._db.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            cur.execute(delete, [team_id, cohort_id])
+            cur.register("hedgerow_members_in", keys)
+            cur.execute(insert, [team_id, cohort_id] + ([] if static else [version]))
+            cur.execute("COMMIT")
+        except duckdb.Error as exc:
+            cur.execute("ROLLBACK")
+            raise EventStoreError("could not store cohort members") from exc
+        finally:
+            cur.close()
+
+    def add_static_members(self, team_id: int, cohort_id: int, person_uuids: list[str]) -> None:
+        current = set(self.cohort_members(team_id, cohort_id, static=True))
+        self.replace_cohort_members(team_id, cohort_id, sorted(current | set(person_uuids)), static=True)
+
+    def remove_static_member(self, team_id: int, cohort_id: int, person_uuid: str) -> None:
+        current = set(self.cohort_members(team_id, cohort_id, static=True))
+        current.discard(person_uuid)
+        self.replace_cohort_members(team_id, cohort_id, sorted(current), static=True)
+
+    def cohort_members(self, team_id: int, cohort_id: int, *, static: bool) -> list[str]:
+        rows = self.query(_MEMBERS[static][2], [team_id, cohort_id])
+        return [r[0] for r in rows]
+
+    def static_memberships(self, team_id: int) -> dict[str, set[int]]:
+        """{person uuid: static cohort ids} for a team."""
+        found: dict[str, set[int]] = {}
+        rows = self.query(
+            "SELECT CAST(person_id AS VARCHAR), cohort_id FROM static_cohort_people WHERE team_id = ?", [team_id]
+        )
+        for person, cohort in rows:
+            found.setdefault(person, set()).add(cohort)
+        return found
 
     def insert_snapshots(self, rows: list[tuple]) -> None:
         """Store recording snapshots in their own transaction (append-only: no conflict with
