@@ -8,6 +8,7 @@ table, or a function call the function pass did not produce.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlglot import exp
@@ -17,7 +18,7 @@ from hedgerow.hogql import nodes
 from hedgerow.hogql.errors import HogQLInternalError
 from hedgerow.hogql.functions.spec import ENGINE_CALL
 from hedgerow.hogql.render.engines import Engine
-from hedgerow.hogql.render.quote import quote_identifier
+from hedgerow.hogql.render.quote import quote_identifier, quote_string
 
 
 def _generator_class(engine: Engine) -> type:
@@ -32,10 +33,10 @@ def _generator_class(engine: Engine) -> type:
 
         def literal_sql(self, expression: exp.Literal) -> str:
             if expression.is_string:
+                if expression._meta and expression.meta.get(nodes.INLINE):  # noqa: SLF001
+                    return quote_string(expression.this)
                 return self._bind(expression.this)
-            text = expression.this
-            value: Any = int(text) if text.lstrip("-").isdigit() else float(text)
-            return self._bind(value)
+            return _number(expression.this, self._bind)
 
         def identifier_sql(self, expression: exp.Identifier) -> str:
             return quote_identifier(expression.this, engine.identifier_quote)
@@ -61,6 +62,19 @@ def _generator_class(engine: Engine) -> type:
         nodes.Property: BindingGenerator.unsupported_node,
     }
     return BindingGenerator
+
+
+def _number(text: str, bind) -> str:
+    """Numbers print inline, like PostHog's printer (positional ``GROUP BY 1`` works, plans
+    see constants); a value that does not print as a plain finite number is bound instead."""
+    try:
+        value: Any = int(text) if text.lstrip("-").isdigit() else float(text)
+    except ValueError:
+        raise HogQLInternalError("malformed number literal") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        return bind(value)
+    printed = str(value) if isinstance(value, int) else repr(value)
+    return f"({printed})" if printed.startswith("-") else printed
 
 
 _GENERATORS: dict[str, type] = {}
