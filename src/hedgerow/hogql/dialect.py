@@ -46,6 +46,9 @@ class RegexMatch(exp.Expression, exp.Condition):
 
 _KEEP_FUNCTION_PARSERS = ("CAST", "TRY_CAST", "TRIM")
 
+LIMIT_BY = "limit_by"
+"""SELECT arg holding ``LIMIT n [OFFSET m] BY exprs`` (an :class:`exp.Limit` with ``expressions``)."""
+
 
 def _regex(negated: bool, insensitive: bool) -> t.Callable[..., exp.Expression]:
     def parse(self: "HogQLParser", this: exp.Expression | None) -> exp.Expression:
@@ -80,6 +83,18 @@ class HogQLParser(ClickHouseParser):
         # ``~`` alone; ``!~`` / ``!~*`` arrive as NOT + these and become NOT (match).
         TokenType.TILDE: _regex(False, False),
     }
+
+    QUERY_MODIFIER_PARSERS: t.ClassVar = {
+        **ClickHouseParser.QUERY_MODIFIER_PARSERS,
+        TokenType.LIMIT: lambda self: self._parse_limit_or_limit_by(),
+    }
+
+    def _parse_limit_or_limit_by(self) -> tuple[str, exp.Expression | None]:
+        # ``LIMIT n BY exprs`` is its own clause (arg ``limit_by``), so a plain LIMIT may follow.
+        limit = self._parse_limit()
+        if isinstance(limit, exp.Limit) and limit.expressions:
+            return LIMIT_BY, limit
+        return "limit", limit
 
     def _parse_hogql_placeholder(self) -> exp.Expression | None:
         parts: list[str] = []
@@ -167,6 +182,9 @@ def _not_sql(self: "HogQLGenerator", e: exp.Not) -> str:
 
 class HogQLGenerator(ClickHouse.Generator):
     """Prints a HogQL tree back as HogQL (response ``columns`` and ``hogql``)."""
+
+    def offset_limit_modifiers(self, expression: exp.Expression, fetch: bool, limit: t.Any) -> list[str]:
+        return [self.sql(expression, LIMIT_BY), *super().offset_limit_modifiers(expression, fetch, limit)]
 
     TRANSFORMS: t.ClassVar = {
         **ClickHouse.Generator.TRANSFORMS,

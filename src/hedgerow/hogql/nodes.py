@@ -19,6 +19,9 @@ TYPE = "hog_type"
 VTABLE = "hog_vtable"
 SCOPE = "hog_scope"
 GUARDED = "hog_guarded"
+TENANT_FREE = "hog_tenant_free"
+"""A table expression with no tenant rows at all (``numbers(N)``): the renderer may print it
+without a team guard."""
 SOURCE = "hog_source"
 
 

@@ -43,7 +43,7 @@ def _generator_class(engine: Engine) -> type:
 
         def table_sql(self, expression: exp.Table, sep: str = " AS ") -> str:
             meta = expression.meta if expression._meta else {}  # noqa: SLF001
-            if not meta.get(nodes.GUARDED) and not meta.get(nodes.CTE_REF):
+            if not (meta.get(nodes.GUARDED) or meta.get(nodes.CTE_REF) or meta.get(nodes.TENANT_FREE)):
                 raise HogQLInternalError("refusing to render an unguarded table")
             return super().table_sql(expression, sep)
 
