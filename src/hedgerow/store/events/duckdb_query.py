@@ -1,41 +1,77 @@
-"""Run a compiled HogQL query on DuckDB: sandboxed, time-boxed, JSON-ready results.
+"""Run a compiled HogQL query on DuckDB: sandboxed, time-boxed, cancellable, JSON-ready results.
 
-Driver errors are translated here (never above): an interrupted query is a
-:class:`~hedgerow.hogql.errors.QueryTimeoutError`; errors the user can act on become a
+The DuckDB file is opened once per process by the store that owns it; that instance is locked
+down once with :func:`apply_sandbox`, and every query runs on a cursor of it via
+:func:`execute` (never a second ``duckdb.connect`` to the same file).
+
+Driver errors are translated here (never above): a query stopped by its time limit is a
+:class:`~hedgerow.hogql.errors.QueryTimeoutError`, one stopped on request a
+:class:`QueryCancelled`; errors the user can act on become a
 :class:`~hedgerow.hogql.errors.QueryError` with a category sentence (no engine text, so no
-paths or internals leak); anything else is an :class:`~hedgerow.errors.Internal` error.
+paths or internals leak); anything else is an :class:`EngineError` (an opaque 500).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 from zoneinfo import ZoneInfo
 
 import duckdb
 
-from hedgerow.errors import Internal
+from hedgerow.errors import Exposed
 from hedgerow.hogql.context import CompiledQuery
 from hedgerow.hogql.errors import QueryError, QueryTimeoutError
 
-SANDBOX_CONFIG = {
-    "enable_external_access": False,
-    "autoload_known_extensions": False,
-    "autoinstall_known_extensions": False,
-}
+_MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)$", re.IGNORECASE)
 
 
-def connect(path: str, *, read_only: bool = False, memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection that cannot reach files, the network or extensions."""
-    config = {**SANDBOX_CONFIG, "memory_limit": memory_limit}
-    conn = duckdb.connect(path, read_only=read_only, config=config)
-    conn.execute("SET TimeZone = 'UTC'")
-    conn.execute("SET lock_configuration = true")
-    return conn
+def apply_sandbox(
+    conn: duckdb.DuckDBPyConnection, *, memory_limit: str = "2GB", threads: int | None = None
+) -> None:
+    """Lock down a freshly opened DuckDB instance, once, before any query runs on it.
+
+    No files, network or extension (auto)loading; UTC as every cursor's time zone; a memory
+    ceiling; then the configuration is locked so no later statement, on any cursor, can undo
+    it. Instance-wide: call it right after ``duckdb.connect`` (and after creating tables).
+    """
+    if not _MEMORY_LIMIT.match(memory_limit):
+        raise ValueError(f"invalid memory limit {memory_limit!r}")
+    statements = [
+        "SET enable_external_access = false",
+        "SET autoload_known_extensions = false",
+        "SET autoinstall_known_extensions = false",
+        f"SET memory_limit = '{memory_limit}'",
+        "SET GLOBAL TimeZone = 'UTC'",
+    ]
+    if threads is not None:
+        statements.append(f"SET threads = {int(threads)}")
+    statements.append("SET lock_configuration = true")
+    for statement in statements:
+        conn.execute(statement)
+
+
+class QueryCancelled(Exposed):
+    """The query was cancelled by its caller before it finished."""
+
+    status = 400
+    type = "validation_error"
+    default_code = "query_cancelled"
+    default_detail = "The query was cancelled."
+
+
+class EngineError(Exposed):
+    """An engine failure the user cannot act on: PostHog's opaque query 500."""
+
+    status = 500
+    type = "server_error"
+    default_code = "error"
+    default_detail = "ClickHouse error while executing query."
 
 
 @dataclass(frozen=True)
@@ -48,14 +84,15 @@ class QueryResult:
     offset: int | None
 
 
-def _converter(ch_type: str, timezone: str):
+def _converter(ch_type: str, timezone: str) -> Callable[[Any], Any]:
     zone = ZoneInfo(timezone)
     is_uint8 = ch_type in ("UInt8", "Nullable(UInt8)")
 
     def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, bool):
+        kind = type(value)
+        if kind is str or kind is int or value is None:
+            return value
+        if kind is bool:
             return int(value) if is_uint8 else value
         if isinstance(value, dt.datetime):
             aware = value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
@@ -81,6 +118,12 @@ def _converter(ch_type: str, timezone: str):
     return convert
 
 
+def convert_rows(rows: list[tuple], types: Sequence[tuple[str, str]], timezone: str) -> list[list[Any]]:
+    """Engine rows as JSON-ready lists (datetimes in ``timezone``, UUIDs as text...)."""
+    converters = [_converter(t, timezone) for _, t in types]
+    return [[conv(v) for conv, v in zip(converters, row)] for row in rows]
+
+
 _USER_ERRORS: tuple[tuple[type, str], ...] = (
     (duckdb.ConversionException, "A value could not be converted to the requested type."),
     (duckdb.OutOfRangeException, "A value is out of range for its type."),
@@ -93,34 +136,59 @@ _USER_ERRORS: tuple[tuple[type, str], ...] = (
 
 
 def execute(
-    conn: duckdb.DuckDBPyConnection, compiled: CompiledQuery, *, timeout_seconds: float = 60.0
+    cursor: duckdb.DuckDBPyConnection,
+    compiled: CompiledQuery,
+    timeout_seconds: float = 60.0,
+    *,
+    cancelled: threading.Event | None = None,
 ) -> QueryResult:
-    """Run ``compiled`` on ``conn`` (from :func:`connect`) within ``timeout_seconds``."""
-    timer = threading.Timer(timeout_seconds, conn.interrupt)
+    """Run ``compiled`` on ``cursor`` (of a sandboxed instance) within ``timeout_seconds``.
+
+    To cancel from another thread, set ``cancelled`` and call ``cursor.interrupt()``.
+    """
+    if cancelled is not None and cancelled.is_set():
+        raise QueryCancelled()
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        timed_out.set()
+        cursor.interrupt()
+
+    timer = threading.Timer(timeout_seconds, expire)
     timer.daemon = True
     timer.start()
     try:
-        rows = conn.execute(compiled.sql, list(compiled.params)).fetchall()
+        rows = cursor.execute(compiled.sql, list(compiled.params)).fetchall()
     except duckdb.InterruptException:
-        raise QueryTimeoutError() from None
+        if timed_out.is_set() or cancelled is None or not cancelled.is_set():
+            raise QueryTimeoutError() from None
+        raise QueryCancelled() from None
     except duckdb.Error as exc:
         for cls, message in _USER_ERRORS:
             if isinstance(exc, cls):
                 raise QueryError(message) from exc
-        raise Internal("DuckDB error while executing query") from exc
+        raise EngineError() from exc
     finally:
         timer.cancel()
     has_more = None
     if compiled.paginated and compiled.limit is not None:
         has_more = len(rows) > compiled.limit
         rows = rows[: compiled.limit]
-    converters = [_converter(t, compiled.timezone) for _, t in compiled.types]
-    results = [[conv(v) for conv, v in zip(converters, row)] for row in rows]
     return QueryResult(
         columns=list(compiled.columns),
         types=[list(t) for t in compiled.types],
-        results=results,
+        results=convert_rows(rows, compiled.types, compiled.timezone),
         has_more=has_more,
         limit=compiled.limit if compiled.paginated else None,
         offset=compiled.offset if compiled.paginated else None,
     )
+
+
+__all__ = [
+    "EngineError",
+    "QueryCancelled",
+    "QueryResult",
+    "apply_sandbox",
+    "convert_rows",
+    "execute",
+]
