@@ -25,7 +25,7 @@ JSONFlag = typer.Option(False, "--json", help="Print JSON instead of a table.")
 def open_services(data_dir: Optional[Path], database_url: Optional[str]) -> Services:
     try:
         settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
-        return Services.open(settings)
+        return Services.open(settings, events=False)
     except HedgerowError as error:
         fail(str(error))
         raise  # unreachable

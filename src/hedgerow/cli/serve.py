@@ -28,7 +28,7 @@ def serve(
         data_dir=data_dir, host=host, port=port, database_url=database_url,
         events_url=events_url, redis_url=redis_url,
     )
-    services = Services.open(settings)
+    services = Services.open(settings, events=False)
     try:
         with services.meta.read() as conn:
             first_start = tenancy.first_organization(conn) is None

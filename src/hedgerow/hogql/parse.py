@@ -16,6 +16,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from hedgerow.hogql.dialect import HogQL, InCohort, ParametricCall, RegexMatch
 from hedgerow.hogql.errors import HogQLSyntaxError, UnsupportedSyntaxError
+from hedgerow.hogql.nodes import Value
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -36,8 +37,8 @@ ALLOWED_NODES: frozenset[type[exp.Expression]] = frozenset(
         exp.Mod, exp.Neg, exp.DPipe, exp.Bracket, exp.Coalesce, exp.If, exp.Case,
         exp.Lambda, exp.Anonymous, exp.Trim, exp.NullSafeEQ, exp.NullSafeNEQ, exp.IntDiv,
         exp.Exists,
-        # HogQL additions
-        ParametricCall, InCohort, RegexMatch,
+        # HogQL additions (Value: a server-made constant; text never parses to one)
+        ParametricCall, InCohort, RegexMatch, Value,
     }
 )  # fmt: skip
 
@@ -141,7 +142,7 @@ def parse_expr(text: str, *, what: str = "expression", alias: bool = False) -> e
     _only(tree, {"expressions"}, text, what)
     if len(tree.expressions) != 1 or isinstance(tree.expressions[0], exp.Star):
         raise HogQLSyntaxError(f"Invalid {what} '{text}': expected a single expression")
-    item = tree.expressions[0]
+    item = tree.expressions[0].pop()
     if isinstance(item, exp.Alias) and not alias:
         raise HogQLSyntaxError(f"Invalid {what} '{text}': an alias is not allowed here")
     return item
@@ -154,7 +155,7 @@ def parse_order(text: str) -> exp.Ordered:
     items = tree.args["order"].expressions
     if len(items) != 1:
         raise HogQLSyntaxError(f"Invalid order by expression '{text}': expected a single expression")
-    return items[0]
+    return items[0].pop()
 
 
 def _check_nodes(tree: exp.Expression) -> None:

@@ -9,6 +9,7 @@ from hedgerow.api.routes import (
     organizations,
     personal_api_keys,
     projects,
+    query,
     schema,
     users,
 )
@@ -23,6 +24,7 @@ TABLES: tuple[RouteTable, ...] = (
     personal_api_keys.routes,
     feature_flags.routes,
     cohorts.routes,
+    query.routes,
 )
 
 

@@ -28,25 +28,61 @@ def path_from_url(url: str) -> Path:
     return Path(url[len(DUCKDB_SCHEME) :])
 
 
+_registry_lock = threading.Lock()
+_instances: dict[Path, list] = {}
+"""Open instances by resolved path: ``[connection, users]``. DuckDB itself hands every
+``connect`` of one path in a process the same instance, so two owners (two apps in one test
+process) must share the one already sandboxed rather than configure it twice."""
+
+
+def _acquire(path: Path, memory_limit: str, threads: int | None) -> duckdb.DuckDBPyConnection:
+    with _registry_lock:
+        entry = _instances.get(path)
+        if entry is not None:
+            entry[1] += 1
+            return entry[0]
+        try:
+            conn = duckdb.connect(str(path))
+        except duckdb.Error as error:
+            raise StoreUnavailable("events database could not be opened") from error
+        for ddl in TABLES:
+            conn.execute(ddl)
+        apply_sandbox(conn, memory_limit=memory_limit, threads=threads)
+        _instances[path] = [conn, 1]
+        return conn
+
+
+def _release(path: Path) -> None:
+    with _registry_lock:
+        entry = _instances.get(path)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _instances[path]
+            entry[0].close()
+
+
 class EventsDatabase:
     """Opens the DuckDB file once (creating the storage tables), sandboxes it, hands out cursors."""
 
     def __init__(self, path: str | Path, *, memory_limit: str = "2GB", threads: int | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._conn = duckdb.connect(str(self.path))
-        except duckdb.Error as error:
-            raise StoreUnavailable("events database could not be opened") from error
-        for ddl in TABLES:
-            self._conn.execute(ddl)
-        apply_sandbox(self._conn, memory_limit=memory_limit, threads=threads)
+        self._key = self.path.resolve()
+        self._conn = _acquire(self._key, memory_limit, threads)
         self._lock = threading.Lock()
         self._closed = False
 
     @classmethod
     def from_url(cls, url: str) -> "EventsDatabase":
-        return cls(path_from_url(url))
+        from hedgerow.config import ConfigError
+
+        try:
+            path = path_from_url(url)
+        except ValueError as error:
+            raise ConfigError(f"unsupported events URL (expected duckdb:///<path>): {url}") from error
+        return cls(path)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor (its own DuckDB connection to the shared instance); close it after use."""
@@ -59,4 +95,4 @@ class EventsDatabase:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                self._conn.close()
+                _release(self._key)

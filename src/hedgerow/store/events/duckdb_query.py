@@ -184,7 +184,17 @@ def execute(
     )
 
 
+def explain(cursor: duckdb.DuckDBPyConnection, compiled: CompiledQuery) -> list[str]:
+    """The engine's plan for ``compiled``, one line per list item."""
+    try:
+        rows = cursor.execute("EXPLAIN " + compiled.sql, list(compiled.params)).fetchall()
+    except duckdb.Error as exc:
+        raise EngineError() from exc
+    return [line for row in rows for line in str(row[-1]).splitlines()]
+
+
 __all__ = [
+    "explain",
     "EngineError",
     "QueryCancelled",
     "QueryResult",
