@@ -183,6 +183,15 @@ def _not_sql(self: "HogQLGenerator", e: exp.Not) -> str:
 class HogQLGenerator(ClickHouse.Generator):
     """Prints a HogQL tree back as HogQL (response ``columns`` and ``hogql``)."""
 
+    def ordered_sql(self, expression: exp.Ordered) -> str:
+        # PostHog prints every ORDER BY item with its direction: ``ORDER BY event ASC``.
+        sql = super().ordered_sql(expression)
+        if expression.args.get("desc") is None:
+            this = self.sql(expression, "this")
+            if sql.startswith(this):
+                sql = this + " ASC" + sql[len(this):]
+        return sql
+
     def offset_limit_modifiers(self, expression: exp.Expression, fetch: bool, limit: t.Any) -> list[str]:
         return [self.sql(expression, LIMIT_BY), *super().offset_limit_modifiers(expression, fetch, limit)]
 
