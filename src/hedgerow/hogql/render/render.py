@@ -26,10 +26,22 @@ def _generator_class(engine: Engine) -> type:
 
     class BindingGenerator(base):  # type: ignore[misc, valid-type]
         params: list[Any]
+        bound: dict[Any, int]
 
         def _bind(self, value: Any) -> str:
-            self.params.append(value)
-            return f"${len(self.params)}"
+            # One parameter per distinct value: the same expression then prints the same text
+            # wherever it appears (SELECT item and GROUP BY must match for the engine).
+            try:
+                key = (type(value), value)
+                index = self.bound.get(key)
+            except TypeError:  # unhashable: bind separately
+                key, index = None, None
+            if index is None:
+                self.params.append(value)
+                index = len(self.params)
+                if key is not None:
+                    self.bound[key] = index
+            return f"${index}"
 
         def literal_sql(self, expression: exp.Literal) -> str:
             if expression.is_string:
@@ -87,6 +99,7 @@ def render(tree: exp.Expression, engine: Engine) -> tuple[str, list[Any]]:
         cls = _GENERATORS[engine.name] = _generator_class(engine)
     generator = cls(pretty=False, unsupported_level=_RAISE)
     generator.params = []
+    generator.bound = {}
     sql = generator.generate(tree, copy=False)
     return sql, generator.params
 
