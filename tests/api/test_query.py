@@ -456,3 +456,22 @@ def test_events_query_errors(data, query, code):
 def test_events_query_is_team_guarded(data):
     body = events_query(data, select=["count()", "groupArray(properties.secret)"], after="all").json()
     assert body["results"] == [[7, []]]
+
+
+def test_cohorts_by_name_come_from_the_project(data):
+    first = data.services.cohorts.create(data.project_id, None, {"name": "Power users", "is_static": True})
+    second = data.services.cohorts.create(data.project_id, None, {"name": "Static", "is_static": True})
+    assert (first.id, second.id) == (1, 2)  # the dataset's memberships: 1 -> alice, 2 -> bob
+    body = hogql(data, "select distinct distinct_id from events where person_id in cohort 'Static' or person_id in cohort 'Power users' order by 1").json()
+    assert body["results"] == [["alice"], ["bob"]]
+    missing = hogql(data, "select 1 from events where person_id in cohort 'Nope'")
+    assert missing.status_code == 400 and missing.json()["detail"] == "Could not find a cohort with the name 'Nope'"
+    elsewhere = hogql(data, "select count() from events where person_id in cohort 'Static'", project_id=data.other_id)
+    assert elsewhere.status_code == 400  # names resolve within the project only
+
+
+@pytest.mark.parametrize("query", ["select * from file('/etc/passwd')", "select * from read_csv('/etc/passwd')",
+                                   "select * from numbers(1) union all select * from url('http://x/')"])
+def test_only_numbers_is_a_table_function(data, query):
+    response = hogql(data, query)
+    assert response.status_code == 400 and response.json()["code"] == "unknown_table"

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import heapq
+import itertools
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -72,6 +75,55 @@ class EngineError(Exposed):
     type = "server_error"
     default_code = "error"
     default_detail = "ClickHouse error while executing query."
+
+
+class _Watchdog:
+    """One thread that fires query deadlines (cheaper than a timer thread per query)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._pending: set[int] = set()
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, seconds: float, fire: Callable[[], None]) -> int:
+        with self._cond:
+            ident = next(self._ids)
+            heapq.heappush(self._heap, (time.monotonic() + seconds, ident, fire))
+            self._pending.add(ident)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="hedgerow-query-deadlines", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+            return ident
+
+    def cancel(self, ident: int) -> None:
+        with self._cond:
+            self._pending.discard(ident)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._heap and self._heap[0][1] not in self._pending:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait(60)
+                    continue
+                due, ident, fire = self._heap[0]
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                self._pending.discard(ident)
+            try:
+                fire()
+            except Exception:  # noqa: BLE001 - a failed interrupt must not stop the watchdog
+                pass
+
+
+_WATCHDOG = _Watchdog()
 
 
 @dataclass(frozen=True)
@@ -154,9 +206,7 @@ def execute(
         timed_out.set()
         cursor.interrupt()
 
-    timer = threading.Timer(timeout_seconds, expire)
-    timer.daemon = True
-    timer.start()
+    deadline = _WATCHDOG.schedule(timeout_seconds, expire)
     try:
         rows = cursor.execute(compiled.sql, list(compiled.params)).fetchall()
     except duckdb.InterruptException:
@@ -169,7 +219,7 @@ def execute(
                 raise QueryError(message) from exc
         raise EngineError() from exc
     finally:
-        timer.cancel()
+        _WATCHDOG.cancel(deadline)
     has_more = None
     if compiled.paginated and compiled.limit is not None:
         has_more = len(rows) > compiled.limit
