@@ -475,3 +475,11 @@ def test_cohorts_by_name_come_from_the_project(data):
 def test_only_numbers_is_a_table_function(data, query):
     response = hogql(data, query)
     assert response.status_code == 400 and response.json()["code"] == "unknown_table"
+
+
+def test_bad_overrides_are_parse_errors(data):
+    query = {"kind": "HogQLQuery", "query": "select 1"}
+    for override in ({"filters_override": {"properties": [1, 2]}}, {"variables_override": {"v": {"code_name": 5}}}):
+        response = data.post(_path(data), {"query": query, **override})
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == "parse_error"

@@ -16,6 +16,7 @@ from hedgerow.hogql.errors import HogQLError, HogQLInternalError
 from hedgerow.hogql.parse import check, parse
 from hedgerow.hogql.passes import (
     cohorts,
+    constant_keys,
     functions,
     lazy_tables,
     limit_by,
@@ -62,6 +63,7 @@ STAGES: tuple[Stage, ...] = (
     timezone.run,
     null_semantics.run,
     functions.run,
+    constant_keys.run,
     limit_by.run,
     team_guard.run,
     limits.fetch_one_more,

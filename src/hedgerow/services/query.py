@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import pydantic
 from pydantic import BaseModel
 
 from hedgerow import clock
-from hedgerow.errors import Exposed, NotFound, ServiceUnavailable
+from hedgerow.errors import Exposed, NotFound, ParseError, ServiceUnavailable
 from hedgerow.hogql import API_LIMITS, EXPORT_LIMITS, CompileContext, CompiledQuery, LimitContext, compile_hogql
 from hedgerow.insights import events_query
 from hedgerow.services.query_cache import ResultCache
@@ -304,10 +305,13 @@ class QueryService:
         request = parse_request(data, self.kinds)
         node = request.query
         kind = KINDS[node.kind]
-        if request.filters_override and kind.filters_override:
-            node = kind.filters_override(node, request.filters_override)
-        if request.variables_override and kind.variables_override:
-            node = kind.variables_override(node, request.variables_override)
+        try:
+            if request.filters_override and kind.filters_override:
+                node = kind.filters_override(node, request.filters_override)
+            if request.variables_override and kind.variables_override:
+                node = kind.variables_override(node, request.variables_override)
+        except pydantic.ValidationError as error:
+            raise ParseError(f"JSON parse error - {error}") from None
         mode = _mode(request)
         query_id = request.client_query_id or new_query_id()
         cache_key = self.cache_key(project, node)

@@ -83,6 +83,8 @@ def _number(text: str, bind) -> str:
         value: Any = int(text) if text.lstrip("-").isdigit() else float(text)
     except ValueError:
         raise HogQLInternalError("malformed number literal") from None
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        value = float(value)  # beyond 64 bits HogQL types the literal Float64
     if isinstance(value, float) and not math.isfinite(value):
         return bind(value)
     printed = str(value) if isinstance(value, int) else repr(value)

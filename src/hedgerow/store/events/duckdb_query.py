@@ -142,8 +142,10 @@ def _converter(ch_type: str, timezone: str) -> Callable[[Any], Any]:
 
     def convert(value: Any) -> Any:
         kind = type(value)
-        if kind is str or kind is int or value is None:
+        if kind is str or value is None:
             return value
+        if kind is int:  # JSON numbers beyond 64 bits (HUGEINT results) go out as floats
+            return value if -(2**63) <= value < 2**64 else float(value)
         if kind is bool:
             return int(value) if is_uint8 else value
         if isinstance(value, dt.datetime):
@@ -217,6 +219,8 @@ def execute(
         for cls, message in _USER_ERRORS:
             if isinstance(exc, cls):
                 raise QueryError(message) from exc
+        if str(exc).startswith("Parameter not supported in"):
+            raise QueryError("ORDER BY and GROUP BY need expressions over columns, not constants.") from exc
         raise EngineError() from exc
     finally:
         _WATCHDOG.cancel(deadline)
