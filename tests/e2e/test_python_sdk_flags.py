@@ -54,7 +54,7 @@ def test_remote_flags_and_payloads(server) -> None:
 
 def test_local_evaluation_agrees_with_remote_and_polls_with_304(server) -> None:
     key = server.create_key("flags-reader", "feature_flag:read")["key"]
-    local = Posthog(server.boot["project_api_key"], host=server.url, personal_api_key=key, sync_mode=True,
+    local = Posthog(server.boot["project_api_key"], host=server.url, secret_key=key, sync_mode=True,
                     poll_interval=3600)
     remote = Posthog(server.boot["project_api_key"], host=server.url, sync_mode=True)
     local.load_feature_flags()

@@ -19,9 +19,10 @@ from hedgerow.services.flag_definitions import FlagDefinitions
 from hedgerow.services.flag_evaluation import FlagEvaluation, PeopleLookup
 from hedgerow.services.keys import KeyService
 from hedgerow.services.persons import PersonsService
+from hedgerow.services.query import QueryService
 from hedgerow.services.recordings import Recordings
 from hedgerow.services.tenancy import ProjectService
-from hedgerow.store.events.duckdb import DuckDBEventStore
+from hedgerow.store.events.duckdb import DuckDBEventStore, path_from_url
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import Project
 
@@ -29,11 +30,11 @@ TOKEN_CACHE_SECONDS = 5.0
 
 
 def events_path(settings: Settings) -> Path:
-    """The DuckDB file named by ``events_url`` (``duckdb:///relative`` or ``duckdb:////absolute``)."""
-    prefix = "duckdb:///"
-    if not settings.events_url.startswith(prefix):
-        raise ConfigError(f"unsupported events store URL: {settings.events_url} (use duckdb:///PATH)")
-    return Path(settings.events_url[len(prefix):])
+    """The DuckDB file named by ``events_url``."""
+    try:
+        return path_from_url(settings.events_url)
+    except ValueError:
+        raise ConfigError(f"unsupported events store URL: {settings.events_url} (use duckdb:///PATH)") from None
 
 
 class TokenCache:
@@ -80,6 +81,7 @@ class Services:
     definitions: DefinitionsService
     flag_evaluation: FlagEvaluation
     project_for_token: TokenCache
+    query: QueryService
     events: DuckDBEventStore | None = None
     ingestor: Ingestor | None = None
     persons: PersonsService | None = None
@@ -108,6 +110,7 @@ class Services:
             definitions=DefinitionsService(meta),
             flag_evaluation=evaluation,
             project_for_token=TokenCache(projects),
+            query=QueryService(meta, None),
         )
         if analytics:
             services._open_analytics()
@@ -115,6 +118,7 @@ class Services:
 
     def _open_analytics(self) -> None:
         self.events = DuckDBEventStore(events_path(self.settings))
+        self.query.events = self.events
         self.definition_sink = MetaDefinitionSink(self.meta)
         resolve_token = self.project_for_token.for_ingestion
         self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink)
@@ -126,6 +130,7 @@ class Services:
         self.persons = PersonsService(self.ingestor)
 
     def close(self) -> None:
+        self.query.close()
         if self.ingestor is not None:
             self.ingestor.close()
         if self.definition_sink is not None:

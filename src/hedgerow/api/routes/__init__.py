@@ -14,6 +14,7 @@ from hedgerow.api.routes import (
     personal_api_keys,
     persons,
     projects,
+    query,
     remote_config,
     schema,
     users,
@@ -36,6 +37,7 @@ TABLES: tuple[RouteTable, ...] = (
     cohorts.routes,
     persons.routes,
     definitions.routes,
+    query.routes,
 )
 
 

@@ -27,9 +27,11 @@ from hedgerow.store.events.protocol import (
     PersonFilter,
     WriteBatch,
 )
+from hedgerow.store.events.duckdb_query import apply_sandbox
 from hedgerow.store.events.schema import TABLES
 
 CHECKPOINT_THRESHOLD = "256MB"
+MEMORY_LIMIT = "8GB"  # DuckDB spills to disk past this; ingestion and queries share it
 """WAL size that triggers a checkpoint. DuckDB's 16 MB default checkpoints every ~10k of our
 rows and rewrites the open row group each time: measured 21k rows/s at 16 MB against 46k
 rows/s at 256 MB for 3 KB rows (bench/ingest_store.py prints the current figure). The cost is
@@ -154,14 +156,15 @@ _BY_UUID = " AND p.id = CAST(? AS UUID)"
 _BY_INT_ID = " AND p.int_id = ?"
 
 
-# Instance-wide settings applied once at open, then locked: no file, URL or extension access
-# for anything that runs here, user queries included.
-SANDBOX = (
-    "SET enable_external_access = false",
-    "SET autoinstall_known_extensions = false",
-    "SET autoload_known_extensions = false",
-    "SET lock_configuration = true",
-)
+DUCKDB_SCHEME = "duckdb:///"
+
+
+def path_from_url(url: str) -> Path:
+    """The file of a ``duckdb:///<path>`` events URL (SQLAlchemy style: four slashes for an
+    absolute path, three for a relative one)."""
+    if not url.startswith(DUCKDB_SCHEME) or len(url) == len(DUCKDB_SCHEME):
+        raise ValueError(f"not a DuckDB events URL: {url!r}")
+    return Path(url[len(DUCKDB_SCHEME):])
 
 
 # (delete, insert, select) statements for static (True) and calculated (False) membership.
@@ -192,16 +195,16 @@ class DuckDBEventStore:
         *,
         threads: int | None = None,
         checkpoint_threshold: str = CHECKPOINT_THRESHOLD,
+        memory_limit: str = MEMORY_LIMIT,
     ) -> None:
-        config: dict[str, Any] = {"checkpoint_threshold": checkpoint_threshold}
-        if threads:
-            config["threads"] = threads
+        """Open (creating) the file, its tables, and lock the instance into the sandbox:
+        no files, URLs or extensions for anything that runs here, user queries included."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = duckdb.connect(str(path), config=config)
+            self._db = duckdb.connect(str(path), config={"checkpoint_threshold": checkpoint_threshold})
             for ddl in TABLES:
                 self._db.execute(ddl)
-            for statement in SANDBOX:
-                self._db.execute(statement)
+            apply_sandbox(self._db, memory_limit=memory_limit, threads=threads)
         except duckdb.Error as exc:
             raise EventStoreError(f"cannot open events store {path}") from exc
         self.path = Path(path)
@@ -211,7 +214,12 @@ class DuckDBEventStore:
     # -- reads ----------------------------------------------------------------------------
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A read connection for the calling thread (DuckDB connections are not thread-safe)."""
+        """A new connection to this instance for one caller (close it when done): queries
+        that may be interrupted or cancelled each get their own."""
+        return self._db.cursor()
+
+    def _thread_cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's reusable cursor, for the store's own short reads."""
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             cur = self._local.cursor = self._db.cursor()
@@ -220,7 +228,7 @@ class DuckDBEventStore:
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         """Run a read query on this thread's cursor."""
         try:
-            return self.cursor().execute(sql, list(params)).fetchall()
+            return self._thread_cursor().execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
             raise EventStoreError("events store query failed") from exc
 
