@@ -138,3 +138,64 @@ def test_static_cohort_targets_flags(api) -> None:
     assert result("ann") is True and result("ben") is False
     api.patch(url(api) + f"{cohort['id']}/add_persons_to_static_cohort/", {"person_ids": [uuids["ben"]]})
     assert result("ben") is True
+
+
+def _wait_calculated(api, cohort_id: int) -> dict:
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        cohort = api.get(url(api) + f"{cohort_id}/").json()
+        if not cohort["is_calculating"]:
+            return cohort
+        time.sleep(0.05)
+    raise AssertionError("cohort never finished calculating")
+
+
+def test_dynamic_cohorts_are_calculated_through_hogql(api) -> None:
+    batch = [
+        {"event": "$identify", "distinct_id": "ann", "$set": {"plan": "pro", "seats": 40}},
+        {"event": "$identify", "distinct_id": "ben", "$set": {"plan": "pro", "seats": 3}},
+        {"event": "$identify", "distinct_id": "cat", "$set": {"plan": "free"}},
+        {"event": "purchase", "distinct_id": "cat"},
+        {"event": "purchase", "distinct_id": "cat"},
+        {"event": "purchase", "distinct_id": "ben"},
+    ]
+    assert api.client.post("/batch/", json={"api_key": api.project_token, "batch": batch}).status_code == 200
+    pros = api.post(url(api), {"name": "Pros", "filters": {"properties": {"type": "AND", "values": [PERSON]}}}).json()
+    assert pros["is_calculating"] is True
+    pros = _wait_calculated(api, pros["id"])
+    assert pros["count"] == 2 and pros["last_calculation"] and pros["errors_calculating"] == 0
+    members = api.get(url(api) + f"{pros['id']}/persons/").json()["results"]
+    assert {m["distinct_ids"][0] for m in members} == {"ann", "ben"}
+
+    buyers = api.post(url(api), {"name": "Repeat buyers", "filters": {"properties": {"type": "OR", "values": [
+        {"type": "behavioral", "key": "purchase", "value": "performed_event_multiple", "event_type": "events",
+         "operator": "gte", "operator_value": 2, "time_value": 30, "time_interval": "day"}]}}}).json()
+    assert _wait_calculated(api, buyers["id"])["count"] == 1
+
+    big_pros = api.post(url(api), {"name": "Big pros", "filters": {"properties": {"type": "AND", "values": [
+        {"type": "cohort", "key": "id", "value": pros["id"]},
+        {"type": "person", "key": "seats", "operator": "gt", "value": "10"}]}}}).json()
+    assert _wait_calculated(api, big_pros["id"])["count"] == 1
+
+    not_pros = api.post(url(api), {"name": "Not pros", "filters": {"properties": {"type": "AND", "values": [
+        {**PERSON, "negation": True}]}}}).json()
+    assert _wait_calculated(api, not_pros["id"])["count"] == 1
+
+    # changing the definition recalculates
+    api.patch(url(api) + f"{pros['id']}/", {"filters": {"properties": {"type": "AND", "values": [
+        {"type": "person", "key": "plan", "operator": "exact", "value": ["free"]}]}}})
+    assert _wait_calculated(api, pros["id"])["count"] == 1
+
+
+def test_hogql_in_cohort_sees_calculated_members(api) -> None:
+    api.client.post("/batch/", json={"api_key": api.project_token, "batch": [
+        {"event": "$identify", "distinct_id": "ann", "$set": {"plan": "pro"}},
+        {"event": "seen", "distinct_id": "ann"}, {"event": "seen", "distinct_id": "zed"}]})
+    cohort = api.post(url(api), {"name": "Pros", "filters": {"properties": {"type": "AND", "values": [PERSON]}}}).json()
+    _wait_calculated(api, cohort["id"])
+    response = api.post(f"/api/projects/{api.project_id}/query/", {"query": {
+        "kind": "HogQLQuery", "query": f"select distinct_id from events where event = 'seen' and person_id in cohort {cohort['id']}"}})
+    assert response.status_code == 200, response.text
+    assert response.json()["results"] == [["ann"]]

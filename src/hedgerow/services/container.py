@@ -11,6 +11,7 @@ from hedgerow.auth.ratelimit import RateLimiter
 from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.ingest.pipeline import Project as IngestProject
+from hedgerow.services.cohort_calculation import CohortCalculator
 from hedgerow.services.cohort_membership import CohortMembership
 from hedgerow.services.cohorts import CohortService
 from hedgerow.services.definitions import DefinitionsService, MetaDefinitionSink
@@ -88,6 +89,7 @@ class Services:
     definition_sink: MetaDefinitionSink | None = None
     recordings: Recordings | None = None
     membership: CohortMembership | None = None
+    cohort_calculator: CohortCalculator | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, analytics: bool = False) -> "Services":
@@ -125,11 +127,14 @@ class Services:
         self.recordings = Recordings(self.events, resolve_token)
         self.membership = CohortMembership(self.events, self.ingestor, self.flag_evaluation.changed)
         self.flag_evaluation.people.attach(self.ingestor, self.membership)
+        self.cohort_calculator = CohortCalculator(self)
         self.ingestor.definitions.seed(*self.definition_sink.known())
         self.ingestor.start()
         self.persons = PersonsService(self.ingestor)
 
     def close(self) -> None:
+        if self.cohort_calculator is not None:
+            self.cohort_calculator.close()
         self.query.close()
         if self.ingestor is not None:
             self.ingestor.close()

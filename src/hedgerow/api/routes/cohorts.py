@@ -121,7 +121,14 @@ def create_cohort(call: Call) -> dict[str, Any]:
     cohort = call.services.cohorts.create(call.project_id, call.principal.user_id, data)
     if cohort.is_static:
         cohort = _fill_static(call, cohort, data)
+    else:
+        _calculate(call, cohort)
     return cohort_json(call, cohort)
+
+
+def _calculate(call: Call, cohort: CohortRecord) -> None:
+    if call.services.cohort_calculator is not None and not cohort.deleted:
+        call.services.cohort_calculator.schedule(call.project_id, cohort.id)
 
 
 @routes.get(ONE, name="cohorts_retrieve", scope="cohort:read")
@@ -137,6 +144,8 @@ def _update(call: Call) -> dict[str, Any]:
     cohort = call.services.cohorts.update(call.project_id, call.path_params["cohort_id"], data)
     if cohort.is_static and isinstance(data, dict) and isinstance(data.get("csv"), bytes):
         cohort = _fill_static(call, cohort, data)
+    elif not cohort.is_static and cohort.is_calculating:
+        _calculate(call, cohort)
     return cohort_json(call, cohort)
 
 
