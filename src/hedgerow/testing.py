@@ -59,6 +59,47 @@ def cli(*args: str, env: dict[str, str] | None = None, check: bool = True) -> su
     )
 
 
+def write_events(data_dir: Path, team_id: int, events: list[dict[str, Any]]) -> None:
+    """Insert events straight into a data directory's DuckDB file (the server must be stopped).
+
+    Each event is a dict with ``event``, ``distinct_id`` and optionally ``properties``,
+    ``timestamp`` (ISO text or datetime; default now), ``uuid``, ``person_id``,
+    ``person_properties``. For loading fixtures before a :class:`LiveServer` starts.
+    """
+    import datetime as dt
+    import uuid as uuid_lib
+
+    from hedgerow.store.events.duckdb import DuckDBEventStore
+
+    database = DuckDBEventStore(Path(data_dir) / "events.duckdb")
+    cursor = database.cursor()
+    try:
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        rows = [
+            [
+                team_id,
+                str(e.get("uuid") or uuid_lib.uuid4()),
+                e["event"],
+                e["distinct_id"],
+                json.dumps(e.get("properties") or {}),
+                e.get("timestamp") or now,
+                e.get("timestamp") or now,
+                e.get("person_id"),
+                json.dumps(e.get("person_properties") or {}),
+                (e.get("properties") or {}).get("$session_id"),
+            ]
+            for e in events
+        ]
+        cursor.executemany(
+            "INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at,"
+            ' person_id, person_properties, "$session_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            rows,
+        )
+    finally:
+        cursor.close()
+        database.close()
+
+
 class LiveServer:
     """``hedgerow serve`` in a subprocess on a free port, with its own data directory."""
 

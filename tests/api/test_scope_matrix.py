@@ -87,7 +87,13 @@ def test_scope_matrix(api, route: Route) -> None:
             "attr": None,
         }
 
-    right = _call(api, route, path, api.key([str(route.scope)]))
+    required = [str(route.scope), *map(str, route.extra_scopes)]
+    for extra in route.extra_scopes:  # every scope a route needs is checked, not just the first
+        partial = _call(api, route, path, api.key([s for s in required if s != str(extra)]))
+        assert partial.status_code == 403
+        assert partial.json()["detail"] == f"API key missing required scope '{extra}'"
+
+    right = _call(api, route, path, api.key(required))
     assert right.status_code not in (401, 403, 500), right.text
     if right.status_code == 405 and route.method == "DELETE":
         assert right.content == b""
@@ -95,5 +101,5 @@ def test_scope_matrix(api, route: Route) -> None:
         assert set(right.json()) == {"type", "code", "detail", "attr"}
 
     if route.scope.action == "read":
-        write_implies_read = _call(api, route, path, api.key([f"{route.scope.object}:write"]))
+        write_implies_read = _call(api, route, path, api.key([f"{route.scope.object}:write", *required[1:]]))
         assert write_implies_read.status_code not in (401, 403, 500)

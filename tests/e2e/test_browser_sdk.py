@@ -47,3 +47,34 @@ def test_browser_events_and_identify_arrive(tmp_path) -> None:
     identify = by_event["$identify"][0]
     assert identify[0] == "ada@example.com" and identify[1]["$anon_distinct_id"] == anon_id
     assert by_event["viewed_pricing"][0][1]["tier"] == "pro" and by_event["viewed_pricing"][0][3]
+
+
+def test_browser_feature_flags_and_payloads(tmp_path) -> None:
+    with LiveServer(tmp_path / "data") as server:
+        boot = server.bootstrap()
+        headers = {"Authorization": f"Bearer {boot['personal_api_key']}"}
+        for flag in (
+            {"key": "new-nav", "filters": {"groups": [{"properties": [], "rollout_percentage": 100}],
+                                           "payloads": {"true": {"items": 3}}}},
+            {"key": "pros", "filters": {"groups": [{"properties": [
+                {"key": "email", "type": "person", "operator": "icontains", "value": "@acme.io"}],
+                "rollout_percentage": 100}]}},
+            {"key": "dark", "filters": {"groups": [{"properties": [], "rollout_percentage": 0}]}},
+        ):
+            assert httpx.post(f"{server.url}/api/projects/{boot['project_id']}/feature_flags/", json=flag,
+                              headers=headers).status_code == 201
+        run = drive(server.url, boot["project_api_key"], [
+            {"do": "flag", "key": "new-nav"},
+            {"do": "flag", "key": "dark"},
+            {"do": "flag", "key": "pros"},
+            {"do": "identify", "distinct_id": "ada", "set": {"email": "ada@acme.io"}},
+            {"do": "reloadFlags"},
+            {"do": "flag", "key": "pros"},
+        ], settle_ms=1000)
+        flag_calls = [r for r in run["requests"] if "/flags" in r["url"]]
+        assert flag_calls and all(r["status"] == 200 for r in flag_calls), run["requests"]
+        results = [r["value"] for r in run["results"]]
+        assert results[0] == {"value": True, "payload": {"items": 3}}
+        assert results[1]["value"] is False
+        assert results[2]["value"] is False
+        assert results[3]["value"] is True

@@ -13,13 +13,14 @@ from hedgerow.api import openapi
 from hedgerow.api.dispatch import keyed_endpoint, public_endpoint
 from hedgerow.api.errors import http_exception, unexpected
 from hedgerow.api.cors import PublicCORS
+from hedgerow.api.hotpaths import HotPaths
 from hedgerow.api.paths import PathNormaliser
 from hedgerow.api.routes import all_routes
 from hedgerow.config import Settings
 from hedgerow.services.container import Services
 
 
-def create_app(settings: Settings | None = None) -> PathNormaliser:
+def create_app(settings: Settings | None = None) -> HotPaths:
     """A ready-to-serve ASGI app; stores open in its lifespan and close with it."""
     settings = settings or Settings.from_env()
     routes = all_routes()
@@ -49,6 +50,6 @@ def create_app(settings: Settings | None = None) -> PathNormaliser:
     )
     app.state.openapi = openapi.build(routes)
     public = [route.path for route in routes if route.auth == "public" and route.path != "/api/schema/"]
-    wrapped = PathNormaliser(PublicCORS(app, public))
+    wrapped = HotPaths(PathNormaliser(PublicCORS(app, public)))
     wrapped.state = app.state  # the running services, for in-process tests and tools
     return wrapped

@@ -20,10 +20,12 @@ ALLOWED_METHODS = "GET, POST, OPTIONS"
 class PublicCORS:
     def __init__(self, app: ASGIApp, public_paths: Iterable[str]) -> None:
         self.app = app
-        self._patterns: list[re.Pattern[str]] = [compile_path(p)[0] for p in set(public_paths)]
+        paths = set(public_paths)
+        self._exact = frozenset(p for p in paths if "{" not in p)
+        self._patterns: list[re.Pattern[str]] = [compile_path(p)[0] for p in paths if "{" in p]
 
     def _is_public(self, path: str) -> bool:
-        return any(pattern.match(path) for pattern in self._patterns)
+        return path in self._exact or any(pattern.match(path) for pattern in self._patterns)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._is_public(scope["path"]):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,7 +25,7 @@ from hedgerow.api.validation import parse_json, validate
 from hedgerow.auth.authenticate import authenticate
 from hedgerow.auth.authorize import Decision, Target, authorize
 from hedgerow.auth.principal import Principal
-from hedgerow.errors import AuthenticationFailed, NotFound, PayloadTooLarge
+from hedgerow.errors import AuthenticationFailed, NotFound, ParseError, PayloadTooLarge
 from hedgerow.services.container import Services
 from hedgerow.store.meta.tenancy import Project
 
@@ -55,11 +57,19 @@ def keyed_endpoint(route: Route) -> Endpoint:
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
+        body: Any = _JSON
         try:
-            raw = await read_body(request) if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
+            if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+                if request.headers.get("content-type", "").startswith("multipart/form-data"):
+                    body = await read_form(request)
+                    raw = b""
+                else:
+                    raw = await read_body(request)
+            else:
+                raw = b""
         except Exception as error:  # noqa: BLE001 - rendered, never raised to the server
             return render_error(error)
-        return await run_in_threadpool(_run, route, request, raw, services)
+        return await run_in_threadpool(_run, route, request, raw, services, body)
 
     return endpoint
 
@@ -76,10 +86,31 @@ def public_endpoint(route: Route) -> Endpoint:
     return endpoint
 
 
-def _run(route: Route, request: Request, raw: bytes, services: Services) -> Response:
+async def read_form(request: Request) -> dict[str, Any]:
+    """A multipart body as a dict: text fields as strings, files as their bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+    try:
+        form = await request.form(max_files=4, max_fields=200)
+    except Exception:  # noqa: BLE001 - malformed multipart bodies are the client's problem
+        raise ParseError("Multipart form parse error - Invalid boundary in multipart: None") from None
+    found: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            found[key] = await value.read()
+        else:
+            found.setdefault(key, value)
+    return found
+
+
+_JSON = object()  # marker: the body is JSON, parse the raw bytes
+
+
+def _run(route: Route, request: Request, raw: bytes, services: Services, parsed: Any = _JSON) -> Response:
     decision: Decision | None = None
     try:
-        body = parse_json(raw)
+        body = parse_json(raw) if parsed is _JSON else parsed
         principal, credential_error = authenticate(
             services.meta, request.headers.get("authorization"), body, request.query_params
         )
@@ -164,6 +195,7 @@ def _target(
         project_based=route.project_based,
         exempt_from_limits=route.exempt_from_limits,
         accepts_project_secret=route.accepts_project_secret,
+        extra_scopes=route.extra_scopes,
         via="rest",
     )
     return target, project

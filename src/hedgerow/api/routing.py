@@ -36,6 +36,7 @@ class Route:
     exempt_from_limits: bool = False
     project_from_token: bool = False
     accepts_project_secret: bool = False
+    extra_scopes: tuple[Scope, ...] = ()
     summary: str = ""
 
     @property
@@ -64,6 +65,7 @@ class RouteTable:
         exempt_from_limits: bool = False,
         project_from_token: bool = False,
         accepts_project_secret: bool = False,
+        also_requires: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
         if not path.endswith("/"):
             raise ValueError(f"route paths end with a slash: {path}")
@@ -86,6 +88,7 @@ class RouteTable:
                     exempt_from_limits=exempt_from_limits,
                     project_from_token=project_from_token,
                     accepts_project_secret=accepts_project_secret,
+                    extra_scopes=tuple(Scope.parse(s) for s in also_requires),
                     summary=(handler.__doc__ or "").strip().split("\n")[0],
                 )
             )

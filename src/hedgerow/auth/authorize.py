@@ -34,6 +34,7 @@ class Target:
     project_based: bool = False
     exempt_from_limits: bool = False
     accepts_project_secret: bool = False
+    extra_scopes: tuple[Scope, ...] = ()
     via: str = "rest"
 
 
@@ -106,13 +107,14 @@ def authorize(principal: Principal | None, target: Target, credential_error: Exp
                     ),
                 )
 
-    if not grants(principal.scopes, target.scope):
-        return _deny(
-            principal,
-            target,
-            f"the key lacks {target.scope}",
-            PermissionDenied(f"API key missing required scope '{target.scope}'"),
-        )
+    for required in (target.scope, *target.extra_scopes):
+        if not grants(principal.scopes, required):
+            return _deny(
+                principal,
+                target,
+                f"the key lacks {required}",
+                PermissionDenied(f"API key missing required scope '{required}'"),
+            )
 
     if target.organization_id is not None and target.organization_id not in principal.memberships:
         detail = (

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from hedgerow import clock
-from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, open_services, print_json
+from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, opened_services, print_json
 
 
 def audit(
@@ -19,11 +19,8 @@ def audit(
     as_json: bool = JSONFlag,
 ) -> None:
     """Print the newest audit entries, newest first."""
-    services = open_services(data_dir, database_url)
-    try:
+    with opened_services(data_dir, database_url) as services:
         entries = services.audit.newest(limit, key_id=key)
-    finally:
-        services.close()
     if as_json:
         print_json([e.as_json() for e in entries])
         return

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, open_services, print_json
+from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, opened_services, print_json
 from hedgerow.services.container import Services
 
 
@@ -30,11 +30,8 @@ def bootstrap(
     as_json: bool = JSONFlag,
 ) -> None:
     """Create the organization, default project and owner if missing; mint an admin key."""
-    services = open_services(data_dir, database_url)
-    try:
+    with opened_services(data_dir, database_url) as services:
         result = bootstrap_admin(services)
-    finally:
-        services.close()
     if as_json:
         print_json(result)
     else:

@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hedgerow.api.routes.personal_api_keys import key_json
-from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, fail, open_services, print_json
-from hedgerow.errors import Exposed
+from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, fail, opened_services, print_json
 
 app = typer.Typer(help="Personal API keys.", no_args_is_help=True)
 
@@ -29,19 +28,13 @@ def create(
     as_json: bool = JSONFlag,
 ) -> None:
     """Mint a key for the organization owner; the value is printed once and never stored."""
-    services = open_services(data_dir, database_url)
-    try:
+    with opened_services(data_dir, database_url) as services:
         owner = services.projects.bootstrap().user
         scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
         record, value = services.keys.create(
             owner.id, label, scope_list, list(project or []) or None, list(organization or []) or None,
             enforce_limit=False,
         )
-    except Exposed as error:
-        fail(f"{error.attr + ': ' if error.attr else ''}{error.detail}")
-        return
-    finally:
-        services.close()
     if as_json:
         print_json({**key_json(record, value), "key": value})
     else:
@@ -55,11 +48,8 @@ def list_keys(
     as_json: bool = JSONFlag,
 ) -> None:
     """Every key (masked), newest first."""
-    services = open_services(data_dir, database_url)
-    try:
+    with opened_services(data_dir, database_url) as services:
         records = services.keys.list()
-    finally:
-        services.close()
     if as_json:
         print_json([key_json(r) for r in records])
         return
@@ -79,11 +69,8 @@ def revoke(
     database_url: Optional[str] = DatabaseURL,
 ) -> None:
     """Revoke a key; a running server refuses it from the next request."""
-    services = open_services(data_dir, database_url)
-    try:
+    with opened_services(data_dir, database_url) as services:
+        if key_id not in {k.id for k in services.keys.list()}:
+            fail(f"no key with id {key_id}")
         services.keys.revoke(key_id)
-    except Exposed:
-        fail(f"no key with id {key_id}")
-    finally:
-        services.close()
     typer.echo(f"revoked {key_id}")

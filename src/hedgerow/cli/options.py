@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from hedgerow.config import Settings
-from hedgerow.errors import HedgerowError
+from hedgerow.errors import Exposed, HedgerowError
 from hedgerow.services.container import Services
 
 DataDir = typer.Option(
@@ -22,13 +24,21 @@ DatabaseURL = typer.Option(
 JSONFlag = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
-def open_services(data_dir: Optional[Path], database_url: Optional[str]) -> Services:
+@contextmanager
+def opened_services(data_dir: Optional[Path], database_url: Optional[str]) -> Iterator[Services]:
+    """The metadata side of the services (never the events store: the server owns that file),
+    closed when the command is done; an exposed error becomes a clear message and exit 1."""
     try:
-        settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
-        return Services.open(settings)
+        services = Services.open(Settings.from_env(data_dir=data_dir, database_url=database_url))
     except HedgerowError as error:
         fail(str(error))
-        raise  # unreachable
+        raise  # unreachable: fail() exits
+    try:
+        yield services
+    except Exposed as error:
+        fail(f"{error.attr + ': ' if error.attr else ''}{error.detail}")
+    finally:
+        services.close()
 
 
 def print_json(data: Any) -> None:

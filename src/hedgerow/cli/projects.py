@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hedgerow.api.routes.projects import project_detail
-from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, fail, open_services, print_json
-from hedgerow.errors import Exposed
+from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, opened_services, print_json
 
 app = typer.Typer(help="Projects.", no_args_is_help=True)
 
@@ -26,15 +25,9 @@ def create(
     as_json: bool = JSONFlag,
 ) -> None:
     """Create a project; prints its id and project API token."""
-    services = open_services(data_dir, database_url)
-    try:
+    with opened_services(data_dir, database_url) as services:
         org_id = organization or services.projects.bootstrap().organization.id
         project = services.projects.create(org_id, name, timezone)
-    except Exposed as error:
-        fail(error.detail)
-        return
-    finally:
-        services.close()
     if as_json:
         print_json(project_detail(project, None))
     else:
@@ -48,11 +41,8 @@ def list_projects(
     as_json: bool = JSONFlag,
 ) -> None:
     """Every project."""
-    services = open_services(data_dir, database_url)
-    try:
+    with opened_services(data_dir, database_url) as services:
         projects = services.projects.list_all()
-    finally:
-        services.close()
     if as_json:
         print_json([project_detail(p, None) for p in projects])
         return

@@ -24,7 +24,7 @@ PROPERTY_TYPES = {
 class Compilation:
     """Inputs, the tree being transformed, and what stages found out along the way."""
 
-    text: str
+    text: str | exp.Expression
     ctx: CompileContext
     engine: str = "duckdb"
     tree: exp.Expression | None = None

@@ -13,9 +13,10 @@ from hedgerow.hogql.compilation import Compilation
 from hedgerow.hogql.context import CompileContext, CompiledQuery
 from hedgerow.hogql.dialect import HogQL
 from hedgerow.hogql.errors import HogQLError, HogQLInternalError
-from hedgerow.hogql.parse import parse
+from hedgerow.hogql.parse import check, parse
 from hedgerow.hogql.passes import (
     cohorts,
+    constant_keys,
     functions,
     lazy_tables,
     limit_by,
@@ -32,7 +33,7 @@ from hedgerow.hogql.resolve import resolve
 
 
 def _parse(c: Compilation) -> None:
-    c.tree = parse(c.text)
+    c.tree = parse(c.text) if isinstance(c.text, str) else check(c.text.copy())
 
 
 def _print_hogql(c: Compilation) -> None:
@@ -62,6 +63,7 @@ STAGES: tuple[Stage, ...] = (
     timezone.run,
     null_semantics.run,
     functions.run,
+    constant_keys.run,
     limit_by.run,
     team_guard.run,
     limits.fetch_one_more,
@@ -70,8 +72,13 @@ STAGES: tuple[Stage, ...] = (
 """The compiler, in order: parse, expand, resolve, decide (passes), render."""
 
 
-def compile_hogql(text: str, ctx: CompileContext, *, engine: str = "duckdb") -> CompiledQuery:
+def compile_hogql(
+    text: str | exp.Expression, ctx: CompileContext, *, engine: str = "duckdb"
+) -> CompiledQuery:
     """Compile one HogQL query for ``ctx``'s project.
+
+    ``text`` is HogQL text, or a HogQL tree the server assembled from parsed pieces (query
+    kinds such as EventsQuery); a tree goes through the same node allow-list as text.
 
     Raises a :class:`~hedgerow.hogql.errors.HogQLError` (HTTP 400) for any problem with the
     query; any other failure is a compiler bug and surfaces as :class:`HogQLInternalError`.

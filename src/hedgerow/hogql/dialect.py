@@ -14,6 +14,7 @@ Differences from sqlglot's ClickHouse dialect, all declared as class data where 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import typing as t
 
@@ -21,6 +22,8 @@ from sqlglot import exp
 from sqlglot.dialects.clickhouse import ClickHouse
 from sqlglot.parsers.clickhouse import ClickHouseParser
 from sqlglot.tokens import TokenType
+
+from hedgerow.hogql.nodes import Value
 
 
 class ParametricCall(exp.Expression, exp.Func):
@@ -42,6 +45,9 @@ class RegexMatch(exp.Expression, exp.Condition):
 
 
 _KEEP_FUNCTION_PARSERS = ("CAST", "TRY_CAST", "TRIM")
+
+LIMIT_BY = "limit_by"
+"""SELECT arg holding ``LIMIT n [OFFSET m] BY exprs`` (an :class:`exp.Limit` with ``expressions``)."""
 
 
 def _regex(negated: bool, insensitive: bool) -> t.Callable[..., exp.Expression]:
@@ -74,7 +80,21 @@ class HogQLParser(ClickHouseParser):
         **ClickHouseParser.RANGE_PARSERS,
         TokenType.RLIKE: _regex(False, False),
         TokenType.IRLIKE: _regex(False, True),
+        # ``~`` alone; ``!~`` / ``!~*`` arrive as NOT + these and become NOT (match).
+        TokenType.TILDE: _regex(False, False),
     }
+
+    QUERY_MODIFIER_PARSERS: t.ClassVar = {
+        **ClickHouseParser.QUERY_MODIFIER_PARSERS,
+        TokenType.LIMIT: lambda self: self._parse_limit_or_limit_by(),
+    }
+
+    def _parse_limit_or_limit_by(self) -> tuple[str, exp.Expression | None]:
+        # ``LIMIT n BY exprs`` is its own clause (arg ``limit_by``), so a plain LIMIT may follow.
+        limit = self._parse_limit()
+        if isinstance(limit, exp.Limit) and limit.expressions:
+            return LIMIT_BY, limit
+        return "limit", limit
 
     def _parse_hogql_placeholder(self) -> exp.Expression | None:
         parts: list[str] = []
@@ -138,8 +158,42 @@ def _regex_sql(self: "HogQLGenerator", e: RegexMatch) -> str:
     return f"{self.sql(e, 'this')} {op} {self.sql(e, 'expression')}"
 
 
+def _value_sql(self: "HogQLGenerator", e: exp.Expression) -> str:
+    """A compiler constant (filter dates, ``now()``) as HogQL text, for the ``hogql`` field."""
+    value = e.this
+    if isinstance(value, dt.datetime):
+        text = value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
+        return f"toDateTime({self.sql(exp.Literal.string(text))}, 'UTC')"
+    if isinstance(value, dt.date):
+        return f"toDate({self.sql(exp.Literal.string(value.isoformat()))})"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return self.sql(exp.Literal.number(value))
+    return self.sql(exp.Literal.string(str(value)))
+
+
+def _not_sql(self: "HogQLGenerator", e: exp.Not) -> str:
+    if isinstance(e.this, RegexMatch) and not e.this.args.get("negated"):
+        op = "!~*" if e.this.args.get("insensitive") else "!~"
+        return f"{self.sql(e.this, 'this')} {op} {self.sql(e.this, 'expression')}"
+    return f"NOT {self.sql(e, 'this')}"
+
+
 class HogQLGenerator(ClickHouse.Generator):
     """Prints a HogQL tree back as HogQL (response ``columns`` and ``hogql``)."""
+
+    def ordered_sql(self, expression: exp.Ordered) -> str:
+        # PostHog prints every ORDER BY item with its direction: ``ORDER BY event ASC``.
+        sql = super().ordered_sql(expression)
+        if expression.args.get("desc") is None:
+            this = self.sql(expression, "this")
+            if sql.startswith(this):
+                sql = this + " ASC" + sql[len(this):]
+        return sql
+
+    def offset_limit_modifiers(self, expression: exp.Expression, fetch: bool, limit: t.Any) -> list[str]:
+        return [self.sql(expression, LIMIT_BY), *super().offset_limit_modifiers(expression, fetch, limit)]
 
     TRANSFORMS: t.ClassVar = {
         **ClickHouse.Generator.TRANSFORMS,
@@ -147,6 +201,8 @@ class HogQLGenerator(ClickHouse.Generator):
         InCohort: _in_cohort_sql,
         RegexMatch: _regex_sql,
         exp.Placeholder: lambda self, e: "{" + e.name + "}",
+        exp.Not: _not_sql,
+        Value: _value_sql,
     }
 
     def identifier_sql(self, expression: exp.Identifier) -> str:
@@ -170,6 +226,10 @@ _RESERVED = frozenset(
 
 class HogQL(ClickHouse):
     """The dialect object handed to sqlglot for parsing HogQL text."""
+
+    # Keep ``arr[2]`` exactly as written (sqlglot would rebase constant indexes to 0 but not
+    # computed ones); the function pass lowers every index with HogQL's 1-based meaning.
+    INDEX_OFFSET = 0
 
     class Tokenizer(ClickHouse.Tokenizer):
         HEREDOC_STRINGS: t.ClassVar = []

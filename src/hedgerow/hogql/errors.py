@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from hedgerow.errors import Internal, ValidationError
+from hedgerow.errors import Exposed, Internal, ValidationError
 
 
 class HogQLError(ValidationError):
@@ -65,9 +65,16 @@ class QueryError(HogQLError):
     default_detail = "The query could not be executed."
 
 
-class QueryTimeoutError(QueryError):
-    default_code = "timeout"
-    default_detail = "The query took too long to run and was cancelled."
+class QueryTimeoutError(Exposed):
+    """The engine stopped the query at its time limit (PostHog answers 504, as here)."""
+
+    status = 504
+    type = "server_error"
+    default_code = "error"
+    default_detail = (
+        "Query has hit the max execution time before completing. See our docs for how to "
+        "improve your query performance. You may need to materialize."
+    )
 
 
 class HogQLInternalError(Internal):

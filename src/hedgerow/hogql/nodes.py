@@ -19,6 +19,9 @@ TYPE = "hog_type"
 VTABLE = "hog_vtable"
 SCOPE = "hog_scope"
 GUARDED = "hog_guarded"
+TENANT_FREE = "hog_tenant_free"
+"""A table expression with no tenant rows at all (``numbers(N)``): the renderer may print it
+without a team guard."""
 SOURCE = "hog_source"
 
 
@@ -63,3 +66,13 @@ class Value(exp.Expression):
 
     arg_types = {"this": True}
 CTE_REF = "hog_cte_ref"
+INLINE = "hog_inline"
+"""Marks a compiler-made string literal (a JSON path) that the renderer prints inline: the engine
+needs it as a constant (GROUP BY matching, constant folding), and it never holds user values."""
+
+
+def inline_string(value: str) -> exp.Literal:
+    """A string literal rendered inline rather than bound (see :data:`INLINE`)."""
+    literal = exp.Literal.string(value)
+    literal.meta[INLINE] = True
+    return literal

@@ -8,6 +8,7 @@ stages only ever see constructs they understand.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -15,6 +16,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from hedgerow.hogql.dialect import HogQL, InCohort, ParametricCall, RegexMatch
 from hedgerow.hogql.errors import HogQLSyntaxError, UnsupportedSyntaxError
+from hedgerow.hogql.nodes import Value
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -35,8 +37,8 @@ ALLOWED_NODES: frozenset[type[exp.Expression]] = frozenset(
         exp.Mod, exp.Neg, exp.DPipe, exp.Bracket, exp.Coalesce, exp.If, exp.Case,
         exp.Lambda, exp.Anonymous, exp.Trim, exp.NullSafeEQ, exp.NullSafeNEQ, exp.IntDiv,
         exp.Exists,
-        # HogQL additions
-        ParametricCall, InCohort, RegexMatch,
+        # HogQL additions (Value: a server-made constant; text never parses to one)
+        ParametricCall, InCohort, RegexMatch, Value,
     }
 )  # fmt: skip
 
@@ -102,6 +104,58 @@ def parse(text: str) -> exp.Expression:
         raise HogQLSyntaxError("Only SELECT queries are allowed.", start=0, end=len(text))
     _check_nodes(tree)
     return tree
+
+
+def check(tree: exp.Expression) -> exp.Expression:
+    """Validate a tree built by the server from parsed pieces (same allow-list as text)."""
+    if not isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)):
+        raise HogQLSyntaxError("Only SELECT queries are allowed.")
+    _check_nodes(tree)
+    return tree
+
+
+def _piece(prefix: str, text: Any, what: str) -> exp.Select:
+    if not isinstance(text, str) or not text.strip():
+        raise HogQLSyntaxError(f"Empty {what}.")
+    try:
+        tree = parse(prefix + text)
+    except HogQLSyntaxError as error:
+        raise HogQLSyntaxError(f"Invalid {what} '{text}': {error.detail}") from None
+    if not isinstance(tree, exp.Select):
+        raise HogQLSyntaxError(f"Invalid {what} '{text}'")
+    return tree
+
+
+def _only(tree: exp.Select, keys: set[str], text: str, what: str) -> None:
+    extra = [k for k, v in tree.args.items() if v and k not in keys]
+    if extra:
+        raise HogQLSyntaxError(f"Invalid {what} '{text}': expected a single expression")
+
+
+def parse_expr(text: str, *, what: str = "expression", alias: bool = False) -> exp.Expression:
+    """One HogQL expression (a select item when ``alias``), e.g. from an EventsQuery.
+
+    Parsed as ``SELECT <text>`` and refused unless that is exactly one item and nothing
+    else, so the text can never add clauses, tables or statements.
+    """
+    tree = _piece("SELECT ", text, what)
+    _only(tree, {"expressions"}, text, what)
+    if len(tree.expressions) != 1 or isinstance(tree.expressions[0], exp.Star):
+        raise HogQLSyntaxError(f"Invalid {what} '{text}': expected a single expression")
+    item = tree.expressions[0].pop()
+    if isinstance(item, exp.Alias) and not alias:
+        raise HogQLSyntaxError(f"Invalid {what} '{text}': an alias is not allowed here")
+    return item
+
+
+def parse_order(text: str) -> exp.Ordered:
+    """One ORDER BY item (``expr [ASC|DESC]``)."""
+    tree = _piece("SELECT 1 ORDER BY ", text, "order by expression")
+    _only(tree, {"expressions", "order"}, text, "order by expression")
+    items = tree.args["order"].expressions
+    if len(items) != 1:
+        raise HogQLSyntaxError(f"Invalid order by expression '{text}': expected a single expression")
+    return items[0].pop()
 
 
 def _check_nodes(tree: exp.Expression) -> None:

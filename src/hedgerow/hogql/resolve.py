@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from hedgerow.hogql import nodes
 from hedgerow.hogql import types as T
-from hedgerow.hogql.dialect import HogQL, InCohort, ParametricCall, RegexMatch
+from hedgerow.hogql.dialect import LIMIT_BY, HogQL, InCohort, ParametricCall, RegexMatch
 from hedgerow.hogql.errors import (
     HogQLInternalError,
     PlaceholderError,
@@ -29,6 +29,7 @@ from hedgerow.hogql.errors import (
     UnsupportedSyntaxError,
 )
 from hedgerow.hogql.functions.registry import lookup
+from hedgerow.hogql.functions.spec import fn, literal_value
 from hedgerow.hogql.nodes import Property, type_of, typed
 from hedgerow.hogql.parse import span_of
 from hedgerow.hogql.schema import (
@@ -150,7 +151,10 @@ class Resolver:
         if from_ is not None:
             self._register(from_.this, scope, ctes)
         for join in select.args.get("joins") or []:
-            self._register(join.this, scope, ctes)
+            if (join.args.get("kind") or "").upper() == "ARRAY":
+                self._array_join(join, scope)
+            else:
+                self._register(join.this, scope, ctes)
         for join in select.args.get("joins") or []:
             if join.args.get("using"):
                 join.set("on", self._using_to_on(join, scope))
@@ -191,9 +195,9 @@ class Resolver:
                 ordered.set("this", self.expr(ordered.this, scope))
         for window in select.args.get("windows") or []:
             self._window_spec(window, scope)
-        limit = select.args.get("limit")
-        if limit is not None and limit.expressions:
-            limit.set("expressions", [self.expr(e, scope) for e in limit.expressions])
+        limit_by = select.args.get(LIMIT_BY)
+        if limit_by is not None:
+            limit_by.set("expressions", [self.expr(e, scope) for e in limit_by.expressions])
         return outputs
 
     def _using_to_on(self, join: exp.Join, scope: Scope) -> exp.Expression:
@@ -210,6 +214,9 @@ class Resolver:
     # ----------------------------------------------------------------- sources
 
     def _register(self, node: exp.Expression, scope: Scope, ctes: dict) -> None:
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous):
+            self._table_function(node, scope)
+            return
         if isinstance(node, exp.Table):
             if not isinstance(node.this, exp.Identifier) or node.args.get("db"):
                 raise _err(UnknownTableError, f"Unknown table '{node.sql(HogQL)}'", node)
@@ -241,6 +248,75 @@ class Resolver:
             scope.sources[alias] = Source(alias, columns=dict(columns), node=node)
             return
         raise _err(UnsupportedSyntaxError, f"Unsupported table expression: {node.key}", node)
+
+    def _table_function(self, node: exp.Table, scope: Scope) -> None:
+        """``numbers(N)`` / ``numbers(start, N)``: a tenant-free ``number`` column."""
+        call = node.this
+        if call.name != "numbers":
+            raise _err(UnknownTableError, f"Unknown table function '{call.name}'", node)
+        args = [literal_value(a) for a in call.expressions]
+        if not 1 <= len(args) <= 2 or not all(isinstance(a, int) and a >= 0 for a in args):
+            raise _err(
+                UnsupportedSyntaxError,
+                "numbers() takes one or two non-negative integer constants",
+                node,
+            )
+        start, count = (0, args[0]) if len(args) == 1 else (args[0], args[1])
+        alias = node.alias or "numbers"
+        if alias in scope.sources:
+            raise _err(UnsupportedSyntaxError, f"Duplicate table alias '{alias}'", node)
+        node.set("this", fn("range", exp.Literal.number(start), exp.Literal.number(start + count)))
+        node.set(
+            "alias",
+            exp.TableAlias(
+                this=exp.Identifier(this=alias, quoted=True),
+                columns=[exp.Identifier(this="number", quoted=True)],
+            ),
+        )
+        node.meta[nodes.TENANT_FREE] = True
+        scope.sources[alias] = Source(alias, columns={"number": T.UINT64}, node=node)
+
+    def _array_join(self, join: exp.Join, scope: Scope) -> None:
+        """``[LEFT] ARRAY JOIN arr [AS x], ...``: a lateral unnest of arrays of earlier tables.
+
+        Each row repeats once per element (arrays of one clause are zipped); ``LEFT`` keeps
+        rows whose array is empty. The element takes the alias, or the array's own name.
+        """
+        items = [join.this, *(join.expressions or [])]
+        alias = f"_array_join_{next(self._ids)}"
+        source = Source(alias, columns={})
+        unnested: list[exp.Expression] = []
+        names: list[str] = []
+        for item in items:
+            inner = item.this if isinstance(item, exp.Alias) else item
+            if isinstance(item, exp.Alias):
+                name = item.alias
+            elif isinstance(item, exp.Column) and not isinstance(item.this, exp.Star):
+                name = item.name
+            else:
+                raise _err(UnsupportedSyntaxError, "ARRAY JOIN needs an alias: ARRAY JOIN expr AS x", item)
+            resolved = self.expr(inner, scope)
+            array_type = type_of(resolved)
+            if array_type.name not in ("Array", "Unknown"):
+                raise _err(UnsupportedSyntaxError, f"ARRAY JOIN needs an array, got {array_type.clickhouse()}", item)
+            item_type = array_type.item or T.UNKNOWN
+            source.columns[name] = item_type
+            names.append(name)
+            unnested.append(exp.Alias(this=fn("unnest", resolved), alias=exp.Identifier(this=name, quoted=True)))
+        lateral = exp.Subquery(
+            this=exp.Select(expressions=unnested),
+            alias=exp.TableAlias(this=exp.Identifier(this=alias, quoted=True)),
+        )
+        left = (join.side or "").upper() == "LEFT"
+        join.set("this", lateral)
+        join.set("expressions", None)
+        join.set("kind", None if left else "CROSS")
+        join.set("side", "LEFT" if left else None)
+        if left:
+            join.set("on", exp.true())
+        scope.sources[alias] = source
+        for name in names:
+            scope.array_joined[name] = source
 
     def _expand_star(self, item: exp.Expression, scope: Scope) -> list[exp.Expression]:
         star_of: str | None = None
@@ -361,6 +437,8 @@ class Resolver:
             self._children(node, scope)
             return typed(node, _infer(node))
         head = parts[0]
+        if isinstance(head, str) and head in scope.array_joined:
+            return self.field(scope.array_joined[head], parts, scope, node)
         if isinstance(head, str) and len(parts) == 1:
             if head in scope.lambda_args:
                 return typed(exp.column(head), T.UNKNOWN)

@@ -37,3 +37,5 @@ class Scope:
     lazy: list[Source] = field(default_factory=list)
     lambda_args: set[str] = field(default_factory=set)
     defining: set[str] = field(default_factory=set)
+    array_joined: dict[str, Source] = field(default_factory=dict)
+    """Names an ARRAY JOIN rebinds to array elements; they win over table fields."""

@@ -6,6 +6,7 @@ this module owns the definitions and their calculation bookkeeping.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
@@ -136,8 +137,9 @@ class CohortQuery:
 class CohortService:
     """Use cases over a project's cohort definitions."""
 
-    def __init__(self, db: MetaDB) -> None:
+    def __init__(self, db: MetaDB, on_change: Callable[[int], None] | None = None) -> None:
         self._db = db
+        self._on_change = on_change or (lambda project_id: None)
 
     def get(self, project_id: int, cohort_id: int | str) -> CohortRecord:
         if not str(cohort_id).isdigit():
@@ -188,7 +190,7 @@ class CohortService:
         now = clock.now()
         with self._db.write() as conn:
             _check_references(conn, project_id, None, filters)
-            return cohort_store.insert(
+            created = cohort_store.insert(
                 conn,
                 {
                     "project_id": project_id,
@@ -212,6 +214,8 @@ class CohortService:
                     "updated_at": now,
                 },
             )
+        self._on_change(project_id)
+        return created
 
     def update(self, project_id: int, cohort_id: int | str, data: Any) -> CohortRecord:
         fields = _check_fields(data)
@@ -245,6 +249,7 @@ class CohortService:
             cohort_store.update(conn, cohort.id, values)
             updated = cohort_store.get(conn, project_id, cohort.id)
         assert updated is not None
+        self._on_change(project_id)
         return updated
 
     def record_calculation(
@@ -263,6 +268,7 @@ class CohortService:
             else:
                 values.update(count=count, version=version, errors_calculating=0)
             cohort_store.update(conn, cohort_id, values)
+        self._on_change(project_id)
 
 
 def flag_cohort_ids(filters: dict[str, Any]) -> list[int]:

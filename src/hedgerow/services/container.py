@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,48 +11,55 @@ from hedgerow.auth.ratelimit import RateLimiter
 from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.ingest.pipeline import Project as IngestProject
+from hedgerow.services.cohort_calculation import CohortCalculator
+from hedgerow.services.cohort_membership import CohortMembership
 from hedgerow.services.cohorts import CohortService
 from hedgerow.services.definitions import DefinitionsService, MetaDefinitionSink
 from hedgerow.services.feature_flags import FlagService
 from hedgerow.services.flag_definitions import FlagDefinitions
+from hedgerow.services.flag_evaluation import FlagEvaluation, PeopleLookup
 from hedgerow.services.keys import KeyService
 from hedgerow.services.persons import PersonsService
+from hedgerow.services.query import QueryService
 from hedgerow.services.recordings import Recordings
 from hedgerow.services.tenancy import ProjectService
-from hedgerow.store.events.duckdb import DuckDBEventStore
+from hedgerow.store.events.duckdb import DuckDBEventStore, path_from_url
 from hedgerow.store.meta.db import MetaDB
+from hedgerow.store.meta.tenancy import Project
 
 TOKEN_CACHE_SECONDS = 5.0
 
 
 def events_path(settings: Settings) -> Path:
-    """The DuckDB file named by ``events_url`` (``duckdb:///relative`` or ``duckdb:////absolute``)."""
-    prefix = "duckdb:///"
-    if not settings.events_url.startswith(prefix):
-        raise ConfigError(f"unsupported events store URL: {settings.events_url} (use duckdb:///PATH)")
-    return Path(settings.events_url[len(prefix):])
+    """The DuckDB file named by ``events_url``."""
+    try:
+        return path_from_url(settings.events_url)
+    except ValueError:
+        raise ConfigError(f"unsupported events store URL: {settings.events_url} (use duckdb:///PATH)") from None
 
 
-class TokenResolver:
-    """Project token -> project, cached briefly (a new project is found on its first event)."""
+class TokenCache:
+    """Project token -> project, cached briefly (a new project is found on its first use)."""
 
     def __init__(self, projects: ProjectService) -> None:
         self._projects = projects
-        self._cache: dict[str, tuple[float, IngestProject]] = {}
-        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, Project]] = {}
 
-    def __call__(self, token: str) -> IngestProject | None:
+    def __call__(self, token: str) -> Project | None:
         now = time.monotonic()
         hit = self._cache.get(token)
         if hit is not None and hit[0] > now:
             return hit[1]
         project = self._projects.by_token(token)
+        if project is not None:
+            self._cache[token] = (now + TOKEN_CACHE_SECONDS, project)
+        return project
+
+    def for_ingestion(self, token: str) -> IngestProject | None:
+        project = self(token)
         if project is None:
             return None
-        found = IngestProject(project.id, anonymize_ips=bool(project.settings.get("anonymize_ips")))
-        with self._lock:
-            self._cache[token] = (now + TOKEN_CACHE_SECONDS, found)
-        return found
+        return IngestProject(project.id, anonymize_ips=bool(project.settings.get("anonymize_ips")))
 
 
 @dataclass
@@ -74,11 +80,16 @@ class Services:
     cohorts: CohortService
     flag_definitions: FlagDefinitions
     definitions: DefinitionsService
+    flag_evaluation: FlagEvaluation
+    project_for_token: TokenCache
+    query: QueryService
     events: DuckDBEventStore | None = None
     ingestor: Ingestor | None = None
     persons: PersonsService | None = None
     definition_sink: MetaDefinitionSink | None = None
     recordings: Recordings | None = None
+    membership: CohortMembership | None = None
+    cohort_calculator: CohortCalculator | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, analytics: bool = False) -> "Services":
@@ -86,6 +97,8 @@ class Services:
         meta = MetaDB(settings.database_url)
         meta.migrate()
         projects = ProjectService(meta)
+        people = PeopleLookup(None)
+        evaluation = FlagEvaluation(meta, people)
         services = cls(
             settings=settings,
             meta=meta,
@@ -93,10 +106,13 @@ class Services:
             limiter=RateLimiter(settings),
             projects=projects,
             keys=KeyService(meta),
-            flags=FlagService(meta),
-            cohorts=CohortService(meta),
-            flag_definitions=FlagDefinitions(meta),
+            flags=FlagService(meta, on_change=evaluation.changed),
+            cohorts=CohortService(meta, on_change=evaluation.changed),
+            flag_definitions=FlagDefinitions(meta, people),
             definitions=DefinitionsService(meta),
+            flag_evaluation=evaluation,
+            project_for_token=TokenCache(projects),
+            query=QueryService(meta, None),
         )
         if analytics:
             services._open_analytics()
@@ -104,15 +120,22 @@ class Services:
 
     def _open_analytics(self) -> None:
         self.events = DuckDBEventStore(events_path(self.settings))
+        self.query.events = self.events
         self.definition_sink = MetaDefinitionSink(self.meta)
-        resolve_token = TokenResolver(self.projects)
+        resolve_token = self.project_for_token.for_ingestion
         self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink)
         self.recordings = Recordings(self.events, resolve_token)
+        self.membership = CohortMembership(self.events, self.ingestor, self.flag_evaluation.changed)
+        self.flag_evaluation.people.attach(self.ingestor, self.membership)
+        self.cohort_calculator = CohortCalculator(self)
         self.ingestor.definitions.seed(*self.definition_sink.known())
         self.ingestor.start()
         self.persons = PersonsService(self.ingestor)
 
     def close(self) -> None:
+        if self.cohort_calculator is not None:
+            self.cohort_calculator.close()
+        self.query.close()
         if self.ingestor is not None:
             self.ingestor.close()
         if self.definition_sink is not None:

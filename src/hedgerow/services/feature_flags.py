@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -65,8 +65,9 @@ class FlagQuery:
 class FlagService:
     """Use cases over a project's feature flags."""
 
-    def __init__(self, db: MetaDB) -> None:
+    def __init__(self, db: MetaDB, on_change: Callable[[int], None] | None = None) -> None:
         self._db = db
+        self._on_change = on_change or (lambda project_id: None)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -109,7 +110,7 @@ class FlagService:
             )
             now = clock.now()
             flag_store.purge_deleted_key(conn, project_id, key)
-            return flag_store.insert(
+            created = flag_store.insert(
                 conn,
                 {
                     "project_id": project_id,
@@ -135,6 +136,8 @@ class FlagService:
                     "updated_at": now,
                 },
             )
+        self._on_change(project_id)
+        return created
 
     def update(
         self, project_id: int, flag_id: str | int, user_id: int | None, data: dict[str, Any]
@@ -174,6 +177,7 @@ class FlagService:
             flag_store.update(conn, locked.id, values)
             updated = flag_store.get(conn, project_id, locked.id)
         assert updated is not None
+        self._on_change(project_id)
         return updated
 
     def _validate_key(self, conn: Any, project_id: int, key: Any, own_id: int | None) -> str:

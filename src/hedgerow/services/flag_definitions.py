@@ -10,7 +10,6 @@ import orjson
 from hedgerow.services.cohort_tree import cohort_properties, referenced_cohort_ids
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
-from hedgerow.store.meta import group_types
 from hedgerow.store.meta.cohorts import CohortRecord
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.flags import FlagRecord
@@ -53,17 +52,19 @@ def cohort_tree(cohort: CohortRecord) -> dict[str, Any]:
 class FlagDefinitions:
     """Builds the definitions document of a project."""
 
-    def __init__(self, db: MetaDB) -> None:
+    def __init__(self, db: MetaDB, people: Any) -> None:
         self._db = db
+        self._people = people  # group types live with ingestion's identity state
 
     def document(self, project_id: int, with_cohorts: bool = True) -> dict[str, Any]:
         with self._db.read() as conn:
             flags = flag_store.live(conn, project_id)
-            mapping = group_types.mapping(conn, project_id)
             cohorts = {c.id: c for c in cohort_store.in_project(conn, project_id, include_deleted=True)}
         document: dict[str, Any] = {
             "flags": [flag_definition(f) for f in flags],
-            "group_type_mapping": {str(index): name for index, name in mapping.items()},
+            "group_type_mapping": {
+                str(index): name for index, name in sorted(self._people.group_types(project_id).items())
+            },
         }
         if with_cohorts:
             document["cohorts"] = _used_cohorts(flags, cohorts)

@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 
 from hedgerow.hogql import CompileContext, compile_hogql
-from hedgerow.store.events.duckdb_query import connect, execute
+from hedgerow.store.events.duckdb import DuckDBEventStore
+from hedgerow.store.events.duckdb_query import execute
 from tests.unit.hogql import dataset
 
 NOW = dt.datetime(2024, 6, 10, 12, 0, 0, tzinfo=dt.timezone.utc)
@@ -13,14 +14,14 @@ NOW = dt.datetime(2024, 6, 10, 12, 0, 0, tzinfo=dt.timezone.utc)
 
 @pytest.fixture(scope="session")
 def db(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("hogql") / "events.duckdb")
-    import duckdb
-
-    with duckdb.connect(path) as setup:
-        dataset.load(setup)
-    conn = connect(path, read_only=True)
-    yield conn
-    conn.close()
+    events = DuckDBEventStore(tmp_path_factory.mktemp("hogql") / "events.duckdb")
+    setup = events.cursor()
+    dataset.load(setup)
+    setup.close()
+    cursor = events.cursor()
+    yield cursor
+    cursor.close()
+    events.close()
 
 
 @pytest.fixture(scope="session")

@@ -50,7 +50,13 @@ COHORT_PEOPLE = [(1, 1, P1), (2, 1, P9)]
 STATIC_COHORT_PEOPLE = [(1, 2, P2), (2, 2, P9)]
 
 
-def load(conn) -> None:
+def load(conn, teams: dict[int, int] | None = None) -> None:
+    """Insert the dataset; ``teams`` maps the dataset's team ids (1, 2) to real project ids."""
+    teams = teams or {}
+
+    def team_of(team: int) -> int:
+        return teams.get(team, team)
+
     for ddl in TABLES:
         conn.execute(ddl)
     for n, team, event, did, pid, props, ts, session, group0, pprops in EVENTS:
@@ -58,24 +64,24 @@ def load(conn) -> None:
             "INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp,"
             ' created_at, person_id, person_properties, person_created_at, "$session_id",'
             ' "$group_0") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [team, f"00000000-0000-0000-0000-{n:012d}", event, did, json.dumps(props), ts, ts,
+            [team_of(team), f"00000000-0000-0000-0000-{n:012d}", event, did, json.dumps(props), ts, ts,
              pid, json.dumps(pprops), "2024-01-01 00:00:00", session, group0],
         )
     for team, pid, int_id, created, props, identified, deleted in PERSONS:
         conn.execute(
             "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
-            [team, pid, int_id, created, json.dumps(props), identified, deleted],
+            [team_of(team), pid, int_id, created, json.dumps(props), identified, deleted],
         )
     for team, did, pid in PDIS:
-        conn.execute("INSERT INTO person_distinct_ids VALUES (?, ?, ?, 0, false)", [team, did, pid])
+        conn.execute("INSERT INTO person_distinct_ids VALUES (?, ?, ?, 0, false)", [team_of(team), did, pid])
     for team, did, pid, version in OVERRIDES:
-        conn.execute("INSERT INTO person_distinct_id_overrides VALUES (?, ?, ?, ?)", [team, did, pid, version])
+        conn.execute("INSERT INTO person_distinct_id_overrides VALUES (?, ?, ?, ?)", [team_of(team), did, pid, version])
     for team, index, key, props in GROUPS:
         conn.execute(
             "INSERT INTO groups VALUES (?, ?, ?, ?, '2024-01-01', '2024-01-02')",
-            [team, index, key, json.dumps(props)],
+            [team_of(team), index, key, json.dumps(props)],
         )
     for team, cohort, pid in COHORT_PEOPLE:
-        conn.execute("INSERT INTO cohort_people VALUES (?, ?, ?, 0)", [team, cohort, pid])
+        conn.execute("INSERT INTO cohort_people VALUES (?, ?, ?, 0)", [team_of(team), cohort, pid])
     for team, cohort, pid in STATIC_COHORT_PEOPLE:
-        conn.execute("INSERT INTO static_cohort_people VALUES (?, ?, ?)", [team, cohort, pid])
+        conn.execute("INSERT INTO static_cohort_people VALUES (?, ?, ?)", [team_of(team), cohort, pid])

@@ -99,9 +99,21 @@ def test_hostile_values_are_data(value, run):
 def test_every_string_literal_is_bound(run):
     import re
 
+    # Numbers are printed inline (as PostHog's printer does); every string value is bound.
     compiled, _ = run("select 'secret-literal', 12345 from events where event = 'abc'")
     outside_identifiers = re.sub(r'"(?:[^"]|"")*"', '""', compiled.sql)
-    compiled = type("C", (), {"sql": outside_identifiers})
-    assert "secret-literal" not in compiled.sql
-    assert "12345" not in compiled.sql
-    assert "abc" not in compiled.sql
+    assert "secret-literal" not in outside_identifiers
+    assert "abc" not in outside_identifiers
+    assert "12345" in outside_identifiers
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["a'b", "x') or 1=1 --", "'; drop table events; --", "\\'", "é", "a/b~c", "$browser' union select 1 --"],
+)
+def test_hostile_property_names_are_inert(key, run):
+    """Property paths are inlined as JSON-path constants: quoting must hold for any key."""
+    escaped = key.replace("\\", "\\\\").replace("`", "\\`")
+    compiled, result = run(f"select properties.`{escaped}`, count() from events group by 1")
+    assert result.results == [[None, 7]], compiled.sql
+

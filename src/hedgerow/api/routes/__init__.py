@@ -8,20 +8,24 @@ from hedgerow.api.routes import (
     definitions,
     feature_flags,
     flag_definitions,
+    flags,
     health,
     organizations,
     personal_api_keys,
     persons,
     projects,
+    query,
     remote_config,
     schema,
     users,
 )
 from hedgerow.api.routing import Route, RouteTable
 
+# The SDKs' hot paths first: Starlette tries routes in this order.
 TABLES: tuple[RouteTable, ...] = (
-    health.routes,
+    flags.routes,
     capture.routes,
+    health.routes,
     remote_config.routes,
     schema.routes,
     projects.routes,
@@ -33,6 +37,7 @@ TABLES: tuple[RouteTable, ...] = (
     cohorts.routes,
     persons.routes,
     definitions.routes,
+    query.routes,
 )
 
 

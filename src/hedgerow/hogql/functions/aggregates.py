@@ -50,15 +50,22 @@ def aggregate(
     *,
     empty_default: bool = False,
     params: tuple[int, int] = (0, 0),
+    wrap: Callable[[exp.Expression], exp.Expression] | None = None,
 ) -> FunctionSpec:
+    """An aggregate row; ``wrap`` post-processes the finished aggregate (outside OVER/FILTER)."""
     if isinstance(returns, HogType):
         returns = const(returns)
+
+    def lower(call: Call) -> exp.Expression:
+        finished = finish(core(call), call, empty_default)
+        return wrap(finished) if wrap is not None else finished
+
     return FunctionSpec(
         name=name,
         min_args=min_args,
         max_args=max_args,
         returns=returns,
-        impl={"duckdb": lambda call: finish(core(call), call, empty_default)},
+        impl={"duckdb": lower},
         aggregate=True,
         min_params=params[0],
         max_params=params[1],
@@ -121,8 +128,13 @@ def _string_agg(call: Call) -> exp.Expression:
     return fn("string_agg", *call.args)
 
 
-def _list_default(call: Call) -> exp.Expression:
-    return exp.Coalesce(this=_group_array(call), expressions=[exp.Array(expressions=[])])
+def _non_null_list(aggregate: exp.Expression) -> exp.Expression:
+    """ClickHouse's groupArray skips NULLs and gives ``[]`` over no rows."""
+    item = exp.to_identifier("_x")
+    keep = exp.Lambda(
+        this=exp.Not(this=exp.Is(this=exp.column("_x"), expression=exp.Null())), expressions=[item]
+    )
+    return exp.Coalesce(this=fn("list_filter", aggregate, keep), expressions=[exp.Array(expressions=[])])
 
 
 def _arg(engine: str) -> Core:
@@ -158,8 +170,8 @@ FUNCTIONS = [
     aggregate("anyHeavy", 1, 1, _simple("mode"), same_as(0), empty_default=True),
     aggregate("argMin", 2, 2, _arg("arg_min"), same_as(0), empty_default=True),
     aggregate("argMax", 2, 2, _arg("arg_max"), same_as(0), empty_default=True),
-    aggregate("groupArray", 1, 1, _list_default, ARRAY_OF_FIRST),
-    aggregate("groupUniqArray", 1, 1, lambda c: exp.Coalesce(this=_group_uniq_array(c), expressions=[exp.Array(expressions=[])]), ARRAY_OF_FIRST),
+    aggregate("groupArray", 1, 1, _group_array, ARRAY_OF_FIRST, wrap=_non_null_list),
+    aggregate("groupUniqArray", 1, 1, _group_uniq_array, ARRAY_OF_FIRST, wrap=_non_null_list),
     aggregate("array_agg", 1, 1, _group_array, ARRAY_OF_FIRST),
     aggregate("median", 1, 1, _median, FLOAT_N),
     aggregate("medianExact", 1, 1, _median, FLOAT_N),

@@ -53,9 +53,13 @@ def _first(call: Call) -> exp.Expression:
     return or_default(first, call.result)
 
 
+def element(array: exp.Expression, index: exp.Expression, result: HogType) -> exp.Expression:
+    """``array[index]``, 1-based, negative from the end; out of range gives the type default."""
+    return or_default(fn("list_extract", array, index), result)
+
+
 def _element(call: Call) -> exp.Expression:
-    element = exp.Bracket(this=call.args[0], expressions=[exp.Sub(this=call.args[1], expression=exp.Literal.number(1))])
-    return or_default(element, call.result)
+    return element(call.args[0], call.args[1], call.result)
 
 
 def _index_of(call: Call) -> exp.Expression:

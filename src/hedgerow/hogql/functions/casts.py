@@ -26,7 +26,7 @@ def cast_target_type(to: exp.DataType, source: HogType) -> HogType:
     """HogQL type of ``CAST(x AS to)``."""
     nullable = bool(to.args.get("nullable"))
     dtype = to.this
-    if dtype == _D.NULLABLE and to.expressions:
+    if dtype == getattr(_D, "NULLABLE", None) and to.expressions:
         return cast_target_type(to.expressions[0], source).as_nullable()
     target = _FROM_DTYPE.get(dtype, T.UNKNOWN)
     return target.as_nullable(nullable or source.nullable)

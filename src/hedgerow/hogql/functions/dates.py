@@ -190,24 +190,34 @@ def _date_diff(call: Call) -> exp.Expression:
     return fn("date_diff", exp.Literal.string(unit), start, end)
 
 
+CALENDAR_UNITS = frozenset({"day", "week", "month", "quarter", "year"})
+
+
+def shift(value: exp.Expression, value_type, amount: exp.Expression, unit: str, sign: int) -> exp.Expression:
+    """``value ± amount unit``; a Date moved by whole days or more stays a Date."""
+    op = exp.Add if sign > 0 else exp.Sub
+    moved: exp.Expression = exp.Paren(this=op(this=value, expression=interval(amount, unit)))
+    if value_type.is_date and unit in CALENDAR_UNITS:
+        moved = exp.Cast(this=moved, to=exp.DataType.build("DATE"))
+    return moved
+
+
 def _date_add(sign: int, unit_first: bool = True):
     def lower(call: Call) -> exp.Expression:
         if unit_first:
             unit = unit_of(call.args[0])
-            amount, value = call.args[1], call.args[2]
+            amount, value, value_type = call.args[1], call.args[2], call.types[2]
         else:
             unit = unit_of(call.args[2])
-            value, amount = call.args[0], call.args[1]
-        op = exp.Add if sign > 0 else exp.Sub
-        return exp.Paren(this=op(this=value, expression=interval(amount, unit)))
+            value, amount, value_type = call.args[0], call.args[1], call.types[0]
+        return shift(value, value_type, amount, unit, sign)
 
     return lower
 
 
 def _add_unit(unit: str, sign: int):
     def lower(call: Call) -> exp.Expression:
-        op = exp.Add if sign > 0 else exp.Sub
-        return exp.Paren(this=op(this=call.args[0], expression=interval(call.args[1], unit)))
+        return shift(call.args[0], call.types[0], call.args[1], unit, sign)
 
     return lower
 

@@ -6,6 +6,7 @@ from sqlglot import exp
 
 from hedgerow.hogql import types as T
 from hedgerow.hogql.functions.spec import Call, fn, literal_value, spec
+from hedgerow.hogql.nodes import inline_string
 
 
 def pointer_segment(key: str | int) -> str:
@@ -24,7 +25,7 @@ def pointer(call: Call, start: int = 1) -> exp.Expression:
     keys = call.args[start:]
     values = [literal_value(k) for k in keys]
     if all(isinstance(v, (str, int)) for v in values):
-        return exp.Literal.string(json_pointer(values))
+        return inline_string(json_pointer(values))
     parts: exp.Expression = exp.Literal.string("")
     for key in keys:
         escaped = fn(

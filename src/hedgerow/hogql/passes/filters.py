@@ -17,12 +17,12 @@ from hedgerow.hogql.errors import PlaceholderError
 from hedgerow.hogql.functions.dates import now_utc
 from hedgerow.hogql.nodes import Value
 from hedgerow.hogql.parse import span_of
+from hedgerow.hogql.property_filters import FilterEnv, field, property_filter
 
 _RELATIVE = re.compile(r"^-?(\d+)([hdwmyq])(Start|End)?$")
 _TIMESTAMP_FIELDS = {"events": "timestamp", "sessions": "$start_timestamp", "groups": "created_at",
                      "persons": "created_at"}  # fmt: skip
-_PROPERTY_ROOTS = {"event": ["properties"], "person": ["person", "properties"],
-                   "session": ["session"], "group": ["properties"]}  # fmt: skip
+_SCOPES = {"events": "event", "sessions": "session", "groups": "group", "persons": "person"}
 
 
 def parse_date(text: Any, timezone: str, now: Any, *, end: bool = False) -> dt.datetime | None:
@@ -104,62 +104,7 @@ def _enclosing_table(node: exp.Expression) -> tuple[str | None, str | None]:
 
 
 def _field(alias: str | None, *parts: str) -> exp.Expression:
-    chain = [alias, *parts] if alias else list(parts)
-    node: exp.Expression = exp.Column(this=exp.Identifier(this=chain[0], quoted=True))
-    for part in chain[1:]:
-        node = exp.Dot(this=node, expression=exp.Identifier(this=part, quoted=True))
-    return node
-
-
-def _literal(value: Any) -> exp.Expression:
-    from hedgerow.hogql.passes.placeholders import value_to_node
-
-    return value_to_node(value)
-
-
-def property_condition(prop: dict, alias: str | None, table: str) -> exp.Expression:
-    """One PostHog property filter as a HogQL condition."""
-    kind = prop.get("type", "event")
-    key = prop.get("key")
-    if not isinstance(key, str) or kind not in _PROPERTY_ROOTS:
-        raise PlaceholderError("Unsupported property filter")
-    root = _PROPERTY_ROOTS[kind]
-    if table == "sessions" and kind == "session":
-        root = []
-    target = _field(alias, *root, key)
-    op = prop.get("operator") or "exact"
-    value = prop.get("value")
-    values = value if isinstance(value, list) else [value]
-    if op == "exact":
-        if len(values) == 1:
-            return exp.EQ(this=target, expression=_literal(_text(values[0])))
-        return exp.In(this=target, expressions=[_literal(_text(v)) for v in values])
-    if op == "is_not":
-        if len(values) == 1:
-            return exp.NEQ(this=target, expression=_literal(_text(values[0])))
-        return exp.Not(this=exp.In(this=target, expressions=[_literal(_text(v)) for v in values]))
-    if op in ("icontains", "not_icontains"):
-        pattern = exp.Literal.string("%" + _text(values[0]).replace("%", "\\%").replace("_", "\\_") + "%")
-        like = exp.ILike(this=target, expression=pattern)
-        return like if op == "icontains" else exp.Not(this=like)
-    if op in ("regex", "not_regex"):
-        match = exp.Anonymous(this="match", expressions=[target, _literal(_text(values[0]))])
-        return match if op == "regex" else exp.Not(this=match)
-    if op in ("gt", "lt", "gte", "lte"):
-        cls = {"gt": exp.GT, "lt": exp.LT, "gte": exp.GTE, "lte": exp.LTE}[op]
-        number = exp.Anonymous(this="toFloat", expressions=[target])
-        return cls(this=number, expression=_literal(float(values[0])))
-    if op == "is_set":
-        return exp.Not(this=exp.Is(this=target, expression=exp.Null()))
-    if op == "is_not_set":
-        return exp.Is(this=target, expression=exp.Null())
-    raise PlaceholderError(f"Unsupported property filter operator '{op}'")
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return field(*([alias] if alias else []), *parts)
 
 
 def expand(name: str, node: exp.Expression, c) -> exp.Expression:
@@ -186,9 +131,10 @@ def expand(name: str, node: exp.Expression, c) -> exp.Expression:
             conditions.append(exp.GTE(this=ts, expression=Value(this=date_from)))
         if date_to is not None:
             conditions.append(exp.LT(this=ts.copy(), expression=Value(this=date_to)))
-        for prop in filters.get("properties") or []:
-            if isinstance(prop, dict):
-                conditions.append(property_condition(prop, alias, table))
+        properties = filters.get("properties")
+        if properties:
+            env = FilterEnv(scope=_SCOPES[table], alias=alias, timezone=tz, now=now)
+            conditions.append(property_filter(properties, env))
     elif filters.get("properties") or date_range:
         start, stop = span_of(node)
         raise PlaceholderError(

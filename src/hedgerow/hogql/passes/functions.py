@@ -11,8 +11,9 @@ from sqlglot import exp
 
 from hedgerow.hogql.compilation import Compilation
 from hedgerow.hogql.dialect import ParametricCall, RegexMatch
-from hedgerow.hogql.errors import HogQLInternalError
+from hedgerow.hogql.errors import HogQLError, HogQLInternalError
 from hedgerow.hogql.functions.aggregates import CORE
+from hedgerow.hogql.functions.arrays import element
 from hedgerow.hogql.functions.dates import interval, unit_of
 from hedgerow.hogql.functions.registry import lookup
 from hedgerow.hogql.functions.spec import Call, fn
@@ -73,6 +74,21 @@ def _regex(node: RegexMatch) -> exp.Expression:
     return exp.Not(this=match) if node.args.get("negated") else match
 
 
+def _bracket(node: exp.Bracket) -> exp.Expression:
+    if len(node.expressions) != 1:
+        raise HogQLError("Array access takes one index")
+    return element(node.this, node.expressions[0], type_of(node))
+
+
+def _shifted_date(node: exp.Expression) -> exp.Expression:
+    """``Date ± INTERVAL n DAY`` stays a Date (DuckDB would give a TIMESTAMP)."""
+    if type_of(node).is_date and any(
+        type_of(side).name == "Interval" for side in (node.this, node.expression)
+    ):
+        return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+    return node
+
+
 def _lower(node: exp.Expression, c: Compilation) -> exp.Expression:
     if isinstance(node, exp.Window) and isinstance(node.this, (exp.Anonymous, ParametricCall)):
         if node.this._meta and node.this.meta.get("hog_engine_call"):  # noqa: SLF001
@@ -88,12 +104,22 @@ def _lower(node: exp.Expression, c: Compilation) -> exp.Expression:
         return _interval(node)
     if isinstance(node, RegexMatch):
         return _regex(node)
+    if isinstance(node, exp.Bracket):
+        return _bracket(node)
+    if isinstance(node, (exp.Add, exp.Sub)):
+        return _shifted_date(node)
     return node
+
+
+LOWERED = (
+    exp.Anonymous, ParametricCall, exp.Window, exp.Interval, RegexMatch, exp.Bracket, exp.Add,
+    exp.Sub,
+)  # fmt: skip
 
 
 def run(c: Compilation) -> None:
     for node in reversed(list(c.tree.walk(bfs=False))):
-        if not isinstance(node, (exp.Anonymous, ParametricCall, exp.Window, exp.Interval, RegexMatch)):
+        if not isinstance(node, LOWERED):
             continue
         lowered = _lower(node, c)
         if lowered is node:

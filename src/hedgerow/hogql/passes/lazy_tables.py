@@ -58,11 +58,29 @@ def run(c: Compilation) -> None:
             if source.table is not None and source.table.view is not None:
                 source.node.replace(_target(source, resolver, pending))
         if scope.lazy:
-            joins = list(select.args.get("joins") or [])
-            for source in scope.lazy:
-                side = "LEFT" if source.join.kind == "LEFT" else None
-                joins.append(
-                    exp.Join(this=_target(source, resolver, pending), on=source.on, side=side)
-                )
-            select.set("joins", joins)
+            select.set("joins", _place(select, scope.lazy, resolver, pending))
             scope.lazy = []
+
+
+def _place(select: exp.Select, lazy: list[Source], resolver: Resolver, pending: list) -> list:
+    """The SELECT's joins with each lazy join right after the table it hangs off.
+
+    An explicit join's ON may use a lazy field of an earlier table (``e.person_id`` reads the
+    override join), so a lazy join cannot simply go last. Lazy joins match at most one row
+    per parent row, so placing them early never changes the result.
+    """
+    joins: list[exp.Join] = list(select.args.get("joins") or [])
+    anchors: dict[str, exp.Join | None] = {}
+    for join in joins:
+        alias = join.this.alias_or_name
+        if alias:
+            anchors[alias] = join
+    for source in lazy:
+        side = "LEFT" if source.join.kind == "LEFT" else None
+        join = exp.Join(this=_target(source, resolver, pending), on=source.on, side=side)
+        anchor = anchors.get(source.parent.alias) if source.parent is not None else None
+        index = 0 if anchor is None else next(i for i, j in enumerate(joins) if j is anchor) + 1
+        joins.insert(index, join)
+        anchors[source.parent.alias] = join
+        anchors[source.alias] = join
+    return joins

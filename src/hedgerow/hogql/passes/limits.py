@@ -15,8 +15,6 @@ from hedgerow.hogql.functions.spec import literal_value
 from hedgerow.hogql.parse import span_of
 
 
-LIMIT_BY = "hog_limit_by"
-
 
 def _outer(tree: exp.Expression) -> exp.Expression:
     while isinstance(tree, exp.Subquery):
@@ -29,10 +27,6 @@ def run(c: Compilation) -> None:
     query = _outer(c.tree)
     limits = c.ctx.limit_context
     limit = query.args.get("limit")
-    if limit is not None and limit.expressions:  # LIMIT n BY: not a row limit
-        query.meta[LIMIT_BY] = limit
-        query.set("limit", None)
-        limit = None
     offset = query.args.get("offset")
     if offset is not None:
         value = literal_value(offset.expression)

@@ -1,7 +1,8 @@
 """Replace ``{name}`` placeholders with constants from ``values`` (and ``{filters}``).
 
 A value becomes a literal node (later a bound parameter): it can never change the query's
-structure. A placeholder without a value is an error.
+structure. A placeholder without a value is an error, except ``{variables.code_name}``
+(insight variables, passed by the caller as ``values["variables.code_name"]``), which is NULL.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def run(c: Compilation) -> None:
             replacement = filters.expand(name, node, c)
         elif name in c.ctx.values:
             replacement = value_to_node(c.ctx.values[name], name)
+        elif name.startswith("variables.") and name.count(".") == 1:
+            replacement = exp.Null()  # an insight variable with no value (and no default here)
         else:
             start, end = span_of(node)
             raise PlaceholderError(

@@ -12,11 +12,11 @@ from sqlglot import exp
 from hedgerow.hogql.compilation import Compilation
 from hedgerow.hogql.functions.json import json_pointer
 from hedgerow.hogql.functions.spec import fn
-from hedgerow.hogql.nodes import Property, type_of, typed
+from hedgerow.hogql.nodes import Property, inline_string, type_of, typed
 
 
 def extraction(node: Property) -> exp.Expression:
-    raw = fn("json_extract_string", node.this, exp.Literal.string(json_pointer(node.keys)))
+    raw = fn("json_extract_string", node.this, inline_string(json_pointer(node.keys)))
     hog_type = type_of(node)
     if hog_type.name == "Float64":
         return exp.TryCast(this=raw, to=exp.DataType.build("DOUBLE"))

@@ -1,4 +1,4 @@
-"""The one place identifiers are quoted for engine SQL."""
+"""The one place identifiers and inline string constants are quoted for engine SQL."""
 
 from __future__ import annotations
 
@@ -8,3 +8,14 @@ def quote_identifier(name: str, quote: str = '"') -> str:
     if "\x00" in name:
         raise ValueError("identifier contains NUL")
     return quote + name.replace(quote, quote * 2) + quote
+
+
+def quote_string(value: str) -> str:
+    """A standard SQL string literal (quotes doubled; backslashes are not escapes). NUL refused.
+
+    Only for constants the compiler itself decided are structural (JSON paths); user values
+    are always bound as parameters.
+    """
+    if "\x00" in value:
+        raise ValueError("string contains NUL")
+    return "'" + value.replace("'", "''") + "'"

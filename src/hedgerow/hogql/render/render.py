@@ -8,6 +8,7 @@ table, or a function call the function pass did not produce.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlglot import exp
@@ -17,7 +18,7 @@ from hedgerow.hogql import nodes
 from hedgerow.hogql.errors import HogQLInternalError
 from hedgerow.hogql.functions.spec import ENGINE_CALL
 from hedgerow.hogql.render.engines import Engine
-from hedgerow.hogql.render.quote import quote_identifier
+from hedgerow.hogql.render.quote import quote_identifier, quote_string
 
 
 def _generator_class(engine: Engine) -> type:
@@ -25,24 +26,36 @@ def _generator_class(engine: Engine) -> type:
 
     class BindingGenerator(base):  # type: ignore[misc, valid-type]
         params: list[Any]
+        bound: dict[Any, int]
 
         def _bind(self, value: Any) -> str:
-            self.params.append(value)
-            return f"${len(self.params)}"
+            # One parameter per distinct value: the same expression then prints the same text
+            # wherever it appears (SELECT item and GROUP BY must match for the engine).
+            try:
+                key = (type(value), value)
+                index = self.bound.get(key)
+            except TypeError:  # unhashable: bind separately
+                key, index = None, None
+            if index is None:
+                self.params.append(value)
+                index = len(self.params)
+                if key is not None:
+                    self.bound[key] = index
+            return f"${index}"
 
         def literal_sql(self, expression: exp.Literal) -> str:
             if expression.is_string:
+                if expression._meta and expression.meta.get(nodes.INLINE):  # noqa: SLF001
+                    return quote_string(expression.this)
                 return self._bind(expression.this)
-            text = expression.this
-            value: Any = int(text) if text.lstrip("-").isdigit() else float(text)
-            return self._bind(value)
+            return _number(expression.this, self._bind)
 
         def identifier_sql(self, expression: exp.Identifier) -> str:
             return quote_identifier(expression.this, engine.identifier_quote)
 
         def table_sql(self, expression: exp.Table, sep: str = " AS ") -> str:
             meta = expression.meta if expression._meta else {}  # noqa: SLF001
-            if not meta.get(nodes.GUARDED) and not meta.get(nodes.CTE_REF):
+            if not (meta.get(nodes.GUARDED) or meta.get(nodes.CTE_REF) or meta.get(nodes.TENANT_FREE)):
                 raise HogQLInternalError("refusing to render an unguarded table")
             return super().table_sql(expression, sep)
 
@@ -63,6 +76,21 @@ def _generator_class(engine: Engine) -> type:
     return BindingGenerator
 
 
+def _number(text: str, bind) -> str:
+    """Numbers print inline, like PostHog's printer (positional ``GROUP BY 1`` works, plans
+    see constants); a value that does not print as a plain finite number is bound instead."""
+    try:
+        value: Any = int(text) if text.lstrip("-").isdigit() else float(text)
+    except ValueError:
+        raise HogQLInternalError("malformed number literal") from None
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        value = float(value)  # beyond 64 bits HogQL types the literal Float64
+    if isinstance(value, float) and not math.isfinite(value):
+        return bind(value)
+    printed = str(value) if isinstance(value, int) else repr(value)
+    return f"({printed})" if printed.startswith("-") else printed
+
+
 _GENERATORS: dict[str, type] = {}
 
 
@@ -73,6 +101,7 @@ def render(tree: exp.Expression, engine: Engine) -> tuple[str, list[Any]]:
         cls = _GENERATORS[engine.name] = _generator_class(engine)
     generator = cls(pretty=False, unsupported_level=_RAISE)
     generator.params = []
+    generator.bound = {}
     sql = generator.generate(tree, copy=False)
     return sql, generator.params
 

@@ -27,9 +27,11 @@ from hedgerow.store.events.protocol import (
     PersonFilter,
     WriteBatch,
 )
+from hedgerow.store.events.duckdb_query import apply_sandbox
 from hedgerow.store.events.schema import TABLES
 
 CHECKPOINT_THRESHOLD = "256MB"
+MEMORY_LIMIT = "8GB"  # DuckDB spills to disk past this; ingestion and queries share it
 """WAL size that triggers a checkpoint. DuckDB's 16 MB default checkpoints every ~10k of our
 rows and rewrites the open row group each time: measured 21k rows/s at 16 MB against 46k
 rows/s at 256 MB for 3 KB rows (bench/ingest_store.py prints the current figure). The cost is
@@ -154,14 +156,30 @@ _BY_UUID = " AND p.id = CAST(? AS UUID)"
 _BY_INT_ID = " AND p.int_id = ?"
 
 
-# Instance-wide settings applied once at open, then locked: no file, URL or extension access
-# for anything that runs here, user queries included.
-SANDBOX = (
-    "SET enable_external_access = false",
-    "SET autoinstall_known_extensions = false",
-    "SET autoload_known_extensions = false",
-    "SET lock_configuration = true",
-)
+DUCKDB_SCHEME = "duckdb:///"
+
+
+def path_from_url(url: str) -> Path:
+    """The file of a ``duckdb:///<path>`` events URL (SQLAlchemy style: four slashes for an
+    absolute path, three for a relative one)."""
+    if not url.startswith(DUCKDB_SCHEME) or len(url) == len(DUCKDB_SCHEME):
+        raise ValueError(f"not a DuckDB events URL: {url!r}")
+    return Path(url[len(DUCKDB_SCHEME):])
+
+
+# (delete, insert, select) statements for static (True) and calculated (False) membership.
+_MEMBERS = {
+    True: (
+        "DELETE FROM static_cohort_people WHERE team_id = ? AND cohort_id = ?",
+        "INSERT INTO static_cohort_people SELECT DISTINCT ?, ?, CAST(person_id AS UUID) FROM hedgerow_members_in",
+        "SELECT CAST(person_id AS VARCHAR) FROM static_cohort_people WHERE team_id = ? AND cohort_id = ? ORDER BY 1",
+    ),
+    False: (
+        "DELETE FROM cohort_people WHERE team_id = ? AND cohort_id = ?",
+        "INSERT INTO cohort_people SELECT DISTINCT ?, ?, CAST(person_id AS UUID), ? FROM hedgerow_members_in",
+        "SELECT CAST(person_id AS VARCHAR) FROM cohort_people WHERE team_id = ? AND cohort_id = ? ORDER BY 1",
+    ),
+}
 
 
 class UnsupportedFilter(ValueError):
@@ -177,16 +195,16 @@ class DuckDBEventStore:
         *,
         threads: int | None = None,
         checkpoint_threshold: str = CHECKPOINT_THRESHOLD,
+        memory_limit: str = MEMORY_LIMIT,
     ) -> None:
-        config: dict[str, Any] = {"checkpoint_threshold": checkpoint_threshold}
-        if threads:
-            config["threads"] = threads
+        """Open (creating) the file, its tables, and lock the instance into the sandbox:
+        no files, URLs or extensions for anything that runs here, user queries included."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = duckdb.connect(str(path), config=config)
+            self._db = duckdb.connect(str(path), config={"checkpoint_threshold": checkpoint_threshold})
             for ddl in TABLES:
                 self._db.execute(ddl)
-            for statement in SANDBOX:
-                self._db.execute(statement)
+            apply_sandbox(self._db, memory_limit=memory_limit, threads=threads)
         except duckdb.Error as exc:
             raise EventStoreError(f"cannot open events store {path}") from exc
         self.path = Path(path)
@@ -196,7 +214,12 @@ class DuckDBEventStore:
     # -- reads ----------------------------------------------------------------------------
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A read connection for the calling thread (DuckDB connections are not thread-safe)."""
+        """A new connection to this instance for one caller (close it when done): queries
+        that may be interrupted or cancelled each get their own."""
+        return self._db.cursor()
+
+    def _thread_cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's reusable cursor, for the store's own short reads."""
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             cur = self._local.cursor = self._db.cursor()
@@ -205,7 +228,7 @@ class DuckDBEventStore:
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         """Run a read query on this thread's cursor."""
         try:
-            return self.cursor().execute(sql, list(params)).fetchall()
+            return self._thread_cursor().execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
             raise EventStoreError("events store query failed") from exc
 
@@ -283,6 +306,49 @@ class DuckDBEventStore:
             else:
                 params += [path, _as_text(value)]
         return sql, params
+
+    # -- cohort membership (its own transactions; the event writer never touches these) ------
+
+    def replace_cohort_members(self, team_id: int, cohort_id: int, person_uuids: list[str], *,
+                               static: bool, version: int = 0) -> None:  # fmt: skip
+        """Set a cohort's members (static cohorts: add to them instead, see below)."""
+        delete, insert, _ = _MEMBERS[static]
+        keys = pa.table({"person_id": pa.array(person_uuids, pa.string())})
+        cur = self._db.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            cur.execute(delete, [team_id, cohort_id])
+            cur.register("hedgerow_members_in", keys)
+            cur.execute(insert, [team_id, cohort_id] + ([] if static else [version]))
+            cur.execute("COMMIT")
+        except duckdb.Error as exc:
+            cur.execute("ROLLBACK")
+            raise EventStoreError("could not store cohort members") from exc
+        finally:
+            cur.close()
+
+    def add_static_members(self, team_id: int, cohort_id: int, person_uuids: list[str]) -> None:
+        current = set(self.cohort_members(team_id, cohort_id, static=True))
+        self.replace_cohort_members(team_id, cohort_id, sorted(current | set(person_uuids)), static=True)
+
+    def remove_static_member(self, team_id: int, cohort_id: int, person_uuid: str) -> None:
+        current = set(self.cohort_members(team_id, cohort_id, static=True))
+        current.discard(person_uuid)
+        self.replace_cohort_members(team_id, cohort_id, sorted(current), static=True)
+
+    def cohort_members(self, team_id: int, cohort_id: int, *, static: bool) -> list[str]:
+        rows = self.query(_MEMBERS[static][2], [team_id, cohort_id])
+        return [r[0] for r in rows]
+
+    def static_memberships(self, team_id: int) -> dict[str, set[int]]:
+        """{person uuid: static cohort ids} for a team."""
+        found: dict[str, set[int]] = {}
+        rows = self.query(
+            "SELECT CAST(person_id AS VARCHAR), cohort_id FROM static_cohort_people WHERE team_id = ?", [team_id]
+        )
+        for person, cohort in rows:
+            found.setdefault(person, set()).add(cohort)
+        return found
 
     def insert_snapshots(self, rows: list[tuple]) -> None:
         """Store recording snapshots in their own transaction (append-only: no conflict with

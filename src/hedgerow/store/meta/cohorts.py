@@ -80,3 +80,13 @@ def latest_change(conn: Connection, project_id: int) -> tuple[Any, int]:
         sa.select(sa.func.max(cohorts.c.updated_at), sa.func.count()).where(cohorts.c.project_id == project_id)
     ).first()
     return (row[0], row[1]) if row else (None, 0)
+
+
+def ids_by_name(conn: Connection, project_id: int) -> dict[str, int]:
+    """Names of the project's live cohorts -> ids (the oldest wins when names repeat)."""
+    rows = conn.execute(
+        sa.select(cohorts.c.id, cohorts.c.name)
+        .where(cohorts.c.project_id == project_id, cohorts.c.deleted.is_(False), cohorts.c.name.is_not(None))
+        .order_by(cohorts.c.id.desc())
+    )
+    return {row.name: row.id for row in rows}

@@ -142,11 +142,10 @@ def properties_of_events(conn: Connection, project_id: int, names: Sequence[str]
 
 
 def property_types(conn: Connection, project_id: int) -> dict[tuple[str, str], str]:
-    """{(scope, name): type} for typed reads in HogQL; scope is event, person or group_N."""
-    scopes = {1: "event", 2: "person"}
-    out: dict[tuple[str, str], str] = {}
-    for row in properties(conn, project_id):
-        if row.property_type:
-            scope = scopes.get(row.type) or f"group_{row.group_type_index}"
-            out[(scope, row.name)] = row.property_type
-    return out
+    """{(scope, name): type} for typed reads in HogQL (scope: event, person or group)."""
+    scopes = {1: "event", 2: "person", 3: "group"}
+    return {
+        (scopes[row.type], row.name): row.property_type
+        for row in properties(conn, project_id)
+        if row.property_type and row.type in scopes
+    }

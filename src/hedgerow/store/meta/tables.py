@@ -113,19 +113,6 @@ audit_log = Table(
     Index("ix_audit_log_key_id", "key_id"),
 )
 
-group_type_mappings = Table(
-    "group_type_mappings",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
-    Column("group_type", String(400), nullable=False),
-    Column("group_type_index", Integer, nullable=False),
-    Column("name_singular", String(400), nullable=True),
-    Column("name_plural", String(400), nullable=True),
-    UniqueConstraint("project_id", "group_type", name="uq_group_type_project_type"),
-    UniqueConstraint("project_id", "group_type_index", name="uq_group_type_project_index"),
-)
-
 event_definitions = Table(
     "event_definitions",
     metadata,
@@ -223,4 +210,17 @@ event_properties = Table(
     Column("event", String(400), nullable=False),
     Column("property", String(400), nullable=False),
     UniqueConstraint("project_id", "event", "property", name="uq_event_property"),
+)
+
+# Experience continuity: the hash key a person's flag was first evaluated with (their
+# anonymous id), so logging in does not move them to another variant.
+flag_hash_key_overrides = Table(
+    "flag_hash_key_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("person_uuid", String(36), nullable=False),
+    Column("feature_flag_key", String(400), nullable=False),
+    Column("hash_key", String(400), nullable=False),
+    UniqueConstraint("project_id", "person_uuid", "feature_flag_key", name="uq_flag_hash_key_override"),
 )

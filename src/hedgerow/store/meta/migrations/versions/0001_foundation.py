@@ -93,17 +93,6 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_created_at", "audit_log", ["created_at"])
     op.create_index("ix_audit_log_key_id", "audit_log", ["key_id"])
     op.create_table(
-        "group_type_mappings",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
-        sa.Column("group_type", sa.String(400), nullable=False),
-        sa.Column("group_type_index", sa.Integer, nullable=False),
-        sa.Column("name_singular", sa.String(400), nullable=True),
-        sa.Column("name_plural", sa.String(400), nullable=True),
-        sa.UniqueConstraint("project_id", "group_type", name="uq_group_type_project_type"),
-        sa.UniqueConstraint("project_id", "group_type_index", name="uq_group_type_project_index"),
-    )
-    op.create_table(
         "event_definitions",
         sa.Column("id", sa.String(36), primary_key=True),
         sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
@@ -131,7 +120,6 @@ def downgrade() -> None:
     for table in (
         "property_definitions",
         "event_definitions",
-        "group_type_mappings",
         "audit_log",
         "personal_api_keys",
         "projects",

@@ -1,0 +1,410 @@
+"""The query use case: ``POST /query/`` and friends, for every query kind.
+
+A request is validated (:mod:`.query_schema`), its kind looked up in :data:`KINDS` (model +
+runner), and run according to PostHog's execution modes: answered from the result cache
+when fresh, computed now, or queued as an async job whose status is polled. Every query runs
+under one of the project's concurrency slots, with a time limit, on its own cursor of the
+shared events database, and can be cancelled by id.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pydantic
+from pydantic import BaseModel
+
+from hedgerow import clock
+from hedgerow.errors import Exposed, NotFound, ParseError, ServiceUnavailable
+from hedgerow.hogql import API_LIMITS, EXPORT_LIMITS, CompileContext, CompiledQuery, LimitContext, compile_hogql
+from hedgerow.insights import events_query
+from hedgerow.services.query_cache import ResultCache
+from hedgerow.services.query_jobs import ProjectSlots, QueryJobs, Running, SlotsBusy
+from hedgerow.services.query_schema import (
+    EventsQuery,
+    HogQLFilters,
+    HogQLQuery,
+    HogQLVariable,
+    Node,
+    parse_request,
+)
+from hedgerow.store.events.duckdb import DuckDBEventStore
+from hedgerow.store.events.duckdb_query import QueryResult, execute, explain
+from hedgerow.store.meta import cohorts as cohort_store
+from hedgerow.store.meta import definitions
+from hedgerow.store.meta.db import MetaDB
+from hedgerow.store.meta.tenancy import Project
+
+CACHE_VERSION = 1
+REFRESH_INTERVAL = dt.timedelta(minutes=1)
+"""``next_allowed_client_refresh`` is this long after ``last_refresh`` (PostHog's default)."""
+
+DEFAULT_MODIFIERS: Mapping[str, Any] = {
+    "personsOnEventsMode": "person_id_override_properties_on_events",
+    "personsArgMaxVersion": "auto",
+    "inCohortVia": "auto",
+    "materializationMode": "legacy_null_as_null",
+    "bounceRatePageViewMode": "count_pageviews",
+    "sessionTableVersion": "auto",
+}
+"""The modifiers a project runs with unless a query overrides them (echoed in responses)."""
+
+
+class QueryThrottled(Exposed):
+    """PostHog's 429 when a project already runs its maximum of concurrent queries."""
+
+    status = 429
+    type = "throttled_error"
+    default_code = "throttled"
+
+
+def new_query_id() -> str:
+    """A UUIDv7 as 32 hex digits (PostHog's ``uuid7().hex`` for query ids)."""
+    millis = int(time.time() * 1000) & ((1 << 48) - 1)
+    rand = secrets.randbits(74)
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return f"{value:032x}"
+
+
+# -- running one query -----------------------------------------------------------------------
+
+
+@dataclass
+class RunContext:
+    """What a kind's runner may use: compile for this project, execute, record timings."""
+
+    project: Project
+    meta: MetaDB
+    events: DuckDBEventStore
+    running: Running
+    timeout_seconds: float
+    timings: list[dict[str, Any]] = field(default_factory=list)
+    _property_types: dict | None = None
+    _cohorts: dict | None = None
+
+    def _lookups(self) -> None:
+        if self._property_types is None:
+            with self.meta.read() as conn:
+                self._property_types = definitions.property_types(conn, self.project.id)
+                self._cohorts = cohort_store.ids_by_name(conn, self.project.id)
+
+    def compile(
+        self,
+        query: Any,
+        *,
+        values: Mapping[str, Any] | None = None,
+        filters: Mapping[str, Any] | None = None,
+        modifiers: Mapping[str, Any] | None = None,
+        limit_context: LimitContext = API_LIMITS,
+    ) -> CompiledQuery:
+        started = time.perf_counter()
+        self._lookups()
+        ctx = CompileContext(
+            team_id=self.project.id,
+            timezone=self.project.timezone or "UTC",
+            values=values or {},
+            filters=filters,
+            property_types=self._property_types or {},
+            cohort_lookup=self._cohorts or {},
+            modifiers=modifiers or {},
+            limit_context=limit_context,
+            week_start_day=self.project.week_start_day or 0,
+        )
+        compiled = compile_hogql(query, ctx)
+        self._time("./hogql", started)
+        return compiled
+
+    def execute(self, compiled: CompiledQuery) -> QueryResult:
+        started = time.perf_counter()
+        cursor = self.events.cursor()
+        self.running.attach(cursor)
+        try:
+            return execute(cursor, compiled, self.timeout_seconds, cancelled=self.running.cancelled)
+        finally:
+            self.running.detach()
+            cursor.close()
+            self._time("./execute", started)
+
+    def explain(self, compiled: CompiledQuery) -> list[str]:
+        cursor = self.events.cursor()
+        try:
+            return explain(cursor, compiled)
+        finally:
+            cursor.close()
+
+    def _time(self, key: str, started: float) -> None:
+        self.timings.append({"k": key, "t": round(time.perf_counter() - started, 6)})
+
+
+def _modifiers(node: Any) -> dict[str, Any]:
+    return {**DEFAULT_MODIFIERS, **(getattr(node, "modifiers", None) or {})}
+
+
+def run_hogql(ctx: RunContext, node: HogQLQuery) -> dict[str, Any]:
+    """``HogQLQuery``: compile the text with its values, filters and variables, and run it."""
+    values = dict(node.values or {})
+    for variable in (node.variables or {}).values():
+        values[f"variables.{variable.code_name}"] = None if variable.isNull else variable.value
+    filters = node.filters.model_dump(exclude_none=True) if node.filters else None
+    compiled = ctx.compile(node.query, values=values, filters=filters, modifiers=node.modifiers)
+    result = ctx.execute(compiled)
+    return {
+        "results": result.results,
+        "columns": list(result.columns),
+        "types": [list(t) for t in result.types],
+        "hogql": compiled.hogql,
+        "clickhouse": compiled.sql,
+        "query": node.query,
+        "hasMore": result.has_more,
+        "limit": result.limit,
+        "offset": result.offset,
+        "explain": ctx.explain(compiled) if node.explain else None,
+        "metadata": None,
+        "error": None,
+        "modifiers": _modifiers(node),
+        "timings": ctx.timings,
+    }
+
+
+def run_events(ctx: RunContext, node: EventsQuery) -> dict[str, Any]:
+    """``EventsQuery``: plan it as HogQL, run it, shape ``*`` / ``person`` columns."""
+    plan = events_query.plan(node, timezone=ctx.project.timezone or "UTC")
+    limits = LimitContext(default=plan.limit, maximum=max(plan.limit, API_LIMITS.maximum))
+    compiled = ctx.compile(plan.tree, modifiers=node.modifiers, limit_context=limits)
+    result = ctx.execute(compiled)
+    persons: dict[str, Any] = {}
+    wanted = events_query.person_distinct_ids(plan, result.results)
+    if wanted:
+        lookup = ctx.compile(
+            events_query.PERSONS_FOR_DISTINCT_IDS,
+            values={"distinct_ids": wanted},
+            limit_context=EXPORT_LIMITS,
+        )
+        persons = events_query.persons_by_distinct_id(ctx.execute(lookup).results)
+    return {
+        "results": events_query.shape(plan, result.results, team_id=ctx.project.id, persons=persons),
+        "columns": events_query.result_columns(plan, compiled.columns),
+        "types": events_query.result_types(plan, compiled.types),
+        "hogql": compiled.hogql,
+        "hasMore": bool(result.has_more),
+        "limit": plan.limit,
+        "offset": plan.offset,
+        "error": None,
+        "modifiers": _modifiers(node),
+        "timings": ctx.timings,
+    }
+
+
+# -- dashboard overrides ---------------------------------------------------------------------
+
+
+def _hogql_filters_override(node: HogQLQuery, override: Mapping[str, Any]) -> HogQLQuery:
+    filters = node.filters.model_dump(exclude_none=True) if node.filters else {}
+    if override.get("date_from") or override.get("date_to"):
+        filters["dateRange"] = {"date_from": override.get("date_from"), "date_to": override.get("date_to")}
+    if override.get("properties"):
+        filters["properties"] = _as_list(filters.get("properties")) + _as_list(override["properties"])
+    return node.model_copy(update={"filters": HogQLFilters.model_validate(filters)})
+
+
+def _events_filters_override(node: EventsQuery, override: Mapping[str, Any]) -> EventsQuery:
+    update: dict[str, Any] = {}
+    if override.get("date_from") or override.get("date_to"):
+        update["after"], update["before"] = override.get("date_from"), override.get("date_to")
+    if override.get("properties"):
+        update["properties"] = _as_list(node.properties) + _as_list(override["properties"])
+    return node.model_copy(update=update)
+
+
+def _as_list(filters: Any) -> list[Any]:
+    if not filters:
+        return []
+    return list(filters) if isinstance(filters, list) else [filters]
+
+
+def _hogql_variables_override(node: HogQLQuery, override: Mapping[str, Mapping[str, Any]]) -> HogQLQuery:
+    variables = dict(node.variables or {})
+    for variable_id, values in override.items():
+        known = variables.get(variable_id)
+        merged = {**(known.model_dump() if known else {}), **values, "variableId": variable_id}
+        if merged.get("code_name"):
+            variables[variable_id] = HogQLVariable.model_validate(merged)
+    return node.model_copy(update={"variables": variables})
+
+
+@dataclass(frozen=True)
+class QueryKind:
+    """A query kind: its request model, its runner, and how dashboard overrides apply."""
+
+    model: type[Node]
+    run: Callable[[RunContext, Any], dict[str, Any]]
+    filters_override: Callable[[Any, Mapping[str, Any]], Any] | None = None
+    variables_override: Callable[[Any, Mapping[str, Any]], Any] | None = None
+
+
+KINDS: dict[str, QueryKind] = {
+    "HogQLQuery": QueryKind(HogQLQuery, run_hogql, _hogql_filters_override, _hogql_variables_override),
+    "EventsQuery": QueryKind(EventsQuery, run_events, _events_filters_override),
+}
+"""Query kind -> how to run it. Insights add their kinds here."""
+
+
+# -- the service -----------------------------------------------------------------------------
+
+
+def _mode(request: Any) -> str:
+    refresh = request.refresh
+    if request.async_:
+        return "async"
+    if refresh is True:
+        return "force_blocking"
+    if refresh in (None, False, "force_cache"):
+        return "blocking"  # PostHog's query endpoint promotes cache-only to blocking
+    return refresh
+
+
+class QueryService:
+    """Runs queries for projects (see module docstring)."""
+
+    def __init__(
+        self,
+        meta: MetaDB,
+        events: DuckDBEventStore | None,
+        *,
+        slots_per_project: int = 3,
+        concurrency_wait: float = 30.0,
+        timeout_seconds: float = 60.0,
+        fresh_for: dt.timedelta = dt.timedelta(seconds=60),
+        workers: int = 4,
+    ) -> None:
+        self.meta = meta
+        self.events = events
+        self.slots = ProjectSlots(slots_per_project)
+        self.concurrency_wait = concurrency_wait
+        self.timeout_seconds = timeout_seconds
+        self.fresh_for = fresh_for
+        self.cache = ResultCache()
+        self.jobs = QueryJobs(workers=workers)
+
+    @property
+    def kinds(self) -> tuple[type[Node], ...]:
+        return tuple(kind.model for kind in KINDS.values())
+
+    # -- POST ------------------------------------------------------------------------------
+
+    def run(self, project: Project, data: Any) -> tuple[int, dict[str, Any]]:
+        """Answer a ``QueryRequest`` body: ``(HTTP status, response body)``."""
+        request = parse_request(data, self.kinds)
+        node = request.query
+        kind = KINDS[node.kind]
+        try:
+            if request.filters_override and kind.filters_override:
+                node = kind.filters_override(node, request.filters_override)
+            if request.variables_override and kind.variables_override:
+                node = kind.variables_override(node, request.variables_override)
+        except pydantic.ValidationError as error:
+            raise ParseError(f"JSON parse error - {error}") from None
+        mode = _mode(request)
+        query_id = request.client_query_id or new_query_id()
+        cache_key = self.cache_key(project, node)
+
+        if mode == "force_async":
+            return 202, {"query_status": self._enqueue(project, node, kind, query_id, cache_key)}
+        cached = None if mode == "force_blocking" else self.cache.get(cache_key)
+        if cached is not None:
+            computed_at, response = cached
+            response["is_cached"] = True
+            if clock.now() - computed_at < self.fresh_for:
+                response["query_status"] = None
+                return 200, response
+            if mode in ("async", "lazy_async", "async_except_on_cache_miss"):
+                status = self._enqueue(project, node, kind, query_id, cache_key, rerun=True)
+                response["query_status"] = status
+                return 202, response
+        elif mode in ("async", "lazy_async"):
+            status = self._enqueue(project, node, kind, query_id, cache_key, rerun=False)
+            return 202, {"cache_key": cache_key, "query_status": status}
+        return 200, self._run_now(project, node, kind, query_id, cache_key)
+
+    def cache_key(self, project: Project, node: BaseModel) -> str:
+        """``cache_<32 hex>`` over everything that determines the result."""
+        payload = {
+            "kind": node.kind,
+            "query": node.model_dump(mode="json", exclude={"name"}, exclude_none=True),
+            "team_id": project.id,
+            "timezone": project.timezone,
+            "week_start_day": project.week_start_day,
+            "version": CACHE_VERSION,
+        }
+        digest = hashlib.blake2b(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), digest_size=16)
+        return "cache_" + digest.hexdigest()
+
+    def _context(self, project: Project, running: Running) -> RunContext:
+        if self.events is None:
+            raise ServiceUnavailable()
+        return RunContext(project, self.meta, self.events, running, self.timeout_seconds)
+
+    def _compute(self, project: Project, node: Any, kind: QueryKind, running: Running, cache_key: str) -> dict[str, Any]:
+        started = clock.now()
+        body = kind.run(self._context(project, running), node)
+        body.update(
+            is_cached=False,
+            cache_key=cache_key,
+            last_refresh=clock.iso(started),
+            next_allowed_client_refresh=clock.iso(started + REFRESH_INTERVAL),
+            cache_target_age=clock.iso(started + self.fresh_for),
+            calculation_trigger=None,
+            timezone=project.timezone or "UTC",
+            query_status=None,
+        )
+        self.cache.put(cache_key, started, body)
+        return body
+
+    def _run_now(self, project: Project, node: Any, kind: QueryKind, query_id: str, cache_key: str) -> dict[str, Any]:
+        with self.jobs.track(project.id, query_id) as running:
+            try:
+                with self.slots.hold(project.id, self.concurrency_wait):
+                    return self._compute(project, node, kind, running, cache_key)
+            except SlotsBusy:
+                raise QueryThrottled(
+                    f"Exceeded maximum concurrency limit: {self.slots.limit} for key: "
+                    f"api:query:per-team:{project.id} and task: {query_id}"
+                ) from None
+
+    def _enqueue(
+        self, project: Project, node: Any, kind: QueryKind, query_id: str, cache_key: str, *, rerun: bool = True
+    ) -> dict[str, Any]:
+        frozen = copy.deepcopy(node)
+
+        def work(running: Running) -> dict[str, Any]:
+            with self.slots.hold(project.id, None):
+                return self._compute(project, frozen, kind, running, cache_key)
+
+        return self.jobs.start(project.id, query_id, work, rerun=rerun)
+
+    # -- GET / DELETE ------------------------------------------------------------------------
+
+    def status(self, project: Project, query_id: str) -> tuple[int, dict[str, Any]]:
+        """PostHog's poll answer: 202 running, 200 done, 400 failed with a message, 500 without."""
+        status = self.jobs.status(project.id, query_id)
+        if status is None:
+            raise NotFound(f"Query {query_id} not found for team {project.id}")
+        if status["error"]:
+            code = 400 if status["error_message"] else 500
+        else:
+            code = 200 if status["complete"] else 202
+        return code, {"query_status": status}
+
+    def cancel(self, project: Project, query_id: str, *, dequeue_only: bool = False) -> dict[str, Any]:
+        return {"message": self.jobs.cancel(project.id, query_id, dequeue_only=dequeue_only)}
+
+    def close(self) -> None:
+        self.jobs.close()
