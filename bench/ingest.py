@@ -72,6 +72,7 @@ class Outcome:
     acked: list[str] = field(default_factory=list)
     unacked: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    acked_at: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     started: float = 0.0
     finished: float = 0.0
@@ -114,6 +115,8 @@ async def _connection(port: int, work: deque, outcome: Outcome) -> None:
                 outcome.unacked.extend(uuids)
                 return
             outcome.latencies.append(time.perf_counter() - t0)
+            if status == 200:
+                outcome.acked_at.append(time.monotonic())
             outcome.statuses[status] += 1
             (outcome.acked if status == 200 else outcome.unacked).extend(uuids)
     finally:
@@ -159,6 +162,9 @@ class Phase:
     statuses: Counter
     server_cpu: float
     client_cpu: float
+    machine_cpu: float
+    tenths: list[float]
+    """Acknowledged events/s in each tenth of the phase (shows a slow-down as tables grow)."""
 
     def report(self) -> str:
         lat = sorted(self.latencies)
@@ -171,7 +177,10 @@ class Phase:
             f"p99 {p99:.1f} ms ({self.events:,} events in {self.seconds:.1f} s"
             + (f"; NOT 200: {bad}" if bad else "") + ")\n"
             f"  CPU: server {self.server_cpu / self.seconds:.0%} of a core, "
-            f"load generators {self.client_cpu / self.seconds:.0%}"
+            f"load generators {self.client_cpu / self.seconds:.0%}, "
+            f"anything else {max(0.0, self.machine_cpu - self.server_cpu - self.client_cpu) / self.seconds:.0%}"
+            "; events/s by tenth of the run: "
+            + " ".join(f"{r / 1000:.1f}k" for r in self.tenths)
         )
 
     @property
@@ -185,6 +194,13 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy() -> float:
+    """CPU seconds all processes on the machine have used (``/proc/stat``, all CPUs)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def run_phase(name: str, plans: list[Plan], server_pid: int, acked: list[str],
               sent: list[str], profile: Path | None) -> Phase:  # fmt: skip
     ctx = mp.get_context("spawn")
@@ -195,9 +211,9 @@ def run_phase(name: str, plans: list[Plan], server_pid: int, acked: list[str],
         p.start()
     ready.wait()
     spy = start_profiler(profile, name, server_pid) if profile else None
-    cpu0 = process_cpu(server_pid)
+    cpu0, busy0 = process_cpu(server_pid), machine_busy()
     outcomes = [results.get() for _ in procs]
-    cpu1 = process_cpu(server_pid)
+    cpu1, busy1 = process_cpu(server_pid), machine_busy()
     if spy is not None:
         spy.send_signal(signal.SIGINT)
         spy.wait(60)
@@ -210,9 +226,15 @@ def run_phase(name: str, plans: list[Plan], server_pid: int, acked: list[str],
         acked.extend(o.acked)
         sent.extend(o.acked)
         sent.extend(o.unacked)
-    seconds = max(o.finished for o in outcomes) - min(o.started for o in outcomes)
+    started = min(o.started for o in outcomes)
+    seconds = max(o.finished for o in outcomes) - started
+    acks = sorted(t for o in outcomes for t in o.acked_at)
+    tenths = [0.0] * 10
+    for t in acks:
+        tenths[min(9, int((t - started) / seconds * 10))] += per_request / (seconds / 10)
     return Phase(name, statuses[200] * per_request, sum(statuses.values()), seconds, latencies,
-                 statuses, cpu1 - cpu0, sum(o.cpu_seconds for o in outcomes))  # fmt: skip
+                 statuses, cpu1 - cpu0, sum(o.cpu_seconds for o in outcomes), busy1 - busy0,
+                 tenths)  # fmt: skip
 
 
 def start_profiler(directory: Path, name: str, pid: int) -> subprocess.Popen | None:
