@@ -161,6 +161,10 @@ class GroupWriter:
                 n -= sum(1 for i in s.maybe if offset + i in skipped)
             if not s.future.done():
                 s.future.set_result(n)
+        try:  # after the acks: housekeeping never delays the group that triggered it
+            self.store.maintain()
+        except EventStoreError:
+            log.warning("events store maintenance failed; will retry", exc_info=True)
 
 
 def _fail(future: Future, exc: BaseException) -> None:

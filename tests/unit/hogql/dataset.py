@@ -69,13 +69,13 @@ def load(conn, teams: dict[int, int] | None = None) -> None:
         )
     for team, pid, int_id, created, props, identified, deleted in PERSONS:
         conn.execute(
-            "INSERT INTO persons VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+            "INSERT INTO persons_folded VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
             [team_of(team), pid, int_id, created, json.dumps(props), identified, deleted],
         )
     for team, did, pid in PDIS:
-        conn.execute("INSERT INTO person_distinct_ids VALUES (?, ?, ?, 0, false)", [team_of(team), did, pid])
+        conn.execute("INSERT INTO person_distinct_ids_folded VALUES (?, ?, ?, 0, false)", [team_of(team), did, pid])
     for team, did, pid, version in OVERRIDES:
-        conn.execute("INSERT INTO person_distinct_id_overrides VALUES (?, ?, ?, ?)", [team_of(team), did, pid, version])
+        conn.execute("INSERT INTO person_distinct_id_overrides_folded VALUES (?, ?, ?, ?)", [team_of(team), did, pid, version])
     for team, index, key, props in GROUPS:
         conn.execute(
             "INSERT INTO groups VALUES (?, ?, ?, ?, '2024-01-01', '2024-01-02')",

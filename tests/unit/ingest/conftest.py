@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from hedgerow.ingest.pipeline import Ingestor, Project
-from hedgerow.store.events.duckdb import DuckDBEventStore
+from hedgerow.store.events.duckdb import FOLD_ROWS, DuckDBEventStore
 
 TOKEN = "phc_test_token"
 OTHER_TOKEN = "phc_other_token"
@@ -25,9 +25,10 @@ def db_path(tmp_path) -> str:
     return str(tmp_path / "events.duckdb")
 
 
-@pytest.fixture
-def store(db_path) -> Iterator[DuckDBEventStore]:
-    s = DuckDBEventStore(db_path)
+@pytest.fixture(params=["log", "folded"])
+def store(db_path, request) -> Iterator[DuckDBEventStore]:
+    """The store twice: identity changes left in the logs, and folded after every commit."""
+    s = DuckDBEventStore(db_path, fold_rows=1 if request.param == "folded" else FOLD_ROWS)
     yield s
     s.close()
 

@@ -1,16 +1,19 @@
 """The DuckDB events store: one database file, one writer cursor, reader cursors per thread.
 
-DuckDB allows one writer at a time inside a process; every write goes through
+DuckDB allows one writer at a time inside a process; every ingestion write goes through
 :meth:`DuckDBEventStore.commit`, called only by the ingestion writer thread. A commit is one
-transaction: the group's events (an Arrow table, ``INSERT ... SELECT``), then the identity
-upserts (persons, distinct ids, overrides, groups, group types) as delete-then-insert from
-Arrow tables. DuckDB writes and syncs its WAL on ``COMMIT``, so a committed group survives
-``kill -9``. Reads (the Persons API, HogQL) use :meth:`cursor`, a separate connection to the
-same database object.
+transaction, sent as one multi-statement call: the group's events (an Arrow table,
+``INSERT ... SELECT``), the identity changes appended to the identity logs (persons, distinct
+ids, overrides: see :class:`~hedgerow.store.events.schema.IdentityTable`), and the rare group
+upserts. Between commits the writer folds the logs once they hold :data:`FOLD_ROWS` rows
+(:meth:`DuckDBEventStore.maintain`). DuckDB writes and syncs its WAL on ``COMMIT``, so a
+committed group survives ``kill -9``. Reads (the Persons API, HogQL) use :meth:`cursor`, a
+separate connection to the same database object.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any, Iterable
@@ -20,7 +23,16 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from hedgerow.ingest.persons import SealedChanges
+from hedgerow.store.events.duckdb_inputs import Inputs
+from hedgerow.store.events.identity_rows import (
+    DISTINCT_IDS_IN,
+    GROUP_TYPES_IN,
+    GROUPS_IN,
+    OVERRIDES_IN,
+    PERSONS_IN,
+    IdentityInputs,
+    identity_inputs,
+)
 from hedgerow.store.events.protocol import (
     EventStoreError,
     IdentityRows,
@@ -28,16 +40,41 @@ from hedgerow.store.events.protocol import (
     WriteBatch,
 )
 from hedgerow.store.events.duckdb_query import apply_sandbox
-from hedgerow.store.events.schema import TABLES
+from hedgerow.store.events.schema import (
+    EVENT_ARROW_SCHEMA,
+    IDENTITY_TABLES,
+    PERSON_DISTINCT_ID_OVERRIDES,
+    PERSON_DISTINCT_IDS,
+    PERSONS,
+    TABLES,
+)
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_THRESHOLD = "256MB"
-MEMORY_LIMIT = "8GB"  # DuckDB spills to disk past this; ingestion and queries share it
 """WAL size that triggers a checkpoint. DuckDB's 16 MB default checkpoints every ~10k of our
 rows and rewrites the open row group each time: measured 21k rows/s at 16 MB against 46k
 rows/s at 256 MB for 3 KB rows (bench/ingest_store.py prints the current figure). The cost is
 a longer replay of the WAL on start after a crash (seconds for 256 MB)."""
+MEMORY_LIMIT = "8GB"  # DuckDB spills to disk past this; ingestion and queries share it
+FOLD_ROWS = 20_000
+"""Rows in the identity logs at which the writer folds them. Folding costs a scan of the folded
+tables; a bigger log makes every read of persons pay for its anti-join and window."""
 
-_TS = pa.timestamp("us")
+# Named Arrow inputs of the writer's statements (registered once on the writer cursor).
+_EVENTS_IN = "hedgerow_events_in"
+_MAYBE_IN = "hedgerow_maybe_in"
+_PERSONS_IN = "hedgerow_persons_in"
+_DISTINCT_IDS_IN = "hedgerow_distinct_ids_in"
+_OVERRIDES_IN = "hedgerow_overrides_in"
+_GROUPS_IN = "hedgerow_groups_in"
+_GROUP_TYPES_IN = "hedgerow_group_types_in"
+_MAYBE_SCHEMA = pa.schema([("i", pa.int64()), ("team_id", pa.int32()), ("uuid", pa.string())])
+_INPUTS = {
+    _EVENTS_IN: EVENT_ARROW_SCHEMA, _MAYBE_IN: _MAYBE_SCHEMA, _PERSONS_IN: PERSONS_IN,
+    _DISTINCT_IDS_IN: DISTINCT_IDS_IN, _OVERRIDES_IN: OVERRIDES_IN, _GROUPS_IN: GROUPS_IN,
+    _GROUP_TYPES_IN: GROUP_TYPES_IN,
+}  # fmt: skip
 
 _INSERT_EVENTS = """
 INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at,
@@ -51,32 +88,6 @@ _FIND_STORED = """
 SELECT k.i FROM hedgerow_maybe_in k
 JOIN events e ON e.team_id = k.team_id AND e.uuid = CAST(k.uuid AS UUID)
 """
-_DELETE_PERSONS = """
-DELETE FROM persons USING hedgerow_person_keys_in k
-WHERE persons.team_id = k.team_id AND persons.id = CAST(k.id AS UUID)
-"""
-_INSERT_PERSONS = """
-INSERT INTO persons (team_id, id, int_id, created_at, properties, is_identified, version)
-SELECT team_id, CAST(id AS UUID), int_id, created_at, properties, is_identified, version
-FROM hedgerow_persons_in
-"""
-_DELETE_PDI = """
-DELETE FROM person_distinct_ids USING hedgerow_pdi_keys_in k
-WHERE person_distinct_ids.team_id = k.team_id AND person_distinct_ids.distinct_id = k.id
-"""
-_INSERT_PDI = """
-INSERT INTO person_distinct_ids (team_id, distinct_id, person_id, version)
-SELECT team_id, distinct_id, CAST(person_id AS UUID), version FROM hedgerow_pdi_in
-"""
-_DELETE_OVERRIDES = """
-DELETE FROM person_distinct_id_overrides USING hedgerow_override_keys_in k
-WHERE person_distinct_id_overrides.team_id = k.team_id
-  AND person_distinct_id_overrides.distinct_id = k.id
-"""
-_INSERT_OVERRIDES = """
-INSERT INTO person_distinct_id_overrides (team_id, distinct_id, person_id, version)
-SELECT team_id, distinct_id, CAST(person_id AS UUID), version FROM hedgerow_overrides_in
-"""
 _DELETE_GROUPS = """
 DELETE FROM groups USING hedgerow_groups_in g
 WHERE groups.team_id = g.team_id AND groups.group_type_index = g.group_type_index
@@ -89,8 +100,15 @@ FROM hedgerow_groups_in
 """
 _INSERT_GROUP_TYPES = """
 INSERT INTO group_type_mapping (team_id, group_type, group_type_index)
-SELECT team_id, group_type, group_type_index FROM hedgerow_types_in
+SELECT team_id, group_type, group_type_index FROM hedgerow_group_types_in
 """
+_APPEND_PERSONS = PERSONS.append(_PERSONS_IN)
+_APPEND_DISTINCT_IDS = PERSON_DISTINCT_IDS.append(_DISTINCT_IDS_IN)
+_APPEND_OVERRIDES = PERSON_DISTINCT_ID_OVERRIDES.append(_OVERRIDES_IN)
+_FOLD = tuple(statement for table in IDENTITY_TABLES for statement in table.fold())
+_LOG_STATE = " UNION ALL ".join(
+    f"SELECT count(*), coalesce(max(_seq), 0) FROM {table.recent}" for table in IDENTITY_TABLES
+)
 _DELETE_EVENTS = """
 DELETE FROM events WHERE team_id = ? AND (
     person_id IN (SELECT CAST(unnest(?::VARCHAR[]) AS UUID))
@@ -196,20 +214,30 @@ class DuckDBEventStore:
         threads: int | None = None,
         checkpoint_threshold: str = CHECKPOINT_THRESHOLD,
         memory_limit: str = MEMORY_LIMIT,
+        fold_rows: int = FOLD_ROWS,
     ) -> None:
         """Open (creating) the file, its tables, and lock the instance into the sandbox:
-        no files, URLs or extensions for anything that runs here, user queries included."""
+        no files, URLs or extensions for anything that runs here, user queries included.
+
+        ``fold_rows``: fold the identity logs once they hold this many rows.
+        """
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = duckdb.connect(str(path), config={"checkpoint_threshold": checkpoint_threshold})
-            for ddl in TABLES:
-                self._db.execute(ddl)
+            _create_tables(self._db)
             apply_sandbox(self._db, memory_limit=memory_limit, threads=threads)
+            self._writer = self._db.cursor()
+            self._inputs = Inputs(self._writer, _INPUTS)
+            state = self._writer.execute(_LOG_STATE).fetchall()
         except duckdb.Error as exc:
             raise EventStoreError(f"cannot open events store {path}") from exc
         self.path = Path(path)
-        self._writer = self._db.cursor()
         self._local = threading.local()
+        self.fold_rows = fold_rows
+        self._log_rows = sum(count for count, _ in state)
+        """Rows in the identity logs (folded at :data:`FOLD_ROWS`)."""
+        self._seq = max(seq for _, seq in state)
+        """The last commit's sequence number (orders the identity logs)."""
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -369,10 +397,10 @@ class DuckDBEventStore:
         })  # fmt: skip
         cur = self._db.cursor()
         try:
-            _run_script(cur, "BEGIN TRANSACTION; INSERT INTO session_recording_snapshots "
-                             "SELECT team_id, CAST(uuid AS UUID), session_id, window_id, distinct_id, "
-                             "timestamp, created_at, snapshot_data FROM hedgerow_snapshots_in; COMMIT",
-                        hedgerow_snapshots_in=table)  # fmt: skip
+            cur.register("hedgerow_snapshots_in", table)  # dropped with the cursor
+            cur.execute("BEGIN TRANSACTION; INSERT INTO session_recording_snapshots "
+                        "SELECT team_id, CAST(uuid AS UUID), session_id, window_id, distinct_id, "
+                        "timestamp, created_at, snapshot_data FROM hedgerow_snapshots_in; COMMIT")
         except duckdb.Error as exc:
             raise EventStoreError("could not store recording snapshots") from exc
         finally:
@@ -381,148 +409,79 @@ class DuckDBEventStore:
     # -- the single writer ----------------------------------------------------------------
 
     def commit(self, batch: WriteBatch) -> set[int]:
-        """One transaction, sent to DuckDB as a single multi-statement call.
+        """Write ``batch`` in one transaction, sent to DuckDB as one multi-statement call.
 
-        The statements are constants; their inputs are Arrow tables that DuckDB finds by name
-        among :func:`_run_script`'s parameters (a replacement scan: measured 0.8 ms per input
-        against 1.6 ms with ``register``/``unregister``). One call means one release of the GIL
-        for the whole transaction, so admission on the other thread does not keep the writer
-        waiting between statements.
+        The statements are constants; their inputs are Arrow tables in the writer cursor's
+        registered :class:`~hedgerow.store.events.duckdb_inputs.Inputs`. One call means one
+        release of the GIL for the whole transaction, so admission on the other thread does
+        not keep the writer waiting between statements. Returns the indexes of ``maybe``
+        rows left out because their uuid was already stored.
         """
         cur = self._writer
-        staged: list[str] = []
-        inputs: dict[str, pa.Table] = {}
-
-        def stage(name: str, table: pa.Table, *statements: str) -> None:
-            inputs[name] = table
-            staged.extend(statements)
-
+        seq = self._seq + 1
         try:
+            events, skipped = self._events_to_write(cur, batch.events, batch.maybe)
+            identity = identity_inputs(batch.changes, seq) if batch.changes else IdentityInputs()
+            tables, statements = _plan(events, identity)
             try:
-                skipped = self._stage_events(cur, batch.events, batch.maybe, stage)
-                self._stage_changes(batch.changes, stage)
-                script = ";\n".join(["BEGIN TRANSACTION", *staged])
-                if batch.delete_events:  # rare (Persons API): bound parameters, own calls
-                    _run_script(cur, script, **inputs)
-                    for team_id, person_ids, distinct_ids in batch.delete_events:
-                        cur.execute(_DELETE_EVENTS, [team_id, list(person_ids), list(distinct_ids)])
-                    cur.execute("COMMIT")
-                else:
-                    _run_script(cur, script + ";\nCOMMIT", **inputs)
+                with self._inputs.filled(tables):
+                    script = ";\n".join(["BEGIN TRANSACTION", *statements])
+                    if batch.delete_events:  # rare (Persons API): bound parameters, own calls
+                        cur.execute(script)
+                        for team_id, person_ids, distinct_ids in batch.delete_events:
+                            cur.execute(_DELETE_EVENTS, [team_id, list(person_ids), list(distinct_ids)])
+                        cur.execute("COMMIT")
+                    else:
+                        cur.execute(script + ";\nCOMMIT")
             except BaseException:
-                try:
-                    cur.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass
+                _rollback(cur)
                 raise
         except duckdb.Error as exc:
             raise EventStoreError("events store commit failed") from exc
+        self._seq = seq
+        self._log_rows += sum(t.num_rows for t in (identity.persons, identity.distinct_ids,
+                                                    identity.overrides) if t is not None)  # fmt: skip
         return skipped
 
-    def _stage_events(self, cur: duckdb.DuckDBPyConnection, batches: list[pa.RecordBatch],
-                      maybe: list[int], stage: Any) -> set[int]:  # fmt: skip
-        """Stage the event insert, leaving out ``maybe`` rows already stored (returned)."""
+    def _events_to_write(self, cur: duckdb.DuckDBPyConnection, batches: list[pa.RecordBatch],
+                         maybe: list[int]) -> tuple[pa.Table | None, set[int]]:  # fmt: skip
+        """The group's events as one table, leaving out ``maybe`` rows already stored
+        (whose indexes are returned)."""
         stored: set[int] = set()
         if not batches:
-            return stored
+            return None, stored
         table = pa.Table.from_batches(batches)
         if maybe:
             picked = table.take(pa.array(maybe, pa.int64()))
-            keys = pa.table({"i": pa.array(maybe, pa.int64()), "team_id": picked.column("c0"),
-                             "uuid": picked.column("c1")})  # fmt: skip
-            cur.register("hedgerow_maybe_in", keys)
-            try:
+            keys = pa.Table.from_arrays([pa.array(maybe, pa.int64()), picked.column("c0"),
+                                         picked.column("c1")], schema=_MAYBE_SCHEMA)  # fmt: skip
+            with self._inputs.filled({_MAYBE_IN: keys}):
                 stored = {i for (i,) in cur.execute(_FIND_STORED).fetchall()}
-            finally:
-                cur.unregister("hedgerow_maybe_in")
             if stored:
                 keep = np.ones(table.num_rows, dtype=bool)
                 keep[list(stored)] = False
                 table = table.filter(pa.array(keep))
-        if table.num_rows:
-            stage("hedgerow_events_in", table, _INSERT_EVENTS)
-        return stored
+        return (table if table.num_rows else None), stored
 
-    def _stage_changes(self, changes: list[SealedChanges], stage: Any) -> None:
-        if not changes:
-            return
-        persons: dict[str, tuple] = {}
-        new_persons: set[str] = set()  # never stored: insert only
-        gone_persons: dict[str, tuple[int, str]] = {}
-        pdi: dict[tuple[int, str], tuple] = {}
-        new_pdi: set[tuple[int, str]] = set()  # version 0: the id was never stored
-        gone_pdi: set[tuple[int, str]] = set()
-        overrides: dict[tuple[int, str], tuple] = {}
-        groups: dict[tuple[int, int, str], tuple] = {}
-        group_types: list[tuple[int, str, int]] = []
-        for ch in changes:  # later changes win; a delete cancels an earlier upsert
-            for row in ch.persons:
-                uuid = row[1]
-                if uuid not in persons and uuid in ch.new_persons and uuid not in gone_persons:
-                    new_persons.add(uuid)
-                persons[uuid] = row
-                gone_persons.pop(uuid, None)
-            for team_id, uuid in ch.deleted_persons:
-                persons.pop(uuid, None)
-                gone_persons[uuid] = (team_id, uuid)
-            for row in ch.distinct_ids:
-                key = (row[0], row[1])
-                if key not in pdi and row[3] == 0 and key not in gone_pdi:
-                    new_pdi.add(key)
-                pdi[key] = row
-                gone_pdi.discard(key)
-            for key in ch.deleted_distinct_ids:
-                pdi.pop(key, None)
-                overrides.pop(key, None)
-                gone_pdi.add(key)
-            for row in ch.overrides:
-                overrides[(row[0], row[1])] = row
-            for row in ch.groups:
-                groups[(row[0], row[1], row[2])] = row
-            group_types.extend(ch.group_types)
+    def maintain(self) -> None:
+        """Housekeeping between commits, on the writer thread: fold the identity logs once
+        they hold ``fold_rows`` rows."""
+        if self._log_rows >= self.fold_rows:
+            self.fold()
 
-        person_keys = [(r[0], r[1]) for r in persons.values() if r[1] not in new_persons]
-        person_keys += gone_persons.values()
-        if person_keys:
-            stage("hedgerow_person_keys_in", _keys_table(person_keys), _DELETE_PERSONS)
-        if persons:
-            cols = list(zip(*persons.values()))
-            table = pa.table({
-                "team_id": pa.array(cols[0], pa.int32()), "id": pa.array(cols[1], pa.string()),
-                "int_id": pa.array(cols[2], pa.int64()), "created_at": pa.array(cols[3], _TS),
-                "properties": pa.array(cols[4], pa.string()),
-                "is_identified": pa.array(cols[5], pa.bool_()),
-                "version": pa.array(cols[6], pa.int64()),
-            })  # fmt: skip
-            stage("hedgerow_persons_in", table, _INSERT_PERSONS)
-        pdi_keys = [key for key in pdi if key not in new_pdi] + list(gone_pdi)
-        if pdi_keys:
-            stage("hedgerow_pdi_keys_in", _keys_table(pdi_keys), _DELETE_PDI)
-        if pdi:
-            stage("hedgerow_pdi_in", _pdi_table(list(pdi.values())), _INSERT_PDI)
-        override_keys = list(overrides.keys()) + list(gone_pdi)
-        if override_keys:
-            stage("hedgerow_override_keys_in", _keys_table(override_keys), _DELETE_OVERRIDES)
-        if overrides:
-            stage("hedgerow_overrides_in", _pdi_table(list(overrides.values())), _INSERT_OVERRIDES)
-        if groups:
-            cols = list(zip(*groups.values()))
-            table = pa.table({
-                "team_id": pa.array(cols[0], pa.int32()),
-                "group_type_index": pa.array(cols[1], pa.int32()),
-                "group_key": pa.array(cols[2], pa.string()),
-                "properties": pa.array(cols[3], pa.string()),
-                "created_at": pa.array(cols[4], _TS), "updated_at": pa.array(cols[5], _TS),
-            })  # fmt: skip
-            stage("hedgerow_groups_in", table, _DELETE_GROUPS, _INSERT_GROUPS)
-        if group_types:
-            cols = list(zip(*group_types))
-            table = pa.table({
-                "team_id": pa.array(cols[0], pa.int32()),
-                "group_type": pa.array(cols[1], pa.string()),
-                "group_type_index": pa.array(cols[2], pa.int32()),
-            })  # fmt: skip
-            stage("hedgerow_types_in", table, _INSERT_GROUP_TYPES)
+    def fold(self) -> None:
+        """Move the identity logs into the folded tables, in one transaction (writer thread,
+        or before the writer starts)."""
+        cur = self._writer
+        try:
+            try:
+                cur.execute(";\n".join(["BEGIN TRANSACTION", *_FOLD, "COMMIT"]))
+            except BaseException:
+                _rollback(cur)
+                raise
+        except duckdb.Error as exc:
+            raise EventStoreError("folding the identity logs failed") from exc
+        self._log_rows = 0
 
     def checkpoint(self) -> None:
         """Fold the WAL into the database file (only call from the writer thread or idle)."""
@@ -539,36 +498,43 @@ class DuckDBEventStore:
             raise EventStoreError("cannot close events store") from exc
 
 
-def _run_script(cur: duckdb.DuckDBPyConnection, script: str, **inputs: pa.Table) -> None:
-    """Run ``script`` with each Arrow table of ``inputs`` registered under its name.
+def _create_tables(db: duckdb.DuckDBPyConnection) -> None:
+    """Create what is missing. A file from before the identity logs has its identity tables
+    as base tables under the names the views now take: they become the folded tables."""
+    for table in IDENTITY_TABLES:
+        found = db.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+            [table.name],
+        ).fetchone()[0]
+        if found:
+            db.execute(f"ALTER TABLE {table.name} RENAME TO {table.folded}")
+    for ddl in TABLES:
+        db.execute(ddl)
 
-    Registered views, not Python replacement scans: the instance runs with external access
-    off (the HogQL sandbox), which also turns replacement scans off.
-    """
-    for name, table in inputs.items():
-        cur.register(name, table)
+
+def _plan(events: pa.Table | None, identity: IdentityInputs) -> tuple[dict[str, pa.Table], list[str]]:
+    """The inputs and statements of one commit (only those with rows)."""
+    tables: dict[str, pa.Table] = {}
+    statements: list[str] = []
+    for name, table, *sql in (
+        (_EVENTS_IN, events, _INSERT_EVENTS),
+        (_PERSONS_IN, identity.persons, _APPEND_PERSONS),
+        (_DISTINCT_IDS_IN, identity.distinct_ids, _APPEND_DISTINCT_IDS),
+        (_OVERRIDES_IN, identity.overrides, _APPEND_OVERRIDES),
+        (_GROUPS_IN, identity.groups, _DELETE_GROUPS, _INSERT_GROUPS),
+        (_GROUP_TYPES_IN, identity.group_types, _INSERT_GROUP_TYPES),
+    ):
+        if table is not None:
+            tables[name] = table
+            statements.extend(sql)
+    return tables, statements
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
     try:
-        cur.execute(script)
-    finally:
-        for name in inputs:
-            cur.unregister(name)
-
-
-def _keys_table(keys: list[tuple[int, str]]) -> pa.Table:
-    return pa.table({
-        "team_id": pa.array([k[0] for k in keys], pa.int32()),
-        "id": pa.array([k[1] for k in keys], pa.string()),
-    })  # fmt: skip
-
-
-def _pdi_table(rows: list[tuple]) -> pa.Table:
-    cols = list(zip(*rows))
-    return pa.table({
-        "team_id": pa.array(cols[0], pa.int32()),
-        "distinct_id": pa.array(cols[1], pa.string()),
-        "person_id": pa.array(cols[2], pa.string()),
-        "version": pa.array(cols[3], pa.int64()),
-    })  # fmt: skip
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
 
 
 def _json_path(key: str) -> str:

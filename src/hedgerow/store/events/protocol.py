@@ -56,6 +56,9 @@ class EventStore(Protocol):
         """Write ``batch`` in one durable transaction; return the indexes of ``maybe`` rows
         that were skipped because their uuid was already stored."""
 
+    def maintain(self) -> None:
+        """Housekeeping the writer thread runs between commits (e.g. folding logs)."""
+
     def load_identity(self) -> IdentityRows:
         """Persons, distinct ids, groups and group types, to fill the in-memory index."""
 

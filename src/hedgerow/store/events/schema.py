@@ -5,10 +5,18 @@ table carries ``team_id`` (project id); every query the compiler emits guards on
 
 Times are stored as naive ``TIMESTAMP`` in UTC with microsecond precision; conversion to a
 project's timezone happens in the compiled SQL, never at write time. JSON documents are stored
-as ``VARCHAR`` holding JSON text (DuckDB's ``JSON`` type is an alias with the same layout).
+as ``VARCHAR`` holding JSON text (DuckDB's ``JSON`` type is an alias with the same layout),
+compressed with zstd: about 3x smaller than DuckDB's default choice for ~1 KB property
+documents, and checkpoints (which compress) run about twice as fast.
+
+The identity tables (persons, distinct ids, overrides) are written as a log and folded, like
+an LSM tree (:class:`IdentityTable`): ingestion only appends to ``<name>_recent``, and readers
+query the view ``<name>``, which shows the current state.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pyarrow as pa
 
@@ -21,15 +29,15 @@ CREATE TABLE IF NOT EXISTS events (
     uuid               UUID      NOT NULL,
     event              VARCHAR   NOT NULL,
     distinct_id        VARCHAR   NOT NULL,
-    properties         VARCHAR   NOT NULL DEFAULT '{}',
+    properties         VARCHAR   NOT NULL DEFAULT '{}' USING COMPRESSION zstd,
     timestamp          TIMESTAMP NOT NULL,
     created_at         TIMESTAMP NOT NULL,
     person_id          UUID,
-    person_properties  VARCHAR   NOT NULL DEFAULT '{}',
+    person_properties  VARCHAR   NOT NULL DEFAULT '{}' USING COMPRESSION zstd,
     person_created_at  TIMESTAMP,
     "$session_id"      VARCHAR,
     "$window_id"       VARCHAR,
-    elements_chain     VARCHAR   NOT NULL DEFAULT '',
+    elements_chain     VARCHAR   NOT NULL DEFAULT '' USING COMPRESSION zstd,
     "$group_0"         VARCHAR   NOT NULL DEFAULT '',
     "$group_1"         VARCHAR   NOT NULL DEFAULT '',
     "$group_2"         VARCHAR   NOT NULL DEFAULT '',
@@ -38,41 +46,121 @@ CREATE TABLE IF NOT EXISTS events (
 )
 """
 
-# One row per live person (current state; updated in place by ingestion).
-PERSONS = """
-CREATE TABLE IF NOT EXISTS persons (
-    team_id        INTEGER   NOT NULL,
-    id             UUID      NOT NULL,
-    int_id         BIGINT    NOT NULL,
-    created_at     TIMESTAMP NOT NULL,
-    properties     VARCHAR   NOT NULL DEFAULT '{}',
-    is_identified  BOOLEAN   NOT NULL DEFAULT FALSE,
-    version        BIGINT    NOT NULL DEFAULT 0,
-    is_deleted     BOOLEAN   NOT NULL DEFAULT FALSE
-)
-"""
 
-# Current owner of each distinct id.
-PERSON_DISTINCT_IDS = """
-CREATE TABLE IF NOT EXISTS person_distinct_ids (
-    team_id      INTEGER NOT NULL,
-    distinct_id  VARCHAR NOT NULL,
-    person_id    UUID    NOT NULL,
-    version      BIGINT  NOT NULL DEFAULT 0,
-    is_deleted   BOOLEAN NOT NULL DEFAULT FALSE
-)
-"""
 
-# When a merge moves a distinct id to another person, events stored before the merge still
-# carry the old person_id; this table says which person those events now belong to.
-PERSON_DISTINCT_ID_OVERRIDES = """
-CREATE TABLE IF NOT EXISTS person_distinct_id_overrides (
-    team_id      INTEGER NOT NULL,
-    distinct_id  VARCHAR NOT NULL,
-    person_id    UUID    NOT NULL,
-    version      BIGINT  NOT NULL DEFAULT 0
+@dataclass(frozen=True)
+class IdentityTable:
+    """A table of current identity state, stored as an append-only log plus a folded table.
+
+    Ingestion appends every change as a row of ``<name>_recent`` (the columns, then ``_seq``,
+    the commit's sequence number, and ``_deleted``, a deletion marker), which costs no scan of
+    the state however large it grows; the old design's delete-then-insert per commit scanned
+    the whole table each time. The writer periodically *folds* the log into
+    ``<name>_folded`` (one delete-then-insert for thousands of changes) and empties it.
+    Readers query the view ``<name>``: the folded rows no recent row supersedes, plus the
+    latest recent row of each key unless it marks a deletion.
+    """
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...]
+    """(column, type with constraints) of the folded table, in order."""
+
+    @property
+    def folded(self) -> str:
+        return self.name + "_folded"
+
+    @property
+    def recent(self) -> str:
+        return self.name + "_recent"
+
+    @property
+    def column_names(self) -> str:
+        return ", ".join(name for name, _ in self.columns)
+
+    def create_folded(self) -> str:
+        body = ",\n    ".join(f"{name} {spec}" for name, spec in self.columns)
+        return f"CREATE TABLE IF NOT EXISTS {self.folded} (\n    {body}\n)"
+
+    def create_recent(self) -> str:
+        # No constraints: a deletion marker carries only the key.
+        body = ", ".join(f"{name} {spec.split()[0]}" for name, spec in self.columns)
+        return f"CREATE TABLE IF NOT EXISTS {self.recent} ({body}, _seq BIGINT, _deleted BOOLEAN)"
+
+    def _latest_recent(self) -> str:
+        keys = ", ".join(self.key)
+        return (f"SELECT {self.column_names} FROM (SELECT * FROM {self.recent} QUALIFY "
+                f"row_number() OVER (PARTITION BY {keys} ORDER BY _seq DESC) = 1) WHERE NOT _deleted")  # fmt: skip
+
+    def _superseded(self, outer: str) -> str:
+        match = " AND ".join(f"r.{k} = {outer}.{k}" for k in self.key)
+        return f"EXISTS (SELECT 1 FROM {self.recent} r WHERE {match})"
+
+    def create_view(self) -> str:
+        return (f"CREATE OR REPLACE VIEW {self.name} AS SELECT {self.column_names} FROM "
+                f"{self.folded} f WHERE NOT {self._superseded('f')} UNION ALL {self._latest_recent()}")  # fmt: skip
+
+    def fold(self) -> tuple[str, ...]:
+        """Statements moving the log into the folded table (run them in one transaction)."""
+        return (
+            f"DELETE FROM {self.folded} WHERE {self._superseded(self.folded)}",
+            f"INSERT INTO {self.folded} ({self.column_names}) {self._latest_recent()}",
+            f"DELETE FROM {self.recent}",
+        )
+
+    def append(self, source: str) -> str:
+        """INSERT of the rows of the Arrow input ``source`` (the columns, ``_seq``,
+        ``_deleted``; uuids as text) into the log."""
+        values = ", ".join(
+            f"CAST({name} AS UUID)" if spec.startswith("UUID") else name for name, spec in self.columns
+        )
+        return (f"INSERT INTO {self.recent} ({self.column_names}, _seq, _deleted) "
+                f"SELECT {values}, _seq, _deleted FROM {source}")  # fmt: skip
+
+
+PERSONS = IdentityTable(
+    "persons",
+    key=("team_id", "id"),
+    columns=(
+        ("team_id", "INTEGER NOT NULL"),
+        ("id", "UUID NOT NULL"),
+        ("int_id", "BIGINT NOT NULL"),
+        ("created_at", "TIMESTAMP NOT NULL"),
+        ("properties", "VARCHAR NOT NULL DEFAULT '{}' USING COMPRESSION zstd"),
+        ("is_identified", "BOOLEAN NOT NULL DEFAULT FALSE"),
+        ("version", "BIGINT NOT NULL DEFAULT 0"),
+        ("is_deleted", "BOOLEAN NOT NULL DEFAULT FALSE"),
+    ),
 )
-"""
+"""One row per live person (current state)."""
+
+PERSON_DISTINCT_IDS = IdentityTable(
+    "person_distinct_ids",
+    key=("team_id", "distinct_id"),
+    columns=(
+        ("team_id", "INTEGER NOT NULL"),
+        ("distinct_id", "VARCHAR NOT NULL"),
+        ("person_id", "UUID NOT NULL"),
+        ("version", "BIGINT NOT NULL DEFAULT 0"),
+        ("is_deleted", "BOOLEAN NOT NULL DEFAULT FALSE"),
+    ),
+)
+"""Current owner of each distinct id."""
+
+PERSON_DISTINCT_ID_OVERRIDES = IdentityTable(
+    "person_distinct_id_overrides",
+    key=("team_id", "distinct_id"),
+    columns=(
+        ("team_id", "INTEGER NOT NULL"),
+        ("distinct_id", "VARCHAR NOT NULL"),
+        ("person_id", "UUID NOT NULL"),
+        ("version", "BIGINT NOT NULL DEFAULT 0"),
+    ),
+)
+"""When a merge moves a distinct id to another person, events stored before the merge still
+carry the old person_id; this says which person those events now belong to."""
+
+IDENTITY_TABLES: tuple[IdentityTable, ...] = (PERSONS, PERSON_DISTINCT_IDS, PERSON_DISTINCT_ID_OVERRIDES)
 
 GROUPS = """
 CREATE TABLE IF NOT EXISTS groups (
@@ -119,9 +207,7 @@ CREATE TABLE IF NOT EXISTS static_cohort_people (
 
 TABLES: tuple[str, ...] = (
     EVENTS,
-    PERSONS,
-    PERSON_DISTINCT_IDS,
-    PERSON_DISTINCT_ID_OVERRIDES,
+    *(ddl for t in IDENTITY_TABLES for ddl in (t.create_folded(), t.create_recent(), t.create_view())),
     GROUPS,
     SESSION_RECORDING_SNAPSHOTS,
     COHORT_PEOPLE,
