@@ -46,6 +46,9 @@ PERSON_NAMESPACE = uuidlib.UUID("932979b4-65c3-4424-8467-0b66ec27bc22")
 _NAMESPACE_BYTES = PERSON_NAMESPACE.bytes
 
 _MISSING = object()
+_NO_KEYS: frozenset[str] = frozenset()
+_SEEN_SETS: dict[frozenset[str], frozenset[str]] = {}
+_MAX_SEEN_SETS = 10_000
 _ILLEGAL_IDS_CI = frozenset(
     {"anonymous", "guest", "distinctid", "distinct_id", "id", "not_authenticated", "email",
      "undefined", "true", "false"}
@@ -103,8 +106,10 @@ class Person:
             self._props = {}
         self.is_identified = is_identified
         self.version = version
-        self.distinct_ids: list[str] = []
-        self.web_seen: set[str] = set()
+        # A tuple and a shared frozenset rather than a list and a set: the cyclic GC walks
+        # every container that can hold references, and persons are most of the heap.
+        self.distinct_ids: tuple[str, ...] = ()
+        self.web_seen: frozenset[str] = _NO_KEYS
         """Web property keys whose ``$initial_`` twin is known to be set (a cache)."""
 
     @property
@@ -245,7 +250,7 @@ class PersonIndex:
                 continue
             state.by_distinct_id[distinct_id] = person
             state.pdi_version[distinct_id] = version
-            person.distinct_ids.append(distinct_id)
+            person.distinct_ids += (distinct_id,)
         for team_id, type_index, key, props_json, created_us, updated_us in groups:
             self.team(team_id).groups[(type_index, key)] = Group(
                 team_id, type_index, key, orjson.loads(props_json or "{}"), created_us, updated_us
@@ -302,8 +307,8 @@ class PersonIndex:
         elif (ev.set is not None or ev.set_once is not None or ev.unset is not None
               or ev.web is not None):  # fmt: skip
             if ev.unset is not None:
-                person.web_seen.clear()
-            if _apply_event(person.properties, ev, person.web_seen):
+                person.web_seen = _NO_KEYS
+            if _apply_event(person.properties, ev, person):
                 person.touched()
                 changes.persons[person.uuid] = person
 
@@ -357,7 +362,7 @@ class PersonIndex:
         version = state.pdi_version.get(distinct_id, -1) + 1
         state.pdi_version[distinct_id] = version
         state.by_distinct_id[distinct_id] = person
-        person.distinct_ids.append(distinct_id)
+        person.distinct_ids += (distinct_id,)
         changes.distinct_ids[(team_id, distinct_id)] = (person.uuid, version)
         changes.deleted_distinct_ids.discard((team_id, distinct_id))
         if person.uuid != (derived or derived_person_uuid(team_id, distinct_id)):
@@ -405,9 +410,9 @@ class PersonIndex:
         target.is_identified = True
         target.touched()
         changes.persons[target.uuid] = target
-        for moved in list(other.distinct_ids):
+        for moved in other.distinct_ids:
             self._attach(team_id, state, moved, target, changes)
-        other.distinct_ids.clear()
+        other.distinct_ids = ()
         self._delete(team_id, state, other, changes)
 
     def _identify(self, person: Person, changes: Changes) -> None:
@@ -474,20 +479,20 @@ class PersonIndex:
             changes.groups[(team_id, index, key)] = group
 
 
-def _apply_event(props: dict[str, Any], ev: NormalEvent, seen: set[str] | None = None) -> bool:
+def _apply_event(props: dict[str, Any], ev: NormalEvent, person: Person | None = None) -> bool:
     """Apply an event's person updates: its $set_once, then the web properties' $initial_
     twins (only where missing), the web properties, its $set, and finally its $unset.
 
     Web properties in FILTERED_PERSON_UPDATE_PROPERTIES change the person only when something
-    else changes too (or the event is a person event), as in PostHog. ``seen`` (kept per
-    person) holds the web keys whose ``$initial_`` twin is known to be set, so the common
-    event (same person, nothing new) costs a few set operations.
+    else changes too (or the event is a person event), as in PostHog. ``person.web_seen``
+    holds the web keys whose ``$initial_`` twin is known to be set, so the common event (same
+    person, nothing new) costs a few set operations.
     """
     changed = _apply(props, None, ev.set_once, None)
     web = ev.web
     if web is not None:
         source = ev.properties
-        new_keys = web - seen if seen is not None else web
+        new_keys = web - person.web_seen if person is not None else web
         if new_keys:
             # First sight of these keys on this person: $initial_ twin and the key itself
             # are written when absent (seen keys are known to have both).
@@ -499,8 +504,8 @@ def _apply_event(props: dict[str, Any], ev: NormalEvent, seen: set[str] | None =
                 if key not in props:
                     props[key] = source[key]
                     changed = True
-            if seen is not None:
-                seen |= new_keys
+            if person is not None:
+                person.web_seen = _shared(person.web_seen | new_keys)
         force = ev.event in FORCE_PERSON_UPDATE_EVENTS
         get = props.get
         for key in (web if force else web - FILTERED_PERSON_UPDATE_PROPERTIES):
@@ -519,6 +524,16 @@ def _apply_event(props: dict[str, Any], ev: NormalEvent, seen: set[str] | None =
                         props[key] = source[key]
             return changed
     return _apply(props, ev.set, None, ev.unset) or changed
+
+
+def _shared(keys: frozenset[str]) -> frozenset[str]:
+    """One frozenset object per distinct set of keys (persons mostly see the same ones)."""
+    found = _SEEN_SETS.get(keys)
+    if found is None:
+        found = keys
+        if len(_SEEN_SETS) < _MAX_SEEN_SETS:
+            _SEEN_SETS[keys] = keys
+    return found
 
 
 def _apply(

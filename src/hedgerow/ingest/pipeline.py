@@ -155,6 +155,10 @@ class Ingestor:
         request = parse_request(payload, query=query, path=path)
         project = await self._project(request.token)
         future = self.admit(request, project, remote_ip)
+        # The events are in the submitted batch now. Holding the parsed JSON (tens of
+        # thousands of dicts in flight under load) through the commit wait would get it
+        # promoted to the GC's old generation, whose full collections then walk it.
+        del payload, request
         stored = await asyncio.wrap_future(future)
         self.flush_definitions()
         return stored
@@ -239,7 +243,9 @@ class Ingestor:
                                            ip=None))  # fmt: skip
         if not self._started:
             raise RuntimeError("ingestor not started")
-        stored = await asyncio.wrap_future(self._admit_normals(team_id, normals, now_us))
+        future = self._admit_normals(team_id, normals, now_us)
+        del normals, events
+        stored = await asyncio.wrap_future(future)
         self.flush_definitions()
         return stored
 

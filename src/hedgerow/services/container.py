@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,10 @@ class Services:
         self.ingestor.definitions.seed(*self.definition_sink.known())
         self.ingestor.start()
         self.persons = PersonsService(self.ingestor)
+        # What exists now (modules, the identity index just loaded) lives as long as the
+        # server: move it out of the cyclic GC's reach, so full collections walk only what
+        # was made since (measured: 115 ms pauses, 20% of the event loop under load).
+        gc.freeze()
 
     def close(self) -> None:
         if self.cohort_calculator is not None:
