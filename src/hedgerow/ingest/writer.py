@@ -21,8 +21,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Callable
 
-import pyarrow as pa
-
 from hedgerow.ingest.errors import RetryableSinkError
 from hedgerow.ingest.persons import SealedChanges
 from hedgerow.store.events.protocol import EventStoreError, EventStore, WriteBatch
@@ -32,7 +30,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class Submission:
-    events: pa.RecordBatch | None
+    """One request's share of a group: event rows (``EVENT_COLUMNS`` order), the indexes of
+    rows whose uuid may already be stored, identity changes, and the future to resolve."""
+
+    rows: list[tuple]
     maybe: list[int]
     changes: SealedChanges | None
     generation: int
@@ -41,7 +42,7 @@ class Submission:
 
     @property
     def size(self) -> int:
-        return self.events.num_rows if self.events is not None else 0
+        return len(self.rows)
 
 
 @dataclass(slots=True)
@@ -126,10 +127,10 @@ class GroupWriter:
         offset = 0
         for s in live:
             offsets.append(offset)
-            if s.events is not None and s.events.num_rows:
-                batch.events.append(s.events)
+            if s.rows:
+                batch.events.extend(s.rows)
                 batch.maybe.extend(offset + i for i in s.maybe)
-                offset += s.events.num_rows
+                offset += len(s.rows)
             if s.changes:
                 batch.changes.append(s.changes)
             batch.delete_events.extend(s.delete_events)

@@ -47,6 +47,7 @@ from hedgerow.store.events.schema import (
     PERSON_DISTINCT_IDS,
     PERSONS,
     TABLES,
+    event_table,
 )
 
 log = logging.getLogger(__name__)
@@ -443,25 +444,21 @@ class DuckDBEventStore:
                                                     identity.overrides) if t is not None)  # fmt: skip
         return skipped
 
-    def _events_to_write(self, cur: duckdb.DuckDBPyConnection, batches: list[pa.RecordBatch],
+    def _events_to_write(self, cur: duckdb.DuckDBPyConnection, rows: list[tuple],
                          maybe: list[int]) -> tuple[pa.Table | None, set[int]]:  # fmt: skip
-        """The group's events as one table, leaving out ``maybe`` rows already stored
-        (whose indexes are returned)."""
+        """The group's event rows as one Arrow table, leaving out ``maybe`` rows already
+        stored (whose indexes are returned)."""
         stored: set[int] = set()
-        if not batches:
-            return None, stored
-        table = pa.Table.from_batches(batches)
         if maybe:
-            picked = table.take(pa.array(maybe, pa.int64()))
-            keys = pa.Table.from_arrays([pa.array(maybe, pa.int64()), picked.column("c0"),
-                                         picked.column("c1")], schema=_MAYBE_SCHEMA)  # fmt: skip
+            keys = pa.Table.from_arrays([
+                pa.array(maybe, pa.int64()), pa.array([rows[i][0] for i in maybe], pa.int32()),
+                pa.array([rows[i][1] for i in maybe], pa.string()),
+            ], schema=_MAYBE_SCHEMA)  # fmt: skip
             with self._inputs.filled({_MAYBE_IN: keys}):
                 stored = {i for (i,) in cur.execute(_FIND_STORED).fetchall()}
             if stored:
-                keep = np.ones(table.num_rows, dtype=bool)
-                keep[list(stored)] = False
-                table = table.filter(pa.array(keep))
-        return (table if table.num_rows else None), stored
+                rows = [row for i, row in enumerate(rows) if i not in stored]
+        return (event_table(rows) if rows else None), stored
 
     def maintain(self) -> None:
         """Housekeeping between commits, on the writer thread: fold the identity logs once

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
 
 import numpy as np
-import pyarrow as pa
 
 from hedgerow.errors import Internal
 from hedgerow.ingest.persons import SealedChanges
@@ -16,14 +15,13 @@ from hedgerow.ingest.persons import SealedChanges
 class WriteBatch:
     """Everything one group commit writes, in one transaction.
 
-    ``events`` are record batches in :data:`~hedgerow.store.events.schema.EVENT_ARROW_SCHEMA`
-    (built by the admitting thread, so the writer holds the GIL as little as possible);
-    ``maybe`` lists the indexes (over all batches, in order) of rows whose uuid may already be
-    stored (the writer skips those that are); ``changes`` are the identity logs in admission
-    order.
+    ``events`` are row tuples, values in :data:`~hedgerow.store.events.schema.EVENT_COLUMNS`
+    order (the store converts the whole group to its own format at once); ``maybe`` lists
+    the indexes of rows whose uuid may already be stored (the writer skips those that are);
+    ``changes`` are the identity logs in admission order.
     """
 
-    events: list[pa.RecordBatch] = field(default_factory=list)
+    events: list[tuple] = field(default_factory=list)
     maybe: list[int] = field(default_factory=list)
     changes: list[SealedChanges] = field(default_factory=list)
     delete_events: list[tuple[int, Sequence[str], Sequence[str]]] = field(default_factory=list)

@@ -17,6 +17,7 @@ query the view ``<name>``, which shows the current state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import pyarrow as pa
 
@@ -232,7 +233,8 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "person_id", "person_properties", "person_created_at", "$session_id", "$window_id",
     "elements_chain", "$group_0", "$group_1", "$group_2", "$group_3", "$group_4",
 )  # fmt: skip
-"""Order of the values in an event row tuple handed to the writer."""
+"""Order of the values in an event row tuple handed to the writer (uuids as text, times as
+microseconds since the epoch, UTC)."""
 
 _TS = pa.timestamp("us")
 EVENT_ARROW_SCHEMA = pa.schema(
@@ -244,30 +246,14 @@ EVENT_ARROW_SCHEMA = pa.schema(
         ("c17", pa.string()),
     ]
 )  # fmt: skip
-"""Arrow layout of event rows between ingestion and a store: column ``c{i}`` is
-``EVENT_COLUMNS[i]``; uuids are text, times are microseconds since the epoch (UTC)."""
+"""Arrow layout of event rows in a store's input: column ``c{i}`` is ``EVENT_COLUMNS[i]``."""
 
 
-def event_batch(
-    team_id: int, created_at_us: int, rows: list[tuple], groups: list[tuple] | None = None
-) -> pa.RecordBatch:
-    """One request's events as an Arrow record batch.
-
-    ``rows`` hold the per-event columns ``uuid, event, distinct_id, properties, timestamp,
-    person_id, person_properties, person_created_at, $session_id, $window_id,
-    elements_chain``; ``groups`` the five ``$group_i`` values per event (None: no groups in
-    the request). Constant columns are built without a Python list per row.
-    """
-    n = len(rows)
-    columns = list(zip(*rows))
-    fields = EVENT_ARROW_SCHEMA
-    arrays = [pa.repeat(pa.scalar(team_id, fields[0].type), n)]
-    arrays += [pa.array(col, fields[i].type) for i, col in zip((1, 2, 3, 4, 5), columns[:5])]
-    arrays.append(pa.repeat(pa.scalar(created_at_us, fields[6].type), n))
-    arrays += [pa.array(col, fields[i].type) for i, col in zip(range(7, 13), columns[5:])]
-    if groups is None:
-        empty = pa.repeat(pa.scalar("", pa.string()), n)
-        arrays += [empty] * 5
-    else:
-        arrays += [pa.array(col, pa.string()) for col in zip(*groups)]
-    return pa.RecordBatch.from_arrays(arrays, schema=fields)
+def event_table(rows: Sequence[tuple]) -> pa.Table:
+    """Event rows (values in :data:`EVENT_COLUMNS` order) as an Arrow table in
+    :data:`EVENT_ARROW_SCHEMA`: one conversion per column for a whole group."""
+    columns = zip(*rows)
+    return pa.Table.from_arrays(
+        [pa.array(col, field.type) for col, field in zip(columns, EVENT_ARROW_SCHEMA)],
+        schema=EVENT_ARROW_SCHEMA,
+    )
