@@ -1,4 +1,4 @@
-"""The identity tables as logs plus folded tables: the views always show the current state."""
+"""The identity tables as one log plus folded tables: the views always show the current state."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from hedgerow.ingest.persons import SealedChanges
 from hedgerow.store.events.duckdb import DuckDBEventStore
 from hedgerow.store.events.duckdb_inputs import ArrowInput
 from hedgerow.store.events.protocol import WriteBatch
-from hedgerow.store.events.schema import IDENTITY_TABLES
 
 A, B = str(uuid.uuid4()), str(uuid.uuid4())
 PERSONS = "SELECT CAST(id AS VARCHAR), properties, version FROM persons ORDER BY int_id"
@@ -33,7 +32,7 @@ def state(store: DuckDBEventStore) -> tuple:
 
 
 def log_rows(store: DuckDBEventStore) -> int:
-    return sum(store.query(f"SELECT count(*) FROM {t.recent}")[0][0] for t in IDENTITY_TABLES)
+    return store.query("SELECT count(*) FROM identity_log")[0][0]
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 DuckDB allows one writer at a time inside a process; every ingestion write goes through
 :meth:`DuckDBEventStore.commit`, called only by the ingestion writer thread. A commit is one
 transaction, sent as one multi-statement call: the group's events (an Arrow table,
-``INSERT ... SELECT``), the identity changes appended to the identity logs (persons, distinct
+``INSERT ... SELECT``), the identity changes appended to the identity log (persons, distinct
 ids, overrides: see :class:`~hedgerow.store.events.schema.IdentityTable`), and the rare group
-upserts. Between commits the writer folds the logs once they hold :data:`FOLD_ROWS` rows
+upserts. Between commits the writer folds the log once it holds :data:`FOLD_ROWS` rows
 (:meth:`DuckDBEventStore.maintain`). DuckDB writes and syncs its WAL on ``COMMIT``, so a
 committed group survives ``kill -9``. Reads (the Persons API, HogQL) use :meth:`cursor`, a
 separate connection to the same database object.
@@ -25,11 +25,9 @@ import pyarrow as pa
 
 from hedgerow.store.events.duckdb_inputs import Inputs
 from hedgerow.store.events.identity_rows import (
-    DISTINCT_IDS_IN,
     GROUP_TYPES_IN,
     GROUPS_IN,
-    OVERRIDES_IN,
-    PERSONS_IN,
+    IDENTITY_LOG_IN,
     IdentityInputs,
     identity_inputs,
 )
@@ -42,10 +40,8 @@ from hedgerow.store.events.protocol import (
 from hedgerow.store.events.duckdb_query import apply_sandbox
 from hedgerow.store.events.schema import (
     EVENT_ARROW_SCHEMA,
+    FOLD_IDENTITY_LOG,
     IDENTITY_TABLES,
-    PERSON_DISTINCT_ID_OVERRIDES,
-    PERSON_DISTINCT_IDS,
-    PERSONS,
     TABLES,
     event_table,
 )
@@ -59,22 +55,19 @@ rows/s at 256 MB for 3 KB rows (bench/ingest_store.py prints the current figure)
 a longer replay of the WAL on start after a crash (seconds for 256 MB)."""
 MEMORY_LIMIT = "8GB"  # DuckDB spills to disk past this; ingestion and queries share it
 FOLD_ROWS = 20_000
-"""Rows in the identity logs at which the writer folds them. Folding costs a scan of the folded
+"""Rows in the identity log at which the writer folds it. Folding costs a scan of the folded
 tables; a bigger log makes every read of persons pay for its anti-join and window."""
 
 # Named Arrow inputs of the writer's statements (registered once on the writer cursor).
 _EVENTS_IN = "hedgerow_events_in"
 _MAYBE_IN = "hedgerow_maybe_in"
-_PERSONS_IN = "hedgerow_persons_in"
-_DISTINCT_IDS_IN = "hedgerow_distinct_ids_in"
-_OVERRIDES_IN = "hedgerow_overrides_in"
+_IDENTITY_IN = "hedgerow_identity_in"
 _GROUPS_IN = "hedgerow_groups_in"
 _GROUP_TYPES_IN = "hedgerow_group_types_in"
 _MAYBE_SCHEMA = pa.schema([("i", pa.int64()), ("team_id", pa.int32()), ("uuid", pa.string())])
 _INPUTS = {
-    _EVENTS_IN: EVENT_ARROW_SCHEMA, _MAYBE_IN: _MAYBE_SCHEMA, _PERSONS_IN: PERSONS_IN,
-    _DISTINCT_IDS_IN: DISTINCT_IDS_IN, _OVERRIDES_IN: OVERRIDES_IN, _GROUPS_IN: GROUPS_IN,
-    _GROUP_TYPES_IN: GROUP_TYPES_IN,
+    _EVENTS_IN: EVENT_ARROW_SCHEMA, _MAYBE_IN: _MAYBE_SCHEMA, _IDENTITY_IN: IDENTITY_LOG_IN,
+    _GROUPS_IN: GROUPS_IN, _GROUP_TYPES_IN: GROUP_TYPES_IN,
 }  # fmt: skip
 
 _INSERT_EVENTS = """
@@ -103,13 +96,12 @@ _INSERT_GROUP_TYPES = """
 INSERT INTO group_type_mapping (team_id, group_type, group_type_index)
 SELECT team_id, group_type, group_type_index FROM hedgerow_group_types_in
 """
-_APPEND_PERSONS = PERSONS.append(_PERSONS_IN)
-_APPEND_DISTINCT_IDS = PERSON_DISTINCT_IDS.append(_DISTINCT_IDS_IN)
-_APPEND_OVERRIDES = PERSON_DISTINCT_ID_OVERRIDES.append(_OVERRIDES_IN)
-_FOLD = tuple(statement for table in IDENTITY_TABLES for statement in table.fold())
-_LOG_STATE = " UNION ALL ".join(
-    f"SELECT count(*), coalesce(max(_seq), 0) FROM {table.recent}" for table in IDENTITY_TABLES
-)
+_APPEND_IDENTITY = """
+INSERT INTO identity_log SELECT kind, team_id, key, CAST(person_id AS UUID), int_id, created_at,
+    properties, is_identified, version, _seq, _deleted
+FROM hedgerow_identity_in
+"""
+_LOG_STATE = "SELECT count(*), coalesce(max(_seq), 0) FROM identity_log"
 _DELETE_EVENTS = """
 DELETE FROM events WHERE team_id = ? AND (
     person_id IN (SELECT CAST(unnest(?::VARCHAR[]) AS UUID))
@@ -220,7 +212,7 @@ class DuckDBEventStore:
         """Open (creating) the file, its tables, and lock the instance into the sandbox:
         no files, URLs or extensions for anything that runs here, user queries included.
 
-        ``fold_rows``: fold the identity logs once they hold this many rows.
+        ``fold_rows``: fold the identity log once it holds this many rows.
         """
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -229,16 +221,16 @@ class DuckDBEventStore:
             apply_sandbox(self._db, memory_limit=memory_limit, threads=threads)
             self._writer = self._db.cursor()
             self._inputs = Inputs(self._writer, _INPUTS)
-            state = self._writer.execute(_LOG_STATE).fetchall()
+            log_rows, last_seq = self._writer.execute(_LOG_STATE).fetchone()
         except duckdb.Error as exc:
             raise EventStoreError(f"cannot open events store {path}") from exc
         self.path = Path(path)
         self._local = threading.local()
         self.fold_rows = fold_rows
-        self._log_rows = sum(count for count, _ in state)
-        """Rows in the identity logs (folded at :data:`FOLD_ROWS`)."""
-        self._seq = max(seq for _, seq in state)
-        """The last commit's sequence number (orders the identity logs)."""
+        self._log_rows = log_rows
+        """Rows in the identity log (folded at ``fold_rows``)."""
+        self._seq = last_seq
+        """The last commit's sequence number (orders the identity log)."""
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -440,8 +432,7 @@ class DuckDBEventStore:
         except duckdb.Error as exc:
             raise EventStoreError("events store commit failed") from exc
         self._seq = seq
-        self._log_rows += sum(t.num_rows for t in (identity.persons, identity.distinct_ids,
-                                                    identity.overrides) if t is not None)  # fmt: skip
+        self._log_rows += identity.log.num_rows if identity.log is not None else 0
         return skipped
 
     def _events_to_write(self, cur: duckdb.DuckDBPyConnection, rows: list[tuple],
@@ -461,23 +452,23 @@ class DuckDBEventStore:
         return (event_table(rows) if rows else None), stored
 
     def maintain(self) -> None:
-        """Housekeeping between commits, on the writer thread: fold the identity logs once
-        they hold ``fold_rows`` rows."""
+        """Housekeeping between commits, on the writer thread: fold the identity log once
+        it holds ``fold_rows`` rows."""
         if self._log_rows >= self.fold_rows:
             self.fold()
 
     def fold(self) -> None:
-        """Move the identity logs into the folded tables, in one transaction (writer thread,
+        """Move the identity log into the folded tables, in one transaction (writer thread,
         or before the writer starts)."""
         cur = self._writer
         try:
             try:
-                cur.execute(";\n".join(["BEGIN TRANSACTION", *_FOLD, "COMMIT"]))
+                cur.execute(";\n".join(["BEGIN TRANSACTION", *FOLD_IDENTITY_LOG, "COMMIT"]))
             except BaseException:
                 _rollback(cur)
                 raise
         except duckdb.Error as exc:
-            raise EventStoreError("folding the identity logs failed") from exc
+            raise EventStoreError("folding the identity log failed") from exc
         self._log_rows = 0
 
     def checkpoint(self) -> None:
@@ -496,7 +487,7 @@ class DuckDBEventStore:
 
 
 def _create_tables(db: duckdb.DuckDBPyConnection) -> None:
-    """Create what is missing. A file from before the identity logs has its identity tables
+    """Create what is missing. A file from before the identity log has its identity tables
     as base tables under the names the views now take: they become the folded tables."""
     for table in IDENTITY_TABLES:
         found = db.execute(
@@ -515,9 +506,7 @@ def _plan(events: pa.Table | None, identity: IdentityInputs) -> tuple[dict[str, 
     statements: list[str] = []
     for name, table, *sql in (
         (_EVENTS_IN, events, _INSERT_EVENTS),
-        (_PERSONS_IN, identity.persons, _APPEND_PERSONS),
-        (_DISTINCT_IDS_IN, identity.distinct_ids, _APPEND_DISTINCT_IDS),
-        (_OVERRIDES_IN, identity.overrides, _APPEND_OVERRIDES),
+        (_IDENTITY_IN, identity.log, _APPEND_IDENTITY),
         (_GROUPS_IN, identity.groups, _DELETE_GROUPS, _INSERT_GROUPS),
         (_GROUP_TYPES_IN, identity.group_types, _INSERT_GROUP_TYPES),
     ):

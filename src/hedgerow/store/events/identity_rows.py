@@ -1,11 +1,11 @@
-"""A group's identity changes as Arrow inputs for the identity logs and the group tables.
+"""A group's identity changes as Arrow inputs for the identity log and the group tables.
 
 :class:`~hedgerow.ingest.persons.SealedChanges` arrive in admission order; here they collapse
 to the last state of each key (a later change wins, a deletion cancels an earlier upsert and
-an upsert after a deletion revives the key) and become one Arrow table per target, in the
-layouts below. Deletions of persons, distinct ids and overrides are rows with ``_deleted``
-set (see :class:`~hedgerow.store.events.schema.IdentityTable`); ``_seq`` is the commit's
-sequence number, which orders the log.
+an upsert after a deletion revives the key) and become rows of
+:data:`~hedgerow.store.events.schema.IDENTITY_LOG` (persons, distinct ids and overrides in one
+table, told apart by ``kind``; deletions have ``_deleted`` set; ``_seq`` is the commit's
+sequence number) and of the group tables.
 """
 
 from __future__ import annotations
@@ -16,22 +16,15 @@ from typing import Any
 import pyarrow as pa
 
 from hedgerow.ingest.persons import SealedChanges
+from hedgerow.store.events.schema import PERSON_DISTINCT_ID_OVERRIDES, PERSON_DISTINCT_IDS, PERSONS
 
 _TS = pa.timestamp("us")
-_SEQ = [("_seq", pa.int64()), ("_deleted", pa.bool_())]
 
-PERSONS_IN = pa.schema([
-    ("team_id", pa.int32()), ("id", pa.string()), ("int_id", pa.int64()), ("created_at", _TS),
-    ("properties", pa.string()), ("is_identified", pa.bool_()), ("version", pa.int64()),
-    ("is_deleted", pa.bool_()), *_SEQ,
-])  # fmt: skip
-DISTINCT_IDS_IN = pa.schema([
-    ("team_id", pa.int32()), ("distinct_id", pa.string()), ("person_id", pa.string()),
-    ("version", pa.int64()), ("is_deleted", pa.bool_()), *_SEQ,
-])  # fmt: skip
-OVERRIDES_IN = pa.schema([
-    ("team_id", pa.int32()), ("distinct_id", pa.string()), ("person_id", pa.string()),
-    ("version", pa.int64()), *_SEQ,
+IDENTITY_LOG_IN = pa.schema([
+    ("kind", pa.int8()), ("team_id", pa.int32()), ("key", pa.string()), ("person_id", pa.string()),
+    ("int_id", pa.int64()), ("created_at", _TS), ("properties", pa.string()),
+    ("is_identified", pa.bool_()), ("version", pa.int64()), ("_seq", pa.int64()),
+    ("_deleted", pa.bool_()),
 ])  # fmt: skip
 GROUPS_IN = pa.schema([
     ("team_id", pa.int32()), ("group_type_index", pa.int32()), ("group_key", pa.string()),
@@ -46,9 +39,7 @@ GROUP_TYPES_IN = pa.schema([
 class IdentityInputs:
     """One Arrow table per target (None: nothing to write there)."""
 
-    persons: pa.Table | None = None
-    distinct_ids: pa.Table | None = None
-    overrides: pa.Table | None = None
+    log: pa.Table | None = None
     groups: pa.Table | None = None
     group_types: pa.Table | None = None
 
@@ -84,19 +75,19 @@ def identity_inputs(changes: list[SealedChanges], seq: int) -> IdentityInputs:
         group_types.extend(ch.group_types)
 
     out = IdentityInputs()
-    if persons or gone_persons:
-        live = [(*row, False, seq, False) for row in persons.values()]
-        dead = [(team_id, uuid, 0, 0, None, False, 0, False, seq, True)
-                for uuid, team_id in gone_persons.items()]  # fmt: skip
-        out.persons = _table(PERSONS_IN, live + dead)
-    if distinct_ids or gone_ids:
-        live = [(*row, False, seq, False) for row in distinct_ids.values()]
-        dead = [(team_id, did, None, 0, False, seq, True) for team_id, did in gone_ids]
-        out.distinct_ids = _table(DISTINCT_IDS_IN, live + dead)
-    if overrides or gone_ids:
-        live = [(*row, seq, False) for row in overrides.values()]
-        dead = [(team_id, did, None, 0, seq, True) for team_id, did in gone_ids]
-        out.overrides = _table(OVERRIDES_IN, live + dead)
+    p, d, o = PERSONS.kind, PERSON_DISTINCT_IDS.kind, PERSON_DISTINCT_ID_OVERRIDES.kind
+    log = [(p, t, u, u, i, c, props, ident, v, seq, False)
+           for t, u, i, c, props, ident, v in persons.values()]  # fmt: skip
+    log += [(p, t, u, u, None, None, None, None, None, seq, True) for u, t in gone_persons.items()]
+    log += [(d, t, did, person, None, None, None, None, v, seq, False)
+            for t, did, person, v in distinct_ids.values()]  # fmt: skip
+    log += [(o, t, did, person, None, None, None, None, v, seq, False)
+            for t, did, person, v in overrides.values()]  # fmt: skip
+    for t, did in gone_ids:
+        log.append((d, t, did, None, None, None, None, None, None, seq, True))
+        log.append((o, t, did, None, None, None, None, None, None, seq, True))
+    if log:
+        out.log = _table(IDENTITY_LOG_IN, log)
     if groups:
         out.groups = _table(GROUPS_IN, list(groups.values()))
     if group_types:

@@ -18,7 +18,7 @@ class WriteBatch:
     ``events`` are row tuples, values in :data:`~hedgerow.store.events.schema.EVENT_COLUMNS`
     order (the store converts the whole group to its own format at once); ``maybe`` lists
     the indexes of rows whose uuid may already be stored (the writer skips those that are);
-    ``changes`` are the identity logs in admission order.
+    ``changes`` are the identity changes in admission order.
     """
 
     events: list[tuple] = field(default_factory=list)

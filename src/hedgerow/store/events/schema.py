@@ -10,7 +10,7 @@ compressed with zstd: about 3x smaller than DuckDB's default choice for ~1 KB pr
 documents, and checkpoints (which compress) run about twice as fast.
 
 The identity tables (persons, distinct ids, overrides) are written as a log and folded, like
-an LSM tree (:class:`IdentityTable`): ingestion only appends to ``<name>_recent``, and readers
+an LSM tree (:class:`IdentityTable`): ingestion only appends to ``identity_log``, and readers
 query the view ``<name>``, which shows the current state.
 """
 
@@ -49,119 +49,133 @@ CREATE TABLE IF NOT EXISTS events (
 
 
 
+IDENTITY_LOG = """
+CREATE TABLE IF NOT EXISTS identity_log (
+    kind           TINYINT   NOT NULL,
+    team_id        INTEGER   NOT NULL,
+    key            VARCHAR   NOT NULL,
+    person_id      UUID,
+    int_id         BIGINT,
+    created_at     TIMESTAMP,
+    properties     VARCHAR,
+    is_identified  BOOLEAN,
+    version        BIGINT,
+    _seq           BIGINT    NOT NULL,
+    _deleted       BOOLEAN   NOT NULL
+)
+"""
+"""Every identity change since the last fold, of every :class:`IdentityTable` (``kind``):
+``key`` is the row's key as text (person uuid, distinct id), ``_seq`` the sequence number of
+the commit that wrote it (it orders the log), ``_deleted`` marks a deletion of the key."""
+
+
 @dataclass(frozen=True)
 class IdentityTable:
-    """A table of current identity state, stored as an append-only log plus a folded table.
+    """A table of current identity state: the shared :data:`IDENTITY_LOG` plus a folded table.
 
-    Ingestion appends every change as a row of ``<name>_recent`` (the columns, then ``_seq``,
-    the commit's sequence number, and ``_deleted``, a deletion marker), which costs no scan of
-    the state however large it grows; the old design's delete-then-insert per commit scanned
-    the whole table each time. The writer periodically *folds* the log into
-    ``<name>_folded`` (one delete-then-insert for thousands of changes) and empties it.
-    Readers query the view ``<name>``: the folded rows no recent row supersedes, plus the
-    latest recent row of each key unless it marks a deletion.
+    Ingestion appends every change to the log (one statement per commit for all identity
+    tables), which costs no scan of the state however large it grows; the earlier
+    delete-then-insert per commit scanned the whole table each time. The writer periodically
+    *folds* the log into ``<name>_folded`` (one delete-then-insert for thousands of changes)
+    and empties it. Readers query the view ``<name>``: the folded rows no logged row
+    supersedes, plus the latest logged row of each key unless it marks a deletion.
     """
 
     name: str
-    key: tuple[str, ...]
-    columns: tuple[tuple[str, str], ...]
-    """(column, type with constraints) of the folded table, in order."""
+    kind: int
+    columns: tuple[tuple[str, str, str], ...]
+    """(column, type with constraints, expression over the log) of the folded table."""
+    match: tuple[str, str]
+    """(folded column, log column) identifying a row besides ``team_id``."""
 
     @property
     def folded(self) -> str:
         return self.name + "_folded"
 
     @property
-    def recent(self) -> str:
-        return self.name + "_recent"
-
-    @property
     def column_names(self) -> str:
-        return ", ".join(name for name, _ in self.columns)
+        return ", ".join(name for name, _, _ in self.columns)
 
     def create_folded(self) -> str:
-        body = ",\n    ".join(f"{name} {spec}" for name, spec in self.columns)
+        body = ",\n    ".join(f"{name} {spec}" for name, spec, _ in self.columns)
         return f"CREATE TABLE IF NOT EXISTS {self.folded} (\n    {body}\n)"
 
-    def create_recent(self) -> str:
-        # No constraints: a deletion marker carries only the key.
-        body = ", ".join(f"{name} {spec.split()[0]}" for name, spec in self.columns)
-        return f"CREATE TABLE IF NOT EXISTS {self.recent} ({body}, _seq BIGINT, _deleted BOOLEAN)"
-
-    def _latest_recent(self) -> str:
-        keys = ", ".join(self.key)
-        return (f"SELECT {self.column_names} FROM (SELECT * FROM {self.recent} QUALIFY "
-                f"row_number() OVER (PARTITION BY {keys} ORDER BY _seq DESC) = 1) WHERE NOT _deleted")  # fmt: skip
+    def _latest_logged(self) -> str:
+        values = ", ".join(f"{expr} AS {name}" for name, _, expr in self.columns)
+        return (f"SELECT {values} FROM (SELECT * FROM identity_log WHERE kind = {self.kind} "
+                "QUALIFY row_number() OVER (PARTITION BY team_id, key ORDER BY _seq DESC) = 1) "
+                "WHERE NOT _deleted")  # fmt: skip
 
     def _superseded(self, outer: str) -> str:
-        match = " AND ".join(f"r.{k} = {outer}.{k}" for k in self.key)
-        return f"EXISTS (SELECT 1 FROM {self.recent} r WHERE {match})"
+        folded_column, log_column = self.match
+        return (f"EXISTS (SELECT 1 FROM identity_log r WHERE r.kind = {self.kind} AND "
+                f"r.team_id = {outer}.team_id AND r.{log_column} = {outer}.{folded_column})")  # fmt: skip
 
     def create_view(self) -> str:
         return (f"CREATE OR REPLACE VIEW {self.name} AS SELECT {self.column_names} FROM "
-                f"{self.folded} f WHERE NOT {self._superseded('f')} UNION ALL {self._latest_recent()}")  # fmt: skip
+                f"{self.folded} f WHERE NOT {self._superseded('f')} UNION ALL {self._latest_logged()}")  # fmt: skip
 
-    def fold(self) -> tuple[str, ...]:
-        """Statements moving the log into the folded table (run them in one transaction)."""
+    def fold(self) -> tuple[str, str]:
+        """Statements moving this table's logged rows into the folded table (the log is
+        emptied after every table is folded: :data:`FOLD_IDENTITY_LOG`)."""
         return (
             f"DELETE FROM {self.folded} WHERE {self._superseded(self.folded)}",
-            f"INSERT INTO {self.folded} ({self.column_names}) {self._latest_recent()}",
-            f"DELETE FROM {self.recent}",
+            f"INSERT INTO {self.folded} ({self.column_names}) {self._latest_logged()}",
         )
-
-    def append(self, source: str) -> str:
-        """INSERT of the rows of the Arrow input ``source`` (the columns, ``_seq``,
-        ``_deleted``; uuids as text) into the log."""
-        values = ", ".join(
-            f"CAST({name} AS UUID)" if spec.startswith("UUID") else name for name, spec in self.columns
-        )
-        return (f"INSERT INTO {self.recent} ({self.column_names}, _seq, _deleted) "
-                f"SELECT {values}, _seq, _deleted FROM {source}")  # fmt: skip
 
 
 PERSONS = IdentityTable(
     "persons",
-    key=("team_id", "id"),
+    kind=0,
     columns=(
-        ("team_id", "INTEGER NOT NULL"),
-        ("id", "UUID NOT NULL"),
-        ("int_id", "BIGINT NOT NULL"),
-        ("created_at", "TIMESTAMP NOT NULL"),
-        ("properties", "VARCHAR NOT NULL DEFAULT '{}' USING COMPRESSION zstd"),
-        ("is_identified", "BOOLEAN NOT NULL DEFAULT FALSE"),
-        ("version", "BIGINT NOT NULL DEFAULT 0"),
-        ("is_deleted", "BOOLEAN NOT NULL DEFAULT FALSE"),
+        ("team_id", "INTEGER NOT NULL", "team_id"),
+        ("id", "UUID NOT NULL", "person_id"),
+        ("int_id", "BIGINT NOT NULL", "int_id"),
+        ("created_at", "TIMESTAMP NOT NULL", "created_at"),
+        ("properties", "VARCHAR NOT NULL DEFAULT '{}' USING COMPRESSION zstd", "properties"),
+        ("is_identified", "BOOLEAN NOT NULL DEFAULT FALSE", "is_identified"),
+        ("version", "BIGINT NOT NULL DEFAULT 0", "version"),
+        ("is_deleted", "BOOLEAN NOT NULL DEFAULT FALSE", "FALSE"),
     ),
+    match=("id", "person_id"),
 )
-"""One row per live person (current state)."""
+"""One row per live person (current state). Logged with ``key`` = the uuid as text."""
 
 PERSON_DISTINCT_IDS = IdentityTable(
     "person_distinct_ids",
-    key=("team_id", "distinct_id"),
+    kind=1,
     columns=(
-        ("team_id", "INTEGER NOT NULL"),
-        ("distinct_id", "VARCHAR NOT NULL"),
-        ("person_id", "UUID NOT NULL"),
-        ("version", "BIGINT NOT NULL DEFAULT 0"),
-        ("is_deleted", "BOOLEAN NOT NULL DEFAULT FALSE"),
+        ("team_id", "INTEGER NOT NULL", "team_id"),
+        ("distinct_id", "VARCHAR NOT NULL", "key"),
+        ("person_id", "UUID NOT NULL", "person_id"),
+        ("version", "BIGINT NOT NULL DEFAULT 0", "version"),
+        ("is_deleted", "BOOLEAN NOT NULL DEFAULT FALSE", "FALSE"),
     ),
+    match=("distinct_id", "key"),
 )
 """Current owner of each distinct id."""
 
 PERSON_DISTINCT_ID_OVERRIDES = IdentityTable(
     "person_distinct_id_overrides",
-    key=("team_id", "distinct_id"),
+    kind=2,
     columns=(
-        ("team_id", "INTEGER NOT NULL"),
-        ("distinct_id", "VARCHAR NOT NULL"),
-        ("person_id", "UUID NOT NULL"),
-        ("version", "BIGINT NOT NULL DEFAULT 0"),
+        ("team_id", "INTEGER NOT NULL", "team_id"),
+        ("distinct_id", "VARCHAR NOT NULL", "key"),
+        ("person_id", "UUID NOT NULL", "person_id"),
+        ("version", "BIGINT NOT NULL DEFAULT 0", "version"),
     ),
+    match=("distinct_id", "key"),
 )
 """When a merge moves a distinct id to another person, events stored before the merge still
 carry the old person_id; this says which person those events now belong to."""
 
 IDENTITY_TABLES: tuple[IdentityTable, ...] = (PERSONS, PERSON_DISTINCT_IDS, PERSON_DISTINCT_ID_OVERRIDES)
+
+FOLD_IDENTITY_LOG: tuple[str, ...] = (
+    *(statement for table in IDENTITY_TABLES for statement in table.fold()),
+    "DELETE FROM identity_log",
+)
+"""The fold, in order (run it in one transaction)."""
 
 GROUPS = """
 CREATE TABLE IF NOT EXISTS groups (
@@ -208,7 +222,8 @@ CREATE TABLE IF NOT EXISTS static_cohort_people (
 
 TABLES: tuple[str, ...] = (
     EVENTS,
-    *(ddl for t in IDENTITY_TABLES for ddl in (t.create_folded(), t.create_recent(), t.create_view())),
+    IDENTITY_LOG,
+    *(ddl for t in IDENTITY_TABLES for ddl in (t.create_folded(), t.create_view())),
     GROUPS,
     SESSION_RECORDING_SNAPSHOTS,
     COHORT_PEOPLE,
