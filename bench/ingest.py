@@ -245,7 +245,7 @@ def start_profiler(directory: Path, name: str, pid: int) -> subprocess.Popen | N
     directory.mkdir(parents=True, exist_ok=True)
     out = directory / f"{name}.txt"
     print(f"  profiling the server into {out}")
-    return subprocess.Popen([exe, "record", "--pid", str(pid), "--rate", "100", "--threads", "--nonblocking", "--idle", *os.environ.get("PYSPY_EXTRA", "").split(),
+    return subprocess.Popen([exe, "record", "--pid", str(pid), "--rate", "100", "--threads", "--nonblocking", *os.environ.get("PYSPY_EXTRA", "").split(),
                              "--format", "raw", "--output", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
