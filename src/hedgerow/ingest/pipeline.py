@@ -32,7 +32,7 @@ from hedgerow.ingest.errors import InvalidToken
 from hedgerow.ingest.normalise import NormalEvent, normalise_event, parse_time
 from hedgerow.ingest.parse import CaptureRequest, extract_distinct_id, parse_request
 from hedgerow.ingest.persons import Changes, IngestionWarning, PersonIndex
-from hedgerow.ingest.writer import GroupWriter, Submission
+from hedgerow.ingest.writer import GroupWriter, Submission, Waiter
 from hedgerow.store.events.protocol import EventStore
 
 log = logging.getLogger(__name__)
@@ -153,12 +153,13 @@ class Ingestor:
         )
         request = parse_request(payload, query=query, path=path)
         project = await self._project(request.token)
-        future = self.admit(request, project, remote_ip)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.admit(request, project, remote_ip, future)
         # The events are in the submitted batch now. Holding the parsed JSON (tens of
         # thousands of dicts in flight under load) through the commit wait would get it
         # promoted to the GC's old generation, whose full collections then walk it.
         del payload, request
-        stored = await asyncio.wrap_future(future)
+        stored = await future
         self.flush_definitions()
         return stored
 
@@ -170,10 +171,13 @@ class Ingestor:
             raise InvalidToken("no project has this token")
         return found if isinstance(found, Project) else Project(int(found))
 
-    def admit(self, request: CaptureRequest, project: Project, remote_ip: str | None) -> Future:
+    def admit(self, request: CaptureRequest, project: Project, remote_ip: str | None,
+              future: Waiter | None = None) -> Waiter:  # fmt: skip
         """Normalise, dedup and apply identity for a parsed request; queue it for writing.
 
-        Synchronous on purpose: no other request interleaves with its state changes.
+        Returns ``future`` (a new :class:`concurrent.futures.Future` if None), resolved with
+        the number of events stored once they are committed. Synchronous on purpose: no other
+        request interleaves with its state changes.
         """
         if not self._started:
             raise RuntimeError("ingestor not started")
@@ -185,14 +189,17 @@ class Ingestor:
             normalise_event(event, distinct_id, sent_at_us=sent_at_us, now_us=now_us, ip=ip)
             for event, distinct_id in zip(request.events, request.distinct_ids)
         ]
-        return self._admit_normals(team_id, normals, now_us)
+        return self._admit_normals(team_id, normals, now_us, future)
 
-    def _admit_normals(self, team_id: int, normals: list[NormalEvent], now_us: int) -> Future:
+    def _admit_normals(self, team_id: int, normals: list[NormalEvent], now_us: int,
+                       future: Waiter | None) -> Waiter:  # fmt: skip
         with self._admission:
             self._ensure_fresh()
-            return self._admit_locked(team_id, normals, now_us)
+            return self._admit_locked(team_id, normals, now_us,
+                                      future if future is not None else Future())
 
-    def _admit_locked(self, team_id: int, normals: list[NormalEvent], now_us: int) -> Future:
+    def _admit_locked(self, team_id: int, normals: list[NormalEvent], now_us: int,
+                      future: Waiter) -> Waiter:  # fmt: skip
         statuses = self.dedup.check(team_id, [n.uuid_int for n in normals])
         changes = Changes()
         rows: list[tuple] = []
@@ -223,8 +230,8 @@ class Ingestor:
             self.warnings.extend(changes.warnings)
         # Rows, not Arrow: the writer converts a whole group at once (per request, the
         # conversion was most of the event loop's time for single-event requests).
-        submission = Submission(rows, maybe, changes.seal(), self._generation)
-        return self.writer.submit(submission)
+        return self.writer.submit(Submission(rows, maybe, changes.seal(), self._generation,
+                                             future=future))  # fmt: skip
 
     async def capture_internal(self, team_id: int, events: list[dict[str, Any]]) -> int:
         """Ingest server-made events (e.g. the Persons API's ``$set``) for a team."""
@@ -237,9 +244,10 @@ class Ingestor:
                                            ip=None))  # fmt: skip
         if not self._started:
             raise RuntimeError("ingestor not started")
-        future = self._admit_normals(team_id, normals, now_us)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._admit_normals(team_id, normals, now_us, future)
         del normals, events
-        stored = await asyncio.wrap_future(future)
+        stored = await future
         self.flush_definitions()
         return stored
 
@@ -252,9 +260,10 @@ class Ingestor:
             if person is None:
                 return False
             deletes = [(team_id, [uuid], changes_ids(changes))] if delete_events else []
-            future = self.writer.submit(
-                Submission([], [], changes.seal(), self._generation, deletes))
-        await asyncio.wrap_future(future)
+            future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            self.writer.submit(
+                Submission([], [], changes.seal(), self._generation, deletes, future))
+        await future
         return True
 
     def flush_definitions(self) -> None:
