@@ -6,7 +6,7 @@ they do not share the server's GIL), each holding keep-alive connections that po
 pre-built requests as fast as the answers come back:
 
 1. ``/batch/`` requests of 100 events (posthog-python's envelope, ~1.2 KB events with 35+
-   properties, the distinct-id mix of :mod:`workload`);
+   properties, the distinct-id mix of :mod:`harness.workload`);
 2. single events posted to ``/e/`` and ``/i/v0/e/`` (posthog-js's shape).
 
 For each it prints events/s, requests/s and the ack latency p50/p99, with the CPU seconds the
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import multiprocessing as mp
 import os
 import shutil
@@ -41,9 +42,10 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from harness.baseline import bulk_insert_rate  # noqa: E402
+from harness.workload import Workload  # noqa: E402
 from hedgerow.store.events.duckdb import DuckDBEventStore  # noqa: E402
 from hedgerow.testing import LiveServer  # noqa: E402
-from workload import Workload  # noqa: E402
 
 SINGLE_PATHS = ("/e/", "/i/v0/e/")
 
@@ -63,6 +65,7 @@ class Plan:
     token: str
     port: int
     per_request: int = 100
+    gzip: bool = False
 
 
 @dataclass
@@ -90,8 +93,11 @@ def build_requests(plan: Plan) -> list[tuple[bytes, list[str]]]:
         else:
             path = SINGLE_PATHS[i % len(SINGLE_PATHS)]
             body, uuids = workload.single_body()
+        content_type = "application/json"
+        if plan.gzip:  # as posthog-js sends it: gzip as text/plain, no header
+            body, content_type = gzip.compress(body, 6), "text/plain"
         head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{plan.port}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")  # fmt: skip
+                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n")  # fmt: skip
         out.append((head.encode() + body, uuids))
     return out
 
@@ -256,7 +262,7 @@ def plans_for(kind: str, total: int, args: argparse.Namespace, token: str, port:
     per_conn = max(1, args.connections // clients)
     return [
         Plan(kind, total // clients + (1 if i < total % clients else 0), per_conn, seed + i,
-             f"{kind}{seed}c{i}", token, port)  # fmt: skip
+             f"{kind}{seed}c{i}", token, port, gzip=getattr(args, "gzip", False))  # fmt: skip
         for i in range(clients)
     ]
 
@@ -284,23 +290,6 @@ def verify(db_path: Path, acked: list[str], sent: list[str]) -> tuple[int, bool]
     return total, ok
 
 
-def bulk_insert_rate(source: Path, rows_per_txn: int, directory: Path) -> float:
-    """Rows/s of DuckDB inserting the stored events from Arrow, ``rows_per_txn`` at a time."""
-    store = DuckDBEventStore(source)
-    table = store.cursor().sql("SELECT * FROM events").to_arrow_table()
-    store.close()
-    target = DuckDBEventStore(directory / f"bulk{rows_per_txn}.duckdb")
-    cur = target.cursor()
-    started = time.perf_counter()
-    for offset in range(0, table.num_rows, rows_per_txn):
-        cur.register("chunk_in", table.slice(offset, rows_per_txn))
-        cur.execute("BEGIN TRANSACTION; INSERT INTO events SELECT * FROM chunk_in; COMMIT")
-        cur.unregister("chunk_in")
-    elapsed = time.perf_counter() - started
-    target.close()
-    return table.num_rows / elapsed
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batches", type=int, default=3000, help="/batch/ requests")
@@ -308,6 +297,7 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=30000, help="single-event requests")
     parser.add_argument("--connections", type=int, default=64, help="concurrent clients")
     parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--gzip", action="store_true", help="gzip the bodies, as posthog-js does")
     parser.add_argument("--profile", type=Path, help="write py-spy profiles of the server here")
     parser.add_argument("--keep", type=Path, help="parent directory for the data dir")
     args = parser.parse_args()

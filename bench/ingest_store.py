@@ -1,13 +1,15 @@
 """Ingestion below HTTP: decode -> normalise -> persons -> durable group-commit writer.
 
-Feeds /batch/-style requests of 100 realistic events (~1 KB, 30+ properties, a mix of known and
-new distinct ids, some $identify) from many concurrent producers (asyncio tasks on one loop, as
-uvicorn runs them), and prints events/s and the ack latency p50/p99. In the same run it
-measures, as baselines for the same rows:
+Feeds /batch/-style requests of 100 events (:mod:`harness.workload`: ~1.2 KB, 35+ properties,
+mostly returning distinct ids, some new, a few $identify) from many concurrent producers
+(asyncio tasks on one loop, as uvicorn runs them), and prints events/s, the ack latency
+p50/p99 and the writer's group sizes. In the same run it measures, as baselines for the same
+rows (:mod:`harness.baseline`):
 
-* the raw DuckDB Arrow bulk insert (``INSERT ... SELECT`` from an Arrow table) at 1k and 5k
-  rows per transaction;
+* the raw DuckDB Arrow bulk insert at 1k and 5k rows per transaction;
 * an fsynced append-only log of the same request bodies (the alternative durability design).
+
+The HTTP figure, with the server's own process and GIL, is bench/ingest.py's.
 
     .venv/bin/python bench/ingest_store.py [--requests 600] [--producers 32] [--gzip]
 """
@@ -17,80 +19,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
-import os
-import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import orjson
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from harness.baseline import bulk_insert_rate, fsync_log_rate  # noqa: E402
+from harness.workload import Workload  # noqa: E402
 from hedgerow.ingest.pipeline import Ingestor  # noqa: E402
 from hedgerow.store.events.duckdb import DuckDBEventStore  # noqa: E402
 
 TOKEN = "phc_benchbenchbenchbenchbenchbenchbenchbench"
-BROWSERS = ["Chrome", "Firefox", "Safari", "Edge"]
-OSES = ["Mac OS X", "Windows", "Linux", "iOS", "Android"]
-EVENTS = ["$pageview", "$autocapture", "$pageleave", "signed_up", "clicked_button", "purchase"]
-
-
-def make_event(rng: random.Random, distinct_id: str, i: int, identify_from: str | None) -> dict:
-    props = {
-        "$os": rng.choice(OSES), "$browser": rng.choice(BROWSERS), "$device_type": "Desktop",
-        "$current_url": f"https://example.com/products/{rng.randint(1, 5000)}?ref=home",
-        "$host": "example.com", "$pathname": f"/products/{rng.randint(1, 5000)}",
-        "$browser_version": rng.randint(100, 130), "$screen_height": 1080, "$screen_width": 1920,
-        "$viewport_height": 950, "$viewport_width": 1900, "$lib": "web", "$lib_version": "1.200.0",
-        "$insert_id": uuid.uuid4().hex[:16], "$time": time.time(), "distinct_id": distinct_id,
-        "$device_id": str(uuid.uuid4()), "$referrer": "https://www.google.com/",
-        "$referring_domain": "www.google.com", "$session_id": str(uuid.uuid4()),
-        "$window_id": str(uuid.uuid4()), "$pageview_id": str(uuid.uuid4()),
-        "token": TOKEN, "$is_identified": identify_from is not None, "$process_person_profile": True,
-        "plan": rng.choice(["free", "pro", "enterprise"]), "price": round(rng.random() * 100, 2),
-        "quantity": rng.randint(1, 10), "coupon": rng.choice(["", "SPRING", "VIP"]),
-        "experiment_variant": rng.choice(["control", "test"]), "utm_source": "newsletter",
-        "title": "Product page " + "x" * rng.randint(10, 60), "$sent_at_ms": i,
-    }
-    event = {
-        "event": "$identify" if identify_from else rng.choice(EVENTS),
-        "distinct_id": distinct_id,
-        "properties": props,
-        "timestamp": "2026-11-26T12:00:00.000Z",
-        "uuid": str(uuid.uuid4()),
-    }
-    if identify_from:
-        props["$anon_distinct_id"] = identify_from
-        event["$set"] = {"email": f"{distinct_id}@example.com", "name": distinct_id}
-    return event
 
 
 def make_bodies(n_requests: int, per_request: int, seed: int = 7) -> list[bytes]:
-    rng = random.Random(seed)
-    known: list[str] = [f"user-{i}" for i in range(2000)]
-    bodies = []
-    counter = 0
-    for _ in range(n_requests):
-        batch = []
-        for _ in range(per_request):
-            counter += 1
-            roll = rng.random()
-            if roll < 0.6:
-                did, ident = rng.choice(known), None
-            elif roll < 0.97:
-                did, ident = f"anon-{uuid.uuid4()}", None
-            else:
-                did = f"user-{len(known)}"
-                ident = f"anon-{uuid.uuid4()}"
-                known.append(did)
-            batch.append(make_event(rng, did, counter, ident))
-        bodies.append(orjson.dumps({"api_key": TOKEN, "batch": batch,
-                                    "sent_at": "2026-11-26T12:00:01.000Z"}))  # fmt: skip
-    return bodies
+    workload = Workload(TOKEN, seed=seed, prefix=f"s{seed}")
+    return [workload.batch_body(per_request)[0] for _ in range(n_requests)]
 
 
 async def run_pipeline(ingestor: Ingestor, bodies: list[bytes], producers: int,
@@ -116,45 +64,13 @@ async def run_pipeline(ingestor: Ingestor, bodies: list[bytes], producers: int,
     return time.perf_counter() - started, latencies
 
 
-def bulk_insert_rate(source: DuckDBEventStore, rows_per_txn: int, directory: str) -> float:
-    import duckdb
-
-    table = source.cursor().execute("SELECT * FROM events").to_arrow_table()
-    target = DuckDBEventStore(os.path.join(directory, f"bulk{rows_per_txn}.duckdb"))
-    cur = target._writer
-    started = time.perf_counter()
-    for offset in range(0, table.num_rows, rows_per_txn):
-        chunk = table.slice(offset, rows_per_txn)  # noqa: F841 (DuckDB scans the local)
-        cur.execute("BEGIN TRANSACTION")
-        cur.register("chunk_in", chunk)
-        cur.execute("INSERT INTO events SELECT * FROM chunk_in")
-        cur.unregister("chunk_in")
-        cur.execute("COMMIT")
-    elapsed = time.perf_counter() - started
-    target.close()
-    del duckdb
-    return table.num_rows / elapsed
-
-
-def fsync_log_rate(bodies: list[bytes], per_group: int, directory: str) -> float:
-    path = os.path.join(directory, "append.log")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    started = time.perf_counter()
-    for i in range(0, len(bodies), per_group):
-        os.write(fd, b"".join(bodies[i:i + per_group]))
-        os.fsync(fd)
-    elapsed = time.perf_counter() - started
-    os.close(fd)
-    return len(bodies) * 100 / elapsed
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--producers", type=int, default=32)
     parser.add_argument("--per-request", type=int, default=100)
     parser.add_argument("--gzip", action="store_true")
-    parser.add_argument("--keep", help="directory for the database (default: a temp dir)")
+    parser.add_argument("--keep", help="parent directory for the database (default: a temp dir)")
     parser.add_argument("--duckdb-threads", type=int, default=None)
     args = parser.parse_args()
 
@@ -163,9 +79,9 @@ def main() -> None:
     avg = sum(len(b) for b in bodies) / n_events
     print(f"{args.requests} requests x {args.per_request} events, {avg:.0f} B/event, "
           f"{args.producers} producers, gzip={args.gzip}")  # fmt: skip
-    with tempfile.TemporaryDirectory(dir=args.keep) as directory:
-        store = DuckDBEventStore(os.path.join(directory, "events.duckdb"),
-                                 threads=args.duckdb_threads)  # fmt: skip
+    with tempfile.TemporaryDirectory(dir=args.keep) as tmp:
+        directory = Path(tmp)
+        store = DuckDBEventStore(directory / "events.duckdb", threads=args.duckdb_threads)
         ingestor = Ingestor(store, lambda token: 1 if token == TOKEN else None)
         ingestor.start()
         # Warm-up: definitions caches, code paths.
@@ -184,13 +100,13 @@ def main() -> None:
               f"{stats.commit_seconds / max(1, stats.commits) * 1000:.1f} ms/commit")  # fmt: skip
         stored = store.query("SELECT count(*) FROM events")[0][0]
         print(f"  events stored: {stored:,}")
+        store.close()
         for per_txn in (1000, 5000):
-            bulk = bulk_insert_rate(store, per_txn, directory)
+            bulk = bulk_insert_rate(directory / "events.duckdb", per_txn, directory)
             print(f"raw DuckDB Arrow insert, {per_txn} rows/txn: {bulk:,.0f} rows/s "
                   f"(pipeline = {rate / bulk:.2f}x)")  # fmt: skip
-        log_rate = fsync_log_rate(bodies, 10, directory)
+        log_rate = fsync_log_rate(bodies, args.per_request, 10, directory)
         print(f"fsynced append-only log, 10 requests/fsync: {log_rate:,.0f} events/s")
-        store.close()
 
 
 if __name__ == "__main__":

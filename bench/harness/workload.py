@@ -10,7 +10,7 @@ follow a realistic mix:
 * a few are ``$identify`` of an anonymous visitor as a (new) user, carrying ``$set``;
 * a few others carry a ``$set`` (a plan change).
 
-    .venv/bin/python bench/workload.py   # prints a sample event and the batch size
+    .venv/bin/python -m harness.workload   # from bench/: a sample event and the body size
 """
 
 from __future__ import annotations
