@@ -96,6 +96,10 @@ class ProjectService:
         with self._db.read() as conn:
             return tenancy.get_project(conn, project_id)
 
+    def with_organization(self, project_id: int) -> tuple[Project, Organization] | None:
+        with self._db.read() as conn:
+            return tenancy.project_and_organization(conn, project_id)
+
     def by_token(self, api_token: str) -> Project | None:
         with self._db.read() as conn:
             return tenancy.project_by_token(conn, api_token)
