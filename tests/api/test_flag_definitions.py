@@ -65,3 +65,16 @@ def test_legacy_paths(api) -> None:
     assert "cohorts" in with_cohorts.json()
     scoped = api.get(f"/api/projects/{api.project_id}/feature_flags/local_evaluation/")
     assert scoped.status_code == 200 and scoped.json()["flags"][0]["key"] == "beta"
+
+
+def test_remote_config_payload(api) -> None:
+    flag = api.post(f"/api/projects/{api.project_id}/feature_flags/", {
+        "key": "settings", "is_remote_configuration": True,
+        "filters": {"groups": [{"properties": [], "rollout_percentage": 100}], "payloads": {"true": {"theme": "dark"}}}}).json()
+    secret = api.get(f"/api/projects/{api.project_id}/").json()["secret_api_token"]
+    for ref in ("settings", str(flag["id"])):
+        response = api.get(f"/api/projects/@current/feature_flags/{ref}/remote_config", key=secret,
+                           params={"token": api.project_token})
+        assert response.status_code == 200 and response.json() == '{"theme": "dark"}'
+    assert api.get("/api/projects/@current/feature_flags/nope/remote_config", key=secret,
+                   params={"token": api.project_token}).status_code == 404

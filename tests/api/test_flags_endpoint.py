@@ -152,3 +152,10 @@ def test_experience_continuity_keeps_the_anonymous_variant(api) -> None:
     # without continuity the identified id would land elsewhere for most ids; check the hash really differs
     from hedgerow.flags.hashing import hash as flag_hash
     assert flag_hash("continuous.", "anon-77", "variant") != flag_hash("continuous.", "user-77", "variant")
+
+
+def test_token_in_authorization_header(api) -> None:
+    make_flag(api, "on", {"groups": [{"properties": [], "rollout_percentage": 100}]})
+    response = api.client.post("/flags/?v=2", json={"distinct_id": "u"},
+                               headers={"Authorization": f"Bearer {api.project_token}"})
+    assert response.status_code == 200 and response.json()["flags"]["on"]["enabled"] is True

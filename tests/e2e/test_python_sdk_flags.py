@@ -80,3 +80,17 @@ def test_local_evaluation_agrees_with_remote_and_polls_with_304(server) -> None:
 def _key_id(server, value: str) -> str:
     listed = json.loads(cli("keys", "list", "--data-dir", str(server.data_dir), "--json").stdout)
     return next(k["id"] for k in listed if k["label"] == "flags-reader")
+
+
+def test_remote_config_payload_with_the_project_secret(server) -> None:
+    headers = {"Authorization": f"Bearer {server.boot['personal_api_key']}"}
+    base = f"{server.url}/api/projects/{server.boot['project_id']}"
+    httpx.post(f"{base}/feature_flags/", headers=headers, json={
+        "key": "settings", "is_remote_configuration": True,
+        "filters": {"groups": [{"properties": [], "rollout_percentage": 100}], "payloads": {"true": {"theme": "dark"}}}})
+    secret = httpx.get(f"{base}/", headers=headers).json()["secret_api_token"]
+    ph = Posthog(server.boot["project_api_key"], host=server.url, secret_key=secret, sync_mode=True,
+                 enable_local_evaluation=False)
+    payload = ph.get_remote_config_payload("settings")
+    assert payload in ('{"theme": "dark"}', {"theme": "dark"})
+    ph.shutdown()

@@ -164,24 +164,24 @@ def _target(
                 "Project API key invalid. You can find your project API key in PostHog project settings."
             )
         project_id = project.id
-        organization_id = project.organization_id
     elif route.project_based:
         raw = request.path_params.get("project_id", CURRENT)
         if raw == CURRENT:
             project_id = services.projects.current_project_id(principal) if principal else None
         elif raw.isdigit():
             project_id = int(raw)
-        if project_id is not None:
-            project = services.projects.get(project_id)
-        if project is not None:
-            organization_id = project.organization_id
     elif "organization_id" in request.path_params and principal is not None:
         raw = request.path_params["organization_id"]
         if raw == CURRENT:
             organization_id = services.projects.home_organization(principal).id
         else:
             organization_id = raw
-    if organization_id is not None:
+    if project_id is not None:
+        found = services.projects.with_organization(project_id)
+        if found is not None:
+            project, organization = found
+            organization_id, organization_name = organization.id, organization.name
+    elif organization_id is not None:
         org = services.projects.organization(organization_id)
         organization_name = org.name if org else None
     target = Target(

@@ -80,13 +80,11 @@ def principal_for_key(
     """Look a key value up by its hash; None plus the 401 when it is not a live key."""
     invalid = AuthenticationFailed(f"Personal API key found in request {source} is invalid.")
     with db.read() as conn:
-        record = key_store.by_secure_value(conn, hash_key(value))
-        if record is None:
+        found = key_store.with_owner(conn, hash_key(value))
+        if found is None:
             return None, invalid
-        user = tenancy.get_user(conn, record.user_id)
-        if user is None:
-            return None, invalid
-        memberships = tenancy.memberships(conn, user.id)
+        record, current_project_id = found
+        memberships = tenancy.memberships(conn, record.user_id)
     now = clock.now()
     if record.last_used_at is None or now - record.last_used_at > _TOUCH_EVERY:
         with db.write() as conn:
@@ -95,14 +93,14 @@ def principal_for_key(
         Principal(
             key_id=record.id,
             key_label=record.label,
-            user_id=user.id,
+            user_id=record.user_id,
             scopes=tuple(record.scopes or ["*"]),
             scoped_teams=tuple(record.scoped_teams) if record.scoped_teams else None,
             scoped_organizations=tuple(record.scoped_organizations)
             if record.scoped_organizations
             else None,
             memberships=memberships,
-            current_project_id=user.current_project_id,
+            current_project_id=current_project_id,
         ),
         None,
     )

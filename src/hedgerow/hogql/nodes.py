@@ -10,6 +10,8 @@ The resolver leaves meaning on nodes through ``node.meta``:
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlglot import exp
 
 from hedgerow.hogql import types as T
@@ -76,3 +78,19 @@ def inline_string(value: str) -> exp.Literal:
     literal = exp.Literal.string(value)
     literal.meta[INLINE] = True
     return literal
+
+
+def constant(value: Any) -> exp.Expression:
+    """A literal tree for a JSON-like constant (lists become arrays; anything else is text).
+
+    The renderer binds every literal as a parameter, so a constant built here never becomes SQL
+    text."""
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, float)):
+        return exp.Literal.number(value) if value >= 0 else exp.Neg(this=exp.Literal.number(-value))
+    if isinstance(value, (list, tuple)):
+        return exp.Array(expressions=[constant(v) for v in value])
+    return exp.Literal.string(str(value))

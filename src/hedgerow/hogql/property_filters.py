@@ -24,7 +24,7 @@ from sqlglot import exp
 
 from hedgerow.hogql.dialect import InCohort, RegexMatch
 from hedgerow.hogql.errors import HogQLError
-from hedgerow.hogql.nodes import Value
+from hedgerow.hogql.nodes import Value, constant
 from hedgerow.hogql.parse import parse_expr
 
 SCOPES = ("event", "person", "group", "session")
@@ -58,13 +58,8 @@ def field(*parts: str) -> exp.Expression:
 
 
 def literal(value: Any) -> exp.Expression:
-    if value is None:
-        return exp.Null()
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, (int, float)):
-        return exp.Literal.number(value) if value >= 0 else exp.Neg(this=exp.Literal.number(-value))
-    return exp.Literal.string(str(value))
+    """A scalar filter value as a literal tree (containers are not values here)."""
+    return constant(value if value is None or isinstance(value, (bool, int, float, str)) else str(value))
 
 
 def text(value: Any) -> str:

@@ -554,7 +554,7 @@ class Resolver:
         for field_name, constant in join.constants:
             target = self.field(child, [field_name], scope, None, internal=True)
             condition = exp.and_(
-                condition, exp.EQ(this=target, expression=_literal(constant)), copy=False
+                condition, exp.EQ(this=target, expression=nodes.constant(constant)), copy=False
             )
         child.on = condition
         source.children[key] = child
@@ -571,14 +571,6 @@ class Resolver:
 
 def _view_key_type(table: VirtualTable) -> HogType:
     return T.STRING
-
-
-def _literal(value: object) -> exp.Expression:
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, (int, float)):
-        return exp.Literal.number(value)
-    return exp.Literal.string(str(value))
 
 
 def _source_alias(node: exp.Expression) -> str:

@@ -161,4 +161,5 @@ class Services:
             self.definition_sink.close()
         if self.events is not None:
             self.events.close()
+        self.audit.close()
         self.meta.dispose()

@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 from hedgerow.auth.keys import new_project_secret, new_project_token
 from hedgerow.auth.principal import Principal
 from hedgerow.errors import NotFound, ValidationError
+from hedgerow.services.fields import required_text
 from hedgerow.store.meta import tenancy
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import OWNER, Organization, Project, User
@@ -96,6 +97,10 @@ class ProjectService:
         with self._db.read() as conn:
             return tenancy.get_project(conn, project_id)
 
+    def with_organization(self, project_id: int) -> tuple[Project, Organization] | None:
+        with self._db.read() as conn:
+            return tenancy.project_and_organization(conn, project_id)
+
     def by_token(self, api_token: str) -> Project | None:
         with self._db.read() as conn:
             return tenancy.project_by_token(conn, api_token)
@@ -170,14 +175,8 @@ class ProjectService:
         return updated
 
 
-def validate_name(name: str) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError("This field may not be blank.", code="blank", attr="name")
-    if len(name) > 200:
-        raise ValidationError(
-            "Ensure this field has no more than 200 characters.", code="max_length", attr="name"
-        )
-    return name
+def validate_name(name: Any) -> str:
+    return required_text(name, "name", 200)
 
 
 def validate_timezone(timezone: str) -> str:

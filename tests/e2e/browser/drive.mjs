@@ -63,7 +63,11 @@ try {
       content_type: req.headers()["content-type"] || null,
     });
   };
-  page.on("requestfinished", (req) => finish(req, false));
+  let flagsAnswered = 0;
+  page.on("requestfinished", (req) => {
+    if (req.url().includes("/flags")) flagsAnswered += 1;
+    finish(req, false);
+  });
   page.on("requestfailed", (req) => finish(req, true));
 
   await page.goto(pageUrl);
@@ -90,6 +94,15 @@ try {
       await page.waitForTimeout(step.ms || 100);
       continue;
     }
+    if (step.do === "reloadFlags") {
+      // wait for a /flags answer that comes after this point, then let the SDK apply it
+      const before = flagsAnswered;
+      await page.evaluate(() => window.posthog.reloadFeatureFlags());
+      const deadline = Date.now() + 10000;
+      while (flagsAnswered <= before && Date.now() < deadline) await page.waitForTimeout(20);
+      await page.waitForTimeout(100);
+      continue;
+    }
     await page.evaluate(async (step) => {
       const ph = window.posthog;
       const record = (value) => window.__results.push({ step: step.do, key: step.key, value });
@@ -100,9 +113,6 @@ try {
         case "group": ph.group(step.type, step.key, step.set || {}); break;
         case "reset": ph.reset(); break;
         case "distinctId": record(ph.get_distinct_id()); break;
-        case "reloadFlags":
-          await new Promise((resolve) => { ph.onFeatureFlags(() => resolve()); ph.reloadFeatureFlags(); });
-          break;
         case "flag":
           await new Promise((resolve) => ph.onFeatureFlags(() => resolve()));
           record({ value: ph.getFeatureFlag(step.key) ?? null, payload: ph.getFeatureFlagPayload(step.key) ?? null });

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from hedgerow.api.call import Call
 from hedgerow.api.routing import RouteTable
+from hedgerow.errors import NotFound
 from hedgerow.services.flag_definitions import etag
 
 routes = RouteTable()
@@ -62,3 +63,19 @@ def legacy_local_evaluation(call: Call) -> Any:
 def project_local_evaluation(call: Call) -> Any:
     """The project-scoped path; cohorts only with ``send_cohorts``."""
     return _answer(call, with_cohorts=_wants_cohorts(call))
+
+
+@routes.get(
+    "/api/projects/{project_id}/feature_flags/{flag_ref}/remote_config/",
+    name="feature_flags_remote_config_retrieve",
+    project_from_token=True,
+    **_COMMON,
+)
+def remote_config(call: Call) -> Any:
+    """A remote-configuration flag's payload (by id or key), as server SDKs fetch it."""
+    ref = call.path_params["flag_ref"]
+    flags = call.services.flags
+    flag = flags.get(call.project_id, ref) if ref.isdigit() else flags.by_key(call.project_id, ref)
+    if flag.deleted:
+        raise NotFound()
+    return (flag.filters.get("payloads") or {}).get("true")

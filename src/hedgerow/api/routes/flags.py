@@ -166,6 +166,9 @@ def answer(
             max_size=MAX_BODY,
         )
         token, flags_request = parse(payload, query)
+        if not token:  # the token may also come as a bearer header
+            bearer = headers.get("authorization", "")
+            token = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
     except Exposed as error:
         return (413 if error.status == 413 else 400), TEXT, error.detail.encode()
     if not token:

@@ -13,23 +13,19 @@ from sqlglot import exp
 
 from hedgerow.hogql.compilation import Compilation
 from hedgerow.hogql.errors import PlaceholderError
+from hedgerow.hogql.nodes import constant
 from hedgerow.hogql.parse import span_of
 from hedgerow.hogql.passes import filters
 
 
 def value_to_node(value: Any, name: str = "value") -> exp.Expression:
-    """A literal tree for a JSON-ish constant."""
-    if value is None:
-        return exp.Null()
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, (int, float)):
-        return exp.Literal.number(value) if value >= 0 else exp.Neg(this=exp.Literal.number(-value))
-    if isinstance(value, str):
-        return exp.Literal.string(value)
+    """A literal tree for a placeholder's value (JSON-ish constants only)."""
+    if value is not None and not isinstance(value, (bool, int, float, str, list, tuple)):
+        raise PlaceholderError(f"Unsupported value type for placeholder {{{name}}}")
     if isinstance(value, (list, tuple)):
-        return exp.Array(expressions=[value_to_node(v, name) for v in value])
-    raise PlaceholderError(f"Unsupported value type for placeholder {{{name}}}")
+        for item in value:
+            value_to_node(item, name)
+    return constant(value)
 
 
 def run(c: Compilation) -> None:

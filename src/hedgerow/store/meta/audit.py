@@ -38,10 +38,11 @@ class AuditEntry:
         return data
 
 
-def insert(conn: Connection, entry: AuditEntry) -> None:
-    values = asdict(entry)
-    values.pop("id")
-    conn.execute(audit_log.insert().values(**values))
+def insert_many(conn: Connection, entries: list[AuditEntry]) -> None:
+    rows = [asdict(entry) for entry in entries]
+    for row in rows:
+        row.pop("id")
+    conn.execute(audit_log.insert(), rows)
 
 
 def newest(

@@ -144,8 +144,8 @@ def properties_of_events(conn: Connection, project_id: int, names: Sequence[str]
 def property_types(conn: Connection, project_id: int) -> dict[tuple[str, str], str]:
     """{(scope, name): type} for typed reads in HogQL (scope: event, person or group)."""
     scopes = {1: "event", 2: "person", 3: "group"}
-    return {
-        (scopes[row.type], row.name): row.property_type
-        for row in properties(conn, project_id)
-        if row.property_type and row.type in scopes
-    }
+    rows = conn.execute(
+        sa.select(property_definitions.c.type, property_definitions.c.name, property_definitions.c.property_type)
+        .where(property_definitions.c.project_id == project_id, property_definitions.c.property_type.is_not(None))
+    )
+    return {(scopes[row.type], row.name): row.property_type for row in rows if row.type in scopes}

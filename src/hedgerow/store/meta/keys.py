@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hedgerow import clock
-from hedgerow.store.meta.tables import personal_api_keys
+from hedgerow.store.meta.tables import personal_api_keys, users
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,16 @@ def by_secure_value(conn: Connection, secure_value: str) -> PersonalAPIKeyRecord
         sa.select(personal_api_keys).where(personal_api_keys.c.secure_value == secure_value)
     ).first()
     return _record(row) if row else None
+
+
+def with_owner(conn: Connection, secure_value: str) -> tuple[PersonalAPIKeyRecord, int | None] | None:
+    """A key and its owner's current project id, in one query (every keyed call needs both)."""
+    row = conn.execute(
+        sa.select(personal_api_keys, users.c.current_project_id)
+        .join(users, users.c.id == personal_api_keys.c.user_id)
+        .where(personal_api_keys.c.secure_value == secure_value)
+    ).first()
+    return (_record(row), row.current_project_id) if row else None
 
 
 def get(conn: Connection, key_id: str, user_id: int | None = None) -> PersonalAPIKeyRecord | None:

@@ -209,6 +209,26 @@ def get_project(conn: Connection, project_id: int) -> Project | None:
     return _project(row) if row else None
 
 
+def project_and_organization(conn: Connection, project_id: int) -> tuple[Project, Organization] | None:
+    """A project with its organization, in one query (every project-based API call needs both)."""
+    row = conn.execute(
+        sa.select(projects, organizations.c.name.label("organization_name"),
+                  organizations.c.created_at.label("organization_created_at"),
+                  organizations.c.updated_at.label("organization_updated_at"))
+        .join(organizations, organizations.c.id == projects.c.organization_id)
+        .where(projects.c.id == project_id)
+    ).first()
+    if row is None:
+        return None
+    organization = Organization(
+        id=row.organization_id,
+        name=row.organization_name,
+        created_at=clock.as_utc(row.organization_created_at),
+        updated_at=clock.as_utc(row.organization_updated_at),
+    )
+    return _project(row), organization
+
+
 def project_by_token(conn: Connection, api_token: str) -> Project | None:
     row = conn.execute(sa.select(projects).where(projects.c.api_token == api_token)).first()
     return _project(row) if row else None
