@@ -16,7 +16,7 @@ sent). Last, in the same run, the raw engine baseline: a DuckDB Arrow bulk inser
 stored rows, and the ratio of the HTTP figure to it.
 
     .venv/bin/python bench/ingest.py [--batches 3000] [--singles 30000] [--connections 64]
-        [--clients 2] [--profile DIR]   # --profile: py-spy the server during each phase
+        [--clients 2] [--gzip] [--profile DIR [--py-spy-args=--gil]]
 """
 
 from __future__ import annotations
@@ -177,6 +177,7 @@ class Phase:
         p50 = statistics.median(lat) * 1000 if lat else float("nan")
         p99 = lat[max(0, int(len(lat) * 0.99) - 1)] * 1000 if lat else float("nan")
         bad = {k: v for k, v in self.statuses.items() if k != 200}
+        other = max(0.0, self.machine_cpu - self.server_cpu - self.client_cpu)
         return (
             f"{self.name}: {self.events / self.seconds:,.0f} events/s, "
             f"{self.requests / self.seconds:,.0f} requests/s, ack p50 {p50:.1f} ms, "
@@ -184,8 +185,7 @@ class Phase:
             + (f"; NOT 200: {bad}" if bad else "") + ")\n"
             f"  CPU: server {self.server_cpu / self.seconds:.0%} of a core, "
             f"load generators {self.client_cpu / self.seconds:.0%}, "
-            f"anything else {max(0.0, self.machine_cpu - self.server_cpu - self.client_cpu) / self.seconds:.0%}"
-            "; events/s by tenth of the run: "
+            f"anything else {other / self.seconds:.0%}; events/s by tenth of the run: "
             + " ".join(f"{r / 1000:.1f}k" for r in self.tenths)
         )
 
@@ -208,7 +208,7 @@ def machine_busy() -> float:
 
 
 def run_phase(name: str, plans: list[Plan], server_pid: int, acked: list[str],
-              sent: list[str], profile: Path | None) -> Phase:  # fmt: skip
+              sent: list[str], profiler: Profiler | None) -> Phase:  # fmt: skip
     ctx = mp.get_context("spawn")
     ready = ctx.Barrier(len(plans) + 1)
     results: mp.Queue = ctx.Queue()
@@ -216,7 +216,7 @@ def run_phase(name: str, plans: list[Plan], server_pid: int, acked: list[str],
     for p in procs:
         p.start()
     ready.wait()
-    spy = start_profiler(profile, name, server_pid) if profile else None
+    spy = profiler.start(name, server_pid) if profiler else None
     cpu0, busy0 = process_cpu(server_pid), machine_busy()
     outcomes = [results.get() for _ in procs]
     cpu1, busy1 = process_cpu(server_pid), machine_busy()
@@ -243,17 +243,25 @@ def run_phase(name: str, plans: list[Plan], server_pid: int, acked: list[str],
                  tenths)  # fmt: skip
 
 
-def start_profiler(directory: Path, name: str, pid: int) -> subprocess.Popen | None:
-    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if not Path(exe).exists():
-        print("  (py-spy not installed: pip install py-spy)")
-        return None
-    directory.mkdir(parents=True, exist_ok=True)
-    out = directory / f"{name}.txt"
-    print(f"  profiling the server into {out}")
-    return subprocess.Popen([exe, "record", "--pid", str(pid), "--rate", "100", "--threads", "--nonblocking", *os.environ.get("PYSPY_EXTRA", "").split(),
-                             "--format", "raw", "--output", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+@dataclass
+class Profiler:
+    """py-spy on the server during each phase (``--profile DIR``; raw collapsed stacks)."""
+
+    directory: Path
+    extra: list[str]
+    """More py-spy arguments, e.g. ``--gil`` (only the GIL holder) or ``--idle``."""
+
+    def start(self, name: str, pid: int) -> subprocess.Popen | None:
+        exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        if not Path(exe).exists():
+            print("  (py-spy not installed: pip install py-spy)")
+            return None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        out = self.directory / f"{name}.txt"
+        print(f"  profiling the server into {out}")
+        command = [exe, "record", "--pid", str(pid), "--rate", "100", "--threads", "--nonblocking",
+                   *self.extra, "--format", "raw", "--output", str(out)]  # fmt: skip
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def plans_for(kind: str, total: int, args: argparse.Namespace, token: str, port: int,
@@ -299,6 +307,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
     parser.add_argument("--gzip", action="store_true", help="gzip the bodies, as posthog-js does")
     parser.add_argument("--profile", type=Path, help="write py-spy profiles of the server here")
+    parser.add_argument("--py-spy-args", default="", help="more py-spy arguments, e.g. '--gil'")
     parser.add_argument("--keep", type=Path, help="parent directory for the data dir")
     args = parser.parse_args()
 
@@ -311,6 +320,7 @@ def main() -> None:
             pid = server.process.pid
             acked: list[str] = []
             sent: list[str] = []
+            profiler = Profiler(args.profile, args.py_spy_args.split()) if args.profile else None
             print(f"server pid {pid} on {server.url}; {os.cpu_count()} CPUs; "
                   f"{args.connections} connections from {args.clients} processes")  # fmt: skip
             run_phase("warm-up", plans_for("batch", 40, args, token, server.port, 900),
@@ -320,11 +330,11 @@ def main() -> None:
                 plans = plans_for("batch", args.batches, args, token, server.port, 100)
                 for p in plans:
                     p.per_request = args.per_request
-                phases.append(run_phase("batch", plans, pid, acked, sent, args.profile))
+                phases.append(run_phase("batch", plans, pid, acked, sent, profiler))
                 print(phases[-1].report().replace("batch:", f"/batch/ ({args.per_request} events):"))
             if args.singles:
                 plans = plans_for("single", args.singles, args, token, server.port, 200)
-                phases.append(run_phase("single", plans, pid, acked, sent, args.profile))
+                phases.append(run_phase("single", plans, pid, acked, sent, profiler))
                 print(phases[-1].report().replace("single:", "single events (/e/, /i/v0/e/):"))
         finally:
             server.kill()

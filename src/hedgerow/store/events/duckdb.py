@@ -13,7 +13,6 @@ separate connection to the same database object.
 
 from __future__ import annotations
 
-import logging
 import threading
 from pathlib import Path
 from typing import Any, Iterable
@@ -46,17 +45,18 @@ from hedgerow.store.events.schema import (
     event_table,
 )
 
-log = logging.getLogger(__name__)
-
 CHECKPOINT_THRESHOLD = "256MB"
-"""WAL size that triggers a checkpoint. DuckDB's 16 MB default checkpoints every ~10k of our
-rows and rewrites the open row group each time: measured 21k rows/s at 16 MB against 46k
-rows/s at 256 MB for 3 KB rows (bench/ingest_store.py prints the current figure). The cost is
-a longer replay of the WAL on start after a crash (seconds for 256 MB)."""
+"""WAL size that triggers a checkpoint, inside the commit that crosses it (inserts into a table
+wait while a checkpoint writes it, even from another connection, so a background checkpoint
+would not spare the commits). Each checkpoint rewrites the table's last, partly filled row
+group: bench-workload events at 1,300 rows per commit went 40k rows/s at 32 MB, 58k at
+128 MB, 72k at 256 MB, 81k at 512 MB, the longest commit staying ~0.5 s from 256 MB up. The
+cost is a longer replay of the WAL on start after a crash (seconds for 256 MB)."""
 MEMORY_LIMIT = "8GB"  # DuckDB spills to disk past this; ingestion and queries share it
 FOLD_ROWS = 20_000
-"""Rows in the identity log at which the writer folds it. Folding costs a scan of the folded
-tables; a bigger log makes every read of persons pay for its anti-join and window."""
+"""Rows in the identity log at which the writer folds it. A fold scans the folded tables
+(~35 ms for 18k logged rows against a million persons); a bigger log makes every read of
+persons pay more for its anti-join and window."""
 
 # Named Arrow inputs of the writer's statements (registered once on the writer cursor).
 _EVENTS_IN = "hedgerow_events_in"
@@ -405,10 +405,10 @@ class DuckDBEventStore:
         """Write ``batch`` in one transaction, sent to DuckDB as one multi-statement call.
 
         The statements are constants; their inputs are Arrow tables in the writer cursor's
-        registered :class:`~hedgerow.store.events.duckdb_inputs.Inputs`. One call means one
-        release of the GIL for the whole transaction, so admission on the other thread does
-        not keep the writer waiting between statements. Returns the indexes of ``maybe``
-        rows left out because their uuid was already stored.
+        registered :class:`~hedgerow.store.events.duckdb_inputs.Inputs`. One call per commit,
+        not one per statement: every return from DuckDB waits for the GIL, which the event
+        loop holds most of the time. Returns the indexes of ``maybe`` rows left out because
+        their uuid was already stored.
         """
         cur = self._writer
         seq = self._seq + 1
