@@ -157,3 +157,30 @@ def test_remote_config(api) -> None:
     assert "window._POSTHOG_REMOTE_CONFIG" in script.text and '"hasFeatureFlags":true' in script.text
     assert '"autocapture_opt_out":true' in script.text and '"endpoint":"/s/"' in script.text
     assert api.client.get("/array/phc_unknown/config").status_code == 404
+
+
+def test_the_routed_endpoints_answer_as_the_hot_path_does(api) -> None:
+    """api/hotpaths.py serves capture without the router; the routed endpoints stay and must
+    give the same answers (status, body, CORS), good and bad requests alike."""
+    from starlette.testclient import TestClient
+
+    routed = TestClient(api.client.app.app, base_url="http://testserver")  # past HotPaths
+    big = json.dumps(one(api, "big", properties={"blob": "x" * (2 * 1024 * 1024)})).encode()
+    cases = [
+        ("/e/", json.dumps(one(api, "same")).encode()),
+        ("/batch", json.dumps({"api_key": api.project_token, "batch": [one(api, "same2")]}).encode()),
+        ("/i/v0/e/", gzip.compress(json.dumps(one(api, "same3")).encode())),
+        ("/e/", b"not json"),
+        ("/e/", json.dumps({"event": "x", "distinct_id": "u"}).encode()),
+        ("/e/", json.dumps({**one(api, "x"), "api_key": "phc_nobody"}).encode()),
+        ("/e", big),
+    ]
+    for path, body in cases:
+        answers = [client.post(path, content=body, headers={"Origin": "https://site.example"})
+                   for client in (api.client, routed)]  # fmt: skip
+        hot, plain = answers
+        assert hot.status_code == plain.status_code, (path, hot.text, plain.text)
+        assert hot.json() == plain.json()
+        assert hot.headers["access-control-allow-origin"] == plain.headers["access-control-allow-origin"]
+    assert api.client.get("/e/", params={"data": json.dumps(one(api, "by_get"))}).json() == {"status": 1}
+    assert len(stored(api, "by_get")) == 1

@@ -2,7 +2,9 @@
 
 Answers exactly ``200 {"status": 1}`` once the request's events are durably stored (the SDKs
 retry anything else). Decoding, parsing, identity and the durable write are ingestion's job
-(:mod:`hedgerow.ingest.pipeline`); this module only moves bytes in and the answer out.
+(:mod:`hedgerow.ingest.pipeline`); this module only moves bytes in and the answer out. The
+event paths are also served without the router by :mod:`hedgerow.api.hotpaths`, which
+behaves the same and shares these helpers.
 """
 
 from __future__ import annotations
@@ -24,12 +26,21 @@ CAPTURE_PATHS = ("/e/", "/i/v0/e/", "/capture/", "/track/", "/engage/", "/batch/
 OK = b'{"status":1}'
 
 
-def client_ip(request: Request) -> str | None:
+def remote_address(forwarded_for: str | None, peer: str | None) -> str | None:
     """The caller's address: the first hop of ``X-Forwarded-For`` when a proxy sets it."""
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded:
-        return forwarded.split(",")[0].strip() or None
-    return request.client.host if request.client else None
+    if forwarded_for:
+        return forwarded_for.split(",")[0].strip() or None
+    return peer
+
+
+def client_ip(request: Request) -> str | None:
+    return remote_address(request.headers.get("x-forwarded-for"),
+                          request.client.host if request.client else None)  # fmt: skip
+
+
+def too_large(limit: int) -> PayloadTooLarge:
+    """Capture's own 413 (not the private API's)."""
+    return PayloadTooLarge(f"request body is over {limit} bytes")
 
 
 def first_values(request: Request) -> dict[str, str]:
@@ -46,8 +57,8 @@ async def capture(request: Request, services: Services) -> Response:
     limit = body_limit(path)
     try:
         body = await read_body(request, limit)
-    except BodyTooLarge:  # the private API's 413; capture answers with its own
-        raise PayloadTooLarge(f"request body is over {limit} bytes") from None
+    except BodyTooLarge:
+        raise too_large(limit) from None
     await services.ingestor.ingest(
         body, request.headers, first_values(request), client_ip(request), path, request.method
     )
@@ -60,7 +71,7 @@ async def recordings(request: Request, services: Services) -> Response:
     try:
         body = await read_body(request, RECORDINGS_LIMIT)
     except BodyTooLarge:
-        raise PayloadTooLarge(f"request body is over {RECORDINGS_LIMIT} bytes") from None
+        raise too_large(RECORDINGS_LIMIT) from None
     await services.recordings.capture(body, request.headers, first_values(request), request.method)
     return Response(OK, media_type="application/json")
 
