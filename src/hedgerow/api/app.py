@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -20,8 +20,11 @@ from hedgerow.config import Settings
 from hedgerow.services.container import Services
 
 
-def create_app(settings: Settings | None = None) -> HotPaths:
-    """A ready-to-serve ASGI app; stores open in its lifespan and close with it."""
+def create_app(settings: Settings | None = None, on_started: Callable[[], None] | None = None) -> HotPaths:
+    """A ready-to-serve ASGI app; stores open in its lifespan and close with it.
+
+    ``on_started`` runs once the stores are open and loaded, before the first request.
+    """
     settings = settings or Settings.from_env()
     routes = all_routes()
 
@@ -29,6 +32,8 @@ def create_app(settings: Settings | None = None) -> HotPaths:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = Services.open(settings, analytics=True)
         app.state.services = services
+        if on_started is not None:
+            on_started()
         try:
             yield
         finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,23 +60,6 @@ class TokenCache:
         if project is None:
             return None
         return IngestProject(project.id, anonymize_ips=bool(project.settings.get("anonymize_ips")))
-
-
-GC_THRESHOLDS = (50_000, 20, 20)
-
-
-def tune_gc() -> None:
-    """Set the cyclic GC up for a server that parses many short-lived JSON documents.
-
-    What exists now (modules, the identity index just loaded) lives as long as the server:
-    it is moved out of the collector's reach, so full collections walk only what was made
-    since (they took 115 ms each, 20% of the event loop under /batch/ load). And a young
-    collection every 50,000 net allocations instead of 700: the parsed events die by
-    reference counting within a request, so collecting more often only re-walks the request
-    in progress (measured 10% of the event loop at 700, 1% at 50,000; pauses stay ~15 ms).
-    """
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @dataclass
@@ -149,7 +131,6 @@ class Services:
         self.ingestor.definitions.seed(*self.definition_sink.known())
         self.ingestor.start()
         self.persons = PersonsService(self.ingestor)
-        tune_gc()
 
     def close(self) -> None:
         if self.cohort_calculator is not None:
