@@ -78,3 +78,24 @@ def test_browser_feature_flags_and_payloads(tmp_path) -> None:
         assert results[1]["value"] is False
         assert results[2]["value"] is False
         assert results[3]["value"] is True
+
+
+def test_browser_session_recording_snapshots_arrive(tmp_path) -> None:
+    with LiveServer(tmp_path / "data") as server:
+        boot = server.bootstrap()
+        headers = {"Authorization": f"Bearer {boot['personal_api_key']}"}
+        httpx.patch(f"{server.url}/api/projects/{boot['project_id']}/", json={"session_recording_opt_in": True},
+                    headers=headers)
+        run = drive(server.url, boot["project_api_key"], [
+            {"do": "click", "selector": "#buy"}, {"do": "wait", "ms": 1500}, {"do": "click", "selector": "#docs"},
+        ], init={"disable_session_recording": False}, settle_ms=5000)
+        snapshots = [r for r in run["requests"] if "/s/" in r["url"]]
+        assert snapshots and all(r["status"] == 200 for r in snapshots), run["requests"]
+    db = duckdb.connect(str(server.data_dir / "events.duckdb"), read_only=True)
+    count, sessions = db.execute(
+        "SELECT count(*), count(DISTINCT session_id) FROM session_recording_snapshots").fetchone()
+    events_with_session = db.execute(
+        "SELECT count(*) FROM events WHERE \"$session_id\" IN (SELECT session_id FROM session_recording_snapshots)"
+    ).fetchone()[0]
+    db.close()
+    assert count >= 1 and sessions == 1 and events_with_session >= 1
