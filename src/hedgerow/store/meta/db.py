@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from hedgerow.store.errors import Duplicate, StoreError, StoreUnavailable
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+POOL_SIZE = 40  # anyio's default worker-thread limit: one connection per worker
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI hook
@@ -37,17 +38,19 @@ def create_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # As many pooled connections as worker threads: an overflow connection is opened,
+        # set up and closed per use, which under load cost more than the queries themselves.
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},
-            pool_size=8,
-            max_overflow=16,
+            pool_size=POOL_SIZE,
+            max_overflow=8,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return sa.create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+    return sa.create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
 
 
 class MetaDB:

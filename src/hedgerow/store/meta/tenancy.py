@@ -154,13 +154,27 @@ def add_membership(conn: Connection, organization_id: str, user_id: int, level: 
     )
 
 
+# The statements every API call runs are built once (building one costs more than running it).
+_MEMBERSHIPS = sa.select(organization_memberships.c.organization_id, organization_memberships.c.level).where(
+    organization_memberships.c.user_id == sa.bindparam("user_id")
+)
+_PROJECT = sa.select(projects).where(projects.c.id == sa.bindparam("project_id"))
+_PROJECT_BY_TOKEN = sa.select(projects).where(projects.c.api_token == sa.bindparam("token"))
+_PROJECT_AND_ORGANIZATION = (
+    sa.select(
+        projects,
+        organizations.c.name.label("organization_name"),
+        organizations.c.created_at.label("organization_created_at"),
+        organizations.c.updated_at.label("organization_updated_at"),
+    )
+    .join(organizations, organizations.c.id == projects.c.organization_id)
+    .where(projects.c.id == sa.bindparam("project_id"))
+)
+
+
 def memberships(conn: Connection, user_id: int) -> dict[str, int]:
     """The user's organizations and membership level in each."""
-    rows = conn.execute(
-        sa.select(organization_memberships.c.organization_id, organization_memberships.c.level).where(
-            organization_memberships.c.user_id == user_id
-        )
-    )
+    rows = conn.execute(_MEMBERSHIPS, {"user_id": user_id})
     return {row.organization_id: row.level for row in rows}
 
 
@@ -205,19 +219,13 @@ def create_project(
 
 
 def get_project(conn: Connection, project_id: int) -> Project | None:
-    row = conn.execute(sa.select(projects).where(projects.c.id == project_id)).first()
+    row = conn.execute(_PROJECT, {"project_id": project_id}).first()
     return _project(row) if row else None
 
 
 def project_and_organization(conn: Connection, project_id: int) -> tuple[Project, Organization] | None:
     """A project with its organization, in one query (every project-based API call needs both)."""
-    row = conn.execute(
-        sa.select(projects, organizations.c.name.label("organization_name"),
-                  organizations.c.created_at.label("organization_created_at"),
-                  organizations.c.updated_at.label("organization_updated_at"))
-        .join(organizations, organizations.c.id == projects.c.organization_id)
-        .where(projects.c.id == project_id)
-    ).first()
+    row = conn.execute(_PROJECT_AND_ORGANIZATION, {"project_id": project_id}).first()
     if row is None:
         return None
     organization = Organization(
@@ -230,7 +238,7 @@ def project_and_organization(conn: Connection, project_id: int) -> tuple[Project
 
 
 def project_by_token(conn: Connection, api_token: str) -> Project | None:
-    row = conn.execute(sa.select(projects).where(projects.c.api_token == api_token)).first()
+    row = conn.execute(_PROJECT_BY_TOKEN, {"token": api_token}).first()
     return _project(row) if row else None
 
 
