@@ -108,6 +108,17 @@ class RouteTable:
     def put(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
         return self.route("PUT", path, **kw)
 
+    def update(self, path: str, *, name: str, **kw: Any) -> Callable[[Handler], Handler]:
+        """One handler for PATCH (``<name>_partial_update``) and PUT (``<name>_update``): DRF
+        treats both as partial updates of the same resource here."""
+        patch = self.route("PATCH", path, name=f"{name}_partial_update", **kw)
+        put = self.route("PUT", path, name=f"{name}_update", **kw)
+
+        def register(handler: Handler) -> Handler:
+            return put(patch(handler))
+
+        return register
+
     def delete(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
         return self.route("DELETE", path, **kw)
 

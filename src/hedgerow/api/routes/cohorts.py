@@ -137,7 +137,9 @@ def retrieve_cohort(call: Call) -> dict[str, Any]:
     return cohort_json(call, call.services.cohorts.get(call.project_id, call.path_params["cohort_id"]))
 
 
-def _update(call: Call) -> dict[str, Any]:
+@routes.update(ONE, name="cohorts", scope="cohort:write")
+def update_cohort(call: Call) -> dict[str, Any]:
+    """Change a cohort (soft-delete with ``deleted: true``)."""
     data = _form_to_fields(call.data or {})
     if isinstance(data, dict) and isinstance(data.get("csv"), bytes):
         read_csv_ids(data["csv"])
@@ -147,18 +149,6 @@ def _update(call: Call) -> dict[str, Any]:
     elif not cohort.is_static and cohort.is_calculating:
         _calculate(call, cohort)
     return cohort_json(call, cohort)
-
-
-@routes.patch(ONE, name="cohorts_partial_update", scope="cohort:write")
-def patch_cohort(call: Call) -> dict[str, Any]:
-    """Change a cohort (soft-delete with ``deleted: true``)."""
-    return _update(call)
-
-
-@routes.put(ONE, name="cohorts_update", scope="cohort:write")
-def put_cohort(call: Call) -> dict[str, Any]:
-    """Change a cohort."""
-    return _update(call)
 
 
 @routes.get(ONE + "persons/", name="cohorts_persons_retrieve", scope="cohort:read", also_requires=("person:read",))

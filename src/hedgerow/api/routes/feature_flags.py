@@ -126,24 +126,14 @@ def retrieve_flag(call: Call) -> dict[str, Any]:
     return flag_json(call, call.services.flags.get(call.project_id, call.path_params["flag_id"]))
 
 
-def _update(call: Call) -> dict[str, Any]:
+@routes.update(ONE, name="feature_flags", scope="feature_flag:write")
+def update_flag(call: Call) -> dict[str, Any]:
+    """Change a flag; bumps its version (409 on conflicting concurrent edits)."""
     assert call.principal is not None
     flag = call.services.flags.update(
         call.project_id, call.path_params["flag_id"], call.principal.user_id, call.data or {}
     )
     return flag_json(call, flag)
-
-
-@routes.patch(ONE, name="feature_flags_partial_update", scope="feature_flag:write")
-def patch_flag(call: Call) -> dict[str, Any]:
-    """Change a flag; bumps its version (409 on conflicting concurrent edits)."""
-    return _update(call)
-
-
-@routes.put(ONE, name="feature_flags_update", scope="feature_flag:write")
-def put_flag(call: Call) -> dict[str, Any]:
-    """Change a flag; bumps its version."""
-    return _update(call)
 
 
 @routes.delete(ONE, name="feature_flags_destroy", scope="feature_flag:write")

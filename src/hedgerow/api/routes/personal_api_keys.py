@@ -87,32 +87,13 @@ def retrieve_key(call: Call) -> dict[str, Any]:
     return key_json(call.services.keys.get(_key_id(call), call.principal.user_id))
 
 
-def _update(call: Call) -> dict[str, Any]:
+@routes.update("/api/personal_api_keys/{key_id}/", name="personal_api_keys", scope="personal_api_key:write",
+               body=KeyUpdate)
+def update_key(call: Call) -> dict[str, Any]:
+    """Change a key's label, scopes or limits."""
     assert call.principal is not None
     changes = call.data.model_dump(exclude_unset=True)
     return key_json(call.services.keys.update(_key_id(call), call.principal.user_id, changes))
-
-
-@routes.patch(
-    "/api/personal_api_keys/{key_id}/",
-    name="personal_api_keys_partial_update",
-    scope="personal_api_key:write",
-    body=KeyUpdate,
-)
-def patch_key(call: Call) -> dict[str, Any]:
-    """Change a key's label, scopes or limits."""
-    return _update(call)
-
-
-@routes.put(
-    "/api/personal_api_keys/{key_id}/",
-    name="personal_api_keys_update",
-    scope="personal_api_key:write",
-    body=KeyUpdate,
-)
-def put_key(call: Call) -> dict[str, Any]:
-    """Change a key's label, scopes or limits."""
-    return _update(call)
 
 
 @routes.delete(

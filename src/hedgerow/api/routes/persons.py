@@ -143,7 +143,9 @@ def retrieve_person(call: Call) -> dict[str, Any]:
     return detail(_service(call).retrieve(call.project_id, call.path_params["person_id"]))
 
 
-def _update(call: Call) -> Any:
+@routes.update(ONE, name="persons", scope="person:write")
+def update_person(call: Call) -> Any:
+    """Merge properties into the person (a ``$set``): 202."""
     data = call.data if isinstance(call.data, dict) else {}
     properties = data.get("properties")
     if properties is None:
@@ -153,18 +155,6 @@ def _update(call: Call) -> Any:
                               code="not_a_dict", attr="properties")
     anyio.from_thread.run(_service(call).update_properties, call.project_id, call.path_params["person_id"], properties)
     return empty(202)
-
-
-@routes.patch(ONE, name="persons_partial_update", scope="person:write")
-def patch_person(call: Call) -> Any:
-    """Merge properties into the person (a ``$set``): 202."""
-    return _update(call)
-
-
-@routes.put(ONE, name="persons_update", scope="person:write")
-def put_person(call: Call) -> Any:
-    """Merge properties into the person (a ``$set``): 202."""
-    return _update(call)
 
 
 @routes.post(ONE + "update_property/", name="persons_update_property_create", scope="person:write")

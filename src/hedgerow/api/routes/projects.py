@@ -123,21 +123,9 @@ def retrieve_project(call: Call) -> dict[str, Any]:
     return _detail(call, call.project)
 
 
-def _update(call: Call) -> dict[str, Any]:
+@routes.update("/api/projects/{project_id}/", name="projects", scope="project:write", body=ProjectUpdate)
+def update_project(call: Call) -> dict[str, Any]:
+    """Change a project's settings."""
     assert call.project is not None
     changes = call.data.model_dump(exclude_unset=True)
     return _detail(call, call.services.projects.update(call.project, changes))
-
-
-@routes.patch(
-    "/api/projects/{project_id}/", name="projects_partial_update", scope="project:write", body=ProjectUpdate
-)
-def patch_project(call: Call) -> dict[str, Any]:
-    """Change some of a project's settings."""
-    return _update(call)
-
-
-@routes.put("/api/projects/{project_id}/", name="projects_update", scope="project:write", body=ProjectUpdate)
-def put_project(call: Call) -> dict[str, Any]:
-    """Change a project's settings."""
-    return _update(call)
