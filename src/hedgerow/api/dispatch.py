@@ -1,8 +1,9 @@
-"""Running a route: authenticate, decide, audit, limit, validate, call the handler, render.
+"""REST's door onto the catalogue: read the body, authenticate, invoke the bound operation,
+render its result in PostHog's shapes.
 
 Key-authenticated routes take one hop to a worker thread, where everything that touches a
-database happens in order. Whatever the outcome, the decision is recorded with the status the
-client got.
+database happens in order (:func:`~hedgerow.services.catalogue.invoke` decides, limits,
+validates, runs and audits).
 """
 
 from __future__ import annotations
@@ -16,23 +17,20 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hedgerow.api.call import Call
 from hedgerow.api.errors import render_error
 from hedgerow.api.paths import ORIGINAL_PATH
+from hedgerow.api.pagination import envelope
 from hedgerow.api.responses import JSONResponse
 from hedgerow.api.routing import Route
-from hedgerow.api.validation import parse_json, validate
+from hedgerow.api.validation import parse_json
 from hedgerow.auth.authenticate import authenticate
-from hedgerow.auth.authorize import Decision, Target, authorize
-from hedgerow.auth.principal import Principal
-from hedgerow.errors import AuthenticationFailed, NotFound, ParseError, PayloadTooLarge
+from hedgerow.errors import ParseError, PayloadTooLarge
+from hedgerow.services.catalogue import Detail, Listed, Reply, Where, invoke
 from hedgerow.services.container import Services
-from hedgerow.store.meta.tenancy import Project
 
 log = logging.getLogger("hedgerow.api")
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
-CURRENT = "@current"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -78,6 +76,7 @@ def public_endpoint(route: Route) -> Endpoint:
     """The ASGI endpoint for a public route (project token or no credentials at all)."""
 
     async def endpoint(request: Request) -> Response:
+        assert route.handler is not None
         try:
             return await route.handler(request, request.app.state.services)
         except Exception as error:  # noqa: BLE001 - rendered, never raised to the server
@@ -105,97 +104,73 @@ async def read_form(request: Request) -> dict[str, Any]:
 
 
 _JSON = object()  # marker: the body is JSON, parse the raw bytes
+_PLACE_PARAMS = ("project_id", "organization_id")
 
 
 def _run(route: Route, request: Request, raw: bytes, services: Services, parsed: Any = _JSON) -> Response:
-    decision: Decision | None = None
+    """Translate the request into an operation's input, invoke it, and render the result."""
+    operation = route.operation
+    assert operation is not None
+    principal = None
+    credential_error = None
+    where = Where()
+    detail = Detail(request.method, request.scope.get(ORIGINAL_PATH, request.url.path))
     try:
         body = parse_json(raw) if parsed is _JSON else parsed
         principal, credential_error = authenticate(
             services.meta, request.headers.get("authorization"), body, request.query_params
         )
-        target, project = _target(route, request, principal, services)
-        decision = authorize(principal, target, credential_error)
-        if not decision.allowed:
-            assert decision.error is not None
-            raise decision.error
-        assert principal is not None
-        if route.project_based and project is None:
-            raise NotFound("Project not found.")
-        bucket = target.organization_id or (principal.organization_ids or [principal.key_id])[0]
-        services.limiter.charge(bucket, route.rate)
-        call = Call(
-            method=request.method,
-            url=request.url,
-            path_params=dict(request.path_params),
-            query=request.query_params,
-            data=validate(route.body, body) if route.body else body,
-            principal=principal,
-            project=project,
-            services=services,
-            headers=dict(request.headers),
-        )
-        result = route.handler(call)
-        response = result if isinstance(result, Response) else JSONResponse(result, status_code=route.status)
+        where = _where(route, request)
+        result = invoke(
+            services, principal, operation, _arguments(request, body),
+            channel="rest", where=where, detail=detail, credential_error=credential_error,
+            status=route.status,
+        )  # fmt: skip
     except Exception as error:  # noqa: BLE001 - every failure becomes a PostHog-shaped answer
-        response = render_error(error)
-    if decision is not None:
-        try:
-            services.audit.record(decision, response.status_code)
-        except Exception:  # noqa: BLE001 - a failed audit write must not hide the answer
-            log.exception("could not write audit entry")
-    return response
+        return render_error(error)
+    return render(result, route.status, request)
 
 
-def _target(
-    route: Route, request: Request, principal: Principal | None, services: Services
-) -> tuple[Target, Project | None]:
-    """What the call is about: the project (if any) it names and that project's organization."""
-    path = request.scope.get(ORIGINAL_PATH, request.url.path)
-    project: Project | None = None
-    project_id: int | None = None
-    organization_id: str | None = None
-    organization_name: str | None = None
-    if route.project_from_token and (request.query_params.get("token") or request.query_params.get("api_key")):
-        token = request.query_params.get("token") or request.query_params.get("api_key") or ""
-        project = services.projects.by_token(token)
-        if project is None:
-            raise AuthenticationFailed(
-                "Project API key invalid. You can find your project API key in PostHog project settings."
-            )
-        project_id = project.id
-    elif route.project_based:
-        raw = request.path_params.get("project_id", CURRENT)
-        if raw == CURRENT:
-            project_id = services.projects.current_project_id(principal) if principal else None
-        elif raw.isdigit():
-            project_id = int(raw)
-    elif "organization_id" in request.path_params and principal is not None:
-        raw = request.path_params["organization_id"]
-        if raw == CURRENT:
-            organization_id = services.projects.home_organization(principal).id
-        else:
-            organization_id = raw
-    if project_id is not None:
-        found = services.projects.with_organization(project_id)
-        if found is not None:
-            project, organization = found
-            organization_id, organization_name = organization.id, organization.name
-    elif organization_id is not None:
-        org = services.projects.organization(organization_id)
-        organization_name = org.name if org else None
-    target = Target(
-        method=request.method,
-        path=path,
-        scope=route.scope,
-        project_id=project_id,
-        project_name=project.name if project else None,
-        organization_id=organization_id,
-        organization_name=organization_name,
-        project_based=route.project_based,
-        exempt_from_limits=route.exempt_from_limits,
-        accepts_project_secret=route.accepts_project_secret,
-        extra_scopes=route.extra_scopes,
-        via="rest",
+def _where(route: Route, request: Request) -> Where:
+    """The project or organization the path names (or the ``token`` query parameter)."""
+    if route.project_from_token:
+        token = request.query_params.get("token") or request.query_params.get("api_key")
+        if token:
+            return Where(project_token=token)
+    return Where(
+        project=request.path_params.get("project_id"),
+        organization=request.path_params.get("organization_id"),
     )
-    return target, project
+
+
+def _arguments(request: Request, body: Any) -> Any:
+    """The operation's input: the query's parameters, the body's fields over them, and the
+    ids the path names over both."""
+    path = {k: v for k, v in request.path_params.items() if k not in _PLACE_PARAMS}
+    if body is not None and not isinstance(body, dict):
+        return body  # not an object: the input model refuses it in DRF's words
+    return {**dict(request.query_params.items()), **(body or {}), **path}
+
+
+def _unchanged(reply: Reply, request: Request) -> bool:
+    """A weak-ETag match between the reply and the request's ``If-None-Match``."""
+    tag = reply.headers.get("ETag")
+    presented = request.headers.get("if-none-match", "")
+    if not tag or not presented:
+        return False
+    return tag.removeprefix("W/") in {t.strip().removeprefix("W/") for t in presented.split(",")}
+
+
+def render(result: Any, status: int, request: Request) -> Response:
+    """An operation's result as PostHog answers it (304 when the client holds its ETag)."""
+    if isinstance(result, Reply):
+        if _unchanged(result, request):
+            return Response(status_code=304, headers=result.headers)
+        if result.body is None:
+            return Response(status_code=result.status, headers=result.headers)
+        return JSONResponse(result.body, status_code=result.status, headers=result.headers)
+    if isinstance(result, Listed):
+        return JSONResponse(envelope(request.url, result), status_code=status)
+    if result is None:
+        return Response(status_code=status)
+    return JSONResponse(result, status_code=status)

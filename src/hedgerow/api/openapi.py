@@ -1,4 +1,8 @@
-"""The OpenAPI document, derived from the route table (the same table that decides access)."""
+"""The OpenAPI document, derived from the route table and the operations it binds.
+
+Every keyed operation documents its path and query parameters and its body from the
+operation's input model, and every status it can answer with PostHog's error body.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +13,79 @@ from typing import Any
 from hedgerow import __version__
 from hedgerow.api.routing import Route
 
-_PARAM = re.compile(r"{([a-z_]+)(?::[a-z]+)?}")
+_PARAM = re.compile(r"{([a-z_]+)(?::([a-z]+))?}")
+_READS = ("GET", "HEAD", "DELETE")
+
+ERROR_STATUSES = {
+    "400": "Invalid input",
+    "401": "No valid credentials",
+    "403": "Not allowed",
+    "404": "Not found",
+    "405": "Method not allowed",
+    "413": "Body too large",
+    "429": "Rate limited",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "attr": {"type": ["string", "null"]},
+    },
+    "required": ["type", "code", "detail", "attr"],
+}
+
+
+def _input_schema(route: Route) -> tuple[dict[str, Any], set[str]]:
+    assert route.operation is not None
+    schema = route.operation.input.model_json_schema(ref_template="#/components/schemas/{model}")
+    return schema, set(schema.get("required", []))
 
 
 def _operation(route: Route) -> dict[str, Any]:
+    path_params = {name: kind for name, kind in _PARAM.findall(route.path)}
     operation: dict[str, Any] = {
         "operationId": route.name,
         "summary": route.summary,
         "tags": [route.path.strip("/").split("/")[1 if route.path.startswith("/api/") else 0]],
         "parameters": [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _PARAM.findall(route.path)
-        ],
+            {"name": name, "in": "path", "required": True,
+             "schema": {"type": "integer"} if kind == "int" else {"type": "string"}}
+            for name, kind in path_params.items()
+        ],  # fmt: skip
         "responses": {str(route.status): {"description": "Success"}},
     }
-    if route.auth == "key":
-        operation["security"] = [{"PersonalAPIKeyAuth": [str(route.scope)] if route.scope else []}]
-        operation["x-required-scope"] = str(route.scope) if route.scope else None
-    if route.body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": route.body.model_json_schema()}},
+    if route.operation is None:
+        return operation
+    operation["x-operation"] = route.operation.name
+    operation["security"] = [{"PersonalAPIKeyAuth": [str(route.scope)]}]
+    operation["x-required-scope"] = str(route.scope)
+    schema, required = _input_schema(route)
+    fields = {k: v for k, v in schema.get("properties", {}).items() if k not in path_params}
+    if route.method in _READS:
+        operation["parameters"] += [
+            {"name": name, "in": "query", "required": name in required, "schema": _scalar(spec)}
+            for name, spec in fields.items()
+        ]
+    else:
+        body = {**schema, "properties": fields, "required": sorted(required & fields.keys())}
+        body.pop("title", None)
+        operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
+    for status, description in ERROR_STATUSES.items():
+        operation["responses"][status] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
     return operation
+
+
+def _scalar(spec: dict[str, Any]) -> dict[str, Any]:
+    """Query parameters arrive as text; say so unless the model asks for a number."""
+    kinds = {spec.get("type")} | {s.get("type") for s in spec.get("anyOf", [])}
+    if "integer" in kinds:
+        return {"type": "integer"}
+    return {"type": "string"}
 
 
 def build(routes: Iterable[Route]) -> dict[str, Any]:
@@ -44,8 +98,9 @@ def build(routes: Iterable[Route]) -> dict[str, Any]:
         "info": {"title": "Hedgerow (PostHog-compatible API)", "version": __version__},
         "paths": paths,
         "components": {
+            "schemas": {"Error": ERROR_SCHEMA},
             "securitySchemes": {
                 "PersonalAPIKeyAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "phx_..."}
-            }
+            },
         },
     }

@@ -1,8 +1,10 @@
-"""The route table: every endpoint declares, in one place, what it needs.
+"""The route table: REST's bindings onto the operation catalogue, plus the public endpoints.
 
-A route names its method, path, operation id, the scope it requires (``None`` refuses
-personal API keys), its rate-limit category, and whether it lives under a project. The app,
-the OpenAPI document and the scope-matrix test are all derived from these declarations.
+A keyed route binds ``(method, path, status)`` to an operation: the scope, rate category and
+place come from the operation, so REST, MCP and the CLI cannot disagree about them. Public
+routes (capture, flags, remote config, health, the schema) take a project token or nothing
+and keep a plain handler. The app, the OpenAPI document and the scope-matrix test are all
+derived from this table.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-
 from hedgerow.auth.scopes import Scope
+from hedgerow.services.catalogue import Operation
+from hedgerow.services.operations import CATALOGUE
 
 Handler = Callable[..., Any]
 
@@ -22,22 +24,32 @@ PROJECT_PARAM = "{project_id}"
 
 @dataclass(frozen=True)
 class Route:
-    """One endpoint. ``auth`` is ``"key"`` (personal API key + scopes) or ``"public"``."""
+    """One endpoint: ``operation`` for keyed routes, ``handler`` for public ones."""
 
     method: str
     path: str
     name: str
-    handler: Handler
-    scope: Scope | None
-    rate: str = "default"
-    auth: str = "key"
     status: int = 200
-    body: type[BaseModel] | None = None
-    exempt_from_limits: bool = False
+    operation: Operation | None = None
+    handler: Handler | None = None
     project_from_token: bool = False
-    accepts_project_secret: bool = False
-    extra_scopes: tuple[Scope, ...] = ()
     summary: str = ""
+
+    @property
+    def auth(self) -> str:
+        return "key" if self.operation is not None else "public"
+
+    @property
+    def scope(self) -> Scope | None:
+        return self.operation.scope if self.operation else None
+
+    @property
+    def extra_scopes(self) -> tuple[Scope, ...]:
+        return self.operation.also if self.operation else ()
+
+    @property
+    def exempt_from_limits(self) -> bool:
+        return self.operation.about_caller if self.operation else False
 
     @property
     def project_based(self) -> bool:
@@ -46,81 +58,35 @@ class Route:
 
 
 class RouteTable:
-    """A module's routes; decorators append to it in declaration order."""
+    """A module's routes, in declaration order."""
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def route(
-        self,
-        method: str,
-        path: str,
-        *,
-        name: str,
-        scope: str | None,
-        rate: str | None = None,
-        auth: str = "key",
-        status: int = 200,
-        body: type[BaseModel] | None = None,
-        exempt_from_limits: bool = False,
-        project_from_token: bool = False,
-        accepts_project_secret: bool = False,
-        also_requires: tuple[str, ...] = (),
-    ) -> Callable[[Handler], Handler]:
+    def bind(self, method: str, path: str, operation: str, *, name: str, status: int = 200,
+             project_from_token: bool = False) -> None:  # fmt: skip
+        """``method path`` runs ``operation`` and answers ``status`` on success."""
         if not path.endswith("/"):
             raise ValueError(f"route paths end with a slash: {path}")
-        parsed = Scope.parse(scope) if scope else None
-        if rate is None:
-            rate = "write" if parsed and parsed.action == "write" else "default"
+        op = CATALOGUE[operation]
+        self.routes.append(Route(method, path, name, status, operation=op,
+                                 project_from_token=project_from_token, summary=op.summary))  # fmt: skip
+
+    def update(self, path: str, operation: str, *, name: str) -> None:
+        """PATCH (``<name>_partial_update``) and PUT (``<name>_update``) onto one operation:
+        DRF treats both as partial updates of the same resource here."""
+        self.bind("PATCH", path, operation, name=f"{name}_partial_update")
+        self.bind("PUT", path, operation, name=f"{name}_update")
+
+    def public(self, method: str, path: str, *, name: str) -> Callable[[Handler], Handler]:
+        """A public endpoint (project token or no credentials), handled as it is."""
 
         def register(handler: Handler) -> Handler:
-            self.routes.append(
-                Route(
-                    method=method,
-                    path=path,
-                    name=name,
-                    handler=handler,
-                    scope=parsed,
-                    rate=rate,
-                    auth=auth,
-                    status=status,
-                    body=body,
-                    exempt_from_limits=exempt_from_limits,
-                    project_from_token=project_from_token,
-                    accepts_project_secret=accepts_project_secret,
-                    extra_scopes=tuple(Scope.parse(s) for s in also_requires),
-                    summary=(handler.__doc__ or "").strip().split("\n")[0],
-                )
-            )
+            summary = (handler.__doc__ or "").strip().split("\n")[0]
+            self.routes.append(Route(method, path, name, handler=handler, summary=summary))
             return handler
 
         return register
-
-    def get(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
-        return self.route("GET", path, **kw)
-
-    def post(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
-        return self.route("POST", path, **kw)
-
-    def patch(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
-        return self.route("PATCH", path, **kw)
-
-    def put(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
-        return self.route("PUT", path, **kw)
-
-    def update(self, path: str, *, name: str, **kw: Any) -> Callable[[Handler], Handler]:
-        """One handler for PATCH (``<name>_partial_update``) and PUT (``<name>_update``): DRF
-        treats both as partial updates of the same resource here."""
-        patch = self.route("PATCH", path, name=f"{name}_partial_update", **kw)
-        put = self.route("PUT", path, name=f"{name}_update", **kw)
-
-        def register(handler: Handler) -> Handler:
-            return put(patch(handler))
-
-        return register
-
-    def delete(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
-        return self.route("DELETE", path, **kw)
 
     def __iter__(self) -> Iterator[Route]:
         return iter(self.routes)

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hedgerow.api.routes.personal_api_keys import key_json
+from hedgerow.services.operations.personal_api_keys import key_json
 from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, fail, opened_services, print_json
 
 app = typer.Typer(help="Personal API keys.", no_args_is_help=True)

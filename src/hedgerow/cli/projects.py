@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hedgerow.api.routes.projects import project_detail
+from hedgerow.services.operations.projects import project_detail
 from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, opened_services, print_json
 
 app = typer.Typer(help="Projects.", no_args_is_help=True)

@@ -16,7 +16,10 @@ from typing import Any
 
 from hedgerow.errors import NotFound, ValidationError
 from hedgerow.ingest.pipeline import Ingestor
+from hedgerow.store.events.duckdb import UnsupportedFilter
 from hedgerow.store.events.protocol import PersonFilter
+
+__all__ = ["PersonFilter", "PersonsService"]
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
@@ -28,7 +31,10 @@ class PersonsService:
 
     def list(self, team_id: int, filters: PersonFilter) -> tuple[list[dict[str, Any]], int]:
         """A page of persons, newest first, and the total matching."""
-        return self.store.list_persons(team_id, filters)
+        try:
+            return self.store.list_persons(team_id, filters)
+        except UnsupportedFilter as error:
+            raise ValidationError(f"Unsupported property operator: {error}", attr="properties") from None
 
     def retrieve(self, team_id: int, person_id: str | int) -> dict[str, Any]:
         """By integer pk or uuid; 400 for anything else, 404 when absent."""

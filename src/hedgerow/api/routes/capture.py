@@ -76,10 +76,10 @@ async def recordings(request: Request, services: Services) -> Response:
     return Response(OK, media_type="application/json")
 
 
-routes.get("/s/", name="capture_recordings_get", scope=None, auth="public")(recordings)
-routes.post("/s/", name="capture_recordings_create", scope=None, auth="public")(recordings)
+routes.public("GET", "/s/", name="capture_recordings_get")(recordings)
+routes.public("POST", "/s/", name="capture_recordings_create")(recordings)
 
 for _path in CAPTURE_PATHS:
     _name = "capture_" + (_path.strip("/").replace("/", "_") or "root")
-    routes.get(_path, name=_name + "_get", scope=None, auth="public")(capture)
-    routes.post(_path, name=_name + "_create", scope=None, auth="public")(capture)
+    routes.public("GET", _path, name=_name + "_get")(capture)
+    routes.public("POST", _path, name=_name + "_create")(capture)

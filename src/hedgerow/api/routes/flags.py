@@ -204,5 +204,5 @@ async def decide(request: Request, services: Services) -> Response:
 
 
 for _method in ("get", "post"):
-    getattr(routes, _method)("/flags/", name=f"flags_{_method}", scope=None, auth="public")(flags)
-    getattr(routes, _method)("/decide/", name=f"decide_{_method}", scope=None, auth="public")(decide)
+    routes.public(_method.upper(), "/flags/", name=f"flags_{_method}")(flags)
+    routes.public(_method.upper(), "/decide/", name=f"decide_{_method}")(decide)

@@ -12,7 +12,7 @@ from hedgerow.services.container import Services
 routes = RouteTable()
 
 
-@routes.get("/_health/", name="health", scope=None, auth="public")
+@routes.public("GET", "/_health/", name="health")
 async def health(request: Request, services: Services) -> Response:
     """Whether the server is up."""
     return JSONResponse({"status": "ok"})

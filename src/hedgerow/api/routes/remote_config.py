@@ -70,14 +70,14 @@ def _document(services: Services, token: str) -> dict[str, Any]:
     return remote_config(project, has_flags)
 
 
-@routes.get("/array/{token}/config/", name="remote_config", scope=None, auth="public")
+@routes.public("GET", "/array/{token}/config/", name="remote_config")
 async def config_json(request: Request, services: Services) -> Response:
     """The project's remote config as JSON."""
     document = await anyio.to_thread.run_sync(_document, services, request.path_params["token"])
     return JSONResponse(document)
 
 
-@routes.get("/array/{token}/config.js/", name="remote_config_js", scope=None, auth="public")
+@routes.public("GET", "/array/{token}/config.js/", name="remote_config_js")
 async def config_js(request: Request, services: Services) -> Response:
     """The same config as a script that registers it for the SDK."""
     token = request.path_params["token"]

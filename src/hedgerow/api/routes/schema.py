@@ -12,7 +12,7 @@ from hedgerow.services.container import Services
 routes = RouteTable()
 
 
-@routes.get("/api/schema/", name="schema_retrieve", scope=None, auth="public")
+@routes.public("GET", "/api/schema/", name="schema_retrieve")
 async def schema(request: Request, services: Services) -> Response:
     """The OpenAPI 3.1 description of this server."""
     return JSONResponse(request.app.state.openapi)

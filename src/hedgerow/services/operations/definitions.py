@@ -1,0 +1,147 @@
+"""Event and property definitions, as ingestion recorded them (Data management)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from hedgerow import clock
+from hedgerow.errors import NotFound, ValidationError
+from hedgerow.services.catalogue import Catalogue, Context, Listed, NoInput, Tool
+from hedgerow.services.catalogue.paging import Paged, sliced
+from hedgerow.services.definitions import KINDS, PropertyQuery
+from hedgerow.store.meta.definitions import EventDefinitionRow, PropertyDefinitionRow
+
+operations = Catalogue()
+
+
+def event_json(row: EventDefinitionRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "owner": None,
+        "description": None,
+        "tags": [],
+        "created_at": clock.iso(row.created_at),
+        "last_seen_at": clock.iso(row.last_seen_at),
+        "last_updated_at": clock.iso(row.last_seen_at),
+        "updated_at": clock.iso(row.created_at),
+        "updated_by": None,
+        "verified": False,
+        "verified_at": None,
+        "verified_by": None,
+        "hidden": False,
+        "is_action": False,
+        "post_to_slack": False,
+        "default_columns": [],
+        "volume_30_day": None,
+        "query_usage_30_day": None,
+    }
+
+
+def property_json(row: PropertyDefinitionRow, seen_on: set[str] | None = None) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "is_numerical": row.is_numerical,
+        "property_type": row.property_type,
+        "type": row.type,
+        "group_type_index": row.group_type_index,
+        "tags": [],
+        "description": None,
+        "updated_at": clock.iso(row.last_seen_at or row.created_at),
+        "updated_by": None,
+        "verified": False,
+        "verified_at": None,
+        "verified_by": None,
+        "hidden": False,
+        "is_seen_on_filtered_events": (row.name in seen_on) if seen_on is not None else None,
+    }
+
+
+def _json_list(raw: str | None, name: str) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be a JSON list.", attr=name) from None
+    if not isinstance(value, list):
+        raise ValidationError(f"{name} must be a JSON list.", attr=name)
+    return tuple(str(v) for v in value)
+
+
+class EventDefinitionList(Paged):
+    search: str | None = None
+
+
+class DefinitionId(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    definition_id: str
+
+
+class PropertyDefinitionList(Paged):
+    type: Literal["event", "person", "group", "session"] = "event"
+    group_type_index: str | None = None
+    search: str | None = None
+    event_names: str | None = None
+    properties: str | None = None
+    excluded_properties: str | None = None
+    is_numerical: str | None = None
+    filter_by_event_names: str | None = None
+
+
+@operations.operation("event_definition.list", "event_definition:read", input=EventDefinitionList,
+                      tool=Tool("event-definitions-list", "List event definitions", read_only=True))  # fmt: skip
+def list_event_definitions(ctx: Context, args: EventDefinitionList) -> Listed:
+    """Event names seen in the project, alphabetically, with first and last seen."""
+    rows = ctx.services.definitions.events(ctx.project_id, args.search)
+    return sliced(args, [event_json(r) for r in rows])
+
+
+@operations.operation("event_definition.retrieve", "event_definition:read", input=DefinitionId)
+def retrieve_event_definition(ctx: Context, args: DefinitionId) -> dict[str, Any]:
+    """One event definition by id."""
+    for row in ctx.services.definitions.events(ctx.project_id):
+        if row.id == args.definition_id:
+            return event_json(row)
+    raise NotFound()
+
+
+@operations.operation("property_definition.list", "property_definition:read", input=PropertyDefinitionList,
+                      tool=Tool("properties-list", "List property definitions", read_only=True))  # fmt: skip
+def list_property_definitions(ctx: Context, args: PropertyDefinitionList) -> Listed:
+    """Property names with their detected types (event, person or group properties)."""
+    assert args.type in KINDS
+    group_index = args.group_type_index
+    numbered = group_index is not None and group_index.isascii() and group_index.isdigit()
+    if args.type == "group" and not numbered:
+        raise ValidationError("group_type_index must be provided when type is group", attr="group_type_index")
+    event_names = _json_list(args.event_names, "event_names")
+    query = PropertyQuery(
+        type=args.type,
+        group_type_index=int(group_index) if numbered and group_index else None,
+        search=args.search,
+        event_names=event_names,
+        properties=tuple(p for p in (args.properties or "").split(",") if p),
+        excluded=_json_list(args.excluded_properties, "excluded_properties"),
+        is_numerical=None if args.is_numerical is None else args.is_numerical.lower() == "true",
+        filter_by_event_names=(args.filter_by_event_names or "").lower() == "true",
+    )
+    rows = ctx.services.definitions.properties(ctx.project_id, query)
+    seen_on = ctx.services.definitions.seen_on(ctx.project_id, event_names) if event_names else None
+    if seen_on is not None:  # properties seen on the chosen events come first
+        rows = sorted(rows, key=lambda r: r.name not in seen_on)
+    return sliced(args, [property_json(r, seen_on) for r in rows])
+
+
+@operations.operation("property_definition.retrieve", "property_definition:read", input=DefinitionId)
+def retrieve_property_definition(ctx: Context, args: DefinitionId) -> dict[str, Any]:
+    """One property definition by id."""
+    for kind in KINDS:
+        for row in ctx.services.definitions.properties(ctx.project_id, PropertyQuery(type=kind)):
+            if row.id == args.definition_id:
+                return property_json(row)
+    raise NotFound()

@@ -1,0 +1,96 @@
+"""Personal API keys: the caller's own keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from hedgerow import clock
+from hedgerow.services.catalogue import Catalogue, Context, NoInput, Reply
+from hedgerow.store.meta.keys import PersonalAPIKeyRecord
+
+operations = Catalogue()
+
+
+def key_json(record: PersonalAPIKeyRecord, value: str | None = None) -> dict[str, Any]:
+    """A key as the API shows it; ``value`` only in the answer that created or rolled it."""
+    return {
+        "id": record.id,
+        "label": record.label,
+        "value": value,
+        "mask_value": record.mask_value,
+        "created_at": clock.iso(record.created_at),
+        "last_used_at": clock.iso(record.last_used_at),
+        "last_rolled_at": clock.iso(record.last_rolled_at),
+        "user_id": record.user_id,
+        "scopes": record.scopes or ["*"],
+        "scoped_teams": record.scoped_teams or [],
+        "scoped_organizations": record.scoped_organizations or [],
+    }
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    label: str
+    scopes: list[str]
+    scoped_teams: list[int] | None = None
+    scoped_organizations: list[str] | None = None
+
+
+class KeyId(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    key_id: str
+
+
+class KeyUpdate(KeyId):
+    label: str | None = None
+    scopes: list[str] | None = None
+    scoped_teams: list[int] | None = None
+    scoped_organizations: list[str] | None = None
+
+
+def _key_id(ctx: Context, raw: str) -> str:
+    return ctx.principal.key_id if raw == "@current" else raw
+
+
+@operations.operation("personal_api_key.list", "personal_api_key:read", input=NoInput, place="global")
+def list_keys(ctx: Context, args: NoInput) -> list[dict[str, Any]]:
+    """The caller's keys, newest first (not paginated)."""
+    return [key_json(k) for k in ctx.services.keys.list(ctx.user_id)]
+
+
+@operations.operation("personal_api_key.create", "personal_api_key:write", input=KeyCreate, place="global")
+def create_key(ctx: Context, args: KeyCreate) -> dict[str, Any]:
+    """A new key; its value is in this answer and nowhere else, ever."""
+    record, value = ctx.services.keys.create(
+        ctx.user_id, args.label, args.scopes, args.scoped_teams, args.scoped_organizations
+    )
+    return key_json(record, value)
+
+
+@operations.operation("personal_api_key.retrieve", "personal_api_key:read", input=KeyId, place="global")
+def retrieve_key(ctx: Context, args: KeyId) -> dict[str, Any]:
+    """One key (``@current`` is the key making the call)."""
+    return key_json(ctx.services.keys.get(_key_id(ctx, args.key_id), ctx.user_id))
+
+
+@operations.operation("personal_api_key.update", "personal_api_key:write", input=KeyUpdate, place="global")
+def update_key(ctx: Context, args: KeyUpdate) -> dict[str, Any]:
+    """Change a key's label, scopes or limits."""
+    changes = args.model_dump(exclude_unset=True, exclude={"key_id"})
+    return key_json(ctx.services.keys.update(_key_id(ctx, args.key_id), ctx.user_id, changes))
+
+
+@operations.operation("personal_api_key.delete", "personal_api_key:write", input=KeyId, place="global")
+def delete_key(ctx: Context, args: KeyId) -> Reply:
+    """Revoke a key; it stops working at once."""
+    ctx.services.keys.revoke(_key_id(ctx, args.key_id), ctx.user_id)
+    return Reply(204)
+
+
+@operations.operation("personal_api_key.roll", "personal_api_key:write", input=KeyId, place="global")
+def roll_key(ctx: Context, args: KeyId) -> dict[str, Any]:
+    """Give a key a new secret value; the old one stops working at once."""
+    record, value = ctx.services.keys.roll(_key_id(ctx, args.key_id), ctx.user_id)
+    return key_json(record, value)

@@ -1,0 +1,126 @@
+"""Projects (each is also its own environment): list, create, retrieve, update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hedgerow import clock
+from hedgerow.services.catalogue import Catalogue, Context, Listed, NoInput, Tool
+from hedgerow.services.catalogue.paging import Paged, listing
+from hedgerow.services.tenancy import DEFAULT_PROJECT_SETTINGS
+from hedgerow.store.meta.tenancy import Project
+
+operations = Catalogue()
+
+
+def project_basic(project: Project) -> dict[str, Any]:
+    """How projects appear in lists and inside other objects."""
+    settings = {**DEFAULT_PROJECT_SETTINGS, **project.settings}
+    return {
+        "id": project.id,
+        "uuid": project.uuid,
+        "organization": project.organization_id,
+        "project_id": project.id,
+        "api_token": project.api_token,
+        "name": project.name,
+        "completed_snippet_onboarding": settings["completed_snippet_onboarding"],
+        "has_completed_onboarding_for": None,
+        "ingested_event": settings["ingested_event"],
+        "is_demo": settings["is_demo"],
+        "timezone": project.timezone,
+        "access_control": settings["access_control"],
+    }
+
+
+def project_detail(project: Project, membership_level: int | None) -> dict[str, Any]:
+    """The full project, as retrieve, create and update return it."""
+    settings = {**DEFAULT_PROJECT_SETTINGS, **project.settings}
+    return {
+        **project_basic(project),
+        **settings,
+        "created_at": clock.iso(project.created_at),
+        "updated_at": clock.iso(project.updated_at),
+        "week_start_day": project.week_start_day,
+        "secret_api_token": project.secret_api_token,
+        "secret_api_token_backup": None,
+        "effective_membership_level": membership_level,
+        "has_group_types": False,
+        "group_types": [],
+        "live_events_token": None,
+        "product_intents": [],
+        "default_modifiers": {},
+        "person_on_events_querying_enabled": True,
+    }
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = "UTC"
+
+
+class ProjectUpdate(BaseModel):
+    """Fields a project's settings may change; anything else in the body is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = None
+    week_start_day: int | None = Field(default=None, ge=0, le=1)
+    autocapture_opt_out: bool | None = None
+    autocapture_exceptions_opt_in: bool | None = None
+    session_recording_opt_in: bool | None = None
+    capture_console_log_opt_in: bool | None = None
+    capture_performance_opt_in: bool | None = None
+    heatmaps_opt_in: bool | None = None
+    anonymize_ips: bool | None = None
+    app_urls: list[str | None] | None = None
+    recording_domains: list[str | None] | None = None
+    test_account_filters: list[dict[str, Any]] | None = None
+    test_account_filters_default_checked: bool | None = None
+    path_cleaning_filters: list[dict[str, Any]] | None = None
+    data_attributes: list[str] | None = None
+    person_display_name_properties: list[str] | None = None
+    completed_snippet_onboarding: bool | None = None
+    surveys_opt_in: bool | None = None
+    inject_web_apps: bool | None = None
+    primary_dashboard: int | None = None
+
+
+def _detail(ctx: Context, project: Project) -> dict[str, Any]:
+    return project_detail(project, ctx.principal.memberships.get(project.organization_id))
+
+
+@operations.operation("project.list", "project:read", input=Paged, place="global",
+                      tool=Tool("projects-get", "List projects", read_only=True))  # fmt: skip
+def list_projects(ctx: Context, args: Paged) -> Listed:
+    """The projects the key may reach, oldest first."""
+    return listing(args, lambda limit, offset: _visible(ctx, limit, offset))
+
+
+def _visible(ctx: Context, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    projects, total = ctx.services.projects.visible_to(ctx.principal, limit, offset)
+    return [project_basic(p) for p in projects], total
+
+
+@operations.operation("project.create", "project:write", input=ProjectCreate, place="global")
+def create_project(ctx: Context, args: ProjectCreate) -> dict[str, Any]:
+    """A new project (with its own environment) in the key's organization."""
+    org = ctx.services.projects.home_organization(ctx.principal)
+    return _detail(ctx, ctx.services.projects.create(org.id, args.name, args.timezone))
+
+
+@operations.operation("project.retrieve", "project:read", input=NoInput,
+                      tool=Tool("project-get", "Get the current project", read_only=True))  # fmt: skip
+def retrieve_project(ctx: Context, args: NoInput) -> dict[str, Any]:
+    """One project, with its tokens and settings."""
+    assert ctx.project is not None
+    return _detail(ctx, ctx.project)
+
+
+@operations.operation("project.update", "project:write", input=ProjectUpdate)
+def update_project(ctx: Context, args: ProjectUpdate) -> dict[str, Any]:
+    """Change a project's settings."""
+    assert ctx.project is not None
+    return _detail(ctx, ctx.services.projects.update(ctx.project, args.model_dump(exclude_unset=True)))

@@ -1,0 +1,50 @@
+"""The query API: run a query (HogQLQuery, EventsQuery...), poll or cancel an async one.
+
+All count as reads (``query:read``), as in PostHog, and share the ``query`` budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, RootModel
+
+from hedgerow.services.catalogue import Catalogue, Context, Reply, Tool
+
+operations = Catalogue()
+
+
+class QueryRequest(RootModel[Any]):
+    """PostHog's query request: ``query`` (a query node) plus ``refresh``, ``client_query_id``,
+    ``filters_override``, ``variables_override``... (checked by the query service, which
+    answers malformed requests in PostHog's words)."""
+
+
+class QueryId(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    query_id: str
+    dequeue_only: str | None = None
+
+
+@operations.operation("query.run", "query:read", input=QueryRequest, rate="query",
+                      tool=Tool("query-run", "Run a query", read_only=True))  # fmt: skip
+def run_query(ctx: Context, args: QueryRequest) -> Reply:
+    """Run a query: 200 with results, or 202 with a query_status."""
+    assert ctx.project is not None
+    status, body = ctx.services.query.run(ctx.project, args.root)
+    return Reply(status, body)
+
+
+@operations.operation("query.status", "query:read", input=QueryId, rate="query")
+def query_status(ctx: Context, args: QueryId) -> Reply:
+    """An async query's status: 202 running, 200 done (results inside), 400/500 failed."""
+    assert ctx.project is not None
+    status, body = ctx.services.query.status(ctx.project, args.query_id)
+    return Reply(status, body)
+
+
+@operations.operation("query.cancel", "query:read", input=QueryId, rate="query")
+def cancel_query(ctx: Context, args: QueryId) -> Any:
+    """Cancel a running or queued query by id."""
+    assert ctx.project is not None
+    return ctx.services.query.cancel(ctx.project, args.query_id, dequeue_only=args.dequeue_only == "true")
