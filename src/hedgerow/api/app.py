@@ -17,6 +17,8 @@ from hedgerow.api.hotpaths import HotPaths
 from hedgerow.api.paths import PathNormaliser
 from hedgerow.api.routes import all_routes
 from hedgerow.config import Settings
+from hedgerow.mcp.mount import MCPMount
+from hedgerow.mcp.server import streamable_http_app
 from hedgerow.services.container import Services
 
 
@@ -32,10 +34,12 @@ def create_app(settings: Settings | None = None, on_started: Callable[[], None] 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = Services.open(settings, analytics=True)
         app.state.services = services
-        if on_started is not None:
-            on_started()
+        app.state.mcp, sessions = streamable_http_app(services, f"http://{settings.host}:{settings.port}")
         try:
-            yield
+            async with sessions.run():
+                if on_started is not None:
+                    on_started()
+                yield
         finally:
             services.close()
 
@@ -55,6 +59,6 @@ def create_app(settings: Settings | None = None, on_started: Callable[[], None] 
     )
     app.state.openapi = openapi.build(routes)
     public = [route.path for route in routes if route.auth == "public" and route.path != "/api/schema/"]
-    wrapped = HotPaths(PathNormaliser(PublicCORS(app, public)))
+    wrapped = HotPaths(MCPMount(PathNormaliser(PublicCORS(app, public)), app.state))
     wrapped.state = app.state  # the running services, for in-process tests and tools
     return wrapped

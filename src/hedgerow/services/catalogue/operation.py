@@ -42,6 +42,7 @@ class Tool:
     read_only: bool
     destructive: bool = False
     idempotent: bool = False
+    input_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

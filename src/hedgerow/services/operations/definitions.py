@@ -16,6 +16,8 @@ from hedgerow.store.meta.definitions import EventDefinitionRow, PropertyDefiniti
 
 operations = Catalogue()
 
+TABLES = ("events", "persons", "person_distinct_ids", "sessions", "groups", "cohort_people")
+
 
 def event_json(row: EventDefinitionRow) -> dict[str, Any]:
     return {
@@ -145,3 +147,22 @@ def retrieve_property_definition(ctx: Context, args: DefinitionId) -> dict[str, 
             if row.id == args.definition_id:
                 return property_json(row)
     raise NotFound()
+
+
+@operations.operation("event_definition.schema", "event_definition:read", input=NoInput,
+                      also=("property_definition:read",),
+                      tool=Tool("read-data-schema", "Read the data schema", read_only=True))  # fmt: skip
+def read_data_schema(ctx: Context, args: NoInput) -> dict[str, Any]:
+    """The events, properties and tables a query can read in this project."""
+    definitions = ctx.services.definitions
+    properties = {
+        kind: [{"name": r.name, "property_type": r.property_type}
+               for r in definitions.properties(ctx.project_id, PropertyQuery(type=kind))]
+        for kind in ("event", "person")
+    }  # fmt: skip
+    return {
+        "events": [r.name for r in definitions.events(ctx.project_id)],
+        "event_properties": properties["event"],
+        "person_properties": properties["person"],
+        "tables": list(TABLES),
+    }

@@ -119,6 +119,15 @@ def retrieve_project(ctx: Context, args: NoInput) -> dict[str, Any]:
     return _detail(ctx, ctx.project)
 
 
+@operations.operation("project.switch", "project:read", input=NoInput,
+                      tool=Tool("switch-project", "Switch the session's project", read_only=False,
+                                idempotent=True))  # fmt: skip
+def switch_project(ctx: Context, args: NoInput) -> dict[str, Any]:
+    """Make a project the session's project (the key must reach it)."""
+    assert ctx.project is not None
+    return project_basic(ctx.project)
+
+
 @operations.operation("project.update", "project:write", input=ProjectUpdate)
 def update_project(ctx: Context, args: ProjectUpdate) -> dict[str, Any]:
     """Change a project's settings."""

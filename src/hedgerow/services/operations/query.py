@@ -7,17 +7,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from hedgerow.services.catalogue import Catalogue, Context, Reply, Tool
 
 operations = Catalogue()
+
+QUERY_RUN_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "query": {
+            "type": "object",
+            "description": "A query node: {'kind': 'HogQLQuery', 'query': '...'}, {'kind': 'EventsQuery', ...}",
+            "properties": {"kind": {"type": "string"}},
+            "required": ["kind"],
+        },
+        "refresh": {"type": "string", "description": "blocking, force_blocking, async, ..."},
+    },
+    "required": ["query"],
+}
 
 
 class QueryRequest(RootModel[Any]):
     """PostHog's query request: ``query`` (a query node) plus ``refresh``, ``client_query_id``,
     ``filters_override``, ``variables_override``... (checked by the query service, which
     answers malformed requests in PostHog's words)."""
+
+
+class SQLRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    query: str = Field(description="A HogQL query, e.g. select event, count() from events group by event")
 
 
 class QueryId(BaseModel):
@@ -27,11 +46,20 @@ class QueryId(BaseModel):
 
 
 @operations.operation("query.run", "query:read", input=QueryRequest, rate="query",
-                      tool=Tool("query-run", "Run a query", read_only=True))  # fmt: skip
+                      tool=Tool("query-run", "Run a query", read_only=True, input_schema=QUERY_RUN_SCHEMA))  # fmt: skip
 def run_query(ctx: Context, args: QueryRequest) -> Reply:
     """Run a query: 200 with results, or 202 with a query_status."""
     assert ctx.project is not None
     status, body = ctx.services.query.run(ctx.project, args.root)
+    return Reply(status, body)
+
+
+@operations.operation("query.sql", "query:read", input=SQLRequest, rate="query",
+                      tool=Tool("execute-sql", "Run a HogQL query", read_only=True))  # fmt: skip
+def run_sql(ctx: Context, args: SQLRequest) -> Reply:
+    """Run one HogQL query (a ``HogQLQuery``) and answer its columns and rows."""
+    assert ctx.project is not None
+    status, body = ctx.services.query.run(ctx.project, {"query": {"kind": "HogQLQuery", "query": args.query}})
     return Reply(status, body)
 
 
