@@ -11,11 +11,11 @@ def test_allowed_and_denied_calls_are_recorded(api) -> None:
     assert allowed.decision == "allowed" and allowed.status == 200
     assert allowed.key_label == "release-bot" and allowed.object == "project" and allowed.action == "read"
     assert allowed.project_id == api.project_id and allowed.method == "GET"
-    assert allowed.sentence == "Key 'release-bot' read projects in project 'Default project' — allowed."
+    assert allowed.sentence == "Key 'release-bot' read projects in project 'Default project' over REST — allowed."
     assert denied.decision == "denied" and denied.status == 403
     assert denied.reason == "the key lacks project:write"
     assert denied.sentence == (
-        "Key 'release-bot' tried to change projects in project 'Default project' — denied: "
+        "Key 'release-bot' tried to change projects in project 'Default project' over REST — denied: "
         "the key lacks project:write."
     )
 
@@ -25,8 +25,8 @@ def test_unauthenticated_and_invalid_keys_are_recorded(api) -> None:
     api.client.get("/api/projects/", headers={"Authorization": "Bearer phx_nope"})
     invalid, missing = api.services.audit.newest(2)
     assert missing.key_id is None and missing.status == 401
-    assert missing.sentence == "A request without an API key tried to read projects — denied: no API key was provided."
-    assert invalid.sentence == "A request with an invalid API key tried to read projects — denied: the key is not valid."
+    assert missing.sentence == "A request without an API key tried to read projects over REST — denied: no API key was provided."
+    assert invalid.sentence == "A request with an invalid API key tried to read projects over REST — denied: the key is not valid."
 
 
 def test_environment_alias_is_recorded_under_the_path_called(api) -> None:
@@ -40,7 +40,7 @@ def test_limited_key_denials_say_why(api) -> None:
     assert api.get(f"/api/projects/{api.project_id}/", key=key).status_code == 403
     entry = api.services.audit.newest(1)[0]
     assert entry.sentence == (
-        "Key 'agent-7' tried to read projects in project 'Default project' — denied: "
+        "Key 'agent-7' tried to read projects in project 'Default project' over REST — denied: "
         "the key is limited to other projects."
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import queue
 import threading
 from concurrent.futures import Future
+from typing import Any
 
 from hedgerow import clock
 from hedgerow.auth.authorize import Decision
@@ -34,6 +35,8 @@ _NOUNS = {
     "session_recording": "session recordings",
 }
 
+_CHANNELS = {"rest": " over REST", "mcp": " over MCP", "cli": " from the command line"}
+
 # Verbs by action, with per-object exceptions.
 _VERBS = {"read": "read", "write": "change"}
 _OBJECT_VERBS = {("query", "read"): "run"}
@@ -45,6 +48,8 @@ def _phrase(decision: Decision) -> str:
         return f"call {target.method} {target.path}"
     noun = _NOUNS.get(target.scope.object, target.scope.object.replace("_", " ") + "s")
     verb = _OBJECT_VERBS.get((target.scope.object, target.scope.action), _VERBS[target.scope.action])
+    if target.subject is not None and noun.endswith("s") and not noun.startswith("the "):
+        return f"{verb} {noun[:-1]} '{target.subject}'"
     return f"{verb} {noun}"
 
 
@@ -60,8 +65,13 @@ def _place(decision: Decision) -> str:
 
 
 def _who(decision: Decision) -> str:
-    if decision.principal is not None:
-        return f"Key '{decision.principal.key_label}'"
+    principal = decision.principal
+    if principal is not None and principal.agent is not None:
+        return f"Agent '{principal.agent.name}' (owner {principal.agent.owner_email})"
+    if principal is not None and principal.is_operator:
+        return "The operator"
+    if principal is not None:
+        return f"Key '{principal.key_label}'"
     if decision.error is not None and decision.error.code == "not_authenticated":
         return "A request without an API key"
     return "A request with an invalid API key"
@@ -69,7 +79,7 @@ def _who(decision: Decision) -> str:
 
 def sentence(decision: Decision, status: int | None) -> str:
     """The plain-English record of ``decision`` (and of the answer, when it was not a success)."""
-    what = _phrase(decision) + _place(decision)
+    what = _phrase(decision) + _place(decision) + _CHANNELS.get(decision.target.via, "")
     if not decision.allowed:
         return f"{_who(decision)} tried to {what} — denied: {decision.reason}."
     if status == 429:
@@ -100,7 +110,7 @@ class AuditLog:
         self._thread = threading.Thread(target=self._write_loop, name="audit-writer", daemon=True)
         self._thread.start()
 
-    def record(self, decision: Decision, status: int | None) -> AuditEntry:
+    def record(self, decision: Decision, status: int | None, args_digest: str | None = None) -> AuditEntry:
         target = decision.target
         principal = decision.principal
         entry = AuditEntry(
@@ -119,6 +129,8 @@ class AuditLog:
             reason=decision.reason,
             status=status,
             sentence=sentence(decision, status),
+            agent_id=principal.key_id if principal and principal.agent else None,
+            args_digest=args_digest,
         )
         done: Future = Future()
         self._queue.put((entry, done))
@@ -154,6 +166,12 @@ class AuditLog:
         self._queue.put(None)
         self._thread.join(timeout=WRITE_TIMEOUT_SECONDS)
 
-    def newest(self, limit: int = 50, key_id: str | None = None) -> list[AuditEntry]:
+    def newest(self, limit: int = 50, key_id: str | None = None, **filters: Any) -> list[AuditEntry]:
+        """Entries newest first; ``filters`` as :func:`hedgerow.store.meta.audit.newest` takes."""
         with self._db.read() as conn:
-            return audit_store.newest(conn, limit=limit, key_id=key_id)
+            return audit_store.newest(conn, limit=limit, key_id=key_id, **filters)
+
+    def verify(self) -> audit_store.Verification:
+        """Walk the hash chain from the first row: the first row altered or removed, if any."""
+        with self._db.read() as conn:
+            return audit_store.verify(conn)

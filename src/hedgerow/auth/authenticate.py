@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from hedgerow import clock
+from hedgerow.auth.access import full_matrix, scopes_for
 from hedgerow.auth.keys import PROJECT_SECRET_PREFIX, hash_key
-from hedgerow.auth.principal import Principal
+from hedgerow.auth.principal import Agent, Principal
 from hedgerow.errors import AuthenticationFailed, Exposed, NotAuthenticated
 from hedgerow.store.meta import keys as key_store
 from hedgerow.store.meta import tenancy
+from hedgerow.store.meta.agents import AgentRecord
 from hedgerow.store.meta.db import MetaDB
 
 _BEARER = re.compile(r"^Bearer\s+(\S.+)$")
@@ -79,16 +81,18 @@ def principal_for_key(
 ) -> tuple[Principal | None, Exposed | None]:
     """Look a key value up by its hash; None plus the 401 when it is not a live key."""
     invalid = AuthenticationFailed(f"Personal API key found in request {source} is invalid.")
+    now = clock.now()
     with db.read() as conn:
         found = key_store.with_owner(conn, hash_key(value))
-        if found is None:
+        if found is None or not _live(found.agent, now):
             return None, invalid
-        record, current_project_id = found
+        record, current_project_id = found.key, found.current_project_id
         memberships = tenancy.memberships(conn, record.user_id)
-    now = clock.now()
     if record.last_used_at is None or now - record.last_used_at > _TOUCH_EVERY:
         with db.write() as conn:
             key_store.update(conn, record.id, last_used_at=now)
+    if found.agent is not None:
+        return agent_principal(found.agent, record.label, found.owner_email, memberships, current_project_id), None
     return (
         Principal(
             key_id=record.id,
@@ -103,4 +107,29 @@ def principal_for_key(
             current_project_id=current_project_id,
         ),
         None,
+    )
+
+
+def _live(agent: AgentRecord | None, now: datetime) -> bool:
+    """An agent's key works until it is revoked or expires."""
+    if agent is None:
+        return True
+    return agent.revoked_at is None and (agent.expires_at is None or agent.expires_at > now)
+
+
+def agent_principal(agent: AgentRecord, label: str, owner_email: str, memberships: dict[str, int],
+                    current_project_id: int | None) -> Principal:  # fmt: skip
+    """An agent: its matrix's scopes, its projects, its organization only."""
+    projects = tuple(agent.projects) if agent.projects else None
+    current = current_project_id if projects is None or current_project_id in projects else projects[0]
+    return Principal(
+        key_id=agent.key_id,
+        key_label=label,
+        user_id=agent.owner_id,
+        scopes=scopes_for(agent.access),
+        scoped_teams=projects,
+        scoped_organizations=(agent.organization_id,),
+        memberships={k: v for k, v in memberships.items() if k == agent.organization_id},
+        current_project_id=current,
+        agent=Agent(name=agent.name, owner_email=owner_email, access=full_matrix(agent.access)),
     )

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hedgerow.auth.access import level, noun
 from hedgerow.auth.principal import Principal
 from hedgerow.auth.scopes import Scope, grants
 from hedgerow.errors import Exposed, PermissionDenied
+
+
+MANAGED_BY_PEOPLE = ("personal_api_key", "agent")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Target:
     accepts_project_secret: bool = False
     extra_scopes: tuple[Scope, ...] = ()
     via: str = "rest"
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,15 @@ class Decision:
     error: Exposed | None = None
 
 
+class Refused(PermissionDenied):
+    """A refusal decided while the operation runs (what a query reads is known only once it
+    is compiled): the audit records the call as denied, with ``reason``."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
 def _deny(principal: Principal | None, target: Target, reason: str, error: Exposed) -> Decision:
     return Decision(False, reason, target, principal, error)
 
@@ -59,6 +73,9 @@ def authorize(principal: Principal | None, target: Target, credential_error: Exp
         error = credential_error or PermissionDenied()
         reason = "no API key was provided" if error.status == 401 and error.code == "not_authenticated" else "the key is not valid"
         return _deny(None, target, reason, error)
+
+    if principal.is_operator:
+        return Decision(True, "the operator may do anything", target, principal)
 
     if target.scope is None:
         return _deny(
@@ -107,7 +124,20 @@ def authorize(principal: Principal | None, target: Target, credential_error: Exp
                     ),
                 )
 
+    if principal.agent is not None and target.scope.object in MANAGED_BY_PEOPLE:
+        return _deny(
+            principal,
+            target,
+            "agents never manage keys or agents",
+            PermissionDenied("This action does not support agent access."),
+        )
+
     for required in (target.scope, *target.extra_scopes):
+        if principal.agent is not None and not grants(principal.scopes, required):
+            reason = f"{noun(required.object)} access is {level(principal.agent.access, required.object)}"
+            return _deny(
+                principal, target, reason, PermissionDenied(f"API key missing required scope '{required}': {reason}")
+            )
         if not grants(principal.scopes, required):
             return _deny(
                 principal,

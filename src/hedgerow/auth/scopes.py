@@ -21,7 +21,7 @@ OBJECTS: frozenset[str] = frozenset(
     insight_variable integration legal_document link live_debugger llm_analytics
     ai_observability_clusters llm_gateway llm_playground llm_prompt llm_provider_key
     llm_skill logs loop marketing_analytics mcp_analytics metrics notebook organization
-    organization_integration organization_member person personal_api_key plugin
+    organization_integration organization_member person personal_api_key plugin agent
     product_enablement product_tour project property_definition query query_performance
     replay_scanner review_hog revenue_analytics session_recording
     session_recording_playlist sharing_configuration signal_scout stamphog streamlit_app

@@ -36,6 +36,7 @@ class Compilation:
     paginated: bool = False
     sql: str = ""
     params: list[Any] = field(default_factory=list)
+    reads: frozenset[str] = frozenset()
 
     @property
     def database(self) -> Database:

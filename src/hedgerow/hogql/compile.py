@@ -24,6 +24,7 @@ from hedgerow.hogql.passes import (
     null_semantics,
     placeholders,
     properties,
+    reads,
     team_guard,
     timezone,
 )
@@ -67,6 +68,7 @@ STAGES: tuple[Stage, ...] = (
     limit_by.run,
     team_guard.run,
     limits.fetch_one_more,
+    reads.run,
     _render,
 )
 """The compiler, in order: parse, expand, resolve, decide (passes), render."""
@@ -104,6 +106,7 @@ def compile_hogql(
         limit=c.limit,
         offset=c.offset,
         paginated=c.paginated,
+        reads=c.reads,
     )
 
 

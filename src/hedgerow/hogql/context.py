@@ -80,7 +80,8 @@ class CompiledQuery:
     ``columns``/``types`` describe the result (ClickHouse type strings). ``hogql`` is the
     normalised query with the effective LIMIT. When the user gave no LIMIT, ``limit`` is the
     page size, the SQL fetches ``limit + 1`` rows and ``paginated`` is True so the caller can
-    set ``hasMore``; ``offset`` is the user's OFFSET or 0.
+    set ``hasMore``; ``offset`` is the user's OFFSET or 0. ``reads`` names the kinds of data
+    the query reads (``events``, ``persons``, ``cohorts``), for access decisions.
     """
 
     sql: str
@@ -92,3 +93,4 @@ class CompiledQuery:
     limit: int | None
     offset: int
     paginated: bool
+    reads: frozenset[str] = frozenset()

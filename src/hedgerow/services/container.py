@@ -11,6 +11,7 @@ from hedgerow.auth.ratelimit import RateLimiter
 from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.ingest.pipeline import Project as IngestProject
+from hedgerow.services.agents import AgentService
 from hedgerow.services.cohort_calculation import CohortCalculator
 from hedgerow.services.cohort_membership import CohortMembership
 from hedgerow.services.cohorts import CohortService
@@ -76,6 +77,7 @@ class Services:
     limiter: RateLimiter
     projects: ProjectService
     keys: KeyService
+    agents: AgentService
     flags: FlagService
     cohorts: CohortService
     flag_definitions: FlagDefinitions
@@ -106,6 +108,7 @@ class Services:
             limiter=RateLimiter(settings),
             projects=projects,
             keys=KeyService(meta),
+            agents=AgentService(meta),
             flags=FlagService(meta, on_change=evaluation.changed),
             cohorts=CohortService(meta, on_change=evaluation.changed),
             flag_definitions=FlagDefinitions(meta, people),

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from hedgerow import clock
 from hedgerow.errors import Exposed, NotFound, ParseError, ServiceUnavailable
+from hedgerow.auth.authorize import Refused
 from hedgerow.hogql import API_LIMITS, EXPORT_LIMITS, CompileContext, CompiledQuery, LimitContext, compile_hogql
 from hedgerow.insights import events_query
 from hedgerow.services.query_cache import ResultCache
@@ -66,6 +67,15 @@ class QueryThrottled(Exposed):
     default_code = "throttled"
 
 
+class RefusedData(Refused):
+    """A query that reads data its caller may not read."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        what = " and ".join("cohort membership" if kind == "cohorts" else kind for kind in kinds)
+        reason = f"the query reads {what}, and persons access is off"
+        super().__init__(reason, f"This query reads {what}: it needs persons access (person:read).")
+
+
 def new_query_id() -> str:
     """A UUIDv7 as 32 hex digits (PostHog's ``uuid7().hex`` for query ids)."""
     millis = int(time.time() * 1000) & ((1 << 48) - 1)
@@ -86,6 +96,7 @@ class RunContext:
     events: DuckDBEventStore
     running: Running
     timeout_seconds: float
+    refused: frozenset[str] = frozenset()
     timings: list[dict[str, Any]] = field(default_factory=list)
     _property_types: dict | None = None
     _cohorts: dict | None = None
@@ -120,6 +131,9 @@ class RunContext:
         )
         compiled = compile_hogql(query, ctx)
         self._time("./hogql", started)
+        refused = compiled.reads & self.refused
+        if refused:
+            raise RefusedData(sorted(refused))
         return compiled
 
     def execute(self, compiled: CompiledQuery) -> QueryResult:
@@ -300,8 +314,13 @@ class QueryService:
 
     # -- POST ------------------------------------------------------------------------------
 
-    def run(self, project: Project, data: Any) -> tuple[int, dict[str, Any]]:
-        """Answer a ``QueryRequest`` body: ``(HTTP status, response body)``."""
+    def run(self, project: Project, data: Any, *, refused: frozenset[str] = frozenset()) -> tuple[int, dict[str, Any]]:
+        """Answer a ``QueryRequest`` body: ``(HTTP status, response body)``.
+
+        ``refused`` names kinds of data the caller may not read (``persons``, ``cohorts``): a
+        query that reads them is refused, decided from what the compiler resolved. Such a
+        caller never gets a cached answer (the check happens while compiling), and runs now.
+        """
         request = parse_request(data, self.kinds)
         node = request.query
         kind = KINDS[node.kind]
@@ -315,6 +334,8 @@ class QueryService:
         mode = _mode(request)
         query_id = request.client_query_id or new_query_id()
         cache_key = self.cache_key(project, node)
+        if refused:
+            return 200, self._run_now(project, node, kind, query_id, cache_key, refused)
 
         if mode == "force_async":
             return 202, {"query_status": self._enqueue(project, node, kind, query_id, cache_key)}
@@ -347,14 +368,15 @@ class QueryService:
         digest = hashlib.blake2b(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), digest_size=16)
         return "cache_" + digest.hexdigest()
 
-    def _context(self, project: Project, running: Running) -> RunContext:
+    def _context(self, project: Project, running: Running, refused: frozenset[str] = frozenset()) -> RunContext:
         if self.events is None:
             raise ServiceUnavailable()
-        return RunContext(project, self.meta, self.events, running, self.timeout_seconds)
+        return RunContext(project, self.meta, self.events, running, self.timeout_seconds, refused)
 
-    def _compute(self, project: Project, node: Any, kind: QueryKind, running: Running, cache_key: str) -> dict[str, Any]:
+    def _compute(self, project: Project, node: Any, kind: QueryKind, running: Running, cache_key: str,
+                 refused: frozenset[str] = frozenset()) -> dict[str, Any]:  # fmt: skip
         started = clock.now()
-        body = kind.run(self._context(project, running), node)
+        body = kind.run(self._context(project, running, refused), node)
         body.update(
             is_cached=False,
             cache_key=cache_key,
@@ -368,11 +390,12 @@ class QueryService:
         self.cache.put(cache_key, started, body)
         return body
 
-    def _run_now(self, project: Project, node: Any, kind: QueryKind, query_id: str, cache_key: str) -> dict[str, Any]:
+    def _run_now(self, project: Project, node: Any, kind: QueryKind, query_id: str, cache_key: str,
+                 refused: frozenset[str] = frozenset()) -> dict[str, Any]:  # fmt: skip
         with self.jobs.track(project.id, query_id) as running:
             try:
                 with self.slots.hold(project.id, self.concurrency_wait):
-                    return self._compute(project, node, kind, running, cache_key)
+                    return self._compute(project, node, kind, running, cache_key, refused)
             except SlotsBusy:
                 raise QueryThrottled(
                     f"Exceeded maximum concurrency limit: {self.slots.limit} for key: "

@@ -146,6 +146,17 @@ class ProjectService:
                     return org
         raise NotFound("Organization not found.")
 
+    def operator(self) -> Principal:
+        """The operator at the command line: may do anything, acts as the organization owner."""
+        first = self.bootstrap()
+        with self._db.read() as conn:
+            memberships = tenancy.memberships(conn, first.user.id)
+        return Principal(
+            key_id="operator", key_label="operator", user_id=first.user.id, scopes=("*",),
+            scoped_teams=None, scoped_organizations=None, memberships=memberships,
+            current_project_id=first.project.id, kind="operator",
+        )  # fmt: skip
+
     def current_project_id(self, principal: Principal) -> int | None:
         """What ``@current`` means for this key: the user's current project, unless the key
         is limited to other projects, then the first project it may reach."""

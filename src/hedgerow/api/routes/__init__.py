@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hedgerow.api.routes import (
+    agents,
     capture,
     cohorts,
     definitions,
@@ -38,6 +39,7 @@ TABLES: tuple[RouteTable, ...] = (
     persons.routes,
     definitions.routes,
     query.routes,
+    agents.routes,
 )
 
 

@@ -6,11 +6,14 @@ log and the behaviour cannot disagree, and REST, MCP and the CLI decide the same
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from hedgerow.auth.authorize import Decision, Target, authorize
+import orjson
+
+from hedgerow.auth.authorize import Decision, Refused, Target, authorize
 from hedgerow.auth.principal import Principal
 from hedgerow.errors import AuthenticationFailed, Exposed, NotFound
 from hedgerow.services.catalogue.operation import Channel, Context, Operation
@@ -62,7 +65,7 @@ def invoke(
     outcome = status
     try:
         try:
-            target, project = _target(services, principal, operation, where, detail, channel)
+            target, project = _target(services, principal, operation, where, detail, channel, subject(args))
         except UnknownProjectToken as error:
             target, project = error.target(operation, detail, channel), None
             decision = Decision(False, "the project token is not valid", target, principal, error)
@@ -85,6 +88,11 @@ def invoke(
             organization_id=target.organization_id,
         )
         return operation.handler(context, parsed)
+    except Refused as error:
+        outcome = error.status
+        if decision is not None:
+            decision = replace(decision, allowed=False, reason=error.reason, error=error)
+        raise
     except Exposed as error:
         outcome = error.status
         raise
@@ -94,7 +102,7 @@ def invoke(
     finally:
         if decision is not None:
             try:
-                services.audit.record(decision, outcome)
+                services.audit.record(decision, outcome, digest(args))
             except Exception:  # noqa: BLE001 - a failed audit write must not hide the answer
                 log.exception("could not write audit entry")
 
@@ -117,6 +125,38 @@ class UnknownProjectToken(AuthenticationFailed):
         )
 
 
+SUBJECT_FIELDS = ("flag_id", "flagId", "flag_key", "flagKey", "cohort_id", "person_id", "agent_id",
+                  "definition_id", "query_id", "flag_ref", "key_id", "key")  # fmt: skip
+
+
+def subject(args: Any) -> str | None:
+    """What the call names, for the audit sentence (a flag's key, an id...)."""
+    if not isinstance(args, dict):
+        return None
+    for name in SUBJECT_FIELDS:
+        value = args.get(name)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
+            return str(value)[:200]
+    return None
+
+
+def digest(args: Any) -> str | None:
+    """A SHA-256 of the call's arguments: the audit keeps this, never the arguments."""
+    if args is None:
+        return None
+    try:
+        canonical = orjson.dumps(args, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=_opaque)
+    except TypeError:
+        canonical = repr(args).encode()
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _opaque(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "sha256:" + hashlib.sha256(value).hexdigest()
+    return repr(value)
+
+
 def _digits(raw: str) -> int | None:
     """An id written in ASCII digits (``str.isdigit`` also accepts '²')."""
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
@@ -129,6 +169,7 @@ def _target(
     where: Where,
     detail: Detail | None,
     channel: Channel,
+    named: str | None = None,
 ) -> tuple[Target, "Project | None"]:
     """What the call is about: the project (if any) it names and that project's organization."""
     project: Project | None = None
@@ -170,5 +211,6 @@ def _target(
         accepts_project_secret=operation.accepts_project_secret,
         extra_scopes=operation.also,
         via=channel,
+        subject=named,
     )
     return target, project

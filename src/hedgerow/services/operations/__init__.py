@@ -2,6 +2,8 @@
 
 from hedgerow.services.catalogue import Catalogue
 from hedgerow.services.operations import (
+    agents,
+    audit,
     cohorts,
     definitions,
     feature_flags,
@@ -23,4 +25,6 @@ CATALOGUE = Catalogue().merge(
     persons.operations,
     definitions.operations,
     query.operations,
+    agents.operations,
+    audit.operations,
 )

@@ -9,9 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from hedgerow.auth.scopes import Scope, grants
 from hedgerow.services.catalogue import Catalogue, Context, Reply, Tool
 
 operations = Catalogue()
+PERSON_READ = Scope("person", "read")
 
 QUERY_RUN_SCHEMA = {
     "type": "object",
@@ -45,12 +47,20 @@ class QueryId(BaseModel):
     dequeue_only: str | None = None
 
 
+def refused_data(ctx: Context) -> frozenset[str]:
+    """What a query may not read: for agents without ``person`` read, persons and cohort
+    membership. Other keys keep PostHog's rule (``query:read`` reads the whole project)."""
+    if ctx.principal.agent is None or grants(ctx.principal.scopes, PERSON_READ):
+        return frozenset()
+    return frozenset({"persons", "cohorts"})
+
+
 @operations.operation("query.run", "query:read", input=QueryRequest, rate="query",
                       tool=Tool("query-run", "Run a query", read_only=True, input_schema=QUERY_RUN_SCHEMA))  # fmt: skip
 def run_query(ctx: Context, args: QueryRequest) -> Reply:
     """Run a query: 200 with results, or 202 with a query_status."""
     assert ctx.project is not None
-    status, body = ctx.services.query.run(ctx.project, args.root)
+    status, body = ctx.services.query.run(ctx.project, args.root, refused=refused_data(ctx))
     return Reply(status, body)
 
 
@@ -59,7 +69,8 @@ def run_query(ctx: Context, args: QueryRequest) -> Reply:
 def run_sql(ctx: Context, args: SQLRequest) -> Reply:
     """Run one HogQL query (a ``HogQLQuery``) and answer its columns and rows."""
     assert ctx.project is not None
-    status, body = ctx.services.query.run(ctx.project, {"query": {"kind": "HogQLQuery", "query": args.query}})
+    request = {"query": {"kind": "HogQLQuery", "query": args.query}}
+    status, body = ctx.services.query.run(ctx.project, request, refused=refused_data(ctx))
     return Reply(status, body)
 
 

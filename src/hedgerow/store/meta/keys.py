@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hedgerow import clock
-from hedgerow.store.meta.tables import personal_api_keys, users
+from hedgerow.store.meta.agents import AgentRecord
+from hedgerow.store.meta.agents import record as agent_record
+from hedgerow.store.meta.tables import agents, personal_api_keys, users
 
 
 @dataclass(frozen=True)
@@ -69,16 +72,37 @@ def by_secure_value(conn: Connection, secure_value: str) -> PersonalAPIKeyRecord
 
 # Built once: constructing a statement costs ~100 us, more than running it on SQLite.
 _WITH_OWNER = (
-    sa.select(personal_api_keys, users.c.current_project_id)
+    sa.select(
+        personal_api_keys,
+        users.c.current_project_id,
+        users.c.email.label("owner_email"),
+        *[c.label(f"agent_{c.name}") for c in agents.c],
+    )
     .join(users, users.c.id == personal_api_keys.c.user_id)
+    .outerjoin(agents, agents.c.key_id == personal_api_keys.c.id)
     .where(personal_api_keys.c.secure_value == sa.bindparam("secure_value"))
 )
 
 
-def with_owner(conn: Connection, secure_value: str) -> tuple[PersonalAPIKeyRecord, int | None] | None:
-    """A key and its owner's current project id, in one query (every keyed call needs both)."""
+@dataclass(frozen=True)
+class KeyOwner:
+    """A key, its owner's current project and e-mail, and its agent record if it is one."""
+
+    key: PersonalAPIKeyRecord
+    current_project_id: int | None
+    owner_email: str
+    agent: AgentRecord | None
+
+
+def with_owner(conn: Connection, secure_value: str) -> KeyOwner | None:
+    """A key with what every keyed call needs about it, in one query."""
     row = conn.execute(_WITH_OWNER, {"secure_value": secure_value}).first()
-    return (_record(row), row.current_project_id) if row else None
+    if row is None:
+        return None
+    agent = None
+    if row.agent_key_id is not None:
+        agent = agent_record(SimpleNamespace(**{c.name: getattr(row, f"agent_{c.name}") for c in agents.c}))
+    return KeyOwner(_record(row), row.current_project_id, row.owner_email, agent)
 
 
 def get(conn: Connection, key_id: str, user_id: int | None = None) -> PersonalAPIKeyRecord | None:

@@ -109,8 +109,30 @@ audit_log = Table(
     Column("reason", Text, nullable=False),
     Column("status", Integer, nullable=True),
     Column("sentence", Text, nullable=False),
+    Column("agent_id", String(50), nullable=True),
+    Column("args_digest", String(64), nullable=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("row_hash", String(64), nullable=True),
     Index("ix_audit_log_created_at", "created_at"),
     Index("ix_audit_log_key_id", "key_id"),
+    Index("ix_audit_log_agent_id", "agent_id"),
+    Index("ix_audit_log_organization_id", "organization_id"),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("key_id", String(50), primary_key=True),
+    Column("organization_id", String(36), nullable=False),
+    Column("name", String(40), nullable=False),
+    Column("owner_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("created_by_key_id", String(50), nullable=True),
+    Column("access", JSON, nullable=False),
+    Column("projects", JSON, nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_agents_organization_id", "organization_id"),
 )
 
 event_definitions = Table(
