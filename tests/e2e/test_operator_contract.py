@@ -65,7 +65,7 @@ def test_audit_command_reads_a_live_server(server) -> None:
     httpx.get(f"{server.url}/api/projects/", headers={"Authorization": f"Bearer {boot['personal_api_key']}"})
     entries = json.loads(cli("audit", "--data-dir", str(server.data_dir), "--limit", "2", "--json").stdout)
     assert [e["decision"] for e in entries] == ["allowed", "denied"]
-    assert entries[1]["sentence"] == "Key 'reader' tried to read projects — denied: the key lacks project:read."
+    assert entries[1]["sentence"] == "Key 'reader' tried to read projects over REST — denied: the key lacks project:read."
     text = cli("audit", "--data-dir", str(server.data_dir), "--limit", "1").stdout
     assert "Key 'admin' read projects — allowed." in text
 
