@@ -67,7 +67,7 @@ def test_audit_command_reads_a_live_server(server) -> None:
     assert [e["decision"] for e in entries] == ["allowed", "denied"]
     assert entries[1]["sentence"] == "Key 'reader' tried to read projects over REST — denied: the key lacks project:read."
     text = cli("audit", "--data-dir", str(server.data_dir), "--limit", "1").stdout
-    assert "Key 'admin' read projects — allowed." in text
+    assert "Key 'admin' read projects over REST — allowed." in text
 
 
 def test_no_secret_in_clear_in_data_dir_or_logs(server) -> None:
