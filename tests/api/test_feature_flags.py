@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 GROUP = {"properties": [], "rollout_percentage": 50}
+STORED_GROUP = {**GROUP, "aggregation_group_type_index": None}  # each condition set carries its aggregation
 
 
 def flags_url(api) -> str:
@@ -23,7 +24,7 @@ def test_create_and_retrieve(api) -> None:
     assert flag["key"] == "new-checkout" and flag["version"] == 1 and flag["active"] is True
     assert flag["deleted"] is False and flag["is_simple_flag"] is True and flag["rollout_percentage"] == 50
     assert flag["created_by"]["email"] == "admin@hedgerow.local"
-    assert flag["filters"]["groups"] == [GROUP] and flag["filters"]["payloads"] == {}
+    assert flag["filters"]["groups"] == [STORED_GROUP] and flag["filters"]["payloads"] == {}
     for field in ("ensure_experience_continuity", "experiment_set", "tags", "status", "usage_dashboard",
                   "evaluation_runtime", "has_encrypted_payloads", "is_remote_configuration", "last_modified_by"):
         assert field in flag
@@ -40,7 +41,7 @@ BAD = [
      "Feature flags must have at least one condition set (group)."),
     ({"key": "x", "filters": []}, "filters", "not_a_dict", 'Expected a dictionary of items but got type "list".'),
     ({"key": "x", "filters": {"groups": [{"properties": [{"key": "$browser", "type": "event", "value": "x"}]}]}},
-     "filters", "invalid_input", "Filters are not valid (can only use person, cohort, and flag properties)"),
+     "filters", "invalid_input", "Filters are not valid (person-aggregated conditions can only use person, cohort, and flag properties)"),
     ({"key": "x", "filters": {"groups": [{"properties": [], "variant": "nope"}],
                               "multivariate": {"variants": [{"key": "a", "rollout_percentage": 100}]}}},
      "filters", "invalid_input", "Filters are not valid (variant override does not exist)"),
@@ -69,7 +70,7 @@ BAD = [
      "filters", "invalid_input", "Payload keys must match a variant key for multivariate flags"),
     ({"key": "x", "filters": {"aggregation_group_type_index": 0, "groups": [{"properties": [
         {"key": "email", "type": "person", "value": "a"}]}]}},
-     "filters", "invalid_input", "Filters are not valid (can only use group properties)"),
+     "filters", "invalid_input", "Filters are not valid (group-aggregated conditions can only use group properties)"),
     ({"key": "x", "filters": {"groups": [{"properties": [{"key": "flag-key", "type": "flag", "operator": "flag_evaluates_to", "value": True}]}]}},
      "filters", "invalid_input", "Flag dependencies must reference flag IDs (integers), not flag keys. Invalid reference: 'flag-key'"),
     ({"key": "x", "filters": {"groups": [{"properties": [{"key": "4242", "type": "flag", "operator": "flag_evaluates_to", "value": True}]}]}},
@@ -138,7 +139,7 @@ def test_update_bumps_version_and_409_on_conflicting_edit(api) -> None:
 def test_patch_without_groups_keeps_filters(api) -> None:
     flag = create(api, key="keep").json()
     updated = api.patch(flags_url(api) + f"{flag['id']}/", {"filters": {"payloads": {}}}).json()
-    assert updated["filters"]["groups"] == [GROUP]
+    assert updated["filters"]["groups"] == [STORED_GROUP]
 
 
 def test_delete_is_405_with_empty_body(api) -> None:

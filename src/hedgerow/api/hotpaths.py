@@ -6,7 +6,7 @@ requests (posthog-js posts one event per request to ``/e/``): measured with benc
 ~25% more of them per second through this layer. It answers those paths straight from the
 ASGI scope (CORS included) and hands everything else on (including OPTIONS, HEAD and
 recordings). The routed endpoints remain, and behave the same: both call
-:func:`~hedgerow.api.routes.flags.answer`, and for capture the ingestor with the helpers of
+:func:`~hedgerow.api.routes.flags.answer_async`, and for capture the ingestor with the helpers of
 :mod:`hedgerow.api.routes.capture`.
 """
 
@@ -21,7 +21,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hedgerow.api.routes.capture import CAPTURE_PATHS, OK, remote_address, too_large
-from hedgerow.api.routes.flags import answer
+from hedgerow.api.routes.flags import answer_async
 from hedgerow.errors import SERVER_ERROR_BODY, Exposed
 from hedgerow.ingest.pipeline import body_limit
 
@@ -59,7 +59,7 @@ class HotPaths:
         headers = _headers(scope)
         body = await _read_body(receive, FLAGS_BODY_LIMIT + 1, keep_reading=True)
         try:
-            status, media_type, payload = answer(
+            status, media_type, payload = await answer_async(
                 self.state.services, route, scope["method"], _query(scope), headers, body or b""
             )
         except Exposed as error:

@@ -127,6 +127,8 @@ class FlagSet:
     in_output_order: bool  # dependency order happens to be the given order
     broken_ids: frozenset[int]  # evaluate to missing_dependency
     has_dependency_cycles: bool
+    has_inactive: bool
+    costly: bool  # regexes or many conditions: worth a worker thread (see :func:`is_costly`)
     group_type_mapping: Mapping[int, str]
     cohorts: Cohorts
     timezone: Any
@@ -265,7 +267,9 @@ def compile_flag(definition: FlagDefinition, resolve: _Resolver) -> CompiledFlag
         if isinstance(first, Mapping) and first.get("properties"):
             super_condition = _compile_condition(0, first, None, valid, resolve)
             super_keys = tuple(p.get("key") for p in first["properties"] if isinstance(p, Mapping))
-    flag_steps = [s for c in conditions for s in c.steps if isinstance(s, FlagStep)]
+    # an inactive flag is never matched, so what it depends on does not matter (the server
+    # reads no dependencies from it either): it is simply off, and its dependents see False
+    flag_steps = [s for c in conditions for s in c.steps if isinstance(s, FlagStep)] if definition.active else []
     return CompiledFlag(
         definition=definition,
         key=definition.key,
@@ -309,6 +313,29 @@ def _order(flags: list[CompiledFlag]) -> tuple[list[CompiledFlag], set[int]]:
     return ordered, stuck
 
 
+COSTLY_CONDITIONS = 200
+_SLOW_OPERATORS = frozenset(("regex", "not_regex"))
+
+
+def _has_slow_filter(node: Any) -> bool:
+    if isinstance(node, Mapping):
+        return node.get("operator") in _SLOW_OPERATORS or any(_has_slow_filter(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_slow_filter(v) for v in node)
+    return False
+
+
+def is_costly(
+    definitions: list[FlagDefinition], cohorts: Mapping[int, Mapping[str, Any] | None] | None
+) -> bool:
+    """Whether evaluating these flags may take long enough to keep it off an event loop:
+    any regex filter (flags or cohorts), or more than :data:`COSTLY_CONDITIONS` conditions."""
+    conditions = sum(len(d.filters.get("groups") or ()) for d in definitions if isinstance(d.filters, Mapping))
+    if conditions > COSTLY_CONDITIONS:
+        return True
+    return any(_has_slow_filter(d.filters) for d in definitions) or _has_slow_filter(list((cohorts or {}).values()))
+
+
 def compile_flags(
     flags: Iterable[FlagDefinition | Mapping[str, Any]],
     *,
@@ -344,6 +371,8 @@ def compile_flags(
         in_output_order=[flag.id for flag in ordered] == [flag.id for flag in compiled],
         broken_ids=frozenset(broken),
         has_dependency_cycles=bool(stuck),
+        has_inactive=any(not flag.active for flag in compiled),
+        costly=is_costly(definitions, cohorts),
         group_type_mapping={int(k): v for k, v in (group_type_mapping or {}).items()},
         cohorts=Cohorts(cohorts),
         timezone=zone(timezone),

@@ -185,8 +185,6 @@ class CohortService:
             raise ValidationError("Cannot set both query and filters at the same time.")
         if query is not None and not is_static:
             raise ValidationError("Cannot create a dynamic cohort with a query. Set is_static to true.")
-        if not is_static and filters is None and not fields.get("groups"):
-            raise ValidationError("Must contain a 'properties' key with type and values", attr="filters")
         now = clock.now()
         with self._db.write() as conn:
             _check_references(conn, project_id, None, filters)

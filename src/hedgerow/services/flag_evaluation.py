@@ -162,8 +162,9 @@ class FlagEvaluation:
         trees: dict[int, Any] = {
             c.id: cohort_tree(c) if locally_evaluable(c) else None for c in cohorts
         }
+        # inactive flags are compiled too: flags that depend on one see it off (False)
         flag_set = compile_flags(
-            [flag_definition(f) for f in flags if f.active],
+            [flag_definition(f) for f in flags],
             cohorts=trees,
             group_type_mapping=self.people.group_types(project.id),
             timezone=project.timezone,
@@ -183,7 +184,7 @@ class FlagEvaluation:
             overlay = request.group_properties.get(type_name) or {}
             group_properties[type_name] = {**base, **overlay} if overlay else base
         overrides: Mapping[str, str] = {}
-        continuity = [flag.key for flag in flag_set.flags if flag.continuity]
+        continuity = [flag.key for flag in flag_set.flags if flag.continuity and flag.active]
         if continuity and person is not None:
             if request.anon_distinct_id:
                 anon = self.people.person(project.id, request.anon_distinct_id)
@@ -201,5 +202,8 @@ class FlagEvaluation:
             anon_distinct_id=request.anon_distinct_id,
             device_id=request.device_id,
         )
-        return evaluate_flags(flag_set, context, request.flag_keys)
+        results = evaluate_flags(flag_set, context, request.flag_keys)
+        if flag_set.has_inactive:  # the server answers for active flags only
+            return {key: result for key, result in results.items() if flag_set.by_key[key].active}
+        return results
 

@@ -5,6 +5,7 @@ Every rule raises PostHog's sentence with ``attr: "filters"``; the first broken 
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from datetime import datetime
@@ -18,6 +19,8 @@ from hedgerow.services.cohort_tree import cohort_properties
 from hedgerow.store.meta.flags import FlagRecord
 
 MAX_PROPERTY_VALUES = 1000
+MAX_PATTERN_LENGTH = 4096
+DEFAULT_FILTERS = {"groups": [{"properties": [], "rollout_percentage": None}]}
 STRING_VALUE_OPERATORS = ("regex", "icontains", "not_regex", "not_icontains", "gte", "lte", "gt", "lt")
 DATE_OPERATORS = ("is_date_before", "is_date_after")
 KNOWN_OPERATORS = frozenset(
@@ -60,7 +63,8 @@ def validate_filters(
     if filters is None:
         if current is not None:
             return current.filters
-        raise _invalid("Feature flags must have at least one condition set (group).")
+        # no filters on create: the model's default, one condition set for everyone at no rollout
+        return copy.deepcopy(DEFAULT_FILTERS)
     if current is not None and "groups" not in filters:
         # a PATCH whose filters carry no groups leaves the filters as they are
         return current.filters
@@ -83,19 +87,27 @@ def validate_filters(
     for prop in properties:
         if not isinstance(prop, dict) or "key" not in prop:
             raise _invalid("Filters are not valid (each property needs a key)")
+    _check_patterns(groups, current)
 
-    aggregation = filters.get("aggregation_group_type_index")
-    if aggregation is None:
-        if any(prop.get("type", "event") not in ("person", "cohort", "flag") for prop in properties):
-            raise _invalid("Filters are not valid (can only use person, cohort, and flag properties)")
-        if any(p.get("type") == "flag" and p.get("operator") != "flag_evaluates_to" for p in properties):
-            raise _invalid("Flag properties must use the 'flag_evaluates_to' operator")
+    filters = _with_condition_aggregation(filters)
+    groups = filters["groups"]
+    for group in groups:
+        aggregation = group["aggregation_group_type_index"]
+        for prop in group.get("properties") or []:
+            if aggregation is None:
+                if prop.get("type", "event") not in ("person", "cohort", "flag"):
+                    raise _invalid(
+                        "Filters are not valid (person-aggregated conditions can only use person, cohort, "
+                        "and flag properties)"
+                    )
+                if prop.get("type") == "flag" and prop.get("operator") != "flag_evaluates_to":
+                    raise _invalid("Flag properties must use the 'flag_evaluates_to' operator")
+            elif prop.get("type") != "group":
+                raise _invalid("Filters are not valid (group-aggregated conditions can only use group properties)")
+            elif prop.get("group_type_index") != aggregation:
+                raise _invalid("Filters are not valid (group properties must match the condition set's group type)")
+    if any(group["aggregation_group_type_index"] is None for group in groups):
         _check_dependencies(conn, project_id, flag_key, filters)
-    else:
-        if isinstance(aggregation, bool) or not isinstance(aggregation, int):
-            raise _invalid("Filters are not valid (aggregation_group_type_index must be an integer)")
-        if any(p.get("type") != "group" or p.get("group_type_index") != aggregation for p in properties):
-            raise _invalid("Filters are not valid (can only use group properties)")
 
     variant_list = _variants(filters)
     variant_keys = {v["key"] for v in variant_list}
@@ -131,8 +143,52 @@ def validate_filters(
     stored = dict(filters)
     stored["payloads"] = stored_payloads
     stored.setdefault("multivariate", None)
-    stored.setdefault("aggregation_group_type_index", None)
     return stored
+
+
+def _integer_or_null(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _with_condition_aggregation(filters: dict[str, Any]) -> dict[str, Any]:
+    """``filters`` with every condition set carrying its own ``aggregation_group_type_index``
+    (the flag's, when it has none) and the flag's own one derived from them: theirs when
+    they all agree, else null (a mixed flag is evaluated condition by condition)."""
+    flag_level = filters.get("aggregation_group_type_index")
+    if not _integer_or_null(flag_level):
+        raise _invalid("aggregation_group_type_index must be an integer or null")
+    groups = []
+    for index, group in enumerate(filters["groups"]):
+        own = group.get("aggregation_group_type_index", flag_level)
+        if not _integer_or_null(own):
+            raise _invalid(f"groups[{index}].aggregation_group_type_index must be an integer or null")
+        groups.append({**group, "aggregation_group_type_index": own})
+    kinds = {group["aggregation_group_type_index"] for group in groups}
+    return {**filters, "groups": groups, "aggregation_group_type_index": kinds.pop() if len(kinds) == 1 else None}
+
+
+def _check_patterns(groups: list[dict[str, Any]], current: FlagRecord | None) -> None:
+    """Regex values must compile (Python's syntax, as PostHog checks them) and stay short;
+    patterns the flag already holds are left alone."""
+    existing = {
+        prop.get("value")
+        for group in (current.filters.get("groups") or [] if current is not None else [])
+        if isinstance(group, dict)
+        for prop in group.get("properties") or []
+        if isinstance(prop, dict) and prop.get("operator") in ("regex", "not_regex")
+    }
+    for group_index, group in enumerate(groups):
+        for prop_index, prop in enumerate(group.get("properties") or []):
+            value = prop.get("value")
+            if prop.get("operator") not in ("regex", "not_regex") or not isinstance(value, str) or value in existing:
+                continue
+            path = f"groups[{group_index}].properties[{prop_index}].value"
+            if len(value) > MAX_PATTERN_LENGTH:
+                raise _invalid(f"{path}: regex pattern is longer than {MAX_PATTERN_LENGTH} characters")
+            try:
+                re.compile(value)
+            except (re.error, RecursionError, OverflowError, ValueError):
+                raise _invalid(f"{path}: invalid regex pattern") from None
 
 
 def _variants(filters: dict[str, Any]) -> list[dict[str, Any]]:
@@ -217,6 +273,11 @@ def _check_dependencies(conn: Any, project_id: int, flag_key: str, filters: dict
                     dep = flag_store.get(conn, project_id, int(reference))
                     if dep is None or dep.deleted:
                         raise _invalid(f"Flag dependency references non-existent flag with ID {reference}")
+                    if not dep.active:
+                        raise _invalid(
+                            f"Cannot create dependency on disabled flag '{dep.key}' (ID: {dep.id}). "
+                            "Flag dependencies must reference active flags only."
+                        )
                     keys.add(dep.key)
         return keys
 
