@@ -23,6 +23,15 @@ def test_create_dynamic_and_read_back(api) -> None:
     assert api.get(url(api) + f"{cohort['id']}/").json()["id"] == cohort["id"]
 
 
+def test_create_with_only_a_name_is_a_dynamic_cohort_without_filters(api) -> None:
+    response = api.post(url(api), {"name": "Later"})
+    assert response.status_code == 201, response.text
+    cohort = response.json()
+    assert cohort["name"] == "Later" and cohort["is_static"] is False and cohort["groups"] == []
+    assert cohort["filters"] == {"properties": {"type": "OR", "values": []}}
+    assert api.get(url(api) + f"{cohort['id']}/").json()["filters"] == cohort["filters"]
+
+
 @pytest.mark.parametrize(
     "body, detail",
     [

@@ -201,3 +201,83 @@ def test_behavioral_cohort_refused_in_flags(api) -> None:
     response = create(api, key="b", filters={"groups": [{"properties": [
         {"key": "id", "type": "cohort", "value": cohort["id"]}]}]})
     assert response.status_code == 400 and response.json()["code"] == "behavioral_cohort_found"
+
+
+def _depends_on(flag_id: int, value: object = True) -> dict:
+    return {"groups": [{"properties": [
+        {"key": str(flag_id), "type": "flag", "operator": "flag_evaluates_to", "value": value}]}]}
+
+
+def test_create_without_filters_gets_posthogs_default(api) -> None:
+    response = api.post(flags_url(api), {"key": "bare"})
+    assert response.status_code == 201, response.text
+    flag = response.json()
+    assert flag["filters"] == {"groups": [{"properties": [], "rollout_percentage": None}]}
+    assert api.get(flags_url(api) + f"{flag['id']}/").json()["filters"] == flag["filters"]
+    remote = api.post(flags_url(api), {"key": "settings", "is_remote_configuration": True}).json()
+    assert remote["filters"]["groups"] == [{"properties": [], "rollout_percentage": 100, "variant": None}]
+
+
+def test_dependency_on_a_disabled_flag_is_refused(api) -> None:
+    off = create(api, key="off", active=False).json()
+    refused = create(api, key="needs-off", filters=_depends_on(off["id"]))
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == (
+        f"Cannot create dependency on disabled flag 'off' (ID: {off['id']}). "
+        "Flag dependencies must reference active flags only."
+    )
+    assert refused.json()["attr"] == "filters"
+    # an inactive flag may not name one either, and nothing is stored
+    assert create(api, key="also-off", active=False, filters=_depends_on(off["id"], False)).status_code == 400
+    assert api.get(flags_url(api)).json()["count"] == 1
+
+
+def test_enable_and_disable_refusals_name_the_flags(api) -> None:
+    base = create(api, key="base").json()
+    dependent = create(api, key="dependent", filters=_depends_on(base["id"])).json()
+    refused = api.patch(flags_url(api) + f"{base['id']}/", {"active": False})
+    assert refused.json()["detail"] == (
+        f"Cannot disable this feature flag because other flags depend on it: dependent (ID: {dependent['id']}). "
+        "Please update or disable the dependent flags first."
+    )
+    assert api.patch(flags_url(api) + f"{dependent['id']}/", {"active": False}).status_code == 200
+    assert api.patch(flags_url(api) + f"{base['id']}/", {"active": False}).status_code == 200
+    refused = api.patch(flags_url(api) + f"{dependent['id']}/", {"active": True})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == (
+        f"Cannot enable this feature flag because it depends on disabled flags: base (ID: {base['id']}). "
+        "Please enable the dependency flags first."
+    )
+
+
+def test_mixed_aggregation_is_accepted_condition_by_condition(api) -> None:
+    filters = {"groups": [
+        {"properties": [{"key": "email", "type": "person", "operator": "icontains", "value": "@corp"}],
+         "rollout_percentage": 100},
+        {"properties": [{"key": "plan", "type": "group", "group_type_index": 0, "operator": "exact", "value": "pro"}],
+         "rollout_percentage": 100, "aggregation_group_type_index": 0},
+    ]}
+    response = create(api, key="mixed", filters=filters)
+    assert response.status_code == 201, response.text
+    stored = response.json()["filters"]
+    assert stored["aggregation_group_type_index"] is None  # mixed: evaluated per condition
+    assert [g["aggregation_group_type_index"] for g in stored["groups"]] == [None, 0]
+    # all condition sets on one group type: the flag-level index follows them
+    same = create(api, key="all-groups", filters={"aggregation_group_type_index": 0, "groups": [filters["groups"][1]]})
+    assert same.json()["filters"]["aggregation_group_type_index"] == 0
+    wrong = create(api, key="wrong", filters={"groups": [
+        {"properties": [{"key": "plan", "type": "group", "group_type_index": 1, "value": "pro"}],
+         "aggregation_group_type_index": 0}]})
+    assert wrong.json()["detail"] == "Filters are not valid (group properties must match the condition set's group type)"
+
+
+@pytest.mark.parametrize("pattern, detail", [
+    ("(unclosed", "groups[0].properties[0].value: invalid regex pattern"),
+    ("a" * 4097, "groups[0].properties[0].value: regex pattern is longer than 4096 characters"),
+])
+def test_regex_patterns_are_checked_on_save(api, pattern, detail) -> None:
+    response = create(api, key="re", filters={"groups": [{"properties": [
+        {"key": "email", "type": "person", "operator": "regex", "value": pattern}]}]})
+    assert response.status_code == 400
+    assert response.json()["detail"] == detail and response.json()["attr"] == "filters"
+    assert api.get(flags_url(api)).json()["count"] == 0

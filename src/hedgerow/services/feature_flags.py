@@ -109,7 +109,7 @@ class FlagService:
                 conn, project_id, fields.get("filters"), flag_key=key, current=None
             )
             if fields.get("is_remote_configuration"):
-                filters = _rolled_out(filters)
+                filters = _rolled_out(filters if "filters" in fields else {})
             now = clock.now()
             flag_store.purge_deleted_key(conn, project_id, key)
             created = flag_store.insert(
