@@ -17,7 +17,9 @@ from hedgerow.flags.cohorts import Cohorts, cohort_id_of
 from hedgerow.flags.dates import zone
 from hedgerow.flags.model import FlagDefinition, FlagResult, result_for_reason
 from hedgerow.flags.operators import Matcher, compile_filter, never
+from hedgerow.flags.patterns import BacktrackingPattern, compile_pattern
 from hedgerow.flags.reasons import Reason
+from hedgerow.flags.values import to_text
 
 _NOT_GIVEN = object()
 
@@ -128,7 +130,7 @@ class FlagSet:
     broken_ids: frozenset[int]  # evaluate to missing_dependency
     has_dependency_cycles: bool
     has_inactive: bool
-    costly: bool  # regexes or many conditions: worth a worker thread (see :func:`is_costly`)
+    costly: bool  # backtracking regexes or many conditions: worth a worker thread (see :func:`is_costly`)
     group_type_mapping: Mapping[int, str]
     cohorts: Cohorts
     timezone: Any
@@ -318,8 +320,12 @@ _SLOW_OPERATORS = frozenset(("regex", "not_regex"))
 
 
 def _has_slow_filter(node: Any) -> bool:
+    """Whether a filter tree holds a regex that needs the backtracking engine."""
     if isinstance(node, Mapping):
-        return node.get("operator") in _SLOW_OPERATORS or any(_has_slow_filter(v) for v in node.values())
+        if node.get("operator") in _SLOW_OPERATORS:
+            if isinstance(compile_pattern(to_text(node.get("value"))), BacktrackingPattern):
+                return True
+        return any(_has_slow_filter(v) for v in node.values())
     if isinstance(node, list):
         return any(_has_slow_filter(v) for v in node)
     return False
@@ -328,8 +334,9 @@ def _has_slow_filter(node: Any) -> bool:
 def is_costly(
     definitions: list[FlagDefinition], cohorts: Mapping[int, Mapping[str, Any] | None] | None
 ) -> bool:
-    """Whether evaluating these flags may take long enough to keep it off an event loop:
-    any regex filter (flags or cohorts), or more than :data:`COSTLY_CONDITIONS` conditions."""
+    """Whether evaluating these flags may take long enough to keep it off an event loop: a
+    regex on the backtracking engine (flags or cohorts; linear ones are cheap), or more than
+    :data:`COSTLY_CONDITIONS` conditions."""
     conditions = sum(len(d.filters.get("groups") or ()) for d in definitions if isinstance(d.filters, Mapping))
     if conditions > COSTLY_CONDITIONS:
         return True

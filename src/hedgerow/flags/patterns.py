@@ -15,6 +15,9 @@ which is "no match" for both operators). This module does the same with two engi
   :data:`REQUEST_BUDGET_SECONDS` (see :func:`search_budget`); past either, the search is
   an error. It runs with the GIL released, so other threads go on meanwhile.
 
+Searches that may take a while refuse to run inside :func:`without_blocking` (an event
+loop), so that the caller can run them on a worker thread.
+
 For the ``regex`` module two differences of meaning are translated: outside multi-line
 mode Rust's ``$`` only matches at the very end of the text (Python's also matches before a
 final newline), and Rust spells "end of text" ``\\z``.
@@ -37,7 +40,14 @@ LINEAR_MAX_MEMORY = 8 << 20  # bytes of compiled program, near the regex crate's
 _INLINE_FLAGS = regex.compile(r"\(\?[a-zA-Z-]*m[a-zA-Z-]*[:)]")
 _UNICODE_CLASSES = frozenset("dDwWsSbB")  # ASCII-only in RE2, Unicode in Rust
 
+LOOP_TEXT_LIMIT = 4096  # characters a linear search may read where nothing may block
+
 _budget: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("regex_budget", default=None)
+_on_loop: contextvars.ContextVar[bool] = contextvars.ContextVar("regex_on_loop", default=False)
+
+
+class WouldBlock(Exception):
+    """A search that may take a while was asked for inside :func:`without_blocking`."""
 
 
 @contextlib.contextmanager
@@ -48,6 +58,18 @@ def search_budget(seconds: float = REQUEST_BUDGET_SECONDS) -> Iterator[None]:
         yield
     finally:
         _budget.reset(token)
+
+
+@contextlib.contextmanager
+def without_blocking() -> Iterator[None]:
+    """Searches inside that could take a while (a backtracking pattern, or a linear one over
+    more than :data:`LOOP_TEXT_LIMIT` characters) raise :class:`WouldBlock` instead of
+    running: an event loop evaluates cheap requests itself and hands the others to a thread."""
+    token = _on_loop.set(True)
+    try:
+        yield
+    finally:
+        _on_loop.reset(token)
 
 
 def _translate(pattern: str) -> str:
@@ -122,6 +144,8 @@ class LinearPattern(Pattern):
         self._compiled = compiled
 
     def search(self, text: str) -> bool | None:
+        if len(text) > LOOP_TEXT_LIMIT and _on_loop.get():
+            raise WouldBlock()
         try:
             return self._compiled.search(text) is not None
         except UnicodeEncodeError:  # a lone surrogate cannot be UTF-8
@@ -137,6 +161,8 @@ class BacktrackingPattern(Pattern):
         self._compiled = compiled
 
     def search(self, text: str) -> bool | None:
+        if _on_loop.get():
+            raise WouldBlock()
         budget = _budget.get()
         limit = SEARCH_TIMEOUT_SECONDS
         if budget is not None:

@@ -8,6 +8,7 @@ touches no database on the hot path.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hedgerow.flags import EvaluationContext, FlagResult, FlagSet, compile_flags, evaluate_flags
+from hedgerow.flags.patterns import without_blocking
 from hedgerow.services.flag_definitions import cohort_tree, flag_definition, locally_evaluable
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
@@ -171,7 +173,9 @@ class FlagEvaluation:
         )
         return _Compiled(flag_set, self._stamp(project), now, local)
 
-    def evaluate(self, project: Project, request: FlagsRequest) -> dict[str, FlagResult]:
+    def evaluate(self, project: Project, request: FlagsRequest, *, on_loop: bool = False) -> dict[str, FlagResult]:
+        """The request's flags. ``on_loop``: searches that could take a while raise
+        :class:`~hedgerow.flags.patterns.WouldBlock` instead (then evaluate again on a thread)."""
         flag_set = self.flag_set(project)
         person = self.people.person(project.id, request.distinct_id)
         stored = person.properties if person is not None else {}
@@ -202,7 +206,8 @@ class FlagEvaluation:
             anon_distinct_id=request.anon_distinct_id,
             device_id=request.device_id,
         )
-        results = evaluate_flags(flag_set, context, request.flag_keys)
+        with without_blocking() if on_loop else contextlib.nullcontext():
+            results = evaluate_flags(flag_set, context, request.flag_keys)
         if flag_set.has_inactive:  # the server answers for active flags only
             return {key: result for key, result in results.items() if flag_set.by_key[key].active}
         return results

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from hedgerow.flags.patterns import BacktrackingPattern, LinearPattern, compile_pattern, search_budget
+from hedgerow.flags.patterns import (
+    BacktrackingPattern,
+    LinearPattern,
+    WouldBlock,
+    compile_pattern,
+    search_budget,
+    without_blocking,
+)
 
 
 @pytest.mark.parametrize("pattern", [r"^(a|aa)+$", r"^[a-z.]+@corp\.example$", r"(?m)^b$", r"\p{Greek}", r"(?U)a+"])
@@ -40,3 +47,14 @@ def test_an_exhausted_budget_makes_backtracking_searches_errors() -> None:
 
 def test_invalid_patterns_compile_to_none() -> None:
     assert compile_pattern("(unclosed") is None
+
+
+def test_slow_searches_refuse_to_run_where_nothing_may_block() -> None:
+    linear, backtracking = compile_pattern(r"^a+$"), compile_pattern(r"^\w+$")
+    with without_blocking():
+        assert linear.search("a" * 100) is True  # short texts are cheap anywhere
+        with pytest.raises(WouldBlock):
+            linear.search("a" * 5000)
+        with pytest.raises(WouldBlock):
+            backtracking.search("abc")
+    assert linear.search("a" * 5000) is True and backtracking.search("abc") is True

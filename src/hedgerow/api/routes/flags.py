@@ -34,6 +34,7 @@ from hedgerow.api.routes.remote_config import remote_config
 from hedgerow.api.routing import RouteTable
 from hedgerow.errors import AuthenticationFailed, Exposed, NotAuthenticated
 from hedgerow.flags import FlagResult
+from hedgerow.flags.patterns import WouldBlock
 from hedgerow.ingest.decode import decode_body
 from hedgerow.services.container import Services
 from hedgerow.services.flag_evaluation import FlagsRequest
@@ -164,8 +165,9 @@ class Evaluation:
     wants_config: bool
     costly: bool
 
-    def __call__(self) -> Answer:
-        results = self.services.flag_evaluation.evaluate(self.project, self.request)
+    def __call__(self, on_loop: bool = False) -> Answer:
+        """The answer; ``on_loop`` raises :class:`WouldBlock` rather than start slow work."""
+        results = self.services.flag_evaluation.evaluate(self.project, self.request, on_loop=on_loop)
         errors = any(r.failed for r in results.values())
         body = render(results, self.route, self.version, errors)
         if self.wants_config:
@@ -219,12 +221,17 @@ def prepare(
 async def answer_async(
     services: Services, route: str, method: str, query: dict[str, str], headers: Mapping[str, str], raw: bytes
 ) -> Answer:
-    """The answer to one request, on the event loop: costly evaluations run on a worker thread
-    (a cheap one costs less than the hand-over)."""
+    """The answer to one request, on the event loop: a cheap evaluation runs here (the hand-over
+    to a thread would cost more), one that is costly or meets slow work runs on a worker thread."""
     outcome = prepare(services, route, method, query, headers, raw)
     if isinstance(outcome, tuple):
         return outcome
-    return await run_in_threadpool(outcome) if outcome.costly else outcome()
+    if not outcome.costly:
+        try:
+            return outcome(on_loop=True)
+        except WouldBlock:
+            pass  # evaluated again from the start (its only write, hash keys, is idempotent)
+    return await run_in_threadpool(outcome)
 
 
 async def evaluate(request: Request, services: Services, route: str) -> Response:
