@@ -25,10 +25,8 @@ final newline), and Rust spells "end of text" ``\\z``.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import time
-from collections.abc import Iterator
 from functools import lru_cache
 
 import re2
@@ -50,26 +48,35 @@ class WouldBlock(Exception):
     """A search that may take a while was asked for inside :func:`without_blocking`."""
 
 
-@contextlib.contextmanager
-def search_budget(seconds: float = REQUEST_BUDGET_SECONDS) -> Iterator[None]:
-    """Share ``seconds`` of backtracking search time among the searches run inside."""
-    token = _budget.set([seconds])
-    try:
-        yield
-    finally:
-        _budget.reset(token)
+class search_budget:  # noqa: N801 - used as a function: ``with search_budget():``
+    """Share ``seconds`` of backtracking search time among the searches run inside.
+
+    A class rather than a generator: it wraps every evaluation, where microseconds count."""
+
+    __slots__ = ("_seconds", "_token")
+
+    def __init__(self, seconds: float = REQUEST_BUDGET_SECONDS) -> None:
+        self._seconds = seconds
+
+    def __enter__(self) -> None:
+        self._token = _budget.set([self._seconds])
+
+    def __exit__(self, *exc: object) -> None:
+        _budget.reset(self._token)
 
 
-@contextlib.contextmanager
-def without_blocking() -> Iterator[None]:
+class without_blocking:  # noqa: N801 - used as a function: ``with without_blocking():``
     """Searches inside that could take a while (a backtracking pattern, or a linear one over
     more than :data:`LOOP_TEXT_LIMIT` characters) raise :class:`WouldBlock` instead of
     running: an event loop evaluates cheap requests itself and hands the others to a thread."""
-    token = _on_loop.set(True)
-    try:
-        yield
-    finally:
-        _on_loop.reset(token)
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _on_loop.set(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _on_loop.reset(self._token)
 
 
 def _translate(pattern: str) -> str:

@@ -149,7 +149,7 @@ Answer = tuple[int, str, bytes]
 """(status, content type, body)"""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Evaluation:
     """An authenticated request whose flags are still to be evaluated; call it for the answer.
 
