@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from datetime import datetime
 from typing import Any
@@ -73,21 +74,28 @@ def validate_filters(
         raise _invalid("Filters are not valid (groups must be a list)")
     if not groups:
         raise _invalid("Feature flags must have at least one condition set (group).")
-    for group in groups:
+    for index, group in enumerate(groups):
         if not isinstance(group, dict):
             raise _invalid("Filters are not valid (each condition set must be an object)")
         if not isinstance(group.get("properties", []) or [], list):
             raise _invalid("Filters are not valid (properties must be a list)")
-        rollout = group.get("rollout_percentage")
-        if rollout is not None and (isinstance(rollout, bool) or not isinstance(rollout, (int, float))):
-            raise _invalid("Filters are not valid (rollout_percentage must be a number)")
-    properties = [
-        prop for group in groups for prop in (group.get("properties") or [])
-    ]
-    for prop in properties:
-        if not isinstance(prop, dict) or "key" not in prop:
-            raise _invalid("Filters are not valid (each property needs a key)")
+        variant = group.get("variant")
+        if variant is not None and not isinstance(variant, str):
+            raise _invalid(f"groups[{index}].variant must be a string or null, got {type(variant).__name__}")
+        _check_percentage(group.get("rollout_percentage"), f"groups[{index}].rollout_percentage")
+        for prop_index, prop in enumerate(group.get("properties") or []):
+            if not isinstance(prop, dict) or "key" not in prop:
+                raise _invalid("Filters are not valid (each property needs a key)")
+            if not _integer_or_null(prop.get("group_type_index")):
+                raise _invalid(
+                    f"groups[{index}].properties[{prop_index}].group_type_index must be an integer or null, "
+                    f"got {type(prop['group_type_index']).__name__}"
+                )
     _check_patterns(groups, current)
+    for index, variant in enumerate(_variants(filters)):
+        _check_percentage(
+            variant.get("rollout_percentage"), f"multivariate.variants[{index}].rollout_percentage", allow_null=False
+        )
 
     filters = _with_condition_aggregation(filters)
     groups = filters["groups"]
@@ -146,6 +154,21 @@ def validate_filters(
     return stored
 
 
+def _check_percentage(value: Any, path: str, *, allow_null: bool = True) -> None:
+    """A rollout percentage: a number from 0 to 100 (or null where allowed), PostHog's sentences."""
+    if value is None:
+        if not allow_null:
+            raise _invalid(f"{path} must be a number, got null")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        expected = "a number or null" if allow_null else "a number"
+        raise _invalid(f"{path} must be {expected}, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise _invalid(f"{path} must be finite, got {value}")
+    if value < 0 or value > 100:
+        raise _invalid(f"{path} must be between 0 and 100, got {value}")
+
+
 def _integer_or_null(value: Any) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
@@ -156,12 +179,14 @@ def _with_condition_aggregation(filters: dict[str, Any]) -> dict[str, Any]:
     they all agree, else null (a mixed flag is evaluated condition by condition)."""
     flag_level = filters.get("aggregation_group_type_index")
     if not _integer_or_null(flag_level):
-        raise _invalid("aggregation_group_type_index must be an integer or null")
+        raise _invalid(f"aggregation_group_type_index must be an integer or null, got {type(flag_level).__name__}")
     groups = []
     for index, group in enumerate(filters["groups"]):
         own = group.get("aggregation_group_type_index", flag_level)
         if not _integer_or_null(own):
-            raise _invalid(f"groups[{index}].aggregation_group_type_index must be an integer or null")
+            raise _invalid(
+                f"groups[{index}].aggregation_group_type_index must be an integer or null, got {type(own).__name__}"
+            )
         groups.append({**group, "aggregation_group_type_index": own})
     kinds = {group["aggregation_group_type_index"] for group in groups}
     return {**filters, "groups": groups, "aggregation_group_type_index": kinds.pop() if len(kinds) == 1 else None}
@@ -201,9 +226,6 @@ def _variants(filters: dict[str, Any]) -> list[dict[str, Any]]:
     for variant in variants:
         if not isinstance(variant, dict) or not isinstance(variant.get("key"), str):
             raise _invalid("Invalid variant definitions: each variant needs a key.")
-        pct = variant.get("rollout_percentage", 0)
-        if isinstance(pct, bool) or not isinstance(pct, (int, float)):
-            raise _invalid("Invalid variant definitions: Variant rollout percentages must be numbers.")
     return variants
 
 
