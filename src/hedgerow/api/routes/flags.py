@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -153,8 +153,8 @@ Answer = tuple[int, str, bytes]
 class Evaluation:
     """An authenticated request whose flags are still to be evaluated; call it for the answer.
 
-    ``costly`` when the project's flags hold work that may take a while (regexes, many
-    conditions): the caller then runs it on a worker thread rather than on the event loop.
+    ``costly`` when the project's flags hold work that may take a while (backtracking regexes,
+    many conditions): the caller then runs it on a worker thread rather than on the event loop.
     """
 
     services: Services
