@@ -11,6 +11,10 @@ PostHog's order (``rust/capture/src/payload/decompression.rs``, ``v0_request.rs`
 
 Size: the raw body is limited by the route (2 MB event routes, 20 MB ``/batch/``) and the
 decompressed body by ``max_size`` as well, so a small gzip bomb cannot expand in memory.
+
+Cost: with ``inline_limit`` set, decoding stops with :class:`DecodeInWorker` as soon as it
+turns out costly (a body or a decompressed text over the limit, or any lz-string, which is a
+pure-Python loop), so the caller can do it again on a worker thread instead of the event loop.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from hedgerow.ingest.errors import (
     RequestDecodingError,
     RequestParsingError,
 )
-from hedgerow.ingest.lzstring import LZStringError, decompress_from_base64
+from hedgerow.ingest.lzstring import LZStringError, LZStringTooLarge, decompress_from_base64
 
 EVENT_ROUTE_LIMIT = 2 * 1024 * 1024
 """Body limit of ``/e``, ``/i/v0/e``, ``/capture``, ``/track``, ``/engage``."""
@@ -38,6 +42,11 @@ BATCH_ROUTE_LIMIT = 20 * 1024 * 1024
 """Body limit of ``/batch``."""
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_LZ64 = ("lz64", "lz-string")
+
+
+class DecodeInWorker(Exception):
+    """Decoding this body costs more than ``inline_limit`` allows: do it off the event loop."""
 _BASE64_STRICT = re.compile(rb"^[A-Za-z0-9+/]+={0,2}$")
 _FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -50,15 +59,19 @@ def decode_body(
     query: Mapping[str, str] | None = None,
     method: str = "POST",
     max_size: int = EVENT_ROUTE_LIMIT,
+    inline_limit: int | None = None,
 ) -> Any:
     """Decode one capture request to its JSON payload (dict or list).
 
     ``query`` maps each query parameter to its (first) value. Raises
-    :class:`~hedgerow.ingest.errors.CaptureError` subclasses.
+    :class:`~hedgerow.ingest.errors.CaptureError` subclasses, and :class:`DecodeInWorker`
+    when ``inline_limit`` is set and the work turns out bigger than that.
     """
     query = query or {}
     if len(body) > max_size:
         raise PayloadTooLarge(f"request body of {len(body)} bytes is over {max_size} bytes")
+    if inline_limit is not None and len(body) > inline_limit:
+        raise DecodeInWorker()
     hint = (query.get("compression") or "").lower()
     raw: bytes
     form = False
@@ -84,8 +97,10 @@ def decode_body(
 
     encoding = (content_encoding or "").strip().lower()
     if raw[:2] == _GZIP_MAGIC or hint in ("gzip", "gzip-js") or encoding == "gzip":
-        raw = _gunzip(raw, max_size)
-    elif hint in ("lz64", "lz-string"):
+        raw = _gunzip(raw, max_size, inline_limit)
+    elif hint in _LZ64:
+        if inline_limit is not None:
+            raise DecodeInWorker()
         raw = _lz64(raw, max_size)
     elif hint == "base64":
         raw = _b64(raw)
@@ -103,7 +118,7 @@ def decode_body(
         if _BASE64_STRICT.match(candidate):
             raw = _b64(candidate)
             if raw[:2] == _GZIP_MAGIC:
-                raw = _gunzip(raw, max_size)
+                raw = _gunzip(raw, max_size, inline_limit)
     return parse_json(raw)
 
 
@@ -133,12 +148,15 @@ def _is_form(content_type: str | None, body: bytes) -> bool:
     return body[:5] == b"data="
 
 
-def _gunzip(raw: bytes, max_size: int) -> bytes:
+def _gunzip(raw: bytes, max_size: int, inline_limit: int | None = None) -> bytes:
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    cap = max_size if inline_limit is None else min(max_size, inline_limit)
     try:
-        out = inflater.decompress(raw, max_size + 1)
+        out = inflater.decompress(raw, cap + 1)
     except zlib.error as exc:
         raise RequestDecodingError(f"invalid gzip data: {exc}") from None
+    if cap < max_size and (len(out) > cap or inflater.unconsumed_tail):
+        raise DecodeInWorker()
     if len(out) > max_size or inflater.unconsumed_tail:
         raise PayloadTooLarge(f"decompressed body is over {max_size} bytes")
     if not inflater.eof:
@@ -150,6 +168,8 @@ def _lz64(raw: bytes, max_size: int) -> bytes:
     try:
         text = raw.decode("ascii").strip().replace(" ", "+")
         return decompress_from_base64(text, max_chars=max_size).encode("utf-8", "surrogatepass")
+    except LZStringTooLarge:
+        raise PayloadTooLarge(f"decompressed body is over {max_size} bytes") from None
     except (UnicodeError, LZStringError) as exc:
         raise RequestDecodingError(f"invalid lz64 data: {exc}") from None
 

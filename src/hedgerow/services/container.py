@@ -59,7 +59,9 @@ class TokenCache:
         project = self(token)
         if project is None:
             return None
-        return IngestProject(project.id, anonymize_ips=bool(project.settings.get("anonymize_ips")))
+        settings = project.settings
+        return IngestProject(project.id, anonymize_ips=bool(settings.get("anonymize_ips")),
+                             ingested_event=bool(settings.get("ingested_event")))  # fmt: skip
 
 
 @dataclass
@@ -123,7 +125,8 @@ class Services:
         self.query.events = self.events
         self.definition_sink = MetaDefinitionSink(self.meta)
         resolve_token = self.project_for_token.for_ingestion
-        self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink)
+        self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink,
+                                 on_first_event=self.projects.mark_ingested)  # fmt: skip
         self.recordings = Recordings(self.events, resolve_token)
         self.membership = CohortMembership(self.events, self.ingestor, self.flag_evaluation.changed)
         self.flag_evaluation.people.attach(self.ingestor, self.membership)

@@ -4,6 +4,7 @@ and the Persons service on top of it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import gzip
 
 import orjson
@@ -76,9 +77,12 @@ def test_errors_carry_status_code_and_posthog_body(ingestor, store, payload, err
 
 def test_a_bad_event_fails_the_whole_request_before_any_state_changes(ingestor, store):
     good = {"event": "e", "distinct_id": "new-person", "$set": {"a": 1}}
-    bad = {"event": "e", "distinct_id": "d", "offset": "soon"}
-    with pytest.raises(RequestParsingError):
-        send(ingestor, batch(good, bad))
+    deep: dict = {}
+    for _ in range(300):
+        deep = {"a": deep}
+    bad = {"event": "e", "distinct_id": "d", "properties": {"deep": deep}}
+    with pytest.raises(RequestParsingError):  # orjson cannot write it: json does
+        send(ingestor, None, raw=json.dumps(batch(good, bad)).encode())
     assert ingestor.index.person_for(1, "new-person") is None
 
 
