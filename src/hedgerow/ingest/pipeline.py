@@ -36,6 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, TypeVar, Union
 
+from hedgerow.ingest.collector import collector_paused
 from hedgerow.ingest.decode import BATCH_ROUTE_LIMIT, EVENT_ROUTE_LIMIT, DecodeInWorker, decode_body
 from hedgerow.ingest.dedup import DUPLICATE, MAYBE, Deduplicator
 from hedgerow.ingest.definitions import DefinitionSink, DefinitionTracker, MemoryDefinitionSink
@@ -55,6 +56,7 @@ INLINE_BYTES = 64 * 1024
 ADMIT_SLICE = 500
 """Requests of up to this many events are admitted in one go; bigger ones in slices this big."""
 DECODE_WORKERS = 2
+_NONE_SLICE = [None] * ADMIT_SLICE
 T = TypeVar("T")
 
 
@@ -179,23 +181,24 @@ class Ingestor:
         try:
             request = _decode_and_parse(*decode, inline_limit=INLINE_BYTES)
         except DecodeInWorker:
-            request = await self._in_worker(_decode_and_parse, *decode)
-        del body, decode
-        project = await self._project(request.token)
-        now_us = time.time_ns() // 1000
-        if len(request.events) <= ADMIT_SLICE:
-            normals = self.normalise(request, project, remote_ip, now_us)
-            future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-            self._admit_normals(project.id, normals, now_us, future)
-            # The events are in the submitted batch now. Holding the parsed JSON (tens of
-            # thousands of dicts in flight under load) through the commit wait would get it
-            # promoted to the GC's old generation, whose full collections then walk it.
-            del normals, request
-            stored = await future
+            del body
+            with collector_paused():
+                stored, project = await self._ingest_big(decode, remote_ip)
         else:
-            normals = await self._in_worker(self.normalise, request, project, remote_ip, now_us)
-            del request
-            stored = await self._admit_in_slices(project.id, normals, now_us)
+            del body, decode
+            project = await self._project(request.token)
+            now_us = time.time_ns() // 1000
+            if len(request.events) <= ADMIT_SLICE:
+                normals = self.normalise(request, project, remote_ip, now_us)
+                future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+                self._admit_normals(project.id, normals, now_us, future)
+                # The events are in the submitted batch now. Holding the parsed JSON (tens of
+                # thousands of dicts in flight under load) through the commit wait would get
+                # it promoted to the GC's old generation, whose full collections then walk it.
+                del normals, request
+                stored = await future
+            else:
+                stored = await self._admit_big(request, project, remote_ip, now_us)
         self.flush_definitions()
         if stored and not project.ingested_event and project.id not in self._ingested:
             self._ingested.add(project.id)
@@ -206,6 +209,26 @@ class Ingestor:
                     log.warning("could not mark project %s as ingested", project.id, exc_info=True)
                     self._ingested.discard(project.id)
         return stored
+
+    async def _ingest_big(self, decode: tuple, remote_ip: str | None) -> tuple[int, Project]:
+        """A costly body: decoded and parsed on a worker, then normalised there and admitted
+        in slices; its parsed events are freed on the worker too (as they go)."""
+        request = await self._in_worker(_decode_and_parse, *decode)
+        del decode
+        try:
+            project = await self._project(request.token)
+        except InvalidToken:
+            await self._in_worker(_release, request)
+            raise
+        now_us = time.time_ns() // 1000
+        return await self._admit_big(request, project, remote_ip, now_us), project
+
+    async def _admit_big(self, request: CaptureRequest, project: Project, remote_ip: str | None,
+                         now_us: int) -> int:  # fmt: skip
+        normals = await self._in_worker(_normalise_and_release, self.normalise, request,
+                                        project, remote_ip, now_us)  # fmt: skip
+        del request
+        return await self._admit_in_slices(project.id, normals, now_us)
 
     async def _in_worker(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
@@ -225,6 +248,8 @@ class Ingestor:
             future: asyncio.Future[int] = loop.create_future()
             self._admit_normals(team_id, normals[start:start + ADMIT_SLICE], now_us, future)
             futures.append(future)
+            # Freed a slice at a time: dropping them all at once would hold the loop.
+            normals[start:start + ADMIT_SLICE] = _NONE_SLICE
         del normals
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         for outcome in outcomes:
@@ -353,6 +378,21 @@ class Ingestor:
         """Hand new definitions to the sink (cheap when nothing is new)."""
         if self.definitions.pending:
             self.definitions_sink.write(self.definitions.drain())
+
+
+def _normalise_and_release(normalise: Callable[..., list[NormalEvent]], request: CaptureRequest,
+                           *args: Any) -> list[NormalEvent]:  # fmt: skip
+    """``normalise``, then free the parsed events a slice at a time on this (worker) thread:
+    one deallocation of a few hundred thousand dicts would hold the GIL for tens of ms."""
+    normals = normalise(request, *args)
+    _release(request)
+    return normals
+
+
+def _release(request: CaptureRequest) -> None:
+    events = request.events
+    while events:
+        del events[-ADMIT_SLICE:]
 
 
 def _decode_and_parse(body: bytes, content_type: str | None, content_encoding: str | None,
