@@ -23,6 +23,7 @@ from hedgerow.services.persons import PersonsService
 from hedgerow.services.query import QueryService
 from hedgerow.services.recordings import Recordings
 from hedgerow.services.tenancy import ProjectService
+from hedgerow.store.data_dir import prepare_data_dir
 from hedgerow.store.events.duckdb import DuckDBEventStore, path_from_url
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import Project
@@ -95,7 +96,7 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings, *, analytics: bool = False) -> "Services":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings.data_dir)
         meta = MetaDB(settings.database_url)
         meta.migrate()
         projects = ProjectService(meta)
