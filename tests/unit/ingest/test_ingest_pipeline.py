@@ -137,12 +137,13 @@ def test_definitions_reach_the_sink(ingestor):
     assert (1, "signed_up", "plan") in sink.event_properties
 
 
-def test_failed_commit_answers_503_and_state_reloads(ingestor, store):
+@pytest.mark.parametrize("failure", [EventStoreError("disk full"), RuntimeError("a bug")])
+def test_failed_commit_answers_503_and_state_reloads(ingestor, store, failure):
     send(ingestor, batch({"event": "e", "distinct_id": "kept", "$set": {"a": 1}}))
     real_commit = store.commit
 
     def broken(batch_):
-        raise EventStoreError("disk full")
+        raise failure
 
     store.commit = broken
     with pytest.raises(RetryableSinkError) as err:
