@@ -181,27 +181,18 @@ def _element(text: str, start: int) -> tuple[Any, int]:
 
 def _array_in_pieces(text: str, start: int) -> tuple[list[Any], int]:
     items: list[Any] = []
-    at = _WHITESPACE.match(text, start + 1).end()
-    if text[at:at + 1] == "]":
-        return items, at + 1
-    while True:
+    at, done = _first_member(text, start, "]")
+    while not done:
         item, at = _element(text, at)
         items.append(item)
-        at = _WHITESPACE.match(text, at).end()
-        separator = text[at:at + 1]
-        if separator == "]":
-            return items, at + 1
-        if separator != ",":
-            raise ValueError(f"expected ',' or ']' at character {at}")
-        at = _WHITESPACE.match(text, at + 1).end()
+        at, done = _after_member(text, at, "]")
+    return items, at
 
 
 def _object_in_pieces(text: str, start: int) -> tuple[dict[str, Any], int]:
     members: dict[str, Any] = {}
-    at = _WHITESPACE.match(text, start + 1).end()
-    if text[at:at + 1] == "}":
-        return members, at + 1
-    while True:
+    at, done = _first_member(text, start, "}")
+    while not done:
         if text[at:at + 1] != '"':
             raise ValueError(f"expected a key at character {at}")
         key, at = _element(text, at)
@@ -213,13 +204,25 @@ def _object_in_pieces(text: str, start: int) -> tuple[dict[str, Any], int]:
             members[key], at = _array_in_pieces(text, at)
         else:
             members[key], at = _element(text, at)
-        at = _WHITESPACE.match(text, at).end()
-        separator = text[at:at + 1]
-        if separator == "}":
-            return members, at + 1
-        if separator != ",":
-            raise ValueError(f"expected ',' or '}}' at character {at}")
-        at = _WHITESPACE.match(text, at + 1).end()
+        at, done = _after_member(text, at, "}")
+    return members, at
+
+
+def _first_member(text: str, opener: int, closer: str) -> tuple[int, bool]:
+    """Where the first member after the opening bracket starts, or past an empty container."""
+    at = _WHITESPACE.match(text, opener + 1).end()
+    return (at + 1, True) if text[at:at + 1] == closer else (at, False)
+
+
+def _after_member(text: str, at: int, closer: str) -> tuple[int, bool]:
+    """Past the comma to the next member, or past the closing bracket (then True)."""
+    at = _WHITESPACE.match(text, at).end()
+    separator = text[at:at + 1]
+    if separator == closer:
+        return at + 1, True
+    if separator != ",":
+        raise ValueError(f"expected ',' or {closer!r} at character {at}")
+    return _WHITESPACE.match(text, at + 1).end(), False
 
 
 def _is_form(content_type: str | None, body: bytes) -> bool:
