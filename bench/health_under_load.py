@@ -53,6 +53,7 @@ def hostile_bodies(token: str, scale: float) -> dict[str, tuple[str, bytes, dict
     return {
         "lz64 1.8 MB to /e/": ("/e/?compression=lz64", lz64_body(int(1.8 * mb)), {}),
         "lz64 3.7 MB to /batch/": ("/batch/?compression=lz64", lz64_body(int(3.7 * mb)), {}),
+        "lz64 3.7 MB to /s/ (recordings)": ("/s/?compression=lz64", lz64_body(int(3.7 * mb)), {}),
         "/batch/ 16 MB of tiny events (valid token)": ("/batch/", tiny_events_batch(16 * mb, token), {}),
         "/batch/ 16 MB of tiny events (no such token)": ("/batch/", tiny_events_batch(16 * mb), {}),
         "gzip bomb: 19 MB of events": ("/batch/", gzip_bomb(19 * mb), {"Content-Encoding": "gzip"}),

@@ -55,6 +55,7 @@ def test_health_answers_while_hostile_bodies_are_processed(server) -> None:
         ("/e/?compression=lz64", lz64_body(1_800_000), {}, 401),  # decoded, then no such token
         ("/e/?compression=lz64", lz64_body(3_700_000), {}, 413),  # over the 2 MB route limit
         ("/batch/?compression=lz64", lz64_body(3_700_000), {}, 401),
+        ("/s/?compression=lz64", lz64_body(3_700_000), {}, 401),  # recordings decode the same way
         ("/batch/", tiny_events_batch(16_000_000, token), {}, 200),  # ~300k events, all stored
         ("/batch/", gzip_bomb(19_000_000), {"Content-Encoding": "gzip"}, 401),
         ("/batch/", gzip_bomb(200_000_000, events=False), {}, 413),

@@ -46,6 +46,9 @@ BATCH_ROUTE_LIMIT = 20 * 1024 * 1024
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _LZ64 = ("lz64", "lz-string")
+INLINE_BYTES = 64 * 1024
+"""What the capture paths decode on the event loop: bodies (and decompressed texts) up to
+this size, never lz-string (see ``inline_limit``)."""
 PIECEWISE_BYTES = 1024 * 1024
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _BOUNDS = json.JSONDecoder()

@@ -37,7 +37,13 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, TypeVar, Union
 
 from hedgerow.ingest.collector import collector_paused
-from hedgerow.ingest.decode import BATCH_ROUTE_LIMIT, EVENT_ROUTE_LIMIT, DecodeInWorker, decode_body
+from hedgerow.ingest.decode import (
+    BATCH_ROUTE_LIMIT,
+    EVENT_ROUTE_LIMIT,
+    INLINE_BYTES,
+    DecodeInWorker,
+    decode_body,
+)
 from hedgerow.ingest.dedup import DUPLICATE, MAYBE, Deduplicator
 from hedgerow.ingest.definitions import DefinitionSink, DefinitionTracker, MemoryDefinitionSink
 from hedgerow.ingest.errors import InvalidToken
@@ -51,8 +57,6 @@ log = logging.getLogger(__name__)
 
 _NO_GROUPS = ("", "", "", "", "")
 GIL_SWITCH_INTERVAL = 0.0005
-INLINE_BYTES = 64 * 1024
-"""Bodies (and decompressed texts) up to this size are decoded on the event loop."""
 ADMIT_SLICE = 500
 """Requests of up to this many events are admitted in one go; bigger ones in slices this big."""
 DECODE_WORKERS = 2
@@ -204,7 +208,7 @@ class Ingestor:
             self._ingested.add(project.id)
             if self.on_first_event is not None:
                 try:  # the events are stored: a failure here must not fail the request
-                    await self._in_worker(self.on_first_event, project.id)
+                    await self.in_worker(self.on_first_event, project.id)
                 except Exception:  # noqa: BLE001
                     log.warning("could not mark project %s as ingested", project.id, exc_info=True)
                     self._ingested.discard(project.id)
@@ -213,24 +217,25 @@ class Ingestor:
     async def _ingest_big(self, decode: tuple, remote_ip: str | None) -> tuple[int, Project]:
         """A costly body: decoded and parsed on a worker, then normalised there and admitted
         in slices; its parsed events are freed on the worker too (as they go)."""
-        request = await self._in_worker(_decode_and_parse, *decode)
+        request = await self.in_worker(_decode_and_parse, *decode)
         del decode
         try:
             project = await self._project(request.token)
         except InvalidToken:
-            await self._in_worker(_release, request)
+            await self.in_worker(_release, request)
             raise
         now_us = time.time_ns() // 1000
         return await self._admit_big(request, project, remote_ip, now_us), project
 
     async def _admit_big(self, request: CaptureRequest, project: Project, remote_ip: str | None,
                          now_us: int) -> int:  # fmt: skip
-        normals = await self._in_worker(_normalise_and_release, self.normalise, request,
+        normals = await self.in_worker(_normalise_and_release, self.normalise, request,
                                         project, remote_ip, now_us)  # fmt: skip
         del request
         return await self._admit_in_slices(project.id, normals, now_us)
 
-    async def _in_worker(self, function: Callable[..., T], *args: Any) -> T:
+    async def in_worker(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` on the bounded decode pool (state-free work only)."""
         return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
 
     async def _admit_in_slices(self, team_id: int, normals: list[NormalEvent], now_us: int) -> int:

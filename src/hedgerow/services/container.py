@@ -128,7 +128,7 @@ class Services:
         resolve_token = self.project_for_token.for_ingestion
         self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink,
                                  on_first_event=self.projects.mark_ingested)  # fmt: skip
-        self.recordings = Recordings(self.events, resolve_token)
+        self.recordings = Recordings(self.events, resolve_token, offload=self.ingestor.in_worker)
         self.membership = CohortMembership(self.events, self.ingestor, self.flag_evaluation.changed)
         self.flag_evaluation.people.attach(self.ingestor, self.membership)
         self.cohort_calculator = CohortCalculator(self)
