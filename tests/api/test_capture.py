@@ -216,3 +216,14 @@ def test_absurd_timestamps_are_stored_at_server_time_with_a_warning(api, path) -
     warned = [w for w in api.services.ingestor.warnings if w.type == "ignored_invalid_timestamp"]
     assert {w.details["field"] for w in warned} == {"timestamp", "offset", "sent_at"}
     assert len(warned) >= len(ABSURD_TIMES)
+
+
+def test_a_snapshot_the_json_writer_cannot_store_is_refused(api) -> None:
+    deep: dict = {"leaf": 1}
+    for _ in range(300):
+        deep = {"a": deep}
+    snapshot = [{"event": "$snapshot", "distinct_id": "u1", "properties": {
+        "token": api.project_token, "$session_id": "s-1", "$window_id": "w-1", "$snapshot_data": [deep]}}]
+    response = api.client.post("/s/", content=json.dumps(snapshot).encode())
+    assert response.status_code == 400 and response.json()["code"] == "request_parsing_error"
+    assert api.services.events.query("SELECT count(*) FROM session_recording_snapshots") == [(0,)]
