@@ -14,6 +14,7 @@ import pytest
 from hedgerow.hostile import lz64_literals, tiny_events_batch
 from hedgerow.ingest.decode import (
     EVENT_ROUTE_LIMIT,
+    INLINE_BYTES,
     PIECEWISE_BYTES,
     DecodeInWorker,
     decode_body,
@@ -192,12 +193,12 @@ def test_base64_output_is_bounded_by_its_input():
 
 @pytest.mark.parametrize("body, query", [
     (lz64_literals(ASCII.decode()).encode(), {"compression": "lz64"}),    # lz-string, any size
-    (b" " * 70_000 + ASCII, {}),                                          # a big body
-    (gzip.compress(b" " * 70_000 + ASCII), {}),                           # inflates past the limit
+    (b" " * INLINE_BYTES + ASCII, {}),                                    # a big body
+    (gzip.compress(b" " * INLINE_BYTES + ASCII), {}),                     # inflates past the limit
 ])  # fmt: skip
 def test_costly_bodies_are_handed_to_a_worker(body, query):
     with pytest.raises(DecodeInWorker):
-        decode_body(body, query=query, inline_limit=64 * 1024)
+        decode_body(body, query=query, inline_limit=INLINE_BYTES)
     assert decode_body(body, query=query) == orjson.loads(ASCII)
 
 
