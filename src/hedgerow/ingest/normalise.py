@@ -52,6 +52,7 @@ _MIN_US = (datetime(1, 1, 1, tzinfo=_UTC) - _EPOCH) // _EPOCH.resolution
 _MAX_US = 253402300800_000000  # 10000-01-01
 _I64 = 1 << 63
 INVALID_TIMESTAMP = "ignored_invalid_timestamp"
+FUTURE_TIMESTAMP = "event_timestamp_in_future"
 _CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 # Web properties an event copies to its person ($set) and, prefixed, once ($set_once):
@@ -248,6 +249,9 @@ def event_timestamp(
         elif warnings is not None:
             warnings.append(invalid_timestamp("offset", offset, "not a 64-bit integer"))
     if result - now_us > FUTURE_CUTOFF_US:
+        if warnings is not None:
+            warnings.append((FUTURE_TIMESTAMP, {"timestamp": _shown(timestamp),
+                                                "offset": _shown(offset)}))  # fmt: skip
         result = now_us
     if result < _MIN_US or result >= _MAX_US:  # year 1 .. 9999
         if warnings is not None:
@@ -257,11 +261,17 @@ def event_timestamp(
 
 
 def invalid_timestamp(field: str, value: Any, reason: str = "invalid format") -> tuple[str, dict[str, Any]]:
-    """An ``ignored_invalid_timestamp`` warning (the value cut to 200 characters)."""
-    shown = value if type(value) in (int, bool) or value is None else str(value)[:200]
+    """An ``ignored_invalid_timestamp`` warning."""
+    return INVALID_TIMESTAMP, {"field": field, "value": _shown(value), "reason": reason}
+
+
+def _shown(value: Any) -> Any:
+    """A value as a warning shows it: JSON-safe, cut to 200 characters."""
+    if value is None or type(value) in (int, bool):
+        return value
     if type(value) is float:
-        shown = repr(value)  # NaN and infinities are not JSON
-    return INVALID_TIMESTAMP, {"field": field, "value": shown, "reason": reason}
+        return repr(value)  # NaN and infinities are not JSON
+    return str(value)[:200]
 
 
 def parse_time(value: Any) -> int | None:

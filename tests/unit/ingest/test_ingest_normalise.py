@@ -92,6 +92,12 @@ ABSURD = [
 ]  # fmt: skip
 
 
+def test_a_time_over_23_hours_ahead_becomes_now_with_a_warning():
+    ev = normal({"timestamp": "2024-06-03T12:00:00Z"})
+    assert ev.timestamp_us == NOW
+    assert [kind for kind, _ in ev.warnings] == ["event_timestamp_in_future"]
+
+
 @pytest.mark.parametrize("fields, expected, warned", ABSURD)
 def test_absurd_timestamps_fall_back_with_a_warning(fields, expected, warned):
     ev = normal(dict(fields))
