@@ -250,11 +250,12 @@ class Ingestor:
         for start in range(0, len(normals), ADMIT_SLICE):
             if futures:
                 await asyncio.sleep(0)
+            end = min(start + ADMIT_SLICE, len(normals))
             future: asyncio.Future[int] = loop.create_future()
-            self._admit_normals(team_id, normals[start:start + ADMIT_SLICE], now_us, future)
+            self._admit_normals(team_id, normals[start:end], now_us, future)
             futures.append(future)
             # Freed a slice at a time: dropping them all at once would hold the loop.
-            normals[start:start + ADMIT_SLICE] = _NONE_SLICE
+            normals[start:end] = _NONE_SLICE[:end - start]
         del normals
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         for outcome in outcomes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid as uuid_lib
 import gzip
 
 import orjson
@@ -21,7 +22,7 @@ from hedgerow.ingest.errors import (
     RequestParsingError,
     RetryableSinkError,
 )
-from hedgerow.ingest.pipeline import Ingestor
+from hedgerow.ingest.pipeline import ADMIT_SLICE, Ingestor
 from hedgerow.services.persons import PersonsService
 from hedgerow.store.events.protocol import EventStoreError, PersonFilter
 
@@ -207,3 +208,15 @@ def test_get_engage_with_data_in_query(ingestor, store):
     (event, props), = rows(store, "SELECT event, properties FROM events")
     assert event == "$identify" and orjson.loads(props)["$set"] == {"plan": "pro"}
     assert ingestor.index.person_for(1, "e1").properties == {"plan": "pro"}
+
+
+def test_a_request_bigger_than_a_slice_is_stored_whole_and_once(ingestor, store):
+    size = ADMIT_SLICE * 2 + 34
+    uuids = [str(uuid_lib.uuid4()) for _ in range(size)]
+    uuids[ADMIT_SLICE + 5] = uuids[5]  # the same event again, in the next slice
+    events = [{"event": "tick", "distinct_id": f"anon-{i % 50}", "uuid": uuids[i]} for i in range(size)]
+    events[-1] = {"event": "$identify", "distinct_id": "user-1", "uuid": uuids[-1],
+                  "properties": {"$anon_distinct_id": "anon-3"}}  # merges a first-slice person
+    assert send(ingestor, batch(*events)) == size - 1
+    assert rows(store, "SELECT count(*), count(DISTINCT uuid) FROM events") == [(size - 1, size - 1)]
+    assert ingestor.index.person_for(1, "anon-3") is ingestor.index.person_for(1, "user-1")
