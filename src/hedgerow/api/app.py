@@ -12,6 +12,7 @@ from starlette.routing import Route as StarletteRoute
 from hedgerow.api import openapi
 from hedgerow.api.dispatch import keyed_endpoint, public_endpoint
 from hedgerow.api.errors import http_exception, unexpected
+from hedgerow.api.client_address import ClientAddress
 from hedgerow.api.cors import PublicCORS
 from hedgerow.api.hotpaths import HotPaths
 from hedgerow.api.paths import PathNormaliser
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, on_started: Callable[[], None] 
         lifespan=lifespan,
     )
     app.state.openapi = openapi.build(routes)
+    app.state.client_address = ClientAddress(settings.trusted_proxies)
     public = [route.path for route in routes if route.auth == "public" and route.path != "/api/schema/"]
     wrapped = HotPaths(PathNormaliser(PublicCORS(app, public)))
     wrapped.state = app.state  # the running services, for in-process tests and tools

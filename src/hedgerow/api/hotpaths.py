@@ -20,7 +20,7 @@ import orjson
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hedgerow.api.routes.capture import CAPTURE_PATHS, OK, remote_address, too_large
+from hedgerow.api.routes.capture import CAPTURE_PATHS, OK, too_large
 from hedgerow.api.routes.flags import answer_async
 from hedgerow.errors import SERVER_ERROR_BODY, Exposed
 from hedgerow.ingest.pipeline import body_limit
@@ -83,7 +83,8 @@ class HotPaths:
             client = scope.get("client")
             await self.state.services.ingestor.ingest(
                 body, headers, _query(scope),
-                remote_address(headers.get("x-forwarded-for"), client[0] if client else None),
+                self.state.client_address(headers.get("x-forwarded-for"),
+                                          client[0] if client else None),
                 path, scope["method"],
             )  # fmt: skip
             status, payload = 200, OK

@@ -154,6 +154,11 @@ class ProjectService:
             return principal.scoped_teams[0]
         return current
 
+    def mark_ingested(self, project_id: int) -> None:
+        """Record that a project has received an event (PostHog's ``ingested_event``)."""
+        with self._db.write() as conn:
+            tenancy.mark_project_setting(conn, project_id, "ingested_event", True)
+
     def update(self, project: Project, changes: dict[str, Any]) -> Project:
         columns: dict[str, Any] = {}
         settings = dict(project.settings)

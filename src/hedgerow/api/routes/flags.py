@@ -35,7 +35,7 @@ from hedgerow.api.routing import RouteTable
 from hedgerow.errors import AuthenticationFailed, Exposed, NotAuthenticated
 from hedgerow.flags import FlagResult
 from hedgerow.flags.patterns import WouldBlock
-from hedgerow.ingest.decode import decode_body
+from hedgerow.ingest.decode import INLINE_BYTES, decode_body
 from hedgerow.services.container import Services
 from hedgerow.services.flag_evaluation import FlagsRequest
 
@@ -222,8 +222,12 @@ async def answer_async(
     services: Services, route: str, method: str, query: dict[str, str], headers: Mapping[str, str], raw: bytes
 ) -> Answer:
     """The answer to one request, on the event loop: a cheap evaluation runs here (the hand-over
-    to a thread would cost more), one that is costly or meets slow work runs on a worker thread."""
-    outcome = prepare(services, route, method, query, headers, raw)
+    to a thread would cost more), one that is costly or meets slow work runs on a worker thread.
+    A body that is costly to decode (lz-string, or large) is decoded on the worker too."""
+    if len(raw) > INLINE_BYTES or (query.get("compression") or "").lower() in ("lz64", "lz-string"):
+        outcome = await run_in_threadpool(prepare, services, route, method, query, headers, raw)
+    else:
+        outcome = prepare(services, route, method, query, headers, raw)
     if isinstance(outcome, tuple):
         return outcome
     if not outcome.costly:
