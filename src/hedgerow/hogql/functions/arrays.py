@@ -6,7 +6,8 @@ from sqlglot import exp
 
 from hedgerow.hogql import types as T
 from hedgerow.hogql.functions.defaults import or_default
-from hedgerow.hogql.functions.spec import Call, fn, same_as, spec
+from hedgerow.hogql.errors import HogQLError
+from hedgerow.hogql.functions.spec import Call, fn, literal_value, same_as, spec
 from hedgerow.hogql.types import HogType
 
 
@@ -96,12 +97,36 @@ def _count_equal(call: Call) -> exp.Expression:
     return fn("len", fn("list_filter", call.args[0], lam))
 
 
+def _has(call: Call) -> exp.Expression:
+    # list_position finds NULL too (has([1, NULL], NULL) = 1) and misses give NULL, not NULL
+    # propagation from a NULL needle (has([1, 2], NULL) = 0), as in ClickHouse.
+    return exp.Not(this=exp.Is(this=fn("list_position", *call.args), expression=exp.Null()))
+
+
+def _distinct(call: Call) -> exp.Expression:
+    """Distinct non-NULL items in first-seen order (DuckDB's list_distinct reorders)."""
+    arr = call.args[0]
+    first_seen = exp.and_(
+        exp.EQ(this=fn("list_position", arr.copy(), exp.column("_x")), expression=exp.column("_i")),
+        exp.Not(this=exp.Is(this=exp.column("_x"), expression=exp.Null())),
+    )
+    lam = exp.Lambda(this=first_seen, expressions=[exp.to_identifier("_x"), exp.to_identifier("_i")])
+    return fn("list_filter", arr, lam)
+
+
+def _tuple_element(call: Call) -> exp.Expression:
+    index = literal_value(call.args[1])
+    if not isinstance(index, int) or index < 1:
+        raise HogQLError("tupleElement needs a constant 1-based index")
+    return fn("struct_extract", call.args[0], exp.Literal.number(index))
+
+
 ARRAY = lambda types: T.array_of(T.common(list(types)) if types else T.NOTHING)  # noqa: E731
 
 FUNCTIONS = [
     spec("array", 0, None, returns=ARRAY, duckdb=_array),
     spec("range", 1, 3, returns=T.array_of(T.UINT64), duckdb=_range),
-    spec("has", 2, returns=T.UINT8, duckdb="list_contains"),
+    spec("has", 2, returns=T.UINT8, duckdb=_has),
     spec("hasAll", 2, returns=T.UINT8, duckdb="list_has_all"),
     spec("hasAny", 2, returns=T.UINT8, duckdb="list_has_any"),
     spec("indexOf", 2, returns=T.UINT64, duckdb=_index_of),
@@ -115,7 +140,7 @@ FUNCTIONS = [
     spec("arraySort", 1, returns=same_as(0), duckdb="list_sort"),
     spec("arrayReverseSort", 1, returns=same_as(0), duckdb="list_reverse_sort"),
     spec("arrayReverse", 1, returns=same_as(0), duckdb="list_reverse"),
-    spec("arrayDistinct", 1, returns=same_as(0), duckdb="list_distinct"),
+    spec("arrayDistinct", 1, returns=same_as(0), duckdb=_distinct),
     spec("arrayUniq", 1, returns=T.UINT64, duckdb=lambda c: fn("len", fn("list_distinct", c.args[0]))),
     spec("arrayCount", 1, 2, returns=T.UINT64, duckdb=_count),
     spec("arraySum", 1, 2, returns=lambda ts: T.FLOAT64 if any(t.item and t.item.name.startswith("Float") for t in ts) else T.INT64, duckdb=_sum),
@@ -130,5 +155,6 @@ FUNCTIONS = [
     spec("arrayEnumerate", 1, returns=T.array_of(T.UINT64), duckdb=_enumerate),
     spec("arrayJoin", 1, returns=_item, duckdb="unnest"),
     spec("countEqual", 2, returns=T.UINT64, duckdb=_count_equal),
+    spec("tupleElement", 2, 3, returns=T.UNKNOWN, duckdb=_tuple_element),
     spec("tuple", 1, None, returns=lambda ts: T.HogType("Tuple"), duckdb=lambda c: exp.Tuple(expressions=c.args)),
 ]  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from sqlglot import exp
@@ -10,8 +11,9 @@ from sqlglot import exp
 from hedgerow.hogql import types as T
 from hedgerow.hogql.errors import HogQLError
 from hedgerow.hogql.functions.local_time import as_date, as_local_timestamp, to_local, to_utc
-from hedgerow.hogql.functions.spec import Call, Env, fn, literal_value, nullable_if_any, spec
+from hedgerow.hogql.functions.spec import ENGINE_CALL, Call, Env, fn, literal_value, nullable_if_any, spec
 from hedgerow.hogql.nodes import Value
+from hedgerow.hogql.types import HogType
 
 DATE = nullable_if_any(T.DATE)
 DATETIME = nullable_if_any(T.DATETIME)
@@ -202,8 +204,22 @@ def shift(value: exp.Expression, value_type, amount: exp.Expression, unit: str, 
     return moved
 
 
+_UNIT_OF_INTERVAL_FUNCTION = {name: unit for unit, name in INTERVAL_FUNCTIONS.items()}
+
+
+def interval_parts(node: exp.Expression) -> tuple[exp.Expression, str]:
+    """``(amount, unit)`` of an already-lowered interval (``INTERVAL 2 DAY``, ``toIntervalDay(2)``)."""
+    if isinstance(node, exp.Anonymous) and node.meta.get(ENGINE_CALL) and node.name in _UNIT_OF_INTERVAL_FUNCTION:
+        amount = node.expressions[0]
+        return (amount.this if isinstance(amount, exp.Cast) else amount), _UNIT_OF_INTERVAL_FUNCTION[node.name]
+    raise HogQLError("Expected an INTERVAL argument (such as INTERVAL 1 DAY)")
+
+
 def _date_add(sign: int, unit_first: bool = True):
     def lower(call: Call) -> exp.Expression:
+        if len(call.args) == 2:  # dateAdd(date, INTERVAL n unit)
+            amount, unit = interval_parts(call.args[1])
+            return shift(call.args[0], call.types[0], amount, unit, sign)
         if unit_first:
             unit = unit_of(call.args[0])
             amount, value, value_type = call.args[1], call.args[2], call.types[2]
@@ -215,11 +231,77 @@ def _date_add(sign: int, unit_first: bool = True):
     return lower
 
 
+def _shifted_type(types) -> HogType:
+    """The type of a dateAdd/dateSub call: its date argument's, or a DateTime for a Date moved by
+    less than a day."""
+    if len(types) == 3:
+        return types[2] if types[2].is_temporal else types[0]
+    value, amount = types
+    if value.is_date and amount.unit is not None and amount.unit not in CALENDAR_UNITS:
+        return T.DATETIME.as_nullable(value.nullable)
+    return value
+
+
 def _add_unit(unit: str, sign: int):
     def lower(call: Call) -> exp.Expression:
         return shift(call.args[0], call.types[0], call.args[1], unit, sign)
 
     return lower
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+_FIRST_MONDAY = dt.datetime(1970, 1, 5)
+_MONTHS_PER = {"month": 1, "quarter": 3, "year": 12}
+_MONTH_ORIGIN = {"month": 1900 * 12, "quarter": 1900 * 12, "year": 0}
+
+
+def _month_bucket(local: exp.Expression, amount: exp.Expression, unit: str) -> exp.Expression:
+    """The first day of ``local``'s bucket of ``amount`` months/quarters/years.
+
+    ClickHouse counts months and quarters from January 1900, years from year 0.
+    """
+    bigint = exp.DataType.build("BIGINT")
+    index = exp.Add(
+        this=exp.Mul(this=fn("year", local), expression=exp.Literal.number(12)),
+        expression=exp.Sub(this=fn("month", local.copy()), expression=exp.Literal.number(1)),
+    )
+    width = exp.Mul(this=exp.Cast(this=amount, to=bigint), expression=exp.Literal.number(_MONTHS_PER[unit]))
+    origin = exp.Literal.number(_MONTH_ORIGIN[unit])
+    steps = fn("floor", exp.Div(this=exp.Paren(this=exp.Sub(this=index, expression=origin)), expression=exp.Paren(this=width)))
+    start = exp.Add(this=origin.copy(), expression=exp.Mul(this=exp.Cast(this=steps, to=bigint), expression=width.copy()))
+    year = exp.Cast(this=fn("floor", exp.Div(this=exp.Paren(this=start), expression=exp.Literal.number(12))), to=bigint)
+    month = exp.Add(this=exp.Mod(this=exp.Paren(this=start.copy()), expression=exp.Literal.number(12)), expression=exp.Literal.number(1))
+    return fn("make_date", year, month, exp.Literal.number(1))
+
+
+def interval_result(value: HogType, interval_type: HogType) -> HogType:
+    """toStartOfInterval's type: a Date for weeks or longer (or Date input), else a DateTime."""
+    if value.is_date or interval_type.unit in ("week", "month", "quarter", "year"):
+        return T.DATE.as_nullable(value.nullable)
+    return T.DATETIME.as_nullable(value.nullable)
+
+
+def _start_of_interval(call: Call) -> exp.Expression:
+    amount, unit = interval_parts(call.args[1])
+    local = as_local_timestamp(call.env, call.args[0], call.types[0])
+    width = interval(amount, unit)
+    if len(call.args) > 2:  # an origin
+        bucket = fn("time_bucket", width, local, as_local_timestamp(call.env, call.args[2], call.types[2]))
+    elif unit in _MONTHS_PER:
+        return _month_bucket(local, amount, unit)
+    elif unit == "hour":  # ClickHouse counts hours from the day's midnight
+        bucket = fn("time_bucket", width, local, fn("date_trunc", exp.Literal.string("day"), local.copy()))
+    else:
+        bucket = fn("time_bucket", width, local, Value(this=_FIRST_MONDAY if unit == "week" else _EPOCH))
+    if call.result.is_date:
+        return exp.Cast(this=bucket, to=exp.DataType.build("DATE"))
+    return to_utc(call.env, bucket)
+
+
+def _date_bin(call: Call) -> exp.Expression:
+    """PostgreSQL's ``date_bin(interval, ts, origin)``: toStartOfInterval with an origin."""
+    args, types = [call.args[1], call.args[0], call.args[2]], [call.types[1], call.types[0], call.types[2]]
+    return _start_of_interval(replace(call, args=args, types=types))
 
 
 def _to_interval(unit: str):
@@ -280,62 +362,67 @@ def _iso_part(part: str):
 
 
 FUNCTIONS = [
-    spec("now", 0, 1, returns=T.DATETIME, duckdb=_now),
+    spec("now", 0, 1, zone_arg=0, returns=T.DATETIME, duckdb=_now),
     spec("today", 0, returns=T.DATE, duckdb=_today),
     spec("yesterday", 0, returns=T.DATE, duckdb=_yesterday),
-    spec("toDate", 1, 2, returns=lambda ts: T.DATE.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_date),
-    spec("toDateTime", 1, 2, returns=lambda ts: T.DATETIME.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_datetime),
-    spec("toDateTime64", 1, 3, returns=lambda ts: T.DATETIME.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_datetime),
-    spec("parseDateTime64BestEffortOrNull", 1, 3, returns=T.DATETIME.as_nullable(), duckdb=_to_datetime),
-    spec("parseDateTimeBestEffort", 1, 2, returns=T.DATETIME.as_nullable(), duckdb=_to_datetime),
-    spec("toTimeZone", 2, returns=DATETIME, duckdb=_to_time_zone),
-    spec("toStartOfDay", 1, 2, returns=DATETIME, duckdb=_trunc_datetime("day")),
-    spec("toStartOfHour", 1, 2, returns=DATETIME, duckdb=_trunc_datetime("hour")),
-    spec("toStartOfMinute", 1, 2, returns=DATETIME, duckdb=_trunc_datetime("minute")),
-    spec("toStartOfSecond", 1, 2, returns=DATETIME, duckdb=_trunc_datetime("second")),
-    spec("toStartOfFiveMinutes", 1, 2, returns=DATETIME, duckdb=_bucket(5)),
-    spec("toStartOfFiveMinute", 1, 2, returns=DATETIME, duckdb=_bucket(5)),
-    spec("toStartOfTenMinutes", 1, 2, returns=DATETIME, duckdb=_bucket(10)),
-    spec("toStartOfFifteenMinutes", 1, 2, returns=DATETIME, duckdb=_bucket(15)),
-    spec("toStartOfWeek", 1, 3, returns=DATE, duckdb=_to_start_of_week),
-    spec("toMonday", 1, 2, returns=DATE, duckdb=_to_monday),
-    spec("toStartOfMonth", 1, 2, returns=DATE, duckdb=_trunc_date("month")),
-    spec("toStartOfQuarter", 1, 2, returns=DATE, duckdb=_trunc_date("quarter")),
-    spec("toStartOfYear", 1, 2, returns=DATE, duckdb=_trunc_date("year")),
-    spec("toLastDayOfMonth", 1, returns=DATE, duckdb=_last_day_of_month),
-    spec("toYear", 1, returns=INT, duckdb=_part("year")),
-    spec("toQuarter", 1, returns=INT, duckdb=_part("quarter")),
-    spec("toMonth", 1, returns=INT, duckdb=_part("month")),
-    spec("toDayOfYear", 1, returns=INT, duckdb=_part("dayofyear")),
-    spec("toDayOfMonth", 1, returns=INT, duckdb=_part("dayofmonth")),
-    spec("toDayOfWeek", 1, 3, returns=INT, duckdb=_day_of_week),
-    spec("toHour", 1, returns=INT, duckdb=_part("hour")),
-    spec("toMinute", 1, returns=INT, duckdb=_part("minute")),
-    spec("toSecond", 1, returns=INT, duckdb=_part("second")),
-    spec("toISOWeek", 1, returns=INT, duckdb=_iso_part("week")),
-    spec("toISOYear", 1, returns=INT, duckdb=_iso_part("isoyear")),
-    spec("toYYYYMM", 1, returns=INT, duckdb=_yyyymm(False)),
-    spec("toYYYYMMDD", 1, returns=INT, duckdb=_yyyymm(True)),
-    spec("toUnixTimestamp", 1, 2, returns=INT, duckdb=_unix_timestamp),
+    spec("toDate", 1, 2, zone_arg=1, returns=lambda ts: T.DATE.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_date),
+    spec("toDateTime", 1, 2, zone_arg=1, returns=lambda ts: T.DATETIME.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_datetime),
+    spec("toDateTime64", 1, 3, zone_arg=2, returns=lambda ts: T.DATETIME.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_datetime),
+    spec("parseDateTime64BestEffortOrNull", 1, 3, zone_arg=2, returns=T.DATETIME.as_nullable(), duckdb=_to_datetime),
+    spec("parseDateTimeBestEffort", 1, 2, zone_arg=1, returns=T.DATETIME.as_nullable(), duckdb=_to_datetime),
+    spec("toTimeZone", 2, zone_arg=1, returns=lambda ts: ts[0], duckdb=_to_time_zone),
+    spec("toStartOfDay", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_trunc_datetime("day")),
+    spec("toStartOfHour", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_trunc_datetime("hour")),
+    spec("toStartOfMinute", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_trunc_datetime("minute")),
+    spec("toStartOfSecond", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_trunc_datetime("second")),
+    spec("toStartOfFiveMinutes", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_bucket(5)),
+    spec("toStartOfFiveMinute", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_bucket(5)),
+    spec("toStartOfTenMinutes", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_bucket(10)),
+    spec("toStartOfFifteenMinutes", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_bucket(15)),
+    spec("toStartOfWeek", 1, 3, zone_arg=2, returns=DATE, duckdb=_to_start_of_week),
+    spec("toMonday", 1, 2, zone_arg=1, returns=DATE, duckdb=_to_monday),
+    spec("toStartOfMonth", 1, 2, zone_arg=1, returns=DATE, duckdb=_trunc_date("month")),
+    spec("toStartOfQuarter", 1, 2, zone_arg=1, returns=DATE, duckdb=_trunc_date("quarter")),
+    spec("toStartOfYear", 1, 2, zone_arg=1, returns=DATE, duckdb=_trunc_date("year")),
+    spec("toLastDayOfMonth", 1, 2, zone_arg=1, returns=DATE, duckdb=_last_day_of_month),
+    spec("toYear", 1, 2, zone_arg=1, returns=INT, duckdb=_part("year")),
+    spec("toQuarter", 1, 2, zone_arg=1, returns=INT, duckdb=_part("quarter")),
+    spec("toMonth", 1, 2, zone_arg=1, returns=INT, duckdb=_part("month")),
+    spec("toDayOfYear", 1, 2, zone_arg=1, returns=INT, duckdb=_part("dayofyear")),
+    spec("toDayOfMonth", 1, 2, zone_arg=1, returns=INT, duckdb=_part("dayofmonth")),
+    spec("toDayOfWeek", 1, 3, zone_arg=2, returns=INT, duckdb=_day_of_week),
+    spec("toHour", 1, 2, zone_arg=1, returns=INT, duckdb=_part("hour")),
+    spec("toMinute", 1, 2, zone_arg=1, returns=INT, duckdb=_part("minute")),
+    spec("toSecond", 1, 2, zone_arg=1, returns=INT, duckdb=_part("second")),
+    spec("toISOWeek", 1, 2, zone_arg=1, returns=INT, duckdb=_iso_part("week")),
+    spec("toISOYear", 1, 2, zone_arg=1, returns=INT, duckdb=_iso_part("isoyear")),
+    spec("toYYYYMM", 1, 2, zone_arg=1, returns=INT, duckdb=_yyyymm(False)),
+    spec("toYYYYMMDD", 1, 2, zone_arg=1, returns=INT, duckdb=_yyyymm(True)),
+    spec("toUnixTimestamp", 1, 2, zone_arg=1, returns=INT, duckdb=_unix_timestamp),
     spec("toUnixTimestamp64Milli", 1, returns=T.INT64, duckdb=_unix_timestamp_milli),
     spec("fromUnixTimestamp", 1, returns=DATETIME, duckdb=_from_unix),
-    spec("dateDiff", 3, 4, returns=T.INT64, duckdb=_date_diff),
-    spec("date_diff", 3, 4, returns=T.INT64, duckdb=_date_diff),
-    spec("dateAdd", 3, returns=lambda ts: ts[2], duckdb=_date_add(1)),
-    spec("dateSub", 3, returns=lambda ts: ts[2], duckdb=_date_add(-1)),
-    spec("date_add", 3, returns=lambda ts: ts[2], duckdb=_date_add(1)),
-    spec("timeStampAdd", 3, returns=lambda ts: ts[0], duckdb=_date_add(1, unit_first=False)),
-    spec("timeStampSub", 3, returns=lambda ts: ts[0], duckdb=_date_add(-1, unit_first=False)),
-    spec("dateTrunc", 2, 3, returns=DATETIME, duckdb=_date_trunc),
-    spec("date_trunc", 2, 3, returns=DATETIME, duckdb=_date_trunc),
-    spec("formatDateTime", 2, 3, returns=T.STRING, duckdb=_format_datetime),
+    spec("dateDiff", 3, 4, zone_arg=3, returns=T.INT64, duckdb=_date_diff),
+    spec("date_diff", 3, 4, zone_arg=3, returns=T.INT64, duckdb=_date_diff),
+    *[
+        spec(name, 2, 3, returns=_shifted_type, duckdb=_date_add(sign))
+        for name, sign in (("dateAdd", 1), ("dateSub", -1), ("date_add", 1), ("date_sub", -1),
+                           ("date_subtract", -1))
+    ],
+    spec("timeStampAdd", 2, 3, returns=_shifted_type, duckdb=_date_add(1, unit_first=False)),
+    spec("timeStampSub", 2, 3, returns=_shifted_type, duckdb=_date_add(-1, unit_first=False)),
+    spec("toStartOfInterval", 2, 4, zone_arg=3, returns=lambda ts: interval_result(ts[0], ts[1]), duckdb=_start_of_interval),
+    spec("date_bin", 3, returns=lambda ts: interval_result(ts[1], ts[0]), duckdb=_date_bin),
+    spec("timezone", 2, returns=lambda ts: ts[1], duckdb=lambda call: call.args[1]),
+    spec("dateTrunc", 2, 3, zone_arg=2, returns=DATETIME, duckdb=_date_trunc),
+    spec("date_trunc", 2, 3, zone_arg=2, returns=DATETIME, duckdb=_date_trunc),
+    spec("formatDateTime", 2, 3, zone_arg=2, returns=T.STRING, duckdb=_format_datetime),
     *[
         spec(f"{verb}{unit.capitalize()}s", 2, returns=lambda ts: ts[0], duckdb=_add_unit(unit, sign))
         for verb, sign in (("add", 1), ("subtract", -1))
         for unit in ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
     ],
     *[
-        spec(f"toInterval{unit.capitalize()}", 1, returns=T.INTERVAL, duckdb=_to_interval(unit))
+        spec(f"toInterval{unit.capitalize()}", 1, returns=T.interval_of(unit), duckdb=_to_interval(unit))
         for unit in ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
     ],
 ]  # fmt: skip

@@ -46,17 +46,52 @@ def _string(call: Call) -> exp.Expression:
 def _typed(duck_type: str):
     def lower(call: Call) -> exp.Expression:
         raw = fn("json_extract_string", call.args[0], pointer(call))
-        value = exp.TryCast(this=raw, to=exp.DataType.build(duck_type))
+        value: exp.Expression = exp.TryCast(this=raw, to=exp.DataType.build(duck_type))
+        if duck_type != "DOUBLE":  # ClickHouse truncates a fractional number to an integer
+            kind = fn("json_type", call.args[0].copy(), pointer(call))
+            truncated = exp.TryCast(
+                this=fn("trunc", exp.TryCast(this=raw.copy(), to=exp.DataType.build("DOUBLE"))),
+                to=exp.DataType.build(duck_type),
+            )
+            value = exp.Case(
+                ifs=[exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("DOUBLE")), true=truncated)],
+                default=value,
+            )
         return exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
 
     return lower
 
 
 def _bool(call: Call) -> exp.Expression:
+    """1 for JSON ``true`` or a non-zero integer, else 0 (ClickHouse's JSONExtractBool)."""
     raw = fn("json_extract_string", call.args[0], pointer(call))
+    kind = fn("json_type", call.args[0].copy(), pointer(call))
+    truth = exp.Case(
+        ifs=[
+            exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("BOOLEAN")),
+                   true=exp.EQ(this=raw, expression=exp.Literal.string("true"))),
+            exp.If(this=exp.In(this=kind.copy(), expressions=[exp.Literal.string("BIGINT"), exp.Literal.string("UBIGINT")]),
+                   true=exp.NEQ(this=raw.copy(), expression=exp.Literal.string("0"))),
+        ],
+        default=exp.false(),
+    )
     return exp.Cast(
-        this=exp.Coalesce(this=exp.EQ(this=raw, expression=exp.Literal.string("true")), expressions=[exp.false()]),
-        to=exp.DataType.build("UTINYINT"),
+        this=exp.Coalesce(this=truth, expressions=[exp.false()]),
+        to=exp.DataType.build("UTINYINT", dialect="duckdb"),
+    )
+
+
+def _length(call: Call) -> exp.Expression:
+    """Keys of an object, items of an array, else 0 (ClickHouse's JSONLength)."""
+    kind = fn("json_type", call.args[0], pointer(call))
+    return exp.Case(
+        ifs=[
+            exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("OBJECT")),
+                   true=fn("len", fn("json_keys", call.args[0].copy(), pointer(call)))),
+            exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("ARRAY")),
+                   true=fn("json_array_length", call.args[0].copy(), pointer(call))),
+        ],
+        default=exp.Literal.number(0),
     )
 
 
@@ -105,7 +140,7 @@ FUNCTIONS = [
     spec("JSONExtractBool", 1, None, returns=T.UINT8, duckdb=_bool),
     spec("JSONExtractRaw", 1, None, returns=T.STRING, duckdb=_raw),
     spec("JSONHas", 1, None, returns=T.UINT8, duckdb=_has),
-    spec("JSONLength", 1, None, returns=T.UINT64, duckdb=_array_length),
+    spec("JSONLength", 1, None, returns=T.UINT64, duckdb=_length),
     spec("JSONArrayLength", 1, None, returns=T.UINT64.as_nullable(), duckdb=_array_length),
     spec("JSONType", 1, None, returns=T.NULLABLE_STRING, duckdb=_type),
     spec("JSONExtractKeys", 1, None, returns=T.array_of(T.STRING), duckdb=_keys),

@@ -55,6 +55,8 @@ class FunctionSpec:
     aggregate: bool = False
     min_params: int = 0
     max_params: int = 0
+    zone_arg: int | None = None
+    """Index of an optional constant time-zone argument (``toStartOfDay(ts, 'Europe/Paris')``)."""
 
     def check(self, n_args: int, n_params: int, node: exp.Expression | None = None) -> None:
         """Raise :class:`ArityError` unless the argument and parameter counts fit."""
@@ -121,6 +123,7 @@ def spec(
     duckdb: Lowering | str | None = None,
     aggregate: bool = False,
     params: tuple[int, int] = (0, 0),
+    zone_arg: int | None = None,
 ) -> FunctionSpec:
     """Shorthand for a table row; ``max_args=-1`` means "same as min", None unbounded."""
     if max_args == -1:
@@ -137,6 +140,7 @@ def spec(
         aggregate=aggregate,
         min_params=params[0],
         max_params=params[1],
+        zone_arg=zone_arg,
     )
 
 

@@ -94,7 +94,43 @@ def _count_substrings(call: Call) -> exp.Expression:
 
 
 def _substring(call: Call) -> exp.Expression:
-    return fn("substring", *call.args)
+    """ClickHouse's substring: 1-based; offset 0 gives ''; a negative offset counts from the end;
+    a negative length stops that many characters before the end."""
+    text, offset = call.args[0], call.args[1]
+    length = call.args[2] if len(call.args) > 2 else None
+    const_offset, const_length = literal_value(offset), literal_value(length) if length is not None else None
+    if const_offset == 0:
+        return exp.Literal.string("")
+    if isinstance(const_offset, int) and const_offset > 0 and (length is None or (isinstance(const_length, int) and const_length >= 0)):
+        return fn("substring", *call.args)
+    size = fn("length", text.copy())
+    start = exp.Case(
+        ifs=[exp.If(this=exp.GT(this=offset.copy(), expression=exp.Literal.number(0)), true=offset.copy())],
+        default=exp.Add(this=exp.Add(this=size.copy(), expression=offset.copy()), expression=exp.Literal.number(1)),
+    )
+    if length is None:
+        end: exp.Expression = exp.Add(this=size.copy(), expression=exp.Literal.number(1))
+    else:
+        end = exp.Case(
+            ifs=[exp.If(this=exp.GTE(this=length.copy(), expression=exp.Literal.number(0)), true=exp.Add(this=start.copy(), expression=length.copy()))],
+            default=exp.Add(this=exp.Add(this=size.copy(), expression=length.copy()), expression=exp.Literal.number(1)),
+        )
+    first = fn("greatest", start, exp.Literal.number(1))
+    last = fn("least", end, exp.Add(this=size, expression=exp.Literal.number(1)))
+    count = fn("greatest", exp.Sub(this=last, expression=first.copy()), exp.Literal.number(0))
+    return exp.Case(
+        ifs=[exp.If(this=exp.EQ(this=offset.copy(), expression=exp.Literal.number(0)), true=exp.Literal.string(""))],
+        default=fn("substring", text, first, count),
+    )
+
+
+_LOWER_ASCII = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _ascii_case(upper: bool):
+    """ClickHouse's upper/lower change ASCII letters only (upperUTF8/lowerUTF8 change all)."""
+    source, target = (_LOWER_ASCII, _LOWER_ASCII.upper()) if upper else (_LOWER_ASCII.upper(), _LOWER_ASCII)
+    return lambda call: fn("translate", call.args[0], exp.Literal.string(source), exp.Literal.string(target))
 
 
 def _url_part(pattern: str, group: int = 1):
@@ -132,8 +168,8 @@ FUNCTIONS = [
     spec("lengthUTF8", 1, returns=U64, duckdb="length"),
     spec("empty", 1, returns=T.UINT8, duckdb=_empty(False)),
     spec("notEmpty", 1, returns=T.UINT8, duckdb=_empty(True)),
-    spec("lower", 1, returns=STR, duckdb="lower"),
-    spec("upper", 1, returns=STR, duckdb="upper"),
+    spec("lower", 1, returns=STR, duckdb=_ascii_case(upper=False)),
+    spec("upper", 1, returns=STR, duckdb=_ascii_case(upper=True)),
     spec("lowerUTF8", 1, returns=STR, duckdb="lower"),
     spec("upperUTF8", 1, returns=STR, duckdb="upper"),
     spec("reverse", 1, returns=STR, duckdb="reverse"),

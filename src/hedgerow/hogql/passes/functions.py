@@ -7,6 +7,8 @@ wrapping. Works bottom-up so every lowering sees already-lowered arguments.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 
 from hedgerow.hogql.compilation import Compilation
@@ -15,6 +17,7 @@ from hedgerow.hogql.errors import HogQLError, HogQLInternalError
 from hedgerow.hogql.functions.aggregates import CORE
 from hedgerow.hogql.functions.arrays import element
 from hedgerow.hogql.functions.dates import interval, unit_of
+from hedgerow.hogql.functions.local_time import call_zone
 from hedgerow.hogql.functions.registry import lookup
 from hedgerow.hogql.functions.spec import Call, fn
 from hedgerow.hogql.functions.windows import require_window
@@ -30,13 +33,20 @@ def _lower_call(node: exp.Expression, c: Compilation, window: exp.Window | None)
     distinct = len(args) == 1 and isinstance(args[0], exp.Distinct)
     if distinct:
         args = list(args[0].expressions)
+    types = [type_of(a) for a in args]
+    env = c.env
+    zone = call_zone(spec, args, types)
+    if zone is not None:
+        env = replace(env, timezone=zone)
+    if spec.zone_arg is not None and len(args) > spec.zone_arg:
+        del args[spec.zone_arg], types[spec.zone_arg]
     call = Call(
         name=spec.name,
         args=args,
-        types=[type_of(a) for a in args],
+        types=types,
         params=list(node.args.get("params") or []) if isinstance(node, ParametricCall) else [],
         result=type_of(node),
-        env=c.env,
+        env=env,
         distinct=distinct,
         window=window,
     )
@@ -85,7 +95,7 @@ def _shifted_date(node: exp.Expression) -> exp.Expression:
     if type_of(node).is_date and any(
         type_of(side).name == "Interval" for side in (node.this, node.expression)
     ):
-        return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+        return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
     return node
 
 
