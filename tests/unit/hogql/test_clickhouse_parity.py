@@ -110,13 +110,38 @@ EXPRESSIONS = [
 ]
 
 
-def _clickhouse(expression: str) -> tuple[object, str]:
+_ROWS = "(SELECT arrayJoin([10, 20, 30, 40]) AS x)"
+
+QUERIES = [
+    # window frames: *InFrame functions see only rows inside the frame, else the type default
+    f"SELECT x, leadInFrame(x) OVER (ORDER BY x ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) FROM {_ROWS} ORDER BY x",
+    f"SELECT x, lagInFrame(x, 2) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM {_ROWS} ORDER BY x",
+    f"SELECT x, lagInFrame(x, 1) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM {_ROWS} ORDER BY x",
+    f"SELECT x, lagInFrame(x, 2) OVER (ORDER BY x ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM {_ROWS} ORDER BY x",
+    f"SELECT x, leadInFrame(x, 2, 99) OVER (ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) FROM {_ROWS} ORDER BY x",
+    f"SELECT x, leadInFrame(x) OVER (ORDER BY x) FROM {_ROWS} ORDER BY x",
+    f"SELECT x, lagInFrame(x) OVER (ORDER BY x) FROM {_ROWS} ORDER BY x",
+    f"SELECT x, leadInFrame(x) OVER (ORDER BY x ROWS BETWEEN 1 FOLLOWING AND 2 FOLLOWING) FROM {_ROWS} ORDER BY x",
+    f"SELECT x, lagInFrame(x, 1, 99) OVER (ORDER BY x ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM {_ROWS} ORDER BY x",
+    f"SELECT x, sum(x) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM {_ROWS} ORDER BY x",
+    f"SELECT x, row_number() OVER (ORDER BY x DESC) FROM {_ROWS} ORDER BY x",
+    # aggregates
+    f"SELECT uniq(x), uniqExact(x), count(DISTINCT x) FROM {_ROWS}",
+    f"SELECT sum(JSONExtractBool(j, 'k')) FROM (SELECT arrayJoin(['{{\"k\": true}}', '{{\"k\": false}}', '{{}}', '{{\"k\": 1}}']) AS j)",
+]
+
+
+def _clickhouse_rows(query: str) -> tuple[list, list[str]]:
     text = chdb.query(
-        f"SELECT {expression} SETTINGS output_format_json_quote_64bit_integers = 0",
-        "JSONCompact",
+        f"{query} SETTINGS output_format_json_quote_64bit_integers = 0", "JSONCompact"
     ).bytes()
     payload = json.loads(text)
-    return payload["data"][0][0], payload["meta"][0]["type"]
+    return payload["data"], [column["type"] for column in payload["meta"]]
+
+
+def _clickhouse(expression: str) -> tuple[object, str]:
+    rows, types = _clickhouse_rows(f"SELECT {expression}")
+    return rows[0][0], types[0]
 
 
 def _zone(type_name: str) -> str | None:
@@ -149,3 +174,14 @@ def test_same_as_clickhouse(expression, run):
     assert _same(_normal(got), _normal(want)), f"got {got!r} ({got_type}), ClickHouse {want!r} ({want_type})\n{compiled.sql}"
     if _zone(want_type):
         assert _zone(got_type) == _zone(want_type), f"got type {got_type}, ClickHouse {want_type}"
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_query_same_as_clickhouse(query, run):
+    want, _ = _clickhouse_rows(query)
+    compiled, result = run(query)
+    got = result.results
+    assert len(got) == len(want) and all(
+        len(g) == len(w) and all(_same(_normal(a), _normal(b)) for a, b in zip(g, w))
+        for g, w in zip(got, want)
+    ), f"got {got!r}, ClickHouse {want!r}\n{compiled.sql}"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from sqlglot import exp
 
 from hedgerow.hogql import types as T
 from hedgerow.hogql.errors import HogQLError
 from hedgerow.hogql.functions.defaults import default_value
-from hedgerow.hogql.functions.spec import Call, FunctionSpec, const, fn, same_as
+from hedgerow.hogql.functions.spec import Call, FunctionSpec, const, fn, literal_value, same_as
 
 WINDOW_ONLY = "window_only"
 
@@ -21,22 +23,54 @@ def _plain(engine: str):
     return lower
 
 
-def _frame_reaches(call: Call, side: str) -> bool:
-    spec = call.window.args.get("spec") if call.window is not None else None
+def _bound(value: object, side: object) -> float | None:
+    """A frame bound as a signed row offset (preceding < 0 < following); None if not constant."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.upper()
+        if text == "CURRENT ROW":
+            return 0
+        if text == "UNBOUNDED":
+            return -math.inf if str(side).lower() == "preceding" else math.inf
+        return None
+    rows = literal_value(value) if isinstance(value, exp.Expression) else None
+    if not isinstance(rows, int):
+        return None
+    return -rows if str(side).lower() == "preceding" else rows
+
+
+def frame_rows(window: exp.Window | None) -> tuple[float, float] | None:
+    """The window frame as ``(first, last)`` row offsets from the current row, or None if it is
+    not a constant frame. ClickHouse's default frame ends at the current row when the window is
+    ordered and covers the partition otherwise."""
+    if window is None:
+        return None
+    spec = window.args.get("spec")
     if spec is None:
-        return False
-    bound = spec.args.get("end" if side == "following" else "start")
-    text = str(bound).upper() if bound is not None else ""
-    return "UNBOUNDED" in text
+        return (-math.inf, 0) if window.args.get("order") is not None else (-math.inf, math.inf)
+    start = _bound(spec.args.get("start"), spec.args.get("start_side"))
+    end = _bound(spec.args.get("end"), spec.args.get("end_side")) if spec.args.get("end") is not None else 0
+    if start is None or end is None:
+        return None
+    if str(spec.args.get("kind", "")).upper() == "RANGE" and not (
+        start in (-math.inf, 0) and end in (0, math.inf)
+    ):
+        return None
+    return start, end
 
 
-def _in_frame(engine: str, needs: str | None):
+def _in_frame(engine: str, direction: int):
+    """``lagInFrame``/``leadInFrame``: the row ``offset`` away when it lies inside the frame, else
+    the default (ClickHouse); DuckDB's lag/lead ignore frames, so the frame is checked here."""
+
     def lower(call: Call) -> exp.Expression:
         value = call.args[0]
         offset = call.args[1] if len(call.args) > 1 else exp.Literal.number(1)
         default = call.args[2] if len(call.args) > 2 else default_value(call.types[0].as_nullable(False))
-        if needs == "following" and not _frame_reaches(call, "following"):
-            # ClickHouse's default frame ends at the current row: nothing follows in frame.
+        rows = literal_value(offset)
+        frame = frame_rows(call.window)
+        if isinstance(rows, int) and frame is not None and not frame[0] <= direction * rows <= frame[1]:
             return default if default is not None else exp.Null()
         args = [value, offset] + ([default] if default is not None else [])
         node = fn(engine, *args)
@@ -68,8 +102,8 @@ FUNCTIONS = [
     window_function("first_value", 1, 1, _plain("first_value"), same_as(0)),
     window_function("last_value", 1, 1, _plain("last_value"), same_as(0)),
     window_function("nth_value", 2, 2, _plain("nth_value"), same_as(0)),
-    window_function("lagInFrame", 1, 3, _in_frame("lag", None), same_as(0)),
-    window_function("leadInFrame", 1, 3, _in_frame("lead", "following"), same_as(0)),
+    window_function("lagInFrame", 1, 3, _in_frame("lag", -1), same_as(0)),
+    window_function("leadInFrame", 1, 3, _in_frame("lead", 1), same_as(0)),
     window_function("lag", 1, 3, _plain("lag"), lambda ts: ts[0].as_nullable()),
     window_function("lead", 1, 3, _plain("lead"), lambda ts: ts[0].as_nullable()),
 ]
