@@ -125,6 +125,11 @@ QUERIES = [
     f"SELECT x, lagInFrame(x, 1, 99) OVER (ORDER BY x ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM {_ROWS} ORDER BY x",
     f"SELECT x, sum(x) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM {_ROWS} ORDER BY x",
     f"SELECT x, row_number() OVER (ORDER BY x DESC) FROM {_ROWS} ORDER BY x",
+    # grouping modifiers: subtotal rows hold the key type's default
+    f"SELECT x % 20 AS k, count() AS c FROM {_ROWS} GROUP BY ROLLUP(k) ORDER BY k, c",
+    f"SELECT x % 20 AS k, x > 15 AS big, sum(x) AS s FROM {_ROWS} GROUP BY k, big WITH ROLLUP ORDER BY k, big, s",
+    f"SELECT toString(x % 20) AS k, x > 15 AS big, sum(x) AS s FROM {_ROWS} GROUP BY CUBE(k, big) ORDER BY k, big, s",
+    f"SELECT x % 20 AS k, count() AS c FROM {_ROWS} GROUP BY k WITH TOTALS ORDER BY k",
     # aggregates
     f"SELECT uniq(x), uniqExact(x), count(DISTINCT x) FROM {_ROWS}",
     f"SELECT sum(JSONExtractBool(j, 'k')) FROM (SELECT arrayJoin(['{{\"k\": true}}', '{{\"k\": false}}', '{{}}', '{{\"k\": 1}}']) AS j)",
