@@ -50,7 +50,7 @@ def _count(call: Call) -> exp.Expression:
 
 
 def _first(call: Call) -> exp.Expression:
-    first = exp.Bracket(this=fn("list_filter", call.args[1], call.args[0]), expressions=[exp.Literal.number(0)])
+    first = fn("list_extract", fn("list_filter", call.args[1], call.args[0]), exp.Literal.number(1))
     return or_default(first, call.result)
 
 

@@ -151,10 +151,12 @@ def _part(part: str):
 def _day_of_week(call: Call) -> exp.Expression:
     local = as_local_timestamp(call.env, call.args[0], call.types[0])
     mode = literal_value(call.args[1]) if len(call.args) > 1 else 0
-    if mode in (1, 3):  # Sunday = 1 .. Saturday = 7 / Sunday = 0 .. Saturday = 6
+    # ClickHouse's modes: 0 Monday=1..Sunday=7, 1 Monday=0..Sunday=6, 2 Sunday=0..Saturday=6,
+    # 3 Sunday=1..Saturday=7.
+    if mode in (2, 3):
         base = fn("dayofweek", local)
-        return exp.Add(this=base, expression=exp.Literal.number(1)) if mode == 1 else base
-    if mode == 2:
+        return exp.Add(this=base, expression=exp.Literal.number(1)) if mode == 3 else base
+    if mode == 1:
         return exp.Sub(this=fn("isodow", local), expression=exp.Literal.number(1))
     return fn("isodow", local)
 
@@ -410,7 +412,7 @@ FUNCTIONS = [
     ],
     spec("timeStampAdd", 2, 3, returns=_shifted_type, duckdb=_date_add(1, unit_first=False)),
     spec("timeStampSub", 2, 3, returns=_shifted_type, duckdb=_date_add(-1, unit_first=False)),
-    spec("toStartOfInterval", 2, 4, zone_arg=3, returns=lambda ts: interval_result(ts[0], ts[1]), duckdb=_start_of_interval),
+    spec("toStartOfInterval", 2, 4, zone_arg=-1, returns=lambda ts: interval_result(ts[0], ts[1]), duckdb=_start_of_interval),
     spec("date_bin", 3, returns=lambda ts: interval_result(ts[1], ts[0]), duckdb=_date_bin),
     spec("timezone", 2, returns=lambda ts: ts[1], duckdb=lambda call: call.args[1]),
     spec("dateTrunc", 2, 3, zone_arg=2, returns=DATETIME, duckdb=_date_trunc),

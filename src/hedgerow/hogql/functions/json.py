@@ -20,11 +20,26 @@ def json_pointer(keys: list) -> str:
     return "".join("/" + pointer_segment(k) for k in keys)
 
 
+def json_path(keys: list) -> str:
+    """A JSONPath for keys with negative (from the end) indexes, which pointers cannot express."""
+    parts = ["$"]
+    for key in keys:
+        if isinstance(key, int):
+            parts.append(f"[{key - 1}]" if key > 0 else f"[#{key}]")
+        else:
+            parts.append(f'."{key}"')
+    return "".join(parts)
+
+
 def pointer(call: Call, start: int = 1) -> exp.Expression:
     """The path arguments of a JSONExtract* call as one JSON-pointer expression."""
     keys = call.args[start:]
     values = [literal_value(k) for k in keys]
     if all(isinstance(v, (str, int)) for v in values):
+        if any(isinstance(v, int) and v < 0 for v in values) and not any(
+            isinstance(v, str) and ('"' in v or "\\" in v) for v in values
+        ):
+            return inline_string(json_path(values))
         return inline_string(json_pointer(values))
     parts: exp.Expression = exp.Literal.string("")
     for key in keys:
@@ -46,12 +61,12 @@ def _string(call: Call) -> exp.Expression:
 def _typed(duck_type: str):
     def lower(call: Call) -> exp.Expression:
         raw = fn("json_extract_string", call.args[0], pointer(call))
-        value: exp.Expression = exp.TryCast(this=raw, to=exp.DataType.build(duck_type))
+        value: exp.Expression = exp.TryCast(this=raw, to=exp.DataType.build(duck_type, dialect="duckdb"))
         if duck_type != "DOUBLE":  # ClickHouse truncates a fractional number to an integer
             kind = fn("json_type", call.args[0].copy(), pointer(call))
             truncated = exp.TryCast(
                 this=fn("trunc", exp.TryCast(this=raw.copy(), to=exp.DataType.build("DOUBLE"))),
-                to=exp.DataType.build(duck_type),
+                to=exp.DataType.build(duck_type, dialect="duckdb"),
             )
             value = exp.Case(
                 ifs=[exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("DOUBLE")), true=truncated)],

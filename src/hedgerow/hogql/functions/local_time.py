@@ -22,11 +22,28 @@ from hedgerow.hogql.functions.spec import Env, FunctionSpec, fn, literal_value
 from hedgerow.hogql.types import HogType
 
 
+def zone_index(spec: FunctionSpec, args: Sequence[exp.Expression]) -> int | None:
+    """Where a call's time-zone argument is, if it has one.
+
+    ``zone_arg`` -1 means "the last argument beyond the required ones, when it is a constant
+    string" (``toStartOfInterval(ts, interval[, origin][, zone])``).
+    """
+    if spec.zone_arg is None:
+        return None
+    if spec.zone_arg >= 0:
+        return spec.zone_arg if len(args) > spec.zone_arg else None
+    last = len(args) - 1
+    if last >= spec.min_args and isinstance(literal_value(args[last]), str):
+        return last
+    return None
+
+
 def explicit_zone(spec: FunctionSpec, args: Sequence[exp.Expression]) -> str | None:
     """The constant time-zone argument of a call, validated; None when it has none."""
-    if spec.zone_arg is None or len(args) <= spec.zone_arg:
+    index = zone_index(spec, args)
+    if index is None:
         return None
-    value = literal_value(args[spec.zone_arg])
+    value = literal_value(args[index])
     if not isinstance(value, str):
         raise HogQLError(f"The time zone argument of {spec.name}() must be a constant string")
     try:

@@ -56,7 +56,8 @@ class FunctionSpec:
     min_params: int = 0
     max_params: int = 0
     zone_arg: int | None = None
-    """Index of an optional constant time-zone argument (``toStartOfDay(ts, 'Europe/Paris')``)."""
+    """Index of an optional constant time-zone argument (``toStartOfDay(ts, 'Europe/Paris')``);
+    -1 for a trailing one after optional arguments (see ``local_time.zone_index``)."""
 
     def check(self, n_args: int, n_params: int, node: exp.Expression | None = None) -> None:
         """Raise :class:`ArityError` unless the argument and parameter counts fit."""

@@ -17,7 +17,7 @@ from hedgerow.hogql.errors import HogQLError, HogQLInternalError
 from hedgerow.hogql.functions.aggregates import CORE
 from hedgerow.hogql.functions.arrays import element
 from hedgerow.hogql.functions.dates import interval, unit_of
-from hedgerow.hogql.functions.local_time import call_zone
+from hedgerow.hogql.functions.local_time import call_zone, zone_index
 from hedgerow.hogql.functions.registry import lookup
 from hedgerow.hogql.functions.spec import Call, fn
 from hedgerow.hogql.functions.windows import require_window
@@ -38,8 +38,9 @@ def _lower_call(node: exp.Expression, c: Compilation, window: exp.Window | None)
     zone = call_zone(spec, args, types)
     if zone is not None:
         env = replace(env, timezone=zone)
-    if spec.zone_arg is not None and len(args) > spec.zone_arg:
-        del args[spec.zone_arg], types[spec.zone_arg]
+    index = zone_index(spec, args)
+    if index is not None:
+        del args[index], types[index]
     call = Call(
         name=spec.name,
         args=args,
@@ -114,6 +115,9 @@ def _lower(node: exp.Expression, c: Compilation) -> exp.Expression:
         return _interval(node)
     if isinstance(node, RegexMatch):
         return _regex(node)
+    if isinstance(node, (exp.Like, exp.ILike)) and not isinstance(node.parent, exp.Escape):
+        # ClickHouse's LIKE patterns escape with a backslash; DuckDB's only when told.
+        return exp.Escape(this=node.copy(), expression=exp.Literal.string("\\"))
     if isinstance(node, exp.Bracket):
         return _bracket(node)
     if isinstance(node, (exp.Add, exp.Sub)):
@@ -123,7 +127,7 @@ def _lower(node: exp.Expression, c: Compilation) -> exp.Expression:
 
 LOWERED = (
     exp.Anonymous, ParametricCall, exp.Window, exp.Interval, RegexMatch, exp.Bracket, exp.Add,
-    exp.Sub,
+    exp.Sub, exp.Like, exp.ILike,
 )  # fmt: skip
 
 
