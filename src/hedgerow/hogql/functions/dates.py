@@ -18,6 +18,9 @@ from hedgerow.hogql.types import HogType
 DATE = nullable_if_any(T.DATE)
 DATETIME = nullable_if_any(T.DATETIME)
 INT = nullable_if_any(T.UINT64)
+U8 = nullable_if_any(T.UINT8)
+U16 = nullable_if_any(T.HogType("UInt16"))
+U32 = nullable_if_any(T.HogType("UInt32"))
 
 UNITS = {
     "microsecond": "microsecond", "millisecond": "millisecond", "second": "second",
@@ -387,20 +390,20 @@ FUNCTIONS = [
     spec("toStartOfQuarter", 1, 2, zone_arg=1, returns=DATE, duckdb=_trunc_date("quarter")),
     spec("toStartOfYear", 1, 2, zone_arg=1, returns=DATE, duckdb=_trunc_date("year")),
     spec("toLastDayOfMonth", 1, 2, zone_arg=1, returns=DATE, duckdb=_last_day_of_month),
-    spec("toYear", 1, 2, zone_arg=1, returns=INT, duckdb=_part("year")),
-    spec("toQuarter", 1, 2, zone_arg=1, returns=INT, duckdb=_part("quarter")),
-    spec("toMonth", 1, 2, zone_arg=1, returns=INT, duckdb=_part("month")),
-    spec("toDayOfYear", 1, 2, zone_arg=1, returns=INT, duckdb=_part("dayofyear")),
-    spec("toDayOfMonth", 1, 2, zone_arg=1, returns=INT, duckdb=_part("dayofmonth")),
-    spec("toDayOfWeek", 1, 3, zone_arg=2, returns=INT, duckdb=_day_of_week),
-    spec("toHour", 1, 2, zone_arg=1, returns=INT, duckdb=_part("hour")),
-    spec("toMinute", 1, 2, zone_arg=1, returns=INT, duckdb=_part("minute")),
-    spec("toSecond", 1, 2, zone_arg=1, returns=INT, duckdb=_part("second")),
-    spec("toISOWeek", 1, 2, zone_arg=1, returns=INT, duckdb=_iso_part("week")),
-    spec("toISOYear", 1, 2, zone_arg=1, returns=INT, duckdb=_iso_part("isoyear")),
-    spec("toYYYYMM", 1, 2, zone_arg=1, returns=INT, duckdb=_yyyymm(False)),
-    spec("toYYYYMMDD", 1, 2, zone_arg=1, returns=INT, duckdb=_yyyymm(True)),
-    spec("toUnixTimestamp", 1, 2, zone_arg=1, returns=INT, duckdb=_unix_timestamp),
+    spec("toYear", 1, 2, zone_arg=1, returns=U16, duckdb=_part("year")),
+    spec("toQuarter", 1, 2, zone_arg=1, returns=U8, duckdb=_part("quarter")),
+    spec("toMonth", 1, 2, zone_arg=1, returns=U8, duckdb=_part("month")),
+    spec("toDayOfYear", 1, 2, zone_arg=1, returns=U16, duckdb=_part("dayofyear")),
+    spec("toDayOfMonth", 1, 2, zone_arg=1, returns=U8, duckdb=_part("dayofmonth")),
+    spec("toDayOfWeek", 1, 3, zone_arg=2, returns=U8, duckdb=_day_of_week),
+    spec("toHour", 1, 2, zone_arg=1, returns=U8, duckdb=_part("hour")),
+    spec("toMinute", 1, 2, zone_arg=1, returns=U8, duckdb=_part("minute")),
+    spec("toSecond", 1, 2, zone_arg=1, returns=U8, duckdb=_part("second")),
+    spec("toISOWeek", 1, 2, zone_arg=1, returns=U8, duckdb=_iso_part("week")),
+    spec("toISOYear", 1, 2, zone_arg=1, returns=U16, duckdb=_iso_part("isoyear")),
+    spec("toYYYYMM", 1, 2, zone_arg=1, returns=U32, duckdb=_yyyymm(False)),
+    spec("toYYYYMMDD", 1, 2, zone_arg=1, returns=U32, duckdb=_yyyymm(True)),
+    spec("toUnixTimestamp", 1, 2, zone_arg=1, returns=U32, duckdb=_unix_timestamp),
     spec("toUnixTimestamp64Milli", 1, returns=T.INT64, duckdb=_unix_timestamp_milli),
     spec("fromUnixTimestamp", 1, returns=DATETIME, duckdb=_from_unix),
     spec("dateDiff", 3, 4, zone_arg=3, returns=T.INT64, duckdb=_date_diff),
