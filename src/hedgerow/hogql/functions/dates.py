@@ -11,7 +11,16 @@ from sqlglot import exp
 from hedgerow.hogql import types as T
 from hedgerow.hogql.errors import HogQLError
 from hedgerow.hogql.functions.local_time import as_date, as_local_timestamp, to_local, to_utc
-from hedgerow.hogql.functions.spec import ENGINE_CALL, Call, Env, fn, literal_value, nullable_if_any, spec
+from hedgerow.hogql.functions.spec import (
+    ENGINE_CALL,
+    Call,
+    Env,
+    FunctionSpec,
+    fn,
+    literal_value,
+    nullable_if_any,
+    spec,
+)
 from hedgerow.hogql.nodes import Value
 from hedgerow.hogql.types import HogType
 
@@ -366,44 +375,49 @@ def _iso_part(part: str):
     return lower
 
 
+def _zoned(name: str, returns, lowering) -> FunctionSpec:
+    """A function of one date/time value and an optional time zone (``toHour(ts[, zone])``)."""
+    return spec(name, 1, 2, zone_arg=1, returns=returns, duckdb=lowering)
+
+
 FUNCTIONS = [
     spec("now", 0, 1, zone_arg=0, returns=T.DATETIME, duckdb=_now),
     spec("today", 0, returns=T.DATE, duckdb=_today),
     spec("yesterday", 0, returns=T.DATE, duckdb=_yesterday),
-    spec("toDate", 1, 2, zone_arg=1, returns=lambda ts: T.DATE.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_date),
-    spec("toDateTime", 1, 2, zone_arg=1, returns=lambda ts: T.DATETIME.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_datetime),
+    _zoned("toDate", lambda ts: T.DATE.as_nullable(ts[0].nullable or ts[0].is_string), _to_date),
+    _zoned("toDateTime", lambda ts: T.DATETIME.as_nullable(ts[0].nullable or ts[0].is_string), _to_datetime),
     spec("toDateTime64", 1, 3, zone_arg=2, returns=lambda ts: T.DATETIME.as_nullable(ts[0].nullable or ts[0].is_string), duckdb=_to_datetime),
     spec("parseDateTime64BestEffortOrNull", 1, 3, zone_arg=2, returns=T.DATETIME.as_nullable(), duckdb=_to_datetime),
-    spec("parseDateTimeBestEffort", 1, 2, zone_arg=1, returns=T.DATETIME.as_nullable(), duckdb=_to_datetime),
+    _zoned("parseDateTimeBestEffort", T.DATETIME.as_nullable(), _to_datetime),
     spec("toTimeZone", 2, zone_arg=1, returns=lambda ts: ts[0], duckdb=_to_time_zone),
-    spec("toStartOfDay", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_trunc_datetime("day")),
-    spec("toStartOfHour", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_trunc_datetime("hour")),
-    spec("toStartOfMinute", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_trunc_datetime("minute")),
-    spec("toStartOfSecond", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_trunc_datetime("second")),
-    spec("toStartOfFiveMinutes", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_bucket(5)),
-    spec("toStartOfFiveMinute", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_bucket(5)),
-    spec("toStartOfTenMinutes", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_bucket(10)),
-    spec("toStartOfFifteenMinutes", 1, 2, zone_arg=1, returns=DATETIME, duckdb=_bucket(15)),
+    _zoned("toStartOfDay", DATETIME, _trunc_datetime("day")),
+    _zoned("toStartOfHour", DATETIME, _trunc_datetime("hour")),
+    _zoned("toStartOfMinute", DATETIME, _trunc_datetime("minute")),
+    _zoned("toStartOfSecond", DATETIME, _trunc_datetime("second")),
+    _zoned("toStartOfFiveMinutes", DATETIME, _bucket(5)),
+    _zoned("toStartOfFiveMinute", DATETIME, _bucket(5)),
+    _zoned("toStartOfTenMinutes", DATETIME, _bucket(10)),
+    _zoned("toStartOfFifteenMinutes", DATETIME, _bucket(15)),
     spec("toStartOfWeek", 1, 3, zone_arg=2, returns=DATE, duckdb=_to_start_of_week),
-    spec("toMonday", 1, 2, zone_arg=1, returns=DATE, duckdb=_to_monday),
-    spec("toStartOfMonth", 1, 2, zone_arg=1, returns=DATE, duckdb=_trunc_date("month")),
-    spec("toStartOfQuarter", 1, 2, zone_arg=1, returns=DATE, duckdb=_trunc_date("quarter")),
-    spec("toStartOfYear", 1, 2, zone_arg=1, returns=DATE, duckdb=_trunc_date("year")),
-    spec("toLastDayOfMonth", 1, 2, zone_arg=1, returns=DATE, duckdb=_last_day_of_month),
-    spec("toYear", 1, 2, zone_arg=1, returns=U16, duckdb=_part("year")),
-    spec("toQuarter", 1, 2, zone_arg=1, returns=U8, duckdb=_part("quarter")),
-    spec("toMonth", 1, 2, zone_arg=1, returns=U8, duckdb=_part("month")),
-    spec("toDayOfYear", 1, 2, zone_arg=1, returns=U16, duckdb=_part("dayofyear")),
-    spec("toDayOfMonth", 1, 2, zone_arg=1, returns=U8, duckdb=_part("dayofmonth")),
+    _zoned("toMonday", DATE, _to_monday),
+    _zoned("toStartOfMonth", DATE, _trunc_date("month")),
+    _zoned("toStartOfQuarter", DATE, _trunc_date("quarter")),
+    _zoned("toStartOfYear", DATE, _trunc_date("year")),
+    _zoned("toLastDayOfMonth", DATE, _last_day_of_month),
+    _zoned("toYear", U16, _part("year")),
+    _zoned("toQuarter", U8, _part("quarter")),
+    _zoned("toMonth", U8, _part("month")),
+    _zoned("toDayOfYear", U16, _part("dayofyear")),
+    _zoned("toDayOfMonth", U8, _part("dayofmonth")),
     spec("toDayOfWeek", 1, 3, zone_arg=2, returns=U8, duckdb=_day_of_week),
-    spec("toHour", 1, 2, zone_arg=1, returns=U8, duckdb=_part("hour")),
-    spec("toMinute", 1, 2, zone_arg=1, returns=U8, duckdb=_part("minute")),
-    spec("toSecond", 1, 2, zone_arg=1, returns=U8, duckdb=_part("second")),
-    spec("toISOWeek", 1, 2, zone_arg=1, returns=U8, duckdb=_iso_part("week")),
-    spec("toISOYear", 1, 2, zone_arg=1, returns=U16, duckdb=_iso_part("isoyear")),
-    spec("toYYYYMM", 1, 2, zone_arg=1, returns=U32, duckdb=_yyyymm(False)),
-    spec("toYYYYMMDD", 1, 2, zone_arg=1, returns=U32, duckdb=_yyyymm(True)),
-    spec("toUnixTimestamp", 1, 2, zone_arg=1, returns=U32, duckdb=_unix_timestamp),
+    _zoned("toHour", U8, _part("hour")),
+    _zoned("toMinute", U8, _part("minute")),
+    _zoned("toSecond", U8, _part("second")),
+    _zoned("toISOWeek", U8, _iso_part("week")),
+    _zoned("toISOYear", U16, _iso_part("isoyear")),
+    _zoned("toYYYYMM", U32, _yyyymm(False)),
+    _zoned("toYYYYMMDD", U32, _yyyymm(True)),
+    _zoned("toUnixTimestamp", U32, _unix_timestamp),
     spec("toUnixTimestamp64Milli", 1, returns=T.INT64, duckdb=_unix_timestamp_milli),
     spec("fromUnixTimestamp", 1, returns=DATETIME, duckdb=_from_unix),
     spec("dateDiff", 3, 4, zone_arg=3, returns=T.INT64, duckdb=_date_diff),
