@@ -88,7 +88,8 @@ COMPARISON_FUNCTIONS: dict[str, tuple[type[exp.Expression], bool]] = {
     "equals": (exp.EQ, False), "notEquals": (exp.NEQ, False), "less": (exp.LT, False),
     "greater": (exp.GT, False), "lessOrEquals": (exp.LTE, False),
     "greaterOrEquals": (exp.GTE, False), "like": (exp.Like, False), "ilike": (exp.ILike, False),
-    "notLike": (exp.Like, True), "notILike": (exp.ILike, True),
+    "notLike": (exp.Like, True), "notILike": (exp.ILike, True), "in": (exp.In, False),
+    "notIn": (exp.In, True),
 }  # fmt: skip
 """Comparison functions that are their operators, null semantics included (as in PostHog)."""
 
@@ -100,10 +101,20 @@ def _as_operator(node: exp.Anonymous) -> exp.Expression | None:
         return None
     cls, negate = entry
     left, right = node.expressions
+    if cls is exp.In:
+        operator: exp.Expression = _in(left, right)
+        return typed(exp.Not(this=operator) if negate else operator, UINT8)
     operator = cls(this=left, expression=right)
     if negate:
         operator.set("negate", True)
     return typed(operator, UINT8)
+
+
+def _in(left: exp.Expression, right: exp.Expression) -> exp.Expression:
+    if isinstance(right, exp.Subquery):
+        return typed(exp.In(this=left, query=right), UINT8)
+    values = right.expressions if isinstance(right, (exp.Array, exp.Tuple)) else [right]
+    return typed(exp.In(this=left, expressions=list(values)), UINT8)
 
 
 def run(c: Compilation) -> None:
