@@ -203,7 +203,19 @@ def _date_diff(call: Call) -> exp.Expression:
     if unit == "week":  # ClickHouse counts Monday boundaries... of weeks starting Monday
         start = fn("date_trunc", exp.Literal.string("week"), start)
         end = fn("date_trunc", exp.Literal.string("week"), end)
+    if unit in _SECONDS_PER and call.env.timezone != "UTC":
+        # Local hour (minute...) boundaries that exist: across a DST change the wall clock
+        # skips or repeats an hour, so count the elapsed time between the truncated instants.
+        first, last = (to_utc(call.env, fn("date_trunc", exp.Literal.string(unit), t)) for t in (start, end))
+        seconds = exp.Sub(this=fn("epoch", last), expression=fn("epoch", first))
+        return exp.Cast(
+            this=fn("round", exp.Div(this=exp.Paren(this=seconds), expression=exp.Literal.number(_SECONDS_PER[unit]))),
+            to=exp.DataType.build("BIGINT"),
+        )
     return fn("date_diff", exp.Literal.string(unit), start, end)
+
+
+_SECONDS_PER = {"second": 1, "minute": 60, "hour": 3600}
 
 
 CALENDAR_UNITS = frozenset({"day", "week", "month", "quarter", "year"})
