@@ -7,6 +7,7 @@ import re
 from sqlglot import exp
 
 from hedgerow.hogql import types as T
+from hedgerow.hogql.functions.slices import one_based_slice
 from hedgerow.hogql.functions.spec import Call, fn, literal_value, nullable_if_any, spec
 
 STR = nullable_if_any(T.STRING)
@@ -21,16 +22,17 @@ def _length(call: Call) -> exp.Expression:
     return fn("strlen", call.args[0])
 
 
-def _empty(negate: bool):
-    def lower(call: Call) -> exp.Expression:
-        value = call.args[0]
-        if call.types[0].name == "Array":
-            test = exp.EQ(this=fn("len", value), expression=exp.Literal.number(0))
-        else:
-            test = exp.EQ(this=value, expression=exp.Literal.string(""))
-        return exp.Not(this=exp.Paren(this=test)) if negate else exp.Paren(this=test)
+def _emptiness(call: Call, negate: bool) -> exp.Expression:
+    value = call.args[0]
+    if call.types[0].name == "Array":
+        test = exp.EQ(this=fn("len", value), expression=exp.Literal.number(0))
+    else:
+        test = exp.EQ(this=value, expression=exp.Literal.string(""))
+    return exp.Not(this=exp.Paren(this=test)) if negate else exp.Paren(this=test)
 
-    return lower
+
+def _empty(negate: bool):
+    return lambda call: _emptiness(call, negate)
 
 
 def _concat(call: Call) -> exp.Expression:
@@ -94,33 +96,13 @@ def _count_substrings(call: Call) -> exp.Expression:
 
 
 def _substring(call: Call) -> exp.Expression:
-    """ClickHouse's substring: 1-based; offset 0 gives ''; a negative offset counts from the end;
-    a negative length stops that many characters before the end."""
-    text, offset = call.args[0], call.args[1]
-    length = call.args[2] if len(call.args) > 2 else None
-    const_offset, const_length = literal_value(offset), literal_value(length) if length is not None else None
-    if const_offset == 0:
-        return exp.Literal.string("")
-    if isinstance(const_offset, int) and const_offset > 0 and (length is None or (isinstance(const_length, int) and const_length >= 0)):
-        return fn("substring", *call.args)
-    size = fn("length", text.copy())
-    start = exp.Case(
-        ifs=[exp.If(this=exp.GT(this=offset.copy(), expression=exp.Literal.number(0)), true=offset.copy())],
-        default=exp.Add(this=exp.Add(this=size.copy(), expression=offset.copy()), expression=exp.Literal.number(1)),
-    )
-    if length is None:
-        end: exp.Expression = exp.Add(this=size.copy(), expression=exp.Literal.number(1))
-    else:
-        end = exp.Case(
-            ifs=[exp.If(this=exp.GTE(this=length.copy(), expression=exp.Literal.number(0)), true=exp.Add(this=start.copy(), expression=length.copy()))],
-            default=exp.Add(this=exp.Add(this=size.copy(), expression=length.copy()), expression=exp.Literal.number(1)),
-        )
-    first = fn("greatest", start, exp.Literal.number(1))
-    last = fn("least", end, exp.Add(this=size, expression=exp.Literal.number(1)))
-    count = fn("greatest", exp.Sub(this=last, expression=first.copy()), exp.Literal.number(0))
-    return exp.Case(
-        ifs=[exp.If(this=exp.EQ(this=offset.copy(), expression=exp.Literal.number(0)), true=exp.Literal.string(""))],
-        default=fn("substring", text, first, count),
+    """ClickHouse's substring (see :mod:`.slices`)."""
+    return one_based_slice(
+        call.args[0],
+        call.args[1],
+        call.args[2] if len(call.args) > 2 else None,
+        size=lambda text: fn("length", text),
+        take=lambda text, first, count: fn("substring", text, first, count),
     )
 
 
@@ -168,6 +150,8 @@ FUNCTIONS = [
     spec("lengthUTF8", 1, returns=U64, duckdb="length"),
     spec("empty", 1, returns=T.UINT8, duckdb=_empty(False)),
     spec("notEmpty", 1, returns=T.UINT8, duckdb=_empty(True)),
+    spec("isEmpty", 1, returns=T.UINT8, duckdb=_empty(False)),
+    spec("isNotEmpty", 1, returns=T.UINT8, duckdb=_empty(True)),
     spec("lower", 1, returns=STR, duckdb=_ascii_case(upper=False)),
     spec("upper", 1, returns=STR, duckdb=_ascii_case(upper=True)),
     spec("lowerUTF8", 1, returns=STR, duckdb="lower"),
