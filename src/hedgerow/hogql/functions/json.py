@@ -53,17 +53,26 @@ def pointer(call: Call, start: int = 1) -> exp.Expression:
     return parts
 
 
+def doc(call: Call) -> exp.Expression:
+    """The call's JSON document; text that is not JSON reads as missing (ClickHouse gives the
+    default), where the engine would fail the whole query. Stored JSON columns are valid."""
+    value = call.args[0].copy()
+    if call.types[0].name == "JSON":
+        return value
+    return exp.Case(ifs=[exp.If(this=fn("json_valid", value.copy()), true=value)], default=exp.Null())
+
+
 def _string(call: Call) -> exp.Expression:
-    value = fn("json_extract_string", call.args[0], pointer(call))
+    value = fn("json_extract_string", doc(call), pointer(call))
     return exp.Coalesce(this=value, expressions=[exp.Literal.string("")])
 
 
 def _typed(duck_type: str):
     def lower(call: Call) -> exp.Expression:
-        raw = fn("json_extract_string", call.args[0], pointer(call))
+        raw = fn("json_extract_string", doc(call), pointer(call))
         value: exp.Expression = exp.TryCast(this=raw, to=exp.DataType.build(duck_type, dialect="duckdb"))
         if duck_type != "DOUBLE":  # ClickHouse truncates a fractional number to an integer
-            kind = fn("json_type", call.args[0].copy(), pointer(call))
+            kind = fn("json_type", doc(call), pointer(call))
             truncated = exp.TryCast(
                 this=fn("trunc", exp.TryCast(this=raw.copy(), to=exp.DataType.build("DOUBLE"))),
                 to=exp.DataType.build(duck_type, dialect="duckdb"),
@@ -79,8 +88,8 @@ def _typed(duck_type: str):
 
 def _bool(call: Call) -> exp.Expression:
     """1 for JSON ``true`` or a non-zero integer, else 0 (ClickHouse's JSONExtractBool)."""
-    raw = fn("json_extract_string", call.args[0], pointer(call))
-    kind = fn("json_type", call.args[0].copy(), pointer(call))
+    raw = fn("json_extract_string", doc(call), pointer(call))
+    kind = fn("json_type", doc(call), pointer(call))
     truth = exp.Case(
         ifs=[
             exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("BOOLEAN")),
@@ -98,38 +107,42 @@ def _bool(call: Call) -> exp.Expression:
 
 def _length(call: Call) -> exp.Expression:
     """Keys of an object, items of an array, else 0 (ClickHouse's JSONLength)."""
-    kind = fn("json_type", call.args[0], pointer(call))
+    kind = fn("json_type", doc(call), pointer(call))
     return exp.Case(
         ifs=[
             exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("OBJECT")),
-                   true=fn("len", fn("json_keys", call.args[0].copy(), pointer(call)))),
+                   true=fn("len", fn("json_keys", doc(call), pointer(call)))),
             exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("ARRAY")),
-                   true=fn("json_array_length", call.args[0].copy(), pointer(call))),
+                   true=fn("json_array_length", doc(call), pointer(call))),
         ],
         default=exp.Literal.number(0),
     )
 
 
 def _raw(call: Call) -> exp.Expression:
-    value = exp.Cast(this=fn("json_extract", call.args[0], pointer(call)), to=exp.DataType.build("VARCHAR"))
+    value = exp.Cast(this=fn("json_extract", doc(call), pointer(call)), to=exp.DataType.build("VARCHAR"))
     return exp.Coalesce(this=value, expressions=[exp.Literal.string("")])
 
 
 def _has(call: Call) -> exp.Expression:
-    return exp.Not(this=exp.Is(this=fn("json_extract", call.args[0], pointer(call)), expression=exp.Null()))
+    return exp.Not(this=exp.Is(this=fn("json_extract", doc(call), pointer(call)), expression=exp.Null()))
 
 
 def _array_length(call: Call) -> exp.Expression:
-    return fn("json_array_length", call.args[0], pointer(call))
+    return fn("json_array_length", doc(call), pointer(call))
 
 
 def _keys(call: Call) -> exp.Expression:
-    return fn("json_keys", call.args[0], pointer(call))
+    return fn("json_keys", doc(call), pointer(call))
 
 
 def _array_raw(call: Call) -> exp.Expression:
-    sub = fn("json_extract", call.args[0], pointer(call))
-    return exp.Cast(this=fn("from_json", sub, exp.Literal.string('["json"]')), to=exp.DataType.build("VARCHAR[]"))
+    sub = fn("json_extract", doc(call), pointer(call))
+    items = exp.Cast(this=fn("from_json", sub, exp.Literal.string('["json"]')), to=exp.DataType.build("VARCHAR[]"))
+    return exp.Case(  # anything but an array gives []
+        ifs=[exp.If(this=exp.EQ(this=fn("json_type", doc(call), pointer(call)), expression=exp.Literal.string("ARRAY")), true=items)],
+        default=exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build("VARCHAR[]")),
+    )
 
 
 _JSON_TYPE_NAMES = {
@@ -139,7 +152,7 @@ _JSON_TYPE_NAMES = {
 
 
 def _type(call: Call) -> exp.Expression:
-    kind = fn("json_type", call.args[0], pointer(call))
+    kind = fn("json_type", doc(call), pointer(call))
     ifs = [
         exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string(k)), true=exp.Literal.string(v))
         for k, v in _JSON_TYPE_NAMES.items()

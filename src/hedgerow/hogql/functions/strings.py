@@ -77,7 +77,18 @@ def _replace_regexp_all(call: Call) -> exp.Expression:
 
 
 def _split_by(engine: str):
-    return lambda call: fn(engine, call.args[1], call.args[0])
+    def lower(call: Call) -> exp.Expression:
+        parts = fn(engine, call.args[1], call.args[0])
+        if len(call.args) > 2:  # at most max_substrings parts (the rest dropped), when > 0
+            limit = call.args[2]
+            return exp.Case(
+                ifs=[exp.If(this=exp.GT(this=limit.copy(), expression=exp.Literal.number(0)),
+                            true=fn("list_slice", parts.copy(), exp.Literal.number(1), limit))],
+                default=parts,
+            )
+        return parts
+
+    return lower
 
 
 def _array_string_concat(call: Call) -> exp.Expression:
