@@ -40,24 +40,39 @@ def _bound(value: object, side: object) -> float | None:
     return -rows if str(side).lower() == "preceding" else rows
 
 
-def frame_rows(window: exp.Window | None) -> tuple[float, float] | None:
-    """The window frame as ``(first, last)`` row offsets from the current row, or None if it is
-    not a constant frame. ClickHouse's default frame ends at the current row when the window is
-    ordered and covers the partition otherwise."""
+def frame_rows(window: exp.Window | None) -> tuple[float, float, bool] | None:
+    """The window frame as ``(first, last, peers)``: row offsets from the current row, and
+    whether a CURRENT ROW bound also takes in the row's peers (a RANGE frame); None if it is not
+    a constant frame. ClickHouse's default frame is ``RANGE BETWEEN UNBOUNDED PRECEDING AND
+    CURRENT ROW`` (the whole partition when the window is not ordered: all rows are peers)."""
     if window is None:
         return None
     spec = window.args.get("spec")
     if spec is None:
-        return (-math.inf, 0) if window.args.get("order") is not None else (-math.inf, math.inf)
+        return (-math.inf, 0, True) if window.args.get("order") is not None else (-math.inf, math.inf, False)
     start = _bound(spec.args.get("start"), spec.args.get("start_side"))
     end = _bound(spec.args.get("end"), spec.args.get("end_side")) if spec.args.get("end") is not None else 0
     if start is None or end is None:
         return None
-    if str(spec.args.get("kind", "")).upper() == "RANGE" and not (
-        start in (-math.inf, 0) and end in (0, math.inf)
-    ):
+    is_range = str(spec.args.get("kind", "")).upper() == "RANGE"
+    if is_range and not (start in (-math.inf, 0) and end in (0, math.inf)):
         return None
-    return start, end
+    return start, end, is_range
+
+
+def _over(window: exp.Window, function: exp.Expression) -> exp.Expression:
+    over = window.copy()
+    over.set("this", function)
+    return over
+
+
+def _peer_guarded(call: Call, engine: str, args: list[exp.Expression], default: exp.Expression) -> exp.Expression:
+    """The row ``offset`` away when it is a peer of the current row (same ORDER BY keys), which a
+    RANGE frame's CURRENT ROW bound takes in; else the default."""
+    keys = [ordered.this for ordered in call.window.args["order"].expressions]
+    key = keys[0] if len(keys) == 1 else fn("row", *keys)
+    peer = exp.NullSafeEQ(this=_over(call.window, fn(engine, key.copy(), args[1].copy())), expression=key.copy())
+    return exp.Case(ifs=[exp.If(this=peer, true=_over(call.window, fn(engine, *args)))], default=default)
 
 
 def _in_frame(engine: str, direction: int):
@@ -68,11 +83,15 @@ def _in_frame(engine: str, direction: int):
         value = call.args[0]
         offset = call.args[1] if len(call.args) > 1 else exp.Literal.number(1)
         default = call.args[2] if len(call.args) > 2 else default_value(call.types[0].as_nullable(False))
+        args = [value, offset] + ([default] if default is not None else [])
         rows = literal_value(offset)
         frame = frame_rows(call.window)
         if isinstance(rows, int) and frame is not None and not frame[0] <= direction * rows <= frame[1]:
-            return default if default is not None else exp.Null()
-        args = [value, offset] + ([default] if default is not None else [])
+            fallback = default.copy() if default is not None else exp.Null()
+            bound = frame[1] if direction * rows > frame[1] else frame[0]
+            if frame[2] and bound == 0 and call.window.args.get("order") is not None:
+                return _peer_guarded(call, engine, args, fallback)
+            return fallback
         node = fn(engine, *args)
         node.meta["hog_agg_core"] = True
         return node
