@@ -300,11 +300,28 @@ def _month_bucket(local: exp.Expression, amount: exp.Expression, unit: str) -> e
     return fn("make_date", year, month, exp.Literal.number(1))
 
 
-def interval_result(value: HogType, interval_type: HogType) -> HogType:
-    """toStartOfInterval's type: a Date for weeks or longer (or Date input), else a DateTime."""
+def interval_result(value: HogType, interval_type: HogType, origin: HogType | None = None) -> HogType:
+    """toStartOfInterval's type: a Date for weeks or longer (or Date input), else a DateTime;
+    always a DateTime from a DateTime origin."""
+    if origin is not None and origin.is_datetime:
+        return T.DATETIME.as_nullable(value.nullable)
     if value.is_date or interval_type.unit in ("week", "month", "quarter", "year"):
         return T.DATE.as_nullable(value.nullable)
     return T.DATETIME.as_nullable(value.nullable)
+
+
+def _months_from(origin: exp.Expression, local: exp.Expression, amount: exp.Expression, unit: str) -> exp.Expression:
+    """The start of ``local``'s bucket of ``amount`` months/quarters/years counted from ``origin``."""
+    width = exp.Mul(this=exp.Cast(this=amount, to=exp.DataType.build("BIGINT")), expression=exp.Literal.number(_MONTHS_PER[unit]))
+    months = fn("date_diff", exp.Literal.string("month"), origin, local)
+    steps = exp.Cast(this=fn("floor", exp.Div(this=months, expression=exp.Paren(this=width))), to=exp.DataType.build("BIGINT"))
+
+    def shifted(by: exp.Expression) -> exp.Expression:
+        return exp.Add(this=origin.copy(), expression=fn("to_months", exp.Mul(this=by, expression=width.copy())))
+
+    candidate = shifted(steps)
+    earlier = shifted(exp.Paren(this=exp.Sub(this=steps.copy(), expression=exp.Literal.number(1))))
+    return exp.Case(ifs=[exp.If(this=exp.GT(this=candidate.copy(), expression=local.copy()), true=earlier)], default=candidate)
 
 
 def _start_of_interval(call: Call) -> exp.Expression:
@@ -312,7 +329,11 @@ def _start_of_interval(call: Call) -> exp.Expression:
     local = as_local_timestamp(call.env, call.args[0], call.types[0])
     width = interval(amount, unit)
     if len(call.args) > 2:  # an origin
-        bucket = fn("time_bucket", width, local, as_local_timestamp(call.env, call.args[2], call.types[2]))
+        origin = as_local_timestamp(call.env, call.args[2], call.types[2])
+        if unit in _MONTHS_PER:
+            bucket = _months_from(origin, local, amount, unit)
+        else:
+            bucket = fn("time_bucket", width, local, origin)
     elif unit in _MONTHS_PER:
         return _month_bucket(local, amount, unit)
     elif unit == "hour":  # ClickHouse counts hours from the day's midnight
@@ -441,9 +462,10 @@ FUNCTIONS = [
     ],
     spec("timeStampAdd", 2, 3, returns=_shifted_type, duckdb=_date_add(1, unit_first=False)),
     spec("timeStampSub", 2, 3, returns=_shifted_type, duckdb=_date_add(-1, unit_first=False)),
-    spec("toStartOfInterval", 2, 4, zone_arg=-1, returns=lambda ts: interval_result(ts[0], ts[1]), duckdb=_start_of_interval),
-    spec("date_bin", 3, returns=lambda ts: interval_result(ts[1], ts[0]), duckdb=_date_bin),
-    spec("timezone", 2, returns=lambda ts: ts[1], duckdb=lambda call: call.args[1]),
+    spec("toStartOfInterval", 2, 4, zone_arg=-1, returns=lambda ts: interval_result(ts[0], ts[1], ts[2] if len(ts) > 2 else None), duckdb=_start_of_interval),
+    spec("date_bin", 3, returns=lambda ts: interval_result(ts[1], ts[0], ts[2]), duckdb=_date_bin),
+    # PostgreSQL's timezone(zone, ts) is PostHog's toTimeZone(ts, zone)
+    spec("timezone", 2, zone_arg=0, returns=lambda ts: ts[1], duckdb=lambda call: call.args[0]),
     spec("dateTrunc", 2, 3, zone_arg=2, returns=DATETIME, duckdb=_date_trunc),
     spec("date_trunc", 2, 3, zone_arg=2, returns=DATETIME, duckdb=_date_trunc),
     spec("formatDateTime", 2, 3, zone_arg=2, returns=T.STRING, duckdb=_format_datetime),
