@@ -408,6 +408,44 @@ def _iso_part(part: str):
     return lower
 
 
+def _time_zone_of(call: Call) -> exp.Expression:
+    return exp.Literal.string(call.env.timezone)  # the value's own zone, else the project's
+
+
+def _time_zone_offset(call: Call) -> exp.Expression:
+    local = as_local_timestamp(call.env, call.args[0], call.types[0])
+    seconds = exp.Sub(this=fn("epoch", local), expression=fn("epoch", call.args[0].copy()))
+    return exp.Cast(this=seconds, to=exp.DataType.build("INTEGER"))
+
+
+def _last_day_of_week(call: Call) -> exp.Expression:
+    date = as_date(call.env, call.args[0], call.types[0])
+    start = week_start(call, date, _week_mode(call, 1))
+    return exp.Cast(this=exp.Add(this=start, expression=exp.Literal.number(6)), to=exp.DataType.build("DATE"))
+
+
+def _to_week(call: Call) -> exp.Expression:
+    mode = _week_mode(call, 1) if len(call.args) > 1 else 0
+    local = as_local_timestamp(call.env, call.args[0], call.types[0])
+    if mode == 0:  # Sunday-first, 0-53, week 1 starts on the first Sunday
+        return exp.Cast(this=fn("strftime", local, exp.Literal.string("%U")), to=exp.DataType.build("UTINYINT", dialect="duckdb"))
+    if mode == 3:  # ISO 8601
+        return fn("week", local)
+    raise HogQLError(f"toWeek mode {mode} is not supported (use 0, or 3 for ISO weeks)")
+
+
+def _formatted_number(pattern: str):
+    def lower(call: Call) -> exp.Expression:
+        local = as_local_timestamp(call.env, call.args[0], call.types[0])
+        return exp.Cast(this=fn("strftime", local, exp.Literal.string(pattern)), to=exp.DataType.build("UBIGINT", dialect="duckdb"))
+
+    return lower
+
+
+def _make_date_time(call: Call) -> exp.Expression:
+    return to_utc(call.env, fn("make_timestamp", *call.args[:6]))
+
+
 def _zoned(name: str, returns, lowering) -> FunctionSpec:
     """A function of one date/time value and an optional time zone (``toHour(ts[, zone])``)."""
     return spec(name, 1, 2, zone_arg=1, returns=returns, duckdb=lowering)
@@ -464,6 +502,19 @@ FUNCTIONS = [
     spec("timeStampSub", 2, 3, returns=_shifted_type, duckdb=_date_add(-1, unit_first=False)),
     spec("toStartOfInterval", 2, 4, zone_arg=-1, returns=lambda ts: interval_result(ts[0], ts[1], ts[2] if len(ts) > 2 else None), duckdb=_start_of_interval),
     spec("date_bin", 3, returns=lambda ts: interval_result(ts[1], ts[0], ts[2]), duckdb=_date_bin),
+    _zoned("timeZoneOf", T.STRING, _time_zone_of),
+    _zoned("timeZoneOffset", nullable_if_any(T.HogType("Int32")), _time_zone_offset),
+    _zoned("toStartOfISOYear", DATE, _trunc_date("isoyear")),
+    spec("toLastDayOfWeek", 1, 3, zone_arg=2, returns=DATE, duckdb=_last_day_of_week),
+    spec("toWeek", 1, 3, zone_arg=2, returns=U8, duckdb=_to_week),
+    _zoned("toYYYYMMDDhhmmss", nullable_if_any(T.UINT64), _formatted_number("%Y%m%d%H%M%S")),
+    _zoned("monthName", T.STRING, lambda call: fn("strftime", as_local_timestamp(call.env, call.args[0], call.types[0]), exp.Literal.string("%B"))),
+    spec("fromUnixTimestamp64Milli", 1, returns=DATETIME, duckdb=lambda call: fn("epoch_ms", exp.Cast(this=call.args[0], to=exp.DataType.build("BIGINT")))),
+    *[spec(name, 3, returns=DATE, duckdb="make_date") for name in ("makeDate", "make_date")],
+    spec("makeDateTime", 6, 7, zone_arg=6, returns=DATETIME, duckdb=_make_date_time),
+    spec("current_timestamp", 0, returns=T.DATETIME, duckdb=_now),
+    spec("current_date", 0, returns=T.DATE, duckdb=_today),
+    spec("to_char", 2, 3, zone_arg=2, returns=T.STRING, duckdb=_format_datetime),
     # PostgreSQL's timezone(zone, ts) is PostHog's toTimeZone(ts, zone)
     spec("timezone", 2, zone_arg=0, returns=lambda ts: ts[1], duckdb=lambda call: call.args[0]),
     spec("dateTrunc", 2, 3, zone_arg=2, returns=DATETIME, duckdb=_date_trunc),

@@ -184,6 +184,7 @@ FUNCTIONS = [
     spec("startsWith", 2, returns=BOOL, duckdb="starts_with"),
     spec("endsWith", 2, returns=BOOL, duckdb="ends_with"),
     spec("position", 2, returns=U64, duckdb="instr"),
+    spec("positionUTF8", 2, returns=U64, duckdb="instr"),
     spec("positionCaseInsensitive", 2, returns=U64, duckdb=_position_ci),
     spec("positionCaseInsensitiveUTF8", 2, returns=U64, duckdb=_position_ci),
     spec("replace", 3, returns=STR, duckdb="replace"),
