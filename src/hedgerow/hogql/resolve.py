@@ -408,7 +408,7 @@ class Resolver:
             arg_types = [type_of(a) for a in args]
         if params:
             node.set("params", [self.expr(p, scope) for p in params])
-        result = spec.return_type(arg_types)
+        result = spec.return_type(arg_types, [] if distinct else args)
         if result.is_datetime and not distinct:
             result = result.in_zone(call_zone(spec, args, arg_types) or result.zone)
         return typed(node, result)
@@ -541,7 +541,7 @@ class Resolver:
                 if nodes.TYPE not in arg.meta:
                     typed(arg, _infer(arg))
             spec = lookup(node.name)
-            return typed(node, spec.return_type([type_of(a) for a in node.expressions]))
+            return typed(node, spec.return_type([type_of(a) for a in node.expressions], node.expressions))
         return typed(node, _infer(node))
 
     def _lazy(self, source: Source, name: str, join: LazyJoin, scope: Scope) -> Source:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 
 from hedgerow.hogql import types as T
+from hedgerow.hogql.errors import HogQLError
 from hedgerow.hogql.functions.spec import Call, fn, literal_value, spec
 from hedgerow.hogql.nodes import inline_string
+from hedgerow.hogql.types import HogType
 
 
 def pointer_segment(key: str | int) -> str:
@@ -160,6 +164,59 @@ def _type(call: Call) -> exp.Expression:
     return exp.Case(ifs=ifs, default=exp.Null())
 
 
+_SCALARS = {
+    "String": (T.STRING, _string), "Bool": (T.UINT8, _bool), "UInt8": (T.UINT8, _typed("UTINYINT")),
+    "Int8": (HogType("Int8"), _typed("TINYINT")), "Int16": (HogType("Int16"), _typed("SMALLINT")),
+    "Int32": (HogType("Int32"), _typed("INTEGER")), "Int64": (T.INT64, _typed("BIGINT")),
+    "UInt16": (HogType("UInt16"), _typed("USMALLINT")), "UInt32": (HogType("UInt32"), _typed("UINTEGER")),
+    "UInt64": (T.UINT64, _typed("UBIGINT")), "Float32": (HogType("Float32"), _typed("FLOAT")),
+    "Float64": (T.FLOAT64, _typed("DOUBLE")),
+}  # fmt: skip
+
+
+def _target(args, what: str = "JSONExtract") -> tuple[str, bool]:
+    """The ClickHouse type named by a JSONExtract call's last argument, and whether Nullable."""
+    name = literal_value(args[-1]) if args else None
+    if not isinstance(name, str):
+        raise HogQLError(f"{what} needs a constant type name as its last argument")
+    name = name.strip()
+    nullable = name.startswith("Nullable(") and name.endswith(")")
+    inner = name[len("Nullable("):-1] if nullable else name
+    if inner not in _SCALARS:
+        raise HogQLError(f"{what} does not support the type '{name}'")
+    return inner, nullable
+
+
+def _extract_type(args, types) -> HogType:
+    inner, nullable = _target(args)
+    return _SCALARS[inner][0].as_nullable(nullable)
+
+
+def _extract(call: Call) -> exp.Expression:
+    """``JSONExtract(json, path..., 'Type')``: the typed extractor; Nullable types keep NULL
+    where the value is missing or of another type."""
+    inner, nullable = _target(call.args)
+    lowering = _SCALARS[inner][1]
+    path_call = replace(call, args=call.args[:-1], types=call.types[:-1])
+    value = lowering(path_call)
+    if not nullable:
+        return value
+    kind = fn("json_type", doc(path_call), pointer(path_call))
+    wanted = _KINDS[inner]
+    return exp.Case(ifs=[exp.If(this=exp.In(this=kind, expressions=[exp.Literal.string(k) for k in wanted]), true=value)], default=exp.Null())
+
+
+_NUMBER_KINDS = ("BIGINT", "UBIGINT", "DOUBLE")
+_KINDS = {name: ("VARCHAR",) if name == "String" else ("BOOLEAN",) if name == "Bool" else _NUMBER_KINDS for name in _SCALARS}
+
+
+def _json_value(call: Call) -> exp.Expression:
+    """``JSON_VALUE(json, '$.path')``: a scalar as text, '' when missing or not a scalar."""
+    value = fn("json_extract_string", doc(call), call.args[1])
+    scalar = exp.Not(this=exp.In(this=fn("json_type", doc(call), call.args[1].copy()), expressions=[exp.Literal.string("OBJECT"), exp.Literal.string("ARRAY")]))
+    return exp.Coalesce(this=exp.Case(ifs=[exp.If(this=scalar, true=value)], default=exp.Null()), expressions=[exp.Literal.string("")])
+
+
 FUNCTIONS = [
     spec("JSONExtractString", 1, None, returns=T.STRING, duckdb=_string),
     spec("JSONExtractInt", 1, None, returns=T.INT64, duckdb=_typed("BIGINT")),
@@ -174,4 +231,6 @@ FUNCTIONS = [
     spec("JSONExtractKeys", 1, None, returns=T.array_of(T.STRING), duckdb=_keys),
     spec("JSONExtractArrayRaw", 1, None, returns=T.array_of(T.STRING), duckdb=_array_raw),
     spec("isValidJSON", 1, returns=T.UINT8, duckdb="json_valid"),
+    replace(spec("JSONExtract", 2, None, duckdb=_extract), typed_by_args=_extract_type),
+    spec("JSON_VALUE", 2, returns=T.STRING, duckdb=_json_value),
 ]  # fmt: skip

@@ -55,6 +55,8 @@ class FunctionSpec:
     aggregate: bool = False
     min_params: int = 0
     max_params: int = 0
+    typed_by_args: Callable[[Sequence[exp.Expression], Sequence[HogType]], HogType] | None = None
+    """A result type that depends on constant arguments (``JSONExtract(json, 'k', 'Int64')``)."""
     zone_arg: int | None = None
     """Index of an optional constant time-zone argument (``toStartOfDay(ts, 'Europe/Paris')``);
     -1 for a trailing one after optional arguments (see ``local_time.zone_index``)."""
@@ -83,7 +85,9 @@ class FunctionSpec:
                 end=end,
             )
 
-    def return_type(self, arg_types: Sequence[HogType]) -> HogType:
+    def return_type(self, arg_types: Sequence[HogType], args: Sequence[exp.Expression] = ()) -> HogType:
+        if self.typed_by_args is not None:
+            return self.typed_by_args(args, arg_types)
         return self.returns(arg_types)
 
 
