@@ -156,6 +156,71 @@ def _trim(name: str):
     return lambda call: fn(name, *call.args)
 
 
+def _any_of(needles: exp.Expression, test) -> exp.Expression:
+    """Whether ``test(needle)`` holds for any item of a needle array."""
+    lam = exp.Lambda(this=test(exp.column("_n")), expressions=[exp.to_identifier("_n")])
+    return exp.GT(this=fn("len", fn("list_filter", needles, lam)), expression=exp.Literal.number(0))
+
+
+def _multi_search_any(case_insensitive: bool):
+    def lower(call: Call) -> exp.Expression:
+        haystack = call.args[0]
+        if case_insensitive:
+            return _any_of(call.args[1], lambda n: fn("contains", fn("lower", haystack.copy()), fn("lower", n)))
+        return _any_of(call.args[1], lambda n: fn("contains", haystack.copy(), n))
+
+    return lower
+
+
+def _multi_search_first_index(call: Call) -> exp.Expression:
+    lam = exp.Lambda(this=fn("contains", call.args[0], exp.column("_n")), expressions=[exp.to_identifier("_n")])
+    found = fn("list_position", fn("list_transform", call.args[1], lam), exp.true())
+    return exp.Coalesce(this=found, expressions=[exp.Literal.number(0)])
+
+
+def _count_matches(case_insensitive: bool):
+    def lower(call: Call) -> exp.Expression:
+        pattern = call.args[1]
+        if case_insensitive:
+            pattern = exp.DPipe(this=exp.Literal.string("(?i)"), expression=pattern)
+        return fn("len", fn("regexp_extract_all", call.args[0], pattern))
+
+    return lower
+
+
+def _has_token(case_insensitive: bool):
+    """The needle as a whole token: bounded by non-alphanumeric ASCII characters or the ends."""
+
+    def lower(call: Call) -> exp.Expression:
+        boundary = exp.Literal.string("(^|[^a-zA-Z0-9])")
+        pattern = exp.DPipe(
+            this=exp.DPipe(this=boundary, expression=fn("regexp_escape", call.args[1])),
+            expression=exp.Literal.string("([^a-zA-Z0-9]|$)"),
+        )
+        if case_insensitive:
+            pattern = exp.DPipe(this=exp.Literal.string("(?i)"), expression=pattern)
+        return fn("regexp_matches", call.args[0], pattern)
+
+    return lower
+
+
+def _append_trailing(call: Call) -> exp.Expression:
+    text, char = call.args
+    done = exp.or_(
+        exp.EQ(this=text.copy(), expression=exp.Literal.string("")),
+        fn("ends_with", text.copy(), char.copy()),
+    )
+    return exp.Case(ifs=[exp.If(this=done, true=text.copy())], default=fn("concat", text, char))
+
+
+def _split_part(call: Call) -> exp.Expression:
+    """PostgreSQL's split_part as PostHog defines it: '' when out of range."""
+    text, separator, index = call.args
+    return exp.Coalesce(
+        this=fn("list_extract", fn("string_split", text, separator), index), expressions=[exp.Literal.string("")]
+    )
+
+
 FUNCTIONS = [
     spec("length", 1, returns=U64, duckdb=_length),
     spec("lengthUTF8", 1, returns=U64, duckdb="length"),
@@ -220,6 +285,34 @@ FUNCTIONS = [
     spec("queryString", 1, returns=STR, duckdb=_url_part(r"\?([^#]*)")),
     spec("fragment", 1, returns=STR, duckdb=_url_part(r"#(.*)$")),
     spec("extractURLParameter", 2, returns=STR, duckdb=_extract_url_parameter),
+    spec("reverseUTF8", 1, returns=STR, duckdb="reverse"),
+    spec("leftPadUTF8", 2, 3, returns=STR, duckdb=lambda c: fn("lpad", *c.args[:2], *(c.args[2:] or [exp.Literal.string(" ")]))),
+    spec("rightPadUTF8", 2, 3, returns=STR, duckdb=lambda c: fn("rpad", *c.args[:2], *(c.args[2:] or [exp.Literal.string(" ")]))),
+    spec("lpad", 3, returns=STR, duckdb="lpad"),
+    spec("rpad", 3, returns=STR, duckdb="rpad"),
+    spec("ltrim", 1, 2, returns=STR, duckdb=_trim("ltrim")),
+    spec("rtrim", 1, 2, returns=STR, duckdb=_trim("rtrim")),
+    spec("btrim", 1, 2, returns=STR, duckdb=_trim("trim")),
+    spec("locate", 2, returns=U64, duckdb=lambda c: fn("instr", c.args[1], c.args[0])),  # needle first
+    spec("ascii", 1, returns=nullable_if_any(T.HogType("Int32")), duckdb=lambda c: exp.Case(
+        ifs=[exp.If(this=exp.EQ(this=c.args[0].copy(), expression=exp.Literal.string("")), true=exp.Literal.number(0))],
+        default=fn("ascii", c.args[0]))),
+    spec("initcap", 1, returns=STR, duckdb=lambda c: fn("concat", fn("upper", fn("left", c.args[0], exp.Literal.number(1))),
+                                                          fn("lower", fn("substring", c.args[0].copy(), exp.Literal.number(2))))),
+    spec("translate", 3, returns=STR, duckdb="translate"),
+    spec("translateUTF8", 3, returns=STR, duckdb="translate"),
+    spec("regexpQuoteMeta", 1, returns=STR, duckdb="regexp_escape"),
+    spec("appendTrailingCharIfAbsent", 2, returns=STR, duckdb=_append_trailing),
+    spec("split_part", 3, returns=STR, duckdb=_split_part),
+    spec("multiSearchAny", 2, returns=BOOL, duckdb=_multi_search_any(False)),
+    spec("multiSearchAnyUTF8", 2, returns=BOOL, duckdb=_multi_search_any(False)),
+    spec("multiSearchAnyCaseInsensitive", 2, returns=BOOL, duckdb=_multi_search_any(True)),
+    spec("multiSearchFirstIndex", 2, returns=U64, duckdb=_multi_search_first_index),
+    spec("multiMatchAny", 2, returns=BOOL, duckdb=lambda c: _any_of(c.args[1], lambda p: fn("regexp_matches", c.args[0].copy(), p))),
+    spec("countMatches", 2, returns=U64, duckdb=_count_matches(False)),
+    spec("countMatchesCaseInsensitive", 2, returns=U64, duckdb=_count_matches(True)),
+    spec("hasToken", 2, returns=BOOL, duckdb=_has_token(False)),
+    spec("hasTokenCaseInsensitive", 2, returns=BOOL, duckdb=_has_token(True)),
     spec("cutQueryString", 1, returns=STR, duckdb=_cut_query_string),
     spec("cutWWW", 1, returns=STR, duckdb=lambda c: fn("regexp_replace", c.args[0], exp.Literal.string(r"//www\."), exp.Literal.string("//"))),
 ]  # fmt: skip
