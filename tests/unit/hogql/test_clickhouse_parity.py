@@ -347,6 +347,15 @@ QUERIES = [
     f"SELECT toString(x % 20) AS k, x > 15 AS big, sum(x) AS s FROM {_ROWS} GROUP BY CUBE(k, big) ORDER BY k, big, s",
     f"SELECT x % 20 AS k, count() AS c FROM {_ROWS} GROUP BY k WITH TOTALS ORDER BY k",
     # aggregates
+    f"SELECT uniqIf(x, x > 15), countIf(x > 15), sumIf(x, x > 15), avgIf(x, x > 100) FROM {_ROWS}",
+    f"SELECT median(x), quantile(0.9)(x), quantiles(0.1, 0.5)(x) FROM {_ROWS}",
+    f"SELECT quantileExact(0.5)(x), medianExact(x), quantileExact(0.1)(x), quantileExact(1)(x) FROM {_ROWS}",
+    f"SELECT quantileExactIf(0.5)(x, x > 10) FROM {_ROWS}",
+    f"SELECT argMax(x, x % 30), argMin(x, x % 30), any(x), anyLast(x) FROM {_ROWS}",
+    f"SELECT stddevPop(x), stddevSamp(x), varPop(x), varSamp(x) FROM {_ROWS}",
+    f"SELECT corr(x, x * 2), covarPop(x, x), min(x), max(x), sum(x), avg(x) FROM {_ROWS}",
+    f"SELECT sum(x), count(), countDistinct(x) FROM {_ROWS} WHERE x > 100",
+    f"SELECT x % 20 AS k, groupArray(x) FROM {_ROWS} GROUP BY k ORDER BY k",
     f"SELECT uniq(x), uniqExact(x), count(DISTINCT x) FROM {_ROWS}",
     f"SELECT sum(JSONExtractBool(j, 'k')) FROM (SELECT arrayJoin(['{{\"k\": true}}', '{{\"k\": false}}', '{{}}', '{{\"k\": 1}}']) AS j)",
 ]

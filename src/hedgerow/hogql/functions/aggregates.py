@@ -8,6 +8,7 @@ The core node is marked so a window (``OVER``) can be attached to it, inside the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from sqlglot import exp
@@ -115,6 +116,26 @@ def _median(call: Call) -> exp.Expression:
     return fn("quantile_cont", call.args[0], exp.Literal.number(0.5))
 
 
+def _exact_quantile(level: Callable[[Call], exp.Expression]):
+    """ClickHouse's quantileExact: the sorted values' element at ``floor(level * count)``, an
+    actual value rather than an interpolation (DuckDB's quantile_disc picks the one below when
+    ``level * count`` is whole)."""
+
+    def lower(call: Call) -> exp.Expression:
+        collected = finish(fn("list", call.args[0]), call, empty_default=False)
+        present = exp.Lambda(this=exp.Not(this=exp.Is(this=exp.column("_v"), expression=exp.Null())),
+                             expressions=[exp.to_identifier("_v")])
+        values = fn("list_sort", fn("list_filter", collected, present))
+        count = fn("len", values.copy())
+        position = exp.Add(
+            this=exp.Cast(this=fn("floor", exp.Mul(this=level(call), expression=count)), to=exp.DataType.build("BIGINT")),
+            expression=exp.Literal.number(1),
+        )
+        return fn("list_extract", values, fn("least", position, count.copy()))
+
+    return lower
+
+
 def _group_array(call: Call) -> exp.Expression:
     core = fn("list", *_distinct(call, call.args[:1]))
     return core
@@ -181,9 +202,11 @@ FUNCTIONS = [
     aggregate("groupUniqArray", 1, 1, _group_uniq_array, ARRAY_OF_FIRST, wrap=_non_null_list),
     aggregate("array_agg", 1, 1, _group_array, ARRAY_OF_FIRST),
     aggregate("median", 1, 1, _median, FLOAT_N),
-    aggregate("medianExact", 1, 1, _median, FLOAT_N),
+    replace(aggregate("medianExact", 1, 1, _median, same_as(0)),
+            impl={"duckdb": _exact_quantile(lambda call: exp.Literal.number(0.5))}),
     aggregate("quantile", 1, 1, _quantile, FLOAT_N, params=(1, 1)),
-    aggregate("quantileExact", 1, 1, _quantile, FLOAT_N, params=(1, 1)),
+    replace(aggregate("quantileExact", 1, 1, _quantile, same_as(0), params=(1, 1)),
+            impl={"duckdb": _exact_quantile(_quantile_level)}),
     aggregate("quantiles", 1, 1, _quantiles, lambda ts: T.array_of(T.FLOAT64), params=(1, 20)),
     aggregate("topK", 1, 1, _top_k, ARRAY_OF_FIRST, params=(1, 1)),
     aggregate("stddevPop", 1, 1, _simple("stddev_pop"), FLOAT_N),
