@@ -234,6 +234,23 @@ def _distinct(call: Call) -> exp.Expression:
     return fn("list_filter", arr, lam)
 
 
+def _sort(descending: bool):
+    """``arraySort([func,] arr)``: by value, or by ``func(x)`` keeping ties in array order."""
+
+    def lower(call: Call) -> exp.Expression:
+        if len(call.args) == 1:
+            return fn("list_reverse_sort" if descending else "list_sort", call.args[0])
+        func, arr = call.args[0], call.args[1]
+        key = fn("list_extract", fn("list_transform", exp.Array(expressions=[exp.column("_x")]), func), exp.Literal.number(1))
+        entry = fn("row", key, exp.column("_i"), exp.column("_x"))  # sorts by key, then position
+        entries = fn("list_transform", arr, _lambda(["_x", "_i"], entry))
+        ordered = fn("list_reverse_sort" if descending else "list_sort", entries)
+        value = fn("struct_extract", exp.column("_e"), exp.Literal.number(3))
+        return fn("list_transform", ordered, _lambda(["_e"], value))
+
+    return lower
+
+
 def _intersect(call: Call) -> exp.Expression:
     """Distinct items of the first array present in every other one, in first-seen order."""
     present = [fn("list_contains", other, exp.column("_x")) for other in call.args[1:]]
@@ -264,8 +281,8 @@ FUNCTIONS = [
     spec("arrayExists", 2, returns=T.UINT8, duckdb=_exists),
     spec("arrayAll", 2, returns=T.UINT8, duckdb=_all),
     spec("arrayFirst", 2, returns=_array_arg_item(1), duckdb=_first),
-    spec("arraySort", 1, returns=same_as(0), duckdb="list_sort"),
-    spec("arrayReverseSort", 1, returns=same_as(0), duckdb="list_reverse_sort"),
+    spec("arraySort", 1, 2, returns=same_as(-1), duckdb=_sort(descending=False)),
+    spec("arrayReverseSort", 1, 2, returns=same_as(-1), duckdb=_sort(descending=True)),
     spec("arrayReverse", 1, returns=same_as(0), duckdb="list_reverse"),
     spec("arrayDistinct", 1, returns=same_as(0), duckdb=_distinct),
     spec("arrayUniq", 1, returns=T.UINT64, duckdb=lambda c: fn("len", fn("list_distinct", c.args[0]))),
