@@ -171,9 +171,8 @@ def _normalise_group_modifiers(select: exp.Select) -> None:
         if group.args.get(modifier):
             group.set(modifier, None)
             group.set("expressions", [cls(expressions=list(group.expressions))])
-    if len([e for e in group.expressions if isinstance(e, (exp.Rollup, exp.Cube))]) > 1 or (
-        any(isinstance(e, (exp.Rollup, exp.Cube)) for e in group.expressions) and len(group.expressions) > 1
-    ):
+    modifiers = [e for e in group.expressions if isinstance(e, (exp.Rollup, exp.Cube))]
+    if modifiers and len(group.expressions) > 1:
         raise UnsupportedSyntaxError("ROLLUP and CUBE must be the whole GROUP BY")
 
 

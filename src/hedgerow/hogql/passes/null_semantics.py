@@ -14,6 +14,7 @@ from sqlglot import exp
 from hedgerow.hogql.compilation import Compilation
 from hedgerow.hogql.dialect import RegexMatch
 from hedgerow.hogql.functions.registry import lookup
+from hedgerow.hogql.functions.spec import ENGINE_CALL
 from hedgerow.hogql.nodes import type_of, typed
 from hedgerow.hogql.types import UINT8
 
@@ -95,6 +96,8 @@ COMPARISON_FUNCTIONS: dict[str, tuple[type[exp.Expression], bool]] = {
 
 
 def _as_operator(node: exp.Anonymous) -> exp.Expression | None:
+    if node.meta.get(ENGINE_CALL):
+        return None
     spec = lookup(node.name)
     entry = COMPARISON_FUNCTIONS.get(spec.name) if spec is not None else None
     if entry is None or len(node.expressions) != 2:
