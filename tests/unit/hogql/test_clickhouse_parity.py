@@ -1,13 +1,15 @@
-"""Differential test: constant HogQL expressions give ClickHouse's answer.
+"""Differential test: HogQL gives ClickHouse's answers.
 
-Each expression runs twice: as HogQL through the compiler on DuckDB, and as the same SQL on
-ClickHouse itself (the embedded engine ``chdb``). Values are compared after mapping both
-sides' date/time text to wall-clock datetimes; DateTime zones must agree too.
+Each expression (and each query over a few literal rows) runs twice: as HogQL through the
+compiler on DuckDB, and as the same SQL on ClickHouse itself (the embedded engine ``chdb``,
+pinned to UTC like the test projects). Values are compared after mapping both sides'
+date/time text to wall-clock datetimes; DateTime zones must agree too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -262,7 +264,6 @@ EXPRESSIONS = [
     "concat('a', toString(1), 'b')",
     "lower('ABC')",
     "upper('abc')",
-    "reverse('abc')",
     "domain('https://www.example.com/a?b=1')",
     "domainWithoutWWW('https://www.example.com/a?b=1')",
     "path('https://example.com/a/b?c=1#d')",
@@ -366,13 +367,26 @@ QUERIES = [
 
 def _clickhouse_rows(query: str) -> tuple[list, list[str]]:
     text = chdb.query(
-        f"{query} SETTINGS output_format_json_quote_64bit_integers = 0", "JSONCompact"
+        f"{query} SETTINGS output_format_json_quote_64bit_integers = 0, session_timezone = 'UTC'",
+        "JSONCompact",
     ).bytes()
     payload = json.loads(text)
     return payload["data"], [column["type"] for column in payload["meta"]]
 
 
+@functools.cache
+def _clickhouse_batch() -> dict[str, tuple[object, str]]:
+    """Every expression's ClickHouse answer from one query (each chdb call costs ~25 ms)."""
+    try:
+        rows, types = _clickhouse_rows("SELECT " + ", ".join(f"{e} AS c{i}" for i, e in enumerate(EXPRESSIONS)))
+    except Exception:  # one bad expression: let each test ask on its own and show its error
+        return {}
+    return {e: (rows[0][i], types[i]) for i, e in enumerate(EXPRESSIONS)}
+
+
 def _clickhouse(expression: str) -> tuple[object, str]:
+    if expression in _clickhouse_batch():
+        return _clickhouse_batch()[expression]
     rows, types = _clickhouse_rows(f"SELECT {expression}")
     return rows[0][0], types[0]
 
@@ -394,6 +408,8 @@ def _normal(value: object) -> object:
 
 
 def _same(a: object, b: object) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, float) or isinstance(b, float):
         return isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b)
     return a == b
@@ -414,7 +430,4 @@ def test_query_same_as_clickhouse(query, run):
     want, _ = _clickhouse_rows(query)
     compiled, result = run(query)
     got = result.results
-    assert len(got) == len(want) and all(
-        len(g) == len(w) and all(_same(_normal(a), _normal(b)) for a, b in zip(g, w))
-        for g, w in zip(got, want)
-    ), f"got {got!r}, ClickHouse {want!r}\n{compiled.sql}"
+    assert _same(_normal(got), _normal(want)), f"got {got!r}, ClickHouse {want!r}\n{compiled.sql}"
