@@ -98,6 +98,13 @@ EXPRESSIONS = [
     "makeDateTime(2024, 6, 1, 10, 0, 5)",
     "makeDateTime(2024, 6, 1, 10, 0, 5, 'Asia/Tokyo')",
     "positionUTF8('héllo', 'l')",
+    "addDays(toDateTime('2024-03-09 12:00:00', 'America/New_York'), 1)",
+    "toDateTime('2024-03-09 12:00:00', 'America/New_York') + INTERVAL 1 DAY",
+    "toDateTime('2024-03-10 12:00:00', 'America/New_York') - INTERVAL 1 WEEK",
+    "toDateTime('2024-03-09 12:00:00', 'America/New_York') + INTERVAL 24 HOUR",
+    "addMonths(toDateTime('2024-02-10 12:00:00', 'America/New_York'), 1)",
+    "dateAdd(toDateTime('2024-03-09 12:00:00', 'America/New_York'), INTERVAL 1 DAY)",
+    "INTERVAL 1 DAY + toDateTime('2024-03-09 12:00:00', 'America/New_York')",
     # arrays and tuples
     "has([1, 2], NULL)",
     "has([1, NULL], NULL)",

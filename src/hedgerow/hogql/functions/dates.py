@@ -221,9 +221,17 @@ _SECONDS_PER = {"second": 1, "minute": 60, "hour": 3600}
 CALENDAR_UNITS = frozenset({"day", "week", "month", "quarter", "year"})
 
 
-def shift(value: exp.Expression, value_type, amount: exp.Expression, unit: str, sign: int) -> exp.Expression:
-    """``value ± amount unit``; a Date moved by whole days or more stays a Date."""
+def shift(
+    value: exp.Expression, value_type, amount: exp.Expression, unit: str, sign: int, env: Env
+) -> exp.Expression:
+    """``value ± amount unit``; a Date moved by whole days or more stays a Date, and a DateTime
+    moved by days or more keeps its wall clock in its zone (across a DST change too)."""
     op = exp.Add if sign > 0 else exp.Sub
+    if value_type.is_datetime and unit in CALENDAR_UNITS:
+        zoned = replace(env, timezone=value_type.zone or env.timezone)
+        if zoned.timezone != "UTC":
+            local = to_local(zoned, value, value_type)
+            return to_utc(zoned, exp.Paren(this=op(this=local, expression=interval(amount, unit))))
     moved: exp.Expression = exp.Paren(this=op(this=value, expression=interval(amount, unit)))
     if value_type.is_date and unit in CALENDAR_UNITS:
         moved = exp.Cast(this=moved, to=exp.DataType.build("DATE"))
@@ -245,14 +253,14 @@ def _date_add(sign: int, unit_first: bool = True):
     def lower(call: Call) -> exp.Expression:
         if len(call.args) == 2:  # dateAdd(date, INTERVAL n unit)
             amount, unit = interval_parts(call.args[1])
-            return shift(call.args[0], call.types[0], amount, unit, sign)
+            return shift(call.args[0], call.types[0], amount, unit, sign, call.env)
         if unit_first:
             unit = unit_of(call.args[0])
             amount, value, value_type = call.args[1], call.args[2], call.types[2]
         else:
             unit = unit_of(call.args[2])
             value, amount, value_type = call.args[0], call.args[1], call.types[0]
-        return shift(value, value_type, amount, unit, sign)
+        return shift(value, value_type, amount, unit, sign, call.env)
 
     return lower
 
@@ -270,7 +278,7 @@ def _shifted_type(types) -> HogType:
 
 def _add_unit(unit: str, sign: int):
     def lower(call: Call) -> exp.Expression:
-        return shift(call.args[0], call.types[0], call.args[1], unit, sign)
+        return shift(call.args[0], call.types[0], call.args[1], unit, sign, call.env)
 
     return lower
 

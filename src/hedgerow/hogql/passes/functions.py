@@ -16,7 +16,7 @@ from hedgerow.hogql.dialect import ParametricCall, RegexMatch
 from hedgerow.hogql.errors import HogQLError, HogQLInternalError
 from hedgerow.hogql.functions.aggregates import CORE
 from hedgerow.hogql.functions.arrays import element
-from hedgerow.hogql.functions.dates import interval, unit_of
+from hedgerow.hogql.functions.dates import interval, interval_parts, shift, unit_of
 from hedgerow.hogql.functions.local_time import call_zone, zone_index
 from hedgerow.hogql.functions.registry import lookup
 from hedgerow.hogql.functions.spec import Call, fn
@@ -91,12 +91,20 @@ def _bracket(node: exp.Bracket) -> exp.Expression:
     return element(node.this, node.expressions[0], type_of(node))
 
 
-def _shifted_date(node: exp.Expression) -> exp.Expression:
-    """``Date ± INTERVAL n DAY`` stays a Date (DuckDB would give a TIMESTAMP)."""
-    if type_of(node).is_date and any(
-        type_of(side).name == "Interval" for side in (node.this, node.expression)
-    ):
+def _shifted_date(node: exp.Expression, c: Compilation) -> exp.Expression:
+    """``Date ± INTERVAL n DAY`` stays a Date (DuckDB would give a TIMESTAMP); ``DateTime ±
+    INTERVAL n DAY`` keeps its wall clock in its zone."""
+    value, moved_by = node.this, node.expression
+    if isinstance(node, exp.Add) and type_of(value).name == "Interval":
+        value, moved_by = moved_by, value
+    if type_of(moved_by).name != "Interval":
+        return node
+    if type_of(node).is_date:
         return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
+    if type_of(value).is_datetime:
+        amount, unit = interval_parts(moved_by)
+        sign = 1 if isinstance(node, exp.Add) else -1
+        return shift(value.copy(), type_of(value), amount.copy(), unit, sign, c.env)
     return node
 
 
@@ -121,7 +129,7 @@ def _lower(node: exp.Expression, c: Compilation) -> exp.Expression:
     if isinstance(node, exp.Bracket):
         return _bracket(node)
     if isinstance(node, (exp.Add, exp.Sub)):
-        return _shifted_date(node)
+        return _shifted_date(node, c)
     return node
 
 
