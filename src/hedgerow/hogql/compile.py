@@ -24,6 +24,7 @@ from hedgerow.hogql.passes import (
     null_semantics,
     placeholders,
     properties,
+    rollup,
     team_guard,
     timezone,
 )
@@ -63,6 +64,7 @@ STAGES: tuple[Stage, ...] = (
     timezone.run,
     null_semantics.run,
     functions.run,
+    rollup.run,
     constant_keys.run,
     limit_by.run,
     team_guard.run,

@@ -136,8 +136,13 @@ class QueryResult:
     offset: int | None
 
 
+_TYPE_ZONE = re.compile(r"DateTime(?:64)?\((?:\d+, )?'([^']+)'\)")
+
+
 def _converter(ch_type: str, timezone: str) -> Callable[[Any], Any]:
-    zone = ZoneInfo(timezone)
+    # A column's own zone (toTimeZone(...)) is in its type; others show in ``timezone``.
+    match = _TYPE_ZONE.search(ch_type)
+    zone = ZoneInfo(match.group(1) if match else timezone)
     is_uint8 = ch_type in ("UInt8", "Nullable(UInt8)")
 
     def convert(value: Any) -> Any:
