@@ -223,6 +223,8 @@ EXPRESSIONS = [
     """JSONHas('{"a": 1}', 'b')""",
     """JSONType('{"a": [1]}', 'a')""",
     """JSONType('{"a": "s"}', 'a')""",
+    """JSONType('{"a": 1}', 'a')""",
+    """JSONType('{"a": -1}', 'a')""",
     """JSONExtractUInt('{"a": -3}', 'a')""",
     """JSONExtractFloat('{"a": "x"}', 'a')""",
     """JSONLength('[1, 2, 3]')""",

@@ -148,10 +148,11 @@ def _array_raw(call: Call) -> exp.Expression:
         default=exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build("VARCHAR[]")),
     )
 
+# DuckDB calls every non-negative integer UBIGINT; ClickHouse says Int64 up to Int64's maximum.
 
 _JSON_TYPE_NAMES = {
     "OBJECT": "Object", "ARRAY": "Array", "VARCHAR": "String", "BIGINT": "Int64",
-    "UBIGINT": "UInt64", "DOUBLE": "Double", "BOOLEAN": "Bool", "NULL": "Null",
+    "UBIGINT": "Int64", "DOUBLE": "Double", "BOOLEAN": "Bool", "NULL": "Null",
 }  # fmt: skip
 
 
