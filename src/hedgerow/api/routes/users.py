@@ -10,7 +10,7 @@ from hedgerow.api.routes.organizations import organization_basic
 from hedgerow.api.routes.projects import project_basic
 from hedgerow.api.routing import RouteTable
 from hedgerow.errors import NotFound
-from hedgerow.store.meta.tenancy import User
+from hedgerow.services.records import User
 
 routes = RouteTable()
 
