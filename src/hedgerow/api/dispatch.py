@@ -38,7 +38,7 @@ from hedgerow.api.validation import parse_json, validate
 from hedgerow.auth.authenticate import authenticate, find_key
 from hedgerow.auth.authorize import Decision, Target, authorize, refused
 from hedgerow.auth.principal import Principal
-from hedgerow.errors import AuthenticationFailed, Exposed, NotFound
+from hedgerow.errors import AuthenticationFailed, Exposed, NotFound, ValidationError
 from hedgerow.ids import parse_id
 from hedgerow.services.container import Services
 from hedgerow.services.records import Project
@@ -52,6 +52,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 INVALID_PROJECT_TOKEN = "Project API key invalid. You can find your project API key in PostHog project settings."
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+_NULL = object()  # a body that is the JSON literal null (an empty body parses to None)
 
 
 @dataclass
@@ -74,7 +75,7 @@ def keyed_endpoint(route: Route) -> Endpoint:
         if find_key(authorization, None, request.query_params) is None and not is_form(request):
             # The key can only be in the body: read it, capped, to look (PostHog's order).
             try:
-                body = parse_json(await read_body(request))
+                body = _json_body(await read_body(request))
             except Exposed as error:
                 return await run_in_threadpool(_refuse_unreadable, route, request, services, error)
             return await run_in_threadpool(_run_whole, route, request, services, body)
@@ -82,7 +83,7 @@ def keyed_endpoint(route: Route) -> Endpoint:
         if admission.response is not None:
             return admission.response
         try:
-            body = await read_form(request) if is_form(request) else parse_json(await read_body(request))
+            body = await read_form(request) if is_form(request) else _json_body(await read_body(request))
         except Exception as error:  # noqa: BLE001 - rendered and audited, never raised to the server
             return await run_in_threadpool(_finish, services, admission.decision, render_error(error))
         return await run_in_threadpool(_handle, route, request, services, admission, body)
@@ -147,6 +148,10 @@ def _handle(route: Route, request: Request, services: Services, admission: _Admi
     """Validate the body, run the handler, render; audit the decision with the status sent."""
     decision = admission.decision
     try:
+        if body is _NULL:
+            if route.body is not None:  # an object is expected: DRF refuses null, not "no body"
+                raise ValidationError("This field may not be null.", code="null", attr="non_field_errors")
+            body = None
         call = Call(
             method=request.method,
             url=request.url,
@@ -163,6 +168,12 @@ def _handle(route: Route, request: Request, services: Services, admission: _Admi
     except Exception as error:  # noqa: BLE001 - every failure becomes a PostHog-shaped answer
         response = render_error(error)
     return _finish(services, decision, response)
+
+
+def _json_body(raw: bytes) -> Any:
+    """The body as JSON: None when empty, :data:`_NULL` for a literal ``null``."""
+    body = parse_json(raw)
+    return _NULL if body is None and raw.strip() else body
 
 
 def _refuse_unreadable(route: Route, request: Request, services: Services, error: Exposed) -> Response:
