@@ -91,6 +91,11 @@ def test_every_keyed_call_leaves_exactly_one_row_whatever_the_outcome(api) -> No
         ("GET", f"/api/projects/{api.project_id}/persons/99999999999999999999999/", admin, None, 404),
         ("GET", f"/api/projects/{api.project_id}/query/%C2%B2/", admin, None, 404),
         ("GET", f"/api/projects/{api.project_id}/feature_flags/%C2%B2/remote_config/", admin, None, 404),
+        # no route takes these: the router answers, and the call is recorded all the same
+        ("GET", f"/api/projects/{api.project_id}/feature_flags/%C2%B2/", admin, None, 404),
+        ("GET", "/api/nothing-here/", {"Authorization": "Bearer phx_bad"}, None, 404),
+        ("GET", "/api/nothing-here/?personal_api_key=phx_bad", {}, None, 404),
+        ("DELETE", f"/api/projects/{api.project_id}/", admin, None, 405),
     ]
     for method, path, headers, body, status in probes:
         before = _rows(api)
@@ -115,4 +120,15 @@ def test_calls_stopped_before_the_decision_read_plainly(api) -> None:
     api.client.post("/api/projects/", content=b"{oops", headers={"Authorization": "Bearer phx_bad"})
     assert api.services.audit.newest(1)[0].sentence == (
         "A request with an invalid API key tried to change projects — denied: the key is not valid."
+    )
+
+
+def test_unrouted_calls_are_recorded_only_when_they_carry_a_key(api) -> None:
+    before = _rows(api)
+    assert api.client.get("/api/nothing-here/").status_code == 404
+    assert _rows(api) == before
+    assert api.delete(f"/api/projects/{api.project_id}/").status_code == 405
+    assert api.services.audit.newest(1)[0].sentence == (
+        f"Key 'admin' tried to call DELETE /api/projects/{api.project_id}/ — denied: "
+        "the endpoint does not take this method."
     )

@@ -30,7 +30,7 @@ from starlette.responses import Response
 
 from hedgerow.api.bodies import MAX_BODY_BYTES, is_form, read_body, read_form
 from hedgerow.api.call import Call
-from hedgerow.api.errors import render_error
+from hedgerow.api.errors import http_exception, render_error
 from hedgerow.api.paths import ORIGINAL_PATH
 from hedgerow.api.responses import JSONResponse
 from hedgerow.api.routing import Route
@@ -43,7 +43,7 @@ from hedgerow.ids import parse_id
 from hedgerow.services.container import Services
 from hedgerow.services.records import Project
 
-__all__ = ["MAX_BODY_BYTES", "keyed_endpoint", "public_endpoint", "read_body"]
+__all__ = ["MAX_BODY_BYTES", "keyed_endpoint", "public_endpoint", "read_body", "unrouted"]
 
 log = logging.getLogger("hedgerow.api")
 
@@ -101,6 +101,25 @@ def public_endpoint(route: Route) -> Endpoint:
             return render_error(error)
 
     return endpoint
+
+
+async def unrouted(request: Request, exc: Exception) -> Response:
+    """Starlette's routing errors (no such path, a method the path does not take), in
+    PostHog's shape; a call that carries a key (header or query) leaves its audit row too."""
+    response = await http_exception(request, exc)
+    if find_key(request.headers.get("authorization"), None, request.query_params) is None:
+        return response
+    return await run_in_threadpool(_record_unrouted, request, response)
+
+
+def _record_unrouted(request: Request, response: Response) -> Response:
+    services: Services = request.app.state.services
+    principal, credential_error = authenticate(
+        services.meta, request.headers.get("authorization"), None, request.query_params
+    )
+    target = Target(method=request.method, path=request.scope.get(ORIGINAL_PATH, request.url.path), scope=None)
+    reason = "there is no such endpoint" if response.status_code == 404 else "the endpoint does not take this method"
+    return _finish(services, refused(principal, target, credential_error, reason), response)
 
 
 def _run_whole(route: Route, request: Request, services: Services, body: Any) -> Response:
