@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import QueryParams, URL
 
 from hedgerow.auth.principal import Principal
-from hedgerow.store.meta.tenancy import Project
+from hedgerow.services.records import Project
 
 if TYPE_CHECKING:
     from hedgerow.services.container import Services

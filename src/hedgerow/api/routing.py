@@ -22,7 +22,12 @@ PROJECT_PARAM = "{project_id}"
 
 @dataclass(frozen=True)
 class Route:
-    """One endpoint. ``auth`` is ``"key"`` (personal API key + scopes) or ``"public"``."""
+    """One endpoint. ``auth`` is ``"key"`` (personal API key + scopes) or ``"public"``.
+
+    ``self_service`` routes are about personal API keys themselves: a key may only read
+    itself there (no scope needed) and is refused everything else, whatever its scopes;
+    their ``scope`` names the object for the audit log and the schema.
+    """
 
     method: str
     path: str
@@ -37,6 +42,7 @@ class Route:
     project_from_token: bool = False
     accepts_project_secret: bool = False
     extra_scopes: tuple[Scope, ...] = ()
+    self_service: bool = False
     summary: str = ""
 
     @property
@@ -66,6 +72,7 @@ class RouteTable:
         project_from_token: bool = False,
         accepts_project_secret: bool = False,
         also_requires: tuple[str, ...] = (),
+        self_service: bool = False,
     ) -> Callable[[Handler], Handler]:
         if not path.endswith("/"):
             raise ValueError(f"route paths end with a slash: {path}")
@@ -89,6 +96,7 @@ class RouteTable:
                     project_from_token=project_from_token,
                     accepts_project_secret=accepts_project_secret,
                     extra_scopes=tuple(Scope.parse(s) for s in also_requires),
+                    self_service=self_service,
                     summary=(handler.__doc__ or "").strip().split("\n")[0],
                 )
             )

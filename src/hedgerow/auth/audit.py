@@ -62,9 +62,9 @@ def _place(decision: Decision) -> str:
 def _who(decision: Decision) -> str:
     if decision.principal is not None:
         return f"Key '{decision.principal.key_label}'"
-    if decision.error is not None and decision.error.code == "not_authenticated":
-        return "A request without an API key"
-    return "A request with an invalid API key"
+    if decision.error is not None and decision.error.code == "authentication_failed":
+        return "A request with an invalid API key"
+    return "A request without an API key"
 
 
 def sentence(decision: Decision, status: int | None) -> str:

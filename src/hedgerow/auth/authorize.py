@@ -22,6 +22,8 @@ class Target:
     ``organization_id`` is the organization it belongs to, when known. ``project_based``
     says whether the endpoint lives under a project; ``exempt_from_limits`` marks endpoints
     about the caller itself (``/api/users/@me/``), which key limits do not apply to.
+    ``self_service`` marks the personal-API-key endpoints, where a key may only read itself
+    (``key_ref`` is the key the call names: ``@current`` or an id).
     """
 
     method: str
@@ -35,6 +37,8 @@ class Target:
     exempt_from_limits: bool = False
     accepts_project_secret: bool = False
     extra_scopes: tuple[Scope, ...] = ()
+    self_service: bool = False
+    key_ref: str | None = None
     via: str = "rest"
 
 
@@ -49,8 +53,30 @@ class Decision:
     error: Exposed | None = None
 
 
-def _deny(principal: Principal | None, target: Target, reason: str, error: Exposed) -> Decision:
+def _deny(principal: Principal | None, target: Target, reason: str, error: Exposed | None) -> Decision:
     return Decision(False, reason, target, principal, error)
+
+
+def refused(principal: Principal | None, target: Target, error: Exposed | None, reason: str) -> Decision:
+    """A call stopped before it could be decided (its body could not be read, the project
+    token it names does not exist): recorded like a denial, with ``reason``."""
+    return _deny(principal, target, reason, error)
+
+
+SELF_SERVICE_ONLY = "This action does not support Personal API Key access"
+
+
+def _self_service(principal: Principal, target: Target) -> Decision:
+    """PostHog's rule for the key endpoints: a key may read itself, with no scope, and do
+    nothing else (keys are managed by the operator), so no key can mint or widen a key."""
+    own = target.key_ref in ("@current", principal.key_id)
+    if target.method == "GET" and own:
+        return Decision(True, "a key may read itself", target, principal)
+    reason = (
+        "a key may read only itself" if target.method == "GET" and target.key_ref else
+        "keys are managed by the operator, never by a key"
+    )
+    return _deny(principal, target, reason, PermissionDenied(SELF_SERVICE_ONLY))
 
 
 def authorize(principal: Principal | None, target: Target, credential_error: Exposed | None = None) -> Decision:
@@ -60,7 +86,7 @@ def authorize(principal: Principal | None, target: Target, credential_error: Exp
         reason = "no API key was provided" if error.status == 401 and error.code == "not_authenticated" else "the key is not valid"
         return _deny(None, target, reason, error)
 
-    if target.scope is None:
+    if target.scope is None and not target.self_service:
         return _deny(
             principal,
             target,
@@ -75,6 +101,9 @@ def authorize(principal: Principal | None, target: Target, credential_error: Exp
             "a project secret key only reads flag definitions",
             PermissionDenied("This action does not support project secret API key access"),
         )
+
+    if target.self_service:
+        return _self_service(principal, target)
 
     if not target.exempt_from_limits:
         if principal.scoped_teams:

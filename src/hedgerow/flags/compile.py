@@ -20,6 +20,7 @@ from hedgerow.flags.operators import Matcher, compile_filter, never
 from hedgerow.flags.patterns import BacktrackingPattern, compile_pattern
 from hedgerow.flags.reasons import Reason
 from hedgerow.flags.values import to_text
+from hedgerow.ids import parse_id
 
 _NOT_GIVEN = object()
 
@@ -181,8 +182,9 @@ class _Resolver:
         self.keys = {d.key: d.id for d in definitions}
 
     def __call__(self, reference: str) -> int | None:
-        if reference.isdigit() and int(reference) in self.ids:
-            return int(reference)
+        number = parse_id(reference)
+        if number is not None and number in self.ids:
+            return number
         return self.keys.get(reference)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from hedgerow import clock
 from hedgerow.errors import Conflict, NotFound, ValidationError
+from hedgerow.ids import parse_id
 from hedgerow.services.flag_filters import validate_filters
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
@@ -72,10 +73,11 @@ class FlagService:
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, project_id: int, flag_id: str | int) -> FlagRecord:
-        if not str(flag_id).isdigit():
+        number = parse_id(flag_id)
+        if number is None:
             raise NotFound()
         with self._db.read() as conn:
-            record = flag_store.get(conn, project_id, int(flag_id))
+            record = flag_store.get(conn, project_id, number)
         if record is None:
             raise NotFound()
         return record
@@ -287,8 +289,10 @@ def _dependents(conn: Any, project_id: int, flag: FlagRecord) -> list[FlagRecord
 def flag_dependency_ids(filters: dict[str, Any]) -> Iterable[int]:
     for group in filters.get("groups") or []:
         for prop in (group or {}).get("properties") or []:
-            if isinstance(prop, dict) and prop.get("type") == "flag" and str(prop.get("key", "")).isdigit():
-                yield int(prop["key"])
+            if isinstance(prop, dict) and prop.get("type") == "flag":
+                number = parse_id(str(prop.get("key", "")))
+                if number is not None:
+                    yield number
 
 
 def _named(flags: list[FlagRecord]) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from hedgerow.ids import parse_id
 from hedgerow.services.cohort_tree import cohort_properties, referenced_cohort_ids
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
@@ -147,7 +148,7 @@ def _used_cohorts(flags: list[FlagRecord], cohorts: dict[int, CohortRecord]) -> 
         for f in flags
         for g in f.filters.get("groups") or []
         for p in (g or {}).get("properties") or []
-        if isinstance(p, dict) and p.get("type") == "cohort" and str(p.get("value")).isdigit()
+        if isinstance(p, dict) and p.get("type") == "cohort" and parse_id(str(p.get("value"))) is not None
     ]
     found: dict[str, Any] = {}
     while pending:

@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from hedgerow.errors import ValidationError
+from hedgerow.ids import is_digits, parse_id
+from hedgerow.services.cohort_tree import cohort_properties
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
 from hedgerow.store.meta.cohorts import CohortRecord
-from hedgerow.services.cohort_tree import cohort_properties
 from hedgerow.store.meta.flags import FlagRecord
 
 MAX_PROPERTY_VALUES = 1000
@@ -244,7 +245,8 @@ def _check_property(conn: Any, project_id: int, prop: dict[str, Any]) -> None:
             f"{MAX_PROPERTY_VALUES} values."
         )
     if prop.get("type") == "cohort":
-        cohort = cohort_store.get(conn, project_id, int(value)) if str(value).isdigit() else None
+        number = parse_id(str(value))
+        cohort = cohort_store.get(conn, project_id, number) if number is not None else None
         if cohort is None:
             raise _invalid(f"Cohort with id {value} does not exist", code="cohort_does_not_exist")
         for member in [cohort, *_cohort_dependencies(conn, project_id, cohort)]:
@@ -268,7 +270,7 @@ def _cohort_dependencies(conn: Any, project_id: int, cohort: CohortRecord) -> li
     pending = [cohort]
     while pending:
         for prop in cohort_properties(pending.pop()):
-            if prop.get("type") == "cohort" and str(prop.get("value")).isdigit():
+            if prop.get("type") == "cohort" and parse_id(str(prop.get("value"))) is not None:
                 dep_id = int(prop["value"])
                 if dep_id not in seen and dep_id != cohort.id:
                     dep = cohort_store.get(conn, project_id, dep_id)
@@ -287,7 +289,7 @@ def _check_dependencies(conn: Any, project_id: int, flag_key: str, filters: dict
             for prop in (group or {}).get("properties") or []:
                 if isinstance(prop, dict) and prop.get("type") == "flag":
                     reference = prop.get("key")
-                    if not str(reference).lstrip("-").isdigit():
+                    if not is_digits(str(reference).removeprefix("-")):
                         raise _invalid(
                             "Flag dependencies must reference flag IDs (integers), not flag keys. "
                             f"Invalid reference: '{reference}'"

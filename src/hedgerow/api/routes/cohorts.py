@@ -15,7 +15,7 @@ from hedgerow.api.routing import RouteTable
 from hedgerow.errors import ValidationError
 from hedgerow.services.cohort_membership import read_csv_ids
 from hedgerow.services.cohorts import CohortQuery
-from hedgerow.store.meta.cohorts import CohortRecord
+from hedgerow.services.records import CohortRecord
 
 routes = RouteTable()
 

@@ -10,8 +10,9 @@ from hedgerow.api.call import Call
 from hedgerow.api.pagination import paginate
 from hedgerow.api.routing import RouteTable
 from hedgerow.errors import NotFound, ValidationError
+from hedgerow.ids import parse_id
 from hedgerow.services.definitions import KINDS, PropertyQuery
-from hedgerow.store.meta.definitions import EventDefinitionRow, PropertyDefinitionRow
+from hedgerow.services.records import EventDefinitionRow, PropertyDefinitionRow
 
 routes = RouteTable()
 
@@ -104,13 +105,13 @@ def list_property_definitions(call: Call) -> dict[str, Any]:
     if kind not in KINDS:
         raise ValidationError(f'"{kind}" is not a valid choice.', code="invalid_choice", attr="type")
     group_index = q.get("group_type_index")
-    if kind == "group" and (group_index is None or not group_index.isdigit()):
+    if kind == "group" and (group_index is None or parse_id(group_index) is None):
         raise ValidationError("group_type_index must be provided when type is group", attr="group_type_index")
     is_numerical = q.get("is_numerical")
     event_names = _json_list(call, "event_names")
     query = PropertyQuery(
         type=kind,
-        group_type_index=int(group_index) if group_index and group_index.isdigit() else None,
+        group_type_index=parse_id(group_index) if group_index else None,
         search=q.get("search"),
         event_names=event_names,
         properties=tuple(p for p in (q.get("properties") or "").split(",") if p),

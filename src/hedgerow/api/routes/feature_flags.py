@@ -13,8 +13,9 @@ from hedgerow.api.pagination import paginate
 from hedgerow.api.responses import empty
 from hedgerow.api.routes.users import user_basic
 from hedgerow.api.routing import RouteTable
+from hedgerow.ids import parse_id
 from hedgerow.services.feature_flags import FlagQuery, is_simple, status
-from hedgerow.store.meta.flags import FlagRecord
+from hedgerow.services.records import FlagRecord
 
 routes = RouteTable()
 
@@ -32,7 +33,8 @@ def flag_json(call: Call, flag: FlagRecord, cohort_names: dict[int, str | None] 
         for prop in (group or {}).get("properties") or []:
             if isinstance(prop, dict) and prop.get("type") == "cohort":
                 value = prop.get("value")
-                prop["cohort_name"] = cohort_names.get(int(value)) if str(value).isdigit() else None
+                number = parse_id(str(value))
+                prop["cohort_name"] = cohort_names.get(number) if number is not None else None
     simple = is_simple(flag)
     return {
         "id": flag.id,

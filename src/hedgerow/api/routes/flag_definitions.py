@@ -15,6 +15,7 @@ from starlette.responses import Response
 from hedgerow.api.call import Call
 from hedgerow.api.routing import RouteTable
 from hedgerow.errors import NotFound
+from hedgerow.ids import is_digits
 from hedgerow.services.flag_definitions import etag
 
 routes = RouteTable()
@@ -75,7 +76,7 @@ def remote_config(call: Call) -> Any:
     """A remote-configuration flag's payload (by id or key), as server SDKs fetch it."""
     ref = call.path_params["flag_ref"]
     flags = call.services.flags
-    flag = flags.get(call.project_id, ref) if ref.isdigit() else flags.by_key(call.project_id, ref)
+    flag = flags.get(call.project_id, ref) if is_digits(ref) else flags.by_key(call.project_id, ref)
     if flag.deleted:
         raise NotFound()
     return (flag.filters.get("payloads") or {}).get("true")

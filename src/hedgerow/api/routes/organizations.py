@@ -10,7 +10,7 @@ from hedgerow.api.pagination import envelope, page_from
 from hedgerow.api.routes.projects import project_basic
 from hedgerow.api.routing import RouteTable
 from hedgerow.errors import NotFound
-from hedgerow.store.meta.tenancy import Organization, Project
+from hedgerow.services.records import Organization, Project
 
 routes = RouteTable()
 

@@ -1,4 +1,10 @@
-"""Personal API keys: ``/api/personal_api_keys/`` (the caller's own keys)."""
+"""Personal API keys: ``/api/personal_api_keys/``.
+
+As in PostHog, a personal API key may only read itself here (``@current`` or its own id, no
+scope needed); listing, creating, changing, rolling and deleting keys answer 403 to a key,
+whatever its scopes, so no key can mint or widen a key. Keys are managed by the operator
+(``hedgerow keys``). The handlers stay declared for principals that may manage keys.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from hedgerow import clock
 from hedgerow.api.call import Call
 from hedgerow.api.responses import empty
 from hedgerow.api.routing import RouteTable
-from hedgerow.store.meta.keys import PersonalAPIKeyRecord
+from hedgerow.services.records import PersonalAPIKeyRecord
 
 routes = RouteTable()
 
@@ -54,7 +60,9 @@ def _key_id(call: Call) -> str:
     return call.principal.key_id if raw == "@current" else raw
 
 
-@routes.get("/api/personal_api_keys/", name="personal_api_keys_list", scope="personal_api_key:read")
+@routes.get(
+    "/api/personal_api_keys/", name="personal_api_keys_list", scope="personal_api_key:read", self_service=True
+)
 def list_keys(call: Call) -> list[dict[str, Any]]:
     """The caller's keys, newest first (not paginated)."""
     assert call.principal is not None
@@ -65,6 +73,7 @@ def list_keys(call: Call) -> list[dict[str, Any]]:
     "/api/personal_api_keys/",
     name="personal_api_keys_create",
     scope="personal_api_key:write",
+    self_service=True,
     status=201,
     body=KeyCreate,
 )
@@ -79,16 +88,19 @@ def create_key(call: Call) -> dict[str, Any]:
 
 
 @routes.get(
-    "/api/personal_api_keys/{key_id}/", name="personal_api_keys_retrieve", scope="personal_api_key:read"
+    "/api/personal_api_keys/{key_id}/",
+    name="personal_api_keys_retrieve",
+    scope="personal_api_key:read",
+    self_service=True,
 )
 def retrieve_key(call: Call) -> dict[str, Any]:
-    """One key (``@current`` is the key making the call)."""
+    """The calling key itself (``@current`` or its id): its scopes and limits."""
     assert call.principal is not None
     return key_json(call.services.keys.get(_key_id(call), call.principal.user_id))
 
 
 @routes.update("/api/personal_api_keys/{key_id}/", name="personal_api_keys", scope="personal_api_key:write",
-               body=KeyUpdate)
+               body=KeyUpdate, self_service=True)
 def update_key(call: Call) -> dict[str, Any]:
     """Change a key's label, scopes or limits."""
     assert call.principal is not None
@@ -100,6 +112,7 @@ def update_key(call: Call) -> dict[str, Any]:
     "/api/personal_api_keys/{key_id}/",
     name="personal_api_keys_destroy",
     scope="personal_api_key:write",
+    self_service=True,
     status=204,
 )
 def delete_key(call: Call) -> Any:
@@ -113,6 +126,7 @@ def delete_key(call: Call) -> Any:
     "/api/personal_api_keys/{key_id}/roll/",
     name="personal_api_keys_roll_create",
     scope="personal_api_key:write",
+    self_service=True,
 )
 def roll_key(call: Call) -> dict[str, Any]:
     """Give a key a new secret value; the old one stops working at once."""

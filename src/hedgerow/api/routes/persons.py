@@ -18,9 +18,7 @@ from hedgerow.api.call import Call
 from hedgerow.api.responses import JSONResponse, empty
 from hedgerow.api.routing import RouteTable
 from hedgerow.errors import MethodNotAllowed, ValidationError
-from hedgerow.services.persons import PersonsService
-from hedgerow.store.events.duckdb import UnsupportedFilter
-from hedgerow.store.events.protocol import PersonFilter
+from hedgerow.services.persons import PersonFilter, PersonsService
 
 routes = RouteTable()
 
@@ -122,10 +120,7 @@ def list_persons(call: Call) -> dict[str, Any]:
         distinct_id=q.get("distinct_id"), email=q.get("email"), search=q.get("search"),
         properties=properties, limit=limit, offset=offset,
     )
-    try:
-        people, total = _service(call).list(call.project_id, filters)
-    except UnsupportedFilter as error:
-        raise ValidationError(f"Unsupported property operator: {error}", attr="properties") from None
+    people, total = _service(call).list(call.project_id, filters)
     url = call.url
     body: dict[str, Any] = {
         "results": [listed(p) for p in people],

@@ -10,8 +10,8 @@ from hedgerow import clock
 from hedgerow.api.call import Call
 from hedgerow.api.pagination import paginate
 from hedgerow.api.routing import RouteTable
+from hedgerow.services.records import Project
 from hedgerow.services.tenancy import DEFAULT_PROJECT_SETTINGS
-from hedgerow.store.meta.tenancy import Project
 
 routes = RouteTable()
 

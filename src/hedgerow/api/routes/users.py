@@ -10,7 +10,7 @@ from hedgerow.api.routes.organizations import organization_basic
 from hedgerow.api.routes.projects import project_basic
 from hedgerow.api.routing import RouteTable
 from hedgerow.errors import NotFound
-from hedgerow.store.meta.tenancy import User
+from hedgerow.services.records import User
 
 routes = RouteTable()
 
@@ -44,14 +44,15 @@ def me(call: Call) -> dict[str, Any]:
     current_id = services.projects.current_project_id(call.principal)
     project = services.projects.get(current_id) if current_id is not None else None
     visible, _ = services.projects.visible_to(call.principal)
+    level = call.principal.memberships.get(org.id)
     return {
         **user_basic(user),
         "date_joined": clock.iso(user.created_at),
         "is_staff": False,
         "is_impersonated": False,
         "has_password": False,
-        "organization": organization_basic(org, visible),
-        "organizations": [{"id": org.id, "name": org.name, "slug": org.name.lower(), "membership_level": call.principal.memberships.get(org.id)}],
+        "organization": {**organization_basic(org, visible), "membership_level": level},
+        "organizations": [{"id": org.id, "name": org.name, "slug": org.name.lower(), "membership_level": level}],
         "team": project_basic(project) if project else None,
         "scopes": list(call.principal.scopes),
     }
