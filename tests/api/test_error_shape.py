@@ -11,7 +11,7 @@ from hedgerow.api.routes import all_routes
 SHAPE = {"type", "code", "detail", "attr"}
 KEYED = [r for r in all_routes() if r.auth == "key"]
 WITH_BODY = [r for r in all_routes() if r.method in ("POST", "PUT", "PATCH", "DELETE")]
-BAD_BODIES = [b"{not json", b"[1, 2, 3]", b'"a string"', b"null", b'{"name": null, "label": 12, "scopes": "x"}', b"\xff\xfe"]
+BAD_BODIES = [b"{not json", b"[1, 2, 3]", b'"a string"', b"null", b'{"name": null, "label": 12, "scopes": "x", "filters": "x"}', b"\xff\xfe"]
 NOT_JSON = (b"{not json", b"\xff\xfe")
 CAPTURE = {"/e/", "/i/v0/e/", "/capture/", "/track/", "/engage/", "/batch/", "/s/"}
 FLAGS = {"/flags/", "/decide/"}

@@ -46,7 +46,7 @@ RIGHT_KEY: dict[str, int] = {
     "feature_flags_update": 404,
     "feature_flags_destroy": 405,
     "cohorts_list": 200,
-    "cohorts_create": 400,
+    "cohorts_create": 201,  # a dynamic cohort with no filters, as PostHog creates it
     "cohorts_retrieve": 404,
     "cohorts_partial_update": 404,
     "cohorts_update": 404,

@@ -66,6 +66,9 @@ async def read_form(request: Request, limit: int = MAX_BODY_BYTES) -> dict[str, 
     except MultiPartException as error:
         raise ParseError(f"Multipart form parse error - {error.message}") from None
     found: dict[str, Any] = {}
+    if not form.multi_items():  # no part at all (a torn or garbage body): nothing to act on
+        await form.close()
+        raise ParseError("Multipart form parse error - the body holds no parts")
     try:
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
