@@ -63,6 +63,7 @@ STAGES: tuple[Stage, ...] = (
     timezone.run,
     null_semantics.run,
     functions.run,
+    limits.guard_sizes,
     constant_keys.run,
     limit_by.run,
     team_guard.run,
