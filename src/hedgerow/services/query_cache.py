@@ -17,7 +17,7 @@ from typing import Any
 
 from hedgerow import clock
 
-MAX_BYTES = 128 * 1024 * 1024
+MAX_BYTES = 64 * 1024 * 1024
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 
 

@@ -42,7 +42,7 @@ ALREADY_COMPLETE = "Query already complete"
 MAX_ACTIVE_JOBS = 16
 """Unfinished (queued or running) async jobs one project may have."""
 MAX_FINISHED_JOBS = 500
-MAX_FINISHED_BYTES = 128 * 1024 * 1024
+MAX_FINISHED_BYTES = 64 * 1024 * 1024
 """Finished jobs kept for polling, by count and by the size of their results."""
 
 

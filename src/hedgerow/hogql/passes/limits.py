@@ -8,7 +8,9 @@ Value sizes (:func:`guard_sizes`): the engine functions that build one value who
 argument decides (``range``, ``repeat``, ``lpad``, ``rpad``) get that argument checked at run
 time. DuckDB evaluates them 2,048 rows at a time and their memory is not counted by its
 memory limit, so one unchecked ``range(10000000)`` (or ``repeat`` over many rows) takes
-gigabytes before anything can stop it; with the caps one batch stays in the hundreds of MB.
+gigabytes before anything can stop it. With the caps one batch of 2,048 values stays in the
+tens of MB (``range``: 2,048 x 1,000 x 8 bytes; strings: 2,048 x 10,000), small steps the
+memory guard can stop between.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from hedgerow.hogql.errors import LIMIT_EXCEEDED, HogQLError
 from hedgerow.hogql.functions.spec import ENGINE_CALL, fn, literal_value
 from hedgerow.hogql.parse import span_of
 
-MAX_RANGE_ELEMENTS = 10_000
+MAX_RANGE_ELEMENTS = 1_000
 """Elements one ``range()`` may produce (ClickHouse bounds the elements of a block instead)."""
-MAX_STRING_CHARS = 100_000
+MAX_STRING_CHARS = 10_000
 """Characters one ``repeat()``/``leftPad()``/``rightPad()`` may produce."""
 
 

@@ -350,6 +350,8 @@ def execute(
             size += len(orjson.dumps(rows, default=str))
             if size > max_result_bytes:
                 raise _too_large(max_result_bytes)
+            if out_of_memory.is_set():  # the rows' Python objects grow the process too
+                raise _memory_exceeded(MEMORY_GUARD.headroom)
             results.extend(rows)
     except duckdb.InterruptException:
         if out_of_memory.is_set():
