@@ -106,8 +106,9 @@ def test_async_floods_stay_bounded(live) -> None:
     for n in range(24):
         query = f"select repeat('x', 9900), {n} from numbers(4000) limit 4000"
         started = client.post("", json={"query": {"kind": "HogQLQuery", "query": query}, "refresh": "force_async"})
-        if started.status_code == 429:  # the project's unfinished-job cap: wait for some to finish
-            _wait(client, ids[-1])
+        if started.status_code == 429:  # the project's unfinished-job cap: let them finish
+            for query_id in ids:
+                _wait(client, query_id)
             started = client.post("", json={"query": {"kind": "HogQLQuery", "query": query}, "refresh": "force_async"})
         assert started.status_code == 202, started.text
         ids.append(started.json()["query_status"]["id"])
