@@ -8,7 +8,8 @@ Everything here is in-process: one server process owns its queries.
 An async job takes its project's slot *before* it is handed to a worker thread: jobs wait in
 their project's queue, so a project that queues many slow queries occupies at most its own
 slots' worth of workers and never the workers another project's query needs. The registry is
-bounded: at most ``max_active`` unfinished jobs per project (more is a :class:`JobsBusy`), and
+bounded: at most ``max_active`` unfinished jobs per project and ``max_active_total`` in all
+(more is a :class:`JobsBusy`), and
 finished jobs are forgotten oldest first past ``max_finished`` jobs or ``max_result_bytes``.
 """
 
@@ -41,6 +42,8 @@ ALREADY_COMPLETE = "Query already complete"
 
 MAX_ACTIVE_JOBS = 16
 """Unfinished (queued or running) async jobs one project may have."""
+MAX_ACTIVE_TOTAL = 256
+"""Unfinished async jobs of all projects together (a key may reach many projects)."""
 MAX_FINISHED_JOBS = 500
 MAX_FINISHED_BYTES = 64 * 1024 * 1024
 """Finished jobs kept for polling, by count and by the size of their results."""
@@ -158,11 +161,13 @@ class QueryJobs:
         workers: int = 4,
         *,
         max_active: int = MAX_ACTIVE_JOBS,
+        max_active_total: int = MAX_ACTIVE_TOTAL,
         max_finished: int = MAX_FINISHED_JOBS,
         max_result_bytes: int = MAX_FINISHED_BYTES,
     ) -> None:
         self.slots = slots
         self.max_active = max_active
+        self.max_active_total = max_active_total
         self.max_finished = max_finished
         self.max_result_bytes = max_result_bytes
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hedgerow-query")
@@ -187,8 +192,12 @@ class QueryJobs:
             existing = self._jobs.get(key)
             if existing is not None and not rerun:
                 return dict(existing.status)
-            active = sum(1 for (pid, _), j in self._jobs.items() if pid == project_id and not j.status["complete"])
-            if active - (existing is not None and not existing.status["complete"]) >= self.max_active:
+            replaced = existing is not None and not existing.status["complete"]
+            unfinished = [pid for (pid, _), j in self._jobs.items() if not j.status["complete"]]
+            if (
+                unfinished.count(project_id) - replaced >= self.max_active
+                or len(unfinished) - replaced >= self.max_active_total
+            ):
                 raise JobsBusy()
             if existing is not None:
                 existing.running.cancel()

@@ -106,3 +106,33 @@ def _wait(jobs, project_id, query_id):
     while not (jobs.status(project_id, query_id) or {}).get("complete"):
         assert time.monotonic() < deadline
         time.sleep(0.01)
+
+
+def test_unfinished_jobs_are_capped_per_project_and_in_all():
+    import threading
+
+    from hedgerow.services.query_jobs import JobsBusy
+
+    release = threading.Event()
+    jobs = QueryJobs(ProjectSlots(1), workers=2, max_active=2, max_active_total=3)
+
+    def slow(running):
+        release.wait(20)
+        return {}, 0
+
+    try:
+        jobs.start(1, "a", slow, rerun=True)
+        jobs.start(1, "b", slow, rerun=True)
+        with pytest.raises(JobsBusy):
+            jobs.start(1, "c", slow, rerun=True)
+        jobs.start(1, "b", slow, rerun=True)  # replacing one of its own is no new job
+        jobs.start(2, "d", slow, rerun=True)
+        with pytest.raises(JobsBusy):
+            jobs.start(3, "e", slow, rerun=True)
+        release.set()
+        for project_id, query_id in ((1, "a"), (1, "b"), (2, "d")):
+            _wait(jobs, project_id, query_id)
+        jobs.start(3, "e", slow, rerun=True)
+    finally:
+        release.set()
+        jobs.close()
