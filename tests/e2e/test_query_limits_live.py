@@ -102,6 +102,11 @@ def test_async_floods_stay_bounded(live) -> None:
     """Many async jobs with ~40 MB results each, and async versions of the worst queries:
     the job registry and the result cache keep their byte bounds."""
     server, client = live
+    for worst in list(WORST)[:4]:  # before the flood, whose results may evict their statuses
+        started = client.post("", json={"query": {"kind": "HogQLQuery", "query": worst}, "refresh": "force_async"})
+        assert started.status_code == 202, started.text
+        final = _wait(client, started.json()["query_status"]["id"])
+        assert final.status_code == 400 and final.json()["query_status"]["error_message"], final.text[:300]
     ids = []
     for n in range(24):
         query = f"select repeat('x', 9900), {n} from numbers(4000) limit 4000"
@@ -112,14 +117,9 @@ def test_async_floods_stay_bounded(live) -> None:
             started = client.post("", json={"query": {"kind": "HogQLQuery", "query": query}, "refresh": "force_async"})
         assert started.status_code == 202, started.text
         ids.append(started.json()["query_status"]["id"])
-    for worst, expected in list(WORST.items())[:4]:
-        started = client.post("", json={"query": {"kind": "HogQLQuery", "query": worst}, "refresh": "force_async"})
-        assert started.status_code == 202, started.text
-        final = _wait(client, started.json()["query_status"]["id"])
-        assert final.status_code == 400 and final.json()["query_status"]["error_message"], final.text[:300]
-    for query_id in ids:
-        final = _wait(client, query_id)
-        assert final.status_code in (200, 404), final.text[:300]  # 404: evicted to keep the byte bound
+    answers = [_wait(client, query_id).status_code for query_id in ids]
+    assert set(answers) <= {200, 404}, answers  # 404: evicted to keep the registry's byte bound
+    assert answers.count(404) >= len(ids) - 2, answers  # ~40 MB each: at most one kept in 64 MB
     assert _peak_rss(server.process.pid) < GB
     assert httpx.get(f"{server.url}/_health").status_code == 200
 
