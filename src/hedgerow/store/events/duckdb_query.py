@@ -272,12 +272,6 @@ def _converter(ch_type: str, timezone: str) -> Callable[[Any], Any]:
     return convert
 
 
-def convert_rows(rows: list[tuple], types: Sequence[tuple[str, str]], timezone: str) -> list[list[Any]]:
-    """Engine rows as JSON-ready lists (datetimes in ``timezone``, UUIDs as text...)."""
-    converters = [_converter(t, timezone) for _, t in types]
-    return [[conv(v) for conv, v in zip(converters, row)] for row in rows]
-
-
 _USER_ERRORS: tuple[tuple[type, str], ...] = (
     (duckdb.ConversionException, "A value could not be converted to the requested type."),
     (duckdb.OutOfRangeException, "A value is out of range for its type."),
@@ -398,6 +392,5 @@ __all__ = [
     "QueryCancelled",
     "QueryResult",
     "apply_sandbox",
-    "convert_rows",
     "execute",
 ]
