@@ -65,6 +65,7 @@ STAGES: tuple[Stage, ...] = (
     null_semantics.run,
     functions.run,
     rollup.run,
+    limits.guard_sizes,
     constant_keys.run,
     limit_by.run,
     team_guard.run,
