@@ -91,7 +91,7 @@ def test_worst_queries_get_clear_answers_and_memory_stays_bounded(live) -> None:
 def test_limits_name_themselves(live) -> None:
     _, client = live
     body = client.post("", json={"query": {"kind": "HogQLQuery", "query": "select range(10000000)"}}).json()
-    assert body["detail"] == "range() may produce at most 10000 elements."
+    assert body["detail"] == "range() may produce at most 1000 elements."
     too_big = client.post("", json={"query": {"kind": "HogQLQuery", "query": "select repeat('x', 10000) from numbers(50000) limit 50000"}}).json()
     assert too_big["detail"] == (
         "The query's result exceeds the maximum of 52428800 bytes (max_result_bytes = 52428800). "

@@ -37,6 +37,13 @@ def test_result_bytes_are_capped_while_fetching(cursor):
     assert refused.value.status == 400 and refused.value.code == "limit_exceeded"
 
 
+def test_results_of_many_small_values_are_capped_by_count(cursor):
+    """5M numbers are ~25 MB of JSON but several hundred MB as Python objects."""
+    with pytest.raises(LimitExceeded):
+        run(cursor, "select range(1000) from numbers(5000) limit 5000")
+    assert len(run(cursor, "select range(1000) from numbers(3000) limit 3000").results) == 3000
+
+
 @pytest.mark.parametrize(
     "query, within",
     [

@@ -24,7 +24,7 @@ from hedgerow.hogql.errors import LIMIT_EXCEEDED, HogQLError
 from hedgerow.hogql.functions.spec import ENGINE_CALL, fn, literal_value
 from hedgerow.hogql.parse import span_of
 
-MAX_RANGE_ELEMENTS = 10_000  # hourly buckets over a year fit; 2,048 rows of it stay near 160 MB
+MAX_RANGE_ELEMENTS = 1_000
 """Elements one ``range()`` may produce (ClickHouse bounds the elements of a block instead)."""
 MAX_STRING_CHARS = 10_000
 """Characters one ``repeat()``/``leftPad()``/``rightPad()`` may produce."""

@@ -44,7 +44,13 @@ MAX_RESULT_BYTES = 50 * 1024 * 1024
 """Largest result a query may return, measured as the JSON of its rows (ClickHouse's
 ``max_result_bytes``; rows are capped separately by the compiler's LIMIT)."""
 FETCH_ROWS = 500
-"""Rows converted per batch: the result's bytes are checked after each."""
+"""Rows converted per batch at most: the result's bytes are checked after each."""
+BATCH_BYTES = 1024 * 1024
+"""Wide rows are converted fewer at a time, about this many JSON bytes a batch."""
+MAX_RESULT_VALUES = 4_000_000
+"""Most values (array elements count one each) a result may hold: as Python objects a small
+value costs several times its JSON bytes, so a result of many small numbers is capped by
+count as well as by size."""
 MEMORY_HEADROOM = 640 * 1024 * 1024
 """How far the process's resident memory may grow above where it stood when the running
 queries started before :data:`MEMORY_GUARD` interrupts them."""
@@ -301,6 +307,19 @@ def _translate(exc: duckdb.Error) -> Exposed:
     return EngineError()
 
 
+def _count_values(rows: list[list[Any]]) -> int:
+    """Values in ``rows``, each array element counted (nested arrays too)."""
+    return sum(_weight(value) for row in rows for value in row)
+
+
+def _weight(value: Any) -> int:
+    if not isinstance(value, (list, tuple)):
+        return 1
+    if value and isinstance(value[0], (list, tuple)):  # arrays are homogeneous: look at one
+        return 1 + sum(_weight(item) for item in value)
+    return 1 + len(value)
+
+
 def _too_large(limit: int) -> LimitExceeded:
     return LimitExceeded(
         f"The query's result exceeds the maximum of {limit} bytes (max_result_bytes = {limit}). "
@@ -340,15 +359,19 @@ def execute(
     guard, out_of_memory = MEMORY_GUARD.enter(cursor.interrupt, timed_out, cancelled)
     converters = [_converter(t, compiled.timezone) for _, t in compiled.types]
     results: list[list[Any]] = []
-    size = 0
+    size = values = 0
+    per_batch = FETCH_ROWS
     try:
         cursor.execute(compiled.sql, list(compiled.params))
-        while batch := cursor.fetchmany(FETCH_ROWS):
+        while batch := cursor.fetchmany(per_batch):
             rows = [[conv(v) for conv, v in zip(converters, row)] for row in batch]
             del batch
-            size += len(orjson.dumps(rows, default=str))
-            if size > max_result_bytes:
+            batch_bytes = len(orjson.dumps(rows, default=str))
+            size += batch_bytes
+            values += _count_values(rows)
+            if size > max_result_bytes or values > MAX_RESULT_VALUES:
                 raise _too_large(max_result_bytes)
+            per_batch = max(1, min(FETCH_ROWS, BATCH_BYTES * len(rows) // max(batch_bytes, 1)))
             if out_of_memory.is_set():  # the rows' Python objects grow the process too
                 raise _memory_exceeded(MEMORY_GUARD.headroom)
             results.extend(rows)
