@@ -1,0 +1,45 @@
+"""What an insight runner needs from the query service, as a protocol (no import of it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol, Sequence
+
+from sqlglot import exp
+
+from hedgerow import clock
+from hedgerow.hogql import LimitContext
+
+INSIGHT_LIMITS = LimitContext(default=100_000, maximum=100_000)
+"""Row limit of insight queries: they return aggregates (buckets x breakdown values)."""
+
+
+class Runner(Protocol):
+    """The query service's run context (:class:`hedgerow.services.query.RunContext`)."""
+
+    project: Any
+    timings: list[dict[str, Any]]
+
+    def compile(self, query: Any, *, limit_context: LimitContext = ..., **kw: Any) -> Any: ...
+
+    def execute(self, compiled: Any) -> Any: ...
+
+
+def run_rows(ctx: Runner, tree: exp.Expression) -> tuple[list[Sequence[Any]], str]:
+    """Compile ``tree`` for the project and run it: (rows, printed HogQL)."""
+    compiled = ctx.compile(tree, limit_context=INSIGHT_LIMITS)
+    return ctx.execute(compiled).results, compiled.hogql
+
+
+def timezone(ctx: Runner) -> str:
+    return ctx.project.timezone or "UTC"
+
+
+def week_start_day(ctx: Runner) -> int:
+    return ctx.project.week_start_day or 0
+
+
+def now() -> dt.datetime:
+    """The current instant (aware), from the server clock (tests pin it)."""
+    value = clock.now()
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

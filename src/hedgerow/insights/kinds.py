@@ -1,0 +1,14 @@
+"""The insight query kinds: request model and runner of each, for the query service's table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hedgerow.insights import trends
+from hedgerow.insights.models import InsightNode, TrendsQuery
+
+KINDS: dict[str, tuple[type[InsightNode], Callable[[Any, Any], dict[str, Any]]]] = {
+    "TrendsQuery": (TrendsQuery, trends.run),
+}
+"""Query kind -> (request model, runner(run context, query))."""

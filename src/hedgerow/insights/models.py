@@ -1,0 +1,129 @@
+"""Request models of the insight query kinds (PostHog's ``posthog/schema.py`` names).
+
+Only the fields that change numbers are declared; display-only keys PostHog's clients send
+(``showLegend``, ``resultCustomizations``...) are accepted and ignored, as the query API does
+for its other kinds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Filters = Union[list[dict[str, Any]], dict[str, Any], None]
+Interval = Literal["hour", "day", "week", "month"]
+
+PROPERTY_MATHS = ("sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99")
+BASE_MATHS = ("total", "dau", "weekly_active", "monthly_active", "unique_session")
+
+
+class InsightNode(BaseModel):
+    """A node of an insight query: unknown keys ignored, declared ones type-checked."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class DateRange(InsightNode):
+    date_from: str | None = None
+    date_to: str | None = None
+    explicitDate: bool | None = None
+
+
+class EventsNode(InsightNode):
+    kind: Literal["EventsNode"] = "EventsNode"
+    event: str | None = None
+    name: str | None = None
+    custom_name: str | None = None
+    math: Literal[BASE_MATHS + PROPERTY_MATHS] | None = None  # type: ignore[valid-type]
+    math_property: str | None = Field(None, max_length=400)
+    math_property_type: str | None = None
+    math_hogql: str | None = None
+    math_group_type_index: int | None = None
+    properties: Filters = None
+
+
+class BreakdownFilter(InsightNode):
+    breakdown: str | int | list[str | int] | None = None
+    breakdown_type: Literal["event", "person"] | None = "event"
+    breakdown_limit: int | None = Field(None, ge=1, le=10_000)
+    breakdown_hide_other_aggregation: bool | None = None
+
+
+class CompareFilter(InsightNode):
+    compare: bool | None = None
+    compare_to: str | None = None
+
+
+class TrendsFilter(InsightNode):
+    display: str | None = None
+
+
+class InsightQuery(InsightNode):
+    dateRange: DateRange | None = None
+    properties: Filters = None
+    filterTestAccounts: bool | None = None
+    modifiers: dict[str, Any] | None = None
+
+
+class TrendsQuery(InsightQuery):
+    kind: Literal["TrendsQuery"]
+    series: list[EventsNode] = Field(..., min_length=1, max_length=50)
+    interval: Interval | None = "day"
+    breakdownFilter: BreakdownFilter | None = None
+    compareFilter: CompareFilter | None = None
+    trendsFilter: TrendsFilter | None = None
+
+
+class FunnelExclusion(EventsNode):
+    funnelFromStep: int = 0
+    funnelToStep: int = 1
+
+
+class FunnelsFilter(InsightNode):
+    funnelOrderType: Literal["ordered", "strict", "unordered"] | None = "ordered"
+    funnelVizType: Literal["steps"] | None = "steps"
+    funnelWindowInterval: int | None = Field(14, ge=1, le=100_000)
+    funnelWindowIntervalUnit: Literal["second", "minute", "hour", "day", "week", "month"] | None = "day"
+    exclusions: list[FunnelExclusion] | None = None
+    breakdownAttributionType: Literal["first_touch", "last_touch"] | None = "first_touch"
+
+
+class FunnelsQuery(InsightQuery):
+    kind: Literal["FunnelsQuery"]
+    series: list[EventsNode] = Field(..., min_length=2, max_length=30)
+    interval: Interval | None = "day"
+    breakdownFilter: BreakdownFilter | None = None
+    funnelsFilter: FunnelsFilter | None = None
+
+
+class RetentionEntity(InsightNode):
+    id: str | None = None
+    type: Literal["events"] | None = "events"
+    name: str | None = None
+    properties: Filters = None
+
+
+class RetentionFilter(InsightNode):
+    targetEntity: RetentionEntity | None = None
+    returningEntity: RetentionEntity | None = None
+    period: Literal["Day", "Week", "Month"] | None = "Day"
+    totalIntervals: int | None = Field(None, ge=1, le=1000)
+    retentionType: Literal["retention_recurring", "retention_first_time"] | None = "retention_recurring"
+
+
+class RetentionQuery(InsightQuery):
+    kind: Literal["RetentionQuery"]
+    retentionFilter: RetentionFilter
+
+
+class StickinessQuery(InsightQuery):
+    kind: Literal["StickinessQuery"]
+    series: list[EventsNode] = Field(..., min_length=1, max_length=50)
+    interval: Interval | None = "day"
+
+
+class LifecycleQuery(InsightQuery):
+    kind: Literal["LifecycleQuery"]
+    series: list[EventsNode] = Field(..., min_length=1, max_length=1)
+    interval: Interval | None = "day"

@@ -1,0 +1,90 @@
+"""Series of insight queries: which events a series matches, and its math as HogQL.
+
+A series' events are those of its event name (all events for ``event: null``) passing the
+query's global ``properties`` and the series' own ``properties``, both through
+:mod:`hedgerow.hogql.property_filters`. ``filterTestAccounts`` adds the team's test-account
+filters in PostHog; Hedgerow projects have none, so it changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from hedgerow.errors import ValidationError
+from hedgerow.hogql.property_filters import FilterEnv, field, literal, property_filter
+from hedgerow.insights.models import PROPERTY_MATHS
+from hedgerow.insights.templates import and_, expr
+
+def _call(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def filters(properties: Any, timezone: str) -> exp.Expression | None:
+    """Property filters (list or AND/OR group) as one condition over events, or None."""
+    if not properties:
+        return None
+    if isinstance(properties, dict) and not properties.get("values") and "key" not in properties:
+        return None
+    return property_filter(properties, FilterEnv(scope="event", timezone=timezone))
+
+
+def event_condition(event: str | None) -> exp.Expression | None:
+    """``event = <name>`` (None for all events)."""
+    if event is None:
+        return None
+    return exp.EQ(this=field("event"), expression=literal(event))
+
+
+def condition(series: Any, global_properties: Any, timezone: str) -> exp.Expression:
+    """Everything a series' events must satisfy besides the date window."""
+    return and_(
+        event_condition(series.event),
+        filters(global_properties, timezone),
+        filters(series.properties, timezone),
+    )
+
+
+def label(series: Any) -> str:
+    """The series' name in results (``All events`` for ``event: null``)."""
+    return series.event if series.event is not None else "All events"
+
+
+def math_property(series: Any) -> exp.Expression:
+    """``toFloat(<property>)`` of the series' math property (event or person scope)."""
+    if not series.math_property:
+        raise ValidationError(f"Math '{series.math}' needs a math_property", attr="math_property")
+    if series.math_property_type == "person_properties":
+        target = field("person", "properties", series.math_property)
+    else:
+        target = field("properties", series.math_property)
+    return _call("toFloat", target)
+
+
+AGGREGATES = {
+    "total": "count()",
+    "dau": "count(DISTINCT person_id)",
+    "weekly_active": "count(DISTINCT person_id)",
+    "monthly_active": "count(DISTINCT person_id)",
+    "unique_session": "count(DISTINCT $session_id)",
+    "sum": "sum({target})",
+    "avg": "avg({target})",
+    "min": "min({target})",
+    "max": "max({target})",
+    "median": "quantile(0.5)({target})",
+    "p75": "quantile(0.75)({target})",
+    "p90": "quantile(0.9)({target})",
+    "p95": "quantile(0.95)({target})",
+    "p99": "quantile(0.99)({target})",
+}
+"""Math -> HogQL aggregate (``{target}``: the math property as a float)."""
+
+
+def aggregate(series: Any) -> exp.Expression:
+    """The per-bucket aggregate of a series' math."""
+    math = series.math or "total"
+    if math not in AGGREGATES:
+        raise ValidationError(f"Math '{math}' is not supported", attr="math")
+    holes = {"target": math_property(series)} if math in PROPERTY_MATHS else {}
+    return expr(AGGREGATES[math], **holes)

@@ -1,0 +1,279 @@
+"""``TrendsQuery``: one HogQL aggregate per series (and per compare period), shaped here.
+
+Each series compiles to ``SELECT bucket[, breakdown], <math> FROM events WHERE <window> AND
+<series filters> GROUP BY ...``; weekly/monthly active users first reduce events to distinct
+(actor, local day) pairs and spread each over the 7 or 30 days it counts in. Buckets are local
+dates (``toDate``/``toStartOfWeek``/``toStartOfMonth``) or local hours, zero-filled here from
+the resolved :class:`~hedgerow.insights.date_range.DateRange`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from hedgerow.errors import ValidationError
+from hedgerow.insights import breakdown, date_range, series as series_
+from hedgerow.insights.context import Runner, now, run_rows, timezone, week_start_day
+from hedgerow.insights.models import TrendsQuery
+from hedgerow.hogql.parse import parse_expr
+from hedgerow.insights.templates import select
+
+TOTAL_DISPLAYS = frozenset({"BoldNumber", "ActionsPie", "ActionsBarValue", "ActionsTable", "WorldMap"})
+ACTIVE_WINDOWS = {"weekly_active": 7, "monthly_active": 30}
+BUCKETS = {"hour": "toStartOfHour(timestamp)", "day": "toDate(timestamp)", "week": "toStartOfWeek(timestamp)",
+           "month": "toStartOfMonth(timestamp)"}  # fmt: skip
+
+
+def bucket_key(value: Any) -> str:
+    """An engine bucket value (local date, or local datetime with offset) as a ``days`` key."""
+    text = str(value)
+    return text[:19].replace("T", " ") if len(text) > 10 else text[:10]
+
+
+@dataclass(frozen=True)
+class Period:
+    """One date range a series is computed over (the current one, or the compare one)."""
+
+    range: date_range.DateRange
+    compare_label: str | None
+
+
+def _math(node: Any, interval: str, total_value: bool) -> str:
+    math = node.math or "total"
+    if math in ACTIVE_WINDOWS and not total_value:
+        if interval in ("week", "month") and (math == "weekly_active" or interval == "month"):
+            return "dau"
+        if interval == "hour":
+            raise ValidationError(f"Math '{math}' needs a day, week or month interval", attr="math")
+    return math
+
+
+def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, total_value: bool, tz: str) -> exp.Expression:
+    rng = period.range
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
+    holes: dict[str, Any] = {
+        "condition": series_.condition(node, query.properties, tz),
+        "date_to": date_range.to_utc(rng.date_to),
+        "breakdown": breakdown.expression(query.breakdownFilter) if has_breakdown else exp.Null(),
+    }
+    if math in ACTIVE_WINDOWS:
+        days = ACTIVE_WINDOWS[math]
+        start = rng.date_from if total_value else rng.window_from
+        holes["date_from"] = date_range.to_utc(date_range.step(start, "day", -(days - 1)))
+        holes["span"] = days
+        if total_value:
+            return select(
+                "SELECT {breakdown} AS breakdown_value, count(DISTINCT person_id) AS value FROM events "
+                "WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} "
+                "GROUP BY breakdown_value",
+                **holes,
+            )
+        return select(
+            "SELECT bucket, breakdown_value, count(DISTINCT actor) AS value FROM ("
+            " SELECT addDays(day, arrayJoin(range({span}))) AS bucket, actor, breakdown_value FROM ("
+            "  SELECT DISTINCT person_id AS actor, toDate(timestamp) AS day, {breakdown} AS breakdown_value"
+            "  FROM events WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition}))"
+            " GROUP BY bucket, breakdown_value",
+            **holes,
+        )
+    holes["date_from"] = date_range.to_utc(rng.window_from)
+    holes["value"] = series_.aggregate(node.model_copy(update={"math": math}))
+    if total_value:
+        return select(
+            "SELECT {breakdown} AS breakdown_value, {value} AS value FROM events "
+            "WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} "
+            "GROUP BY breakdown_value",
+            **holes,
+        )
+    holes["bucket"] = parse_expr(BUCKETS[rng.interval])
+    return select(
+        "SELECT {bucket} AS bucket, {breakdown} AS breakdown_value, {value} AS value FROM events "
+        "WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} "
+        "GROUP BY bucket, breakdown_value",
+        **holes,
+    )
+
+
+def _number(value: Any) -> Any:
+    return 0 if value is None else value
+
+
+def _filter_dict(query: TrendsQuery, rng: date_range.DateRange) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "insight": "TRENDS",
+        "properties": query.properties,
+        "filter_test_accounts": query.filterTestAccounts,
+        "date_to": rng.date_to_iso,
+        "date_from": rng.date_from_iso,
+        "entity_type": "events",
+        "interval": query.interval,
+    }
+    if query.trendsFilter is not None:
+        out.update(query.trendsFilter.model_dump(exclude_none=True))
+    if query.breakdownFilter is not None:
+        out.update(query.breakdownFilter.model_dump(exclude_none=True))
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _action(node: Any, order: int, rng: date_range.DateRange) -> dict[str, Any]:
+    return {
+        "days": [rng.key(b) for b in rng.buckets],
+        "id": node.event,
+        "type": "events",
+        "order": order,
+        "name": series_.label(node),
+        "custom_name": node.custom_name,
+        "math": node.math,
+        "math_property": node.math_property,
+        "math_hogql": node.math_hogql,
+        "math_group_type_index": node.math_group_type_index,
+        "properties": {},
+    }
+
+
+def _rows_by_value(rows: list, total_value: bool) -> dict[str, Any]:
+    """Engine rows as ``breakdown value -> {bucket: value}`` (or ``-> value`` for totals)."""
+    out: dict[str, Any] = {}
+    for row in rows:
+        if total_value:
+            value_key, value = breakdown.normalise(row[0]), _number(row[1])
+            out[value_key] = out.get(value_key, 0) + value
+        else:
+            bucket, value_key, value = bucket_key(row[0]), breakdown.normalise(row[1]), _number(row[2])
+            cells = out.setdefault(value_key, {})
+            cells[bucket] = cells.get(bucket, 0) + value
+    return out
+
+
+def _merge_cells(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(a)
+    for key, value in b.items():
+        merged[key] = merged.get(key, 0) + value
+    return merged
+
+
+def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
+    """Compute a TrendsQuery in PostHog's response shape."""
+    tz = timezone(ctx)
+    display = (query.trendsFilter.display if query.trendsFilter else None) or "ActionsLineGraph"
+    total_value = display in TOTAL_DISPLAYS
+    interval = "day" if total_value else (query.interval or "day")
+    current = date_range.resolve(
+        query.dateRange, interval=interval, timezone=tz, week_start_day=week_start_day(ctx), now=now()
+    )
+    periods = [Period(current, None)]
+    compare = query.compareFilter is not None and bool(query.compareFilter.compare)
+    if compare:
+        periods = [Period(current, "current"), Period(_previous(query, current), "previous")]
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
+    limit = breakdown.limit_of(query.breakdownFilter) if has_breakdown else 0
+    hogql: list[str] = []
+    results: list[dict[str, Any]] = []
+    has_more = False
+    for period in periods:
+        rng = period.range
+        days = [rng.key(b) for b in rng.buckets]
+        for order, node in enumerate(query.series):
+            math = _math(node, interval, total_value)
+            rows, text = run_rows(ctx, _series_query(query, node, period, math, total_value, tz))
+            hogql.append(text)
+            by_value = _rows_by_value(rows, total_value)
+            if has_breakdown:
+                if total_value:
+                    ranked = breakdown.rank(by_value, lambda v: v, lambda a, b: a + b, limit)
+                else:
+                    ranked = breakdown.rank(by_value, lambda c: sum(c.values()), _merge_cells, limit)
+            else:
+                ranked = [(None, by_value.get(breakdown.NULL, 0 if total_value else {}))]
+            for value_key, cells in ranked:
+                element = _element(query, node, order, rng, days, cells, total_value, display)
+                if has_breakdown:
+                    has_more = has_more or value_key == breakdown.OTHER
+                    element["label"] = value_key if len(query.series) == 1 else f"{element['label']} - {value_key}"
+                    element["breakdown_value"] = value_key
+                if compare:
+                    element["compare"] = True
+                    element["compare_label"] = period.compare_label
+                results.append(element)
+    if has_more and query.breakdownFilter and query.breakdownFilter.breakdown_hide_other_aggregation:
+        results = [r for r in results if r.get("breakdown_value") != breakdown.OTHER]
+    return {
+        "results": results,
+        "hasMore": has_more,
+        "hogql": "\n\n".join(hogql),
+        "resolved_date_range": {"date_from": current.date_from_iso, "date_to": current.date_to_iso},
+        "error": None,
+        "timings": ctx.timings,
+    }
+
+
+def _element(query: TrendsQuery, node: Any, order: int, rng: date_range.DateRange, days: list[str],
+             cells: Any, total_value: bool, display: str) -> dict[str, Any]:
+    element: dict[str, Any]
+    if total_value:
+        element = {"data": [], "days": days, "count": 0, "aggregated_value": cells}
+    else:
+        data = [cells.get(day, 0) for day in days]
+        if display == "ActionsLineGraphCumulative":
+            running, cumulative = 0, []
+            for value in data:
+                running += value
+                cumulative.append(running)
+            data = cumulative
+        count = data[-1] if display == "ActionsLineGraphCumulative" and data else float(sum(data))
+        element = {"data": data, "labels": [rng.label(b) for b in rng.buckets], "days": days, "count": count}
+    element.update(
+        label=series_.label(node),
+        filter=_filter_dict(query, rng),
+        action=_action(node, order, rng),
+    )
+    return element
+
+
+def _previous(query: TrendsQuery, current: date_range.DateRange) -> date_range.DateRange:
+    """The compare period: the previous one of the same length, or shifted by ``compare_to``."""
+    compare_to = query.compareFilter.compare_to if query.compareFilter else None
+    if compare_to:
+        parsed = date_range.RELATIVE.match(compare_to.strip())
+        if not parsed:
+            raise ValidationError(f"Invalid compare_to '{compare_to}'", attr="compare_to")
+        sign, digits, unit, _ = parsed.groups()
+        amount = int(digits) if digits else 1
+        amount = -amount if sign else amount
+        return current.shifted(date_range.shift(current.date_from, unit, amount),
+                               date_range.shift(current.date_to, unit, amount))
+    start, end = current.date_from, current.date_to
+    diff = end - start
+    previous_from = start - diff
+    if current.interval == "hour":
+        previous_from = previous_from.replace(minute=start.minute, second=start.second, microsecond=start.microsecond,
+                                              hour=start.hour)
+        previous_to = (previous_from + diff).replace(minute=end.minute, second=end.second, microsecond=end.microsecond)
+    else:
+        previous_from = previous_from.replace(hour=start.hour, minute=start.minute, second=start.second,
+                                              microsecond=start.microsecond)
+        raw_from = query.dateRange.date_from if query.dateRange else None
+        raw_to = query.dateRange.date_to if query.dateRange else None
+        weekly = _days_delta(raw_from)
+        if current.interval == "day" and weekly is not None and weekly % 7 == 0 and not _is_relative(raw_to):
+            previous_from += dt.timedelta(days=1)
+        previous_to = (previous_from + diff).replace(hour=end.hour, minute=end.minute, second=end.second,
+                                                    microsecond=end.microsecond)
+    return current.shifted(previous_from, previous_to)
+
+
+def _days_delta(raw: str | None) -> int | None:
+    if raw is None:
+        return date_range.DEFAULT_DAYS
+    match = date_range.RELATIVE.match(raw.strip())
+    if not match or match.group(3) != "d" or match.group(4):
+        return None
+    return int(match.group(2) or 1)
+
+
+def _is_relative(raw: str | None) -> bool:
+    return bool(raw) and date_range.RELATIVE.match(raw.strip()) is not None
