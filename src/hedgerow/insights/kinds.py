@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hedgerow.insights import trends
-from hedgerow.insights.models import InsightNode, TrendsQuery
+from hedgerow.insights import funnels, trends
+from hedgerow.insights.models import FunnelsQuery, InsightNode, TrendsQuery
 
 KINDS: dict[str, tuple[type[InsightNode], Callable[[Any, Any], dict[str, Any]]]] = {
     "TrendsQuery": (TrendsQuery, trends.run),
+    "FunnelsQuery": (FunnelsQuery, funnels.run),
 }
 """Query kind -> (request model, runner(run context, query))."""

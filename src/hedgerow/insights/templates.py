@@ -45,7 +45,13 @@ def fill(tree: exp.Expression, holes: Mapping[str, Any]) -> exp.Expression:
         if name not in holes:
             raise KeyError(f"template placeholder {{{name}}} has no value")
         replacement = holes[name]
-        node.replace(replacement.copy() if isinstance(replacement, exp.Expression) else value(replacement))
+        if isinstance(replacement, exp.Expression):
+            replacement = replacement.copy()
+            if isinstance(replacement, (exp.Connector, exp.Binary, exp.Not)):
+                replacement = exp.Paren(this=replacement)  # keep the hole's precedence
+        else:
+            replacement = value(replacement)
+        node.replace(replacement)
     return tree
 
 
