@@ -1,0 +1,211 @@
+"""Insight query kinds through ``POST /query/`` on a real DuckDB, against hand-computed answers.
+
+The dataset (``insights_dataset``) lives in a project on America/New_York; every expected value
+below was worked out by hand from its table (local times in its comments).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from hedgerow import clock
+from tests.api import insights_dataset as data
+
+NULL, OTHER = "$$_posthog_breakdown_null_$$", "$$_posthog_breakdown_other_$$"
+NOW = dt.datetime(2024, 1, 10, 15, 0, tzinfo=dt.timezone.utc)  # Wed Jan 10 10:00 local
+
+
+@pytest.fixture
+def project(api, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    api.services.projects.update(api.services.projects.get(api.project_id), {"timezone": data.TIMEZONE})
+    cursor = api.services.events.cursor()
+    data.load(cursor, api.project_id)
+    cursor.close()
+    return api
+
+
+def run(api, query):
+    response = api.post(f"/api/projects/{api.project_id}/query/", {"query": query, "refresh": "force_blocking"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def trends(api, **query):
+    return run(api, {"kind": "TrendsQuery", **query})["results"]
+
+
+def pv(**extra):
+    return {"kind": "EventsNode", "event": "$pageview", **extra}
+
+
+def dates(date_from, date_to, **extra):
+    return {"date_from": date_from, "date_to": date_to, **extra}
+
+
+# -- trends ----------------------------------------------------------------------------------
+
+
+def test_daily_totals_use_local_days(project):
+    [series] = trends(project, series=[pv()], dateRange=dates("2024-01-01", "2024-01-10"))
+    assert series["days"] == [f"2024-01-{d:02d}" for d in range(1, 11)]
+    assert series["data"] == [1, 1, 1, 0, 0, 2, 1, 1, 1, 1]
+    assert series["count"] == 9.0
+    assert series["labels"][:2] == ["1-Jan-2024", "2-Jan-2024"]
+    assert series["label"] == "$pageview" and series["action"]["id"] == "$pageview"
+    assert series["filter"]["insight"] == "TRENDS"
+
+
+def test_relative_range_is_eight_local_days(project):
+    [series] = trends(project, series=[pv()], dateRange={"date_from": "-7d"})
+    assert series["days"][0] == "2024-01-03" and series["days"][-1] == "2024-01-10"
+    assert series["data"] == [1, 0, 0, 2, 1, 1, 1, 1]
+
+
+def test_weeks_start_on_sunday_by_default(project):
+    [series] = trends(project, series=[pv()], interval="week", dateRange=dates("2024-01-01", "2024-01-13"))
+    assert series["days"] == ["2023-12-31", "2024-01-07"]
+    assert series["data"] == [5, 5]
+    assert series["labels"] == ["1–6 Jan", "7–13 Jan"]
+
+
+def test_weeks_start_on_monday_when_the_project_says_so(project):
+    project.services.projects.update(project.services.projects.get(project.project_id), {"week_start_day": 1})
+    [series] = trends(project, series=[pv()], interval="week", dateRange=dates("2024-01-01", "2024-01-13"))
+    assert series["days"] == ["2024-01-01", "2024-01-08"]
+    assert series["data"] == [6, 4]
+
+
+def test_hourly_buckets_with_explicit_dates(project):
+    rng = dates("2024-01-01T23:00:00", "2024-01-02T01:59:59", explicitDate=True)
+    [series] = trends(project, series=[pv()], interval="hour", dateRange=rng)
+    assert series["days"] == ["2024-01-01 23:00:00", "2024-01-02 00:00:00", "2024-01-02 01:00:00"]
+    assert series["data"] == [1, 1, 0]
+
+
+def test_unique_users_follow_merges_and_count_personless_events(project):
+    [series] = trends(project, series=[{"kind": "EventsNode", "event": None, "math": "dau"}],
+                      dateRange=dates("2024-01-01", "2024-01-10"), trendsFilter={"display": "BoldNumber"})
+    # A, B, C (c-anon merged into c), ghost, F, D; E's events are later
+    assert series["aggregated_value"] == 6
+    assert series["label"] == "All events" and series["data"] == [] and series["count"] == 0
+
+
+def test_weekly_active_users_per_day(project):
+    [series] = trends(project, series=[pv(math="weekly_active")], dateRange=dates("2024-01-08", "2024-01-10"))
+    assert series["data"] == [5, 5, 5]
+
+
+def test_property_maths(project):
+    rng = dates("2024-01-01", "2024-01-10")
+    total = {"display": "ActionsTable"}
+    [summed] = trends(project, series=[pv(math="sum", math_property="amount")], dateRange=rng, trendsFilter=total)
+    [average] = trends(project, series=[pv(math="avg", math_property="amount")], dateRange=rng, trendsFilter=total)
+    [median] = trends(project, series=[pv(math="median", math_property="amount")], dateRange=rng, trendsFilter=total)
+    [top] = trends(project, series=[pv(math="max", math_property="amount")], dateRange=rng, trendsFilter=total)
+    assert (summed["aggregated_value"], average["aggregated_value"]) == (100, 25)
+    assert (median["aggregated_value"], top["aggregated_value"]) == (25, 40)
+
+
+def test_breakdown_limit_other_and_null_rows(project):
+    results = trends(project, series=[pv()], dateRange=dates("2024-01-01", "2024-01-31"),
+                     breakdownFilter={"breakdown": "$browser", "breakdown_limit": 2},
+                     trendsFilter={"display": "BoldNumber"})
+    assert [(r["breakdown_value"], r["aggregated_value"]) for r in results] == [("Chrome", 4), (NULL, 2), (OTHER, 4)]
+    body = run(project, {"kind": "TrendsQuery", "series": [pv()], "dateRange": dates("2024-01-01", "2024-01-31"),
+                         "breakdownFilter": {"breakdown": "$browser", "breakdown_limit": 2}})
+    assert body["hasMore"] is True
+    assert [r["label"] for r in body["results"]] == ["Chrome", NULL, OTHER]
+
+
+def test_person_property_breakdown(project):
+    results = trends(project, series=[pv()], dateRange=dates("2024-01-01", "2024-01-31"),
+                     breakdownFilter={"breakdown": "plan", "breakdown_type": "person"},
+                     trendsFilter={"display": "ActionsPie"})
+    assert [(r["breakdown_value"], r["aggregated_value"]) for r in results] == [("pro", 4), ("free", 1), (NULL, 5)]
+
+
+def test_property_filters_global_and_per_series(project):
+    chrome = [{"key": "$browser", "value": "Chrome", "operator": "exact", "type": "event"}]
+    pro = [{"key": "plan", "value": ["pro"], "operator": "exact", "type": "person"}]
+    rng, total = dates("2024-01-01", "2024-01-31"), {"display": "BoldNumber"}
+    [series] = trends(project, series=[pv(properties=chrome)], dateRange=rng, trendsFilter=total)
+    assert series["aggregated_value"] == 4
+    [series] = trends(project, series=[{"kind": "EventsNode", "event": None}], properties=pro, dateRange=rng,
+                      trendsFilter=total, filterTestAccounts=False)
+    assert series["aggregated_value"] == 5  # A's four events and F's pageview
+
+
+def test_compare_to_previous_period(project):
+    current, previous = trends(project, series=[pv()], dateRange=dates("2024-01-08", "2024-01-10"),
+                               compareFilter={"compare": True})
+    assert (current["compare_label"], current["days"], current["data"]) == (
+        "current", ["2024-01-08", "2024-01-09", "2024-01-10"], [1, 1, 1])
+    assert (previous["compare_label"], previous["days"], previous["data"]) == (
+        "previous", ["2024-01-05", "2024-01-06", "2024-01-07"], [0, 2, 1])
+
+
+def test_invalid_math_is_a_400(project):
+    response = project.post(f"/api/projects/{project.project_id}/query/",
+                            {"query": {"kind": "TrendsQuery", "series": [pv(math="sum")]}})
+    assert response.status_code == 400 and response.json()["type"] == "validation_error"
+
+
+# -- funnels ---------------------------------------------------------------------------------
+
+
+def funnel(api, steps, **filters):
+    query = {"kind": "FunnelsQuery", "series": [{"kind": "EventsNode", "event": s} for s in steps],
+             "dateRange": dates("2024-01-01", "2024-01-31"), "funnelsFilter": filters}
+    return run(api, query)["results"]
+
+
+def counts(steps):
+    return [(s["name"], s["count"], s["average_conversion_time"], s["median_conversion_time"]) for s in steps]
+
+
+def test_ordered_funnel_window_is_measured_from_the_first_step(project):
+    steps = funnel(project, ["$pageview", "click", "signup"])
+    # seven entrants (A, B, C, ghost, F, D, E); D converts in 60 s + 60 s; E clicks after 9 days but signs up 16 days after its first step
+    assert counts(steps) == [("$pageview", 7, None, None), ("click", 2, 388830, 388830), ("signup", 1, 60, 60)]
+    assert [s["order"] for s in steps] == [0, 1, 2] and steps[1]["action_id"] == "click"
+
+
+def test_ordered_vs_strict(project):
+    ordered = funnel(project, ["$pageview", "signup"])
+    assert counts(ordered) == [("$pageview", 7, None, None), ("signup", 3, 29440, 1800)]
+    strict = funnel(project, ["$pageview", "signup"], funnelOrderType="strict")
+    assert counts(strict) == [("$pageview", 7, None, None), ("signup", 2, 44100, 44100)]
+
+
+def test_exclusions_drop_the_person(project):
+    exclusion = [{"kind": "EventsNode", "event": "click", "funnelFromStep": 0, "funnelToStep": 1}]
+    steps = funnel(project, ["$pageview", "signup"], exclusions=exclusion)
+    assert [s["count"] for s in steps] == [5, 2]  # D and E clicked in between
+
+
+def test_unordered_funnel(project):
+    steps = funnel(project, ["signup", "$pageview"], funnelOrderType="unordered")
+    assert [(s["name"], s["count"], s["action_id"]) for s in steps] == [
+        ("Completed 1 step", 7, None), ("Completed 2 steps", 3, None)]
+
+
+def test_funnel_window_unit(project):
+    steps = funnel(project, ["$pageview", "signup"], funnelWindowInterval=1, funnelWindowIntervalUnit="hour")
+    assert [s["count"] for s in steps] == [7, 2]  # A (30 min) and D (2 min); C took a day
+
+
+def test_funnel_breakdown_first_touch(project):
+    results = run(project, {"kind": "FunnelsQuery", "series": [pv(), {"kind": "EventsNode", "event": "signup"}],
+                            "dateRange": dates("2024-01-01", "2024-01-31"),
+                            "breakdownFilter": {"breakdown": "$browser"}})["results"]
+    by_value = {group[0]["breakdown_value"]: [s["count"] for s in group] for group in results}
+    assert by_value == {"Chrome": [2, 1], "Safari": [1, 1], "Edge": [1, 1], "Firefox": [1, 0], "Opera": [1, 0],
+                        "": [1, 0]}
+    assert results[0][0]["breakdown_value"] in ("Chrome", "Safari", "Edge")
+
+
+def test_funnel_without_entrants_is_empty(project):
+    assert funnel(project, ["nothing", "signup"]) == []
