@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlglot import exp
@@ -24,13 +25,7 @@ from hedgerow.insights.templates import and_, expr, select
 
 WINDOW_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400}
 PERSON_LIMITS = LimitContext(default=1_000_000, maximum=1_000_000)
-
-
-def _seconds(text: Any) -> float:
-    value = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.timestamp()
+STOPPED_AT_FIRST = funnel_steps.Outcome(0, ())
 
 
 def _validate(query: FunnelsQuery) -> None:
@@ -41,23 +36,60 @@ def _validate(query: FunnelsQuery) -> None:
                                   attr="exclusions")
 
 
-def _tree(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool) -> exp.Expression:
-    steps = [series_.condition(node.model_copy(update={"properties": node.properties}), None, tz)
-             for node in query.series]
+EPOCH = dt.datetime(1970, 1, 1)
+ATTRIBUTION = {
+    "first_touch": "argMinIf({value}, timestamp, {value} IS NOT NULL AND {value} != '')",
+    "last_touch": "argMaxIf({value}, timestamp, {value} IS NOT NULL AND {value} != '')",
+}
+"""Breakdown attribution -> the person's value among their funnel events (non-empty ones)."""
+
+
+@dataclass
+class Parts:
+    """The pieces of a funnel's engine queries."""
+
+    steps: list[exp.Expression]
+    exclusions: list[exp.Expression]
+    value: exp.Expression
+    where: exp.Expression
+
+
+def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool) -> Parts:
+    steps = [series_.condition(node, None, tz) for node in query.series]
     exclusions = [series_.condition(x, None, tz) for x in (query.funnelsFilter.exclusions or [])] \
         if query.funnelsFilter else []
-    flags = [expr("if({c}, 1, 0)", c=c) for c in steps + exclusions]
-    has_breakdown = breakdown.enabled(query.breakdownFilter)
-    value = breakdown.expression(query.breakdownFilter) if has_breakdown else exp.Null()
-    item = exp.Anonymous(this="tuple", expressions=[expr("timestamp"), *flags, value])
+    value = breakdown.expression(query.breakdownFilter) if breakdown.enabled(query.breakdownFilter) else exp.Null()
     candidates = None if strict else exp.or_(*(exp.Paren(this=c) for c in steps + exclusions))
+    where = and_(
+        expr("timestamp >= {f} AND timestamp <= {t}", f=date_range.to_utc(rng.date_from), t=date_range.to_utc(rng.date_to)),
+        series_.filters(query.properties, tz),
+        candidates,
+    )
+    return Parts(steps, exclusions, value, where)
+
+
+def _walked(parts: Parts) -> exp.Expression:
+    """Per person who did anything beyond the first step: their sorted candidate events."""
+    flags = [expr("if({c}, 1, 0)", c=c) for c in parts.steps + parts.exclusions]
+    item = exp.Anonymous(this="tuple", expressions=[
+        expr("dateDiff('microsecond', {epoch}, timestamp)", epoch=EPOCH), *flags, parts.value])
     return select(
-        "SELECT person_id, arraySort(groupArray({item})) FROM events "
-        "WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} GROUP BY person_id",
-        item=item,
-        date_from=date_range.to_utc(rng.date_from),
-        date_to=date_range.to_utc(rng.date_to),
-        condition=and_(series_.filters(query.properties, tz), candidates),
+        "SELECT person_id, arraySort(groupArray({item})) FROM events WHERE {where} "
+        "GROUP BY person_id HAVING max(if({later}, 1, 0)) = 1",
+        item=item, where=parts.where, later=exp.or_(*(exp.Paren(this=c) for c in parts.steps[1:] + parts.exclusions)),
+    )
+
+
+def _first_step_only(parts: Parts, attribution: str) -> exp.Expression:
+    """Persons whose candidate events all match the first step only: they stop at step 0,
+    so they are counted in the engine (per attributed breakdown value) without a walk."""
+    return select(
+        "SELECT value, count() FROM ("
+        f" SELECT person_id, {ATTRIBUTION[attribution]} AS value"
+        " FROM events WHERE {where} GROUP BY person_id"
+        " HAVING max(if({later}, 1, 0)) = 0 AND max(if({first}, 1, 0)) = 1) GROUP BY value",
+        value=parts.value, where=parts.where, first=parts.steps[0],
+        later=exp.or_(*(exp.Paren(this=c) for c in parts.steps[1:] + parts.exclusions)),
     )
 
 
@@ -76,13 +108,19 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     order = options.funnelOrderType or "ordered"
     window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
     rng = date_range.resolve(query.dateRange, interval="day", timezone=tz, week_start_day=week_start_day(ctx), now=now())
-    compiled = ctx.compile(_tree(query, rng, tz, order == "strict"), limit_context=PERSON_LIMITS)
-    rows = ctx.execute(compiled).results
+    attribution = options.breakdownAttributionType or "first_touch"
+    parts = _parts(query, rng, tz, order == "strict")
+    walked = ctx.compile(_walked(parts), limit_context=PERSON_LIMITS)
+    rows = ctx.execute(walked).results
+    first_only = ctx.compile(_first_step_only(parts, attribution), limit_context=PERSON_LIMITS)
 
     num_steps = len(query.series)
-    exclusions = (options.exclusions or []) if order != "unordered" else (options.exclusions or [])
+    exclusions = options.exclusions or []
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     outcomes: dict[str, list[funnel_steps.Outcome]] = defaultdict(list)
+    for value, persons in ctx.execute(first_only).results:
+        key = (value or "") if has_breakdown else ""
+        outcomes[key].extend([STOPPED_AT_FIRST] * persons)
     for _, items in rows:
         events = []
         for item in items:
@@ -91,15 +129,14 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
             for j, exclusion in enumerate(exclusions):
                 if flags[num_steps + j]:
                     steps.extend(-(s) for s in range(exclusion.funnelFromStep + 2, exclusion.funnelToStep + 2))
-            events.append((_seconds(item[0]), item[-1], steps))
+            events.append((item[0] / 1e6, item[-1], steps))
         if order == "unordered":
             outcome = funnel_steps.unordered(events, num_steps, window)
         else:
             outcome = funnel_steps.ordered(events, num_steps, window, strict=order == "strict")
         if outcome is None or outcome.step < 0:
             continue
-        key = _attribution([e for e in events if any(s > 0 for s in e[2])],
-                           options.breakdownAttributionType or "first_touch") if has_breakdown else ""
+        key = _attribution([e for e in events if any(s > 0 for s in e[2])], attribution) if has_breakdown else ""
         outcomes[key].append(outcome)
 
     if has_breakdown:
@@ -122,7 +159,7 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
         results = _steps(query, people, num_steps, order) if people else []
     return {
         "results": results,
-        "hogql": compiled.hogql,
+        "hogql": walked.hogql + "\n\n" + first_only.hogql,
         "isUdf": False,
         "resolved_date_range": {"date_from": rng.date_from_iso, "date_to": rng.date_to_iso},
         "error": None,
