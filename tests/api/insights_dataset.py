@@ -44,6 +44,7 @@ EVENTS = [
 PERSONS = [(A, {"plan": "pro"}), (B, {"plan": "free"}), (C, {}), (D, {}), (E, {}), (F, {"plan": "pro"})]
 DISTINCT_IDS = [("a", A), ("b", B), ("c", C), ("c-anon", C), ("d", D), ("e", E), ("f", F)]
 OVERRIDES = [("c-anon", C)]
+CREATED = {F: "2024-01-07 20:00:00"}  # F's person is created at its first event; the rest long before
 
 
 def load(conn, team_id: int) -> None:
@@ -55,11 +56,11 @@ def load(conn, team_id: int) -> None:
             "INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at,"
             ' person_id, person_properties, person_created_at, "$session_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
             [team_id, f"00000000-0000-4000-8000-{n:012d}", event, did, json.dumps(props), ts, ts, pid,
-             json.dumps(pprops), "2023-12-01 00:00:00", f"s-{did}"],
+             json.dumps(pprops), CREATED.get(pid, "2023-12-01 00:00:00"), f"s-{did}"],
         )
     for n, (pid, props) in enumerate(PERSONS, start=1):
         conn.execute("INSERT INTO persons_folded VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
-                     [team_id, pid, n, "2023-12-01 00:00:00", json.dumps(props), True, False])
+                     [team_id, pid, n, CREATED.get(pid, "2023-12-01 00:00:00"), json.dumps(props), True, False])
     for did, pid in DISTINCT_IDS:
         conn.execute("INSERT INTO person_distinct_ids_folded VALUES (?, ?, ?, 0, false)", [team_id, did, pid])
     for did, pid in OVERRIDES:

@@ -209,3 +209,49 @@ def test_funnel_breakdown_first_touch(project):
 
 def test_funnel_without_entrants_is_empty(project):
     assert funnel(project, ["nothing", "signup"]) == []
+
+
+# -- retention, stickiness, lifecycle ----------------------------------------------------------
+
+
+def retention(api, retention_type):
+    query = {"kind": "RetentionQuery", "dateRange": dates("2024-01-05", "2024-01-09"),
+             "retentionFilter": {"period": "Day", "totalIntervals": 3, "retentionType": retention_type}}
+    return run(api, query)["results"]
+
+
+def test_recurring_retention(project):
+    rows = retention(project, "retention_recurring")
+    assert [r["label"] for r in rows] == ["Day 0", "Day 1", "Day 2", "Day 3", "Day 4"]
+    assert rows[0]["date"] == "2024-01-05T00:00:00-05:00"
+    assert [[v["count"] for v in r["values"]] for r in rows] == [[0, 0, 0], [2, 0, 1], [1, 0, 0], [1, 0, 0], [1, 0, 0]]
+    assert [v["label"] for v in rows[1]["values"]] == ["Day 0", "Day 1", "Day 2"]
+
+
+def test_first_time_retention_keeps_only_first_ever_cohorts(project):
+    rows = retention(project, "retention_first_time")
+    # A and B first came before the range, D after it; C (merged) and the ghost on Jan 6, F on Jan 7
+    assert [[v["count"] for v in r["values"]] for r in rows] == [[0, 0, 0], [2, 0, 1], [1, 0, 0], [0, 0, 0], [0, 0, 0]]
+
+
+def test_stickiness_by_day_and_week(project):
+    [daily] = run(project, {"kind": "StickinessQuery", "series": [pv()],
+                            "dateRange": dates("2024-01-01", "2024-01-10")})["results"]
+    assert daily["data"] == [4, 1, 1, 0, 0, 0, 0, 0, 0, 0] and daily["count"] == 6
+    assert daily["days"][:3] == [1, 2, 3] and daily["labels"][:2] == ["1 day", "2 days"]
+    [weekly] = run(project, {"kind": "StickinessQuery", "series": [pv()], "interval": "week",
+                             "dateRange": dates("2024-01-01", "2024-01-13")})["results"]
+    assert weekly["data"] == [5, 2] and weekly["labels"] == ["1 week", "2 weeks"]
+
+
+def test_lifecycle(project):
+    results = run(project, {"kind": "LifecycleQuery", "series": [pv()],
+                            "dateRange": dates("2024-01-05", "2024-01-10")})["results"]
+    assert [r["status"] for r in results] == ["new", "returning", "resurrecting", "dormant"]
+    assert {r["status"]: r["data"] for r in results} == {
+        "new": [0, 0, 1, 0, 0, 0],
+        "returning": [0, 0, 0, 0, 0, 0],
+        "resurrecting": [0, 2, 0, 1, 1, 1],
+        "dormant": [0, 0, -2, -1, -1, -1],
+    }
+    assert results[3]["label"] == "$pageview - dormant" and results[3]["count"] == -5

@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hedgerow.insights import funnels, trends
-from hedgerow.insights.models import FunnelsQuery, InsightNode, TrendsQuery
+from hedgerow.insights import funnels, lifecycle, retention, stickiness, trends
+from hedgerow.insights.models import (
+    FunnelsQuery,
+    InsightNode,
+    LifecycleQuery,
+    RetentionQuery,
+    StickinessQuery,
+    TrendsQuery,
+)
 
 KINDS: dict[str, tuple[type[InsightNode], Callable[[Any, Any], dict[str, Any]]]] = {
     "TrendsQuery": (TrendsQuery, trends.run),
     "FunnelsQuery": (FunnelsQuery, funnels.run),
+    "RetentionQuery": (RetentionQuery, retention.run),
+    "StickinessQuery": (StickinessQuery, stickiness.run),
+    "LifecycleQuery": (LifecycleQuery, lifecycle.run),
 }
 """Query kind -> (request model, runner(run context, query))."""

@@ -108,7 +108,7 @@ class RetentionFilter(InsightNode):
     targetEntity: RetentionEntity | None = None
     returningEntity: RetentionEntity | None = None
     period: Literal["Day", "Week", "Month"] | None = "Day"
-    totalIntervals: int | None = Field(None, ge=1, le=1000)
+    totalIntervals: int | None = Field(11, ge=1, le=1000)
     retentionType: Literal["retention_recurring", "retention_first_time"] | None = "retention_recurring"
 
 

@@ -1,0 +1,106 @@
+"""``RetentionQuery``: cohorts of actors by the period of their target event, and how many of
+each cohort came back (returning event) in each later period.
+
+Periods are local days, weeks (project week start) or months. The range ends at the start of
+the period after ``date_to`` (the current period is a cohort) and starts at the start of the
+period holding ``date_from``, or ``totalIntervals`` periods earlier. Recurring retention puts an
+actor in every cohort whose period holds one of their target events; first-time retention only
+in the period of their first-ever target event (over all time), when that period is in range. A
+return in the cohort's own period never counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlglot import exp
+
+from hedgerow.insights import date_range, series as series_
+from hedgerow.insights.context import Runner, now, run_rows, timezone, week_start_day
+from hedgerow.insights.models import EventsNode, RetentionQuery
+from hedgerow.insights.templates import and_, expr, select
+from hedgerow.insights.trends import BUCKETS
+
+DEFAULT_ENTITY = "$pageview"
+
+
+def _condition(entity: Any, global_properties: Any, tz: str) -> exp.Expression:
+    event = entity.id if entity is not None else DEFAULT_ENTITY
+    node = EventsNode(event=event, properties=entity.properties if entity is not None else None)
+    return series_.condition(node, global_properties, tz)
+
+
+def periods(query: RetentionQuery, tz: str, week_start: int, current: dt.datetime) -> tuple[str, list[dt.datetime], dt.datetime]:
+    """(interval, cohort period starts, end of the range) for the query."""
+    options = query.retentionFilter
+    interval = (options.period or "Day").lower()
+    total = options.totalIntervals or 11
+    rng = date_range.resolve(query.dateRange, interval="day", timezone=tz, week_start_day=week_start, now=current)
+    end = date_range.step(date_range.start_of(rng.date_to, interval, week_start), interval)
+    raw_from = query.dateRange.date_from if query.dateRange else None
+    if raw_from:
+        start = date_range.start_of(rng.date_from, interval, week_start)
+    else:
+        start = date_range.step(end, interval, -total)
+    starts = []
+    while start < end:
+        starts.append(start)
+        start = date_range.step(start, interval)
+    return interval, starts, end
+
+
+def _iso(value: dt.datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
+    """Compute a RetentionQuery in PostHog's response shape."""
+    tz = timezone(ctx)
+    options = query.retentionFilter
+    interval, starts, end = periods(query, tz, week_start_day(ctx), now())
+    total = options.totalIntervals or 11
+    if not starts:
+        return {"results": [], "error": None, "timings": ctx.timings}
+    bucket = expr(BUCKETS[interval])
+    holes = {
+        "bucket": bucket,
+        "target": _condition(options.targetEntity, query.properties, tz),
+        "returning": _condition(options.returningEntity, query.properties, tz),
+        "date_from": date_range.to_utc(starts[0]),
+        "date_to": date_range.to_utc(end),
+        "first_period": starts[0].date(),
+    }
+    if options.retentionType == "retention_first_time":
+        targets = ("SELECT person_id AS actor, min({bucket}) AS cohort FROM events"
+                   " WHERE {target} AND timestamp < {date_to} GROUP BY actor HAVING cohort >= {first_period}")
+    else:
+        targets = ("SELECT person_id AS actor, {bucket} AS cohort FROM events"
+                   " WHERE {target} AND timestamp >= {date_from} AND timestamp < {date_to} GROUP BY actor, cohort")
+    returns = ("SELECT person_id AS actor, {bucket} AS period FROM events"
+               " WHERE {returning} AND timestamp >= {date_from} AND timestamp < {date_to} GROUP BY actor, period")
+    tree = select(
+        f"SELECT t.cohort, t.cohort, count(DISTINCT t.actor) FROM ({targets}) AS t GROUP BY t.cohort"
+        " UNION ALL "
+        f"SELECT t.cohort, r.period, count(DISTINCT t.actor) FROM ({targets}) AS t"
+        f" JOIN ({returns}) AS r ON t.actor = r.actor WHERE r.period > t.cohort GROUP BY t.cohort, r.period",
+        **holes,
+    )
+    rows, hogql = run_rows(ctx, tree)
+    index = {start.date().isoformat(): i for i, start in enumerate(starts)}
+    counts: dict[tuple[int, int], int] = {}
+    for cohort, period, actors in rows:
+        c, p = index.get(str(cohort)[:10]), index.get(str(period)[:10])
+        if c is not None and p is not None:
+            counts[(c, p - c)] = actors
+    word = interval.capitalize()
+    results = [
+        {
+            "label": f"{word} {c}",
+            "date": _iso(start),
+            "values": [{"count": counts.get((c, k), 0), "label": f"{word} {k}"} for k in range(total)],
+        }
+        for c, start in enumerate(starts)
+    ]
+    return {"results": results, "hogql": hogql, "error": None, "timings": ctx.timings}

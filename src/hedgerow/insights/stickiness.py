@@ -1,0 +1,50 @@
+"""``StickinessQuery``: for k = 1..N, how many actors were active in exactly k of the N
+intervals of the range (N counted over the interval-aligned range)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hedgerow.insights import date_range, series as series_
+from hedgerow.insights.context import Runner, now, run_rows, timezone, week_start_day
+from hedgerow.insights.models import StickinessQuery
+from hedgerow.insights.templates import expr, select
+from hedgerow.insights.trends import BUCKETS
+
+
+def _label(k: int, interval: str) -> str:
+    return f"{k} {interval}{'' if k == 1 else 's'}"
+
+
+def run(ctx: Runner, query: StickinessQuery) -> dict[str, Any]:
+    """Compute a StickinessQuery in PostHog's response shape."""
+    tz = timezone(ctx)
+    interval = query.interval or "day"
+    rng = date_range.resolve(query.dateRange, interval=interval, timezone=tz, week_start_day=week_start_day(ctx),
+                             now=now())
+    intervals = len(rng.buckets)
+    results, hogql = [], []
+    for order, node in enumerate(query.series):
+        tree = select(
+            "SELECT active, count() FROM (SELECT person_id, count(DISTINCT {bucket}) AS active FROM events"
+            " WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} GROUP BY person_id)"
+            " GROUP BY active",
+            bucket=expr(BUCKETS[interval]),
+            date_from=date_range.to_utc(date_range.start_of(rng.date_from, interval, rng.week_start_day)),
+            date_to=date_range.to_utc(rng.date_to),
+            condition=series_.condition(node, query.properties, tz),
+        )
+        rows, text = run_rows(ctx, tree)
+        hogql.append(text)
+        by_active = {int(active): actors for active, actors in rows}
+        data = [by_active.get(k, 0) for k in range(1, intervals + 1)]
+        results.append({
+            "count": sum(data),
+            "data": data,
+            "days": list(range(1, intervals + 1)),
+            "labels": [_label(k, interval) for k in range(1, intervals + 1)],
+            "label": series_.label(node),
+            "action": {"order": order, "type": "events", "name": series_.label(node), "id": node.event,
+                       "custom_name": node.custom_name, "math": node.math},
+        })
+    return {"results": results, "hogql": "\n\n".join(hogql), "error": None, "timings": ctx.timings}
