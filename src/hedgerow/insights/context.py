@@ -43,3 +43,18 @@ def now() -> dt.datetime:
     """The current instant (aware), from the server clock (tests pin it)."""
     value = clock.now()
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def resolve_range(ctx: Runner, date_range: Any, interval: str) -> Any:
+    """The query's date range for ``interval`` in the project's zone and week start; ``all``
+    starts at the project's earliest event."""
+    from hedgerow.insights import date_range as ranges
+    from hedgerow.insights.templates import select
+
+    earliest = None
+    if getattr(date_range, "date_from", None) == "all":
+        rows, _ = run_rows(ctx, select("SELECT min(timestamp) FROM events"))
+        if rows and rows[0][0] is not None:
+            earliest = dt.datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))
+    return ranges.resolve(date_range, interval=interval, timezone=timezone(ctx), week_start_day=week_start_day(ctx),
+                          now=now(), earliest=earliest)

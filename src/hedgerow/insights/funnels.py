@@ -19,7 +19,7 @@ from sqlglot import exp
 from hedgerow.errors import ValidationError
 from hedgerow.hogql import LimitContext
 from hedgerow.insights import breakdown, date_range, funnel_steps, series as series_
-from hedgerow.insights.context import Runner, now, timezone, week_start_day
+from hedgerow.insights.context import Runner, resolve_range, timezone
 from hedgerow.insights.models import FunnelsQuery
 from hedgerow.insights.templates import and_, expr, select
 
@@ -107,7 +107,7 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     options = query.funnelsFilter or type(query).model_fields["funnelsFilter"].annotation.__args__[0]()  # type: ignore[union-attr]
     order = options.funnelOrderType or "ordered"
     window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
-    rng = date_range.resolve(query.dateRange, interval="day", timezone=tz, week_start_day=week_start_day(ctx), now=now())
+    rng = resolve_range(ctx, query.dateRange, "day")
     attribution = options.breakdownAttributionType or "first_touch"
     parts = _parts(query, rng, tz, order == "strict")
     walked = ctx.compile(_walked(parts), limit_context=PERSON_LIMITS)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 from hedgerow.insights import date_range, series as series_
-from hedgerow.insights.context import Runner, now, run_rows, timezone, week_start_day
+from hedgerow.insights.context import Runner, resolve_range, run_rows, timezone
 from hedgerow.insights.models import LifecycleQuery
 from hedgerow.insights.templates import expr, select
 from hedgerow.insights.trends import BUCKETS, bucket_key
@@ -27,8 +27,7 @@ def run(ctx: Runner, query: LifecycleQuery) -> dict[str, Any]:
     tz = timezone(ctx)
     interval = query.interval or "day"
     node = query.series[0]
-    rng = date_range.resolve(query.dateRange, interval=interval, timezone=tz, week_start_day=week_start_day(ctx),
-                             now=now())
+    rng = resolve_range(ctx, query.dateRange, interval)
     buckets = rng.buckets
     keys = [rng.key(b) for b in buckets]
     before = date_range.step(buckets[0], interval, -1)

@@ -17,9 +17,9 @@ from typing import Any
 from sqlglot import exp
 
 from hedgerow.insights import date_range, series as series_
-from hedgerow.insights.context import Runner, now, run_rows, timezone, week_start_day
+from hedgerow.insights.context import Runner, resolve_range, run_rows, timezone
 from hedgerow.insights.models import EventsNode, RetentionQuery
-from hedgerow.insights.templates import and_, expr, select
+from hedgerow.insights.templates import expr, select
 from hedgerow.insights.trends import BUCKETS
 
 DEFAULT_ENTITY = "$pageview"
@@ -31,12 +31,12 @@ def _condition(entity: Any, global_properties: Any, tz: str) -> exp.Expression:
     return series_.condition(node, global_properties, tz)
 
 
-def periods(query: RetentionQuery, tz: str, week_start: int, current: dt.datetime) -> tuple[str, list[dt.datetime], dt.datetime]:
-    """(interval, cohort period starts, end of the range) for the query."""
+def periods(query: RetentionQuery, rng: date_range.DateRange) -> tuple[str, list[dt.datetime], dt.datetime]:
+    """(interval, cohort period starts, end of the range) for the query over ``rng``."""
     options = query.retentionFilter
     interval = (options.period or "Day").lower()
     total = options.totalIntervals or 11
-    rng = date_range.resolve(query.dateRange, interval="day", timezone=tz, week_start_day=week_start, now=current)
+    week_start = rng.week_start_day
     end = date_range.step(date_range.start_of(rng.date_to, interval, week_start), interval)
     raw_from = query.dateRange.date_from if query.dateRange else None
     if raw_from:
@@ -59,7 +59,7 @@ def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
     """Compute a RetentionQuery in PostHog's response shape."""
     tz = timezone(ctx)
     options = query.retentionFilter
-    interval, starts, end = periods(query, tz, week_start_day(ctx), now())
+    interval, starts, end = periods(query, resolve_range(ctx, query.dateRange, "day"))
     total = options.totalIntervals or 11
     if not starts:
         return {"results": [], "error": None, "timings": ctx.timings}

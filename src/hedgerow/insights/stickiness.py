@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hedgerow.insights import date_range, series as series_
-from hedgerow.insights.context import Runner, now, run_rows, timezone, week_start_day
+from hedgerow.insights.context import Runner, resolve_range, run_rows, timezone
 from hedgerow.insights.models import StickinessQuery
 from hedgerow.insights.templates import expr, select
 from hedgerow.insights.trends import BUCKETS
@@ -20,8 +20,7 @@ def run(ctx: Runner, query: StickinessQuery) -> dict[str, Any]:
     """Compute a StickinessQuery in PostHog's response shape."""
     tz = timezone(ctx)
     interval = query.interval or "day"
-    rng = date_range.resolve(query.dateRange, interval=interval, timezone=tz, week_start_day=week_start_day(ctx),
-                             now=now())
+    rng = resolve_range(ctx, query.dateRange, interval)
     intervals = len(rng.buckets)
     results, hogql = [], []
     for order, node in enumerate(query.series):

@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.insights import breakdown, date_range, series as series_
-from hedgerow.insights.context import Runner, now, run_rows, timezone, week_start_day
+from hedgerow.insights.context import Runner, resolve_range, run_rows, timezone
 from hedgerow.insights.models import TrendsQuery
 from hedgerow.hogql.parse import parse_expr
 from hedgerow.insights.templates import select
@@ -162,9 +162,7 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
     display = (query.trendsFilter.display if query.trendsFilter else None) or "ActionsLineGraph"
     total_value = display in TOTAL_DISPLAYS
     interval = "day" if total_value else (query.interval or "day")
-    current = date_range.resolve(
-        query.dateRange, interval=interval, timezone=tz, week_start_day=week_start_day(ctx), now=now()
-    )
+    current = resolve_range(ctx, query.dateRange, interval)
     periods = [Period(current, None)]
     compare = query.compareFilter is not None and bool(query.compareFilter.compare)
     if compare:
