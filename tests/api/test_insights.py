@@ -255,3 +255,59 @@ def test_lifecycle(project):
         "dormant": [0, 0, -2, -1, -1, -1],
     }
     assert results[3]["label"] == "$pageview - dormant" and results[3]["count"] == -5
+
+
+def test_date_from_all_starts_at_the_first_event(project):
+    [series] = trends(project, series=[pv()], dateRange=dates("all", "2024-01-03"))
+    assert (series["days"], series["data"]) == (["2024-01-01", "2024-01-02", "2024-01-03"], [1, 1, 1])
+
+
+def test_cumulative_unique_users_count_each_person_once(project):
+    [series] = trends(project, series=[pv(math="dau")], dateRange=dates("2024-01-01", "2024-01-10"),
+                      trendsFilter={"display": "ActionsLineGraphCumulative"})
+    # first pageview days: A Jan 1, B Jan 3, C and ghost Jan 6, F Jan 7, D Jan 10
+    assert series["data"] == [1, 1, 2, 2, 2, 4, 5, 5, 5, 6] and series["count"] == 6
+
+
+def test_smoothing_is_a_floored_moving_average(project):
+    [series] = trends(project, series=[pv()], dateRange=dates("2024-01-04", "2024-01-08"),
+                      trendsFilter={"smoothingIntervals": 2})
+    # raw [0, 0, 2, 1, 1] -> [0, 0, 1, 1, 1]
+    assert series["data"] == [0, 0, 1, 1, 1]
+
+
+def test_formulas_replace_the_series(project):
+    series = [pv(), {"kind": "EventsNode", "event": "signup"}]
+    [result] = trends(project, series=series, dateRange=dates("2024-01-01", "2024-01-31"),
+                      trendsFilter={"display": "BoldNumber", "formulaNodes": [{"formula": "B / A * 100"}]})
+    # 5 signups (A, B, C, D, E) over 10 pageviews
+    assert result["aggregated_value"] == 50.0
+    assert result["label"] == "Formula (B / A * 100)" and result["action"] is None
+    [daily] = trends(project, series=series, dateRange=dates("2024-01-01", "2024-01-03"),
+                     trendsFilter={"formula": "A - B"})
+    assert daily["data"] == [1.0, 0.0, 1.0] and daily["count"] == 2.0
+
+
+def test_formula_with_breakdown_groups_by_value(project):
+    series = [pv(), pv(math="dau")]
+    results = trends(project, series=series, dateRange=dates("2024-01-01", "2024-01-31"),
+                     breakdownFilter={"breakdown": "$browser"},
+                     trendsFilter={"display": "ActionsTable", "formula": "A / B"})
+    # pageviews per unique user: Chrome 4/2 (A, F), the ghost's 2/1, every other browser 1/1
+    assert [(r["breakdown_value"], r["aggregated_value"]) for r in results] == [
+        ("Chrome", 2.0), ("Safari", 1.0), ("Opera", 1.0), ("Firefox", 1.0), ("Edge", 1.0), (NULL, 2.0)]
+
+
+def test_unsafe_formula_is_a_400(project):
+    response = project.post(f"/api/projects/{project.project_id}/query/", {"query": {
+        "kind": "TrendsQuery", "series": [pv()], "trendsFilter": {"formula": "__import__('os')"}}})
+    assert response.status_code == 400 and response.json()["attr"] == "formula"
+
+
+def test_funnel_breakdown_limit_merges_into_other(project):
+    results = run(project, {"kind": "FunnelsQuery", "series": [pv(), {"kind": "EventsNode", "event": "signup"}],
+                            "dateRange": dates("2024-01-01", "2024-01-31"),
+                            "breakdownFilter": {"breakdown": "$browser", "breakdown_limit": 2}})["results"]
+    # ranked by last step, then first step, then value: Chrome [2, 1], Edge [1, 1]; the rest merge
+    assert [(g[0]["breakdown_value"], [s["count"] for s in g]) for g in results] == [
+        ("Chrome", [2, 1]), ("Edge", [1, 1]), ("Other", [4, 1])]

@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.hogql.property_filters import field
+from hedgerow.insights.templates import expr
 
 NULL = "$$_posthog_breakdown_null_$$"
 OTHER = "$$_posthog_breakdown_other_$$"
@@ -28,7 +29,7 @@ def enabled(breakdown_filter: Any) -> bool:
 
 
 def expression(breakdown_filter: Any) -> exp.Expression:
-    """The HogQL expression of the breakdown value (text, or NULL) over ``events``."""
+    """The HogQL expression of the breakdown value over ``events`` (text; the null sentinel)."""
     key = breakdown_filter.breakdown
     if isinstance(key, list):
         if len(key) != 1:
@@ -42,7 +43,8 @@ def expression(breakdown_filter: Any) -> exp.Expression:
         target = field("person", "properties", key)
     else:
         raise ValidationError(f"Breakdown type '{kind}' is not supported", attr="breakdown_type")
-    return exp.Anonymous(this="toString", expressions=[target])
+    # empty and missing values are one group (the null row), decided before aggregating
+    return expr("coalesce(nullIf(toString({target}), ''), {null})", target=target, null=NULL)
 
 
 def normalise(value: Any) -> str:

@@ -26,6 +26,8 @@ from hedgerow.insights.templates import and_, expr, select
 WINDOW_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400}
 PERSON_LIMITS = LimitContext(default=1_000_000, maximum=1_000_000)
 STOPPED_AT_FIRST = funnel_steps.Outcome(0, ())
+OTHER = "Other"
+"""Funnels merge the values past ``breakdown_limit`` into ``Other``; a missing value is ``""``."""
 
 
 def _validate(query: FunnelsQuery) -> None:
@@ -38,8 +40,8 @@ def _validate(query: FunnelsQuery) -> None:
 
 EPOCH = dt.datetime(1970, 1, 1)
 ATTRIBUTION = {
-    "first_touch": "argMinIf({value}, timestamp, {value} IS NOT NULL AND {value} != '')",
-    "last_touch": "argMaxIf({value}, timestamp, {value} IS NOT NULL AND {value} != '')",
+    "first_touch": "argMinIf({value}, timestamp, {value} != {null})",
+    "last_touch": "argMaxIf({value}, timestamp, {value} != {null})",
 }
 """Breakdown attribution -> the person's value among their funnel events (non-empty ones)."""
 
@@ -88,13 +90,13 @@ def _first_step_only(parts: Parts, attribution: str) -> exp.Expression:
         f" SELECT person_id, {ATTRIBUTION[attribution]} AS value"
         " FROM events WHERE {where} GROUP BY person_id"
         " HAVING max(if({later}, 1, 0)) = 0 AND max(if({first}, 1, 0)) = 1) GROUP BY value",
-        value=parts.value, where=parts.where, first=parts.steps[0],
+        value=parts.value, where=parts.where, first=parts.steps[0], null=breakdown.NULL,
         later=exp.or_(*(exp.Paren(this=c) for c in parts.steps[1:] + parts.exclusions)),
     )
 
 
 def _attribution(events: list, kind: str) -> str:
-    values = [v for _, v, _ in events if v not in (None, "")]
+    values = [v for _, v, _ in events if v not in (None, "", breakdown.NULL)]
     if not values:
         return ""
     return values[0] if kind == "first_touch" else values[-1]
@@ -119,7 +121,7 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     outcomes: dict[str, list[funnel_steps.Outcome]] = defaultdict(list)
     for value, persons in ctx.execute(first_only).results:
-        key = (value or "") if has_breakdown else ""
+        key = (value if value not in (None, breakdown.NULL) else "") if has_breakdown else ""
         outcomes[key].extend([STOPPED_AT_FIRST] * persons)
     for _, items in rows:
         events = []
@@ -146,7 +148,7 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
         kept, rest = ranked[:limit], ranked[limit:]
         if rest:
             merged = [p for key, _ in rest for p in outcomes[key]]
-            kept.append((breakdown.OTHER, _steps(query, merged, num_steps, order)))
+            kept.append((OTHER, _steps(query, merged, num_steps, order)))
         as_list = isinstance(query.breakdownFilter.breakdown, list)  # type: ignore[union-attr]
         results: list = []
         for key, steps in kept:

@@ -55,8 +55,17 @@ class CompareFilter(InsightNode):
     compare_to: str | None = None
 
 
+class FormulaNode(InsightNode):
+    formula: str
+    custom_name: str | None = None
+
+
 class TrendsFilter(InsightNode):
     display: str | None = None
+    formula: str | None = None
+    formulas: list[str] | None = None
+    formulaNodes: list[FormulaNode] | None = None
+    smoothingIntervals: int | None = Field(None, ge=1, le=1000)
 
 
 class InsightQuery(InsightNode):

@@ -10,13 +10,14 @@ the resolved :class:`~hedgerow.insights.date_range.DateRange`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from sqlglot import exp
 
 from hedgerow.errors import ValidationError
-from hedgerow.insights import breakdown, date_range, series as series_
+from hedgerow.insights import breakdown, date_range, formula, series as series_
 from hedgerow.insights.context import Runner, resolve_range, run_rows, timezone
 from hedgerow.insights.models import TrendsQuery
 from hedgerow.hogql.parse import parse_expr
@@ -52,7 +53,8 @@ def _math(node: Any, interval: str, total_value: bool) -> str:
     return math
 
 
-def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, total_value: bool, tz: str) -> exp.Expression:
+def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, total_value: bool, tz: str,
+                  cumulative: bool = False) -> exp.Expression:
     rng = period.range
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     holes: dict[str, Any] = {
@@ -90,6 +92,14 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
             **holes,
         )
     holes["bucket"] = parse_expr(BUCKETS[rng.interval])
+    if cumulative and math == "dau":  # each actor counts once, in the bucket of their first event
+        return select(
+            "SELECT bucket, breakdown_value, count() AS value FROM ("
+            " SELECT person_id, min({bucket}) AS bucket, {breakdown} AS breakdown_value FROM events"
+            " WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition}"
+            " GROUP BY person_id, breakdown_value) GROUP BY bucket, breakdown_value",
+            **holes,
+        )
     return select(
         "SELECT {bucket} AS bucket, {breakdown} AS breakdown_value, {value} AS value FROM events "
         "WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} "
@@ -177,7 +187,8 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
         days = [rng.key(b) for b in rng.buckets]
         for order, node in enumerate(query.series):
             math = _math(node, interval, total_value)
-            rows, text = run_rows(ctx, _series_query(query, node, period, math, total_value, tz))
+            cumulative = display == "ActionsLineGraphCumulative"
+            rows, text = run_rows(ctx, _series_query(query, node, period, math, total_value, tz, cumulative))
             hogql.append(text)
             by_value = _rows_by_value(rows, total_value)
             if has_breakdown:
@@ -197,6 +208,9 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
                     element["compare"] = True
                     element["compare_label"] = period.compare_label
                 results.append(element)
+    formulas = _formulas(query)
+    if formulas:
+        results = _with_formulas(results, formulas, has_breakdown, compare, total_value)
     if has_more and query.breakdownFilter and query.breakdownFilter.breakdown_hide_other_aggregation:
         results = [r for r in results if r.get("breakdown_value") != breakdown.OTHER]
     return {
@@ -216,6 +230,10 @@ def _element(query: TrendsQuery, node: Any, order: int, rng: date_range.DateRang
         element = {"data": [], "days": days, "count": 0, "aggregated_value": cells}
     else:
         data = [cells.get(day, 0) for day in days]
+        smoothing = query.trendsFilter.smoothingIntervals if query.trendsFilter else None
+        if smoothing and smoothing > 1:
+            data = [math.floor(sum(data[max(0, i - smoothing + 1):i + 1]) / (i + 1 - max(0, i - smoothing + 1)))
+                    for i in range(len(data))]
         if display == "ActionsLineGraphCumulative":
             running, cumulative = 0, []
             for value in data:
@@ -275,3 +293,56 @@ def _days_delta(raw: str | None) -> int | None:
 
 def _is_relative(raw: str | None) -> bool:
     return bool(raw) and date_range.RELATIVE.match(raw.strip()) is not None
+
+
+def _formulas(query: TrendsQuery) -> list[tuple[Any, str, str | None]]:
+    """(parsed, text, custom name) of each formula (``formulaNodes`` win over the older keys)."""
+    options = query.trendsFilter
+    if options is None:
+        return []
+    nodes = [(n.formula, n.custom_name) for n in options.formulaNodes or []]
+    if not nodes:
+        texts = options.formulas or ([options.formula] if options.formula else [])
+        nodes = [(text, None) for text in texts]
+    return [(formula.parse(text), text, name) for text, name in nodes if text and text.strip()]
+
+
+def _group_key(element: dict[str, Any]) -> tuple:
+    value = element.get("breakdown_value")
+    rank = -2 if value == breakdown.OTHER else -1 if value == breakdown.NULL else 0
+    total = element["aggregated_value"] if "aggregated_value" in element else sum(element.get("data") or [])
+    return rank, total, element.get("count"), element.get("data"), repr(value)
+
+
+def _with_formulas(results: list[dict[str, Any]], formulas: list, has_breakdown: bool, compare: bool,
+                   total_value: bool) -> list[dict[str, Any]]:
+    """Replace the series results by one result per formula (per breakdown value / period)."""
+    out: list[dict[str, Any]] = []
+    labels = ["current", "previous"] if compare else [None]
+    for tree, text, custom_name in formulas:
+        for period_label in labels:
+            subset = [r for r in results if r.get("compare_label") == period_label]
+            by_order: dict[int, list[dict[str, Any]]] = {}
+            for element in subset:
+                by_order.setdefault(element["action"]["order"], []).append(element)
+            orders = sorted(by_order)
+            keys = sorted({e.get("breakdown_value") for e in subset}, key=str) if has_breakdown else [None]
+            group = []
+            for key in keys:
+                members = [next((e for e in by_order[o] if e.get("breakdown_value") == key), None) for o in orders]
+                base = next(m for m in members if m is not None)
+                element = {k: v for k, v in base.items()}
+                element.update(label=custom_name or f"Formula ({text})", action=None)
+                if total_value:
+                    values = [[m["aggregated_value"] if m else 0] for m in members]
+                    element.update(aggregated_value=float(sum(formula.apply(tree, values))), data=None, count=0)
+                else:
+                    width = len(base["data"])
+                    values = [m["data"] if m else [0] * width for m in members]
+                    data = formula.apply(tree, values)
+                    element.update(data=data, count=float(sum(data)))
+                group.append(element)
+            if has_breakdown:
+                group.sort(key=_group_key, reverse=True)
+            out.extend(group)
+    return out
