@@ -311,3 +311,12 @@ def test_funnel_breakdown_limit_merges_into_other(project):
     # ranked by last step, then first step, then value: Chrome [2, 1], Edge [1, 1]; the rest merge
     assert [(g[0]["breakdown_value"], [s["count"] for s in g]) for g in results] == [
         ("Chrome", [2, 1]), ("Edge", [1, 1]), ("Other", [4, 1])]
+
+
+def test_insight_viz_node_runs_its_source(project):
+    source = {"kind": "TrendsQuery", "series": [pv()], "dateRange": dates("2024-01-01", "2024-01-03")}
+    body = run(project, {"kind": "InsightVizNode", "source": source})
+    assert body["results"][0]["data"] == [1, 1, 1]
+    bad = project.post(f"/api/projects/{project.project_id}/query/",
+                       {"query": {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery"}}})
+    assert bad.status_code == 400 and bad.json()["code"] == "parse_error"
