@@ -24,7 +24,7 @@ TIMEZONE = "America/New_York"
 EVENTS = [
     ("a", A, "$pageview", "2024-01-02 04:30:00", {"$browser": "Chrome", "amount": 10}, {"plan": "pro"}),  # Jan 1 23:30
     ("a", A, "$pageview", "2024-01-02 05:30:00", {"$browser": "Chrome", "amount": 20}, {"plan": "pro"}),  # Jan 2 00:30
-    ("a", A, "signup", "2024-01-02 06:00:00", {}, {"plan": "pro"}),                                      # Jan 2 01:00
+    ("a", A, "signup", "2024-01-02 06:00:00", {}, {"plan": "pro"}),  # Jan 2 01:00, 30 min after: a new session
     ("b", B, "$pageview", "2024-01-03 15:00:00", {"$browser": "Firefox", "amount": 30}, {"plan": "free"}),
     ("b", B, "signup", "2024-01-20 15:00:00", {}, {"plan": "free"}),                # 17 days after B's pageview
     ("c-anon", C_OLD, "$pageview", "2024-01-06 12:00:00", {"$browser": "Safari"}, {}),  # before the merge
@@ -33,7 +33,7 @@ EVENTS = [
     ("ghost", GHOST, "$pageview", "2024-01-08 14:00:00", {"$browser": ""}, {}),
     ("f", F, "$pageview", "2024-01-07 20:00:00", {"$browser": "Chrome"}, {"plan": "pro"}),  # Sunday Jan 7
     ("a", A, "$pageview", "2024-01-09 14:00:00", {"$browser": "Chrome", "amount": 40}, {"plan": "pro"}),
-    ("d", D, "$pageview", "2024-01-10 15:00:00", {"$browser": "Edge"}, {}),
+    ("d", D, "$pageview", "2024-01-10 15:00:00", {"$browser": "Edge", "$current_url": "https://x.com/"}, {}),
     ("d", D, "click", "2024-01-10 15:01:00", {}, {}),
     ("d", D, "signup", "2024-01-10 15:02:00", {}, {}),
     ("e", E, "$pageview", "2024-01-11 15:00:00", {"$browser": "Opera"}, {}),

@@ -320,3 +320,14 @@ def test_insight_viz_node_runs_its_source(project):
     bad = project.post(f"/api/projects/{project.project_id}/query/",
                        {"query": {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery"}}})
     assert bad.status_code == 400 and bad.json()["code"] == "parse_error"
+
+
+def test_paths(project):
+    query = {"kind": "PathsQuery", "dateRange": dates("2024-01-01", "2024-01-31"), "pathsFilter": {}}
+    # only D moves within one session (A's events are 30+ minutes apart); the URL loses its trailing slash
+    assert run(project, query)["results"] == [
+        {"source": "1_https://x.com", "target": "2_click", "value": 1, "average_conversion_time": 60000.0},
+        {"source": "2_click", "target": "3_signup", "value": 1, "average_conversion_time": 60000.0},
+    ]
+    query["pathsFilter"] = {"includeEventTypes": ["custom_event"], "startPoint": "click"}
+    assert [(e["source"], e["target"]) for e in run(project, query)["results"]] == [("1_click", "2_signup")]

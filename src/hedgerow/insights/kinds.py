@@ -12,11 +12,12 @@ from typing import Any, Literal
 import pydantic
 
 from hedgerow.errors import ParseError
-from hedgerow.insights import funnels, lifecycle, retention, stickiness, trends
+from hedgerow.insights import funnels, lifecycle, paths, retention, stickiness, trends
 from hedgerow.insights.models import (
     FunnelsQuery,
     InsightNode,
     LifecycleQuery,
+    PathsQuery,
     RetentionQuery,
     StickinessQuery,
     TrendsQuery,
@@ -30,6 +31,7 @@ SOURCES: dict[str, tuple[type[InsightNode], Runner]] = {
     "RetentionQuery": (RetentionQuery, retention.run),
     "StickinessQuery": (StickinessQuery, stickiness.run),
     "LifecycleQuery": (LifecycleQuery, lifecycle.run),
+    "PathsQuery": (PathsQuery, paths.run),
 }
 
 

@@ -136,3 +136,19 @@ class LifecycleQuery(InsightQuery):
     kind: Literal["LifecycleQuery"]
     series: list[EventsNode] = Field(..., min_length=1, max_length=1)
     interval: Interval | None = "day"
+
+
+class PathsFilter(InsightNode):
+    includeEventTypes: list[Literal["$pageview", "$screen", "custom_event"]] | None = None
+    startPoint: str | None = None
+    endPoint: str | None = None
+    stepLimit: int | None = Field(5, ge=2, le=20)
+    edgeLimit: int | None = Field(50, ge=1, le=10_000)
+    excludeEvents: list[str] | None = None
+    minEdgeWeight: int | None = None
+    maxEdgeWeight: int | None = None
+
+
+class PathsQuery(InsightQuery):
+    kind: Literal["PathsQuery"]
+    pathsFilter: PathsFilter
