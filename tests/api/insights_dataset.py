@@ -29,8 +29,8 @@ EVENTS = [
     ("b", B, "signup", "2024-01-20 15:00:00", {}, {"plan": "free"}),                # 17 days after B's pageview
     ("c-anon", C_OLD, "$pageview", "2024-01-06 12:00:00", {"$browser": "Safari"}, {}),  # before the merge
     ("c", C, "signup", "2024-01-07 12:00:00", {}, {}),
-    ("ghost", GHOST, "$pageview", "2024-01-07 03:00:00", {}, {}),                   # Sat Jan 6 22:00
-    ("ghost", GHOST, "$pageview", "2024-01-08 14:00:00", {"$browser": ""}, {}),
+    ("ghost", GHOST, "$pageview", "2024-01-07 03:00:00", {"$process_person_profile": False}, {}),  # Sat Jan 6 22:00
+    ("ghost", GHOST, "$pageview", "2024-01-08 14:00:00", {"$browser": "", "$process_person_profile": False}, {}),
     ("f", F, "$pageview", "2024-01-07 20:00:00", {"$browser": "Chrome"}, {"plan": "pro"}),  # Sunday Jan 7
     ("a", A, "$pageview", "2024-01-09 14:00:00", {"$browser": "Chrome", "amount": 40}, {"plan": "pro"}),
     ("d", D, "$pageview", "2024-01-10 15:00:00", {"$browser": "Edge", "$current_url": "https://x.com/"}, {}),
@@ -44,7 +44,8 @@ EVENTS = [
 PERSONS = [(A, {"plan": "pro"}), (B, {"plan": "free"}), (C, {}), (D, {}), (E, {}), (F, {"plan": "pro"})]
 DISTINCT_IDS = [("a", A), ("b", B), ("c", C), ("c-anon", C), ("d", D), ("e", E), ("f", F)]
 OVERRIDES = [("c-anon", C)]
-CREATED = {F: "2024-01-07 20:00:00"}  # F's person is created at its first event; the rest long before
+CREATED = {F: "2024-01-07 20:00:00", GHOST: None}
+"""F's person is created at its first event, the rest long before; personless events have none."""
 
 
 def load(conn, team_id: int) -> None:

@@ -251,10 +251,11 @@ def test_lifecycle(project):
     assert {r["status"]: r["data"] for r in results} == {
         "new": [0, 0, 1, 0, 0, 0],
         "returning": [0, 0, 0, 0, 0, 0],
-        "resurrecting": [0, 2, 0, 1, 1, 1],
-        "dormant": [0, 0, -2, -1, -1, -1],
+        "resurrecting": [0, 1, 0, 0, 1, 1],
+        "dormant": [0, 0, -1, -1, 0, -1],
     }
-    assert results[3]["label"] == "$pageview - dormant" and results[3]["count"] == -5
+    # the ghost's events are personless: no lifecycle
+    assert results[3]["label"] == "$pageview - dormant" and results[3]["count"] == -3
 
 
 def test_date_from_all_starts_at_the_first_event(project):
@@ -331,3 +332,30 @@ def test_paths(project):
     ]
     query["pathsFilter"] = {"includeEventTypes": ["custom_event"], "startPoint": "click"}
     assert [(e["source"], e["target"]) for e in run(project, query)["results"]] == [("1_click", "2_signup")]
+
+
+def test_stickiness_cumulative_and_criteria(project):
+    base = {"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": None}],
+            "dateRange": dates("2024-01-01", "2024-01-10")}
+    # active days (all events): A Jan 1, 2, 9; B Jan 3; C Jan 6, 7; ghost Jan 6, 8; F Jan 7; D Jan 10
+    [plain] = run(project, base)["results"]
+    assert plain["data"][:4] == [3, 2, 1, 0] and plain["count"] == 6
+    [cumulative] = run(project, {**base, "stickinessFilter": {"computedAs": "cumulative"}})["results"]
+    assert cumulative["data"][:4] == [6, 3, 1, 0] and cumulative["labels"][1] == "2 days or more"
+    # days with 2+ events: A on Jan 2 (pageview + signup), D on Jan 10 (three events)
+    criteria = {"stickinessCriteria": {"operator": "gte", "value": 2}}
+    [busy] = run(project, {**base, "stickinessFilter": criteria})["results"]
+    assert busy["data"][:2] == [2, 0] and busy["count"] == 2
+
+
+@pytest.mark.parametrize("query", [
+    {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}], "aggregation_group_type_index": 0},
+    {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
+     "breakdownFilter": {"breakdown": "$browser", "breakdown_histogram_bin_count": 5}},
+    {"kind": "RetentionQuery", "retentionFilter": {"cumulative": True}},
+    {"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}], "intervalCount": 2},
+    {"kind": "PathsQuery", "pathsFilter": {"pathGroupings": ["/a/*"]}},
+])
+def test_options_not_computed_are_refused(project, query):
+    response = project.post(f"/api/projects/{project.project_id}/query/", {"query": query})
+    assert response.status_code == 400 and response.json()["code"] == "parse_error", response.text

@@ -5,7 +5,8 @@ For each actor the engine returns their distinct active intervals from one inter
 range, and the interval of their person's ``created_at``. An active interval is *new* when it is
 the creation interval, else *returning* when the actor was active in the interval before, else
 *resurrecting*; an active interval not followed by activity in the next one makes the actor
-*dormant* in that next interval.
+*dormant* in that next interval. Personless events (``$process_person_profile: false``) have no
+lifecycle and are left out.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 from hedgerow.insights import date_range, series as series_
 from hedgerow.insights.context import Runner, resolve_range, run_rows, timezone
 from hedgerow.insights.models import LifecycleQuery
-from hedgerow.insights.templates import expr, select
+from hedgerow.insights.templates import and_, expr, select
 from hedgerow.insights.trends import BUCKETS, bucket_key
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")
+WITH_PERSON = "ifNull(toString(properties.$process_person_profile), '') != 'false'"
 
 
 def run(ctx: Runner, query: LifecycleQuery) -> dict[str, Any]:
@@ -40,7 +42,7 @@ def run(ctx: Runner, query: LifecycleQuery) -> dict[str, Any]:
         created=expr(created),
         date_from=date_range.to_utc(before),
         date_to=date_range.to_utc(rng.date_to),
-        condition=series_.condition(node, query.properties, tz),
+        condition=and_(series_.condition(node, query.properties, tz), expr(WITH_PERSON)),
     )
     rows, hogql = run_rows(ctx, tree)
     every = [rng.key(before), *keys, rng.key(date_range.step(buckets[-1], interval))]

@@ -12,6 +12,9 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 Filters = Union[list[dict[str, Any]], dict[str, Any], None]
+Unsupported = Union[None, Literal[False]]
+"""The type of a PostHog field that changes numbers but is not computed here yet: sending it is a
+400 naming the field, never a silently different answer."""
 Interval = Literal["hour", "day", "week", "month"]
 
 PROPERTY_MATHS = ("sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99")
@@ -40,6 +43,7 @@ class EventsNode(InsightNode):
     math_property_type: str | None = None
     math_hogql: str | None = None
     math_group_type_index: int | None = None
+    math_multiplier: None = None
     properties: Filters = None
 
 
@@ -48,6 +52,9 @@ class BreakdownFilter(InsightNode):
     breakdown_type: Literal["event", "person"] | None = "event"
     breakdown_limit: int | None = Field(None, ge=1, le=10_000)
     breakdown_hide_other_aggregation: bool | None = None
+    breakdowns: None = None
+    breakdown_histogram_bin_count: None = None
+    breakdown_normalize_url: Unsupported = None
 
 
 class CompareFilter(InsightNode):
@@ -73,6 +80,7 @@ class InsightQuery(InsightNode):
     properties: Filters = None
     filterTestAccounts: bool | None = None
     modifiers: dict[str, Any] | None = None
+    aggregation_group_type_index: None = None
 
 
 class TrendsQuery(InsightQuery):
@@ -96,6 +104,7 @@ class FunnelsFilter(InsightNode):
     funnelWindowIntervalUnit: Literal["second", "minute", "hour", "day", "week", "month"] | None = "day"
     exclusions: list[FunnelExclusion] | None = None
     breakdownAttributionType: Literal["first_touch", "last_touch"] | None = "first_touch"
+    funnelAggregateByHogQL: Literal["person_id"] | None = None
 
 
 class FunnelsQuery(InsightQuery):
@@ -104,6 +113,7 @@ class FunnelsQuery(InsightQuery):
     interval: Interval | None = "day"
     breakdownFilter: BreakdownFilter | None = None
     funnelsFilter: FunnelsFilter | None = None
+    compareFilter: None = None
 
 
 class RetentionEntity(InsightNode):
@@ -119,17 +129,36 @@ class RetentionFilter(InsightNode):
     period: Literal["Day", "Week", "Month"] | None = "Day"
     totalIntervals: int | None = Field(11, ge=1, le=1000)
     retentionType: Literal["retention_recurring", "retention_first_time"] | None = "retention_recurring"
+    minimumOccurrences: Literal[1] | None = None
+    cumulative: Unsupported = None
+    timeWindowMode: Literal["strict_calendar_dates"] | None = None
+    retentionCustomBrackets: None = None
+    aggregationType: Literal["count"] | None = None
 
 
 class RetentionQuery(InsightQuery):
     kind: Literal["RetentionQuery"]
     retentionFilter: RetentionFilter
+    breakdownFilter: None = None
+
+
+class StickinessCriteria(InsightNode):
+    operator: Literal["gte", "lte", "exact"]
+    value: int = Field(..., ge=0)
+
+
+class StickinessFilter(InsightNode):
+    computedAs: Literal["non_cumulative", "cumulative"] | None = None
+    stickinessCriteria: StickinessCriteria | None = None
 
 
 class StickinessQuery(InsightQuery):
     kind: Literal["StickinessQuery"]
     series: list[EventsNode] = Field(..., min_length=1, max_length=50)
     interval: Interval | None = "day"
+    intervalCount: Literal[1] | None = None
+    compareFilter: None = None
+    stickinessFilter: StickinessFilter | None = None
 
 
 class LifecycleQuery(InsightQuery):
@@ -147,8 +176,13 @@ class PathsFilter(InsightNode):
     excludeEvents: list[str] | None = None
     minEdgeWeight: int | None = None
     maxEdgeWeight: int | None = None
+    pathGroupings: None = None
+    pathReplacements: Unsupported = None
+    localPathCleaningFilters: None = None
+    pathsHogQLExpression: None = None
 
 
 class PathsQuery(InsightQuery):
     kind: Literal["PathsQuery"]
     pathsFilter: PathsFilter
+    funnelPathsFilter: None = None
