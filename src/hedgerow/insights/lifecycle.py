@@ -47,13 +47,16 @@ def run(ctx: Runner, query: LifecycleQuery) -> dict[str, Any]:
     rows, hogql = run_rows(ctx, tree)
     every = [rng.key(before), *keys, rng.key(date_range.step(buckets[-1], interval))]
     position = {key: i for i, key in enumerate(every)}
-    actors: dict[Any, tuple[set[int], str | None]] = defaultdict(lambda: (set(), None))
+    spans_of: dict[Any, set[int]] = defaultdict(set)
+    created_of: dict[Any, str] = {}
     for actor, active, created_at in rows:
-        spans, _ = actors[actor]
-        spans.add(position[bucket_key(active)])
-        actors[actor] = (spans, bucket_key(created_at) if created_at is not None else actors[actor][1])
+        spans_of[actor].add(position[bucket_key(active)])
+        if created_at is not None:
+            key = bucket_key(created_at)
+            created_of[actor] = min(key, created_of.get(actor, key))
     counts = {status: [0.0] * len(keys) for status in STATUSES}
-    for spans, created_key in actors.values():
+    for actor, spans in spans_of.items():
+        created_key = created_of.get(actor)
         for i in spans:
             if 1 <= i <= len(keys):
                 if created_key == every[i]:
