@@ -1,8 +1,9 @@
 """``LifecycleQuery``: per interval, the actors who were new, returning or resurrecting, and
 (negative) those who went dormant.
 
-For each actor the engine returns their distinct active intervals from one interval before the
-range, and the interval of their person's ``created_at``. An active interval is *new* when it is
+The engine takes each actor's distinct active intervals from one interval before the range, with
+the interval of their person's (earliest) ``created_at``, and classifies them with window
+functions over the actor's intervals in order. An active interval is *new* when it is
 the creation interval, else *returning* when the actor was active in the interval before, else
 *resurrecting*; an active interval not followed by activity in the next one makes the actor
 *dormant* in that next interval. Personless events (``$process_person_profile: false``) have no
@@ -11,7 +12,6 @@ lifecycle and are left out.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from hedgerow.insights import date_range, series as series_
@@ -21,6 +21,9 @@ from hedgerow.insights.templates import and_, expr, select
 from hedgerow.insights.trends import BUCKETS, bucket_key
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")
+SHIFTS = {"hour": "addHours(active, {by})", "day": "addDays(active, {by})", "week": "addDays(active, 7 * {by})",
+          "month": "addMonths(active, {by})"}
+"""The bucket one interval before (``by`` -1) or after (+1) ``active``."""
 WITH_PERSON = "ifNull(toString(properties.$process_person_profile), '') != 'false'"
 
 
@@ -32,42 +35,37 @@ def run(ctx: Runner, query: LifecycleQuery) -> dict[str, Any]:
     rng = resolve_range(ctx, query.dateRange, interval)
     buckets = rng.buckets
     keys = [rng.key(b) for b in buckets]
-    before = date_range.step(buckets[0], interval, -1)
     created = BUCKETS[interval].replace("timestamp", "person.created_at")
     tree = select(
-        "SELECT person_id, {bucket} AS active, min({created}) FROM events"
-        " WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition}"
-        " GROUP BY person_id, active",
+        "WITH spans AS ("
+        " SELECT active, min(created) OVER (PARTITION BY person_id) AS first_created,"
+        "  lagInFrame(active) OVER (PARTITION BY person_id ORDER BY active) AS previous,"
+        "  leadInFrame(active) OVER (PARTITION BY person_id ORDER BY active"
+        "   ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS following"
+        " FROM (SELECT person_id, {bucket} AS active, min({created}) AS created FROM events"
+        "  WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} GROUP BY person_id, active))"
+        " SELECT bucket, status, sum(n) FROM ("
+        "  SELECT active AS bucket, multiIf(active = first_created, 'new', previous = {back}, 'returning',"
+        "   'resurrecting') AS status, 1 AS n FROM spans"
+        "  UNION ALL"
+        "  SELECT {forward} AS bucket, 'dormant' AS status, -1 AS n FROM spans WHERE following != {forward})"
+        " GROUP BY bucket, status",
         bucket=expr(BUCKETS[interval]),
         created=expr(created),
-        date_from=date_range.to_utc(before),
+        back=expr(SHIFTS[interval], by=-1),
+        forward=expr(SHIFTS[interval], by=1),
+        date_from=date_range.to_utc(date_range.step(buckets[0], interval, -1)),
         date_to=date_range.to_utc(rng.date_to),
         condition=and_(series_.condition(node, query.properties, tz), expr(WITH_PERSON)),
     )
     rows, hogql = run_rows(ctx, tree)
-    every = [rng.key(before), *keys, rng.key(date_range.step(buckets[-1], interval))]
-    position = {key: i for i, key in enumerate(every)}
-    spans_of: dict[Any, set[int]] = defaultdict(set)
-    created_of: dict[Any, str] = {}
-    for actor, active, created_at in rows:
-        spans_of[actor].add(position[bucket_key(active)])
-        if created_at is not None:
-            key = bucket_key(created_at)
-            created_of[actor] = min(key, created_of.get(actor, key))
+    position = {key: i for i, key in enumerate(keys)}
     counts = {status: [0.0] * len(keys) for status in STATUSES}
-    for actor, spans in spans_of.items():
-        created_key = created_of.get(actor)
-        for i in spans:
-            if 1 <= i <= len(keys):
-                if created_key == every[i]:
-                    status = "new"
-                elif i - 1 in spans:
-                    status = "returning"
-                else:
-                    status = "resurrecting"
-                counts[status][i - 1] += 1
-            if i + 1 not in spans and 1 <= i + 1 <= len(keys):
-                counts["dormant"][i] -= 1
+    for bucket, status, n in rows:
+        text = str(bucket)
+        index = position.get(bucket_key(text) if interval == "hour" else text[:10])
+        if index is not None:
+            counts[status][index] += n
     label = series_.label(node)
     results = [
         {
