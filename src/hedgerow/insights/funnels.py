@@ -40,8 +40,8 @@ def _validate(query: FunnelsQuery) -> None:
 
 EPOCH = dt.datetime(1970, 1, 1)
 ATTRIBUTION = {
-    "first_touch": "argMinIf({value}, timestamp, {value} != {null})",
-    "last_touch": "argMaxIf({value}, timestamp, {value} != {null})",
+    "first_touch": "argMinIf({value}, timestamp, {value} != {null} AND {any_step})",
+    "last_touch": "argMaxIf({value}, timestamp, {value} != {null} AND {any_step})",
 }
 """Breakdown attribution -> the person's value among their funnel events (non-empty ones)."""
 
@@ -70,16 +70,36 @@ def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool
     return Parts(steps, exclusions, value, where)
 
 
-def _walked(parts: Parts) -> exp.Expression:
-    """Per person who did anything beyond the first step: their sorted candidate events."""
-    flags = [expr("if({c}, 1, 0)", c=c) for c in parts.steps + parts.exclusions]
-    item = exp.Anonymous(this="tuple", expressions=[
-        expr("dateDiff('microsecond', {epoch}, timestamp)", epoch=EPOCH), *flags, parts.value])
+def _encoding(rng: date_range.DateRange, flags: int) -> tuple[str, int]:
+    """The time unit events are encoded in: microseconds since the range start shifted left by
+    the flag bits, or milliseconds (or seconds) when the range is too long for that to fit."""
+    span_us = int((rng.date_to - rng.date_from).total_seconds() * 1_000_000) + 1
+    for unit, scale in (("microsecond", 1), ("millisecond", 1000), ("second", 1_000_000)):
+        if (span_us // scale).bit_length() + flags <= 62:
+            return unit, scale
+    raise ValidationError("Too many funnel steps and exclusions for this date range", attr="series")
+
+
+def _walked(parts: Parts, rng: date_range.DateRange, attribution: str) -> exp.Expression:
+    """Per person who did anything beyond the first step: their candidate events, each one
+    integer ``time << flags | flags`` (sorted), and their attributed breakdown value."""
+    conditions = parts.steps + parts.exclusions
+    unit, _ = _encoding(rng, len(conditions))
+    flags = [expr("if({c}, {bit}, 0)", c=c, bit=1 << bit) for bit, c in enumerate(conditions)]
+    event = expr("dateDiff({unit}, {start}, timestamp) * {shift}", unit=unit, start=date_range.to_utc(rng.date_from),
+                 shift=1 << len(conditions))
+    for flag in flags:
+        event = exp.Add(this=event, expression=flag)
     return select(
-        "SELECT person_id, arraySort(groupArray({item})) FROM events WHERE {where} "
-        "GROUP BY person_id HAVING max(if({later}, 1, 0)) = 1",
-        item=item, where=parts.where, later=exp.or_(*(exp.Paren(this=c) for c in parts.steps[1:] + parts.exclusions)),
+        "SELECT person_id, arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + " FROM events"
+        " WHERE {where} GROUP BY person_id HAVING max(if({later}, 1, 0)) = 1",
+        event=event, where=parts.where, value=parts.value, null=breakdown.NULL, any_step=_any(parts.steps),
+        later=_any(parts.steps[1:] + parts.exclusions),
     )
+
+
+def _any(conditions: list[exp.Expression]) -> exp.Expression:
+    return exp.or_(*(exp.Paren(this=c) for c in conditions))
 
 
 def _first_step_only(parts: Parts, attribution: str) -> exp.Expression:
@@ -87,19 +107,32 @@ def _first_step_only(parts: Parts, attribution: str) -> exp.Expression:
     so they are counted in the engine (per attributed breakdown value) without a walk."""
     return select(
         "SELECT value, count() FROM ("
-        f" SELECT person_id, {ATTRIBUTION[attribution]} AS value"
+        " SELECT person_id, " + ATTRIBUTION[attribution] + " AS value"
         " FROM events WHERE {where} GROUP BY person_id"
         " HAVING max(if({later}, 1, 0)) = 0 AND max(if({first}, 1, 0)) = 1) GROUP BY value",
         value=parts.value, where=parts.where, first=parts.steps[0], null=breakdown.NULL,
-        later=exp.or_(*(exp.Paren(this=c) for c in parts.steps[1:] + parts.exclusions)),
+        any_step=_any(parts.steps), later=_any(parts.steps[1:] + parts.exclusions),
     )
 
 
-def _attribution(events: list, kind: str) -> str:
-    values = [v for _, v, _ in events if v not in (None, "", breakdown.NULL)]
-    if not values:
-        return ""
-    return values[0] if kind == "first_touch" else values[-1]
+class _StepSets(dict):
+    """Flag bits -> the 1-based steps (negative: exclusion steps) an event matches (memoised)."""
+
+    def __init__(self, num_steps: int, exclusions: list) -> None:
+        super().__init__()
+        self.num_steps, self.exclusions = num_steps, exclusions
+
+    def __missing__(self, flags: int) -> list[int]:
+        steps = [i + 1 for i in range(self.num_steps) if flags >> i & 1]
+        for j, exclusion in enumerate(self.exclusions):
+            if flags >> (self.num_steps + j) & 1:
+                steps.extend(-s for s in range(exclusion.funnelFromStep + 2, exclusion.funnelToStep + 2))
+        self[flags] = steps
+        return steps
+
+
+def _value(value: Any) -> str:
+    return "" if value in (None, breakdown.NULL) else str(value)
 
 
 def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
@@ -112,7 +145,7 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     rng = resolve_range(ctx, query.dateRange, "day")
     attribution = options.breakdownAttributionType or "first_touch"
     parts = _parts(query, rng, tz, order == "strict")
-    walked = ctx.compile(_walked(parts), limit_context=PERSON_LIMITS)
+    walked = ctx.compile(_walked(parts, rng, attribution), limit_context=PERSON_LIMITS)
     rows = ctx.execute(walked).results
     first_only = ctx.compile(_first_step_only(parts, attribution), limit_context=PERSON_LIMITS)
 
@@ -121,25 +154,20 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     outcomes: dict[str, list[funnel_steps.Outcome]] = defaultdict(list)
     for value, persons in ctx.execute(first_only).results:
-        key = (value if value not in (None, breakdown.NULL) else "") if has_breakdown else ""
-        outcomes[key].extend([STOPPED_AT_FIRST] * persons)
-    for _, items in rows:
-        events = []
-        for item in items:
-            flags = item[1:1 + num_steps + len(exclusions)]
-            steps = [i + 1 for i in range(num_steps) if flags[i]]
-            for j, exclusion in enumerate(exclusions):
-                if flags[num_steps + j]:
-                    steps.extend(-(s) for s in range(exclusion.funnelFromStep + 2, exclusion.funnelToStep + 2))
-            events.append((item[0] / 1e6, item[-1], steps))
+        outcomes[_value(value) if has_breakdown else ""].extend([STOPPED_AT_FIRST] * persons)
+    bits = num_steps + len(exclusions)
+    _, scale = _encoding(rng, bits)
+    mask = (1 << bits) - 1
+    step_sets = _StepSets(num_steps, exclusions)
+    for _, encoded, value in rows:
+        events = [((item >> bits) * scale / 1e6, None, step_sets[item & mask]) for item in encoded]
         if order == "unordered":
             outcome = funnel_steps.unordered(events, num_steps, window)
         else:
             outcome = funnel_steps.ordered(events, num_steps, window, strict=order == "strict")
         if outcome is None or outcome.step < 0:
             continue
-        key = _attribution([e for e in events if any(s > 0 for s in e[2])], attribution) if has_breakdown else ""
-        outcomes[key].append(outcome)
+        outcomes[_value(value) if has_breakdown else ""].append(outcome)
 
     if has_breakdown:
         counted = {key: _steps(query, people, num_steps, order) for key, people in outcomes.items()}
