@@ -359,3 +359,17 @@ def test_stickiness_cumulative_and_criteria(project):
 def test_options_not_computed_are_refused(project, query):
     response = project.post(f"/api/projects/{project.project_id}/query/", {"query": query})
     assert response.status_code == 400 and response.json()["code"] == "parse_error", response.text
+
+
+def test_last_24_hours_hourly(project):
+    # now is Jan 10 10:00 local: buckets Jan 9 10:00 .. Jan 10 10:00; A's pageview at Jan 9 09:00 is just out
+    [series] = trends(project, series=[pv()], interval="hour", dateRange={"date_from": "-24h"})
+    assert (series["days"][0], series["days"][-1], len(series["days"])) == ("2024-01-09 10:00:00", "2024-01-10 10:00:00", 25)
+    assert series["data"] == [0] * 24 + [1]  # D at 10:00
+
+
+def test_month_start_and_end(project):
+    [since] = trends(project, series=[pv()], dateRange={"date_from": "-1mStart"})
+    assert (since["days"][0], len(since["days"]), since["count"]) == ("2023-12-01", 41, 9.0)
+    [december] = trends(project, series=[pv()], interval="month", dateRange={"date_from": "-1mStart", "date_to": "-1mEnd"})
+    assert (december["days"], december["data"], december["labels"]) == (["2023-12-01"], [0], ["Dec 2023"])
