@@ -21,9 +21,7 @@ CRITERIA = {"gte": "events >= {value}", "lte": "events <= {value}", "exact": "ev
 
 
 def _criterion(query: StickinessQuery) -> Any:
-    criteria = query.stickinessFilter.stickinessCriteria if query.stickinessFilter else None
-    if criteria is None:
-        return expr("events > 0")
+    criteria = query.stickinessFilter.stickinessCriteria  # type: ignore[union-attr]
     return expr(CRITERIA[criteria.operator], value=criteria.value)
 
 
@@ -41,17 +39,28 @@ def run(ctx: Runner, query: StickinessQuery) -> dict[str, Any]:
     cumulative = bool(options and options.computedAs == "cumulative")
     results, hogql = [], []
     for order, node in enumerate(query.series):
-        tree = select(
-            "SELECT active, count() FROM (SELECT person_id, countIf({criterion}) AS active FROM ("
-            " SELECT person_id, {bucket} AS bucket, count() AS events FROM events"
-            " WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} GROUP BY person_id, bucket)"
-            " GROUP BY person_id) WHERE active > 0 GROUP BY active",
-            criterion=_criterion(query),
-            bucket=expr(BUCKETS[interval]),
-            date_from=date_range.to_utc(date_range.start_of(rng.date_from, interval, rng.week_start_day)),
-            date_to=date_range.to_utc(rng.date_to),
-            condition=series_.condition(node, query.properties, tz),
-        )
+        holes = {
+            "bucket": expr(BUCKETS[interval]),
+            "date_from": date_range.to_utc(date_range.start_of(rng.date_from, interval, rng.week_start_day)),
+            "date_to": date_range.to_utc(rng.date_to),
+            "condition": series_.condition(node, query.properties, tz),
+        }
+        if options is None or options.stickinessCriteria is None:
+            tree = select(
+                "SELECT active, count() FROM (SELECT person_id, count(DISTINCT {bucket}) AS active FROM events"
+                " WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} GROUP BY person_id)"
+                " GROUP BY active",
+                **holes,
+            )
+        else:
+            tree = select(
+                "SELECT active, count() FROM (SELECT person_id, countIf({criterion}) AS active FROM ("
+                " SELECT person_id, {bucket} AS bucket, count() AS events FROM events"
+                " WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} GROUP BY person_id, bucket)"
+                " GROUP BY person_id) WHERE active > 0 GROUP BY active",
+                criterion=_criterion(query),
+                **holes,
+            )
         rows, text = run_rows(ctx, tree)
         hogql.append(text)
         by_active = {int(active): actors for active, actors in rows}
