@@ -373,3 +373,18 @@ def test_month_start_and_end(project):
     assert (since["days"][0], len(since["days"]), since["count"]) == ("2023-12-01", 41, 9.0)
     [december] = trends(project, series=[pv()], interval="month", dateRange={"date_from": "-1mStart", "date_to": "-1mEnd"})
     assert (december["days"], december["data"], december["labels"]) == (["2023-12-01"], [0], ["Dec 2023"])
+
+
+def test_funnel_last_touch_string_vs_list_breakdown(project):
+    def groups(breakdown):
+        results = run(project, {"kind": "FunnelsQuery", "series": [pv(), {"kind": "EventsNode", "event": "signup"}],
+                                "dateRange": dates("2024-01-01", "2024-01-31"),
+                                "funnelsFilter": {"breakdownAttributionType": "last_touch"},
+                                "breakdownFilter": {"breakdown": breakdown}})["results"]
+        return [(g[0]["breakdown_value"], [s["count"] for s in g]) for g in results]
+
+    # a string breakdown takes the last event's value even when empty (B, C, D and E end on a signup)
+    assert groups("$browser") == [("", [5, 2]), ("Chrome", [2, 1])]
+    # a list breakdown skips empty values
+    assert groups(["$browser"]) == [(["Chrome"], [2, 1]), (["Edge"], [1, 1]), (["Safari"], [1, 1]), ([""], [1, 0]),
+                                    (["Firefox"], [1, 0]), (["Opera"], [1, 0])]

@@ -40,10 +40,14 @@ def _validate(query: FunnelsQuery) -> None:
 
 EPOCH = dt.datetime(1970, 1, 1)
 ATTRIBUTION = {
-    "first_touch": "argMinIf({value}, timestamp, {value} != {null} AND {any_step})",
-    "last_touch": "argMaxIf({value}, timestamp, {value} != {null} AND {any_step})",
+    ("first_touch", False): "argMin({value}, timestamp)",
+    ("last_touch", False): "argMax({value}, timestamp)",
+    ("first_touch", True): "argMinIf({value}, timestamp, {value} != {null})",
+    ("last_touch", True): "argMaxIf({value}, timestamp, {value} != {null})",
 }
-"""Breakdown attribution -> the person's value among their funnel events (non-empty ones)."""
+"""(attribution, breakdown given as a list) -> the person's value among their candidate events.
+As in PostHog, a breakdown named by a string takes the value of the first (last) event even when
+it is empty; one given as a list skips empty values."""
 
 
 @dataclass
@@ -80,7 +84,7 @@ def _encoding(rng: date_range.DateRange, flags: int) -> tuple[str, int]:
     raise ValidationError("Too many funnel steps and exclusions for this date range", attr="series")
 
 
-def _walked(parts: Parts, rng: date_range.DateRange, attribution: str) -> exp.Expression:
+def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool]) -> exp.Expression:
     """Per person who did anything beyond the first step: their candidate events, each one
     integer ``time << flags | flags`` (sorted), and their attributed breakdown value."""
     conditions = parts.steps + parts.exclusions
@@ -93,7 +97,7 @@ def _walked(parts: Parts, rng: date_range.DateRange, attribution: str) -> exp.Ex
     return select(
         "SELECT person_id, arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + " FROM events"
         " WHERE {where} GROUP BY person_id HAVING max(if({later}, 1, 0)) = 1",
-        event=event, where=parts.where, value=parts.value, null=breakdown.NULL, any_step=_any(parts.steps),
+        event=event, where=parts.where, value=parts.value, null=breakdown.NULL,
         later=_any(parts.steps[1:] + parts.exclusions),
     )
 
@@ -102,7 +106,7 @@ def _any(conditions: list[exp.Expression]) -> exp.Expression:
     return exp.or_(*(exp.Paren(this=c) for c in conditions))
 
 
-def _first_step_only(parts: Parts, attribution: str) -> exp.Expression:
+def _first_step_only(parts: Parts, attribution: tuple[str, bool]) -> exp.Expression:
     """Persons whose candidate events all match the first step only: they stop at step 0,
     so they are counted in the engine (per attributed breakdown value) without a walk."""
     return select(
@@ -111,7 +115,7 @@ def _first_step_only(parts: Parts, attribution: str) -> exp.Expression:
         " FROM events WHERE {where} GROUP BY person_id"
         " HAVING max(if({later}, 1, 0)) = 0 AND max(if({first}, 1, 0)) = 1) GROUP BY value",
         value=parts.value, where=parts.where, first=parts.steps[0], null=breakdown.NULL,
-        any_step=_any(parts.steps), later=_any(parts.steps[1:] + parts.exclusions),
+        later=_any(parts.steps[1:] + parts.exclusions),
     )
 
 
@@ -143,7 +147,8 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     order = options.funnelOrderType or "ordered"
     window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
     rng = resolve_range(ctx, query.dateRange, "day")
-    attribution = options.breakdownAttributionType or "first_touch"
+    as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
+    attribution = (options.breakdownAttributionType or "first_touch", as_list)
     parts = _parts(query, rng, tz, order == "strict")
     walked = ctx.compile(_walked(parts, rng, attribution), limit_context=PERSON_LIMITS)
     rows = ctx.execute(walked).results
@@ -177,7 +182,6 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
         if rest:
             merged = [p for key, _ in rest for p in outcomes[key]]
             kept.append((OTHER, _steps(query, merged, num_steps, order)))
-        as_list = isinstance(query.breakdownFilter.breakdown, list)  # type: ignore[union-attr]
         results: list = []
         for key, steps in kept:
             for step in steps:
