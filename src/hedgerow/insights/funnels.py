@@ -9,6 +9,7 @@ step or exclusion; every event for strict funnels) as a sorted array of
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -174,6 +175,11 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
             continue
         outcomes[_value(value) if has_breakdown else ""].append(outcome)
 
+    if options.funnelVizType == "time_to_convert":
+        results = time_to_convert([p for people in outcomes.values() for p in people], options, num_steps)
+        return {"results": results, "hogql": walked.hogql + "\n\n" + first_only.hogql, "isUdf": False,
+                "resolved_date_range": {"date_from": rng.date_from_iso, "date_to": rng.date_to_iso},
+                "error": None, "timings": ctx.timings}
     if has_breakdown:
         counted = {key: _steps(query, people, num_steps, order) for key, people in outcomes.items()}
         limit = breakdown.limit_of(query.breakdownFilter)
@@ -220,3 +226,30 @@ def _steps(query: FunnelsQuery, people: list[funnel_steps.Outcome], num_steps: i
             "median_conversion_time": statistics.median(durations) if durations else None,
         })
     return out
+
+
+def time_to_convert(people: list[funnel_steps.Outcome], options: Any, num_steps: int) -> dict[str, Any]:
+    """PostHog's time-to-convert histogram: seconds from ``funnelFromStep`` to ``funnelToStep``
+    of everyone who reached the latter, in ``binCount`` (or cbrt(n), 1..60) equal bins."""
+    first = options.funnelFromStep or 0
+    last = options.funnelToStep if options.funnelToStep is not None else num_steps - 1
+    if not 0 < last < num_steps or not 0 <= first < last:
+        raise ValidationError(f"Filter parameter funnelToStep can only be one of "
+                              f"{', '.join(map(str, range(1, num_steps)))} for time to convert!", attr="funnelToStep")
+    timings = [sum(p.durations[first:last]) for p in people if p.step >= last]
+    if options.binCount is not None:
+        bins = min(90, max(1, options.binCount))
+    else:
+        bins = min(60, max(1, math.ceil(round(len(timings) ** (1 / 3), 9))))
+    low = math.floor(min(timings)) if timings else 0
+    high = math.ceil(max(timings)) if timings else 0
+    width = math.ceil((high - low) / bins) or 60
+    counts = [0] * (bins + 1)
+    for timing in timings:
+        index = math.floor((timing - low) / width)
+        if 0 <= index <= bins:
+            counts[index] += 1
+    return {
+        "bins": [[low + n * width, counts[n]] for n in range(bins + 1)],
+        "average_conversion_time": statistics.fmean(timings) if timings else None,
+    }

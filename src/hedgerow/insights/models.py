@@ -99,7 +99,10 @@ class FunnelExclusion(EventsNode):
 
 class FunnelsFilter(InsightNode):
     funnelOrderType: Literal["ordered", "strict", "unordered"] | None = "ordered"
-    funnelVizType: Literal["steps"] | None = "steps"
+    funnelVizType: Literal["steps", "time_to_convert"] | None = "steps"
+    funnelFromStep: int | None = None
+    funnelToStep: int | None = None
+    binCount: int | None = None
     funnelWindowInterval: int | None = Field(14, ge=1, le=100_000)
     funnelWindowIntervalUnit: Literal["second", "minute", "hour", "day", "week", "month"] | None = "day"
     exclusions: list[FunnelExclusion] | None = None
