@@ -12,6 +12,8 @@ from hedgerow.hogql import LimitContext
 
 INSIGHT_LIMITS = LimitContext(default=100_000, maximum=100_000)
 """Row limit of insight queries: they return aggregates (buckets x breakdown values)."""
+PER_PERSON_LIMITS = LimitContext(default=1_000_000, maximum=1_000_000)
+"""Row limit of queries returning one row per person (funnel and path sequences)."""
 
 
 class Runner(Protocol):

@@ -1,14 +1,16 @@
-"""``FunnelsQuery`` (steps visualisation): per-person event sequences from the engine, the
-walk of :mod:`.funnel_steps`, then counts and conversion times per step (and breakdown).
+"""``FunnelsQuery`` (steps and time-to-convert visualisations): per-person event sequences from
+the engine, the walk of :mod:`.funnel_steps`, then counts and conversion times per step (and
+breakdown value).
 
-The engine returns, per person, their candidate events in the date range (those matching any
-step or exclusion; every event for strict funnels) as a sorted array of
-``(timestamp, step flags..., exclusion flags..., breakdown value)``.
+Candidate events are those in the date range matching any step or exclusion (every event for
+strict funnels). Persons whose candidate events all match only the first step stop there: the
+engine counts them per attributed breakdown value. For everyone else it returns the sorted
+candidate events, each as one integer (time since the range start, shifted left past one flag
+bit per step and exclusion), and the attributed breakdown value; they are walked here.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import statistics
 from collections import defaultdict
@@ -18,14 +20,12 @@ from typing import Any
 from sqlglot import exp
 
 from hedgerow.errors import ValidationError
-from hedgerow.hogql import LimitContext
 from hedgerow.insights import breakdown, date_range, funnel_steps, series as series_
-from hedgerow.insights.context import Runner, resolve_range, timezone
-from hedgerow.insights.models import FunnelsQuery
+from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, resolve_range, timezone
+from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
 from hedgerow.insights.templates import and_, expr, select
 
 WINDOW_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400}
-PERSON_LIMITS = LimitContext(default=1_000_000, maximum=1_000_000)
 STOPPED_AT_FIRST = funnel_steps.Outcome(0, ())
 OTHER = "Other"
 """Funnels merge the values past ``breakdown_limit`` into ``Other``; a missing value is ``""``."""
@@ -39,7 +39,6 @@ def _validate(query: FunnelsQuery) -> None:
                                   attr="exclusions")
 
 
-EPOCH = dt.datetime(1970, 1, 1)
 ATTRIBUTION = {
     ("first_touch", False): "argMin({value}, timestamp)",
     ("last_touch", False): "argMax({value}, timestamp)",
@@ -144,16 +143,16 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     """Compute a FunnelsQuery (steps) in PostHog's response shape."""
     _validate(query)
     tz = timezone(ctx)
-    options = query.funnelsFilter or type(query).model_fields["funnelsFilter"].annotation.__args__[0]()  # type: ignore[union-attr]
+    options = query.funnelsFilter or FunnelsFilter()
     order = options.funnelOrderType or "ordered"
     window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
     rng = resolve_range(ctx, query.dateRange, "day")
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
     parts = _parts(query, rng, tz, order == "strict")
-    walked = ctx.compile(_walked(parts, rng, attribution), limit_context=PERSON_LIMITS)
+    walked = ctx.compile(_walked(parts, rng, attribution), limit_context=PER_PERSON_LIMITS)
     rows = ctx.execute(walked).results
-    first_only = ctx.compile(_first_step_only(parts, attribution), limit_context=PERSON_LIMITS)
+    first_only = ctx.compile(_first_step_only(parts, attribution), limit_context=PER_PERSON_LIMITS)
 
     num_steps = len(query.series)
     exclusions = options.exclusions or []
@@ -176,11 +175,8 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
         outcomes[_value(value) if has_breakdown else ""].append(outcome)
 
     if options.funnelVizType == "time_to_convert":
-        results = time_to_convert([p for people in outcomes.values() for p in people], options, num_steps)
-        return {"results": results, "hogql": walked.hogql + "\n\n" + first_only.hogql, "isUdf": False,
-                "resolved_date_range": {"date_from": rng.date_from_iso, "date_to": rng.date_to_iso},
-                "error": None, "timings": ctx.timings}
-    if has_breakdown:
+        results: Any = time_to_convert([p for people in outcomes.values() for p in people], options, num_steps)
+    elif has_breakdown:
         counted = {key: _steps(query, people, num_steps, order) for key, people in outcomes.items()}
         limit = breakdown.limit_of(query.breakdownFilter)
         ranked = sorted(counted.items(), key=lambda kv: ([-s["count"] for s in reversed(kv[1])], kv[0]))
@@ -188,7 +184,7 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
         if rest:
             merged = [p for key, _ in rest for p in outcomes[key]]
             kept.append((OTHER, _steps(query, merged, num_steps, order)))
-        results: list = []
+        results = []
         for key, steps in kept:
             for step in steps:
                 step["breakdown"] = [key] if as_list else key

@@ -12,18 +12,19 @@ mean time between the two events in milliseconds. Edges are filtered by weight, 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from typing import Any
 
 from sqlglot import exp
 
 from hedgerow.insights import date_range, series as series_
-from hedgerow.insights.context import Runner, resolve_range, timezone
-from hedgerow.insights.funnels import EPOCH, PERSON_LIMITS
+from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, resolve_range, timezone
 from hedgerow.insights.models import PathsQuery
 from hedgerow.insights.templates import and_, expr, select
 
 SESSION_GAP_US = 30 * 60 * 1_000_000
+EPOCH = dt.datetime(1970, 1, 1)
 ITEM = "if(event = '$pageview', toString(properties.$current_url), if(event = '$screen', toString(properties.$screen_name), event))"
 TYPE_CONDITIONS = {
     "$pageview": "event = '$pageview'",
@@ -84,7 +85,7 @@ def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
         condition=and_(series_.filters(query.properties, tz),
                        exp.or_(*(exp.Paren(this=t) for t in types)) if types else None),
     )
-    compiled = ctx.compile(tree, limit_context=PERSON_LIMITS)
+    compiled = ctx.compile(tree, limit_context=PER_PERSON_LIMITS)
     rows = ctx.execute(compiled).results
     excluded = set(options.excludeEvents or [])
     limit = options.stepLimit or 5
