@@ -398,3 +398,13 @@ def test_funnel_time_to_convert(project):
         "bins": [[120, 2], [43260, 0], [86400, 1]], "average_conversion_time": 29440.0}
     query["funnelsFilter"]["binCount"] = 1
     assert run(project, query)["results"]["bins"] == [[120, 2], [86400, 1]]
+
+
+def test_a_result_cut_by_the_row_limit_is_an_error_not_a_wrong_answer(project, monkeypatch):
+    from hedgerow.hogql import LimitContext
+    from hedgerow.insights import context
+
+    monkeypatch.setattr(context, "INSIGHT_LIMITS", LimitContext(default=2, maximum=2))
+    response = project.post(f"/api/projects/{project.project_id}/query/", {"query": {
+        "kind": "TrendsQuery", "series": [pv()], "dateRange": dates("2024-01-01", "2024-01-10")}})
+    assert response.status_code == 400 and response.json()["code"] == "too_many_rows", response.text

@@ -8,6 +8,7 @@ from typing import Any, Protocol, Sequence
 from sqlglot import exp
 
 from hedgerow import clock
+from hedgerow.errors import ValidationError
 from hedgerow.hogql import LimitContext
 
 INSIGHT_LIMITS = LimitContext(default=100_000, maximum=100_000)
@@ -27,10 +28,19 @@ class Runner(Protocol):
     def execute(self, compiled: Any) -> Any: ...
 
 
-def run_rows(ctx: Runner, tree: exp.Expression) -> tuple[list[Sequence[Any]], str]:
-    """Compile ``tree`` for the project and run it: (rows, printed HogQL)."""
-    compiled = ctx.compile(tree, limit_context=INSIGHT_LIMITS)
-    return ctx.execute(compiled).results, compiled.hogql
+class TooManyRows(ValidationError):
+    default_code = "too_many_rows"
+
+
+def run_rows(ctx: Runner, tree: exp.Expression, limits: LimitContext | None = None) -> tuple[list[Sequence[Any]], str]:
+    """Compile ``tree`` for the project and run it: (every row, printed HogQL). A result cut by
+    the row limit (:data:`INSIGHT_LIMITS` unless given) would be a wrong answer, so it is an error."""
+    limits = limits or INSIGHT_LIMITS
+    compiled = ctx.compile(tree, limit_context=limits)
+    result = ctx.execute(compiled)
+    if result.has_more:
+        raise TooManyRows(f"The insight needs more than {limits.maximum:,} rows; narrow its date range or filters")
+    return result.results, compiled.hogql
 
 
 def timezone(ctx: Runner) -> str:

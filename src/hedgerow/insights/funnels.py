@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.insights import breakdown, date_range, funnel_steps, series as series_
-from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, resolve_range, timezone
+from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, resolve_range, run_rows, timezone
 from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
 from hedgerow.insights.templates import and_, expr, select
 
@@ -150,15 +150,14 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
     parts = _parts(query, rng, tz, order == "strict")
-    walked = ctx.compile(_walked(parts, rng, attribution), limit_context=PER_PERSON_LIMITS)
-    rows = ctx.execute(walked).results
-    first_only = ctx.compile(_first_step_only(parts, attribution), limit_context=PER_PERSON_LIMITS)
+    rows, walked_hogql = run_rows(ctx, _walked(parts, rng, attribution), PER_PERSON_LIMITS)
+    first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution), PER_PERSON_LIMITS)
 
     num_steps = len(query.series)
     exclusions = options.exclusions or []
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     outcomes: dict[str, list[funnel_steps.Outcome]] = defaultdict(list)
-    for value, persons in ctx.execute(first_only).results:
+    for value, persons in first_rows:
         outcomes[_value(value) if has_breakdown else ""].extend([STOPPED_AT_FIRST] * persons)
     bits = num_steps + len(exclusions)
     _, scale = _encoding(rng, bits)
@@ -195,7 +194,7 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
         results = _steps(query, people, num_steps, order) if people else []
     return {
         "results": results,
-        "hogql": walked.hogql + "\n\n" + first_only.hogql,
+        "hogql": walked_hogql + "\n\n" + first_hogql,
         "isUdf": False,
         "resolved_date_range": {"date_from": rng.date_from_iso, "date_to": rng.date_to_iso},
         "error": None,

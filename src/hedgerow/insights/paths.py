@@ -19,7 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from hedgerow.insights import date_range, series as series_
-from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, resolve_range, timezone
+from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, resolve_range, run_rows, timezone
 from hedgerow.insights.models import PathsQuery
 from hedgerow.insights.templates import and_, expr, select
 
@@ -85,8 +85,7 @@ def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
         condition=and_(series_.filters(query.properties, tz),
                        exp.or_(*(exp.Paren(this=t) for t in types)) if types else None),
     )
-    compiled = ctx.compile(tree, limit_context=PER_PERSON_LIMITS)
-    rows = ctx.execute(compiled).results
+    rows, hogql = run_rows(ctx, tree, PER_PERSON_LIMITS)
     excluded = set(options.excludeEvents or [])
     limit = options.stepLimit or 5
     weights: dict[tuple[str, str], int] = defaultdict(int)
@@ -115,6 +114,6 @@ def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
             results.append({"source": source, "target": target, "value": weight,
                             "average_conversion_time": sum(times) / len(times) / 1000})
     results.sort(key=lambda e: (-e["value"], e["source"], e["target"]))
-    return {"results": results, "hogql": compiled.hogql, "error": None, "timings": ctx.timings}
+    return {"results": results, "hogql": hogql, "error": None, "timings": ctx.timings}
 
 
