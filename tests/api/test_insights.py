@@ -408,3 +408,20 @@ def test_a_result_cut_by_the_row_limit_is_an_error_not_a_wrong_answer(project, m
     response = project.post(f"/api/projects/{project.project_id}/query/", {"query": {
         "kind": "TrendsQuery", "series": [pv()], "dateRange": dates("2024-01-01", "2024-01-10")}})
     assert response.status_code == 400 and response.json()["code"] == "too_many_rows", response.text
+
+
+def test_filter_test_accounts_applies_the_project_filters(project):
+    internal = [{"key": "$browser", "value": ["Chrome"], "operator": "is_not", "type": "event"}]
+    project.services.projects.update(project.services.projects.get(project.project_id),
+                                     {"test_account_filters": internal})
+    rng, total = dates("2024-01-01", "2024-01-31"), {"display": "BoldNumber"}
+    [everyone] = trends(project, series=[pv()], dateRange=rng, trendsFilter=total)
+    [filtered] = trends(project, series=[pv()], dateRange=rng, trendsFilter=total, filterTestAccounts=True)
+    # the four Chrome pageviews go; is_not keeps events without a browser (the ghost's)
+    assert (everyone["aggregated_value"], filtered["aggregated_value"]) == (10, 6)
+    steps = funnel(project, ["$pageview", "signup"])
+    filtered_steps = run(project, {"kind": "FunnelsQuery", "filterTestAccounts": True,
+                                   "series": [pv(), {"kind": "EventsNode", "event": "signup"}],
+                                   "dateRange": dates("2024-01-01", "2024-01-31")})["results"]
+    # signups have no browser and stay; A and F lose their (Chrome) pageviews
+    assert [s["count"] for s in steps] == [7, 3] and [s["count"] for s in filtered_steps] == [5, 2]

@@ -70,3 +70,13 @@ def resolve_range(ctx: Runner, date_range: Any, interval: str) -> Any:
             earliest = dt.datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))
     return ranges.resolve(date_range, interval=interval, timezone=timezone(ctx), week_start_day=week_start_day(ctx),
                           now=now(), earliest=earliest)
+
+
+def global_properties(ctx: Runner, query: Any) -> Any:
+    """The query's ``properties`` and, with ``filterTestAccounts``, the project's test-account
+    filters: one AND of both (None when there are none)."""
+    parts = [query.properties] if query.properties else []
+    test_filters = (getattr(ctx.project, "settings", None) or {}).get("test_account_filters") or []
+    if query.filterTestAccounts and test_filters:
+        parts.append(list(test_filters))
+    return parts or None

@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.insights import breakdown, date_range, funnel_steps, series as series_
-from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, resolve_range, run_rows, timezone
+from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
 from hedgerow.insights.templates import and_, expr, select
 
@@ -60,7 +60,7 @@ class Parts:
     where: exp.Expression
 
 
-def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool) -> Parts:
+def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool, properties: Any) -> Parts:
     steps = [series_.condition(node, None, tz) for node in query.series]
     exclusions = [series_.condition(x, None, tz) for x in (query.funnelsFilter.exclusions or [])] \
         if query.funnelsFilter else []
@@ -68,7 +68,7 @@ def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool
     candidates = None if strict else exp.or_(*(exp.Paren(this=c) for c in steps + exclusions))
     where = and_(
         expr("timestamp >= {f} AND timestamp <= {t}", f=date_range.to_utc(rng.date_from), t=date_range.to_utc(rng.date_to)),
-        series_.filters(query.properties, tz),
+        series_.filters(properties, tz),
         candidates,
     )
     return Parts(steps, exclusions, value, where)
@@ -149,7 +149,7 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     rng = resolve_range(ctx, query.dateRange, "day")
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
-    parts = _parts(query, rng, tz, order == "strict")
+    parts = _parts(query, rng, tz, order == "strict", global_properties(ctx, query))
     rows, walked_hogql = run_rows(ctx, _walked(parts, rng, attribution), PER_PERSON_LIMITS)
     first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution), PER_PERSON_LIMITS)
 

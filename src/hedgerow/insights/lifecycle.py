@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from hedgerow.insights import date_range, series as series_
-from hedgerow.insights.context import Runner, resolve_range, run_rows, timezone
+from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import LifecycleQuery
 from hedgerow.insights.templates import and_, expr, select
 from hedgerow.insights.trends import BUCKETS, bucket_key
@@ -56,7 +56,7 @@ def run(ctx: Runner, query: LifecycleQuery) -> dict[str, Any]:
         forward=expr(SHIFTS[interval], by=1),
         date_from=date_range.to_utc(date_range.step(buckets[0], interval, -1)),
         date_to=date_range.to_utc(rng.date_to),
-        condition=and_(series_.condition(node, query.properties, tz), expr(WITH_PERSON)),
+        condition=and_(series_.condition(node, global_properties(ctx, query), tz), expr(WITH_PERSON)),
     )
     rows, hogql = run_rows(ctx, tree)
     position = {key: i for i, key in enumerate(keys)}

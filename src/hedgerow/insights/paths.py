@@ -19,7 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from hedgerow.insights import date_range, series as series_
-from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, resolve_range, run_rows, timezone
+from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import PathsQuery
 from hedgerow.insights.templates import and_, expr, select
 
@@ -82,7 +82,7 @@ def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
         item=expr(ITEM),
         date_from=date_range.to_utc(rng.window_from),
         date_to=date_range.to_utc(rng.date_to),
-        condition=and_(series_.filters(query.properties, tz),
+        condition=and_(series_.filters(global_properties(ctx, query), tz),
                        exp.or_(*(exp.Paren(this=t) for t in types)) if types else None),
     )
     rows, hogql = run_rows(ctx, tree, PER_PERSON_LIMITS)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlglot import exp
 
 from hedgerow.insights import date_range, series as series_
-from hedgerow.insights.context import Runner, resolve_range, run_rows, timezone
+from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import EventsNode, RetentionQuery
 from hedgerow.insights.templates import expr, select
 from hedgerow.insights.trends import BUCKETS
@@ -25,10 +25,10 @@ from hedgerow.insights.trends import BUCKETS
 DEFAULT_ENTITY = "$pageview"
 
 
-def _condition(entity: Any, global_properties: Any, tz: str) -> exp.Expression:
+def _condition(entity: Any, properties: Any, tz: str) -> exp.Expression:
     event = entity.id if entity is not None else DEFAULT_ENTITY
     node = EventsNode(event=event, properties=entity.properties if entity is not None else None)
-    return series_.condition(node, global_properties, tz)
+    return series_.condition(node, properties, tz)
 
 
 def periods(query: RetentionQuery, rng: date_range.DateRange) -> tuple[str, list[dt.datetime], dt.datetime]:
@@ -66,8 +66,8 @@ def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
     bucket = expr(BUCKETS[interval])
     holes = {
         "bucket": bucket,
-        "target": _condition(options.targetEntity, query.properties, tz),
-        "returning": _condition(options.returningEntity, query.properties, tz),
+        "target": _condition(options.targetEntity, global_properties(ctx, query), tz),
+        "returning": _condition(options.returningEntity, global_properties(ctx, query), tz),
         "date_from": date_range.to_utc(starts[0]),
         "date_to": date_range.to_utc(end),
         "first_period": starts[0].date(),

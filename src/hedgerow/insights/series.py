@@ -1,9 +1,9 @@
 """Series of insight queries: which events a series matches, and its math as HogQL.
 
 A series' events are those of its event name (all events for ``event: null``) passing the
-query's global ``properties`` and the series' own ``properties``, both through
-:mod:`hedgerow.hogql.property_filters`. ``filterTestAccounts`` adds the team's test-account
-filters in PostHog; Hedgerow projects have none, so it changes nothing.
+query's global properties (with the project's test-account filters under ``filterTestAccounts``,
+see :func:`hedgerow.insights.context.global_properties`) and the series' own ``properties``, all
+through :mod:`hedgerow.hogql.property_filters`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from hedgerow.insights import date_range, series as series_
-from hedgerow.insights.context import Runner, resolve_range, run_rows, timezone
+from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import StickinessQuery
 from hedgerow.insights.templates import expr, select
 from hedgerow.insights.trends import BUCKETS
@@ -43,7 +43,7 @@ def run(ctx: Runner, query: StickinessQuery) -> dict[str, Any]:
             "bucket": expr(BUCKETS[interval]),
             "date_from": date_range.to_utc(date_range.start_of(rng.date_from, interval, rng.week_start_day)),
             "date_to": date_range.to_utc(rng.date_to),
-            "condition": series_.condition(node, query.properties, tz),
+            "condition": series_.condition(node, global_properties(ctx, query), tz),
         }
         if options is None or options.stickinessCriteria is None:
             tree = select(

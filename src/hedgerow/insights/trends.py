@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.insights import breakdown, date_range, formula, series as series_
-from hedgerow.insights.context import Runner, resolve_range, run_rows, timezone
+from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import TrendsQuery
 from hedgerow.hogql.parse import parse_expr
 from hedgerow.insights.templates import select
@@ -54,11 +54,11 @@ def _math(node: Any, interval: str, total_value: bool) -> str:
 
 
 def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, total_value: bool, tz: str,
-                  cumulative: bool = False) -> exp.Expression:
+                  properties: Any, cumulative: bool = False) -> exp.Expression:
     rng = period.range
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     holes: dict[str, Any] = {
-        "condition": series_.condition(node, query.properties, tz),
+        "condition": series_.condition(node, properties, tz),
         "date_to": date_range.to_utc(rng.date_to),
         "breakdown": breakdown.expression(query.breakdownFilter) if has_breakdown else exp.Null(),
     }
@@ -178,6 +178,7 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
     if compare:
         periods = [Period(current, "current"), Period(_previous(query, current), "previous")]
     has_breakdown = breakdown.enabled(query.breakdownFilter)
+    properties = global_properties(ctx, query)
     limit = breakdown.limit_of(query.breakdownFilter) if has_breakdown else 0
     hogql: list[str] = []
     results: list[dict[str, Any]] = []
@@ -188,7 +189,7 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
         for order, node in enumerate(query.series):
             math = _math(node, interval, total_value)
             cumulative = display == "ActionsLineGraphCumulative"
-            rows, text = run_rows(ctx, _series_query(query, node, period, math, total_value, tz, cumulative))
+            rows, text = run_rows(ctx, _series_query(query, node, period, math, total_value, tz, properties, cumulative))
             hogql.append(text)
             by_value = _rows_by_value(rows, total_value)
             if has_breakdown:
