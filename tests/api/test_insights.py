@@ -425,3 +425,19 @@ def test_filter_test_accounts_applies_the_project_filters(project):
                                    "dateRange": dates("2024-01-01", "2024-01-31")})["results"]
     # signups have no browser and stay; A and F lose their (Chrome) pageviews
     assert [s["count"] for s in steps] == [7, 3] and [s["count"] for s in filtered_steps] == [5, 2]
+
+
+def test_weekly_retention(project):
+    rows = run(project, {"kind": "RetentionQuery", "dateRange": dates("2024-01-01", "2024-01-13"),
+                         "retentionFilter": {"period": "Week", "totalIntervals": 2}})["results"]
+    # week of Dec 31: A, B, C, ghost; of them A and the ghost come back the week of Jan 7 (F, D, E are new there)
+    assert [(r["label"], r["date"]) for r in rows] == [("Week 0", "2023-12-31T00:00:00-05:00"),
+                                                     ("Week 1", "2024-01-07T00:00:00-05:00")]
+    assert [[v["count"] for v in r["values"]] for r in rows] == [[4, 2], [5, 0]]
+    assert [v["label"] for v in rows[0]["values"]] == ["Week 0", "Week 1"]
+
+
+def test_monthly_trend_starts_at_the_month(project):
+    [series] = trends(project, series=[pv()], interval="month", dateRange=dates("2023-12-15", "2024-01-31"))
+    assert (series["days"], series["data"], series["labels"]) == (
+        ["2023-12-01", "2024-01-01"], [0, 10], ["Dec 2023", "Jan 2024"])
