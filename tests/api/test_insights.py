@@ -441,3 +441,24 @@ def test_monthly_trend_starts_at_the_month(project):
     [series] = trends(project, series=[pv()], interval="month", dateRange=dates("2023-12-15", "2024-01-31"))
     assert (series["days"], series["data"], series["labels"]) == (
         ["2023-12-01", "2024-01-01"], [0, 10], ["Dec 2023", "Jan 2024"])
+
+
+@pytest.mark.parametrize("query", [
+    {"kind": "TrendsQuery", "series": [pv()], "dateRange": {"date_from": "-99999y"}},
+    {"kind": "TrendsQuery", "series": [pv()], "dateRange": {"date_from": "-100000000d"}},
+    {"kind": "TrendsQuery", "series": [pv()], "dateRange": {"date_from": "9999-12-31"}},
+    {"kind": "TrendsQuery", "series": [pv()], "interval": "hour", "dateRange": {"date_from": "-10y"}},
+    {"kind": "TrendsQuery", "series": [pv()], "compareFilter": {"compare": True, "compare_to": "-99999y"}},
+    {"kind": "TrendsQuery", "series": [pv()], "compareFilter": {"compare": True, "compare_to": "last week"}},
+    {"kind": "TrendsQuery", "series": [pv()], "dateRange": {"date_from": "not a date"}},
+    {"kind": "TrendsQuery", "series": [pv()], "breakdownFilter": {"breakdown": "$browser", "breakdown_limit": 0}},
+    {"kind": "FunnelsQuery", "series": [pv(), pv()], "funnelsFilter": {"funnelWindowInterval": 0}},
+    {"kind": "FunnelsQuery", "series": [pv(), pv()],
+     "funnelsFilter": {"exclusions": [{"kind": "EventsNode", "event": "x", "funnelFromStep": 1, "funnelToStep": 1}]}},
+    {"kind": "FunnelsQuery", "series": [pv(), pv()], "funnelsFilter": {"funnelVizType": "time_to_convert", "funnelToStep": 5}},
+    {"kind": "LifecycleQuery", "series": [pv(), pv()]},
+])
+def test_hostile_input_is_a_400(project, query):
+    response = project.post(f"/api/projects/{project.project_id}/query/", {"query": query})
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"type", "code", "detail", "attr"}

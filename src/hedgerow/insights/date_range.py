@@ -21,6 +21,9 @@ from zoneinfo import ZoneInfo
 from hedgerow.errors import ValidationError
 
 DEFAULT_DAYS = 7
+EARLIEST, LATEST = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(3000, 1, 1, tzinfo=dt.timezone.utc)
+"""Dates outside these bounds are refused (400), as are ranges of more than MAX_BUCKETS intervals."""
+MAX_BUCKETS = 50_000
 RELATIVE = re.compile(r"^(-?)(\d*)([hdwmqyMs])(Start|End)?$")
 _UNPADDED = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(.*)$")
 _ABSOLUTE_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
@@ -69,6 +72,32 @@ class ParsedDate:
 
 def parse_date(text: str, tz: ZoneInfo, now: dt.datetime, *, field: str) -> ParsedDate:
     """One ``date_from``/``date_to`` value as an aware local datetime (see module docstring)."""
+    try:
+        parsed = _parse_date(text, tz, now, field=field)
+    except (OverflowError, ValueError):
+        raise ValidationError(f"The date '{text}' is out of range", attr=field) from None
+    if not EARLIEST <= parsed.value <= LATEST:
+        raise ValidationError(f"The date '{text}' is out of range", attr=field)
+    return parsed
+
+
+def offset(value: dt.datetime, text: str, *, field: str) -> dt.datetime:
+    """``value`` moved by a relative offset such as ``-1w`` or ``-14d`` (compare periods)."""
+    match = RELATIVE.match(text.strip())
+    if not match or match.group(4):
+        raise ValidationError(f"Invalid relative date '{text}'", attr=field)
+    sign, digits, unit, _ = match.groups()
+    amount = int(digits) if digits else 1
+    try:
+        moved = shift(value, unit, -amount if sign else amount)
+    except (OverflowError, ValueError):
+        moved = None
+    if moved is None or not EARLIEST <= moved <= LATEST:
+        raise ValidationError(f"The date offset '{text}' is out of range", attr=field)
+    return moved
+
+
+def _parse_date(text: str, tz: ZoneInfo, now: dt.datetime, *, field: str) -> ParsedDate:
     raw = text.strip()
     match = RELATIVE.match(raw)
     if match:
@@ -134,6 +163,9 @@ class DateRange:
         out = []
         while start <= self.date_to:
             out.append(start)
+            if len(out) > MAX_BUCKETS:
+                raise ValidationError(f"The date range has more than {MAX_BUCKETS:,} {self.interval} intervals",
+                                      attr="interval")
             start = step(start, self.interval)
         return out
 

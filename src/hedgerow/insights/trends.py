@@ -255,14 +255,8 @@ def _previous(query: TrendsQuery, current: date_range.DateRange) -> date_range.D
     """The compare period: the previous one of the same length, or shifted by ``compare_to``."""
     compare_to = query.compareFilter.compare_to if query.compareFilter else None
     if compare_to:
-        parsed = date_range.RELATIVE.match(compare_to.strip())
-        if not parsed:
-            raise ValidationError(f"Invalid compare_to '{compare_to}'", attr="compare_to")
-        sign, digits, unit, _ = parsed.groups()
-        amount = int(digits) if digits else 1
-        amount = -amount if sign else amount
-        return current.shifted(date_range.shift(current.date_from, unit, amount),
-                               date_range.shift(current.date_to, unit, amount))
+        return current.shifted(date_range.offset(current.date_from, compare_to, field="compare_to"),
+                               date_range.offset(current.date_to, compare_to, field="compare_to"))
     start, end = current.date_from, current.date_to
     diff = end - start
     previous_from = start - diff
