@@ -84,21 +84,34 @@ def _encoding(rng: date_range.DateRange, flags: int) -> tuple[str, int]:
     raise ValidationError("Too many funnel steps and exclusions for this date range", attr="series")
 
 
-def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool]) -> exp.Expression:
+def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool], window: float,
+            unordered: bool) -> exp.Expression:
     """Per person who did anything beyond the first step: their candidate events, each one
-    integer ``time << flags | flags`` (sorted), and their attributed breakdown value."""
+    integer ``time << flags | flags`` (sorted), and their attributed breakdown value.
+
+    Events more than a window before the person's first later-step (or exclusion) event, and
+    after their last one (a window after, for unordered funnels), cannot change the outcome (an
+    attempt started there expires, or can reach no later step), so they are left out; whether the
+    person entered at all is in ``entered``.
+    """
     conditions = parts.steps + parts.exclusions
-    unit, _ = _encoding(rng, len(conditions))
+    unit, scale = _encoding(rng, len(conditions))
     flags = [expr("if({c}, {bit}, 0)", c=c, bit=1 << bit) for bit, c in enumerate(conditions)]
     event = expr("dateDiff({unit}, {start}, timestamp) * {shift}", unit=unit, start=date_range.to_utc(rng.date_from),
                  shift=1 << len(conditions))
     for flag in flags:
         event = exp.Add(this=event, expression=flag)
+    shift = 1 << len(conditions)
+    span = (math.ceil(window * 1_000_000 / scale) + 1) * shift
     return select(
-        "SELECT person_id, arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + " FROM events"
-        " WHERE {where} GROUP BY person_id HAVING max(if({later}, 1, 0)) = 1",
+        "SELECT arrayFilter(x -> x >= lo AND x <= hi, events), value, entered FROM ("
+        " SELECT person_id, arraySort(groupArray({event})) AS events, minIf({event}, {later}) - {span} AS lo,"
+        " max(if({first}, 1, 0)) AS entered,"
+        " maxIf({event}, {later}) + {tail} AS hi, " + ATTRIBUTION[attribution] + " AS value FROM events"
+        " WHERE {where} GROUP BY person_id HAVING max(if({later}, 1, 0)) = 1)",
         event=event, where=parts.where, value=parts.value, null=breakdown.NULL,
-        later=_any(parts.steps[1:] + parts.exclusions),
+        later=_any(parts.steps[1:] + parts.exclusions), span=span, tail=span if unordered else shift,
+        first=parts.steps[0],
     )
 
 
@@ -150,7 +163,8 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
     parts = _parts(query, rng, tz, order == "strict", global_properties(ctx, query))
-    rows, walked_hogql = run_rows(ctx, _walked(parts, rng, attribution), PER_PERSON_LIMITS)
+    walked = _walked(parts, rng, attribution, window, order == "unordered")
+    rows, walked_hogql = run_rows(ctx, walked, PER_PERSON_LIMITS)
     first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution), PER_PERSON_LIMITS)
 
     num_steps = len(query.series)
@@ -163,14 +177,18 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     _, scale = _encoding(rng, bits)
     mask = (1 << bits) - 1
     step_sets = _StepSets(num_steps, exclusions)
-    for _, encoded, value in rows:
+    for encoded, value, entered in rows:
         events = [((item >> bits) * scale / 1e6, None, step_sets[item & mask]) for item in encoded]
         if order == "unordered":
             outcome = funnel_steps.unordered(events, num_steps, window)
         else:
             outcome = funnel_steps.ordered(events, num_steps, window, strict=order == "strict")
-        if outcome is None or outcome.step < 0:
+        if outcome is None:
             continue
+        if outcome.step < 0:
+            if not entered:
+                continue
+            outcome = STOPPED_AT_FIRST  # the events kept reached nothing, but the person entered
         outcomes[_value(value) if has_breakdown else ""].append(outcome)
 
     if options.funnelVizType == "time_to_convert":
