@@ -457,6 +457,8 @@ def test_monthly_trend_starts_at_the_month(project):
      "funnelsFilter": {"exclusions": [{"kind": "EventsNode", "event": "x", "funnelFromStep": 1, "funnelToStep": 1}]}},
     {"kind": "FunnelsQuery", "series": [pv(), pv()], "funnelsFilter": {"funnelVizType": "time_to_convert", "funnelToStep": 5}},
     {"kind": "LifecycleQuery", "series": [pv(), pv()]},
+    {"kind": "TrendsQuery", "series": [pv(math="monthly_active")], "interval": "week"},
+    {"kind": "TrendsQuery", "series": [pv(math="weekly_active")], "interval": "hour"},
 ])
 def test_hostile_input_is_a_400(project, query):
     response = project.post(f"/api/projects/{project.project_id}/query/", {"query": query})

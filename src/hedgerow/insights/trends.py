@@ -44,12 +44,14 @@ class Period:
 
 
 def _math(node: Any, interval: str, total_value: bool) -> str:
+    """The math computed: weekly (monthly) active users per week (month) or longer is plain
+    unique users per bucket, as in PostHog; sliding windows are only computed per day."""
     math = node.math or "total"
     if math in ACTIVE_WINDOWS and not total_value:
         if interval in ("week", "month") and (math == "weekly_active" or interval == "month"):
             return "dau"
-        if interval == "hour":
-            raise ValidationError(f"Math '{math}' needs a day, week or month interval", attr="math")
+        if interval != "day":
+            raise ValidationError(f"Math '{math}' with a {interval} interval is not supported", attr="math")
     return math
 
 
