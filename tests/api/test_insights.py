@@ -459,6 +459,7 @@ def test_monthly_trend_starts_at_the_month(project):
     {"kind": "LifecycleQuery", "series": [pv(), pv()]},
     {"kind": "TrendsQuery", "series": [pv(math="monthly_active")], "interval": "week"},
     {"kind": "TrendsQuery", "series": [pv(math="weekly_active")], "interval": "hour"},
+    {"kind": "TrendsQuery", "series": [pv(math="avg", math_property="$session_duration")]},
 ])
 def test_hostile_input_is_a_400(project, query):
     response = project.post(f"/api/projects/{project.project_id}/query/", {"query": query})

@@ -55,6 +55,8 @@ def math_property(series: Any) -> exp.Expression:
     """``toFloat(<property>)`` of the series' math property (event or person scope)."""
     if not series.math_property:
         raise ValidationError(f"Math '{series.math}' needs a math_property", attr="math_property")
+    if series.math_property == "$session_duration":  # PostHog aggregates it once per session
+        raise ValidationError("Math on $session_duration is not supported", attr="math_property")
     if series.math_property_type == "person_properties":
         target = field("person", "properties", series.math_property)
     else:
