@@ -3,11 +3,12 @@
 ``date_from``/``date_to`` accept ``all``, ISO dates and datetimes (naive ones are local, unpadded
 ``2024-1-5`` too) and the relative grammar ``[-][N]unit[Start|End]`` with units ``h`` hours,
 ``d`` days, ``w`` weeks, ``m`` months, ``q`` quarters (13 weeks), ``y`` years, ``M`` minutes, ``s``
-seconds. Relative ``date_from`` values are truncated to the start of the day (of the hour for an
-hours delta). Unless ``explicitDate``, ``date_to`` is moved to the end of its day (of its hour for
-hourly insights with a relative end), so the current, partial bucket is always included, and
-the events window starts at the start of the first bucket (exactly at ``date_from`` for hourly
-intervals or an hours delta, at the start of the day for weekly ones).
+seconds; ``Start``/``End`` act on hours, days, months and years (``wStart``/``qStart`` are just
+the start of the day, as in PostHog). Relative ``date_from`` values are truncated to the start of
+the day (of the hour for an hours delta). Unless ``explicitDate``, ``date_to`` is moved to the end
+of its day (of its hour for hourly insights with a relative end), so the current, partial bucket
+is always included, and the events window starts at the start of the first bucket (exactly at
+``date_from`` for hourly intervals or an hours delta, at the start of the day for weekly ones).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _position(value: dt.datetime, unit: str, position: str) -> dt.datetime:
         start = value.replace(minute=0, second=0, microsecond=0)
         return start if position == "Start" else start.replace(minute=59, second=59, microsecond=999999)
     start = value.replace(hour=0, minute=0, second=0, microsecond=0)
-    if unit in ("m", "q"):
+    if unit == "m":
         if position == "Start":
             return start.replace(day=1)
         last = calendar.monthrange(start.year, start.month)[1]
