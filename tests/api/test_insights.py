@@ -353,6 +353,7 @@ def test_stickiness_cumulative_and_criteria(project):
     {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
      "breakdownFilter": {"breakdown": "$browser", "breakdown_histogram_bin_count": 5}},
     {"kind": "RetentionQuery", "retentionFilter": {"cumulative": True}},
+    {"kind": "RetentionQuery", "retentionFilter": {}, "breakdownFilter": {"breakdown": "$browser", "breakdowns": []}},
     {"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}], "intervalCount": 2},
     {"kind": "PathsQuery", "pathsFilter": {"pathGroupings": ["/a/*"]}},
 ])
@@ -465,3 +466,16 @@ def test_hostile_input_is_a_400(project, query):
     response = project.post(f"/api/projects/{project.project_id}/query/", {"query": query})
     assert response.status_code == 400, response.text
     assert set(response.json()) == {"type", "code", "detail", "attr"}
+
+
+def test_retention_breakdown_pins_each_person_to_their_first_value(project):
+    rows = run(project, {"kind": "RetentionQuery", "dateRange": dates("2024-01-05", "2024-01-09"),
+                         "retentionFilter": {"period": "Day", "totalIntervals": 3},
+                         "breakdownFilter": {"breakdown": "$browser", "breakdown_limit": 2}})["results"]
+    # C is Safari, the ghost has no browser (""), F and A are Chrome; Safari falls past the limit
+    zero = [0, 0, 0]
+    assert [(r["breakdown_value"], [v["count"] for v in r["values"]]) for r in rows] == [
+        ("", zero), ("", [1, 0, 1]), ("", zero), ("", [1, 0, 0]), ("", zero),
+        ("Chrome", zero), ("Chrome", zero), ("Chrome", [1, 0, 0]), ("Chrome", zero), ("Chrome", [1, 0, 0]),
+        (OTHER, zero), (OTHER, [1, 0, 0]), (OTHER, zero), (OTHER, zero), (OTHER, zero),
+    ]

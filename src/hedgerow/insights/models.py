@@ -142,7 +142,7 @@ class RetentionFilter(InsightNode):
 class RetentionQuery(InsightQuery):
     kind: Literal["RetentionQuery"]
     retentionFilter: RetentionFilter
-    breakdownFilter: None = None
+    breakdownFilter: BreakdownFilter | None = None
 
 
 class StickinessCriteria(InsightNode):
