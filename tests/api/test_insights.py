@@ -479,3 +479,14 @@ def test_retention_breakdown_pins_each_person_to_their_first_value(project):
         ("Chrome", zero), ("Chrome", zero), ("Chrome", [1, 0, 0]), ("Chrome", zero), ("Chrome", [1, 0, 0]),
         (OTHER, zero), (OTHER, [1, 0, 0]), (OTHER, zero), (OTHER, zero), (OTHER, zero),
     ]
+
+
+def test_paths_end_point_and_excluded_items(project):
+    query = {"kind": "PathsQuery", "dateRange": dates("2024-01-01", "2024-01-31"),
+             "pathsFilter": {"endPoint": "signup", "excludeEvents": ["click"]}}
+    # D's session without its click: the page, then the signup
+    assert [(e["source"], e["target"], e["average_conversion_time"]) for e in run(project, query)["results"]] == [
+        ("1_https://x.com", "2_signup", 120000.0)]
+    both = {**query, "pathsFilter": {"startPoint": "https://x.com", "endPoint": "signup"}}
+    response = project.post(f"/api/projects/{project.project_id}/query/", {"query": both})
+    assert response.status_code == 400 and response.json()["attr"] == "endPoint"

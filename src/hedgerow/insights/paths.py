@@ -4,7 +4,7 @@ The engine returns each person's events in the range as a sorted array of (time,
 the item is the page (``$current_url``) for pageviews, the screen for ``$screen``, else the event
 name. Here: items in ``excludeEvents`` are dropped, a person's events split into sessions at gaps
 of 30 minutes or more, repeats of the same item in a row collapse, each session is cut to its
-``startPoint``/``endPoint`` and to ``stepLimit`` items, and every move from position i to i+1
+``startPoint``/``endPoint`` and to ``stepLimit`` items (the last ones before an ``endPoint``), and every move from position i to i+1
 becomes an edge ``"<i>_<item>" -> "<i+1>_<item>"`` weighted by the sessions taking it, with the
 mean time between the two events in milliseconds. Edges are filtered by weight, the heaviest
 ``edgeLimit`` kept, and only those reachable from a first step returned.
@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from hedgerow.errors import ValidationError
 from hedgerow.insights import date_range, series as series_
 from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import PathsQuery
@@ -43,11 +44,11 @@ def _sessions(events: list[tuple[int, str]], excluded: set[str]) -> list[list[tu
     previous_time = None
     for time_us, raw in events:
         item = _item(raw)
+        if item in excluded:  # left out before sessions are split, like a filter on the events
+            continue
         if previous_time is None or time_us - previous_time >= SESSION_GAP_US:
             sessions.append([])
         previous_time = time_us
-        if item in excluded:
-            continue
         if sessions[-1] and sessions[-1][-1][1] == item:
             continue
         sessions[-1].append((time_us, item))
@@ -64,8 +65,7 @@ def _trim(session: list[tuple[int, str]], start: str | None, end: str | None, li
         at = next((i for i, (_, item) in enumerate(session) if item == end), None)
         if at is None:
             return []
-        session = session[: at + 1]
-        return session[-limit:] if start is None else session[:limit]
+        return session[: at + 1][-limit:]
     return session[:limit]
 
 
@@ -73,6 +73,9 @@ def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
     """Compute a PathsQuery in PostHog's response shape."""
     tz = timezone(ctx)
     options = query.pathsFilter
+    if options.startPoint is not None and options.endPoint is not None:
+        # PostHog then keeps both ends of long paths around a "..." node; not computed here
+        raise ValidationError("startPoint and endPoint together are not supported", attr="endPoint")
     rng = resolve_range(ctx, query.dateRange, "day")
     types = [expr(TYPE_CONDITIONS[t]) for t in options.includeEventTypes or []]
     tree = select(
