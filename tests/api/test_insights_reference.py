@@ -172,3 +172,22 @@ def test_funnel_counts_match_reference(project, steps, days, order):
              "dateRange": RANGE, "funnelsFilter": {"funnelWindowInterval": days, "funnelOrderType": order}}
     results = run(project, query)
     assert [s["count"] for s in results] == reference_funnel(steps, dt.timedelta(days=days), order == "strict")
+
+
+def test_unique_users_of_other_values_are_counted_once(project):
+    null = "$$_posthog_breakdown_null_$$"
+    users: dict[str, set] = defaultdict(set)
+    for distinct_id, person, event, ts, browser in ROWS:
+        if event == "$pageview" and in_range(ts):
+            users[browser or null].add(actor(distinct_id, person))
+    ranked = sorted(users, key=lambda v: (-len(users[v]), v))
+    kept, rest = ranked[:2], ranked[2:]
+    other = set().union(*(users[v] for v in rest))
+    assert len(other) < sum(len(users[v]) for v in rest)  # people use several browsers: no adding up
+    want = sorted(((v, len(users[v])) for v in kept), key=lambda kv: (kv[0] == null, -kv[1], kv[0]))
+    want.append(("$$_posthog_breakdown_other_$$", len(other)))
+    results = run(project, {"kind": "TrendsQuery", "dateRange": RANGE,
+                            "series": [{"kind": "EventsNode", "event": "$pageview", "math": "dau"}],
+                            "breakdownFilter": {"breakdown": "$browser", "breakdown_limit": 2},
+                            "trendsFilter": {"display": "BoldNumber"}})
+    assert [(r["breakdown_value"], r["aggregated_value"]) for r in results] == want

@@ -1,9 +1,10 @@
 """Breakdowns of insight results by an event or person property.
 
-The engine groups by the property's text (``toString``); values are then ranked here: empty
-and missing values become the null sentinel, the top ``breakdown_limit`` values (by the
-series' total over the range, then by value) are kept, and the rest are merged into the
-"other" sentinel. Result rows list normal values first, then the null row, then "other".
+The engine groups by the property's text (``toString``), empty and missing values as the null
+sentinel. Values are then ranked here, by the series' total over the range, then by value; when
+there are more than ``breakdown_limit``, the top ones are kept and the query runs again with the
+rest grouped as the "other" sentinel. Result rows list normal values first, then the null row,
+then "other".
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def enabled(breakdown_filter: Any) -> bool:
     return breakdown_filter is not None and breakdown_filter.breakdown not in (None, "", [])
 
 
-def expression(breakdown_filter: Any) -> exp.Expression:
-    """The HogQL expression of the breakdown value over ``events`` (text; the null sentinel)."""
+def expression(breakdown_filter: Any, kept: list[str] | None = None) -> exp.Expression:
+    """The HogQL expression of the breakdown value over ``events`` (text; the null sentinel);
+    with ``kept``, every other value becomes the "other" sentinel (so maths that do not add up,
+    such as unique users or averages, are computed over "other" as one group)."""
     key = breakdown_filter.breakdown
     if isinstance(key, list):
         if len(key) != 1:
@@ -44,7 +47,10 @@ def expression(breakdown_filter: Any) -> exp.Expression:
     else:
         raise ValidationError(f"Breakdown type '{kind}' is not supported", attr="breakdown_type")
     # empty and missing values are one group (the null row), decided before aggregating
-    return expr("coalesce(nullIf(toString({target}), ''), {null})", target=target, null=NULL)
+    value = expr("coalesce(nullIf(toString({target}), ''), {null})", target=target, null=NULL)
+    if kept is None:
+        return value
+    return expr("if(has({kept}, {value}), {value}, {other})", kept=kept, value=value, other=OTHER)
 
 
 def normalise(value: Any) -> str:
@@ -60,24 +66,18 @@ def limit_of(breakdown_filter: Any) -> int:
     return breakdown_filter.breakdown_limit or DEFAULT_LIMIT
 
 
-def rank(
-    values: Mapping[str, V],
-    total: Callable[[V], float],
-    merge: Callable[[V, V], V],
-    limit: int,
-) -> list[tuple[str, V]]:
-    """Keep the top ``limit`` values, merge the rest into OTHER, order for output."""
-    ordered = sorted(values.items(), key=lambda item: (-total(item[1]), item[0]))
-    kept = ordered[:limit]
-    rest = ordered[limit:]
-    if rest:
-        merged = rest[0][1]
-        for _, other in rest[1:]:
-            merged = merge(merged, other)
-        kept.append((OTHER, merged))
+def top(values: Mapping[str, V], total: Callable[[V], float], limit: int) -> list[str] | None:
+    """The ``limit`` values to keep (by total desc, then value), or None when all fit."""
+    if len(values) <= limit:
+        return None
+    return [key for key, _ in sorted(values.items(), key=lambda item: (-total(item[1]), item[0]))[:limit]]
 
-    def order(item: tuple[str, V]) -> tuple[int, float, str]:
+
+def order(values: Mapping[str, V], total: Callable[[V], float]) -> list[tuple[str, V]]:
+    """Result rows: normal values (by total desc, then value), then the null row, then other."""
+
+    def key(item: tuple[str, V]) -> tuple[int, float, str]:
         group = 2 if item[0] == OTHER else 1 if item[0] == NULL else 0
         return group, -total(item[1]), item[0]
 
-    return sorted(kept, key=order)
+    return sorted(values.items(), key=key)

@@ -56,13 +56,13 @@ def _math(node: Any, interval: str, total_value: bool) -> str:
 
 
 def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, total_value: bool, tz: str,
-                  properties: Any, cumulative: bool = False) -> exp.Expression:
+                  properties: Any, cumulative: bool = False, kept: list[str] | None = None) -> exp.Expression:
     rng = period.range
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     holes: dict[str, Any] = {
         "condition": series_.condition(node, properties, tz),
         "date_to": date_range.to_utc(rng.date_to),
-        "breakdown": breakdown.expression(query.breakdownFilter) if has_breakdown else exp.Null(),
+        "breakdown": breakdown.expression(query.breakdownFilter, kept) if has_breakdown else exp.Null(),
     }
     if math in ACTIVE_WINDOWS:
         days = ACTIVE_WINDOWS[math]
@@ -152,20 +152,10 @@ def _rows_by_value(rows: list, total_value: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for row in rows:
         if total_value:
-            value_key, value = breakdown.normalise(row[0]), _number(row[1])
-            out[value_key] = out.get(value_key, 0) + value
+            out[breakdown.normalise(row[0])] = _number(row[1])
         else:
-            bucket, value_key, value = bucket_key(row[0]), breakdown.normalise(row[1]), _number(row[2])
-            cells = out.setdefault(value_key, {})
-            cells[bucket] = cells.get(bucket, 0) + value
+            out.setdefault(breakdown.normalise(row[1]), {})[bucket_key(row[0])] = _number(row[2])
     return out
-
-
-def _merge_cells(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(a)
-    for key, value in b.items():
-        merged[key] = merged.get(key, 0) + value
-    return merged
 
 
 def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
@@ -194,11 +184,15 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
             rows, text = run_rows(ctx, _series_query(query, node, period, math, total_value, tz, properties, cumulative))
             hogql.append(text)
             by_value = _rows_by_value(rows, total_value)
+            total = (lambda v: v) if total_value else (lambda cells: sum(cells.values()))
             if has_breakdown:
-                if total_value:
-                    ranked = breakdown.rank(by_value, lambda v: v, lambda a, b: a + b, limit)
-                else:
-                    ranked = breakdown.rank(by_value, lambda c: sum(c.values()), _merge_cells, limit)
+                kept = breakdown.top(by_value, total, limit)
+                if kept is not None:
+                    tree = _series_query(query, node, period, math, total_value, tz, properties, cumulative, kept)
+                    rows, text = run_rows(ctx, tree)
+                    hogql.append(text)
+                    by_value = _rows_by_value(rows, total_value)
+                ranked = breakdown.order(by_value, total)
             else:
                 ranked = [(None, by_value.get(breakdown.NULL, 0 if total_value else {}))]
             for value_key, cells in ranked:
