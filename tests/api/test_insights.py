@@ -490,3 +490,15 @@ def test_paths_end_point_and_excluded_items(project):
     both = {**query, "pathsFilter": {"startPoint": "https://x.com", "endPoint": "signup"}}
     response = project.post(f"/api/projects/{project.project_id}/query/", {"query": both})
     assert response.status_code == 400 and response.json()["attr"] == "endPoint"
+
+
+def test_count_per_actor_maths(project):
+    rng = dates("2024-01-01", "2024-01-10")
+    # pageviews per person over the range: A 3, B 1, C 1, ghost 2, F 1, D 1
+    [average] = trends(project, series=[pv(math="avg_count_per_actor")], dateRange=rng,
+                       trendsFilter={"display": "BoldNumber"})
+    [most] = trends(project, series=[pv(math="max_count_per_actor")], dateRange=rng,
+                    trendsFilter={"display": "BoldNumber"})
+    assert (average["aggregated_value"], most["aggregated_value"]) == (1.5, 3)
+    [daily] = trends(project, series=[pv(math="avg_count_per_actor")], dateRange=dates("2024-01-05", "2024-01-07"))
+    assert daily["data"] == [0, 1.0, 1.0]  # Jan 6: C and the ghost once each; Jan 7: F

@@ -19,6 +19,7 @@ Interval = Literal["hour", "day", "week", "month"]
 
 PROPERTY_MATHS = ("sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99")
 BASE_MATHS = ("total", "dau", "weekly_active", "monthly_active", "unique_session")
+COUNT_PER_ACTOR_MATHS = tuple(f"{m}_count_per_actor" for m in ("avg", "min", "max", "median", "p75", "p90", "p95", "p99"))
 
 
 class InsightNode(BaseModel):
@@ -38,7 +39,7 @@ class EventsNode(InsightNode):
     event: str | None = None
     name: str | None = None
     custom_name: str | None = None
-    math: Literal[BASE_MATHS + PROPERTY_MATHS] | None = None  # type: ignore[valid-type]
+    math: Literal[BASE_MATHS + PROPERTY_MATHS + COUNT_PER_ACTOR_MATHS] | None = None  # type: ignore[valid-type]
     math_property: str | None = Field(None, max_length=400)
     math_property_type: str | None = None
     math_hogql: str | None = None

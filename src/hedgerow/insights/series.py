@@ -83,8 +83,13 @@ AGGREGATES = {
 """Math -> HogQL aggregate (``{target}``: the math property as a float)."""
 
 
+def per_actor(series: Any) -> exp.Expression:
+    """For a ``<m>_count_per_actor`` math: the aggregate ``m`` of the per-actor event counts ``n``."""
+    return expr(AGGREGATES[series.math.removesuffix("_count_per_actor")], target=expr("n"))
+
+
 def aggregate(series: Any) -> exp.Expression:
-    """The per-bucket aggregate of a series' math."""
+    """The per-bucket aggregate of a series' math (not the count-per-actor ones)."""
     math = series.math or "total"
     if math not in AGGREGATES:
         raise ValidationError(f"Math '{math}' is not supported", attr="math")

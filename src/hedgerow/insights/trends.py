@@ -19,7 +19,7 @@ from sqlglot import exp
 from hedgerow.errors import ValidationError
 from hedgerow.insights import breakdown, date_range, formula, series as series_
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
-from hedgerow.insights.models import TrendsQuery
+from hedgerow.insights.models import COUNT_PER_ACTOR_MATHS, TrendsQuery
 from hedgerow.hogql.parse import parse_expr
 from hedgerow.insights.templates import select
 
@@ -85,6 +85,23 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
             **holes,
         )
     holes["date_from"] = date_range.to_utc(rng.window_from)
+    if math in COUNT_PER_ACTOR_MATHS:
+        holes["value"] = series_.per_actor(node)
+        if total_value:
+            return select(
+                "SELECT breakdown_value, {value} AS value FROM (SELECT {breakdown} AS breakdown_value, person_id,"
+                " count() AS n FROM events WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition}"
+                " GROUP BY breakdown_value, person_id) GROUP BY breakdown_value",
+                **holes,
+            )
+        holes["bucket"] = parse_expr(BUCKETS[rng.interval])
+        return select(
+            "SELECT bucket, breakdown_value, {value} AS value FROM (SELECT {bucket} AS bucket,"
+            " {breakdown} AS breakdown_value, person_id, count() AS n FROM events"
+            " WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition}"
+            " GROUP BY bucket, breakdown_value, person_id) GROUP BY bucket, breakdown_value",
+            **holes,
+        )
     holes["value"] = series_.aggregate(node.model_copy(update={"math": math}))
     if total_value:
         return select(
