@@ -10,6 +10,8 @@ from sqlglot import exp
 from hedgerow import clock
 from hedgerow.errors import ValidationError
 from hedgerow.hogql import LimitContext
+from hedgerow.insights import date_range as ranges
+from hedgerow.insights.templates import select
 
 INSIGHT_LIMITS = LimitContext(default=100_000, maximum=100_000)
 """Row limit of insight queries: they return aggregates (buckets x breakdown values)."""
@@ -57,12 +59,9 @@ def now() -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def resolve_range(ctx: Runner, date_range: Any, interval: str) -> Any:
+def resolve_range(ctx: Runner, date_range: Any, interval: str) -> ranges.DateRange:
     """The query's date range for ``interval`` in the project's zone and week start; ``all``
     starts at the project's earliest event."""
-    from hedgerow.insights import date_range as ranges
-    from hedgerow.insights.templates import select
-
     earliest = None
     if getattr(date_range, "date_from", None) == "all":
         rows, _ = run_rows(ctx, select("SELECT min(timestamp) FROM events"))

@@ -17,6 +17,7 @@ from hedgerow.hogql.property_filters import FilterEnv, field, literal, property_
 from hedgerow.insights.models import PROPERTY_MATHS
 from hedgerow.insights.templates import and_, expr
 
+
 def _call(name: str, *args: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this=name, expressions=list(args))
 
