@@ -502,3 +502,27 @@ def test_count_per_actor_maths(project):
     assert (average["aggregated_value"], most["aggregated_value"]) == (1.5, 3)
     [daily] = trends(project, series=[pv(math="avg_count_per_actor")], dateRange=dates("2024-01-05", "2024-01-07"))
     assert daily["data"] == [0, 1.0, 1.0]  # Jan 6: C and the ghost once each; Jan 7: F
+
+
+def test_window_ends(api):
+    """The conversion window includes its last microsecond; a day ends at 23:59:59.999999 local."""
+    conn = api.services.events.cursor()
+    for ddl in data.TABLES:
+        conn.execute(ddl)
+    rows = [
+        ("w1", "$pageview", "2024-02-01 10:00:00"), ("w1", "signup", "2024-02-15 10:00:00"),  # exactly 14 days
+        ("w2", "$pageview", "2024-02-01 10:00:00"), ("w2", "signup", "2024-02-15 10:00:00.000001"),
+        ("w3", "$pageview", "2024-02-20 23:59:59.999999"), ("w3", "$pageview", "2024-02-21 00:00:00"),
+    ]
+    for n, (did, event, ts) in enumerate(rows):
+        conn.execute("INSERT INTO events (team_id, uuid, event, distinct_id, timestamp, created_at, person_id)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [api.project_id, f"00000000-0000-4000-9000-{n:012d}", event, did, ts, ts,
+                      f"00000000-0000-4000-a000-{int(did[1]):012d}"])
+    conn.close()
+    steps = run(api, {"kind": "FunnelsQuery", "series": [pv(), {"kind": "EventsNode", "event": "signup"}],
+                      "dateRange": dates("2024-02-01", "2024-02-29")})["results"]
+    # w1 converts on the window's last microsecond, w2 one microsecond late; w3 only entered
+    assert [s["count"] for s in steps] == [3, 1] and steps[1]["average_conversion_time"] == 14 * 86400
+    [series] = trends(api, series=[pv()], dateRange=dates("2024-02-20", "2024-02-20"))
+    assert series["data"] == [1]
