@@ -526,3 +526,13 @@ def test_window_ends(api):
     assert [s["count"] for s in steps] == [3, 1] and steps[1]["average_conversion_time"] == 14 * 86400
     [series] = trends(api, series=[pv()], dateRange=dates("2024-02-20", "2024-02-20"))
     assert series["data"] == [1]
+
+
+def test_unique_sessions(project):
+    conn = project.services.events.cursor()
+    conn.execute("""UPDATE events SET "$session_id" = NULL WHERE distinct_id = 'e'""")  # a server-side client
+    conn.close()
+    [series] = trends(project, series=[{"kind": "EventsNode", "event": None, "math": "unique_session"}],
+                      dateRange=dates("2024-01-01", "2024-01-31"), trendsFilter={"display": "BoldNumber"})
+    # one session per distinct id (a, b, c, c-anon, ghost, f, d) and E's events without one
+    assert series["aggregated_value"] == 8

@@ -70,7 +70,8 @@ AGGREGATES = {
     "dau": "count(DISTINCT person_id)",
     "weekly_active": "count(DISTINCT person_id)",
     "monthly_active": "count(DISTINCT person_id)",
-    "unique_session": "count(DISTINCT $session_id)",
+    # PostHog's $session_id is a non-null string: events without a session count as one '' session
+    "unique_session": "count(DISTINCT ifNull($session_id, ''))",
     "sum": "sum({target})",
     "avg": "avg({target})",
     "min": "min({target})",
