@@ -536,3 +536,24 @@ def test_unique_sessions(project):
                       dateRange=dates("2024-01-01", "2024-01-31"), trendsFilter={"display": "BoldNumber"})
     # one session per distinct id (a, b, c, c-anon, ghost, f, d) and E's events without one
     assert series["aggregated_value"] == 8
+
+
+def test_first_time_for_user(project):
+    rng = dates("2024-01-05", "2024-01-10")
+    first = trends(project, series=[pv(math="first_time_for_user")], dateRange=rng)[0]
+    # first-ever pageviews: A Jan 1 and B Jan 3 (before the range), C and the ghost Jan 6, F Jan 7, D Jan 10
+    assert first["data"] == [0, 2, 1, 0, 0, 1]
+    chrome = [{"key": "$browser", "value": "Chrome", "operator": "exact", "type": "event"}]
+    # F's first pageview is on Chrome; A's Chrome pageview on Jan 9 is not A's first
+    assert trends(project, series=[pv(math="first_time_for_user", properties=chrome)], dateRange=rng)[0]["data"] == [
+        0, 0, 1, 0, 0, 0]
+    no_browser = [{"key": "$browser", "operator": "is_not_set", "type": "event"}]
+    month, bold = dates("2024-01-01", "2024-01-31"), {"display": "BoldNumber"}
+    everything = {"kind": "EventsNode", "event": None, "properties": no_browser}
+    # only the ghost's very first event has no browser; the first event without one: everyone but F
+    [strict] = trends(project, series=[{**everything, "math": "first_time_for_user"}], dateRange=month, trendsFilter=bold)
+    [loose] = trends(project, series=[{**everything, "math": "first_matching_event_for_user"}], dateRange=month,
+                     trendsFilter=bold)
+    assert (strict["aggregated_value"], loose["aggregated_value"]) == (1, 6)
+    [total] = trends(project, series=[pv(math="first_time_for_user")], dateRange=rng, trendsFilter={"display": "BoldNumber"})
+    assert total["aggregated_value"] == 4

@@ -18,7 +18,8 @@ Unsupported = Union[None, Literal[False]]
 Interval = Literal["hour", "day", "week", "month"]
 
 PROPERTY_MATHS = ("sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99")
-BASE_MATHS = ("total", "dau", "weekly_active", "monthly_active", "unique_session")
+BASE_MATHS = ("total", "dau", "weekly_active", "monthly_active", "unique_session", "first_time_for_user",
+              "first_matching_event_for_user")
 COUNT_PER_ACTOR_MATHS = tuple(f"{m}_count_per_actor" for m in ("avg", "min", "max", "median", "p75", "p90", "p95", "p99"))
 
 

@@ -21,10 +21,11 @@ from hedgerow.insights import breakdown, date_range, formula, series as series_
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import COUNT_PER_ACTOR_MATHS, TrendsQuery
 from hedgerow.hogql.parse import parse_expr
-from hedgerow.insights.templates import select
+from hedgerow.insights.templates import and_, select
 
 TOTAL_DISPLAYS = frozenset({"BoldNumber", "ActionsPie", "ActionsBarValue", "ActionsTable", "WorldMap"})
 ACTIVE_WINDOWS = {"weekly_active": 7, "monthly_active": 30}
+FIRST_TIME_MATHS = ("first_time_for_user", "first_matching_event_for_user")
 BUCKETS = {"hour": "toStartOfHour(timestamp)", "day": "toDate(timestamp)", "week": "toStartOfWeek(timestamp)",
            "month": "toStartOfMonth(timestamp)"}  # fmt: skip
 
@@ -85,6 +86,8 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
             **holes,
         )
     holes["date_from"] = date_range.to_utc(rng.window_from)
+    if math in FIRST_TIME_MATHS:
+        return _first_time_query(node, rng, math, total_value, properties, tz, holes)
     if math in COUNT_PER_ACTOR_MATHS:
         holes["value"] = series_.per_actor(node)
         if total_value:
@@ -125,6 +128,30 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
         "GROUP BY bucket, breakdown_value",
         **holes,
     )
+
+
+def _first_time_query(node: Any, rng: date_range.DateRange, math: str, total_value: bool, properties: Any, tz: str,
+                      holes: dict[str, Any]) -> exp.Expression:
+    """Each person counted once, at their first-ever event of the series (looking back over all
+    time): for ``first_time_for_user`` that event must itself pass the filters, for
+    ``first_matching_event_for_user`` it is the first event that does; in range either way."""
+    filters = and_(series_.filters(properties, tz), series_.filters(node.properties, tz))
+    event = series_.event_condition(node.event)
+    if math == "first_matching_event_for_user":
+        holes.update(seen=and_(event, filters), passes=exp.true())
+    else:
+        holes.update(seen=and_(event), passes=filters)
+    holes["bucket"] = parse_expr(BUCKETS[rng.interval].replace("timestamp", "first_seen"))
+    text = (
+        "SELECT {bucket} AS bucket, breakdown_value, count() AS value FROM ("
+        " SELECT person_id, min(timestamp) AS first_seen, argMin(if({passes}, 1, 0), timestamp) AS passes,"
+        "  argMin({breakdown}, timestamp) AS breakdown_value FROM events"
+        "  WHERE {seen} AND timestamp <= {date_to} GROUP BY person_id)"
+        " WHERE passes = 1 AND first_seen >= {date_from} GROUP BY bucket, breakdown_value"
+    )
+    if total_value:
+        text = text.replace("{bucket} AS bucket, ", "").replace("GROUP BY bucket, ", "GROUP BY ")
+    return select(text, **holes)
 
 
 def _number(value: Any) -> Any:
