@@ -461,6 +461,8 @@ def test_monthly_trend_starts_at_the_month(project):
     {"kind": "TrendsQuery", "series": [pv(math="monthly_active")], "interval": "week"},
     {"kind": "TrendsQuery", "series": [pv(math="weekly_active")], "interval": "hour"},
     {"kind": "TrendsQuery", "series": [pv(math="avg", math_property="$session_duration")]},
+    {"kind": "TrendsQuery", "series": [pv(math="hogql", math_hogql="properties.amount")]},
+    {"kind": "TrendsQuery", "series": [pv(math="hogql", math_hogql="count() from events; drop table x")]},
 ])
 def test_hostile_input_is_a_400(project, query):
     response = project.post(f"/api/projects/{project.project_id}/query/", {"query": query})
@@ -557,3 +559,10 @@ def test_first_time_for_user(project):
     assert (strict["aggregated_value"], loose["aggregated_value"]) == (1, 6)
     [total] = trends(project, series=[pv(math="first_time_for_user")], dateRange=rng, trendsFilter={"display": "BoldNumber"})
     assert total["aggregated_value"] == 4
+
+
+def test_hogql_math(project):
+    rng = dates("2024-01-01", "2024-01-10")
+    series = pv(math="hogql", math_hogql="sum(toFloat(properties.amount)) / count()")
+    [total] = trends(project, series=[series], dateRange=rng, trendsFilter={"display": "BoldNumber"})
+    assert total["aggregated_value"] == pytest.approx(100 / 9)  # amounts 10+20+30+40 over nine pageviews

@@ -19,7 +19,7 @@ Interval = Literal["hour", "day", "week", "month"]
 
 PROPERTY_MATHS = ("sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99")
 BASE_MATHS = ("total", "dau", "weekly_active", "monthly_active", "unique_session", "first_time_for_user",
-              "first_matching_event_for_user")
+              "first_matching_event_for_user", "hogql")
 COUNT_PER_ACTOR_MATHS = tuple(f"{m}_count_per_actor" for m in ("avg", "min", "max", "median", "p75", "p90", "p95", "p99"))
 
 
@@ -43,7 +43,7 @@ class EventsNode(InsightNode):
     math: Literal[BASE_MATHS + PROPERTY_MATHS + COUNT_PER_ACTOR_MATHS] | None = None  # type: ignore[valid-type]
     math_property: str | None = Field(None, max_length=400)
     math_property_type: str | None = None
-    math_hogql: str | None = None
+    math_hogql: str | None = Field(None, max_length=2000)
     math_group_type_index: int | None = None
     math_multiplier: None = None
     properties: Filters = None

@@ -13,7 +13,9 @@ from typing import Any
 from sqlglot import exp
 
 from hedgerow.errors import ValidationError
+from hedgerow.hogql.parse import parse_expr
 from hedgerow.hogql.property_filters import FilterEnv, field, literal, property_filter
+from hedgerow.insights.events_query import is_aggregation
 from hedgerow.insights.models import PROPERTY_MATHS
 from hedgerow.insights.templates import and_, expr
 
@@ -90,9 +92,21 @@ def per_actor(series: Any) -> exp.Expression:
     return expr(AGGREGATES[series.math.removesuffix("_count_per_actor")], target=expr("n"))
 
 
+def hogql_math(series: Any) -> exp.Expression:
+    """A ``hogql`` math: the user's aggregate expression, parsed like any HogQL they send."""
+    if not series.math_hogql:
+        raise ValidationError("Math 'hogql' needs math_hogql", attr="math_hogql")
+    tree = parse_expr(series.math_hogql, what="math_hogql")
+    if not is_aggregation(tree):
+        raise ValidationError("math_hogql must be an aggregate expression such as sum(...)", attr="math_hogql")
+    return tree
+
+
 def aggregate(series: Any) -> exp.Expression:
     """The per-bucket aggregate of a series' math (not the count-per-actor ones)."""
     math = series.math or "total"
+    if math == "hogql":
+        return hogql_math(series)
     if math not in AGGREGATES:
         raise ValidationError(f"Math '{math}' is not supported", attr="math")
     holes = {"target": math_property(series)} if math in PROPERTY_MATHS else {}
