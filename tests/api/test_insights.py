@@ -566,3 +566,13 @@ def test_hogql_math(project):
     series = pv(math="hogql", math_hogql="sum(toFloat(properties.amount)) / count()")
     [total] = trends(project, series=[series], dateRange=rng, trendsFilter={"display": "BoldNumber"})
     assert total["aggregated_value"] == pytest.approx(100 / 9)  # amounts 10+20+30+40 over nine pageviews
+
+
+def test_funnel_trends(project):
+    query = {"kind": "FunnelsQuery", "series": [pv(), {"kind": "EventsNode", "event": "signup"}],
+             "dateRange": dates("2024-01-01", "2024-01-11"), "funnelsFilter": {"funnelVizType": "trends"}}
+    [result] = run(project, query)["results"]
+    # by the local day of each person's first pageview that day: A converts from Jan 1 and Jan 2 (one signup
+    # serves both), not from Jan 9; of C and the ghost on Jan 6 only C; D on Jan 10; B's signup is out of range
+    assert result["data"] == [100, 100, 0, 0, 0, 50, 0, 0, 0, 100, 0]
+    assert (result["count"], result["days"][0], result["labels"][0]) == (11, "2024-01-01", "1-Jan-2024")

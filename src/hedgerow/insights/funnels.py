@@ -11,6 +11,7 @@ bit per step and exclusion), and the attributed breakdown value; they are walked
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from collections import defaultdict
@@ -20,7 +21,7 @@ from typing import Any
 from sqlglot import exp
 
 from hedgerow.errors import ValidationError
-from hedgerow.insights import breakdown, date_range, funnel_steps, series as series_
+from hedgerow.insights import breakdown, date_range, funnel_steps, funnel_trends, series as series_
 from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
 from hedgerow.insights.templates import and_, expr, select
@@ -95,12 +96,8 @@ def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, boo
     person entered at all is in ``entered``.
     """
     conditions = parts.steps + parts.exclusions
-    unit, scale = _encoding(rng, len(conditions))
-    flags = [expr("if({c}, {bit}, 0)", c=c, bit=1 << bit) for bit, c in enumerate(conditions)]
-    event = expr("dateDiff({unit}, {start}, timestamp) * {shift}", unit=unit, start=date_range.to_utc(rng.date_from),
-                 shift=1 << len(conditions))
-    for flag in flags:
-        event = exp.Add(this=event, expression=flag)
+    _, scale = _encoding(rng, len(conditions))
+    event = _encoded_event(parts, rng)
     shift = 1 << len(conditions)
     span = (math.ceil(window * 1_000_000 / scale) + 1) * shift
     return select(
@@ -111,6 +108,33 @@ def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, boo
         " WHERE {where} GROUP BY person_id HAVING max(if({later}, 1, 0)) = 1)",
         event=event, where=parts.where, value=parts.value, null=breakdown.NULL,
         later=_any(parts.steps[1:] + parts.exclusions), span=span, tail=span if unordered else shift,
+        first=parts.steps[0],
+    )
+
+
+def _encoded_event(parts: Parts, rng: date_range.DateRange) -> exp.Expression:
+    """An event as one integer: time since the range start, shifted past its step flags."""
+    conditions = parts.steps + parts.exclusions
+    unit, _ = _encoding(rng, len(conditions))
+    # the base as epoch seconds through toDateTime, so both ends of dateDiff are typed instants
+    event = expr("dateDiff({unit}, toDateTime({start}), timestamp) * {shift}", unit=unit, start=_base_seconds(rng),
+                 shift=1 << len(conditions))
+    for bit, condition in enumerate(conditions):
+        event = exp.Add(this=event, expression=expr("if({c}, {bit}, 0)", c=condition, bit=1 << bit))
+    return event
+
+
+def _base_seconds(rng: date_range.DateRange) -> int:
+    """Where encoded event times count from: the range start, in whole epoch seconds."""
+    return math.floor(rng.date_from.timestamp())
+
+
+def _entrants(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool]) -> exp.Expression:
+    """Per person who did the first step: all their candidate events (encoded, sorted) and value."""
+    return select(
+        "SELECT arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + " FROM events"
+        " WHERE {where} GROUP BY person_id HAVING max(if({first}, 1, 0)) = 1",
+        event=_encoded_event(parts, rng), where=parts.where, value=parts.value, null=breakdown.NULL,
         first=parts.steps[0],
     )
 
@@ -159,6 +183,8 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     options = query.funnelsFilter or FunnelsFilter()
     order = options.funnelOrderType or "ordered"
     window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
+    if options.funnelVizType == "trends":
+        return _trends(ctx, query, options, window, tz)
     rng = resolve_range(ctx, query.dateRange, "day")
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
@@ -266,3 +292,59 @@ def time_to_convert(people: list[funnel_steps.Outcome], options: Any, num_steps:
         "bins": [[low + n * width, counts[n]] for n in range(bins + 1)],
         "average_conversion_time": statistics.fmean(timings) if timings else None,
     }
+
+
+def _trends(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float, tz: str) -> dict[str, Any]:
+    """The ``trends`` visualisation: per period people entered, the % who converted."""
+    order = options.funnelOrderType or "ordered"
+    if order == "unordered":
+        raise ValidationError("Unordered funnels have no trends visualisation here", attr="funnelOrderType")
+    num_steps = len(query.series)
+    last = options.funnelToStep if options.funnelToStep is not None else num_steps - 1
+    first = options.funnelFromStep or 0
+    if not 0 <= first < last < num_steps:
+        raise ValidationError("funnelFromStep and funnelToStep must be steps, from before to", attr="funnelToStep")
+    interval = query.interval or "day"
+    rng = resolve_range(ctx, query.dateRange, interval)
+    buckets = rng.buckets
+    window_range = rng.shifted(rng.window_from, rng.date_to)
+    as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
+    attribution = (options.breakdownAttributionType or "first_touch", as_list)
+    parts = _parts(query, window_range, tz, order == "strict", global_properties(ctx, query))
+    rows, hogql = run_rows(ctx, _entrants(parts, window_range, attribution), PER_PERSON_LIMITS)
+
+    exclusions = options.exclusions or []
+    bits = num_steps + len(exclusions)
+    _, scale = _encoding(window_range, bits)
+    mask = (1 << bits) - 1
+    step_sets = _StepSets(num_steps, exclusions)
+    base = dt.datetime.fromtimestamp(_base_seconds(window_range), dt.timezone.utc)
+    zone = window_range.date_from.tzinfo
+
+    def period_of(seconds: float) -> str:
+        local = (base + dt.timedelta(seconds=seconds)).astimezone(zone)
+        return rng.key(date_range.start_of(local, interval, rng.week_start_day))
+
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for encoded, value in rows:
+        events = [((item >> bits) * scale / 1e6, step_sets[item & mask]) for item in encoded]
+        periods = funnel_trends.walk(events, period_of, last + 1, first, window, strict=order == "strict")
+        cells = counts[_value(value) if has_breakdown else ""]
+        for period, converted in periods.items():
+            cells[period][0] += 1
+            cells[period][1] += int(converted)
+    keys = [rng.key(b) for b in buckets]
+
+    def element(cells: dict[str, list[int]]) -> dict[str, Any]:
+        data = [round(cells[k][1] / cells[k][0] * 100, 2) if k in cells and cells[k][0] else 0 for k in keys]
+        return {"count": len(keys), "data": data, "days": keys, "labels": [rng.label(b) for b in buckets]}
+
+    if has_breakdown:
+        ordered = sorted(counts.items(), key=lambda kv: (sum(c[0] for c in kv[1].values()), kv[0]), reverse=True)
+        results = [{**element(cells), "breakdown_value": [key] if as_list else key} for key, cells in ordered]
+    else:
+        results = [element(counts.get("", {}))]
+    return {"results": results, "hogql": hogql, "isUdf": False,
+            "resolved_date_range": {"date_from": rng.date_from_iso, "date_to": rng.date_to_iso},
+            "error": None, "timings": ctx.timings}

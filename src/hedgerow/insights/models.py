@@ -101,7 +101,7 @@ class FunnelExclusion(EventsNode):
 
 class FunnelsFilter(InsightNode):
     funnelOrderType: Literal["ordered", "strict", "unordered"] | None = "ordered"
-    funnelVizType: Literal["steps", "time_to_convert"] | None = "steps"
+    funnelVizType: Literal["steps", "time_to_convert", "trends"] | None = "steps"
     funnelFromStep: int | None = None
     funnelToStep: int | None = None
     binCount: int | None = None
