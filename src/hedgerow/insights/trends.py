@@ -56,102 +56,86 @@ def _math(node: Any, interval: str, total_value: bool) -> str:
     return math
 
 
+WINDOW = "timestamp >= {date_from} AND timestamp <= {date_to}"
+TEMPLATES: dict[tuple[str, bool], str] = {
+    ("plain", False): "SELECT {bucket} AS bucket, {breakdown} AS breakdown_value, {value} AS value FROM events"
+                      " WHERE " + WINDOW + " AND {condition} GROUP BY bucket, breakdown_value",
+    ("plain", True): "SELECT {breakdown} AS breakdown_value, {value} AS value FROM events"
+                     " WHERE " + WINDOW + " AND {condition} GROUP BY breakdown_value",
+    # weekly/monthly active: each (actor, local day) counts in the {span} days from that day on
+    ("active", False): "SELECT bucket, breakdown_value, count(DISTINCT actor) AS value FROM ("
+                       " SELECT addDays(day, arrayJoin(range({span}))) AS bucket, actor, breakdown_value FROM ("
+                       "  SELECT DISTINCT person_id AS actor, toDate(timestamp) AS day, {breakdown} AS breakdown_value"
+                       "  FROM events WHERE " + WINDOW + " AND {condition})) GROUP BY bucket, breakdown_value",
+    ("active", True): "SELECT {breakdown} AS breakdown_value, count(DISTINCT person_id) AS value FROM events"
+                      " WHERE " + WINDOW + " AND {condition} GROUP BY breakdown_value",
+    ("per_actor", False): "SELECT bucket, breakdown_value, {value} AS value FROM (SELECT {bucket} AS bucket,"
+                          " {breakdown} AS breakdown_value, person_id, count() AS n FROM events"
+                          " WHERE " + WINDOW + " AND {condition} GROUP BY bucket, breakdown_value, person_id)"
+                          " GROUP BY bucket, breakdown_value",
+    ("per_actor", True): "SELECT breakdown_value, {value} AS value FROM (SELECT {breakdown} AS breakdown_value,"
+                         " person_id, count() AS n FROM events WHERE " + WINDOW + " AND {condition}"
+                         " GROUP BY breakdown_value, person_id) GROUP BY breakdown_value",
+    # cumulative unique users: each actor counts once, in the bucket of their first event
+    ("first_bucket", False): "SELECT bucket, breakdown_value, count() AS value FROM ("
+                             " SELECT person_id, min({bucket}) AS bucket, {breakdown} AS breakdown_value FROM events"
+                             " WHERE " + WINDOW + " AND {condition} GROUP BY person_id, breakdown_value)"
+                             " GROUP BY bucket, breakdown_value",
+    # first time for user: each person once, at their first-ever event of the series, if it {passes}
+    ("first_seen", False): "SELECT {first_bucket} AS bucket, breakdown_value, count() AS value FROM ("
+                           " SELECT person_id, min(timestamp) AS first_seen, argMin(if({passes}, 1, 0), timestamp)"
+                           "  AS passes, argMin({breakdown}, timestamp) AS breakdown_value FROM events"
+                           "  WHERE {seen} AND timestamp <= {date_to} GROUP BY person_id)"
+                           " WHERE passes = 1 AND first_seen >= {date_from} GROUP BY bucket, breakdown_value",
+    ("first_seen", True): "SELECT breakdown_value, count() AS value FROM ("
+                          " SELECT person_id, min(timestamp) AS first_seen, argMin(if({passes}, 1, 0), timestamp)"
+                          "  AS passes, argMin({breakdown}, timestamp) AS breakdown_value FROM events"
+                          "  WHERE {seen} AND timestamp <= {date_to} GROUP BY person_id)"
+                          " WHERE passes = 1 AND first_seen >= {date_from} GROUP BY breakdown_value",
+}
+"""(query shape, one total value) -> the HogQL of one series; holes filled by :func:`_series_query`."""
+
+
+def _shape(math: str, cumulative: bool) -> str:
+    if math in ACTIVE_WINDOWS:
+        return "active"
+    if math in COUNT_PER_ACTOR_MATHS:
+        return "per_actor"
+    if math in FIRST_TIME_MATHS:
+        return "first_seen"
+    return "first_bucket" if cumulative and math == "dau" else "plain"
+
+
 def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, total_value: bool, tz: str,
                   properties: Any, cumulative: bool = False, kept: list[str] | None = None) -> exp.Expression:
     rng = period.range
     has_breakdown = breakdown.enabled(query.breakdownFilter)
+    shape = _shape(math, cumulative and not total_value)
     holes: dict[str, Any] = {
         "condition": series_.condition(node, properties, tz),
+        "date_from": date_range.to_utc(rng.window_from),
         "date_to": date_range.to_utc(rng.date_to),
         "breakdown": breakdown.expression(query.breakdownFilter, kept) if has_breakdown else exp.Null(),
+        "bucket": parse_expr(BUCKETS[rng.interval]),
     }
-    if math in ACTIVE_WINDOWS:
-        days = ACTIVE_WINDOWS[math]
+    if shape == "active":
+        holes["span"] = ACTIVE_WINDOWS[math]
         start = rng.date_from if total_value else rng.window_from
-        holes["date_from"] = date_range.to_utc(date_range.step(start, "day", -(days - 1)))
-        holes["span"] = days
-        if total_value:
-            return select(
-                "SELECT {breakdown} AS breakdown_value, count(DISTINCT person_id) AS value FROM events "
-                "WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} "
-                "GROUP BY breakdown_value",
-                **holes,
-            )
-        return select(
-            "SELECT bucket, breakdown_value, count(DISTINCT actor) AS value FROM ("
-            " SELECT addDays(day, arrayJoin(range({span}))) AS bucket, actor, breakdown_value FROM ("
-            "  SELECT DISTINCT person_id AS actor, toDate(timestamp) AS day, {breakdown} AS breakdown_value"
-            "  FROM events WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition}))"
-            " GROUP BY bucket, breakdown_value",
-            **holes,
-        )
-    holes["date_from"] = date_range.to_utc(rng.window_from)
-    if math in FIRST_TIME_MATHS:
-        return _first_time_query(node, rng, math, total_value, properties, tz, holes)
-    if math in COUNT_PER_ACTOR_MATHS:
+        holes["date_from"] = date_range.to_utc(date_range.step(start, "day", -(holes["span"] - 1)))
+    elif shape == "per_actor":
         holes["value"] = series_.per_actor(node)
-        if total_value:
-            return select(
-                "SELECT breakdown_value, {value} AS value FROM (SELECT {breakdown} AS breakdown_value, person_id,"
-                " count() AS n FROM events WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition}"
-                " GROUP BY breakdown_value, person_id) GROUP BY breakdown_value",
-                **holes,
-            )
-        holes["bucket"] = parse_expr(BUCKETS[rng.interval])
-        return select(
-            "SELECT bucket, breakdown_value, {value} AS value FROM (SELECT {bucket} AS bucket,"
-            " {breakdown} AS breakdown_value, person_id, count() AS n FROM events"
-            " WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition}"
-            " GROUP BY bucket, breakdown_value, person_id) GROUP BY bucket, breakdown_value",
-            **holes,
-        )
-    holes["value"] = series_.aggregate(node.model_copy(update={"math": math}))
-    if total_value:
-        return select(
-            "SELECT {breakdown} AS breakdown_value, {value} AS value FROM events "
-            "WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} "
-            "GROUP BY breakdown_value",
-            **holes,
-        )
-    holes["bucket"] = parse_expr(BUCKETS[rng.interval])
-    if cumulative and math == "dau":  # each actor counts once, in the bucket of their first event
-        return select(
-            "SELECT bucket, breakdown_value, count() AS value FROM ("
-            " SELECT person_id, min({bucket}) AS bucket, {breakdown} AS breakdown_value FROM events"
-            " WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition}"
-            " GROUP BY person_id, breakdown_value) GROUP BY bucket, breakdown_value",
-            **holes,
-        )
-    return select(
-        "SELECT {bucket} AS bucket, {breakdown} AS breakdown_value, {value} AS value FROM events "
-        "WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} "
-        "GROUP BY bucket, breakdown_value",
-        **holes,
-    )
-
-
-def _first_time_query(node: Any, rng: date_range.DateRange, math: str, total_value: bool, properties: Any, tz: str,
-                      holes: dict[str, Any]) -> exp.Expression:
-    """Each person counted once, at their first-ever event of the series (looking back over all
-    time): for ``first_time_for_user`` that event must itself pass the filters, for
-    ``first_matching_event_for_user`` it is the first event that does; in range either way."""
-    filters = and_(series_.filters(properties, tz), series_.filters(node.properties, tz))
-    event = series_.event_condition(node.event)
-    if math == "first_matching_event_for_user":
-        holes.update(seen=and_(event, filters), passes=exp.true())
+    elif shape == "first_seen":
+        filters = and_(series_.filters(properties, tz), series_.filters(node.properties, tz))
+        event = series_.event_condition(node.event)
+        if math == "first_matching_event_for_user":
+            holes.update(seen=and_(event, filters), passes=exp.true())
+        else:
+            holes.update(seen=and_(event), passes=filters)
+        holes["first_bucket"] = parse_expr(BUCKETS[rng.interval].replace("timestamp", "first_seen"))
     else:
-        holes.update(seen=and_(event), passes=filters)
-    holes["bucket"] = parse_expr(BUCKETS[rng.interval].replace("timestamp", "first_seen"))
-    text = (
-        "SELECT {bucket} AS bucket, breakdown_value, count() AS value FROM ("
-        " SELECT person_id, min(timestamp) AS first_seen, argMin(if({passes}, 1, 0), timestamp) AS passes,"
-        "  argMin({breakdown}, timestamp) AS breakdown_value FROM events"
-        "  WHERE {seen} AND timestamp <= {date_to} GROUP BY person_id)"
-        " WHERE passes = 1 AND first_seen >= {date_from} GROUP BY bucket, breakdown_value"
-    )
-    if total_value:
-        text = text.replace("{bucket} AS bucket, ", "").replace("GROUP BY bucket, ", "GROUP BY ")
-    return select(text, **holes)
+        holes["value"] = series_.aggregate(node.model_copy(update={"math": math}))
+    text = TEMPLATES[(shape, total_value)]
+    return select(text, **{name: hole for name, hole in holes.items() if "{" + name + "}" in text})
 
 
 def _number(value: Any) -> Any:
