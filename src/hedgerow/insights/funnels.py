@@ -68,7 +68,8 @@ def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool
     value = breakdown.expression(query.breakdownFilter) if breakdown.enabled(query.breakdownFilter) else exp.Null()
     candidates = None if strict else exp.or_(*(exp.Paren(this=c) for c in steps + exclusions))
     where = and_(
-        expr("timestamp >= {f} AND timestamp <= {t}", f=date_range.to_utc(rng.date_from), t=date_range.to_utc(rng.date_to)),
+        expr("timestamp >= {f} AND timestamp <= {t}",
+             f=date_range.to_utc(rng.date_from), t=date_range.to_utc(rng.date_to)),
         series_.filters(properties, tz),
         candidates,
     )

@@ -20,7 +20,9 @@ Interval = Literal["hour", "day", "week", "month"]
 PROPERTY_MATHS = ("sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99")
 BASE_MATHS = ("total", "dau", "weekly_active", "monthly_active", "unique_session", "first_time_for_user",
               "first_matching_event_for_user", "hogql")
-COUNT_PER_ACTOR_MATHS = tuple(f"{m}_count_per_actor" for m in ("avg", "min", "max", "median", "p75", "p90", "p95", "p99"))
+COUNT_PER_ACTOR_MATHS = tuple(
+    f"{m}_count_per_actor" for m in ("avg", "min", "max", "median", "p75", "p90", "p95", "p99")
+)
 
 
 class InsightNode(BaseModel):

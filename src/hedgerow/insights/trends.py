@@ -209,7 +209,8 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
         for order, node in enumerate(query.series):
             math = _math(node, interval, total_value)
             cumulative = display == "ActionsLineGraphCumulative"
-            rows, text = run_rows(ctx, _series_query(query, node, period, math, total_value, tz, properties, cumulative))
+            tree = _series_query(query, node, period, math, total_value, tz, properties, cumulative)
+            rows, text = run_rows(ctx, tree)
             hogql.append(text)
             by_value = _rows_by_value(rows, total_value)
             total = (lambda v: v) if total_value else (lambda cells: sum(cells.values()))
