@@ -26,6 +26,7 @@ from hedgerow import clock
 from hedgerow.errors import Exposed, NotFound, ParseError, ServiceUnavailable
 from hedgerow.hogql import API_LIMITS, EXPORT_LIMITS, CompileContext, CompiledQuery, LimitContext, compile_hogql
 from hedgerow.insights import events_query
+from hedgerow.insights.kinds import KINDS as INSIGHT_KINDS
 from hedgerow.services.query_cache import ResultCache
 from hedgerow.services.query_jobs import JobsBusy, ProjectSlots, QueryJobs, Running, SlotsBusy
 from hedgerow.services.query_schema import (
@@ -257,6 +258,7 @@ class QueryKind:
 KINDS: dict[str, QueryKind] = {
     "HogQLQuery": QueryKind(HogQLQuery, run_hogql, _hogql_filters_override, _hogql_variables_override),
     "EventsQuery": QueryKind(EventsQuery, run_events, _events_filters_override),
+    **{name: QueryKind(model, run) for name, (model, run) in INSIGHT_KINDS.items()},
 }
 """Query kind -> how to run it. Insights add their kinds here."""
 
