@@ -5,7 +5,8 @@ Starts `hedgerow serve` on a temp data dir, creates 20 realistic flags and 10,00
 second core) for a fixed time, with bodies cycling over 2,000 distinct ids (three quarters of
 them stored persons, a quarter unknown with request person properties). In the same run it
 evaluates the same requests in-process with the pure evaluator (the raw engine: no HTTP, no
-lookup) and prints both.
+lookup) and prints both. Last, it sends the review's hostile regex flags (in a project of their
+own) while polling /_health, and prints both latencies.
 
     python bench/flags.py [--seconds 10] [--connections 32]
 """
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,7 +30,7 @@ import httpx
 
 from hedgerow.flags import EvaluationContext, compile_flags, evaluate_flags
 from hedgerow.services.flag_definitions import flag_definition
-from hedgerow.testing import LiveServer
+from hedgerow.testing import LiveServer, cli
 
 PLANS = ("free", "pro", "team", "enterprise")
 COUNTRIES = ("GB", "US", "DE", "FR", "IN", "BR")
@@ -153,6 +155,7 @@ def main() -> None:
         p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         total = int(re.search(r"(\d+) requests in", out).group(1))
+        hostile = hostile_regexes(server, headers)
 
     flag_set = compile_flags([flag_definition_from_json(f) for f in created])
     contexts = []
@@ -176,7 +179,48 @@ def main() -> None:
           f"(= {total / cpu_used:,.0f} requests/s per fully used core)")
     print(f"in-process evaluation of the same requests (one core): {in_process:,.0f} requests/s")
     print(f"HTTP / in-process = {rps / in_process:.2f}x   (target: >= 3,000 req/s with p99 < 20 ms)")
+    print("hostile regexes (40 condition sets each of ^(a|aa)+$ and ^(\\w|\\w\\w)+$, 'aaa…!' names, 3s):")
+    print(f"  /flags/ {hostile['flags_mean']:.0f} ms mean, {hostile['flags_max']:.0f} ms max over {hostile['calls']} calls;"
+          f" /_health meanwhile p50 {hostile['health_p50']:.1f} ms, max {hostile['health_max']:.1f} ms"
+          f" over {hostile['polls']} polls")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def hostile_regexes(server: LiveServer, headers: dict) -> dict:
+    """/flags/ against the review's regex attack in a project of its own, with /_health polled
+    meanwhile: the flags answer within the regex budget and the loop keeps answering."""
+    project = json.loads(cli("projects", "create", "--data-dir", str(server.data_dir), "--name", "hostile",
+                             "--json").stdout)
+    for key, pattern in (("alternation", r"^(a|aa)+$"), ("word-class", r"^(\w|\w\w)+$")):
+        condition = {"properties": [{"key": "name", "type": "person", "operator": "regex", "value": pattern}]}
+        httpx.post(f"{server.url}/api/projects/{project['id']}/feature_flags/", headers=headers,
+                   json={"key": key, "filters": {"groups": [condition] * 40}}).raise_for_status()
+    bodies = [{"token": project["api_token"], "distinct_id": "anonymous", "person_properties": {"name": name}}
+              for name in ("a" * 40 + "!", "a" * 100_000 + "!")]
+    health: list[float] = []
+    calls: list[float] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        with httpx.Client(base_url=server.url) as client:
+            while not done.is_set():
+                started = time.perf_counter()
+                client.get("/_health").raise_for_status()
+                health.append((time.perf_counter() - started) * 1000)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        until = time.perf_counter() + 3
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            client.post("/flags/?v=2", json=bodies[len(calls) % 2]).raise_for_status()
+            calls.append((time.perf_counter() - started) * 1000)
+    done.set()
+    poller.join()
+    health.sort()
+    return {"calls": len(calls), "flags_mean": sum(calls) / len(calls), "flags_max": max(calls),
+            "polls": len(health), "health_p50": health[len(health) // 2], "health_max": health[-1]}
 
 
 def flag_definition_from_json(flag: dict) -> dict:

@@ -6,6 +6,7 @@ Every flag of ``hedgerow serve`` has an environment variable of the same name
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -49,9 +50,18 @@ class Settings:
     rate_limits_enabled: bool = True
     rate_limits: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     log_level: str = "warning"
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or CIDRs of the proxies whose ``X-Forwarded-For`` is believed."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        proxies = tuple(str(proxy).strip() for proxy in self.trusted_proxies if str(proxy).strip())
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(f"trusted proxy is not an address or a CIDR: {proxy!r}") from None
+        object.__setattr__(self, "trusted_proxies", proxies)
         if not self.database_url:
             url = f"sqlite:///{(self.data_dir / 'meta.sqlite3').resolve()}"
             object.__setattr__(self, "database_url", url)
@@ -72,7 +82,8 @@ class Settings:
         """Build settings from ``HEDGEROW_*`` variables, then apply non-None ``overrides``."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
-        converters = {"port": int, "rate_limits_enabled": _truthy, "data_dir": Path}
+        converters = {"port": int, "rate_limits_enabled": _truthy, "data_dir": Path,
+                      "trusted_proxies": lambda raw: tuple(raw.split(","))}  # fmt: skip
         for f in fields(cls):
             if f.name == "rate_limits":
                 continue

@@ -103,8 +103,11 @@ def write_events(data_dir: Path, team_id: int, events: list[dict[str, Any]]) -> 
 class LiveServer:
     """``hedgerow serve`` in a subprocess on a free port, with its own data directory."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None,
+                 args: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.data_dir = Path(data_dir)
+        self.args = args
+        """More ``hedgerow serve`` arguments, e.g. ``("--trusted-proxy", "10.0.0.0/8")``."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {})}
@@ -113,11 +116,12 @@ class LiveServer:
 
     def start(self) -> "LiveServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "hedgerow.cli.main", "serve",
                 "--data-dir", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port),
+                *self.args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -7,6 +7,7 @@ import base64
 import gzip
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -184,3 +185,45 @@ def test_the_routed_endpoints_answer_as_the_hot_path_does(api) -> None:
         assert hot.headers["access-control-allow-origin"] == plain.headers["access-control-allow-origin"]
     assert api.client.get("/e/", params={"data": json.dumps(one(api, "by_get"))}).json() == {"status": 1}
     assert len(stored(api, "by_get")) == 1
+
+
+ABSURD_TIMES = [
+    {"timestamp": 1e308}, {"timestamp": -1e308}, {"timestamp": "NaN"}, {"timestamp": "9" * 400},
+    {"timestamp": "x" * 200_000}, {"timestamp": "-0001-01-01T00:00:00Z"},
+    {"timestamp": "10000-01-01T00:00:00Z"}, {"timestamp": "2024-13-45T99:00:00Z"},
+    {"offset": 1e308}, {"offset": 10**30}, {"offset": "soon"}, {"sent_at": 1e308},
+    {"sent_at": "-5-01-01", "timestamp": "2024-06-01T10:00:00Z"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ["/batch/", "/e/"])
+def test_absurd_timestamps_are_stored_at_server_time_with_a_warning(api, path) -> None:
+    events = [{"event": f"absurd_{i}", "distinct_id": "u", "properties": {}, **fields}
+              for i, fields in enumerate(ABSURD_TIMES)]  # fmt: skip
+    body = {"api_key": api.project_token, "batch": events, "sent_at": -1e308}
+    before = datetime.now(timezone.utc).replace(tzinfo=None)
+    response = api.client.post(path, content=json.dumps(body).encode())
+    after = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert response.status_code == 200, response.text
+    rows = api.services.events.query("SELECT event, timestamp FROM events WHERE team_id = ?",
+                                     [api.project_id])  # fmt: skip
+    assert len(rows) == len(ABSURD_TIMES)
+    for name, stamp in rows:
+        if name == f"absurd_{len(ABSURD_TIMES) - 1}":  # a bad sent_at only skips skew correction
+            assert stamp == datetime(2024, 6, 1, 10)
+        else:
+            assert before - timedelta(seconds=1) <= stamp <= after + timedelta(seconds=1), name
+    warned = [w for w in api.services.ingestor.warnings if w.type == "ignored_invalid_timestamp"]
+    assert {w.details["field"] for w in warned} == {"timestamp", "offset", "sent_at"}
+    assert len(warned) >= len(ABSURD_TIMES)
+
+
+def test_a_snapshot_the_json_writer_cannot_store_is_refused(api) -> None:
+    deep: dict = {"leaf": 1}
+    for _ in range(300):
+        deep = {"a": deep}
+    snapshot = [{"event": "$snapshot", "distinct_id": "u1", "properties": {
+        "token": api.project_token, "$session_id": "s-1", "$window_id": "w-1", "$snapshot_data": [deep]}}]
+    response = api.client.post("/s/", content=json.dumps(snapshot).encode())
+    assert response.status_code == 400 and response.json()["code"] == "request_parsing_error"
+    assert api.services.events.query("SELECT count(*) FROM session_recording_snapshots") == [(0,)]

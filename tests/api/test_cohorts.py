@@ -23,6 +23,15 @@ def test_create_dynamic_and_read_back(api) -> None:
     assert api.get(url(api) + f"{cohort['id']}/").json()["id"] == cohort["id"]
 
 
+def test_create_with_only_a_name_is_a_dynamic_cohort_without_filters(api) -> None:
+    response = api.post(url(api), {"name": "Later"})
+    assert response.status_code == 201, response.text
+    cohort = response.json()
+    assert cohort["name"] == "Later" and cohort["is_static"] is False and cohort["groups"] == []
+    assert cohort["filters"] == {"properties": {"type": "OR", "values": []}}
+    assert api.get(url(api) + f"{cohort['id']}/").json()["filters"] == cohort["filters"]
+
+
 @pytest.mark.parametrize(
     "body, detail",
     [
@@ -31,7 +40,6 @@ def test_create_dynamic_and_read_back(api) -> None:
         ({"name": "x", "filters": {"properties": {"type": "AND", "values": [{"type": "person", "key": "plan", "value": "pro"}]}}},
          "Missing required keys for person filter: operator"),
         ({"name": "x", "filters": {"wrong": {}}}, "Must contain a 'properties' key with type and values"),
-        ({"name": "x"}, "Must contain a 'properties' key with type and values"),
         ({"name": "x", "filters": {"properties": {"type": "AND", "values": [{"type": "cohort", "key": "id", "value": 4242}]}}},
          "Cohort with id 4242 does not exist"),
         ({"name": "x", "query": {"kind": "HogQLQuery", "query": "select person_id from events"}},

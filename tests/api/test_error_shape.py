@@ -10,7 +10,11 @@ from hedgerow.api.routes import all_routes
 
 SHAPE = {"type", "code", "detail", "attr"}
 KEYED = [r for r in all_routes() if r.auth == "key"]
-BAD_BODIES = [b"{not json", b"[1, 2, 3]", b'"a string"', b"null", b'{"name": null, "label": 12, "scopes": "x"}', b"\xff\xfe"]
+WITH_BODY = [r for r in all_routes() if r.method in ("POST", "PUT", "PATCH", "DELETE")]
+BAD_BODIES = [b"{not json", b"[1, 2, 3]", b'"a string"', b"null", b'{"name": null, "label": 12, "scopes": "x", "filters": "x"}', b"\xff\xfe"]
+NOT_JSON = (b"{not json", b"\xff\xfe")
+CAPTURE = {"/e/", "/i/v0/e/", "/capture/", "/track/", "/engage/", "/batch/", "/s/"}
+FLAGS = {"/flags/", "/decide/"}
 
 
 def _path(route, project_id):
@@ -18,17 +22,46 @@ def _path(route, project_id):
     return re.sub(r"{[a-z_]+}", "@current", path)
 
 
-@pytest.mark.parametrize("route", KEYED, ids=lambda r: f"{r.method} {r.path}")
+def _check_public(route, body: bytes, response) -> None:
+    """Capture answers PostHog's capture error body; /flags/ its plain-text sentence (as the
+    flags service does). Garbage is never accepted."""
+    if route.path in CAPTURE:
+        assert 400 <= response.status_code < 500, (body, response.text)
+        error = response.json()
+        assert set(error) == SHAPE and error["attr"] is None, (body, response.text)
+        assert (error["type"], response.status_code) in {("validation_error", 400), ("authentication_error", 401)}
+        assert error["code"] in {"request_parsing_error", "request_decoding_error", "no_token"}, response.text
+    elif route.path in FLAGS:
+        assert response.status_code == 400, (body, response.text)
+        assert response.headers["content-type"].startswith("text/plain"), response.headers
+        assert response.text and "\n" not in response.text
+    else:
+        pytest.fail(f"no expected error body declared for {route.method} {route.path}")
+
+
+@pytest.mark.parametrize("route", WITH_BODY, ids=lambda r: f"{r.method} {r.path}")
 def test_bad_bodies_get_posthog_errors(api, route) -> None:
+    """Every route that takes a body answers garbage with a 4xx in PostHog's shape; a route
+    that ignores its body (DELETE) answers garbage JSON exactly as it answers no body."""
     path = _path(route, api.project_id)
+    headers = {"Content-Type": "application/json", **(api.auth() if route.auth == "key" else {})}
+    without = api.client.request(route.method, path, headers=headers)
     for body in BAD_BODIES:
-        response = api.client.request(
-            route.method, path, content=body, headers={**api.auth(), "Content-Type": "application/json"}
-        )
-        assert response.status_code != 500, (body, response.text)
-        if response.status_code == 405 and route.method == "DELETE":
-            assert response.content == b""  # PostHog's documented quirk: soft delete via PATCH
-        elif response.status_code >= 400:
+        response = api.client.request(route.method, path, content=body, headers=headers)
+        if route.auth == "public":
+            _check_public(route, body, response)
+            continue
+        if route.self_service:  # refused before the body is read, whatever it holds
+            assert (response.status_code, response.json()["code"]) == (403, "permission_denied"), body
+        elif body in NOT_JSON:
+            assert response.status_code == 400, (body, response.text)
+            error = response.json()
+            assert (error["type"], error["code"], error["attr"]) == ("invalid_request", "parse_error", None)
+            assert error["detail"].startswith("JSON parse error - ")
+        elif route.method == "DELETE":
+            assert (response.status_code, response.content) == (without.status_code, without.content), body
+        else:
+            assert 400 <= response.status_code < 500, (body, response.text)
             assert set(response.json()) == SHAPE, (body, response.text)
 
 

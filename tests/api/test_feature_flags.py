@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 GROUP = {"properties": [], "rollout_percentage": 50}
+STORED_GROUP = {**GROUP, "aggregation_group_type_index": None}  # each condition set carries its aggregation
 
 
 def flags_url(api) -> str:
@@ -23,7 +24,7 @@ def test_create_and_retrieve(api) -> None:
     assert flag["key"] == "new-checkout" and flag["version"] == 1 and flag["active"] is True
     assert flag["deleted"] is False and flag["is_simple_flag"] is True and flag["rollout_percentage"] == 50
     assert flag["created_by"]["email"] == "admin@hedgerow.local"
-    assert flag["filters"]["groups"] == [GROUP] and flag["filters"]["payloads"] == {}
+    assert flag["filters"]["groups"] == [STORED_GROUP] and flag["filters"]["payloads"] == {}
     for field in ("ensure_experience_continuity", "experiment_set", "tags", "status", "usage_dashboard",
                   "evaluation_runtime", "has_encrypted_payloads", "is_remote_configuration", "last_modified_by"):
         assert field in flag
@@ -40,7 +41,7 @@ BAD = [
      "Feature flags must have at least one condition set (group)."),
     ({"key": "x", "filters": []}, "filters", "not_a_dict", 'Expected a dictionary of items but got type "list".'),
     ({"key": "x", "filters": {"groups": [{"properties": [{"key": "$browser", "type": "event", "value": "x"}]}]}},
-     "filters", "invalid_input", "Filters are not valid (can only use person, cohort, and flag properties)"),
+     "filters", "invalid_input", "Filters are not valid (person-aggregated conditions can only use person, cohort, and flag properties)"),
     ({"key": "x", "filters": {"groups": [{"properties": [], "variant": "nope"}],
                               "multivariate": {"variants": [{"key": "a", "rollout_percentage": 100}]}}},
      "filters", "invalid_input", "Filters are not valid (variant override does not exist)"),
@@ -69,13 +70,26 @@ BAD = [
      "filters", "invalid_input", "Payload keys must match a variant key for multivariate flags"),
     ({"key": "x", "filters": {"aggregation_group_type_index": 0, "groups": [{"properties": [
         {"key": "email", "type": "person", "value": "a"}]}]}},
-     "filters", "invalid_input", "Filters are not valid (can only use group properties)"),
+     "filters", "invalid_input", "Filters are not valid (group-aggregated conditions can only use group properties)"),
     ({"key": "x", "filters": {"groups": [{"properties": [{"key": "flag-key", "type": "flag", "operator": "flag_evaluates_to", "value": True}]}]}},
      "filters", "invalid_input", "Flag dependencies must reference flag IDs (integers), not flag keys. Invalid reference: 'flag-key'"),
     ({"key": "x", "filters": {"groups": [{"properties": [{"key": "4242", "type": "flag", "operator": "flag_evaluates_to", "value": True}]}]}},
      "filters", "invalid_input", "Flag dependency references non-existent flag with ID 4242"),
     ({"key": "x", "filters": {"groups": [{"properties": [{"key": "1", "type": "flag", "operator": "exact", "value": True}]}]}},
      "filters", "invalid_input", "Flag properties must use the 'flag_evaluates_to' operator"),
+    ({"key": "x", "filters": {"groups": [{"properties": [], "rollout_percentage": 150}]}},
+     "filters", "invalid_input", "groups[0].rollout_percentage must be between 0 and 100, got 150"),
+    ({"key": "x", "filters": {"groups": [GROUP, {"properties": [], "rollout_percentage": "50"}]}},
+     "filters", "invalid_input", "groups[1].rollout_percentage must be a number or null, got str"),
+    ({"key": "x", "filters": {"groups": [{"properties": [], "variant": 3}]}},
+     "filters", "invalid_input", "groups[0].variant must be a string or null, got int"),
+    ({"key": "x", "filters": {"groups": [GROUP], "multivariate": {"variants": [{"key": "a"}]}}},
+     "filters", "invalid_input", "multivariate.variants[0].rollout_percentage must be a number, got null"),
+    ({"key": "x", "filters": {"groups": [{"properties": [
+        {"key": "plan", "type": "group", "group_type_index": "0", "value": "pro"}], "aggregation_group_type_index": 0}]}},
+     "filters", "invalid_input", "groups[0].properties[0].group_type_index must be an integer or null, got str"),
+    ({"key": "x", "filters": {"groups": [{"properties": [], "aggregation_group_type_index": True}]}},
+     "filters", "invalid_input", "groups[0].aggregation_group_type_index must be an integer or null, got bool"),
     ({"key": "x", "active": "yes"}, "active", "invalid_input", "Must be a valid boolean."),
     ({"key": "x", "evaluation_runtime": "moon"}, "evaluation_runtime", "invalid_choice", '"moon" is not a valid choice.'),
 ]
@@ -138,7 +152,7 @@ def test_update_bumps_version_and_409_on_conflicting_edit(api) -> None:
 def test_patch_without_groups_keeps_filters(api) -> None:
     flag = create(api, key="keep").json()
     updated = api.patch(flags_url(api) + f"{flag['id']}/", {"filters": {"payloads": {}}}).json()
-    assert updated["filters"]["groups"] == [GROUP]
+    assert updated["filters"]["groups"] == [STORED_GROUP]
 
 
 def test_delete_is_405_with_empty_body(api) -> None:
@@ -200,3 +214,83 @@ def test_behavioral_cohort_refused_in_flags(api) -> None:
     response = create(api, key="b", filters={"groups": [{"properties": [
         {"key": "id", "type": "cohort", "value": cohort["id"]}]}]})
     assert response.status_code == 400 and response.json()["code"] == "behavioral_cohort_found"
+
+
+def _depends_on(flag_id: int, value: object = True) -> dict:
+    return {"groups": [{"properties": [
+        {"key": str(flag_id), "type": "flag", "operator": "flag_evaluates_to", "value": value}]}]}
+
+
+def test_create_without_filters_gets_posthogs_default(api) -> None:
+    response = api.post(flags_url(api), {"key": "bare"})
+    assert response.status_code == 201, response.text
+    flag = response.json()
+    assert flag["filters"] == {"groups": [{"properties": [], "rollout_percentage": None}]}
+    assert api.get(flags_url(api) + f"{flag['id']}/").json()["filters"] == flag["filters"]
+    remote = api.post(flags_url(api), {"key": "settings", "is_remote_configuration": True}).json()
+    assert remote["filters"]["groups"] == [{"properties": [], "rollout_percentage": 100, "variant": None}]
+
+
+def test_dependency_on_a_disabled_flag_is_refused(api) -> None:
+    off = create(api, key="off", active=False).json()
+    refused = create(api, key="needs-off", filters=_depends_on(off["id"]))
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == (
+        f"Cannot create dependency on disabled flag 'off' (ID: {off['id']}). "
+        "Flag dependencies must reference active flags only."
+    )
+    assert refused.json()["attr"] == "filters"
+    # an inactive flag may not name one either, and nothing is stored
+    assert create(api, key="also-off", active=False, filters=_depends_on(off["id"], False)).status_code == 400
+    assert api.get(flags_url(api)).json()["count"] == 1
+
+
+def test_enable_and_disable_refusals_name_the_flags(api) -> None:
+    base = create(api, key="base").json()
+    dependent = create(api, key="dependent", filters=_depends_on(base["id"])).json()
+    refused = api.patch(flags_url(api) + f"{base['id']}/", {"active": False})
+    assert refused.json()["detail"] == (
+        f"Cannot disable this feature flag because other flags depend on it: dependent (ID: {dependent['id']}). "
+        "Please update or disable the dependent flags first."
+    )
+    assert api.patch(flags_url(api) + f"{dependent['id']}/", {"active": False}).status_code == 200
+    assert api.patch(flags_url(api) + f"{base['id']}/", {"active": False}).status_code == 200
+    refused = api.patch(flags_url(api) + f"{dependent['id']}/", {"active": True})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == (
+        f"Cannot enable this feature flag because it depends on disabled flags: base (ID: {base['id']}). "
+        "Please enable the dependency flags first."
+    )
+
+
+def test_mixed_aggregation_is_accepted_condition_by_condition(api) -> None:
+    filters = {"groups": [
+        {"properties": [{"key": "email", "type": "person", "operator": "icontains", "value": "@corp"}],
+         "rollout_percentage": 100},
+        {"properties": [{"key": "plan", "type": "group", "group_type_index": 0, "operator": "exact", "value": "pro"}],
+         "rollout_percentage": 100, "aggregation_group_type_index": 0},
+    ]}
+    response = create(api, key="mixed", filters=filters)
+    assert response.status_code == 201, response.text
+    stored = response.json()["filters"]
+    assert stored["aggregation_group_type_index"] is None  # mixed: evaluated per condition
+    assert [g["aggregation_group_type_index"] for g in stored["groups"]] == [None, 0]
+    # all condition sets on one group type: the flag-level index follows them
+    same = create(api, key="all-groups", filters={"aggregation_group_type_index": 0, "groups": [filters["groups"][1]]})
+    assert same.json()["filters"]["aggregation_group_type_index"] == 0
+    wrong = create(api, key="wrong", filters={"groups": [
+        {"properties": [{"key": "plan", "type": "group", "group_type_index": 1, "value": "pro"}],
+         "aggregation_group_type_index": 0}]})
+    assert wrong.json()["detail"] == "Filters are not valid (group properties must match the condition set's group type)"
+
+
+@pytest.mark.parametrize("pattern, detail", [
+    ("(unclosed", "groups[0].properties[0].value: invalid regex pattern"),
+    ("a" * 4097, "groups[0].properties[0].value: regex pattern is longer than 4096 characters"),
+])
+def test_regex_patterns_are_checked_on_save(api, pattern, detail) -> None:
+    response = create(api, key="re", filters={"groups": [{"properties": [
+        {"key": "email", "type": "person", "operator": "regex", "value": pattern}]}]})
+    assert response.status_code == 400
+    assert response.json()["detail"] == detail and response.json()["attr"] == "filters"
+    assert api.get(flags_url(api)).json()["count"] == 0

@@ -78,3 +78,22 @@ def test_remote_config_payload(api) -> None:
         assert response.status_code == 200 and response.json() == '{"theme": "dark"}'
     assert api.get("/api/projects/@current/feature_flags/nope/remote_config", key=secret,
                    params={"token": api.project_token}).status_code == 404
+
+
+def test_dependencies_are_served_by_key_with_their_chain(api) -> None:
+    base = f"/api/projects/{api.project_id}/feature_flags/"
+
+    def depends(flag_id: int) -> dict:
+        return {"groups": [{"properties": [
+            {"key": str(flag_id), "type": "flag", "operator": "flag_evaluates_to", "value": True}]}]}
+
+    a = api.post(base, {"key": "a", "filters": {"groups": [{"properties": [], "rollout_percentage": 100}]}}).json()
+    b = api.post(base, {"key": "b", "filters": depends(a["id"])}).json()
+    api.post(base, {"key": "c", "filters": depends(b["id"])})
+    flags = {f["key"]: f for f in api.get("/flags/definitions", params={"token": api.project_token}).json()["flags"]}
+    assert flags["b"]["filters"]["groups"][0]["properties"][0] == {
+        "key": "a", "type": "flag", "operator": "flag_evaluates_to", "value": True, "dependency_chain": ["a"]}
+    assert flags["c"]["filters"]["groups"][0]["properties"][0]["key"] == "b"
+    assert flags["c"]["filters"]["groups"][0]["properties"][0]["dependency_chain"] == ["a", "b"]
+    # the stored flag still names its dependency by id
+    assert api.get(base + f"{b['id']}/").json()["filters"]["groups"][0]["properties"][0]["key"] == str(a["id"])

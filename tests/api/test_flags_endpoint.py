@@ -159,3 +159,18 @@ def test_token_in_authorization_header(api) -> None:
     response = api.client.post("/flags/?v=2", json={"distinct_id": "u"},
                                headers={"Authorization": f"Bearer {api.project_token}"})
     assert response.status_code == 200 and response.json()["flags"]["on"]["enabled"] is True
+
+
+@pytest.mark.parametrize("pattern, name, enabled", [
+    (r"^a+$", "a" * 10, True),  # linear, short: evaluated on the event loop
+    (r"^a+$", "a" * 50_000, True),  # linear over a long text: handed to a worker thread
+    (r"^a+$", "a" * 50_000 + "!", False),
+    (r"^\w+$", "abc", True),  # backtracking engine: always on a worker thread
+    (r"^\w+$", "abc!", False),
+])
+def test_regex_flags_answer_alike_wherever_they_are_evaluated(api, pattern, name, enabled) -> None:
+    make_flag(api, "named", {"groups": [{"properties": [
+        {"key": "name", "type": "person", "operator": "regex", "value": pattern}], "rollout_percentage": 100}]})
+    record = flags(api, "someone", person_properties={"name": name})["flags"]["named"]
+    assert record["enabled"] is enabled
+    assert record["reason"]["code"] == ("condition_match" if enabled else "no_condition_match")

@@ -49,8 +49,18 @@ def test_retrieve_by_int_or_uuid(api) -> None:
     assert isinstance(by_uuid["id"], int) and by_uuid["uuid"] == listed["uuid"]
     assert api.get(url(api, f"{by_uuid['id']}/")).json()["uuid"] == listed["uuid"]
     assert api.get(url(api, f"{uuid.uuid4()}/")).status_code == 404
-    bad = api.get(url(api, "not-an-id/"))
-    assert bad.status_code == 400 and bad.json()["detail"].startswith("The ID provided does not look like a personID")
+    bad = api.get(url(api, "user-1/"))
+    assert bad.status_code == 400
+    assert bad.json() == {
+        "type": "validation_error", "code": "invalid_input", "attr": None,
+        "detail": "The ID provided does not look like a personID. If you are using a distinctId, "
+                  "please use /persons?distinct_id=user-1 instead.",
+    }
+    # '²' and an Arabic-Indic 3 are no ids (str.isdigit says they are); past 64 bits names no one
+    for odd, status in (("%C2%B2", 400), ("%D9%A3", 400), ("99999999999999999999999", 404)):
+        response = api.get(url(api, f"{odd}/"))
+        assert response.status_code == status, (odd, response.text)
+        assert set(response.json()) == {"type", "code", "detail", "attr"}
 
 
 def test_updates_and_property_actions(api) -> None:

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from hedgerow.store.meta.tables import property_definitions
 from tests.unit.hogql import dataset
 
-SLOW = "select count() from numbers(100000000) a cross join numbers(100000000) b"
+SLOW = "select count() from numbers(1000000000000) where number % 7 = 3"
+"""Deterministically slow (a trillion rows streamed) yet memory-free: it runs until stopped."""
 UUID1 = "00000000-0000-0000-0000-000000000001"
 
 
@@ -40,12 +41,29 @@ def events_query(api, key=None, **query):
 
 
 def wait_for(api, query_id, project_id=None, timeout=20.0):
+    """Poll an async query until it is no longer running (its final answer)."""
+    return poll(lambda: api.get(_path(api, project_id, f"{query_id}/")), lambda r: r.status_code != 202, timeout)
+
+
+def poll(probe, done, timeout=20.0):
+    """``probe()`` until ``done(answer)``; the last answer (the caller asserts on it)."""
     deadline = time.monotonic() + timeout
     while True:
-        response = api.get(_path(api, project_id, f"{query_id}/"))
-        if response.status_code != 202 or time.monotonic() > deadline:
-            return response
-        time.sleep(0.05)
+        answer = probe()
+        if done(answer) or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.02)
+
+
+def wait_picked_up(api, query_id, project_id=None):
+    """Poll until a worker runs the async query (its status has a ``pickup_time``)."""
+    status = poll(lambda: api.get(_path(api, project_id, f"{query_id}/")).json()["query_status"],
+                  lambda s: s["pickup_time"] is not None)
+    assert status["pickup_time"] is not None and not status["complete"], status
+
+
+def running_queries(api, project_id=None):
+    return api.services.query.slots.running(project_id or api.project_id)
 
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -229,16 +247,28 @@ def test_unknown_and_other_projects_query_ids_are_404(data):
     assert elsewhere.json()["detail"] == f"Query mine-1 not found for team {data.other_id}"
 
 
-def test_cancel_async(data):
-    response = hogql(data, SLOW, refresh="force_async", client_query_id="slow-1")
-    assert response.status_code == 202
-    time.sleep(0.2)
-    cancelled = data.delete(_path(data, suffix="slow-1/"))
+def test_cancel_async_stops_the_running_query(data):
+    data.services.query.concurrency_wait = 0.3
+    for n in range(3):
+        assert hogql(data, SLOW, refresh="force_async", client_query_id=f"slow-{n}").status_code == 202
+    for n in range(3):
+        wait_picked_up(data, f"slow-{n}")
+    assert running_queries(data) == 3
+    # an unknown id gets PostHog's same sentence, and nothing stops
+    assert data.delete(_path(data, suffix="never-seen/")).json() == {"message": "Cancelled query on clickhouse"}
+    assert running_queries(data) == 3
+    assert hogql(data, "select 1", client_query_id="while-full").status_code == 429
+    # cancelling a running one stops it: its status is gone (as in PostHog) and its slot frees
+    cancelled = data.delete(_path(data, suffix="slow-0/"))
     assert cancelled.status_code == 200
     assert cancelled.json() == {"message": "Cancelled query on clickhouse"}
-    assert data.get(_path(data, suffix="slow-1/")).status_code == 404
-    # its slot is free again: three more queries still run at once
-    assert hogql(data, "select 1").status_code == 200
+    assert data.get(_path(data, suffix="slow-0/")).status_code == 404
+    assert poll(lambda: running_queries(data), lambda n: n == 2) == 2
+    assert hogql(data, "select 1", client_query_id="after-cancel").status_code == 200
+    assert data.get(_path(data, suffix="slow-1/")).json()["query_status"]["complete"] is False
+    for n in (1, 2):
+        data.delete(_path(data, suffix=f"slow-{n}/"))
+    assert poll(lambda: running_queries(data), lambda n: n == 0) == 0
 
 
 def test_cancel_complete_and_unknown(data):
@@ -260,12 +290,58 @@ def test_cancel_sync_query_by_client_id(data):
 
     thread = threading.Thread(target=run)
     thread.start()
-    time.sleep(0.5)
+    assert poll(lambda: running_queries(data), lambda n: n == 1) == 1
     assert data.delete(_path(data, suffix="sync-slow/")).status_code == 200
     thread.join(20)
     response = results["response"]
     assert response.status_code == 400
     assert response.json() == {"type": "validation_error", "code": "query_cancelled", "detail": "The query was cancelled.", "attr": None}
+    assert running_queries(data) == 0
+
+
+def test_queued_async_jobs_do_not_take_workers_from_other_projects(data):
+    """Project A fills its slots and queues more; project B's async query still runs at once."""
+    for n in range(6):
+        assert hogql(data, SLOW, refresh="force_async", client_query_id=f"a-{n}").status_code == 202
+    for n in range(3):
+        wait_picked_up(data, f"a-{n}")
+    queued = data.get(_path(data, suffix="a-5/")).json()["query_status"]
+    assert queued["pickup_time"] is None  # waits for A's slot, not in a worker
+    assert hogql(data, "select 42", project_id=data.other_id, refresh="force_async", client_query_id="b-1").status_code == 202
+    done = wait_for(data, "b-1", project_id=data.other_id)
+    assert done.status_code == 200, done.text
+    assert done.json()["query_status"]["results"]["results"] == [[42]]
+    assert running_queries(data) == 3  # A still busy meanwhile
+    for n in range(6):
+        data.delete(_path(data, suffix=f"a-{n}/"))
+    assert poll(lambda: running_queries(data), lambda n: n == 0) == 0
+
+
+def test_a_queued_job_runs_once_a_slot_frees(data):
+    for n in range(4):
+        assert hogql(data, SLOW, refresh="force_async", client_query_id=f"q-{n}").status_code == 202
+    for n in range(3):
+        wait_picked_up(data, f"q-{n}")
+    assert data.get(_path(data, suffix="q-3/")).json()["query_status"]["pickup_time"] is None
+    data.delete(_path(data, suffix="q-0/"))
+    wait_picked_up(data, "q-3")
+    for n in range(1, 4):
+        data.delete(_path(data, suffix=f"q-{n}/"))
+    assert poll(lambda: running_queries(data), lambda n: n == 0) == 0
+
+
+def test_unfinished_async_jobs_per_project_are_capped(data):
+    from hedgerow.services.query_jobs import MAX_ACTIVE_JOBS
+
+    for n in range(MAX_ACTIVE_JOBS):
+        assert hogql(data, SLOW, refresh="force_async", client_query_id=f"many-{n}").status_code == 202
+    refused = hogql(data, SLOW, refresh="force_async", client_query_id="one-too-many")
+    assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+    assert data.get(_path(data, suffix="one-too-many/")).status_code == 404
+    for n in range(MAX_ACTIVE_JOBS):
+        data.delete(_path(data, suffix=f"many-{n}/"))
+    assert poll(lambda: running_queries(data), lambda n: n == 0) == 0
+    assert hogql(data, "select 1", refresh="force_async", client_query_id="later").status_code == 202
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -330,9 +406,7 @@ def test_fourth_concurrent_query_is_429(data):
     data.services.query.concurrency_wait = 0.3
     for n in range(3):
         assert hogql(data, SLOW, refresh="force_async", client_query_id=f"hog-{n}").status_code == 202
-    deadline = time.monotonic() + 10
-    while data.services.query.slots._running.get(data.project_id, 0) < 3 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    assert poll(lambda: running_queries(data), lambda n: n == 3) == 3
     response = hogql(data, "select 1", client_query_id="fourth")
     assert response.status_code == 429
     assert response.json() == {
@@ -345,6 +419,7 @@ def test_fourth_concurrent_query_is_429(data):
     assert hogql(data, "select 1", project_id=data.other_id).status_code == 200
     for n in range(3):
         data.delete(_path(data, suffix=f"hog-{n}/"))
+    assert poll(lambda: running_queries(data), lambda n: n == 0) == 0
     assert hogql(data, "select 1", client_query_id="fifth").status_code == 200
 
 

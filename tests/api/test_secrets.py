@@ -9,14 +9,16 @@ def _all_bytes(root: Path) -> bytes:
     return b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
 
 
+def _owner(api) -> int:
+    return api.services.projects.bootstrap().user.id
+
+
 def test_no_key_value_in_clear_under_data_dir(api, settings) -> None:
-    created = api.post("/api/personal_api_keys/", {"label": "ci", "scopes": ["query:read"]})
-    assert created.status_code == 201
-    value = created.json()["value"]
+    record, value = api.services.keys.create(_owner(api), "ci", ["query:read"])
     assert value.startswith("phx_")
     assert api.get("/api/projects/", key=value).status_code == 403  # works, lacks the scope
     api.get("/api/projects/", key=api.admin_key)
-    rolled = api.post(f"/api/personal_api_keys/{created.json()['id']}/roll/").json()["value"]
+    _, rolled = api.services.keys.roll(record.id, _owner(api))
     api.services.meta.dispose()  # flush SQLite's WAL into the file set we scan
     blob = _all_bytes(settings.data_dir)
     for secret in (value, api.admin_key, rolled):
@@ -25,9 +27,7 @@ def test_no_key_value_in_clear_under_data_dir(api, settings) -> None:
 
 
 def test_value_is_only_in_the_create_answer(api) -> None:
-    created = api.post("/api/personal_api_keys/", {"label": "once", "scopes": ["*"]}).json()
-    listed = api.get("/api/personal_api_keys/").json()
-    retrieved = api.get(f"/api/personal_api_keys/{created['id']}/").json()
-    assert all(k["value"] is None for k in listed)
+    record, value = api.services.keys.create(_owner(api), "once", ["*"])
+    retrieved = api.get(f"/api/personal_api_keys/{record.id}/", key=value).json()
     assert retrieved["value"] is None
-    assert retrieved["mask_value"] == created["value"][:4] + "..." + created["value"][-4:]
+    assert retrieved["mask_value"] == value[:4] + "..." + value[-4:]

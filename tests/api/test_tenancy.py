@@ -79,6 +79,36 @@ def test_organization_and_me(api) -> None:
     assert me["organization"]["id"] == api.organization_id
 
 
+def test_me_shows_the_callers_membership_level(api) -> None:
+    from hedgerow.store.meta import tenancy
+
+    assert api.get("/api/users/@me/").json()["organization"]["membership_level"] == 15  # owner
+    with api.services.meta.write() as conn:
+        member = tenancy.create_user(conn, "member@example.com", "Member")
+        tenancy.add_membership(conn, api.organization_id, member.id, tenancy.MEMBER)
+    _, key = api.services.keys.create(member.id, "member-key", ["user:read"])
+    me = api.get("/api/users/@me/", key=key).json()
+    assert me["email"] == "member@example.com"
+    assert me["organization"]["id"] == api.organization_id
+    assert me["organization"]["membership_level"] == 1
+    assert me["organizations"][0]["membership_level"] == 1
+
+
+def test_project_and_names_refuse_control_characters(api) -> None:
+    for name in ("Shop\n2026-01-01T00:00:00Z  200  forged", "\x1b[2Jwiped", "tab\there", "del\x7f", "nel\x85"):
+        before = [p.name for p in api.services.projects.list_all()]
+        created = api.post("/api/projects/", {"name": name})
+        assert created.status_code == 400, created.text
+        assert created.json() == {
+            "type": "validation_error", "code": "invalid",
+            "detail": "This field may not contain control characters.", "attr": "name",
+        }
+        renamed = api.patch(f"/api/projects/{api.project_id}/", {"name": name})
+        assert renamed.status_code == 400 and renamed.json()["attr"] == "name"
+        assert [p.name for p in api.services.projects.list_all()] == before
+    assert api.post("/api/projects/", {"name": "Café [beta] — ünïcode"}).status_code == 201
+
+
 def test_me_ignores_key_limits(api) -> None:
     other = api.services.projects.create(api.organization_id, "Other")
     key = api.key(["user:read"], teams=[other.id])

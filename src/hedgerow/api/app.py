@@ -10,8 +10,9 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route as StarletteRoute
 
 from hedgerow.api import openapi
-from hedgerow.api.dispatch import keyed_endpoint, public_endpoint
-from hedgerow.api.errors import http_exception, unexpected
+from hedgerow.api.client_address import ClientAddress
+from hedgerow.api.dispatch import keyed_endpoint, public_endpoint, unrouted
+from hedgerow.api.errors import unexpected
 from hedgerow.api.cors import PublicCORS
 from hedgerow.api.hotpaths import HotPaths
 from hedgerow.api.paths import PathNormaliser
@@ -54,10 +55,11 @@ def create_app(settings: Settings | None = None, on_started: Callable[[], None] 
     ]
     app = Starlette(
         routes=starlette_routes,
-        exception_handlers={HTTPException: http_exception, Exception: unexpected},
+        exception_handlers={HTTPException: unrouted, Exception: unexpected},
         lifespan=lifespan,
     )
     app.state.openapi = openapi.build(routes)
+    app.state.client_address = ClientAddress(settings.trusted_proxies)
     public = [route.path for route in routes if route.auth == "public" and route.path != "/api/schema/"]
     wrapped = HotPaths(MCPMount(PathNormaliser(PublicCORS(app, public)), app.state))
     wrapped.state = app.state  # the running services, for in-process tests and tools

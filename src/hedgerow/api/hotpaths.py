@@ -6,7 +6,7 @@ requests (posthog-js posts one event per request to ``/e/``): measured with benc
 ~25% more of them per second through this layer. It answers those paths straight from the
 ASGI scope (CORS included) and hands everything else on (including OPTIONS, HEAD and
 recordings). The routed endpoints remain, and behave the same: both call
-:func:`~hedgerow.api.routes.flags.answer`, and for capture the ingestor with the helpers of
+:func:`~hedgerow.api.routes.flags.answer_async`, and for capture the ingestor with the helpers of
 :mod:`hedgerow.api.routes.capture`.
 """
 
@@ -20,9 +20,10 @@ import orjson
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hedgerow.api.routes.capture import CAPTURE_PATHS, OK, remote_address, too_large
-from hedgerow.api.routes.flags import answer
+from hedgerow.api.routes.capture import CAPTURE_PATHS, OK, too_large
+from hedgerow.api.routes.flags import answer_async
 from hedgerow.errors import SERVER_ERROR_BODY, Exposed
+from hedgerow.ids import is_digits
 from hedgerow.ingest.pipeline import body_limit
 
 log = logging.getLogger("hedgerow.api")
@@ -59,7 +60,7 @@ class HotPaths:
         headers = _headers(scope)
         body = await _read_body(receive, FLAGS_BODY_LIMIT + 1, keep_reading=True)
         try:
-            status, media_type, payload = answer(
+            status, media_type, payload = await answer_async(
                 self.state.services, route, scope["method"], _query(scope), headers, body or b""
             )
         except Exposed as error:
@@ -75,7 +76,7 @@ class HotPaths:
         try:
             limit = body_limit(path)
             declared = headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
+            if is_digits(declared) and int(declared) > limit:
                 raise too_large(limit)
             body = await _read_body(receive, limit)
             if body is None:
@@ -83,7 +84,8 @@ class HotPaths:
             client = scope.get("client")
             await self.state.services.ingestor.ingest(
                 body, headers, _query(scope),
-                remote_address(headers.get("x-forwarded-for"), client[0] if client else None),
+                self.state.client_address(headers.get("x-forwarded-for"),
+                                          client[0] if client else None),
                 path, scope["method"],
             )  # fmt: skip
             status, payload = 200, OK

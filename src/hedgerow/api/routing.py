@@ -52,6 +52,14 @@ class Route:
         return self.operation.about_caller if self.operation else False
 
     @property
+    def self_service(self) -> bool:
+        return self.operation.self_service if self.operation else False
+
+    @property
+    def accepts_project_secret(self) -> bool:
+        return self.operation.accepts_project_secret if self.operation else False
+
+    @property
     def project_based(self) -> bool:
         """Under a project: named in the path, or by the ``token`` query parameter."""
         return PROJECT_PARAM in self.path or self.project_from_token

@@ -72,9 +72,9 @@ def _who(decision: Decision) -> str:
         return "The operator"
     if principal is not None:
         return f"Key '{principal.key_label}'"
-    if decision.error is not None and decision.error.code == "not_authenticated":
-        return "A request without an API key"
-    return "A request with an invalid API key"
+    if decision.error is not None and decision.error.code == "authentication_failed":
+        return "A request with an invalid API key"
+    return "A request without an API key"
 
 
 def sentence(decision: Decision, status: int | None) -> str:

@@ -15,9 +15,6 @@ from hedgerow.auth.scopes import Scope, grants
 from hedgerow.errors import Exposed, PermissionDenied
 
 
-MANAGED_BY_PEOPLE = ("personal_api_key", "agent")
-
-
 @dataclass(frozen=True)
 class Target:
     """What a call is about, resolved before the decision.
@@ -26,6 +23,8 @@ class Target:
     ``organization_id`` is the organization it belongs to, when known. ``project_based``
     says whether the endpoint lives under a project; ``exempt_from_limits`` marks endpoints
     about the caller itself (``/api/users/@me/``), which key limits do not apply to.
+    ``self_service`` marks the personal-API-key endpoints, where a key may only read itself
+    (``key_ref`` is the key the call names: ``@current`` or an id).
     """
 
     method: str
@@ -39,6 +38,8 @@ class Target:
     exempt_from_limits: bool = False
     accepts_project_secret: bool = False
     extra_scopes: tuple[Scope, ...] = ()
+    self_service: bool = False
+    key_ref: str | None = None
     via: str = "rest"
     subject: str | None = None
 
@@ -63,8 +64,33 @@ class Refused(PermissionDenied):
         self.reason = reason
 
 
-def _deny(principal: Principal | None, target: Target, reason: str, error: Exposed) -> Decision:
+MANAGED_BY_PEOPLE = ("personal_api_key", "agent")
+
+
+def _deny(principal: Principal | None, target: Target, reason: str, error: Exposed | None) -> Decision:
     return Decision(False, reason, target, principal, error)
+
+
+def refused(principal: Principal | None, target: Target, error: Exposed | None, reason: str) -> Decision:
+    """A call stopped before it could be decided (its body could not be read, the project
+    token it names does not exist): recorded like a denial, with ``reason``."""
+    return _deny(principal, target, reason, error)
+
+
+SELF_SERVICE_ONLY = "This action does not support Personal API Key access"
+
+
+def _self_service(principal: Principal, target: Target) -> Decision:
+    """PostHog's rule for the key endpoints: a key may read itself, with no scope, and do
+    nothing else (keys are managed by the operator), so no key can mint or widen a key."""
+    own = target.key_ref in ("@current", principal.key_id)
+    if target.method == "GET" and own:
+        return Decision(True, "a key may read itself", target, principal)
+    reason = (
+        "a key may read only itself" if target.method == "GET" and target.key_ref else
+        "keys are managed by the operator, never by a key"
+    )
+    return _deny(principal, target, reason, PermissionDenied(SELF_SERVICE_ONLY))
 
 
 def authorize(principal: Principal | None, target: Target, credential_error: Exposed | None = None) -> Decision:
@@ -77,7 +103,13 @@ def authorize(principal: Principal | None, target: Target, credential_error: Exp
     if principal.is_operator:
         return Decision(True, "the operator may do anything", target, principal)
 
-    if target.scope is None:
+    if principal.agent is not None and target.scope is not None and target.scope.object in MANAGED_BY_PEOPLE:
+        return _deny(
+            principal, target, "agents never manage keys or agents",
+            PermissionDenied("This action does not support agent access."),
+        )  # fmt: skip
+
+    if target.scope is None and not target.self_service:
         return _deny(
             principal,
             target,
@@ -92,6 +124,9 @@ def authorize(principal: Principal | None, target: Target, credential_error: Exp
             "a project secret key only reads flag definitions",
             PermissionDenied("This action does not support project secret API key access"),
         )
+
+    if target.self_service:
+        return _self_service(principal, target)
 
     if not target.exempt_from_limits:
         if principal.scoped_teams:
@@ -123,14 +158,6 @@ def authorize(principal: Principal | None, target: Target, credential_error: Exp
                         f"ID {target.organization_id}."
                     ),
                 )
-
-    if principal.agent is not None and target.scope.object in MANAGED_BY_PEOPLE:
-        return _deny(
-            principal,
-            target,
-            "agents never manage keys or agents",
-            PermissionDenied("This action does not support agent access."),
-        )
 
     for required in (target.scope, *target.extra_scopes):
         if principal.agent is not None and not grants(principal.scopes, required):

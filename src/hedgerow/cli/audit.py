@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from hedgerow import clock
+from hedgerow.cli.display import console, shown
 from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, opened_services, print_json
 
 
@@ -23,7 +24,7 @@ def audit(
     database_url: Optional[str] = DatabaseURL,
     as_json: bool = JSONFlag,
 ) -> None:
-    """Print the newest audit entries, newest first."""
+    """Print the newest audit entries, newest first (stored text shown escaped, one line each)."""
     if ctx.invoked_subcommand is not None:
         return
     with opened_services(data_dir, database_url) as services:
@@ -31,8 +32,9 @@ def audit(
     if as_json:
         print_json([e.as_json() for e in entries])
         return
+    out = console()
     for e in entries:
-        typer.echo(f"{clock.iso(e.created_at)}  {e.status or '-':>3}  {e.sentence}")
+        out.print(f"{clock.iso(e.created_at)}  {e.status or '-':>3}  {shown(e.sentence)}")
 
 
 @app.command("verify")

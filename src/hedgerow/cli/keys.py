@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from hedgerow.cli.display import console, shown
 from hedgerow.services.operations.personal_api_keys import key_json
 from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, fail, opened_services, print_json
 
@@ -56,10 +56,10 @@ def list_keys(
     table = Table("id", "label", "key", "scopes", "projects", "last used")
     for r in records:
         table.add_row(
-            r.id, r.label, r.mask_value, ",".join(r.scopes), ",".join(map(str, r.scoped_teams or [])) or "all",
-            str(r.last_used_at or "never"),
+            r.id, shown(r.label), shown(r.mask_value), shown(",".join(r.scopes)),
+            ",".join(map(str, r.scoped_teams or [])) or "all", str(r.last_used_at or "never"),
         )
-    Console().print(table)
+    console().print(table)
 
 
 @app.command("revoke")

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from hedgerow.services.operations.projects import project_detail
+from hedgerow.cli.display import console, shown
 from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, opened_services, print_json
 
 app = typer.Typer(help="Projects.", no_args_is_help=True)
@@ -48,5 +48,5 @@ def list_projects(
         return
     table = Table("id", "name", "api_token", "timezone", "organization")
     for p in projects:
-        table.add_row(str(p.id), p.name, p.api_token, p.timezone, p.organization_id)
-    Console().print(table)
+        table.add_row(str(p.id), shown(p.name), p.api_token, shown(p.timezone), p.organization_id)
+    console().print(table)

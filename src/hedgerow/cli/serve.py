@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 import uvicorn
@@ -41,11 +41,17 @@ def serve(
     database_url: Optional[str] = typer.Option(None, "--database-url", envvar="HEDGEROW_DATABASE_URL"),
     events_url: Optional[str] = typer.Option(None, "--events-url", envvar="HEDGEROW_EVENTS_URL"),
     redis_url: Optional[str] = typer.Option(None, "--redis-url", envvar="HEDGEROW_REDIS_URL"),
+    trusted_proxy: Optional[List[str]] = typer.Option(
+        None, "--trusted-proxy",
+        help="A proxy (address or CIDR) whose X-Forwarded-For is believed; repeatable "
+        "(HEDGEROW_TRUSTED_PROXIES: comma-separated).",
+    ),
 ) -> None:
     """Serve the API. On the first start, print the project API key and an admin key."""
     settings = Settings.from_env(
         data_dir=data_dir, host=host, port=port, database_url=database_url,
         events_url=events_url, redis_url=redis_url,
+        trusted_proxies=tuple(trusted_proxy) if trusted_proxy else None,
     )
     services = Services.open(settings)
     try:
@@ -70,5 +76,6 @@ def serve(
         loop="uvloop",
         http="httptools",
         access_log=False,
+        proxy_headers=False,  # X-Forwarded-For is read by api/client_address.py, trusted or not
         timeout_graceful_shutdown=5,
     )

@@ -17,7 +17,10 @@ from hedgerow.flags.cohorts import Cohorts, cohort_id_of
 from hedgerow.flags.dates import zone
 from hedgerow.flags.model import FlagDefinition, FlagResult, result_for_reason
 from hedgerow.flags.operators import Matcher, compile_filter, never
+from hedgerow.flags.patterns import BacktrackingPattern, compile_pattern
 from hedgerow.flags.reasons import Reason
+from hedgerow.flags.values import to_text
+from hedgerow.ids import parse_id
 
 _NOT_GIVEN = object()
 
@@ -127,6 +130,8 @@ class FlagSet:
     in_output_order: bool  # dependency order happens to be the given order
     broken_ids: frozenset[int]  # evaluate to missing_dependency
     has_dependency_cycles: bool
+    has_inactive: bool
+    costly: bool  # backtracking regexes or many conditions: worth a worker thread (see :func:`is_costly`)
     group_type_mapping: Mapping[int, str]
     cohorts: Cohorts
     timezone: Any
@@ -177,8 +182,9 @@ class _Resolver:
         self.keys = {d.key: d.id for d in definitions}
 
     def __call__(self, reference: str) -> int | None:
-        if reference.isdigit() and int(reference) in self.ids:
-            return int(reference)
+        number = parse_id(reference)
+        if number is not None and number in self.ids:
+            return number
         return self.keys.get(reference)
 
 
@@ -265,7 +271,9 @@ def compile_flag(definition: FlagDefinition, resolve: _Resolver) -> CompiledFlag
         if isinstance(first, Mapping) and first.get("properties"):
             super_condition = _compile_condition(0, first, None, valid, resolve)
             super_keys = tuple(p.get("key") for p in first["properties"] if isinstance(p, Mapping))
-    flag_steps = [s for c in conditions for s in c.steps if isinstance(s, FlagStep)]
+    # an inactive flag is never matched, so what it depends on does not matter (the server
+    # reads no dependencies from it either): it is simply off, and its dependents see False
+    flag_steps = [s for c in conditions for s in c.steps if isinstance(s, FlagStep)] if definition.active else []
     return CompiledFlag(
         definition=definition,
         key=definition.key,
@@ -309,6 +317,34 @@ def _order(flags: list[CompiledFlag]) -> tuple[list[CompiledFlag], set[int]]:
     return ordered, stuck
 
 
+COSTLY_CONDITIONS = 200
+_SLOW_OPERATORS = frozenset(("regex", "not_regex"))
+
+
+def _has_slow_filter(node: Any) -> bool:
+    """Whether a filter tree holds a regex that needs the backtracking engine."""
+    if isinstance(node, Mapping):
+        if node.get("operator") in _SLOW_OPERATORS:
+            if isinstance(compile_pattern(to_text(node.get("value"))), BacktrackingPattern):
+                return True
+        return any(_has_slow_filter(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_slow_filter(v) for v in node)
+    return False
+
+
+def is_costly(
+    definitions: list[FlagDefinition], cohorts: Mapping[int, Mapping[str, Any] | None] | None
+) -> bool:
+    """Whether evaluating these flags may take long enough to keep it off an event loop: a
+    regex on the backtracking engine (flags or cohorts; linear ones are cheap), or more than
+    :data:`COSTLY_CONDITIONS` conditions."""
+    conditions = sum(len(d.filters.get("groups") or ()) for d in definitions if isinstance(d.filters, Mapping))
+    if conditions > COSTLY_CONDITIONS:
+        return True
+    return any(_has_slow_filter(d.filters) for d in definitions) or _has_slow_filter(list((cohorts or {}).values()))
+
+
 def compile_flags(
     flags: Iterable[FlagDefinition | Mapping[str, Any]],
     *,
@@ -344,6 +380,8 @@ def compile_flags(
         in_output_order=[flag.id for flag in ordered] == [flag.id for flag in compiled],
         broken_ids=frozenset(broken),
         has_dependency_cycles=bool(stuck),
+        has_inactive=any(not flag.active for flag in compiled),
+        costly=is_costly(definitions, cohorts),
         group_type_mapping={int(k): v for k, v in (group_type_mapping or {}).items()},
         cohorts=Cohorts(cohorts),
         timezone=zone(timezone),

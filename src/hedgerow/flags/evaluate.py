@@ -2,8 +2,8 @@
 
 For each flag, in dependency order (``rust/feature-flags`` ``FeatureFlagMatcher::get_match``):
 
-1. an inactive flag is off (``flag_disabled``); a flag whose dependencies are missing,
-   cyclic or broken is off (``missing_dependency``);
+1. an inactive flag is off (``flag_disabled``), and flags depending on it see ``False``;
+   a flag whose dependencies are missing, cyclic or broken is off (``missing_dependency``);
 2. early access: with ``feature_enrollment``, a present ``$feature_enrollment/<key>``
    person property decides (``true`` / ``"true"``) with ``super_condition_value``;
    the legacy ``super_groups[0]`` decides when any of its keys is present;
@@ -23,6 +23,7 @@ from hedgerow.flags.compile import CompiledFlag, Condition, FlagSet, FlagStep
 from hedgerow.flags.dates import Clock
 from hedgerow.flags.errors import EvaluationError, cohort_filters_unreadable
 from hedgerow.flags.model import EvaluationContext, FlagResult, failed_result
+from hedgerow.flags.patterns import search_budget
 from hedgerow.flags.properties import person_properties
 from hedgerow.flags.reasons import Reason
 from hedgerow.flags.values import to_json
@@ -201,6 +202,7 @@ def _match(flag: CompiledFlag, req: _Request) -> FlagResult:
 
 def _evaluate(flag: CompiledFlag, req: _Request) -> FlagResult:
     if not flag.active:
+        req.values[flag.id] = False  # a dependency on an inactive flag sees it off
         return flag.outcome(Reason.FLAG_DISABLED)
     if flag.id in req.flag_set.broken_ids:
         result = flag.outcome(Reason.MISSING_DEPENDENCY)
@@ -225,7 +227,8 @@ def evaluate_flags(
     ``flag_disabled``; flags that hit an error come back with ``failed=True``.
     """
     req = _Request(flag_set, ctx)
-    results = {flag.key: _evaluate(flag, req) for flag in flag_set.select(flag_keys)}
+    with search_budget():
+        results = {flag.key: _evaluate(flag, req) for flag in flag_set.select(flag_keys)}
     if flag_set.in_output_order:
         return results
     order = flag_set.output_order

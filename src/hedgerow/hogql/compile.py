@@ -25,6 +25,7 @@ from hedgerow.hogql.passes import (
     placeholders,
     properties,
     reads,
+    rollup,
     team_guard,
     timezone,
 )
@@ -64,6 +65,8 @@ STAGES: tuple[Stage, ...] = (
     timezone.run,
     null_semantics.run,
     functions.run,
+    rollup.run,
+    limits.guard_sizes,
     constant_keys.run,
     limit_by.run,
     team_guard.run,

@@ -58,11 +58,23 @@ class UnsupportedSyntaxError(HogQLError):
     default_code = "unsupported_syntax"
 
 
+LIMIT_EXCEEDED = "hedgerow limit exceeded: "
+"""Prefix of the engine error a size guard raises (see ``passes.limits.guard_sizes``); the
+store turns such an error into a :class:`LimitExceeded` with the rest as its detail."""
+
+
 class QueryError(HogQLError):
     """The engine rejected the query for a reason the user can act on (types, timeout...)."""
 
     default_code = "query_error"
     default_detail = "The query could not be executed."
+
+
+class LimitExceeded(QueryError):
+    """A query went past one of the limits it runs under (result bytes, value sizes, memory)."""
+
+    default_code = "limit_exceeded"
+    default_detail = "The query went past a limit."
 
 
 class QueryTimeoutError(Exposed):

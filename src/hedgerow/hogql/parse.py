@@ -27,7 +27,7 @@ ALLOWED_NODES: frozenset[type[exp.Expression]] = frozenset(
         exp.TableAlias, exp.From, exp.Join, exp.Table, exp.Where, exp.Group, exp.Having,
         exp.Order, exp.Ordered, exp.Limit, exp.Offset, exp.Distinct, exp.Window,
         exp.WindowSpec, exp.Alias, exp.Star, exp.Column, exp.Identifier, exp.Dot, exp.Var,
-        exp.Qualify,
+        exp.Qualify, exp.Rollup, exp.Cube,
         # literals and constructors
         exp.Literal, exp.Null, exp.Boolean, exp.Array, exp.Tuple, exp.Interval, exp.Placeholder,
         exp.Paren, exp.DataType, exp.Cast, exp.TryCast,
@@ -158,6 +158,24 @@ def parse_order(text: str) -> exp.Ordered:
     return items[0].pop()
 
 
+def _normalise_group_modifiers(select: exp.Select) -> None:
+    """``GROUP BY a, b WITH ROLLUP`` is ``GROUP BY ROLLUP(a, b)`` (likewise CUBE).
+
+    ``WITH TOTALS`` is accepted and has no effect on the rows: ClickHouse sends the totals row
+    apart from the data, and PostHog's parser drops the modifier.
+    """
+    group = select.args.get("group")
+    if group is None:
+        return
+    for modifier, cls in (("rollup", exp.Rollup), ("cube", exp.Cube)):
+        if group.args.get(modifier):
+            group.set(modifier, None)
+            group.set("expressions", [cls(expressions=list(group.expressions))])
+    modifiers = [e for e in group.expressions if isinstance(e, (exp.Rollup, exp.Cube))]
+    if modifiers and len(group.expressions) > 1:
+        raise UnsupportedSyntaxError("ROLLUP and CUBE must be the whole GROUP BY")
+
+
 def _check_nodes(tree: exp.Expression) -> None:
     for node in tree.walk():
         if type(node) not in ALLOWED_NODES:
@@ -169,6 +187,7 @@ def _check_nodes(tree: exp.Expression) -> None:
 
 
 def _check_select(select: exp.Select) -> None:
+    _normalise_group_modifiers(select)
     for arg in ("settings", "format", "sample", "prewhere", "totals", "options", "into", "kind"):
         value = select.args.get(arg)
         if not value:

@@ -26,6 +26,7 @@ from hedgerow.hogql.dialect import InCohort, RegexMatch
 from hedgerow.hogql.errors import HogQLError
 from hedgerow.hogql.nodes import Value, constant
 from hedgerow.hogql.parse import parse_expr
+from hedgerow.ids import parse_id
 
 SCOPES = ("event", "person", "group", "session")
 _RELATIVE_DATE = re.compile(r"^-?[0-9]+[hdwmqy]")
@@ -251,7 +252,7 @@ def _target(prop: Mapping[str, Any], env: FilterEnv) -> exp.Expression:
 
 def _cohort(prop: Mapping[str, Any], env: FilterEnv) -> exp.Expression:
     value = prop.get("value")
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or parse_id(str(value)) is None:
         raise PropertyFilterError("Cohort property value must be a cohort ID")
     who = field(*([env.alias] if env.alias else []), "id" if env.scope == "person" else "person_id")
     test: exp.Expression = InCohort(this=who, expression=exp.Literal.number(int(value)))

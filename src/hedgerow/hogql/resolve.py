@@ -21,6 +21,7 @@ from hedgerow.hogql import nodes
 from hedgerow.hogql import types as T
 from hedgerow.hogql.dialect import LIMIT_BY, HogQL, InCohort, ParametricCall, RegexMatch
 from hedgerow.hogql.errors import (
+    HogQLError,
     HogQLInternalError,
     PlaceholderError,
     UnknownFieldError,
@@ -28,6 +29,8 @@ from hedgerow.hogql.errors import (
     UnsupportedFunctionError,
     UnsupportedSyntaxError,
 )
+from hedgerow.hogql.functions.dates import CALENDAR_UNITS, unit_of
+from hedgerow.hogql.functions.local_time import call_zone
 from hedgerow.hogql.functions.registry import lookup
 from hedgerow.hogql.functions.spec import fn, literal_value
 from hedgerow.hogql.nodes import Property, type_of, typed
@@ -405,7 +408,10 @@ class Resolver:
             arg_types = [type_of(a) for a in args]
         if params:
             node.set("params", [self.expr(p, scope) for p in params])
-        return typed(node, spec.return_type(arg_types))
+        result = spec.return_type(arg_types, [] if distinct else args)
+        if result.is_datetime and not distinct:
+            result = result.in_zone(call_zone(spec, args, arg_types) or result.zone)
+        return typed(node, result)
 
     def _lambda(self, node: exp.Lambda, scope: Scope) -> exp.Expression:
         names = {a.name for a in node.expressions}
@@ -535,7 +541,7 @@ class Resolver:
                 if nodes.TYPE not in arg.meta:
                     typed(arg, _infer(arg))
             spec = lookup(node.name)
-            return typed(node, spec.return_type([type_of(a) for a in node.expressions]))
+            return typed(node, spec.return_type([type_of(a) for a in node.expressions], node.expressions))
         return typed(node, _infer(node))
 
     def _lazy(self, source: Source, name: str, join: LazyJoin, scope: Scope) -> Source:
@@ -640,13 +646,28 @@ def _literal_type(node: exp.Literal) -> HogType:
     return T.FLOAT64
 
 
+def _interval_unit(node: exp.Interval) -> str | None:
+    unit = node.args.get("unit")
+    try:
+        return unit_of(exp.Literal.string(unit.name)) if unit is not None else "second"
+    except HogQLError:
+        return None
+
+
+def _shifted(value: HogType, interval: HogType, nullable: bool) -> HogType:
+    """``Date ± INTERVAL`` stays a Date for whole days or more, else becomes a DateTime."""
+    if value.is_date and interval.unit not in CALENDAR_UNITS:
+        return T.DATETIME.as_nullable(nullable)
+    return value.as_nullable(nullable)
+
+
 def _arith(node: exp.Expression) -> HogType:
     left, right = type_of(node.this), type_of(node.expression)
     nullable = left.nullable or right.nullable
     if left.is_temporal and right.name == "Interval":
-        return left.as_nullable(nullable)
+        return _shifted(left, right, nullable)
     if right.is_temporal and left.name == "Interval":
-        return right.as_nullable(nullable)
+        return _shifted(right, left, nullable)
     if isinstance(node, exp.Sub) and left.is_temporal and right.is_temporal:
         return T.INT64.as_nullable(nullable)
     if left.is_numeric and right.is_numeric:
@@ -710,7 +731,7 @@ _TYPE_RULES: dict[type, Callable[[exp.Expression], HogType]] = {
     exp.Coalesce: _coalesce,
     exp.Cast: _cast,
     exp.TryCast: _cast,
-    exp.Interval: lambda n: T.INTERVAL,
+    exp.Interval: lambda n: T.interval_of(_interval_unit(n)),
     exp.Array: lambda n: T.array_of(T.common([type_of(e) for e in n.expressions]) if n.expressions else T.NOTHING),
     exp.Tuple: lambda n: HogType("Tuple"),
     exp.Bracket: _bracket,

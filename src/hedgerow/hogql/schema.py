@@ -218,7 +218,7 @@ SESSIONS = VirtualTable(
     "sessions",
     {
         "id": Aggregate("any($session_id)", T.STRING),
-        "distinct_id": Aggregate("argMin(distinct_id, timestamp)", T.STRING),
+        "distinct_id": Aggregate("argMax(distinct_id, timestamp)", T.STRING),  # PostHog keeps the last
         "$start_timestamp": Aggregate("min(timestamp)", T.DATETIME),
         "$end_timestamp": Aggregate("max(timestamp)", T.DATETIME),
         "$session_duration": Aggregate(_SESSION_DURATION, T.INT64),

@@ -11,14 +11,25 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class HogType:
-    """A HogQL type: a ClickHouse base name, nullability and, for arrays, an item type."""
+    """A HogQL type: a ClickHouse base name, nullability and, for arrays, an item type.
+
+    ``zone`` is a DateTime's own time zone (``toTimeZone(ts, 'America/New_York')``): calendar
+    functions of the value read its wall clock there. None means the project's zone.
+    """
 
     name: str
     nullable: bool = False
     item: "HogType | None" = None
+    zone: str | None = None
+    unit: str | None = None
+    """An Interval's unit (``day``, ``hour``...), when known at compile time."""
 
     def as_nullable(self, nullable: bool = True) -> "HogType":
         return self if self.nullable == nullable else replace(self, nullable=nullable)
+
+    def in_zone(self, zone: str | None) -> "HogType":
+        """This DateTime type shown and read in ``zone`` (other types are unchanged)."""
+        return replace(self, zone=zone) if self.is_datetime and self.zone != zone else self
 
     @property
     def is_datetime(self) -> bool:
@@ -43,10 +54,12 @@ class HogType:
     def clickhouse(self, timezone: str = "UTC") -> str:
         """The ClickHouse type string shown in the API's ``types`` field."""
         if self.name == "DateTime64":
-            base = f"DateTime64(6, '{timezone}')"
+            base = f"DateTime64(6, '{self.zone or timezone}')"
         elif self.name == "Array":
             inner = self.item.clickhouse(timezone) if self.item else "Nothing"
             return f"Array({inner})"
+        elif self.name == "Interval" and self.unit:
+            base = f"Interval{self.unit.capitalize()}"
         elif self.name in ("Unknown", "JSON"):
             base = "String"
         else:
@@ -72,6 +85,11 @@ JSON = HogType("JSON")
 NOTHING = HogType("Nothing", nullable=True)
 UNKNOWN = HogType("Unknown")
 INTERVAL = HogType("Interval")
+
+
+def interval_of(unit: str | None) -> HogType:
+    """The type of an interval of ``unit``s (ClickHouse's ``IntervalDay``...)."""
+    return HogType("Interval", unit=unit)
 
 
 def array_of(item: HogType) -> HogType:

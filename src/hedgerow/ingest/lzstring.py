@@ -17,6 +17,10 @@ class LZStringError(ValueError):
     """The input is not a valid lz-string base64 stream."""
 
 
+class LZStringTooLarge(LZStringError):
+    """The output would pass ``max_chars``."""
+
+
 def decompress_from_base64(text: str, *, max_chars: int | None = None) -> str:
     """Decompress lz-string base64 ``text``; raise :class:`LZStringError` when it is invalid.
 
@@ -88,7 +92,7 @@ def decompress_from_base64(text: str, *, max_chars: int | None = None) -> str:
         out.append(entry)
         produced += len(entry)
         if max_chars is not None and produced > max_chars:
-            raise LZStringError("decompressed size over the limit")
+            raise LZStringTooLarge("decompressed size over the limit")
         dictionary.append(w + entry[0])
         enlarge_in -= 1
         w = entry

@@ -10,7 +10,14 @@ Rules are PostHog's:
 * **timestamp** (``rust/.../parse_event_timestamp``): with ``sent_at`` (unless
   ``$ignore_sent_at``) ``now + (timestamp - sent_at)``; else ``timestamp``; an ``offset`` (ms)
   overrides both with ``now - offset``; more than 23 h ahead of ``now`` becomes ``now``; a year
-  outside 0..9999 becomes the epoch; an unreadable timestamp becomes ``now``.
+  outside 0..9999 becomes the epoch; an unreadable timestamp becomes ``now``. Absurd values
+  (``1e308``, NaN, negative or five-digit years, an ``offset`` that is not a 64-bit integer)
+  are unreadable: the event is stored with the fallback and an ``ignored_invalid_timestamp``
+  ingestion warning (``field``, ``value``, ``reason``), as PostHog's ingestion does; an
+  unreadable ``sent_at`` is ignored with the same warning.
+* **properties** must be storable as JSON: nested deeper than the JSON writer allows (254
+  levels) or holding an integer over 64 bits, the request is refused with 400 before any
+  state changes (the text is made here once and is what the writer stores).
 * **person properties**: top-level ``$set``/``$set_once`` are merged over
   ``properties.$set``/``$set_once`` (the top level wins); ``$unset`` is a list of keys or an
   object whose keys are unset; web properties (``$browser``, ``$os``, ``utm_*``, ...) are
@@ -26,6 +33,7 @@ Rules are PostHog's:
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -33,12 +41,18 @@ import uuid as uuidlib
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+import orjson
+
 from hedgerow.ingest.errors import RequestParsingError
 
 FUTURE_CUTOFF_US = 23 * 3600 * 1_000_000
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
 _MIN_US = (datetime(1, 1, 1, tzinfo=_UTC) - _EPOCH) // _EPOCH.resolution
+_MAX_US = 253402300800_000000  # 10000-01-01
+_I64 = 1 << 63
+INVALID_TIMESTAMP = "ignored_invalid_timestamp"
+FUTURE_TIMESTAMP = "event_timestamp_in_future"
 _CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 # Web properties an event copies to its person ($set) and, prefixed, once ($set_once):
@@ -78,7 +92,7 @@ class NormalEvent:
     __slots__ = (
         "uuid", "uuid_int", "event", "distinct_id", "properties", "timestamp_us",
         "set", "set_once", "unset", "personless", "session_id", "window_id",
-        "elements_chain", "groups", "web",
+        "elements_chain", "groups", "web", "properties_json", "warnings",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -89,6 +103,8 @@ class NormalEvent:
         self.web: set[str] | None = None
         """Web properties present (PERSON_WEB_PROPERTIES): $set on the person, and their
         $initial_ twins $set_once, below the event's own $set/$set_once."""
+        self.warnings: list[tuple[str, dict[str, Any]]] | None = None
+        """Ingestion warnings (type, details) about this event, e.g. an ignored timestamp."""
 
 
 def normalise_event(
@@ -124,14 +140,18 @@ def normalise_event(
         out.uuid_int = n = uuid7_int(now_us)
         out.uuid = str(uuidlib.UUID(int=n))
 
-    offset = raw.get("offset")
-    if offset is not None and type(offset) is not int:
-        raise RequestParsingError("offset must be an integer number of milliseconds")
+    warnings: list[tuple[str, dict[str, Any]]] = []
     if props.get("$ignore_sent_at") is True:
         sent_at_us = None
     elif raw.get("sent_at") is not None:
         sent_at_us = parse_time(raw["sent_at"])
-    out.timestamp_us = event_timestamp(raw.get("timestamp"), offset, sent_at_us, now_us)
+        if sent_at_us is None:
+            warnings.append(invalid_timestamp("sent_at", raw["sent_at"]))
+    out.timestamp_us = event_timestamp(
+        raw.get("timestamp"), raw.get("offset"), sent_at_us, now_us, warnings
+    )
+    if warnings:
+        out.warnings = warnings
 
     personless = props.get("$process_person_profile") is False
     out.personless = personless
@@ -161,6 +181,10 @@ def normalise_event(
     groups = props.get("$groups")
     if groups and isinstance(groups, dict):
         out.groups = groups
+    try:
+        out.properties_json = orjson.dumps(props).decode()
+    except orjson.JSONEncodeError as exc:
+        raise RequestParsingError(f"properties cannot be stored: {exc}") from None
     return out
 
 
@@ -201,47 +225,87 @@ def _merged(inner: Any, top: Any) -> dict[str, Any] | None:
 
 
 def event_timestamp(
-    timestamp: Any, offset: int | None, sent_at_us: int | None, now_us: int
+    timestamp: Any,
+    offset: Any,
+    sent_at_us: int | None,
+    now_us: int,
+    warnings: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> int:
-    """The event's time in microseconds since the epoch, by PostHog's skew rules."""
+    """The event's time in microseconds since the epoch, by PostHog's skew rules.
+
+    An unreadable ``timestamp`` or ``offset`` is ignored; when ``warnings`` is given, an
+    ``ignored_invalid_timestamp`` warning is appended for it (and for an out-of-range result).
+    """
     result = now_us
     if timestamp is not None:
         ts = parse_time(timestamp)
         if ts is not None:
             result = now_us + (ts - sent_at_us) if sent_at_us is not None else ts
+        elif warnings is not None:
+            warnings.append(invalid_timestamp("timestamp", timestamp))
     if offset is not None:
-        result = now_us - offset * 1000
+        if type(offset) is int and -_I64 <= offset < _I64:
+            result = now_us - offset * 1000
+        elif warnings is not None:
+            warnings.append(invalid_timestamp("offset", offset, "not a 64-bit integer"))
     if result - now_us > FUTURE_CUTOFF_US:
+        if warnings is not None:
+            warnings.append((FUTURE_TIMESTAMP, {"timestamp": _shown(timestamp),
+                                                "offset": _shown(offset)}))  # fmt: skip
         result = now_us
-    if result < _MIN_US or result >= 253402300800_000000:  # year 1 .. 9999
+    if result < _MIN_US or result >= _MAX_US:  # year 1 .. 9999
+        if warnings is not None:
+            warnings.append(invalid_timestamp("timestamp", timestamp, "out of bounds"))
         result = 0
     return result
 
 
+def invalid_timestamp(field: str, value: Any, reason: str = "invalid format") -> tuple[str, dict[str, Any]]:
+    """An ``ignored_invalid_timestamp`` warning."""
+    return INVALID_TIMESTAMP, {"field": field, "value": _shown(value), "reason": reason}
+
+
+def _shown(value: Any) -> Any:
+    """A value as a warning shows it: JSON-safe, cut to 200 characters."""
+    if value is None or type(value) in (int, bool):
+        return value
+    if type(value) is float:
+        return repr(value)  # NaN and infinities are not JSON
+    return str(value)[:200]
+
+
 def parse_time(value: Any) -> int | None:
-    """An ISO-8601 string, or epoch seconds/milliseconds, as microseconds; None if unreadable."""
+    """An ISO-8601 string, or epoch seconds/milliseconds, as microseconds; None if unreadable
+    or outside years 1..9999 (so a caller never sees an overflow)."""
     if type(value) is str:
         try:
             dt = datetime.fromisoformat(value)
         except ValueError:
             text = value.strip()
-            if text.replace(".", "", 1).isdigit():
+            if len(text) <= 32 and text.replace(".", "", 1).isdigit():
                 return _epoch_number(float(text))
             return None
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=_UTC)
-        delta = dt - _EPOCH
-        return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-    if type(value) in (int, float):
-        return _epoch_number(float(value))
+        try:
+            delta = dt - _EPOCH
+        except OverflowError:  # a zone pushes year 1 or 9999 out of range
+            return None
+        result = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return result if _MIN_US <= result < _MAX_US else None
+    if type(value) is int:
+        return _epoch_number(float(value)) if -_I64 <= value < _I64 else None
+    if type(value) is float:
+        return _epoch_number(value)
     return None
 
 
-def _epoch_number(number: float) -> int:
+def _epoch_number(number: float) -> int | None:
     # PostHog's rule for sent_at numbers: more than 11 digits are milliseconds.
-    if abs(number) >= 1e11:
-        return int(number * 1000)
-    return int(number * 1_000_000)
+    if not math.isfinite(number) or abs(number) >= 1e17:  # 1e17 ms is 3 million years
+        return None
+    result = int(number * 1000) if abs(number) >= 1e11 else int(number * 1_000_000)
+    return result if _MIN_US <= result < _MAX_US else None
 
 
 def uuid7_int(now_us: int | None = None) -> int:

@@ -115,7 +115,10 @@ def extract_distinct_id(event: Mapping[str, Any], properties: Mapping[str, Any])
             if value is None:
                 raise MissingDistinctId()
     if type(value) is not str:
-        value = orjson.dumps(value).decode()
+        try:
+            value = orjson.dumps(value).decode()
+        except orjson.JSONEncodeError as exc:
+            raise RequestParsingError(f"distinct_id cannot be stored: {exc}") from None
     if not value:
         raise MissingDistinctId()
     if "\x00" in value:

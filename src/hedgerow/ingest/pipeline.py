@@ -1,13 +1,26 @@
 """The capture pipeline the HTTP routes call: decode -> parse -> normalise -> dedup ->
 persons -> definitions -> durable write, answered only once the events are committed.
 
-Stages run in the order below; all but the last run synchronously on the caller's thread (the
-event loop), so the in-memory identity state changes atomically per request, then the request
-waits for the writer's group commit::
+Stages run in the order below, then the request waits for the writer's group commit::
 
     decode_body -> parse_request -> resolve token -> normalise_event (all events first, so a
     bad event fails the request before any state changes) -> Deduplicator.check ->
     PersonIndex.process / group_slots -> DefinitionTracker.observe -> GroupWriter.submit
+
+Nothing a client sends may hold the event loop for long. What the SDKs send (a body of up to
+``INLINE_BYTES`` with at most ``ADMIT_SLICE`` events) runs on the loop, which is the fastest
+path (a thread hop costs more than the work). A body that is bigger, or decompresses to more,
+or is lz-string (a pure-Python decoder), is decoded and parsed on one of ``DECODE_WORKERS``
+threads (a bounded pool: hostile bodies queue behind each other, not in front of everyone);
+a request of more events is normalised there too, then admitted on the loop ``ADMIT_SLICE``
+events at a time. Admission (dedup, identity, definitions) stays on the loop thread, so the
+readers of the in-memory state (flags, persons) never see it mid-change.
+
+All or nothing: every event is normalised, which validates it (and makes its stored JSON),
+before any state changes, so a refused request leaves nothing behind. The state changes of an
+admitted batch travel with its rows into one store transaction; when a commit fails, the
+writer fails that batch and everything admitted on top of it, and the next admission reloads
+the in-memory state from the store (see :mod:`hedgerow.ingest.writer`).
 """
 
 from __future__ import annotations
@@ -19,17 +32,22 @@ import sys
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping, Union
+from typing import Any, Awaitable, Callable, Mapping, TypeVar, Union
 
-import orjson
-
-from hedgerow.ingest.decode import BATCH_ROUTE_LIMIT, EVENT_ROUTE_LIMIT, decode_body
+from hedgerow.ingest.collector import collector_paused
+from hedgerow.ingest.decode import (
+    BATCH_ROUTE_LIMIT,
+    EVENT_ROUTE_LIMIT,
+    INLINE_BYTES,
+    DecodeInWorker,
+    decode_body,
+)
 from hedgerow.ingest.dedup import DUPLICATE, MAYBE, Deduplicator
 from hedgerow.ingest.definitions import DefinitionSink, DefinitionTracker, MemoryDefinitionSink
 from hedgerow.ingest.errors import InvalidToken
-from hedgerow.ingest.normalise import NormalEvent, normalise_event, parse_time
+from hedgerow.ingest.normalise import NormalEvent, invalid_timestamp, normalise_event, parse_time
 from hedgerow.ingest.parse import CaptureRequest, extract_distinct_id, parse_request
 from hedgerow.ingest.persons import Changes, IngestionWarning, PersonIndex
 from hedgerow.ingest.writer import GroupWriter, Submission, Waiter
@@ -39,6 +57,11 @@ log = logging.getLogger(__name__)
 
 _NO_GROUPS = ("", "", "", "", "")
 GIL_SWITCH_INTERVAL = 0.0005
+ADMIT_SLICE = 500
+"""Requests of up to this many events are admitted in one go; bigger ones in slices this big."""
+DECODE_WORKERS = 2
+_NONE_SLICE = [None] * ADMIT_SLICE
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +70,8 @@ class Project:
 
     id: int
     anonymize_ips: bool = False
+    ingested_event: bool = False
+    """Already marked as having received an event (so the first one need not mark it)."""
 
 
 TokenResolver = Callable[[str], Union[Project, int, None, Awaitable[Union[Project, int, None]]]]
@@ -70,8 +95,14 @@ class Ingestor:
         recent_uuids: int = 1_000_000,
         max_group_rows: int = 20_000,
         switch_interval: float | None = GIL_SWITCH_INTERVAL,
+        on_first_event: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_first_event = on_first_event
+        """Called (on a worker thread) with a project id the first time this process stores
+        an event for a project not yet marked as having one."""
+        self._ingested: set[int] = set()
+        self._workers = ThreadPoolExecutor(DECODE_WORKERS, thread_name_prefix="hedgerow-decode")
         self.resolve_token = resolve_token
         self.definitions_sink = definitions if definitions is not None else MemoryDefinitionSink()
         self.definitions = DefinitionTracker()
@@ -106,6 +137,7 @@ class Ingestor:
 
     def close(self) -> None:
         """Commit what is queued and stop the writer (the store stays open)."""
+        self._workers.shutdown(wait=True, cancel_futures=True)
         self.writer.stop()
         self._started = False
 
@@ -142,26 +174,94 @@ class Ingestor:
 
         Returns the number of events written (duplicates are acknowledged, not written).
         Raises :class:`~hedgerow.ingest.errors.CaptureError` subclasses.
+
+        Small requests (what the SDKs send) run on the event loop. A request that is costly to
+        decode (over ``INLINE_BYTES``, or lz-string) is decoded and parsed on a worker thread,
+        and one of more than ``ADMIT_SLICE`` events is normalised there too and then admitted
+        in slices, so a hostile body never holds the loop for long (see the module docstring).
         """
-        payload = decode_body(
-            body,
-            content_type=_header(headers, "content-type"),
-            content_encoding=_header(headers, "content-encoding"),
-            query=query,
-            method=method,
-            max_size=body_limit(path),
-        )
-        request = parse_request(payload, query=query, path=path)
-        project = await self._project(request.token)
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.admit(request, project, remote_ip, future)
-        # The events are in the submitted batch now. Holding the parsed JSON (tens of
-        # thousands of dicts in flight under load) through the commit wait would get it
-        # promoted to the GC's old generation, whose full collections then walk it.
-        del payload, request
-        stored = await future
+        decode = (body, _header(headers, "content-type"), _header(headers, "content-encoding"),
+                  query, method, path)  # fmt: skip
+        try:
+            request = _decode_and_parse(*decode, inline_limit=INLINE_BYTES)
+        except DecodeInWorker:
+            del body
+            with collector_paused():
+                stored, project = await self._ingest_big(decode, remote_ip)
+        else:
+            del body, decode
+            project = await self._project(request.token)
+            now_us = time.time_ns() // 1000
+            if len(request.events) <= ADMIT_SLICE:
+                normals = self.normalise(request, project, remote_ip, now_us)
+                future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+                self._admit_normals(project.id, normals, now_us, future)
+                # The events are in the submitted batch now. Holding the parsed JSON (tens of
+                # thousands of dicts in flight under load) through the commit wait would get
+                # it promoted to the GC's old generation, whose full collections then walk it.
+                del normals, request
+                stored = await future
+            else:
+                stored = await self._admit_big(request, project, remote_ip, now_us)
         self.flush_definitions()
+        if stored and not project.ingested_event and project.id not in self._ingested:
+            self._ingested.add(project.id)
+            if self.on_first_event is not None:
+                try:  # the events are stored: a failure here must not fail the request
+                    await self.in_worker(self.on_first_event, project.id)
+                except Exception:  # noqa: BLE001
+                    log.warning("could not mark project %s as ingested", project.id, exc_info=True)
+                    self._ingested.discard(project.id)
         return stored
+
+    async def _ingest_big(self, decode: tuple, remote_ip: str | None) -> tuple[int, Project]:
+        """A costly body: decoded and parsed on a worker, then normalised there and admitted
+        in slices; its parsed events are freed on the worker too (as they go)."""
+        request = await self.in_worker(_decode_and_parse, *decode)
+        del decode
+        try:
+            project = await self._project(request.token)
+        except InvalidToken:
+            await self.in_worker(_release, request)
+            raise
+        now_us = time.time_ns() // 1000
+        return await self._admit_big(request, project, remote_ip, now_us), project
+
+    async def _admit_big(self, request: CaptureRequest, project: Project, remote_ip: str | None,
+                         now_us: int) -> int:  # fmt: skip
+        normals = await self.in_worker(_normalise_and_release, self.normalise, request,
+                                        project, remote_ip, now_us)  # fmt: skip
+        del request
+        return await self._admit_in_slices(project.id, normals, now_us)
+
+    async def in_worker(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` on the bounded decode pool (state-free work only)."""
+        return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
+
+    async def _admit_in_slices(self, team_id: int, normals: list[NormalEvent], now_us: int) -> int:
+        """Admit a big request ``ADMIT_SLICE`` events at a time, letting the loop run between.
+
+        Each slice is admitted atomically and committed with its own identity changes, so
+        state never holds an effect whose event is not on its way to the store; every event
+        was normalised (and so validated) before the first slice.
+        """
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[int]] = []
+        for start in range(0, len(normals), ADMIT_SLICE):
+            if futures:
+                await asyncio.sleep(0)
+            end = min(start + ADMIT_SLICE, len(normals))
+            future: asyncio.Future[int] = loop.create_future()
+            self._admit_normals(team_id, normals[start:end], now_us, future)
+            futures.append(future)
+            # Freed a slice at a time: dropping them all at once would hold the loop.
+            normals[start:end] = _NONE_SLICE[:end - start]
+        del normals
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return sum(outcomes)  # type: ignore[arg-type]
 
     async def _project(self, token: str) -> Project:
         found = self.resolve_token(token)
@@ -179,20 +279,31 @@ class Ingestor:
         the number of events stored once they are committed. Synchronous on purpose: no other
         request interleaves with its state changes.
         """
-        if not self._started:
-            raise RuntimeError("ingestor not started")
-        team_id = project.id
         now_us = time.time_ns() // 1000
+        normals = self.normalise(request, project, remote_ip, now_us)
+        return self._admit_normals(project.id, normals, now_us, future)
+
+    @staticmethod
+    def normalise(request: CaptureRequest, project: Project, remote_ip: str | None,
+                  now_us: int) -> list[NormalEvent]:  # fmt: skip
+        """Every event of a request normalised (and so validated): no state is touched, so a
+        refused event leaves nothing behind. Safe on any thread."""
         sent_at_us = parse_time(request.sent_at) if request.sent_at is not None else None
         ip = None if project.anonymize_ips else remote_ip
         normals = [
             normalise_event(event, distinct_id, sent_at_us=sent_at_us, now_us=now_us, ip=ip)
             for event, distinct_id in zip(request.events, request.distinct_ids)
         ]
-        return self._admit_normals(team_id, normals, now_us, future)
+        if sent_at_us is None and request.sent_at not in (None, ""):
+            warning = invalid_timestamp("sent_at", request.sent_at)
+            for n in normals:
+                n.warnings = [*(n.warnings or ()), warning]
+        return normals
 
     def _admit_normals(self, team_id: int, normals: list[NormalEvent], now_us: int,
                        future: Waiter | None) -> Waiter:  # fmt: skip
+        if not self._started:
+            raise RuntimeError("ingestor not started")
         with self._admission:
             self._ensure_fresh()
             return self._admit_locked(team_id, normals, now_us,
@@ -204,10 +315,13 @@ class Ingestor:
         changes = Changes()
         rows: list[tuple] = []
         maybe: list[int] = []
-        index, definitions, dumps = self.index, self.definitions, orjson.dumps
+        index, definitions = self.index, self.definitions
         for n, status in zip(normals, statuses):
             if status == DUPLICATE:
                 continue
+            if n.warnings:
+                changes.warnings.extend(IngestionWarning(team_id, kind, details)
+                                        for kind, details in n.warnings)  # fmt: skip
             person_id, person_props, person_created = index.process(team_id, n, now_us, changes)
             slots = index.group_slots(team_id, n.groups, changes) if n.groups else _NO_GROUPS
             props = n.properties
@@ -222,7 +336,7 @@ class Ingestor:
             if status == MAYBE:
                 maybe.append(len(rows))
             rows.append((
-                team_id, n.uuid, n.event, n.distinct_id, dumps(props).decode(), n.timestamp_us,
+                team_id, n.uuid, n.event, n.distinct_id, n.properties_json, n.timestamp_us,
                 now_us, person_id, person_props, person_created, n.session_id, n.window_id,
                 n.elements_chain, *slots,
             ))  # fmt: skip
@@ -270,6 +384,30 @@ class Ingestor:
         """Hand new definitions to the sink (cheap when nothing is new)."""
         if self.definitions.pending:
             self.definitions_sink.write(self.definitions.drain())
+
+
+def _normalise_and_release(normalise: Callable[..., list[NormalEvent]], request: CaptureRequest,
+                           *args: Any) -> list[NormalEvent]:  # fmt: skip
+    """``normalise``, then free the parsed events a slice at a time on this (worker) thread:
+    one deallocation of a few hundred thousand dicts would hold the GIL for tens of ms."""
+    normals = normalise(request, *args)
+    _release(request)
+    return normals
+
+
+def _release(request: CaptureRequest) -> None:
+    events = request.events
+    while events:
+        del events[-ADMIT_SLICE:]
+
+
+def _decode_and_parse(body: bytes, content_type: str | None, content_encoding: str | None,
+                      query: Mapping[str, str], method: str, path: str,
+                      inline_limit: int | None = None) -> CaptureRequest:  # fmt: skip
+    payload = decode_body(body, content_type=content_type, content_encoding=content_encoding,
+                          query=query, method=method, max_size=body_limit(path),
+                          inline_limit=inline_limit)  # fmt: skip
+    return parse_request(payload, query=query, path=path)
 
 
 def changes_ids(changes: Changes) -> list[str]:

@@ -11,9 +11,11 @@ A submission's future is either a :class:`concurrent.futures.Future` or an
 loop (one wake-up of the loop per commit rather than one per request: with single-event
 requests, the per-future machinery of ``asyncio.wrap_future`` was ~15% of the event loop).
 
-A failed commit fails its group and everything queued behind it (their identity changes were
-computed on top of the lost ones), and then every submission of the same *generation* until
-the pipeline reloads its in-memory state from the store and moves to the next generation.
+A failed commit (a store error, or any other exception) fails its group and everything queued
+behind it (their identity changes were computed on top of the lost ones), and then every
+submission of the same *generation* until the pipeline reloads its in-memory state from the
+store and moves to the next generation: the failed requests are answered 503, and their
+retries find neither a remembered uuid nor a half-applied person.
 """
 
 from __future__ import annotations
@@ -147,17 +149,19 @@ class GroupWriter:
         started = time.perf_counter()
         try:
             skipped = self.store.commit(batch)
-        except EventStoreError as exc:
-            log.error("events commit failed; failing %d requests", len(live), exc_info=exc)
+        except Exception as exc:  # noqa: BLE001 - a store error or a bug: the same way out
+            # The group's identity changes are already in the in-memory state, and so are
+            # those of everything admitted on top of it: fail them all (generation) and have
+            # the state reloaded from the store before the next admission, whatever went wrong.
+            if isinstance(exc, EventStoreError):
+                log.error("events commit failed; failing %d requests", len(live), exc_info=exc)
+            else:
+                log.exception("writer crashed on a group of %d requests", len(live))
             generation = max(s.generation for s in live)
             self._failed_generation = generation
             if self.on_failure is not None:  # before the futures fail: a retry must see it
                 self.on_failure(generation)
             _deliver([(s.future, RetryableSinkError()) for s in live])
-            return
-        except BaseException as exc:  # a bug: never leave a request hanging
-            log.exception("writer crashed on a group")
-            _deliver([(s.future, exc) for s in live])
             return
         stats = self.stats
         stats.commits += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hedgerow.ids import parse_id
 from hedgerow.store.meta.cohorts import CohortRecord
 
 
@@ -43,5 +44,5 @@ def referenced_cohort_ids(filters: Any) -> list[int]:
     return [
         int(leaf["value"])
         for leaf in filter_leaves(filters)
-        if leaf.get("type") == "cohort" and str(leaf.get("value")).isdigit()
+        if leaf.get("type") == "cohort" and parse_id(str(leaf.get("value"))) is not None
     ]

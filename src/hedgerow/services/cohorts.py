@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hedgerow import clock
 from hedgerow.errors import NotFound, ValidationError
+from hedgerow.ids import parse_id
 from hedgerow.services.cohort_tree import cohort_properties, filter_leaves, referenced_cohort_ids
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
@@ -142,10 +143,11 @@ class CohortService:
         self._on_change = on_change or (lambda project_id: None)
 
     def get(self, project_id: int, cohort_id: int | str) -> CohortRecord:
-        if not str(cohort_id).isdigit():
+        number = parse_id(cohort_id)
+        if number is None:
             raise NotFound()
         with self._db.read() as conn:
-            record = cohort_store.get(conn, project_id, int(cohort_id))
+            record = cohort_store.get(conn, project_id, number)
         if record is None:
             raise NotFound()
         return record
@@ -185,8 +187,6 @@ class CohortService:
             raise ValidationError("Cannot set both query and filters at the same time.")
         if query is not None and not is_static:
             raise ValidationError("Cannot create a dynamic cohort with a query. Set is_static to true.")
-        if not is_static and filters is None and not fields.get("groups"):
-            raise ValidationError("Must contain a 'properties' key with type and values", attr="filters")
         now = clock.now()
         with self._db.write() as conn:
             _check_references(conn, project_id, None, filters)
@@ -275,8 +275,10 @@ def flag_cohort_ids(filters: dict[str, Any]) -> list[int]:
     ids = []
     for group in filters.get("groups") or []:
         for prop in (group or {}).get("properties") or []:
-            if isinstance(prop, dict) and prop.get("type") == "cohort" and str(prop.get("value")).isdigit():
-                ids.append(int(prop["value"]))
+            if isinstance(prop, dict) and prop.get("type") == "cohort":
+                number = parse_id(str(prop.get("value")))
+                if number is not None:
+                    ids.append(number)
     return ids
 
 
@@ -360,7 +362,7 @@ def _behavioral_somewhere(cohort: CohortRecord, by_id: dict[int, CohortRecord], 
     for leaf in cohort_properties(cohort):
         if leaf.get("type") == "behavioral":
             return True
-        if leaf.get("type") == "cohort" and str(leaf.get("value")).isdigit():
+        if leaf.get("type") == "cohort" and parse_id(str(leaf.get("value"))) is not None:
             nested = by_id.get(int(leaf["value"]))
             if nested and _behavioral_somewhere(nested, by_id, seen | {cohort.id}):
                 return True

@@ -24,6 +24,7 @@ from hedgerow.services.persons import PersonsService
 from hedgerow.services.query import QueryService
 from hedgerow.services.recordings import Recordings
 from hedgerow.services.tenancy import ProjectService
+from hedgerow.store.data_dir import prepare_data_dir
 from hedgerow.store.events.duckdb import DuckDBEventStore, path_from_url
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import Project
@@ -60,7 +61,9 @@ class TokenCache:
         project = self(token)
         if project is None:
             return None
-        return IngestProject(project.id, anonymize_ips=bool(project.settings.get("anonymize_ips")))
+        settings = project.settings
+        return IngestProject(project.id, anonymize_ips=bool(settings.get("anonymize_ips")),
+                             ingested_event=bool(settings.get("ingested_event")))  # fmt: skip
 
 
 @dataclass
@@ -95,7 +98,7 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings, *, analytics: bool = False) -> "Services":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings.data_dir)
         meta = MetaDB(settings.database_url)
         meta.migrate()
         projects = ProjectService(meta)
@@ -126,8 +129,9 @@ class Services:
         self.query.events = self.events
         self.definition_sink = MetaDefinitionSink(self.meta)
         resolve_token = self.project_for_token.for_ingestion
-        self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink)
-        self.recordings = Recordings(self.events, resolve_token)
+        self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink,
+                                 on_first_event=self.projects.mark_ingested)  # fmt: skip
+        self.recordings = Recordings(self.events, resolve_token, offload=self.ingestor.in_worker)
         self.membership = CohortMembership(self.events, self.ingestor, self.flag_evaluation.changed)
         self.flag_evaluation.people.attach(self.ingestor, self.membership)
         self.cohort_calculator = CohortCalculator(self)

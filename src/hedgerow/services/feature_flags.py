@@ -10,6 +10,7 @@ from typing import Any
 
 from hedgerow import clock
 from hedgerow.errors import Conflict, NotFound, ValidationError
+from hedgerow.ids import parse_id
 from hedgerow.services.flag_filters import validate_filters
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
@@ -72,10 +73,11 @@ class FlagService:
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, project_id: int, flag_id: str | int) -> FlagRecord:
-        if not str(flag_id).isdigit():
+        number = parse_id(flag_id)
+        if number is None:
             raise NotFound()
         with self._db.read() as conn:
-            record = flag_store.get(conn, project_id, int(flag_id))
+            record = flag_store.get(conn, project_id, number)
         if record is None:
             raise NotFound()
         return record
@@ -108,6 +110,8 @@ class FlagService:
             filters = validate_filters(
                 conn, project_id, fields.get("filters"), flag_key=key, current=None
             )
+            if fields.get("is_remote_configuration"):
+                filters = _rolled_out(filters if "filters" in fields else {})
             now = clock.now()
             flag_store.purge_deleted_key(conn, project_id, key)
             created = flag_store.insert(
@@ -203,6 +207,15 @@ class FlagService:
         return key
 
 
+def _rolled_out(filters: dict[str, Any]) -> dict[str, Any]:
+    """A remote-configuration flag is served to everyone: condition sets at no rollout get 100%."""
+    groups = [
+        {**group, "rollout_percentage": 100} if group.get("rollout_percentage") in (0, None) else group
+        for group in filters.get("groups") or []
+    ]
+    return {**filters, "groups": groups or [{"properties": [], "rollout_percentage": 100, "variant": None}]}
+
+
 # -- field checks ---------------------------------------------------------------------------
 
 _BOOLEANS = (
@@ -276,30 +289,41 @@ def _dependents(conn: Any, project_id: int, flag: FlagRecord) -> list[FlagRecord
 def flag_dependency_ids(filters: dict[str, Any]) -> Iterable[int]:
     for group in filters.get("groups") or []:
         for prop in (group or {}).get("properties") or []:
-            if isinstance(prop, dict) and prop.get("type") == "flag" and str(prop.get("key", "")).isdigit():
-                yield int(prop["key"])
+            if isinstance(prop, dict) and prop.get("type") == "flag":
+                number = parse_id(str(prop.get("key", "")))
+                if number is not None:
+                    yield number
+
+
+def _named(flags: list[FlagRecord]) -> str:
+    """PostHog's list of flags in a refusal: the first five, then how many more."""
+    names = [f"{f.key} (ID: {f.id})" for f in flags[:5]]
+    if len(flags) > 5:
+        names.append(f"and {len(flags) - 5} more")
+    return ", ".join(names)
 
 
 def _refuse_if_depended_on(conn: Any, project_id: int, flag: FlagRecord, verb: str) -> None:
     dependents = _dependents(conn, project_id, flag)
-    if not dependents:
-        return
-    names = [f"{f.key} (ID: {f.id})" for f in dependents[:5]]
-    if len(dependents) > 5:
-        names.append(f"and {len(dependents) - 5} more")
-    raise ValidationError(
-        f"Cannot {verb} this feature flag because other flags depend on it: {', '.join(names)}. "
-        "Please update or delete the dependent flags first."
-    )
+    if dependents:
+        raise ValidationError(
+            f"Cannot {verb} this feature flag because other flags depend on it: {_named(dependents)}. "
+            f"Please update or {verb} the dependent flags first."
+        )
 
 
 def _refuse_if_depends_on_disabled(conn: Any, project_id: int, filters: dict[str, Any]) -> None:
-    for dep_id in flag_dependency_ids(filters):
+    disabled = []
+    for dep_id in dict.fromkeys(flag_dependency_ids(filters)):
         dep = flag_store.get(conn, project_id, dep_id)
         if dep is not None and not dep.deleted and not dep.active:
-            raise ValidationError(
-                f"Cannot enable this feature flag because it depends on a disabled flag: {dep.key} (ID: {dep.id})."
-            )
+            disabled.append(dep)
+    if disabled:
+        disabled.sort(key=lambda f: f.key)
+        raise ValidationError(
+            f"Cannot enable this feature flag because it depends on disabled flags: {_named(disabled)}. "
+            "Please enable the dependency flags first."
+        )
 
 
 def _check_conflict(current: FlagRecord, values: dict[str, Any], version: Any, original: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hedgerow.control_chars import has_control
 from hedgerow.errors import ValidationError
 
 
@@ -16,3 +17,12 @@ def required_text(value: Any, attr: str, max_length: int) -> str:
             f"Ensure this field has no more than {max_length} characters.", code="max_length", attr=attr
         )
     return value
+
+
+def name_text(value: Any, attr: str, max_length: int) -> str:
+    """A name people read (a project's, a key's label): required text on one line, free of
+    control characters, so it cannot forge or colour a line of the audit log."""
+    text = required_text(value, attr, max_length)
+    if has_control(text):
+        raise ValidationError("This field may not contain control characters.", code="invalid", attr=attr)
+    return text

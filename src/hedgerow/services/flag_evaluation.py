@@ -8,6 +8,7 @@ touches no database on the hot path.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hedgerow.flags import EvaluationContext, FlagResult, FlagSet, compile_flags, evaluate_flags
+from hedgerow.flags.patterns import without_blocking
 from hedgerow.services.flag_definitions import cohort_tree, flag_definition, locally_evaluable
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
@@ -162,15 +164,18 @@ class FlagEvaluation:
         trees: dict[int, Any] = {
             c.id: cohort_tree(c) if locally_evaluable(c) else None for c in cohorts
         }
+        # inactive flags are compiled too: flags that depend on one see it off (False)
         flag_set = compile_flags(
-            [flag_definition(f) for f in flags if f.active],
+            [flag_definition(f) for f in flags],
             cohorts=trees,
             group_type_mapping=self.people.group_types(project.id),
             timezone=project.timezone,
         )
         return _Compiled(flag_set, self._stamp(project), now, local)
 
-    def evaluate(self, project: Project, request: FlagsRequest) -> dict[str, FlagResult]:
+    def evaluate(self, project: Project, request: FlagsRequest, *, on_loop: bool = False) -> dict[str, FlagResult]:
+        """The request's flags. ``on_loop``: searches that could take a while raise
+        :class:`~hedgerow.flags.patterns.WouldBlock` instead (then evaluate again on a thread)."""
         flag_set = self.flag_set(project)
         person = self.people.person(project.id, request.distinct_id)
         stored = person.properties if person is not None else {}
@@ -183,7 +188,7 @@ class FlagEvaluation:
             overlay = request.group_properties.get(type_name) or {}
             group_properties[type_name] = {**base, **overlay} if overlay else base
         overrides: Mapping[str, str] = {}
-        continuity = [flag.key for flag in flag_set.flags if flag.continuity]
+        continuity = [flag.key for flag in flag_set.flags if flag.continuity and flag.active]
         if continuity and person is not None:
             if request.anon_distinct_id:
                 anon = self.people.person(project.id, request.anon_distinct_id)
@@ -201,5 +206,9 @@ class FlagEvaluation:
             anon_distinct_id=request.anon_distinct_id,
             device_id=request.device_id,
         )
-        return evaluate_flags(flag_set, context, request.flag_keys)
+        with without_blocking() if on_loop else contextlib.nullcontext():
+            results = evaluate_flags(flag_set, context, request.flag_keys)
+        if flag_set.has_inactive:  # the server answers for active flags only
+            return {key: result for key, result in results.items() if flag_set.by_key[key].active}
+        return results
 

@@ -5,19 +5,24 @@ Every rule raises PostHog's sentence with ``attr: "filters"``; the first broken 
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import re
 from datetime import datetime
 from typing import Any
 
 from hedgerow.errors import ValidationError
+from hedgerow.ids import is_digits, parse_id
+from hedgerow.services.cohort_tree import cohort_properties
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
 from hedgerow.store.meta.cohorts import CohortRecord
-from hedgerow.services.cohort_tree import cohort_properties
 from hedgerow.store.meta.flags import FlagRecord
 
 MAX_PROPERTY_VALUES = 1000
+MAX_PATTERN_LENGTH = 4096
+DEFAULT_FILTERS = {"groups": [{"properties": [], "rollout_percentage": None}]}
 STRING_VALUE_OPERATORS = ("regex", "icontains", "not_regex", "not_icontains", "gte", "lte", "gt", "lt")
 DATE_OPERATORS = ("is_date_before", "is_date_after")
 KNOWN_OPERATORS = frozenset(
@@ -60,7 +65,8 @@ def validate_filters(
     if filters is None:
         if current is not None:
             return current.filters
-        raise _invalid("Feature flags must have at least one condition set (group).")
+        # no filters on create: the model's default, one condition set for everyone at no rollout
+        return copy.deepcopy(DEFAULT_FILTERS)
     if current is not None and "groups" not in filters:
         # a PATCH whose filters carry no groups leaves the filters as they are
         return current.filters
@@ -69,33 +75,48 @@ def validate_filters(
         raise _invalid("Filters are not valid (groups must be a list)")
     if not groups:
         raise _invalid("Feature flags must have at least one condition set (group).")
-    for group in groups:
+    for index, group in enumerate(groups):
         if not isinstance(group, dict):
             raise _invalid("Filters are not valid (each condition set must be an object)")
         if not isinstance(group.get("properties", []) or [], list):
             raise _invalid("Filters are not valid (properties must be a list)")
-        rollout = group.get("rollout_percentage")
-        if rollout is not None and (isinstance(rollout, bool) or not isinstance(rollout, (int, float))):
-            raise _invalid("Filters are not valid (rollout_percentage must be a number)")
-    properties = [
-        prop for group in groups for prop in (group.get("properties") or [])
-    ]
-    for prop in properties:
-        if not isinstance(prop, dict) or "key" not in prop:
-            raise _invalid("Filters are not valid (each property needs a key)")
+        variant = group.get("variant")
+        if variant is not None and not isinstance(variant, str):
+            raise _invalid(f"groups[{index}].variant must be a string or null, got {type(variant).__name__}")
+        _check_percentage(group.get("rollout_percentage"), f"groups[{index}].rollout_percentage")
+        for prop_index, prop in enumerate(group.get("properties") or []):
+            if not isinstance(prop, dict) or "key" not in prop:
+                raise _invalid("Filters are not valid (each property needs a key)")
+            if not _integer_or_null(prop.get("group_type_index")):
+                raise _invalid(
+                    f"groups[{index}].properties[{prop_index}].group_type_index must be an integer or null, "
+                    f"got {type(prop['group_type_index']).__name__}"
+                )
+    _check_patterns(groups, current)
+    for index, variant in enumerate(_variants(filters)):
+        _check_percentage(
+            variant.get("rollout_percentage"), f"multivariate.variants[{index}].rollout_percentage", allow_null=False
+        )
 
-    aggregation = filters.get("aggregation_group_type_index")
-    if aggregation is None:
-        if any(prop.get("type", "event") not in ("person", "cohort", "flag") for prop in properties):
-            raise _invalid("Filters are not valid (can only use person, cohort, and flag properties)")
-        if any(p.get("type") == "flag" and p.get("operator") != "flag_evaluates_to" for p in properties):
-            raise _invalid("Flag properties must use the 'flag_evaluates_to' operator")
+    filters = _with_condition_aggregation(filters)
+    groups = filters["groups"]
+    for group in groups:
+        aggregation = group["aggregation_group_type_index"]
+        for prop in group.get("properties") or []:
+            if aggregation is None:
+                if prop.get("type", "event") not in ("person", "cohort", "flag"):
+                    raise _invalid(
+                        "Filters are not valid (person-aggregated conditions can only use person, cohort, "
+                        "and flag properties)"
+                    )
+                if prop.get("type") == "flag" and prop.get("operator") != "flag_evaluates_to":
+                    raise _invalid("Flag properties must use the 'flag_evaluates_to' operator")
+            elif prop.get("type") != "group":
+                raise _invalid("Filters are not valid (group-aggregated conditions can only use group properties)")
+            elif prop.get("group_type_index") != aggregation:
+                raise _invalid("Filters are not valid (group properties must match the condition set's group type)")
+    if any(group["aggregation_group_type_index"] is None for group in groups):
         _check_dependencies(conn, project_id, flag_key, filters)
-    else:
-        if isinstance(aggregation, bool) or not isinstance(aggregation, int):
-            raise _invalid("Filters are not valid (aggregation_group_type_index must be an integer)")
-        if any(p.get("type") != "group" or p.get("group_type_index") != aggregation for p in properties):
-            raise _invalid("Filters are not valid (can only use group properties)")
 
     variant_list = _variants(filters)
     variant_keys = {v["key"] for v in variant_list}
@@ -131,8 +152,69 @@ def validate_filters(
     stored = dict(filters)
     stored["payloads"] = stored_payloads
     stored.setdefault("multivariate", None)
-    stored.setdefault("aggregation_group_type_index", None)
     return stored
+
+
+def _check_percentage(value: Any, path: str, *, allow_null: bool = True) -> None:
+    """A rollout percentage: a number from 0 to 100 (or null where allowed), PostHog's sentences."""
+    if value is None:
+        if not allow_null:
+            raise _invalid(f"{path} must be a number, got null")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        expected = "a number or null" if allow_null else "a number"
+        raise _invalid(f"{path} must be {expected}, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise _invalid(f"{path} must be finite, got {value}")
+    if value < 0 or value > 100:
+        raise _invalid(f"{path} must be between 0 and 100, got {value}")
+
+
+def _integer_or_null(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _with_condition_aggregation(filters: dict[str, Any]) -> dict[str, Any]:
+    """``filters`` with every condition set carrying its own ``aggregation_group_type_index``
+    (the flag's, when it has none) and the flag's own one derived from them: theirs when
+    they all agree, else null (a mixed flag is evaluated condition by condition)."""
+    flag_level = filters.get("aggregation_group_type_index")
+    if not _integer_or_null(flag_level):
+        raise _invalid(f"aggregation_group_type_index must be an integer or null, got {type(flag_level).__name__}")
+    groups = []
+    for index, group in enumerate(filters["groups"]):
+        own = group.get("aggregation_group_type_index", flag_level)
+        if not _integer_or_null(own):
+            raise _invalid(
+                f"groups[{index}].aggregation_group_type_index must be an integer or null, got {type(own).__name__}"
+            )
+        groups.append({**group, "aggregation_group_type_index": own})
+    kinds = {group["aggregation_group_type_index"] for group in groups}
+    return {**filters, "groups": groups, "aggregation_group_type_index": kinds.pop() if len(kinds) == 1 else None}
+
+
+def _check_patterns(groups: list[dict[str, Any]], current: FlagRecord | None) -> None:
+    """Regex values must compile (Python's syntax, as PostHog checks them) and stay short;
+    patterns the flag already holds are left alone."""
+    existing = {
+        prop.get("value")
+        for group in (current.filters.get("groups") or [] if current is not None else [])
+        if isinstance(group, dict)
+        for prop in group.get("properties") or []
+        if isinstance(prop, dict) and prop.get("operator") in ("regex", "not_regex")
+    }
+    for group_index, group in enumerate(groups):
+        for prop_index, prop in enumerate(group.get("properties") or []):
+            value = prop.get("value")
+            if prop.get("operator") not in ("regex", "not_regex") or not isinstance(value, str) or value in existing:
+                continue
+            path = f"groups[{group_index}].properties[{prop_index}].value"
+            if len(value) > MAX_PATTERN_LENGTH:
+                raise _invalid(f"{path}: regex pattern is longer than {MAX_PATTERN_LENGTH} characters")
+            try:
+                re.compile(value)
+            except (re.error, RecursionError, OverflowError, ValueError):
+                raise _invalid(f"{path}: invalid regex pattern") from None
 
 
 def _variants(filters: dict[str, Any]) -> list[dict[str, Any]]:
@@ -145,9 +227,6 @@ def _variants(filters: dict[str, Any]) -> list[dict[str, Any]]:
     for variant in variants:
         if not isinstance(variant, dict) or not isinstance(variant.get("key"), str):
             raise _invalid("Invalid variant definitions: each variant needs a key.")
-        pct = variant.get("rollout_percentage", 0)
-        if isinstance(pct, bool) or not isinstance(pct, (int, float)):
-            raise _invalid("Invalid variant definitions: Variant rollout percentages must be numbers.")
     return variants
 
 
@@ -166,7 +245,8 @@ def _check_property(conn: Any, project_id: int, prop: dict[str, Any]) -> None:
             f"{MAX_PROPERTY_VALUES} values."
         )
     if prop.get("type") == "cohort":
-        cohort = cohort_store.get(conn, project_id, int(value)) if str(value).isdigit() else None
+        number = parse_id(str(value))
+        cohort = cohort_store.get(conn, project_id, number) if number is not None else None
         if cohort is None:
             raise _invalid(f"Cohort with id {value} does not exist", code="cohort_does_not_exist")
         for member in [cohort, *_cohort_dependencies(conn, project_id, cohort)]:
@@ -190,7 +270,7 @@ def _cohort_dependencies(conn: Any, project_id: int, cohort: CohortRecord) -> li
     pending = [cohort]
     while pending:
         for prop in cohort_properties(pending.pop()):
-            if prop.get("type") == "cohort" and str(prop.get("value")).isdigit():
+            if prop.get("type") == "cohort" and parse_id(str(prop.get("value"))) is not None:
                 dep_id = int(prop["value"])
                 if dep_id not in seen and dep_id != cohort.id:
                     dep = cohort_store.get(conn, project_id, dep_id)
@@ -209,7 +289,7 @@ def _check_dependencies(conn: Any, project_id: int, flag_key: str, filters: dict
             for prop in (group or {}).get("properties") or []:
                 if isinstance(prop, dict) and prop.get("type") == "flag":
                     reference = prop.get("key")
-                    if not str(reference).lstrip("-").isdigit():
+                    if not is_digits(str(reference).removeprefix("-")):
                         raise _invalid(
                             "Flag dependencies must reference flag IDs (integers), not flag keys. "
                             f"Invalid reference: '{reference}'"
@@ -217,6 +297,11 @@ def _check_dependencies(conn: Any, project_id: int, flag_key: str, filters: dict
                     dep = flag_store.get(conn, project_id, int(reference))
                     if dep is None or dep.deleted:
                         raise _invalid(f"Flag dependency references non-existent flag with ID {reference}")
+                    if not dep.active:
+                        raise _invalid(
+                            f"Cannot create dependency on disabled flag '{dep.key}' (ID: {dep.id}). "
+                            "Flag dependencies must reference active flags only."
+                        )
                     keys.add(dep.key)
         return keys
 

@@ -10,7 +10,7 @@ from hedgerow import clock
 from hedgerow.auth.keys import hash_key, mask_key, new_personal_key
 from hedgerow.auth.scopes import invalid_scopes
 from hedgerow.errors import NotFound, ValidationError
-from hedgerow.services.fields import required_text
+from hedgerow.services.fields import name_text
 from hedgerow.store.meta import keys as key_store
 from hedgerow.store.meta import tenancy
 from hedgerow.store.meta.db import MetaDB
@@ -108,7 +108,7 @@ class KeyService:
 
 
 def validate_label(label: Any) -> str:
-    return required_text(label, "label", 40)
+    return name_text(label, "label", 40)
 
 
 def validate_scopes(scopes: Any) -> list[str]:

@@ -15,6 +15,7 @@ import uuid as uuidlib
 from typing import Any
 
 from hedgerow.errors import NotFound, ValidationError
+from hedgerow.ids import is_digits, parse_id
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.store.events.duckdb import UnsupportedFilter
 from hedgerow.store.events.protocol import PersonFilter
@@ -30,7 +31,8 @@ class PersonsService:
         self.store = ingestor.store
 
     def list(self, team_id: int, filters: PersonFilter) -> tuple[list[dict[str, Any]], int]:
-        """A page of persons, newest first, and the total matching."""
+        """A page of persons, newest first, and the total matching; 400 for an operator the
+        store cannot filter on."""
         try:
             return self.store.list_persons(team_id, filters)
         except UnsupportedFilter as error:
@@ -39,14 +41,15 @@ class PersonsService:
     def retrieve(self, team_id: int, person_id: str | int) -> dict[str, Any]:
         """By integer pk or uuid; 400 for anything else, 404 when absent."""
         text = str(person_id)
-        if text.isdigit():
-            found = self.store.get_person(team_id, int_id=int(text))
+        if is_digits(text):
+            number = parse_id(text)
+            found = self.store.get_person(team_id, int_id=number) if number is not None else None
         elif _UUID.match(text):
             found = self.store.get_person(team_id, uuid=str(uuidlib.UUID(text)))
         else:
             raise ValidationError(
                 "The ID provided does not look like a personID. If you are using a distinctId, "
-                "please use /persons?distinct_id={id} instead."
+                f"please use /persons?distinct_id={text} instead."
             )
         if found is None:
             raise NotFound()

@@ -27,8 +27,9 @@ from hedgerow.errors import Exposed, NotFound, ParseError, ServiceUnavailable
 from hedgerow.auth.authorize import Refused
 from hedgerow.hogql import API_LIMITS, EXPORT_LIMITS, CompileContext, CompiledQuery, LimitContext, compile_hogql
 from hedgerow.insights import events_query
+from hedgerow.insights.kinds import KINDS as INSIGHT_KINDS
 from hedgerow.services.query_cache import ResultCache
-from hedgerow.services.query_jobs import ProjectSlots, QueryJobs, Running, SlotsBusy
+from hedgerow.services.query_jobs import JobsBusy, ProjectSlots, QueryJobs, Running, SlotsBusy
 from hedgerow.services.query_schema import (
     EventsQuery,
     HogQLFilters,
@@ -98,6 +99,8 @@ class RunContext:
     timeout_seconds: float
     refused: frozenset[str] = frozenset()
     timings: list[dict[str, Any]] = field(default_factory=list)
+    result_bytes: int = 0
+    """Size of the rows fetched so far (JSON), for the cache and job registry bounds."""
     _property_types: dict | None = None
     _cohorts: dict | None = None
 
@@ -141,7 +144,9 @@ class RunContext:
         cursor = self.events.cursor()
         self.running.attach(cursor)
         try:
-            return execute(cursor, compiled, self.timeout_seconds, cancelled=self.running.cancelled)
+            result = execute(cursor, compiled, self.timeout_seconds, cancelled=self.running.cancelled)
+            self.result_bytes += result.nbytes
+            return result
         finally:
             self.running.detach()
             cursor.close()
@@ -267,6 +272,7 @@ class QueryKind:
 KINDS: dict[str, QueryKind] = {
     "HogQLQuery": QueryKind(HogQLQuery, run_hogql, _hogql_filters_override, _hogql_variables_override),
     "EventsQuery": QueryKind(EventsQuery, run_events, _events_filters_override),
+    **{name: QueryKind(model, run) for name, (model, run) in INSIGHT_KINDS.items()},
 }
 """Query kind -> how to run it. Insights add their kinds here."""
 
@@ -306,7 +312,7 @@ class QueryService:
         self.timeout_seconds = timeout_seconds
         self.fresh_for = fresh_for
         self.cache = ResultCache()
-        self.jobs = QueryJobs(workers=workers)
+        self.jobs = QueryJobs(self.slots, workers=workers)
 
     @property
     def kinds(self) -> tuple[type[Node], ...]:
@@ -373,10 +379,14 @@ class QueryService:
             raise ServiceUnavailable()
         return RunContext(project, self.meta, self.events, running, self.timeout_seconds, refused)
 
-    def _compute(self, project: Project, node: Any, kind: QueryKind, running: Running, cache_key: str,
-                 refused: frozenset[str] = frozenset()) -> dict[str, Any]:  # fmt: skip
+    def _compute(
+        self, project: Project, node: Any, kind: QueryKind, running: Running, cache_key: str,
+        refused: frozenset[str] = frozenset(),
+    ) -> tuple[dict[str, Any], int]:
+        """Run the query; ``(response body, size of its rows)``, the body cached."""
         started = clock.now()
-        body = kind.run(self._context(project, running, refused), node)
+        ctx = self._context(project, running, refused)
+        body = kind.run(ctx, node)
         body.update(
             is_cached=False,
             cache_key=cache_key,
@@ -387,31 +397,36 @@ class QueryService:
             timezone=project.timezone or "UTC",
             query_status=None,
         )
-        self.cache.put(cache_key, started, body)
-        return body
+        self.cache.put(cache_key, started, body, ctx.result_bytes)
+        return body, ctx.result_bytes
 
     def _run_now(self, project: Project, node: Any, kind: QueryKind, query_id: str, cache_key: str,
                  refused: frozenset[str] = frozenset()) -> dict[str, Any]:  # fmt: skip
         with self.jobs.track(project.id, query_id) as running:
             try:
                 with self.slots.hold(project.id, self.concurrency_wait):
-                    return self._compute(project, node, kind, running, cache_key, refused)
+                    return self._compute(project, node, kind, running, cache_key, refused)[0]
             except SlotsBusy:
-                raise QueryThrottled(
-                    f"Exceeded maximum concurrency limit: {self.slots.limit} for key: "
-                    f"api:query:per-team:{project.id} and task: {query_id}"
-                ) from None
+                raise self._throttled(project, query_id) from None
+
+    def _throttled(self, project: Project, query_id: str) -> QueryThrottled:
+        return QueryThrottled(
+            f"Exceeded maximum concurrency limit: {self.slots.limit} for key: "
+            f"api:query:per-team:{project.id} and task: {query_id}"
+        )
 
     def _enqueue(
         self, project: Project, node: Any, kind: QueryKind, query_id: str, cache_key: str, *, rerun: bool = True
     ) -> dict[str, Any]:
         frozen = copy.deepcopy(node)
 
-        def work(running: Running) -> dict[str, Any]:
-            with self.slots.hold(project.id, None):
-                return self._compute(project, frozen, kind, running, cache_key)
+        def work(running: Running) -> tuple[dict[str, Any], int]:
+            return self._compute(project, frozen, kind, running, cache_key)  # the queue holds its slot
 
-        return self.jobs.start(project.id, query_id, work, rerun=rerun)
+        try:
+            return self.jobs.start(project.id, query_id, work, rerun=rerun)
+        except JobsBusy:
+            raise self._throttled(project, query_id) from None
 
     # -- GET / DELETE ------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import available_timezones
@@ -9,7 +10,7 @@ from zoneinfo import available_timezones
 from hedgerow.auth.keys import new_project_secret, new_project_token
 from hedgerow.auth.principal import Principal
 from hedgerow.errors import NotFound, ValidationError
-from hedgerow.services.fields import required_text
+from hedgerow.services.fields import name_text
 from hedgerow.store.meta import tenancy
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import OWNER, Organization, Project, User
@@ -110,6 +111,11 @@ class ProjectService:
             return tenancy.project_by_secret_token(conn, secret)
 
     def organization(self, organization_id: str) -> Organization | None:
+        """The organization with this id; None for an unknown one or a string that is no UUID."""
+        try:
+            organization_id = str(uuid.UUID(organization_id))
+        except (ValueError, TypeError, AttributeError):
+            return None
         with self._db.read() as conn:
             return tenancy.get_organization(conn, organization_id)
 
@@ -165,6 +171,11 @@ class ProjectService:
             return principal.scoped_teams[0]
         return current
 
+    def mark_ingested(self, project_id: int) -> None:
+        """Record that a project has received an event (PostHog's ``ingested_event``)."""
+        with self._db.write() as conn:
+            tenancy.mark_project_setting(conn, project_id, "ingested_event", True)
+
     def update(self, project: Project, changes: dict[str, Any]) -> Project:
         columns: dict[str, Any] = {}
         settings = dict(project.settings)
@@ -187,7 +198,7 @@ class ProjectService:
 
 
 def validate_name(name: Any) -> str:
-    return required_text(name, "name", 200)
+    return name_text(name, "name", 200)
 
 
 def validate_timezone(timezone: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from hedgerow.errors import HedgerowError
-from hedgerow.hogql import HogQLError
 
 ATTEMPTS = [
     "select * from read_csv('/etc/passwd')",
@@ -78,10 +77,8 @@ LEAKS = [
 
 @pytest.mark.parametrize("query", LEAKS)
 def test_no_other_team_rows(query, run):
-    try:
-        compiled, result = run(query)
-    except HogQLError:
-        return
+    """Every attempt is valid HogQL: it must compile and run (a refusal would hide a leak)."""
+    compiled, result = run(query)
     assert "team2" not in repr(result.results), compiled.sql
     assert "99999999" not in repr(result.results), compiled.sql
 

@@ -11,12 +11,22 @@ from urllib.parse import quote
 import orjson
 import pytest
 
-from hedgerow.ingest.decode import EVENT_ROUTE_LIMIT, decode_body
+from hedgerow.hostile import lz64_literals, tiny_events_batch
+from hedgerow.ingest.decode import (
+    EVENT_ROUTE_LIMIT,
+    INLINE_BYTES,
+    PIECEWISE_BYTES,
+    DecodeInWorker,
+    decode_body,
+    parse_json,
+    parse_json_in_pieces,
+)
 from hedgerow.ingest.errors import PayloadTooLarge, RequestDecodingError, RequestParsingError
 from hedgerow.ingest.lzstring import LZStringError, decompress_from_base64
 
 PAYLOAD = {"api_key": "phc_x", "batch": [{"event": "e", "distinct_id": "d", "properties": {"ü": "✓"}}]}
 RAW = orjson.dumps(PAYLOAD)
+ASCII = b'{"api_key": "phc_x", "event": "e", "distinct_id": "d"}'
 VECTORS = json.loads((Path(__file__).parent / "data" / "lzstring_vectors.json").read_text())
 
 
@@ -166,3 +176,49 @@ def test_unknown_content_encoding_is_refused():
 def test_empty_body_is_a_decoding_error():
     with pytest.raises(RequestDecodingError):
         decode_body(b"")
+
+
+def test_lz64_that_inflates_past_the_limit_is_413():
+    plain, compressed = max(VECTORS, key=lambda pair: len(pair[0]) / len(pair[1]))
+    assert len(compressed) < 20 < len(plain)
+    with pytest.raises(PayloadTooLarge):
+        decode_body(compressed.encode(), query={"compression": "lz64"}, max_size=20)
+
+
+def test_base64_output_is_bounded_by_its_input():
+    body = base64.b64encode(b"[" + b" " * (EVENT_ROUTE_LIMIT - 2) + b"]")
+    with pytest.raises(PayloadTooLarge):  # the encoded body itself is over the limit
+        decode_body(body, query={"compression": "base64"})
+
+
+@pytest.mark.parametrize("body, query", [
+    (lz64_literals(ASCII.decode()).encode(), {"compression": "lz64"}),    # lz-string, any size
+    (b" " * INLINE_BYTES + ASCII, {}),                                    # a big body
+    (gzip.compress(b" " * INLINE_BYTES + ASCII), {}),                     # inflates past the limit
+])  # fmt: skip
+def test_costly_bodies_are_handed_to_a_worker(body, query):
+    with pytest.raises(DecodeInWorker):
+        decode_body(body, query=query, inline_limit=INLINE_BYTES)
+    assert decode_body(body, query=query) == orjson.loads(ASCII)
+
+
+PIECEWISE = [
+    b"[]", b" [ ] ", b"{}", b'[{"a":1} , {"b":[1,2]}]', b'{"batch" : [ {} ] , "a" : [1] }',
+    b'{"api_key":"x","batch":[{"e":"\\ud800"},{}],"sent_at":null}', b"[1,]", b"[1 2]",
+    b'{"a" 1}', b"[NaN]", b"[1]x", b'{"batch":[]}', b'{"batch":[{"x":1e400}]}',
+    b"[" * 5000 + b"]" * 5000, b'["\xff"]', b'{"a":1,}', b'[{"x": 18446744073709551616}]',
+    b"{1:2}", b"[", b"{", b'"text"', b'{"batch": "not an array"}',
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", PIECEWISE)
+def test_parsing_in_pieces_gives_what_a_whole_parse_gives(raw):
+    def outcome(parse):
+        try:
+            return parse(raw)
+        except (RequestDecodingError, RequestParsingError) as exc:
+            return type(exc)
+
+    assert outcome(parse_json_in_pieces) == outcome(parse_json)
+    big = tiny_events_batch(PIECEWISE_BYTES * 2, "phc_x")
+    assert parse_json_in_pieces(big) == orjson.loads(big)

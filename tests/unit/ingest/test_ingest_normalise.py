@@ -61,9 +61,62 @@ def test_event_level_sent_at_wins():
     assert ev.timestamp_us == NOW - 1_000_000
 
 
-def test_offset_must_be_an_integer():
+# Absurd values fall back the way PostHog's ingestion does: an unreadable timestamp or offset is
+# ignored (the event gets the server's time) and an ignored_invalid_timestamp warning names it.
+ABSURD = [
+    # (event fields, expected timestamp, fields named by the warnings)
+    ({"timestamp": 1e308}, NOW, ["timestamp"]),
+    ({"timestamp": -1e308}, NOW, ["timestamp"]),
+    ({"timestamp": float("nan")}, NOW, ["timestamp"]),
+    ({"timestamp": float("inf")}, NOW, ["timestamp"]),
+    ({"timestamp": 10**400}, NOW, ["timestamp"]),
+    ({"timestamp": "9" * 400}, NOW, ["timestamp"]),
+    ({"timestamp": "x" * 100_000}, NOW, ["timestamp"]),
+    ({"timestamp": "-0001-01-01T00:00:00Z"}, NOW, ["timestamp"]),
+    ({"timestamp": "10000-01-01T00:00:00Z"}, NOW, ["timestamp"]),
+    ({"timestamp": "0001-01-01T00:00:00+01:00"}, NOW, ["timestamp"]),
+    ({"timestamp": "9999-12-31T23:59:59-01:00"}, NOW, ["timestamp"]),
+    ({"timestamp": "NaN"}, NOW, ["timestamp"]),
+    ({"timestamp": [1, 2]}, NOW, ["timestamp"]),
+    ({"offset": 1e308}, NOW, ["offset"]),
+    ({"offset": float("nan")}, NOW, ["offset"]),
+    ({"offset": "12"}, NOW, ["offset"]),
+    ({"offset": 10**30}, NOW, ["offset"]),
+    ({"offset": True}, NOW, ["offset"]),
+    ({"timestamp": "2024-06-01T10:00:00Z", "offset": 1e308}, us("2024-06-01T10:00:00Z"), ["offset"]),
+    ({"offset": 2**62}, 0, ["timestamp"]),  # a readable offset far in the past: the epoch
+    ({"timestamp": "2024-06-01T10:00:00Z", "sent_at": 1e308}, us("2024-06-01T10:00:00Z"), ["sent_at"]),
+    ({"timestamp": "2024-06-01T10:00:00Z", "sent_at": "-5-01-01"}, us("2024-06-01T10:00:00Z"),
+     ["sent_at"]),
+    ({"timestamp": "2024-06-01T10:00:00Z"}, us("2024-06-01T10:00:00Z"), []),
+]  # fmt: skip
+
+
+def test_a_time_over_23_hours_ahead_becomes_now_with_a_warning():
+    ev = normal({"timestamp": "2024-06-03T12:00:00Z"})
+    assert ev.timestamp_us == NOW
+    assert [kind for kind, _ in ev.warnings] == ["event_timestamp_in_future"]
+
+
+@pytest.mark.parametrize("fields, expected, warned", ABSURD)
+def test_absurd_timestamps_fall_back_with_a_warning(fields, expected, warned):
+    ev = normal(dict(fields))
+    assert ev.timestamp_us == expected
+    assert [(kind, details["field"]) for kind, details in ev.warnings or []] == [
+        ("ignored_invalid_timestamp", field) for field in warned
+    ]
+
+
+def test_properties_nested_past_the_json_writer_are_refused():
+    deep: dict = {}
+    node = deep
+    for _ in range(300):
+        node["a"] = {}
+        node = node["a"]
     with pytest.raises(RequestParsingError):
-        normal({"offset": "12"})
+        normal({"properties": {"deep": deep}})
+    with pytest.raises(RequestParsingError):
+        normal({"properties": {"big": 2**70}})
 
 
 def test_uuid_kept_and_canonical():

@@ -4,6 +4,8 @@ and the Persons service on top of it."""
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid as uuid_lib
 import gzip
 
 import orjson
@@ -20,7 +22,7 @@ from hedgerow.ingest.errors import (
     RequestParsingError,
     RetryableSinkError,
 )
-from hedgerow.ingest.pipeline import Ingestor
+from hedgerow.ingest.pipeline import ADMIT_SLICE, Ingestor
 from hedgerow.services.persons import PersonsService
 from hedgerow.store.events.protocol import EventStoreError, PersonFilter
 
@@ -76,9 +78,12 @@ def test_errors_carry_status_code_and_posthog_body(ingestor, store, payload, err
 
 def test_a_bad_event_fails_the_whole_request_before_any_state_changes(ingestor, store):
     good = {"event": "e", "distinct_id": "new-person", "$set": {"a": 1}}
-    bad = {"event": "e", "distinct_id": "d", "offset": "soon"}
-    with pytest.raises(RequestParsingError):
-        send(ingestor, batch(good, bad))
+    deep: dict = {}
+    for _ in range(300):
+        deep = {"a": deep}
+    bad = {"event": "e", "distinct_id": "d", "properties": {"deep": deep}}
+    with pytest.raises(RequestParsingError):  # orjson cannot write it: json does
+        send(ingestor, None, raw=json.dumps(batch(good, bad)).encode())
     assert ingestor.index.person_for(1, "new-person") is None
 
 
@@ -133,12 +138,13 @@ def test_definitions_reach_the_sink(ingestor):
     assert (1, "signed_up", "plan") in sink.event_properties
 
 
-def test_failed_commit_answers_503_and_state_reloads(ingestor, store):
+@pytest.mark.parametrize("failure", [EventStoreError("disk full"), RuntimeError("a bug")])
+def test_failed_commit_answers_503_and_state_reloads(ingestor, store, failure):
     send(ingestor, batch({"event": "e", "distinct_id": "kept", "$set": {"a": 1}}))
     real_commit = store.commit
 
     def broken(batch_):
-        raise EventStoreError("disk full")
+        raise failure
 
     store.commit = broken
     with pytest.raises(RetryableSinkError) as err:
@@ -202,3 +208,15 @@ def test_get_engage_with_data_in_query(ingestor, store):
     (event, props), = rows(store, "SELECT event, properties FROM events")
     assert event == "$identify" and orjson.loads(props)["$set"] == {"plan": "pro"}
     assert ingestor.index.person_for(1, "e1").properties == {"plan": "pro"}
+
+
+def test_a_request_bigger_than_a_slice_is_stored_whole_and_once(ingestor, store):
+    size = ADMIT_SLICE * 2 + 34
+    uuids = [str(uuid_lib.uuid4()) for _ in range(size)]
+    uuids[ADMIT_SLICE + 5] = uuids[5]  # the same event again, in the next slice
+    events = [{"event": "tick", "distinct_id": f"anon-{i % 50}", "uuid": uuids[i]} for i in range(size)]
+    events[-1] = {"event": "$identify", "distinct_id": "user-1", "uuid": uuids[-1],
+                  "properties": {"$anon_distinct_id": "anon-3"}}  # merges a first-slice person
+    assert send(ingestor, batch(*events)) == size - 1
+    assert rows(store, "SELECT count(*), count(DISTINCT uuid) FROM events") == [(size - 1, size - 1)]
+    assert ingestor.index.person_for(1, "anon-3") is ingestor.index.person_for(1, "user-1")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hedgerow.api.client_address import ClientAddress
 from hedgerow.api.dispatch import read_body
 from hedgerow.api.routing import RouteTable
 from hedgerow.errors import PayloadTooLarge as BodyTooLarge
@@ -26,16 +27,11 @@ CAPTURE_PATHS = ("/e/", "/i/v0/e/", "/capture/", "/track/", "/engage/", "/batch/
 OK = b'{"status":1}'
 
 
-def remote_address(forwarded_for: str | None, peer: str | None) -> str | None:
-    """The caller's address: the first hop of ``X-Forwarded-For`` when a proxy sets it."""
-    if forwarded_for:
-        return forwarded_for.split(",")[0].strip() or None
-    return peer
-
-
 def client_ip(request: Request) -> str | None:
-    return remote_address(request.headers.get("x-forwarded-for"),
-                          request.client.host if request.client else None)  # fmt: skip
+    """The caller's address (``X-Forwarded-For`` only from trusted proxies)."""
+    resolve: ClientAddress = request.app.state.client_address
+    return resolve(request.headers.get("x-forwarded-for"),
+                   request.client.host if request.client else None)  # fmt: skip
 
 
 def too_large(limit: int) -> PayloadTooLarge:

@@ -20,9 +20,11 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,7 +34,8 @@ from hedgerow.api.routes.remote_config import remote_config
 from hedgerow.api.routing import RouteTable
 from hedgerow.errors import AuthenticationFailed, Exposed, NotAuthenticated
 from hedgerow.flags import FlagResult
-from hedgerow.ingest.decode import decode_body
+from hedgerow.flags.patterns import WouldBlock
+from hedgerow.ingest.decode import INLINE_BYTES, decode_body
 from hedgerow.services.container import Services
 from hedgerow.services.flag_evaluation import FlagsRequest
 
@@ -129,8 +132,9 @@ def render(results: dict[str, FlagResult], route: str, version: int | None, erro
                 "requestId": request_id, "evaluatedAt": evaluated_at}
     return {
         "featureFlags": {k: (r.variant or True) if r.enabled else False for k, r in results.items()},
-        "featureFlagPayloads": {k: _payload_value(r.payload) for k, r in results.items()
-                                if r.enabled and r.payload is not None},
+        # every payload the detailed answer carries, even of a flag that is off (an early-access
+        # or legacy super condition answers with the payload whatever the person's enrolment)
+        "featureFlagPayloads": {k: _payload_value(r.payload) for k, r in results.items() if r.payload is not None},
         "errorsWhileComputingFlags": errors,
         "requestId": request_id,
         "evaluatedAt": evaluated_at,
@@ -141,11 +145,45 @@ JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 
 
-def answer(
+Answer = tuple[int, str, bytes]
+"""(status, content type, body)"""
+
+
+@dataclass(slots=True)
+class Evaluation:
+    """An authenticated request whose flags are still to be evaluated; call it for the answer.
+
+    ``costly`` when the project's flags hold work that may take a while (backtracking regexes,
+    many conditions): the caller then runs it on a worker thread rather than on the event loop.
+    """
+
+    services: Services
+    project: Any
+    request: FlagsRequest
+    route: str
+    version: int | None
+    wants_config: bool
+    costly: bool
+
+    def __call__(self, on_loop: bool = False) -> Answer:
+        """The answer; ``on_loop`` raises :class:`WouldBlock` rather than start slow work."""
+        results = self.services.flag_evaluation.evaluate(self.project, self.request, on_loop=on_loop)
+        errors = any(r.failed for r in results.values())
+        body = render(results, self.route, self.version, errors)
+        if self.wants_config:
+            config = remote_config(self.project, bool(results))
+            config.pop("token", None)
+            config.pop("hasFeatureFlags", None)
+            body = {**config, **body}
+        return 200, JSON, orjson.dumps(body)
+
+
+def prepare(
     services: Services, route: str, method: str, query: dict[str, str], headers: Mapping[str, str], raw: bytes
-) -> tuple[int, str, bytes]:
-    """(status, content type, body) for one request: shared by the routed endpoint and the
-    hot path that serves the SDKs without the router (see :mod:`hedgerow.api.hotpaths`)."""
+) -> Answer | Evaluation:
+    """Parse and authenticate one request: the answer when that settles it, else the
+    :class:`Evaluation` to run. Shared by the routed endpoint and the hot path that serves
+    the SDKs without the router (see :mod:`hedgerow.api.hotpaths`)."""
     version = _version(query.get("v"))
     wants_config = route == "decide" or "config" in query
     if route == "flags" and version is None:
@@ -176,20 +214,35 @@ def answer(
     project = services.project_for_token(token)
     if project is None:
         raise AuthenticationFailed("API key is not valid. You can find your project API key in PostHog project settings.")
-    results = services.flag_evaluation.evaluate(project, flags_request)
-    errors = any(r.failed for r in results.values())
-    body = render(results, route, version, errors)
-    if wants_config:
-        config = remote_config(project, bool(results))
-        config.pop("token", None)
-        config.pop("hasFeatureFlags", None)
-        body = {**config, **body}
-    return 200, JSON, orjson.dumps(body)
+    costly = services.flag_evaluation.flag_set(project).costly
+    return Evaluation(services, project, flags_request, route, version, wants_config, costly)
+
+
+async def answer_async(
+    services: Services, route: str, method: str, query: dict[str, str], headers: Mapping[str, str], raw: bytes
+) -> Answer:
+    """The answer to one request, on the event loop: a cheap evaluation runs here (the hand-over
+    to a thread would cost more), one that is costly or meets slow work runs on a worker thread.
+    A body that is costly to decode (lz-string, or large) is decoded on the worker too."""
+    if len(raw) > INLINE_BYTES or (query.get("compression") or "").lower() in ("lz64", "lz-string"):
+        outcome = await run_in_threadpool(prepare, services, route, method, query, headers, raw)
+    else:
+        outcome = prepare(services, route, method, query, headers, raw)
+    if isinstance(outcome, tuple):
+        return outcome
+    if not outcome.costly:
+        try:
+            return outcome(on_loop=True)
+        except WouldBlock:
+            pass  # evaluated again from the start (its only write, hash keys, is idempotent)
+    return await run_in_threadpool(outcome)
 
 
 async def evaluate(request: Request, services: Services, route: str) -> Response:
     raw = b"" if request.method == "GET" else await read_body(request, MAX_BODY + 1)
-    status, media_type, body = answer(services, route, request.method, first_values(request), request.headers, raw)
+    status, media_type, body = await answer_async(
+        services, route, request.method, first_values(request), request.headers, raw
+    )
     return Response(body, status_code=status, media_type=media_type)
 
 

@@ -17,7 +17,7 @@ from hedgerow.api.responses import JSONResponse
 from hedgerow.api.routing import RouteTable
 from hedgerow.errors import NotFound
 from hedgerow.services.container import Services
-from hedgerow.store.meta.tenancy import Project
+from hedgerow.services.records import Project
 
 routes = RouteTable()
 

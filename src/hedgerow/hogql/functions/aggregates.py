@@ -8,6 +8,7 @@ The core node is marked so a window (``OVER``) can be attached to it, inside the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from sqlglot import exp
@@ -82,6 +83,13 @@ def _count_distinct(call: Call) -> exp.Expression:
     return fn("count", exp.Distinct(expressions=call.args))
 
 
+def _approx_count_distinct(call: Call) -> exp.Expression:
+    """ClickHouse's ``uniq`` is an approximate count: DuckDB's HyperLogLog (exact on tiny sets,
+    within about 2% beyond); ``uniqExact``/``count(DISTINCT)`` stay exact."""
+    value = call.args[0] if len(call.args) == 1 else fn("row", *call.args)
+    return fn("approx_count_distinct", value)
+
+
 def _simple(engine: str) -> Core:
     return lambda call: fn(engine, *_distinct(call, call.args))
 
@@ -106,6 +114,26 @@ def _quantiles(call: Call) -> exp.Expression:
 
 def _median(call: Call) -> exp.Expression:
     return fn("quantile_cont", call.args[0], exp.Literal.number(0.5))
+
+
+def _exact_quantile(level: Callable[[Call], exp.Expression]):
+    """ClickHouse's quantileExact: the sorted values' element at ``floor(level * count)``, an
+    actual value rather than an interpolation (DuckDB's quantile_disc picks the one below when
+    ``level * count`` is whole)."""
+
+    def lower(call: Call) -> exp.Expression:
+        collected = finish(fn("list", call.args[0]), call, empty_default=False)
+        present = exp.Lambda(this=exp.Not(this=exp.Is(this=exp.column("_v"), expression=exp.Null())),
+                             expressions=[exp.to_identifier("_v")])
+        values = fn("list_sort", fn("list_filter", collected, present))
+        count = fn("len", values.copy())
+        position = exp.Add(
+            this=exp.Cast(this=fn("floor", exp.Mul(this=level(call), expression=count)), to=exp.DataType.build("BIGINT")),
+            expression=exp.Literal.number(1),
+        )
+        return fn("list_extract", values, fn("least", position, count.copy()))
+
+    return lower
 
 
 def _group_array(call: Call) -> exp.Expression:
@@ -157,10 +185,10 @@ def _sum_type(types):
 FUNCTIONS = [
     aggregate("count", 0, 1, _count, T.UINT64),
     aggregate("countDistinct", 1, None, _count_distinct, T.UINT64),
-    aggregate("uniq", 1, None, _count_distinct, T.UINT64),
+    aggregate("uniq", 1, None, _approx_count_distinct, T.UINT64),
     aggregate("uniqExact", 1, None, _count_distinct, T.UINT64),
-    aggregate("uniqHLL12", 1, None, _count_distinct, T.UINT64),
-    aggregate("uniqTheta", 1, None, _count_distinct, T.UINT64),
+    aggregate("uniqHLL12", 1, None, _approx_count_distinct, T.UINT64),
+    aggregate("uniqTheta", 1, None, _approx_count_distinct, T.UINT64),
     aggregate("sum", 1, 1, _simple("sum"), _sum_type, empty_default=True),
     aggregate("avg", 1, 1, _simple("avg"), FLOAT_N),
     aggregate("min", 1, 1, _simple("min"), same_as(0), empty_default=True),
@@ -174,9 +202,11 @@ FUNCTIONS = [
     aggregate("groupUniqArray", 1, 1, _group_uniq_array, ARRAY_OF_FIRST, wrap=_non_null_list),
     aggregate("array_agg", 1, 1, _group_array, ARRAY_OF_FIRST),
     aggregate("median", 1, 1, _median, FLOAT_N),
-    aggregate("medianExact", 1, 1, _median, FLOAT_N),
+    replace(aggregate("medianExact", 1, 1, _median, same_as(0)),
+            impl={"duckdb": _exact_quantile(lambda call: exp.Literal.number(0.5))}),
     aggregate("quantile", 1, 1, _quantile, FLOAT_N, params=(1, 1)),
-    aggregate("quantileExact", 1, 1, _quantile, FLOAT_N, params=(1, 1)),
+    replace(aggregate("quantileExact", 1, 1, _quantile, same_as(0), params=(1, 1)),
+            impl={"duckdb": _exact_quantile(_quantile_level)}),
     aggregate("quantiles", 1, 1, _quantiles, lambda ts: T.array_of(T.FLOAT64), params=(1, 20)),
     aggregate("topK", 1, 1, _top_k, ARRAY_OF_FIRST, params=(1, 1)),
     aggregate("stddevPop", 1, 1, _simple("stddev_pop"), FLOAT_N),

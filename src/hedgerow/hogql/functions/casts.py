@@ -52,7 +52,10 @@ def _to_string(call: Call) -> exp.Expression:
     if hog_type.is_datetime:
         local = to_local(call.env, value, hog_type)
         return fn("strftime", local, exp.Literal.string("%Y-%m-%d %H:%M:%S"))
-    return exp.Cast(this=value, to=exp.DataType.build("VARCHAR"))
+    text = exp.Cast(this=value, to=exp.DataType.build("VARCHAR"))
+    if hog_type.name.startswith("Float"):  # ClickHouse prints 1.0 as '1'
+        return fn("regexp_replace", text, exp.Literal.string(r"\.0$"), exp.Literal.string(""))
+    return text
 
 
 def _to_int(call: Call) -> exp.Expression:

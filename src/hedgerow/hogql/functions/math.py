@@ -45,8 +45,13 @@ def _positive_modulo(call: Call) -> exp.Expression:
 
 
 def _round(call: Call) -> exp.Expression:
-    # ClickHouse rounds half away from zero for floats; DuckDB's round does too.
-    return fn("round", *call.args)
+    # ClickHouse rounds a float's ties to even (banker's), an integer's away from zero.
+    integral = call.types[0].is_numeric and not call.types[0].name.startswith("Float")
+    return fn("round", *call.args) if integral else _round_bankers(call)
+
+
+def _round_bankers(call: Call) -> exp.Expression:
+    return fn("round_even", call.args[0], call.args[1] if len(call.args) > 1 else exp.Literal.number(0))
 
 
 def _log(call: Call) -> exp.Expression:
@@ -101,7 +106,7 @@ FUNCTIONS = [
     spec("trunc", 1, 2, returns=common_of(), duckdb="trunc"),
     spec("truncate", 1, 2, returns=common_of(), duckdb="trunc"),
     spec("round", 1, 2, returns=common_of(), duckdb=_round),
-    spec("roundBankers", 1, 2, returns=common_of(), duckdb="round_even"),
+    spec("roundBankers", 1, 2, returns=common_of(), duckdb=_round_bankers),
     spec("least", 2, None, returns=common_of(), duckdb="least"),
     spec("greatest", 2, None, returns=common_of(), duckdb="greatest"),
     spec("min2", 2, returns=common_of(), duckdb="least"),

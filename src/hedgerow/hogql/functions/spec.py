@@ -55,6 +55,11 @@ class FunctionSpec:
     aggregate: bool = False
     min_params: int = 0
     max_params: int = 0
+    typed_by_args: Callable[[Sequence[exp.Expression], Sequence[HogType]], HogType] | None = None
+    """A result type that depends on constant arguments (``JSONExtract(json, 'k', 'Int64')``)."""
+    zone_arg: int | None = None
+    """Index of an optional constant time-zone argument (``toStartOfDay(ts, 'Europe/Paris')``);
+    -1 for a trailing one after optional arguments (see ``local_time.zone_index``)."""
 
     def check(self, n_args: int, n_params: int, node: exp.Expression | None = None) -> None:
         """Raise :class:`ArityError` unless the argument and parameter counts fit."""
@@ -80,7 +85,9 @@ class FunctionSpec:
                 end=end,
             )
 
-    def return_type(self, arg_types: Sequence[HogType]) -> HogType:
+    def return_type(self, arg_types: Sequence[HogType], args: Sequence[exp.Expression] = ()) -> HogType:
+        if self.typed_by_args is not None:
+            return self.typed_by_args(args, arg_types)
         return self.returns(arg_types)
 
 
@@ -121,6 +128,7 @@ def spec(
     duckdb: Lowering | str | None = None,
     aggregate: bool = False,
     params: tuple[int, int] = (0, 0),
+    zone_arg: int | None = None,
 ) -> FunctionSpec:
     """Shorthand for a table row; ``max_args=-1`` means "same as min", None unbounded."""
     if max_args == -1:
@@ -137,6 +145,7 @@ def spec(
         aggregate=aggregate,
         min_params=params[0],
         max_params=params[1],
+        zone_arg=zone_arg,
     )
 
 

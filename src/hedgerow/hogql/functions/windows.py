@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from sqlglot import exp
 
 from hedgerow.hogql import types as T
 from hedgerow.hogql.errors import HogQLError
 from hedgerow.hogql.functions.defaults import default_value
-from hedgerow.hogql.functions.spec import Call, FunctionSpec, const, fn, same_as
+from hedgerow.hogql.functions.spec import Call, FunctionSpec, const, fn, literal_value, same_as
 
 WINDOW_ONLY = "window_only"
 
@@ -21,24 +23,75 @@ def _plain(engine: str):
     return lower
 
 
-def _frame_reaches(call: Call, side: str) -> bool:
-    spec = call.window.args.get("spec") if call.window is not None else None
+def _bound(value: object, side: object) -> float | None:
+    """A frame bound as a signed row offset (preceding < 0 < following); None if not constant."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.upper()
+        if text == "CURRENT ROW":
+            return 0
+        if text == "UNBOUNDED":
+            return -math.inf if str(side).lower() == "preceding" else math.inf
+        return None
+    rows = literal_value(value) if isinstance(value, exp.Expression) else None
+    if not isinstance(rows, int):
+        return None
+    return -rows if str(side).lower() == "preceding" else rows
+
+
+def frame_rows(window: exp.Window | None) -> tuple[float, float, bool] | None:
+    """The window frame as ``(first, last, peers)``: row offsets from the current row, and
+    whether a CURRENT ROW bound also takes in the row's peers (a RANGE frame); None if it is not
+    a constant frame. ClickHouse's default frame is ``RANGE BETWEEN UNBOUNDED PRECEDING AND
+    CURRENT ROW`` (the whole partition when the window is not ordered: all rows are peers)."""
+    if window is None:
+        return None
+    spec = window.args.get("spec")
     if spec is None:
-        return False
-    bound = spec.args.get("end" if side == "following" else "start")
-    text = str(bound).upper() if bound is not None else ""
-    return "UNBOUNDED" in text
+        return (-math.inf, 0, True) if window.args.get("order") is not None else (-math.inf, math.inf, False)
+    start = _bound(spec.args.get("start"), spec.args.get("start_side"))
+    end = _bound(spec.args.get("end"), spec.args.get("end_side")) if spec.args.get("end") is not None else 0
+    if start is None or end is None:
+        return None
+    is_range = str(spec.args.get("kind", "")).upper() == "RANGE"
+    if is_range and not (start in (-math.inf, 0) and end in (0, math.inf)):
+        return None
+    return start, end, is_range
 
 
-def _in_frame(engine: str, needs: str | None):
+def _over(window: exp.Window, function: exp.Expression) -> exp.Expression:
+    over = window.copy()
+    over.set("this", function)
+    return over
+
+
+def _peer_guarded(call: Call, engine: str, args: list[exp.Expression], default: exp.Expression) -> exp.Expression:
+    """The row ``offset`` away when it is a peer of the current row (same ORDER BY keys), which a
+    RANGE frame's CURRENT ROW bound takes in; else the default."""
+    keys = [ordered.this for ordered in call.window.args["order"].expressions]
+    key = keys[0] if len(keys) == 1 else fn("row", *keys)
+    peer = exp.NullSafeEQ(this=_over(call.window, fn(engine, key.copy(), args[1].copy())), expression=key.copy())
+    return exp.Case(ifs=[exp.If(this=peer, true=_over(call.window, fn(engine, *args)))], default=default)
+
+
+def _in_frame(engine: str, direction: int):
+    """``lagInFrame``/``leadInFrame``: the row ``offset`` away when it lies inside the frame, else
+    the default (ClickHouse); DuckDB's lag/lead ignore frames, so the frame is checked here."""
+
     def lower(call: Call) -> exp.Expression:
         value = call.args[0]
         offset = call.args[1] if len(call.args) > 1 else exp.Literal.number(1)
         default = call.args[2] if len(call.args) > 2 else default_value(call.types[0].as_nullable(False))
-        if needs == "following" and not _frame_reaches(call, "following"):
-            # ClickHouse's default frame ends at the current row: nothing follows in frame.
-            return default if default is not None else exp.Null()
         args = [value, offset] + ([default] if default is not None else [])
+        rows = literal_value(offset)
+        frame = frame_rows(call.window)
+        if isinstance(rows, int) and frame is not None and not frame[0] <= direction * rows <= frame[1]:
+            fallback = default.copy() if default is not None else exp.Null()
+            bound = frame[1] if direction * rows > frame[1] else frame[0]
+            if frame[2] and bound == 0 and call.window.args.get("order") is not None:
+                return _peer_guarded(call, engine, args, fallback)
+            return fallback
         node = fn(engine, *args)
         node.meta["hog_agg_core"] = True
         return node
@@ -68,8 +121,8 @@ FUNCTIONS = [
     window_function("first_value", 1, 1, _plain("first_value"), same_as(0)),
     window_function("last_value", 1, 1, _plain("last_value"), same_as(0)),
     window_function("nth_value", 2, 2, _plain("nth_value"), same_as(0)),
-    window_function("lagInFrame", 1, 3, _in_frame("lag", None), same_as(0)),
-    window_function("leadInFrame", 1, 3, _in_frame("lead", "following"), same_as(0)),
+    window_function("lagInFrame", 1, 3, _in_frame("lag", -1), same_as(0)),
+    window_function("leadInFrame", 1, 3, _in_frame("lead", 1), same_as(0)),
     window_function("lag", 1, 3, _plain("lag"), lambda ts: ts[0].as_nullable()),
     window_function("lead", 1, 3, _plain("lead"), lambda ts: ts[0].as_nullable()),
 ]

@@ -8,11 +8,12 @@ from hedgerow.hogql.compilation import Compilation
 from hedgerow.hogql.dialect import InCohort
 from hedgerow.hogql.errors import HogQLError
 from hedgerow.hogql.parse import span_of
+from hedgerow.ids import parse_id
 
 
 def _cohort_id(node: InCohort, c: Compilation) -> int:
     target = node.expression
-    if isinstance(target, exp.Literal) and not target.is_string and target.name.isdigit():
+    if isinstance(target, exp.Literal) and not target.is_string and parse_id(target.name) is not None:
         return int(target.name)
     if isinstance(target, exp.Literal) and target.is_string:
         cohort = c.ctx.cohort_lookup.get(target.name)

@@ -7,6 +7,8 @@ wrapping. Works bottom-up so every lowering sees already-lowered arguments.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 
 from hedgerow.hogql.compilation import Compilation
@@ -14,7 +16,8 @@ from hedgerow.hogql.dialect import ParametricCall, RegexMatch
 from hedgerow.hogql.errors import HogQLError, HogQLInternalError
 from hedgerow.hogql.functions.aggregates import CORE
 from hedgerow.hogql.functions.arrays import element
-from hedgerow.hogql.functions.dates import interval, unit_of
+from hedgerow.hogql.functions.dates import interval, interval_parts, shift, unit_of
+from hedgerow.hogql.functions.local_time import call_zone, zone_index
 from hedgerow.hogql.functions.registry import lookup
 from hedgerow.hogql.functions.spec import Call, fn
 from hedgerow.hogql.functions.windows import require_window
@@ -30,13 +33,21 @@ def _lower_call(node: exp.Expression, c: Compilation, window: exp.Window | None)
     distinct = len(args) == 1 and isinstance(args[0], exp.Distinct)
     if distinct:
         args = list(args[0].expressions)
+    types = [type_of(a) for a in args]
+    env = c.env
+    zone = call_zone(spec, args, types)
+    if zone is not None:
+        env = replace(env, timezone=zone)
+    index = zone_index(spec, args)
+    if index is not None:
+        del args[index], types[index]
     call = Call(
         name=spec.name,
         args=args,
-        types=[type_of(a) for a in args],
+        types=types,
         params=list(node.args.get("params") or []) if isinstance(node, ParametricCall) else [],
         result=type_of(node),
-        env=c.env,
+        env=env,
         distinct=distinct,
         window=window,
     )
@@ -80,12 +91,20 @@ def _bracket(node: exp.Bracket) -> exp.Expression:
     return element(node.this, node.expressions[0], type_of(node))
 
 
-def _shifted_date(node: exp.Expression) -> exp.Expression:
-    """``Date ± INTERVAL n DAY`` stays a Date (DuckDB would give a TIMESTAMP)."""
-    if type_of(node).is_date and any(
-        type_of(side).name == "Interval" for side in (node.this, node.expression)
-    ):
-        return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+def _shifted_date(node: exp.Expression, c: Compilation) -> exp.Expression:
+    """``Date ± INTERVAL n DAY`` stays a Date (DuckDB would give a TIMESTAMP); ``DateTime ±
+    INTERVAL n DAY`` keeps its wall clock in its zone."""
+    value, moved_by = node.this, node.expression
+    if isinstance(node, exp.Add) and type_of(value).name == "Interval":
+        value, moved_by = moved_by, value
+    if type_of(moved_by).name != "Interval":
+        return node
+    if type_of(node).is_date:
+        return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
+    if type_of(value).is_datetime:
+        amount, unit = interval_parts(moved_by)
+        sign = 1 if isinstance(node, exp.Add) else -1
+        return shift(value.copy(), type_of(value), amount.copy(), unit, sign, c.env)
     return node
 
 
@@ -104,16 +123,19 @@ def _lower(node: exp.Expression, c: Compilation) -> exp.Expression:
         return _interval(node)
     if isinstance(node, RegexMatch):
         return _regex(node)
+    if isinstance(node, (exp.Like, exp.ILike)) and not isinstance(node.parent, exp.Escape):
+        # ClickHouse's LIKE patterns escape with a backslash; DuckDB's only when told.
+        return exp.Escape(this=node.copy(), expression=exp.Literal.string("\\"))
     if isinstance(node, exp.Bracket):
         return _bracket(node)
     if isinstance(node, (exp.Add, exp.Sub)):
-        return _shifted_date(node)
+        return _shifted_date(node, c)
     return node
 
 
 LOWERED = (
     exp.Anonymous, ParametricCall, exp.Window, exp.Interval, RegexMatch, exp.Bracket, exp.Add,
-    exp.Sub,
+    exp.Sub, exp.Like, exp.ILike,
 )  # fmt: skip
 
 

@@ -36,7 +36,8 @@ def to_stored(text: str, hog_type: HogType, timezone: str, node: exp.Expression)
 
 def _convert(side: exp.Expression, other_type: HogType, c: Compilation) -> None:
     if isinstance(side, exp.Literal) and side.is_string and other_type.is_temporal:
-        side.replace(typed(to_stored(side.name, other_type, c.ctx.timezone, side), other_type))
+        zone = other_type.zone or c.ctx.timezone  # a converted value reads text in its own zone
+        side.replace(typed(to_stored(side.name, other_type, zone, side), other_type))
 
 
 def run(c: Compilation) -> None:

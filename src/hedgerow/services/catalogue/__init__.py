@@ -1,6 +1,6 @@
 """The operation catalogue's machinery: declaring operations and running them."""
 
-from hedgerow.services.catalogue.invoke import Detail, Where, invoke
+from hedgerow.services.catalogue.invoke import Admission, Detail, Where, abandon, admit, invoke, perform
 from hedgerow.services.catalogue.operation import (
     Catalogue,
     Channel,
@@ -13,6 +13,7 @@ from hedgerow.services.catalogue.operation import (
 )
 
 __all__ = [
+    "Admission", "abandon", "admit", "perform",
     "Catalogue", "Channel", "Context", "Detail", "Listed", "NoInput", "Operation", "Reply",
     "Tool", "Where", "invoke",
 ]

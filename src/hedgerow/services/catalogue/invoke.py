@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from hedgerow.auth.authorize import Decision, Refused, Target, authorize
+from hedgerow.auth.authorize import Decision, Refused, Target, authorize, refused
 from hedgerow.auth.principal import Principal
 from hedgerow.errors import AuthenticationFailed, Exposed, NotFound
+from hedgerow.ids import parse_id
 from hedgerow.services.catalogue.operation import Channel, Context, Operation
 from hedgerow.services.catalogue.validation import validate
 
@@ -46,6 +48,18 @@ class Detail:
     path: str
 
 
+@dataclass
+class Admission:
+    """A decided call. Allowed: ``context`` is what the handler gets. Denied (or stopped before
+    a decision could be made): ``error`` is the answer, and its audit row is written."""
+
+    operation: Operation
+    decision: Decision
+    context: Context | None = None
+    error: Exposed | None = None
+    recorded: bool = False
+
+
 def invoke(
     services: "Services",
     principal: Principal | None,
@@ -61,13 +75,32 @@ def invoke(
     """Run ``operation`` for ``principal`` (None when its credentials failed, with
     ``credential_error`` saying why). Returns the handler's result or raises an
     :class:`~hedgerow.errors.Exposed` error; either way one audit row is written."""
+    admission = admit(services, principal, operation, channel=channel, where=where, detail=detail,
+                      credential_error=credential_error, named=subject(args))  # fmt: skip
+    if admission.error is not None:
+        raise admission.error
+    return perform(services, admission, args, status=status)
+
+
+def admit(
+    services: "Services",
+    principal: Principal | None,
+    operation: Operation,
+    *,
+    channel: Channel,
+    where: Where = Where(),
+    detail: Detail | None = None,
+    credential_error: Exposed | None = None,
+    named: str | None = None,
+) -> Admission:
+    """Resolve where the call is, decide, and charge the rate limit — before any input is
+    read, so a refused caller's upload is never taken. A refusal is audited here."""
     decision: Decision | None = None
-    outcome = status
+    target = _bare_target(operation, detail, channel, named)
     try:
         try:
-            target, project = _target(services, principal, operation, where, detail, channel, subject(args))
+            target, project = _target(services, principal, operation, where, target)
         except UnknownProjectToken as error:
-            target, project = error.target(operation, detail, channel), None
             decision = Decision(False, "the project token is not valid", target, principal, error)
         else:
             decision = authorize(principal, target, credential_error)
@@ -77,21 +110,36 @@ def invoke(
         assert principal is not None
         if operation.place == "project" and project is None:
             raise NotFound("Project not found.")
+        if operation.place == "organization" and target.organization_id is None:
+            raise NotFound("Organization not found.")
         bucket = target.organization_id or (principal.organization_ids or [principal.key_id])[0]
         services.limiter.charge(bucket, operation.rate)
-        parsed = validate(operation.input, args)
-        context = Context(
-            principal=principal,
-            services=services,
-            channel=channel,
-            project=project,
-            organization_id=target.organization_id,
-        )
-        return operation.handler(context, parsed)
+    except Exposed as error:  # answered in PostHog's shape, and audited
+        if decision is None:
+            decision = refused(principal, target, error, "the call could not be decided")
+        admission = Admission(operation, decision, error=error)
+        _record(services, admission, error.status, None)
+        return admission
+    except Exception:
+        if decision is None:
+            decision = refused(principal, target, None, "the call could not be decided")
+        _record(services, Admission(operation, decision), 500, None)
+        raise
+    context = Context(principal=principal, services=services, channel=channel, project=project,
+                      organization_id=target.organization_id)  # fmt: skip
+    return Admission(operation, decision, context)
+
+
+def perform(services: "Services", admission: Admission, args: Any, *, status: int = 200) -> Any:
+    """Validate the input and run the handler of an admitted call; audit it with the outcome."""
+    assert admission.context is not None and admission.error is None
+    outcome = status
+    try:
+        parsed = validate(admission.operation.input, args)
+        return admission.operation.handler(admission.context, parsed)
     except Refused as error:
         outcome = error.status
-        if decision is not None:
-            decision = replace(decision, allowed=False, reason=error.reason, error=error)
+        admission.decision = replace(admission.decision, allowed=False, reason=error.reason, error=error)
         raise
     except Exposed as error:
         outcome = error.status
@@ -100,11 +148,22 @@ def invoke(
         outcome = 500
         raise
     finally:
-        if decision is not None:
-            try:
-                services.audit.record(decision, outcome, digest(args))
-            except Exception:  # noqa: BLE001 - a failed audit write must not hide the answer
-                log.exception("could not write audit entry")
+        _record(services, admission, outcome, digest(args))
+
+
+def abandon(services: "Services", admission: Admission, status: int) -> None:
+    """An admitted call whose input could not be read (too large, malformed): audit it."""
+    _record(services, admission, status, None)
+
+
+def _record(services: "Services", admission: Admission, status: int, args_digest: str | None) -> None:
+    if admission.recorded:
+        return
+    admission.recorded = True
+    try:
+        services.audit.record(admission.decision, status, args_digest)
+    except Exception:  # noqa: BLE001 - a failed audit write must not hide the answer
+        log.exception("could not write audit entry")
 
 
 class UnknownProjectToken(AuthenticationFailed):
@@ -113,15 +172,6 @@ class UnknownProjectToken(AuthenticationFailed):
     def __init__(self) -> None:
         super().__init__(
             "Project API key invalid. You can find your project API key in PostHog project settings."
-        )
-
-    def target(self, operation: Operation, detail: Detail | None, channel: Channel) -> Target:
-        return Target(
-            method=detail.method if detail else channel.upper(),
-            path=detail.path if detail else operation.name,
-            scope=operation.scope,
-            project_based=True,
-            via=channel,
         )
 
 
@@ -157,21 +207,31 @@ def _opaque(value: Any) -> str:
     return repr(value)
 
 
-def _digits(raw: str) -> int | None:
-    """An id written in ASCII digits (``str.isdigit`` also accepts '²')."""
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+def _bare_target(operation: Operation, detail: Detail | None, channel: Channel, named: str | None) -> Target:
+    """What the call is about before anything is looked up: the operation and how it came."""
+    return Target(
+        method=detail.method if detail else channel.upper(),
+        path=detail.path if detail else operation.name,
+        scope=operation.scope,
+        project_based=operation.place == "project",
+        exempt_from_limits=operation.about_caller,
+        accepts_project_secret=operation.accepts_project_secret,
+        extra_scopes=operation.also,
+        self_service=operation.self_service,
+        key_ref=named if operation.self_service else None,
+        via=channel,
+        subject=named,
+    )
 
 
 def _target(
-    services: "Services",
-    principal: Principal | None,
-    operation: Operation,
-    where: Where,
-    detail: Detail | None,
-    channel: Channel,
-    named: str | None = None,
+    services: "Services", principal: Principal | None, operation: Operation, where: Where, target: Target
 ) -> tuple[Target, "Project | None"]:
-    """What the call is about: the project (if any) it names and that project's organization."""
+    """The project (if any) the call names, and that project's organization.
+
+    An id that cannot be one (``²``, letters, beyond 64 bits) names no project: the call is
+    decided without one and answered 404. Raises 401 for an unknown project token.
+    """
     project: Project | None = None
     project_id: int | None = None
     organization_id: str | None = None
@@ -186,10 +246,9 @@ def _target(
         if raw == CURRENT:
             project_id = services.projects.current_project_id(principal) if principal else None
         else:
-            project_id = _digits(raw)
+            project_id = parse_id(raw)
     elif operation.place == "organization" and principal is not None:
-        raw = where.organization or CURRENT
-        organization_id = services.projects.home_organization(principal).id if raw == CURRENT else raw
+        organization_id = _organization_id(where.organization or CURRENT, principal, services)
     if project_id is not None:
         found = services.projects.with_organization(project_id)
         if found is not None:
@@ -198,19 +257,24 @@ def _target(
     elif organization_id is not None:
         org = services.projects.organization(organization_id)
         organization_name = org.name if org else None
-    target = Target(
-        method=detail.method if detail else channel.upper(),
-        path=detail.path if detail else operation.name,
-        scope=operation.scope,
+    resolved = replace(
+        target,
         project_id=project_id,
         project_name=project.name if project else None,
         organization_id=organization_id,
         organization_name=organization_name,
-        project_based=operation.place == "project",
-        exempt_from_limits=operation.about_caller,
-        accepts_project_secret=operation.accepts_project_secret,
-        extra_scopes=operation.also,
-        via=channel,
-        subject=named,
     )
-    return target, project
+    return resolved, project
+
+
+def _organization_id(raw: str, principal: Principal, services: "Services") -> str | None:
+    """The organization a call names (``@current`` or a UUID); None when it names none."""
+    if raw == CURRENT:
+        try:
+            return services.projects.home_organization(principal).id
+        except NotFound:
+            return None
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        return None

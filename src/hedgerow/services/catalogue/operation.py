@@ -81,6 +81,7 @@ class Operation:
     rate: str = "default"
     also: tuple[Scope, ...] = ()
     accepts_project_secret: bool = False
+    self_service: bool = False
     tool: Tool | None = None
     output: type[BaseModel] | None = None
 
@@ -141,6 +142,7 @@ class Catalogue:
         rate: str | None = None,
         also: tuple[str, ...] = (),
         accepts_project_secret: bool = False,
+        self_service: bool = False,
         tool: Tool | None = None,
         output: type[BaseModel] | None = None,
     ) -> Callable[[Handler], Handler]:
@@ -159,6 +161,7 @@ class Catalogue:
                 rate=rate or ("write" if parsed.action == "write" else "default"),
                 also=tuple(Scope.parse(s) for s in also),
                 accepts_project_secret=accepts_project_secret,
+                self_service=self_service,
                 tool=tool,
                 output=output,
             )

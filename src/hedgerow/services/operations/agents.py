@@ -13,7 +13,7 @@ from hedgerow.auth.access import full_matrix
 from hedgerow.services.agents import AgentRecord
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply
 from hedgerow.services.catalogue.paging import Paged, sliced
-from hedgerow.store.meta.keys import PersonalAPIKeyRecord
+from hedgerow.services.records import PersonalAPIKeyRecord
 
 operations = Catalogue()
 

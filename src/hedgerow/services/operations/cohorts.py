@@ -16,7 +16,7 @@ from hedgerow.services.cohort_membership import read_csv_ids
 from hedgerow.services.cohorts import CohortQuery
 from hedgerow.services.operations.organizations import user_basic
 from hedgerow.services.operations.persons import listed
-from hedgerow.store.meta.cohorts import CohortRecord
+from hedgerow.services.records import CohortRecord
 
 operations = Catalogue()
 

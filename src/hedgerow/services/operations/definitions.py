@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict
 
 from hedgerow import clock
 from hedgerow.errors import NotFound, ValidationError
+from hedgerow.ids import parse_id
 from hedgerow.services.catalogue import Catalogue, Context, Listed, NoInput, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.definitions import KINDS, PropertyQuery
-from hedgerow.store.meta.definitions import EventDefinitionRow, PropertyDefinitionRow
+from hedgerow.services.records import EventDefinitionRow, PropertyDefinitionRow
 
 operations = Catalogue()
 
@@ -117,14 +118,13 @@ def retrieve_event_definition(ctx: Context, args: DefinitionId) -> dict[str, Any
 def list_property_definitions(ctx: Context, args: PropertyDefinitionList) -> Listed:
     """Property names with their detected types (event, person or group properties)."""
     assert args.type in KINDS
-    group_index = args.group_type_index
-    numbered = group_index is not None and group_index.isascii() and group_index.isdigit()
-    if args.type == "group" and not numbered:
+    group_index = parse_id(args.group_type_index) if args.group_type_index is not None else None
+    if args.type == "group" and group_index is None:
         raise ValidationError("group_type_index must be provided when type is group", attr="group_type_index")
     event_names = _json_list(args.event_names, "event_names")
     query = PropertyQuery(
         type=args.type,
-        group_type_index=int(group_index) if numbered and group_index else None,
+        group_type_index=group_index,
         search=args.search,
         event_names=event_names,
         properties=tuple(p for p in (args.properties or "").split(",") if p),

@@ -11,11 +11,12 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import ValidationError
+from hedgerow.ids import parse_id
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.feature_flags import FlagQuery, is_simple, status
 from hedgerow.services.operations.organizations import user_basic
-from hedgerow.store.meta.flags import FlagRecord
+from hedgerow.services.records import FlagRecord
 
 operations = Catalogue()
 
@@ -30,8 +31,8 @@ def flag_json(ctx: Context, flag: FlagRecord, cohort_names: dict[int, str | None
     for group in filters.get("groups") or []:
         for prop in (group or {}).get("properties") or []:
             if isinstance(prop, dict) and prop.get("type") == "cohort":
-                value = str(prop.get("value"))
-                prop["cohort_name"] = cohort_names.get(int(value)) if value.isascii() and value.isdigit() else None
+                number = parse_id(str(prop.get("value")))
+                prop["cohort_name"] = cohort_names.get(number) if number is not None else None
     simple = is_simple(flag)
     return {
         "id": flag.id,

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from hedgerow.errors import NotFound
+from hedgerow.ids import is_digits
 from hedgerow.services.catalogue import Catalogue, Context, Reply
 from hedgerow.services.flag_definitions import etag
 
@@ -50,7 +51,7 @@ def remote_config(ctx: Context, args: RemoteConfigInput) -> Any:
     """A remote-configuration flag's payload (by id or key), as server SDKs fetch it."""
     ref = args.flag_ref
     flags = ctx.services.flags
-    flag = flags.get(ctx.project_id, ref) if ref.isascii() and ref.isdigit() else flags.by_key(ctx.project_id, ref)
+    flag = flags.get(ctx.project_id, ref) if is_digits(ref) else flags.by_key(ctx.project_id, ref)
     if flag.deleted:
         raise NotFound()
     return (flag.filters.get("payloads") or {}).get("true")

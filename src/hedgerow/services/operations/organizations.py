@@ -10,7 +10,7 @@ from hedgerow.errors import NotFound
 from hedgerow.services.catalogue import Catalogue, Context, Listed, NoInput, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.operations.projects import project_basic
-from hedgerow.store.meta.tenancy import Organization, Project, User
+from hedgerow.services.records import Organization, Project, User
 
 operations = Catalogue()
 

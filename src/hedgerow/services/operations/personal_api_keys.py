@@ -1,4 +1,11 @@
-"""Personal API keys: the caller's own keys."""
+"""Personal API keys.
+
+As in PostHog, a personal API key may only read itself (``@current`` or its own id, no scope
+needed); listing, creating, changing, rolling and deleting keys are refused to every key,
+whatever its scopes, so no key can mint or widen a key (``self_service``: the rule is
+``authorize``'s). Keys are managed by the operator (``hedgerow keys``) and agents by whoever
+holds ``agent:write``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hedgerow import clock
 from hedgerow.services.catalogue import Catalogue, Context, NoInput, Reply
-from hedgerow.store.meta.keys import PersonalAPIKeyRecord
+from hedgerow.services.records import PersonalAPIKeyRecord
 
 operations = Catalogue()
 
@@ -54,13 +61,13 @@ def _key_id(ctx: Context, raw: str) -> str:
     return ctx.principal.key_id if raw == "@current" else raw
 
 
-@operations.operation("personal_api_key.list", "personal_api_key:read", input=NoInput, place="global")
+@operations.operation("personal_api_key.list", "personal_api_key:read", input=NoInput, place="global", self_service=True)
 def list_keys(ctx: Context, args: NoInput) -> list[dict[str, Any]]:
     """The caller's keys, newest first (not paginated)."""
     return [key_json(k) for k in ctx.services.keys.list(ctx.user_id)]
 
 
-@operations.operation("personal_api_key.create", "personal_api_key:write", input=KeyCreate, place="global")
+@operations.operation("personal_api_key.create", "personal_api_key:write", input=KeyCreate, place="global", self_service=True)
 def create_key(ctx: Context, args: KeyCreate) -> dict[str, Any]:
     """A new key; its value is in this answer and nowhere else, ever."""
     record, value = ctx.services.keys.create(
@@ -69,27 +76,27 @@ def create_key(ctx: Context, args: KeyCreate) -> dict[str, Any]:
     return key_json(record, value)
 
 
-@operations.operation("personal_api_key.retrieve", "personal_api_key:read", input=KeyId, place="global")
+@operations.operation("personal_api_key.retrieve", "personal_api_key:read", input=KeyId, place="global", self_service=True)
 def retrieve_key(ctx: Context, args: KeyId) -> dict[str, Any]:
-    """One key (``@current`` is the key making the call)."""
+    """The calling key itself (``@current`` or its id): its scopes and limits."""
     return key_json(ctx.services.keys.get(_key_id(ctx, args.key_id), ctx.user_id))
 
 
-@operations.operation("personal_api_key.update", "personal_api_key:write", input=KeyUpdate, place="global")
+@operations.operation("personal_api_key.update", "personal_api_key:write", input=KeyUpdate, place="global", self_service=True)
 def update_key(ctx: Context, args: KeyUpdate) -> dict[str, Any]:
     """Change a key's label, scopes or limits."""
     changes = args.model_dump(exclude_unset=True, exclude={"key_id"})
     return key_json(ctx.services.keys.update(_key_id(ctx, args.key_id), ctx.user_id, changes))
 
 
-@operations.operation("personal_api_key.delete", "personal_api_key:write", input=KeyId, place="global")
+@operations.operation("personal_api_key.delete", "personal_api_key:write", input=KeyId, place="global", self_service=True)
 def delete_key(ctx: Context, args: KeyId) -> Reply:
     """Revoke a key; it stops working at once."""
     ctx.services.keys.revoke(_key_id(ctx, args.key_id), ctx.user_id)
     return Reply(204)
 
 
-@operations.operation("personal_api_key.roll", "personal_api_key:write", input=KeyId, place="global")
+@operations.operation("personal_api_key.roll", "personal_api_key:write", input=KeyId, place="global", self_service=True)
 def roll_key(ctx: Context, args: KeyId) -> dict[str, Any]:
     """Give a key a new secret value; the old one stops working at once."""
     record, value = ctx.services.keys.roll(_key_id(ctx, args.key_id), ctx.user_id)

@@ -10,7 +10,7 @@ from hedgerow import clock
 from hedgerow.services.catalogue import Catalogue, Context, Listed, NoInput, Tool
 from hedgerow.services.catalogue.paging import Paged, listing
 from hedgerow.services.tenancy import DEFAULT_PROJECT_SETTINGS
-from hedgerow.store.meta.tenancy import Project
+from hedgerow.services.records import Project
 
 operations = Catalogue()
 

@@ -4,9 +4,16 @@ The DuckDB file is opened once per process by the store that owns it; that insta
 down once with :func:`apply_sandbox`, and every query runs on a cursor of it via
 :func:`execute` (never a second ``duckdb.connect`` to the same file).
 
+Results are fetched in batches and measured as they are converted: past
+:data:`MAX_RESULT_BYTES` the query stops with a
+:class:`~hedgerow.hogql.errors.LimitExceeded` (400) before the rest is read. While queries run,
+:data:`MEMORY_GUARD` watches the process's resident memory and interrupts them all when it
+grows more than its headroom (DuckDB's memory limit does not count list and string values).
+
 Driver errors are translated here (never above): a query stopped by its time limit is a
 :class:`~hedgerow.hogql.errors.QueryTimeoutError`, one stopped on request a
-:class:`QueryCancelled`; errors the user can act on become a
+:class:`QueryCancelled`, one stopped by a limit a :class:`~hedgerow.hogql.errors.LimitExceeded`;
+errors the user can act on become a
 :class:`~hedgerow.hogql.errors.QueryError` with a category sentence (no engine text, so no
 paths or internals leak); anything else is an :class:`EngineError` (an opaque 500).
 """
@@ -17,6 +24,7 @@ import datetime as dt
 import decimal
 import heapq
 import itertools
+import os
 import re
 import threading
 import time
@@ -26,30 +34,53 @@ from typing import Any, Callable, Sequence
 from zoneinfo import ZoneInfo
 
 import duckdb
+import orjson
 
 from hedgerow.errors import Exposed
 from hedgerow.hogql.context import CompiledQuery
-from hedgerow.hogql.errors import QueryError, QueryTimeoutError
+from hedgerow.hogql.errors import LIMIT_EXCEEDED, LimitExceeded, QueryError, QueryTimeoutError
+
+MAX_RESULT_BYTES = 50 * 1024 * 1024
+"""Largest result a query may return, measured as the JSON of its rows (ClickHouse's
+``max_result_bytes``; rows are capped separately by the compiler's LIMIT)."""
+FETCH_ROWS = 500
+"""Rows converted per batch at most: the result's bytes are checked after each."""
+BATCH_BYTES = 1024 * 1024
+"""Wide rows are converted fewer at a time, about this many JSON bytes a batch."""
+MAX_RESULT_VALUES = 4_000_000
+"""Most values (array elements count one each) a result may hold: as Python objects a small
+value costs several times its JSON bytes, so a result of many small numbers is capped by
+count as well as by size."""
+MEMORY_HEADROOM = 640 * 1024 * 1024
+"""How far the process's resident memory may grow above where it stood when the running
+queries started before :data:`MEMORY_GUARD` interrupts them."""
 
 _MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)$", re.IGNORECASE)
 
 
 def apply_sandbox(
-    conn: duckdb.DuckDBPyConnection, *, memory_limit: str = "2GB", threads: int | None = None
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    memory_limit: str = "512MB",
+    threads: int | None = None,
+    max_temp_size: str = "16GB",
 ) -> None:
     """Lock down a freshly opened DuckDB instance, once, before any query runs on it.
 
     No files, network or extension (auto)loading; UTC as every cursor's time zone; a memory
-    ceiling; then the configuration is locked so no later statement, on any cursor, can undo
+    ceiling for the buffer pool, with spilling to the temp directory (DuckDB's default,
+    beside the database file) bounded by ``max_temp_size``; then the configuration is locked so no later statement, on any cursor, can undo
     it. Instance-wide: call it right after ``duckdb.connect`` (and after creating tables).
     """
-    if not _MEMORY_LIMIT.match(memory_limit):
-        raise ValueError(f"invalid memory limit {memory_limit!r}")
+    for size in (memory_limit, max_temp_size):
+        if not _MEMORY_LIMIT.match(size):
+            raise ValueError(f"invalid size {size!r}")
     statements = [
         "SET enable_external_access = false",
         "SET autoload_known_extensions = false",
         "SET autoinstall_known_extensions = false",
         f"SET memory_limit = '{memory_limit}'",
+        f"SET max_temp_directory_size = '{max_temp_size}'",  # spills go beside the file; bounded
         "SET GLOBAL TimeZone = 'UTC'",
     ]
     if threads is not None:
@@ -126,6 +157,79 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _resident_bytes() -> int:
+    """This process's resident set size (Linux ``/proc``; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class _MemoryGuard:
+    """Samples resident memory while queries run; past ``baseline + headroom`` (the baseline
+    taken when the first of the running queries started) it interrupts every running query.
+
+    A second line behind the compiler's value caps and the result byte cap: it stops what
+    grows between engine batches (huge aggregates, ``groupArray`` of millions of rows...).
+
+    It also repeats the interrupt of a query asked to stop (``stops``: cancelled, timed out):
+    an interrupt that lands just before the engine starts the query is lost.
+    """
+
+    def __init__(self, headroom: int = MEMORY_HEADROOM, interval: float = 0.02) -> None:
+        self.headroom = headroom
+        self.interval = interval
+        self._cond = threading.Condition()
+        self._running: dict[int, tuple[threading.Event, Callable[[], None], tuple[threading.Event, ...]]] = {}
+        self._ids = itertools.count()
+        self._baseline = 0
+        self._thread: threading.Thread | None = None
+
+    def enter(self, interrupt: Callable[[], None], *stops: threading.Event | None) -> tuple[int, threading.Event]:
+        """Watch a query; its id and the event set when the guard stopped it."""
+        tripped = threading.Event()
+        with self._cond:
+            if not self._running:
+                self._baseline = _resident_bytes()
+            ident = next(self._ids)
+            self._running[ident] = (tripped, interrupt, tuple(e for e in stops if e is not None))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="hedgerow-query-memory", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return ident, tripped
+
+    def leave(self, ident: int) -> None:
+        with self._cond:
+            self._running.pop(ident, None)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._running:
+                    self._cond.wait()
+                ceiling = self._baseline + self.headroom
+            over = _resident_bytes() > ceiling
+            with self._cond:
+                watched = list(self._running.values())
+            for tripped, interrupt, stops in watched:
+                if over:
+                    tripped.set()
+                if tripped.is_set() or any(stop.is_set() for stop in stops):
+                    try:
+                        interrupt()
+                    except Exception:  # noqa: BLE001 - a failed interrupt must not stop the guard
+                        pass
+            time.sleep(self.interval)
+
+
+MEMORY_GUARD = _MemoryGuard()
+
+
 @dataclass(frozen=True)
 class QueryResult:
     columns: Sequence[str]
@@ -134,10 +238,17 @@ class QueryResult:
     has_more: bool | None
     limit: int | None
     offset: int | None
+    nbytes: int = 0
+    """The rows' size as JSON (what the result byte cap measured)."""
+
+
+_TYPE_ZONE = re.compile(r"DateTime(?:64)?\((?:\d+, )?'([^']+)'\)")
 
 
 def _converter(ch_type: str, timezone: str) -> Callable[[Any], Any]:
-    zone = ZoneInfo(timezone)
+    # A column's own zone (toTimeZone(...)) is in its type; others show in ``timezone``.
+    match = _TYPE_ZONE.search(ch_type)
+    zone = ZoneInfo(match.group(1) if match else timezone)
     is_uint8 = ch_type in ("UInt8", "Nullable(UInt8)")
 
     def convert(value: Any) -> Any:
@@ -172,21 +283,55 @@ def _converter(ch_type: str, timezone: str) -> Callable[[Any], Any]:
     return convert
 
 
-def convert_rows(rows: list[tuple], types: Sequence[tuple[str, str]], timezone: str) -> list[list[Any]]:
-    """Engine rows as JSON-ready lists (datetimes in ``timezone``, UUIDs as text...)."""
-    converters = [_converter(t, timezone) for _, t in types]
-    return [[conv(v) for conv, v in zip(converters, row)] for row in rows]
-
-
 _USER_ERRORS: tuple[tuple[type, str], ...] = (
     (duckdb.ConversionException, "A value could not be converted to the requested type."),
     (duckdb.OutOfRangeException, "A value is out of range for its type."),
     (duckdb.BinderException, "The query's types or references do not fit together."),
     (duckdb.InvalidInputException, "The query received invalid input."),
-    (duckdb.OutOfMemoryException, "The query needs more memory than allowed."),
     (duckdb.ParserException, "The query could not be executed."),
     (duckdb.NotImplementedException, "The query uses a feature that is not supported."),
 )
+
+
+def _translate(exc: duckdb.Error) -> Exposed:
+    if isinstance(exc, duckdb.InvalidInputException):
+        text = str(exc)
+        at = text.find(LIMIT_EXCEEDED)
+        if at >= 0:
+            return LimitExceeded(text[at + len(LIMIT_EXCEEDED):].splitlines()[0] + ".")
+    for cls, message in _USER_ERRORS:
+        if isinstance(exc, cls):
+            return QueryError(message)
+    if str(exc).startswith("Parameter not supported in"):
+        return QueryError("ORDER BY and GROUP BY need expressions over columns, not constants.")
+    return EngineError()
+
+
+def _count_values(rows: list[list[Any]]) -> int:
+    """Values in ``rows``, each array element counted (nested arrays too)."""
+    return sum(_weight(value) for row in rows for value in row)
+
+
+def _weight(value: Any) -> int:
+    if not isinstance(value, (list, tuple)):
+        return 1
+    if value and isinstance(value[0], (list, tuple)):  # arrays are homogeneous: look at one
+        return 1 + sum(_weight(item) for item in value)
+    return 1 + len(value)
+
+
+def _too_large(limit: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"The query's result exceeds the maximum of {limit} bytes (max_result_bytes = {limit}). "
+        "Select fewer rows or columns, or aggregate."
+    )
+
+
+def _memory_exceeded(headroom: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"The query needs more memory than allowed ({headroom // (1024 * 1024)} MB). "
+        "Select fewer rows or columns, or aggregate."
+    )
 
 
 def execute(
@@ -195,8 +340,10 @@ def execute(
     timeout_seconds: float = 60.0,
     *,
     cancelled: threading.Event | None = None,
+    max_result_bytes: int = MAX_RESULT_BYTES,
 ) -> QueryResult:
-    """Run ``compiled`` on ``cursor`` (of a sandboxed instance) within ``timeout_seconds``.
+    """Run ``compiled`` on ``cursor`` (of a sandboxed instance) within ``timeout_seconds``,
+    returning at most ``max_result_bytes`` of rows (measured as JSON).
 
     To cancel from another thread, set ``cancelled`` and call ``cursor.interrupt()``.
     """
@@ -209,32 +356,50 @@ def execute(
         cursor.interrupt()
 
     deadline = _WATCHDOG.schedule(timeout_seconds, expire)
+    guard, out_of_memory = MEMORY_GUARD.enter(cursor.interrupt, timed_out, cancelled)
+    converters = [_converter(t, compiled.timezone) for _, t in compiled.types]
+    results: list[list[Any]] = []
+    size = values = 0
+    per_batch = FETCH_ROWS
     try:
-        rows = cursor.execute(compiled.sql, list(compiled.params)).fetchall()
+        cursor.execute(compiled.sql, list(compiled.params))
+        while batch := cursor.fetchmany(per_batch):
+            rows = [[conv(v) for conv, v in zip(converters, row)] for row in batch]
+            del batch
+            batch_bytes = len(orjson.dumps(rows, default=str))
+            size += batch_bytes
+            values += _count_values(rows)
+            if size > max_result_bytes or values > MAX_RESULT_VALUES:
+                raise _too_large(max_result_bytes)
+            per_batch = max(1, min(FETCH_ROWS, BATCH_BYTES * len(rows) // max(batch_bytes, 1)))
+            if out_of_memory.is_set():  # the rows' Python objects grow the process too
+                raise _memory_exceeded(MEMORY_GUARD.headroom)
+            results.extend(rows)
     except duckdb.InterruptException:
-        if timed_out.is_set() or cancelled is None or not cancelled.is_set():
-            raise QueryTimeoutError() from None
-        raise QueryCancelled() from None
+        if out_of_memory.is_set():
+            raise _memory_exceeded(MEMORY_GUARD.headroom) from None
+        if cancelled is not None and cancelled.is_set() and not timed_out.is_set():
+            raise QueryCancelled() from None
+        raise QueryTimeoutError() from None
+    except duckdb.OutOfMemoryException:
+        raise _memory_exceeded(MEMORY_GUARD.headroom) from None
     except duckdb.Error as exc:
-        for cls, message in _USER_ERRORS:
-            if isinstance(exc, cls):
-                raise QueryError(message) from exc
-        if str(exc).startswith("Parameter not supported in"):
-            raise QueryError("ORDER BY and GROUP BY need expressions over columns, not constants.") from exc
-        raise EngineError() from exc
+        raise _translate(exc) from exc
     finally:
+        MEMORY_GUARD.leave(guard)
         _WATCHDOG.cancel(deadline)
     has_more = None
     if compiled.paginated and compiled.limit is not None:
-        has_more = len(rows) > compiled.limit
-        rows = rows[: compiled.limit]
+        has_more = len(results) > compiled.limit
+        results = results[: compiled.limit]
     return QueryResult(
         columns=list(compiled.columns),
         types=[list(t) for t in compiled.types],
-        results=convert_rows(rows, compiled.types, compiled.timezone),
+        results=results,
         has_more=has_more,
         limit=compiled.limit if compiled.paginated else None,
         offset=compiled.offset if compiled.paginated else None,
+        nbytes=size,
     )
 
 
@@ -250,9 +415,10 @@ def explain(cursor: duckdb.DuckDBPyConnection, compiled: CompiledQuery) -> list[
 __all__ = [
     "explain",
     "EngineError",
+    "MAX_RESULT_BYTES",
+    "MEMORY_GUARD",
     "QueryCancelled",
     "QueryResult",
     "apply_sandbox",
-    "convert_rows",
     "execute",
 ]

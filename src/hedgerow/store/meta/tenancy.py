@@ -277,3 +277,18 @@ def update_project(conn: Connection, project_id: int, **changes: Any) -> None:
             .where(projects.c.id == project_id)
             .values(**changes, updated_at=clock.now())
         )
+
+
+def mark_project_setting(conn: Connection, project_id: int, key: str, value: Any) -> bool:
+    """Set one key of a project's settings unless it already holds ``value`` (the row is
+    locked for the read where the database can); True when it changed."""
+    query = sa.select(projects.c.settings).where(projects.c.id == project_id).with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        return False
+    settings = dict(row.settings or {})
+    if settings.get(key) == value:
+        return False
+    settings[key] = value
+    update_project(conn, project_id, settings=settings)
+    return True

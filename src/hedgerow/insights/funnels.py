@@ -1,0 +1,351 @@
+"""``FunnelsQuery`` (steps and time-to-convert visualisations): per-person event sequences from
+the engine, the walk of :mod:`.funnel_steps`, then counts and conversion times per step (and
+breakdown value).
+
+Candidate events are those in the date range matching any step or exclusion (every event for
+strict funnels). Persons whose candidate events all match only the first step stop there: the
+engine counts them per attributed breakdown value. For everyone else it returns the sorted
+candidate events, each as one integer (time since the range start, shifted left past one flag
+bit per step and exclusion), and the attributed breakdown value; they are walked here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from hedgerow.errors import ValidationError
+from hedgerow.insights import breakdown, date_range, funnel_steps, funnel_trends, series as series_
+from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
+from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
+from hedgerow.insights.templates import and_, expr, select
+
+WINDOW_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400}
+STOPPED_AT_FIRST = funnel_steps.Outcome(0, ())
+OTHER = "Other"
+"""Funnels merge the values past ``breakdown_limit`` into ``Other``; a missing value is ``""``."""
+
+
+def _validate(query: FunnelsQuery) -> None:
+    steps = len(query.series)
+    for exclusion in (query.funnelsFilter.exclusions or []) if query.funnelsFilter else []:
+        if not 0 <= exclusion.funnelFromStep < exclusion.funnelToStep <= steps - 1:
+            raise ValidationError("Exclusion event range is invalid. End of range should be greater than start.",
+                                  attr="exclusions")
+
+
+ATTRIBUTION = {
+    ("first_touch", False): "argMin({value}, timestamp)",
+    ("last_touch", False): "argMax({value}, timestamp)",
+    ("first_touch", True): "argMinIf({value}, timestamp, {value} != {null})",
+    ("last_touch", True): "argMaxIf({value}, timestamp, {value} != {null})",
+}
+"""(attribution, breakdown given as a list) -> the person's value among their candidate events.
+As in PostHog, a breakdown named by a string takes the value of the first (last) event even when
+it is empty; one given as a list skips empty values."""
+
+
+@dataclass
+class Parts:
+    """The pieces of a funnel's engine queries."""
+
+    steps: list[exp.Expression]
+    exclusions: list[exp.Expression]
+    value: exp.Expression
+    where: exp.Expression
+
+
+def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool, properties: Any) -> Parts:
+    steps = [series_.condition(node, None, tz) for node in query.series]
+    exclusions = [series_.condition(x, None, tz) for x in (query.funnelsFilter.exclusions or [])] \
+        if query.funnelsFilter else []
+    value = breakdown.expression(query.breakdownFilter) if breakdown.enabled(query.breakdownFilter) else exp.Null()
+    candidates = None if strict else exp.or_(*(exp.Paren(this=c) for c in steps + exclusions))
+    where = and_(
+        expr("timestamp >= {f} AND timestamp <= {t}",
+             f=date_range.to_utc(rng.date_from), t=date_range.to_utc(rng.date_to)),
+        series_.filters(properties, tz),
+        candidates,
+    )
+    return Parts(steps, exclusions, value, where)
+
+
+def _encoding(rng: date_range.DateRange, flags: int) -> tuple[str, int]:
+    """The time unit events are encoded in: microseconds since the range start shifted left by
+    the flag bits, or milliseconds (or seconds) when the range is too long for that to fit."""
+    span_us = int((rng.date_to - rng.date_from).total_seconds() * 1_000_000) + 1
+    for unit, scale in (("microsecond", 1), ("millisecond", 1000), ("second", 1_000_000)):
+        if (span_us // scale).bit_length() + flags <= 62:
+            return unit, scale
+    raise ValidationError("Too many funnel steps and exclusions for this date range", attr="series")
+
+
+def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool], window: float,
+            unordered: bool) -> exp.Expression:
+    """Per person who did anything beyond the first step: their candidate events, each one
+    integer ``time << flags | flags`` (sorted), and their attributed breakdown value.
+
+    Events more than a window before the person's first later-step (or exclusion) event, and
+    after their last one (a window after, for unordered funnels), cannot change the outcome (an
+    attempt started there expires, or can reach no later step), so they are left out; whether the
+    person entered at all is in ``entered``.
+    """
+    conditions = parts.steps + parts.exclusions
+    _, scale = _encoding(rng, len(conditions))
+    event = _encoded_event(parts, rng)
+    shift = 1 << len(conditions)
+    span = (math.ceil(window * 1_000_000 / scale) + 1) * shift
+    return select(
+        "SELECT arrayFilter(x -> x >= lo AND x <= hi, events), value, entered FROM ("
+        " SELECT person_id, arraySort(groupArray({event})) AS events, minIf({event}, {later}) - {span} AS lo,"
+        " max(if({first}, 1, 0)) AS entered,"
+        " maxIf({event}, {later}) + {tail} AS hi, " + ATTRIBUTION[attribution] + " AS value FROM events"
+        " WHERE {where} GROUP BY person_id HAVING max(if({later}, 1, 0)) = 1)",
+        event=event, where=parts.where, value=parts.value, null=breakdown.NULL,
+        later=_any(parts.steps[1:] + parts.exclusions), span=span, tail=span if unordered else shift,
+        first=parts.steps[0],
+    )
+
+
+def _encoded_event(parts: Parts, rng: date_range.DateRange) -> exp.Expression:
+    """An event as one integer: time since the range start, shifted past its step flags."""
+    conditions = parts.steps + parts.exclusions
+    unit, _ = _encoding(rng, len(conditions))
+    # the base as epoch seconds through toDateTime, so both ends of dateDiff are typed instants
+    event = expr("dateDiff({unit}, toDateTime({start}), timestamp) * {shift}", unit=unit, start=_base_seconds(rng),
+                 shift=1 << len(conditions))
+    for bit, condition in enumerate(conditions):
+        event = exp.Add(this=event, expression=expr("if({c}, {bit}, 0)", c=condition, bit=1 << bit))
+    return event
+
+
+def _base_seconds(rng: date_range.DateRange) -> int:
+    """Where encoded event times count from: the range start, in whole epoch seconds."""
+    return math.floor(rng.date_from.timestamp())
+
+
+def _entrants(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool]) -> exp.Expression:
+    """Per person who did the first step: all their candidate events (encoded, sorted) and value."""
+    return select(
+        "SELECT arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + " FROM events"
+        " WHERE {where} GROUP BY person_id HAVING max(if({first}, 1, 0)) = 1",
+        event=_encoded_event(parts, rng), where=parts.where, value=parts.value, null=breakdown.NULL,
+        first=parts.steps[0],
+    )
+
+
+def _any(conditions: list[exp.Expression]) -> exp.Expression:
+    return exp.or_(*(exp.Paren(this=c) for c in conditions))
+
+
+def _first_step_only(parts: Parts, attribution: tuple[str, bool]) -> exp.Expression:
+    """Persons whose candidate events all match the first step only: they stop at step 0,
+    so they are counted in the engine (per attributed breakdown value) without a walk."""
+    return select(
+        "SELECT value, count() FROM ("
+        " SELECT person_id, " + ATTRIBUTION[attribution] + " AS value"
+        " FROM events WHERE {where} GROUP BY person_id"
+        " HAVING max(if({later}, 1, 0)) = 0 AND max(if({first}, 1, 0)) = 1) GROUP BY value",
+        value=parts.value, where=parts.where, first=parts.steps[0], null=breakdown.NULL,
+        later=_any(parts.steps[1:] + parts.exclusions),
+    )
+
+
+class _StepSets(dict):
+    """Flag bits -> the 1-based steps (negative: exclusion steps) an event matches (memoised)."""
+
+    def __init__(self, num_steps: int, exclusions: list) -> None:
+        super().__init__()
+        self.num_steps, self.exclusions = num_steps, exclusions
+
+    def __missing__(self, flags: int) -> list[int]:
+        steps = [i + 1 for i in range(self.num_steps) if flags >> i & 1]
+        for j, exclusion in enumerate(self.exclusions):
+            if flags >> (self.num_steps + j) & 1:
+                steps.extend(-s for s in range(exclusion.funnelFromStep + 2, exclusion.funnelToStep + 2))
+        self[flags] = steps
+        return steps
+
+
+def _value(value: Any) -> str:
+    return "" if value in (None, breakdown.NULL) else str(value)
+
+
+def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
+    """Compute a FunnelsQuery (steps) in PostHog's response shape."""
+    _validate(query)
+    tz = timezone(ctx)
+    options = query.funnelsFilter or FunnelsFilter()
+    order = options.funnelOrderType or "ordered"
+    window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
+    if options.funnelVizType == "trends":
+        return _trends(ctx, query, options, window, tz)
+    rng = resolve_range(ctx, query.dateRange, "day")
+    as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
+    attribution = (options.breakdownAttributionType or "first_touch", as_list)
+    parts = _parts(query, rng, tz, order == "strict", global_properties(ctx, query))
+    walked = _walked(parts, rng, attribution, window, order == "unordered")
+    rows, walked_hogql = run_rows(ctx, walked, PER_PERSON_LIMITS)
+    first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution), PER_PERSON_LIMITS)
+
+    num_steps = len(query.series)
+    exclusions = options.exclusions or []
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
+    outcomes: dict[str, list[funnel_steps.Outcome]] = defaultdict(list)
+    for value, persons in first_rows:
+        outcomes[_value(value) if has_breakdown else ""].extend([STOPPED_AT_FIRST] * persons)
+    bits = num_steps + len(exclusions)
+    _, scale = _encoding(rng, bits)
+    mask = (1 << bits) - 1
+    step_sets = _StepSets(num_steps, exclusions)
+    for encoded, value, entered in rows:
+        events = [((item >> bits) * scale / 1e6, None, step_sets[item & mask]) for item in encoded]
+        if order == "unordered":
+            outcome = funnel_steps.unordered(events, num_steps, window)
+        else:
+            outcome = funnel_steps.ordered(events, num_steps, window, strict=order == "strict")
+        if outcome is None:
+            continue
+        if outcome.step < 0:
+            if not entered:
+                continue
+            outcome = STOPPED_AT_FIRST  # the events kept reached nothing, but the person entered
+        outcomes[_value(value) if has_breakdown else ""].append(outcome)
+
+    if options.funnelVizType == "time_to_convert":
+        results: Any = time_to_convert([p for people in outcomes.values() for p in people], options, num_steps)
+    elif has_breakdown:
+        counted = {key: _steps(query, people, num_steps, order) for key, people in outcomes.items()}
+        limit = breakdown.limit_of(query.breakdownFilter)
+        ranked = sorted(counted.items(), key=lambda kv: ([-s["count"] for s in reversed(kv[1])], kv[0]))
+        kept, rest = ranked[:limit], ranked[limit:]
+        if rest:
+            merged = [p for key, _ in rest for p in outcomes[key]]
+            kept.append((OTHER, _steps(query, merged, num_steps, order)))
+        results = []
+        for key, steps in kept:
+            for step in steps:
+                step["breakdown"] = [key] if as_list else key
+                step["breakdown_value"] = [key] if as_list else key
+            results.append(steps)
+    else:
+        people = outcomes.get("", [])
+        results = _steps(query, people, num_steps, order) if people else []
+    return {
+        "results": results,
+        "hogql": walked_hogql + "\n\n" + first_hogql,
+        "isUdf": False,
+        "resolved_date_range": {"date_from": rng.date_from_iso, "date_to": rng.date_to_iso},
+        "error": None,
+        "timings": ctx.timings,
+    }
+
+
+def _steps(query: FunnelsQuery, people: list[funnel_steps.Outcome], num_steps: int, order: str) -> list[dict]:
+    out = []
+    for index in range(num_steps):
+        reached = [p for p in people if p.step >= index]
+        durations = [p.durations[index - 1] for p in reached if index > 0 and p.durations[index - 1] > 0]
+        node = query.series[index]
+        unordered = order == "unordered"
+        out.append({
+            "action_id": None if unordered else node.event,
+            "name": f"Completed {index + 1} step{'s' if index else ''}" if unordered else series_.label(node),
+            "custom_name": None if unordered else node.custom_name,
+            "order": index,
+            "people": [],
+            "count": len(reached),
+            "type": "events",
+            "average_conversion_time": statistics.fmean(durations) if durations else None,
+            "median_conversion_time": statistics.median(durations) if durations else None,
+        })
+    return out
+
+
+def time_to_convert(people: list[funnel_steps.Outcome], options: Any, num_steps: int) -> dict[str, Any]:
+    """PostHog's time-to-convert histogram: seconds from ``funnelFromStep`` to ``funnelToStep``
+    of everyone who reached the latter, in ``binCount`` (or cbrt(n), 1..60) equal bins."""
+    first = options.funnelFromStep or 0
+    last = options.funnelToStep if options.funnelToStep is not None else num_steps - 1
+    if not 0 < last < num_steps or not 0 <= first < last:
+        raise ValidationError(f"Filter parameter funnelToStep can only be one of "
+                              f"{', '.join(map(str, range(1, num_steps)))} for time to convert!", attr="funnelToStep")
+    timings = [sum(p.durations[first:last]) for p in people if p.step >= last]
+    if options.binCount is not None:
+        bins = min(90, max(1, options.binCount))
+    else:
+        bins = min(60, max(1, math.ceil(round(len(timings) ** (1 / 3), 9))))
+    low = math.floor(min(timings)) if timings else 0
+    high = math.ceil(max(timings)) if timings else 0
+    width = math.ceil((high - low) / bins) or 60
+    counts = [0] * (bins + 1)
+    for timing in timings:
+        index = math.floor((timing - low) / width)
+        if 0 <= index <= bins:
+            counts[index] += 1
+    return {
+        "bins": [[low + n * width, counts[n]] for n in range(bins + 1)],
+        "average_conversion_time": statistics.fmean(timings) if timings else None,
+    }
+
+
+def _trends(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float, tz: str) -> dict[str, Any]:
+    """The ``trends`` visualisation: per period people entered, the % who converted."""
+    order = options.funnelOrderType or "ordered"
+    if order == "unordered":
+        raise ValidationError("Unordered funnels have no trends visualisation here", attr="funnelOrderType")
+    num_steps = len(query.series)
+    last = options.funnelToStep if options.funnelToStep is not None else num_steps - 1
+    first = options.funnelFromStep or 0
+    if not 0 <= first < last < num_steps:
+        raise ValidationError("funnelFromStep and funnelToStep must be steps, from before to", attr="funnelToStep")
+    interval = query.interval or "day"
+    rng = resolve_range(ctx, query.dateRange, interval)
+    buckets = rng.buckets
+    window_range = rng.shifted(rng.window_from, rng.date_to)
+    as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
+    attribution = (options.breakdownAttributionType or "first_touch", as_list)
+    parts = _parts(query, window_range, tz, order == "strict", global_properties(ctx, query))
+    rows, hogql = run_rows(ctx, _entrants(parts, window_range, attribution), PER_PERSON_LIMITS)
+
+    exclusions = options.exclusions or []
+    bits = num_steps + len(exclusions)
+    _, scale = _encoding(window_range, bits)
+    mask = (1 << bits) - 1
+    step_sets = _StepSets(num_steps, exclusions)
+    base = dt.datetime.fromtimestamp(_base_seconds(window_range), dt.timezone.utc)
+    zone = window_range.date_from.tzinfo
+
+    def period_of(seconds: float) -> str:
+        local = (base + dt.timedelta(seconds=seconds)).astimezone(zone)
+        return rng.key(date_range.start_of(local, interval, rng.week_start_day))
+
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for encoded, value in rows:
+        events = [((item >> bits) * scale / 1e6, step_sets[item & mask]) for item in encoded]
+        periods = funnel_trends.walk(events, period_of, last + 1, first, window, strict=order == "strict")
+        cells = counts[_value(value) if has_breakdown else ""]
+        for period, converted in periods.items():
+            cells[period][0] += 1
+            cells[period][1] += int(converted)
+    keys = [rng.key(b) for b in buckets]
+
+    def element(cells: dict[str, list[int]]) -> dict[str, Any]:
+        data = [round(cells[k][1] / cells[k][0] * 100, 2) if k in cells and cells[k][0] else 0 for k in keys]
+        return {"count": len(keys), "data": data, "days": keys, "labels": [rng.label(b) for b in buckets]}
+
+    if has_breakdown:
+        ordered = sorted(counts.items(), key=lambda kv: (sum(c[0] for c in kv[1].values()), kv[0]), reverse=True)
+        results = [{**element(cells), "breakdown_value": [key] if as_list else key} for key, cells in ordered]
+    else:
+        results = [element(counts.get("", {}))]
+    return {"results": results, "hogql": hogql, "isUdf": False,
+            "resolved_date_range": {"date_from": rng.date_from_iso, "date_to": rng.date_to_iso},
+            "error": None, "timings": ctx.timings}

@@ -1,0 +1,88 @@
+"""``LifecycleQuery``: per interval, the actors who were new, returning or resurrecting, and
+(negative) those who went dormant.
+
+The engine takes each actor's distinct active intervals from one interval before the range, with
+the interval of their person's (earliest) ``created_at``, and classifies them with window
+functions over the actor's intervals in order. An active interval is *new* when it is
+the creation interval, else *returning* when the actor was active in the interval before, else
+*resurrecting*; an active interval not followed by activity in the next one makes the actor
+*dormant* in that next interval. Personless events (``$process_person_profile: false``) have no
+lifecycle and are left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hedgerow.insights import date_range, series as series_
+from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
+from hedgerow.insights.models import LifecycleQuery
+from hedgerow.insights.templates import and_, expr, select
+from hedgerow.insights.trends import BUCKETS, bucket_key
+
+STATUSES = ("new", "returning", "resurrecting", "dormant")
+SHIFTS = {"hour": "addHours(active, {by})", "day": "addDays(active, {by})", "week": "addDays(active, 7 * {by})",
+          "month": "addMonths(active, {by})"}
+"""The bucket one interval before (``by`` -1) or after (+1) ``active``."""
+WITH_PERSON = "ifNull(toString(properties.$process_person_profile), '') != 'false'"
+
+
+def run(ctx: Runner, query: LifecycleQuery) -> dict[str, Any]:
+    """Compute a LifecycleQuery in PostHog's response shape."""
+    tz = timezone(ctx)
+    interval = query.interval or "day"
+    node = query.series[0]
+    rng = resolve_range(ctx, query.dateRange, interval)
+    buckets = rng.buckets
+    keys = [rng.key(b) for b in buckets]
+    created = BUCKETS[interval].replace("timestamp", "person.created_at")
+    tree = select(
+        "WITH spans AS ("
+        " SELECT active, min(created) OVER (PARTITION BY person_id) AS first_created,"
+        "  lagInFrame(active) OVER (PARTITION BY person_id ORDER BY active) AS previous,"
+        "  leadInFrame(active) OVER (PARTITION BY person_id ORDER BY active"
+        "   ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS following"
+        " FROM (SELECT person_id, {bucket} AS active, min({created}) AS created FROM events"
+        "  WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} GROUP BY person_id, active))"
+        " SELECT bucket, status, sum(n) FROM ("
+        "  SELECT active AS bucket, multiIf(active = first_created, 'new', previous = {back}, 'returning',"
+        "   'resurrecting') AS status, 1 AS n FROM spans"
+        "  UNION ALL"
+        "  SELECT {forward} AS bucket, 'dormant' AS status, -1 AS n FROM spans WHERE following != {forward})"
+        " GROUP BY bucket, status",
+        bucket=expr(BUCKETS[interval]),
+        created=expr(created),
+        back=expr(SHIFTS[interval], by=-1),
+        forward=expr(SHIFTS[interval], by=1),
+        date_from=date_range.to_utc(date_range.step(buckets[0], interval, -1)),
+        date_to=date_range.to_utc(rng.date_to),
+        condition=and_(series_.condition(node, global_properties(ctx, query), tz), expr(WITH_PERSON)),
+    )
+    rows, hogql = run_rows(ctx, tree)
+    position = {key: i for i, key in enumerate(keys)}
+    counts = {status: [0.0] * len(keys) for status in STATUSES}
+    for bucket, status, n in rows:
+        text = str(bucket)
+        index = position.get(bucket_key(text) if interval == "hour" else text[:10])
+        if index is not None:
+            counts[status][index] += n
+    label = series_.label(node)
+    results = [
+        {
+            "label": f"{label} - {status}",
+            "status": status,
+            "data": counts[status],
+            "count": sum(counts[status]),
+            "labels": [rng.label(b) for b in buckets],
+            "days": keys,
+            "action": {"id": node.event, "name": label, "type": "events", "order": 0, "math": "total"},
+        }
+        for status in STATUSES
+    ]
+    return {
+        "results": results,
+        "hogql": hogql,
+        "resolved_date_range": {"date_from": rng.date_from_iso, "date_to": rng.date_to_iso},
+        "error": None,
+        "timings": ctx.timings,
+    }

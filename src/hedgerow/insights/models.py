@@ -1,0 +1,195 @@
+"""Request models of the insight query kinds (PostHog's ``posthog/schema.py`` names).
+
+Only the fields that change numbers are declared; display-only keys PostHog's clients send
+(``showLegend``, ``resultCustomizations``...) are accepted and ignored, as the query API does
+for its other kinds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Filters = Union[list[dict[str, Any]], dict[str, Any], None]
+Unsupported = Union[None, Literal[False]]
+"""The type of a PostHog field that changes numbers but is not computed here yet: sending it is a
+400 naming the field, never a silently different answer."""
+Interval = Literal["hour", "day", "week", "month"]
+
+PROPERTY_MATHS = ("sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99")
+BASE_MATHS = ("total", "dau", "weekly_active", "monthly_active", "unique_session", "first_time_for_user",
+              "first_matching_event_for_user", "hogql")
+COUNT_PER_ACTOR_MATHS = tuple(
+    f"{m}_count_per_actor" for m in ("avg", "min", "max", "median", "p75", "p90", "p95", "p99")
+)
+
+
+class InsightNode(BaseModel):
+    """A node of an insight query: unknown keys ignored, declared ones type-checked."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class DateRange(InsightNode):
+    date_from: str | None = None
+    date_to: str | None = None
+    explicitDate: bool | None = None
+
+
+class EventsNode(InsightNode):
+    kind: Literal["EventsNode"] = "EventsNode"
+    event: str | None = None
+    name: str | None = None
+    custom_name: str | None = None
+    math: Literal[BASE_MATHS + PROPERTY_MATHS + COUNT_PER_ACTOR_MATHS] | None = None  # type: ignore[valid-type]
+    math_property: str | None = Field(None, max_length=400)
+    math_property_type: str | None = None
+    math_hogql: str | None = Field(None, max_length=2000)
+    math_group_type_index: int | None = None
+    math_multiplier: None = None
+    properties: Filters = None
+
+
+class BreakdownFilter(InsightNode):
+    breakdown: str | int | list[str | int] | None = None
+    breakdown_type: Literal["event", "person"] | None = "event"
+    breakdown_limit: int | None = Field(None, ge=1, le=10_000)
+    breakdown_hide_other_aggregation: bool | None = None
+    breakdowns: None = None
+    breakdown_histogram_bin_count: None = None
+    breakdown_normalize_url: Unsupported = None
+
+
+class CompareFilter(InsightNode):
+    compare: bool | None = None
+    compare_to: str | None = None
+
+
+class FormulaNode(InsightNode):
+    formula: str
+    custom_name: str | None = None
+
+
+class TrendsFilter(InsightNode):
+    display: str | None = None
+    formula: str | None = None
+    formulas: list[str] | None = None
+    formulaNodes: list[FormulaNode] | None = None
+    smoothingIntervals: int | None = Field(None, ge=1, le=1000)
+
+
+class InsightQuery(InsightNode):
+    dateRange: DateRange | None = None
+    properties: Filters = None
+    filterTestAccounts: bool | None = None
+    modifiers: dict[str, Any] | None = None
+    aggregation_group_type_index: None = None
+
+
+class TrendsQuery(InsightQuery):
+    kind: Literal["TrendsQuery"]
+    series: list[EventsNode] = Field(..., min_length=1, max_length=50)
+    interval: Interval | None = "day"
+    breakdownFilter: BreakdownFilter | None = None
+    compareFilter: CompareFilter | None = None
+    trendsFilter: TrendsFilter | None = None
+
+
+class FunnelExclusion(EventsNode):
+    funnelFromStep: int = 0
+    funnelToStep: int = 1
+
+
+class FunnelsFilter(InsightNode):
+    funnelOrderType: Literal["ordered", "strict", "unordered"] | None = "ordered"
+    funnelVizType: Literal["steps", "time_to_convert", "trends"] | None = "steps"
+    funnelFromStep: int | None = None
+    funnelToStep: int | None = None
+    binCount: int | None = None
+    funnelWindowInterval: int | None = Field(14, ge=1, le=100_000)
+    funnelWindowIntervalUnit: Literal["second", "minute", "hour", "day", "week", "month"] | None = "day"
+    exclusions: list[FunnelExclusion] | None = None
+    breakdownAttributionType: Literal["first_touch", "last_touch"] | None = "first_touch"
+    funnelAggregateByHogQL: Literal["person_id"] | None = None
+
+
+class FunnelsQuery(InsightQuery):
+    kind: Literal["FunnelsQuery"]
+    series: list[EventsNode] = Field(..., min_length=2, max_length=30)
+    interval: Interval | None = "day"
+    breakdownFilter: BreakdownFilter | None = None
+    funnelsFilter: FunnelsFilter | None = None
+    compareFilter: None = None
+
+
+class RetentionEntity(InsightNode):
+    id: str | None = None
+    type: Literal["events"] | None = "events"
+    name: str | None = None
+    properties: Filters = None
+
+
+class RetentionFilter(InsightNode):
+    targetEntity: RetentionEntity | None = None
+    returningEntity: RetentionEntity | None = None
+    period: Literal["Day", "Week", "Month"] | None = "Day"
+    totalIntervals: int | None = Field(11, ge=1, le=1000)
+    retentionType: Literal["retention_recurring", "retention_first_time"] | None = "retention_recurring"
+    minimumOccurrences: Literal[1] | None = None
+    cumulative: Unsupported = None
+    timeWindowMode: Literal["strict_calendar_dates"] | None = None
+    retentionCustomBrackets: None = None
+    aggregationType: Literal["count"] | None = None
+
+
+class RetentionQuery(InsightQuery):
+    kind: Literal["RetentionQuery"]
+    retentionFilter: RetentionFilter
+    breakdownFilter: BreakdownFilter | None = None
+
+
+class StickinessCriteria(InsightNode):
+    operator: Literal["gte", "lte", "exact"]
+    value: int = Field(..., ge=0)
+
+
+class StickinessFilter(InsightNode):
+    computedAs: Literal["non_cumulative", "cumulative"] | None = None
+    stickinessCriteria: StickinessCriteria | None = None
+
+
+class StickinessQuery(InsightQuery):
+    kind: Literal["StickinessQuery"]
+    series: list[EventsNode] = Field(..., min_length=1, max_length=50)
+    interval: Interval | None = "day"
+    intervalCount: Literal[1] | None = None
+    compareFilter: None = None
+    stickinessFilter: StickinessFilter | None = None
+
+
+class LifecycleQuery(InsightQuery):
+    kind: Literal["LifecycleQuery"]
+    series: list[EventsNode] = Field(..., min_length=1, max_length=1)
+    interval: Interval | None = "day"
+
+
+class PathsFilter(InsightNode):
+    includeEventTypes: list[Literal["$pageview", "$screen", "custom_event"]] | None = None
+    startPoint: str | None = None
+    endPoint: str | None = None
+    stepLimit: int | None = Field(5, ge=2, le=20)
+    edgeLimit: int | None = Field(50, ge=1, le=10_000)
+    excludeEvents: list[str] | None = None
+    minEdgeWeight: int | None = None
+    maxEdgeWeight: int | None = None
+    pathGroupings: None = None
+    pathReplacements: Unsupported = None
+    localPathCleaningFilters: None = None
+    pathsHogQLExpression: None = None
+
+
+class PathsQuery(InsightQuery):
+    kind: Literal["PathsQuery"]
+    pathsFilter: PathsFilter
+    funnelPathsFilter: None = None

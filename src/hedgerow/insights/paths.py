@@ -1,0 +1,136 @@
+"""``PathsQuery``: the most common step-to-step moves through a product.
+
+Computed in the engine with window functions over each person's events in the range: the item
+is the page (``$current_url``, one trailing ``/`` removed) for pageviews, the screen for
+``$screen``, else the event name; items in ``excludeEvents`` are left out; a person's events
+split into sessions at gaps of 30 minutes or more; repeats of the same item in a row collapse;
+each session is cut to its ``startPoint`` (from its first occurrence) or ``endPoint`` (up to its
+first occurrence, keeping the last ``stepLimit`` items), else to its first ``stepLimit`` items;
+and every move from position i to i+1 becomes an edge ``"<i>_<item>" -> "<i+1>_<item>"`` weighted
+by the sessions taking it, with the mean time between the two events in milliseconds. Here:
+edges are filtered by weight, the heaviest ``edgeLimit`` kept, and only those reachable from a
+first step returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from hedgerow.errors import ValidationError
+from hedgerow.insights import date_range, series as series_
+from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
+from hedgerow.insights.models import PathsQuery
+from hedgerow.insights.templates import and_, expr, select
+
+SESSION_GAP_US = 30 * 60 * 1_000_000
+ITEM = (
+    "if(event = '$pageview', if(length(ifNull(toString(properties.$current_url), '')) > 1"
+    " AND endsWith(toString(properties.$current_url), '/'),"
+    " substring(toString(properties.$current_url), 1, length(toString(properties.$current_url)) - 1),"
+    " ifNull(toString(properties.$current_url), '')),"
+    " if(event = '$screen', ifNull(toString(properties.$screen_name), ''), event))"
+)
+TYPE_CONDITIONS = {
+    "$pageview": "event = '$pageview'",
+    "$screen": "event = '$screen'",
+    "custom_event": "NOT startsWith(event, '$')",
+}
+NOWHERE = 1_000_000
+"""The position of a start/end point a session does not contain."""
+KEEP = {
+    "none": ("pos <= {limit}", "pos"),
+    "start": ("at < {nowhere} AND pos >= at AND pos < at + {limit}", "pos - at + 1"),
+    "end": ("at < {nowhere} AND pos <= at AND pos > at - {limit}", "pos - greatest(at - {limit}, 0)"),
+}
+"""How a session is cut: (which positions stay, their new position)."""
+
+EDGES = """
+SELECT concat(toString(step), '_', item) AS source, concat(toString(step + 1), '_', next_item) AS target,
+       count() AS weight, avg(dateDiff('microsecond', ts, next_ts)) / 1000 AS average_conversion_time
+FROM (
+  SELECT item, ts, {step} AS step,
+         leadInFrame(item) OVER (PARTITION BY person_id, session ORDER BY pos
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS next_item,
+         leadInFrame(ts) OVER (PARTITION BY person_id, session ORDER BY pos
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS next_ts,
+         count() OVER (PARTITION BY person_id, session) AS kept
+  FROM (
+    SELECT person_id, session, ts, item, pos,
+           min(if(item = {point}, pos, {nowhere})) OVER (PARTITION BY person_id, session) AS at
+    FROM (
+      SELECT person_id, session, ts, item,
+             row_number() OVER (PARTITION BY person_id, session ORDER BY ts, item) AS pos
+      FROM (
+        SELECT person_id, session, ts, item,
+               lagInFrame(item) OVER (PARTITION BY person_id, session ORDER BY ts, item) AS previous_item,
+               row_number() OVER (PARTITION BY person_id, session ORDER BY ts, item) AS seen
+        FROM (
+          SELECT person_id, ts, item,
+                 sum(if(dateDiff('microsecond', previous_ts, ts) >= {gap}, 1, 0)) OVER (
+                   PARTITION BY person_id ORDER BY ts, item ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+                 ) AS session
+          FROM (
+            SELECT person_id, timestamp AS ts, {item} AS item,
+                   lagInFrame(timestamp) OVER (PARTITION BY person_id ORDER BY timestamp, {item}) AS previous_ts
+            FROM events
+            WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition}
+          )
+        )
+      )
+      WHERE seen = 1 OR previous_item != item
+    )
+  )
+  WHERE {keep}
+)
+WHERE step < kept
+GROUP BY source, target
+"""
+
+
+def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
+    """Compute a PathsQuery in PostHog's response shape."""
+    tz = timezone(ctx)
+    options = query.pathsFilter
+    if options.startPoint is not None and options.endPoint is not None:
+        # PostHog then keeps both ends of long paths around a "..." node; not computed here
+        raise ValidationError("startPoint and endPoint together are not supported", attr="endPoint")
+    rng = resolve_range(ctx, query.dateRange, "day")
+    types = [expr(TYPE_CONDITIONS[t]) for t in options.includeEventTypes or []]
+    excluded = list(options.excludeEvents or [])
+    mode = "start" if options.startPoint is not None else "end" if options.endPoint is not None else "none"
+    keep, step = KEEP[mode]
+    limit = options.stepLimit or 5
+    tree = select(
+        EDGES.replace("{keep}", keep).replace("{step}", step),
+        item=expr(ITEM),
+        date_from=date_range.to_utc(rng.window_from),
+        date_to=date_range.to_utc(rng.date_to),
+        condition=and_(
+            series_.filters(global_properties(ctx, query), tz),
+            exp.or_(*(exp.Paren(this=t) for t in types)) if types else None,
+            expr("NOT has({excluded}, {item})", excluded=excluded, item=expr(ITEM)) if excluded else None,
+        ),
+        gap=SESSION_GAP_US,
+        point=options.startPoint if mode == "start" else options.endPoint if mode == "end" else "",
+        nowhere=NOWHERE,
+        limit=limit,
+    )
+    rows, hogql = run_rows(ctx, tree)
+    edges = [
+        (source, target, weight, mean)
+        for source, target, weight, mean in rows
+        if (options.minEdgeWeight is None or weight >= options.minEdgeWeight)
+        and (options.maxEdgeWeight is None or weight <= options.maxEdgeWeight)
+    ]
+    edges.sort(key=lambda e: (-e[2], e[0], e[1]))
+    edges = edges[: options.edgeLimit or 50]
+    reached: set[str] = set()
+    results = []
+    for source, target, weight, mean in sorted(edges, key=lambda e: (int(e[0].split("_", 1)[0]), -e[2], e[0], e[1])):
+        if source.startswith("1_") or source in reached:
+            reached.add(target)
+            results.append({"source": source, "target": target, "value": weight, "average_conversion_time": mean})
+    results.sort(key=lambda e: (-e["value"], e["source"], e["target"]))
+    return {"results": results, "hogql": hogql, "error": None, "timings": ctx.timings}

@@ -1,0 +1,138 @@
+"""``RetentionQuery``: cohorts of actors by the period of their target event, and how many of
+each cohort came back (returning event) in each later period.
+
+Periods are local days, weeks (project week start) or months. The range ends at the start of
+the period after ``date_to`` (the current period is a cohort) and starts at the start of the
+period holding ``date_from``, or ``totalIntervals`` periods earlier. Recurring retention puts an
+actor in every cohort whose period holds one of their target events; first-time retention only
+in the period of their first-ever target event (over all time), when that period is in range. A
+return in the cohort's own period never counts. With a breakdown, each actor is pinned to the
+value of their earliest event in scope; values are ranked by their cohorts' total size, the top
+``breakdown_limit`` kept and the rest merged into the "other" value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from sqlglot import exp
+
+from hedgerow.insights import breakdown, date_range, series as series_
+from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
+from hedgerow.insights.models import EventsNode, RetentionQuery
+from hedgerow.insights.templates import expr, select
+from hedgerow.insights.trends import BUCKETS
+
+DEFAULT_ENTITY = "$pageview"
+
+
+def _condition(entity: Any, properties: Any, tz: str) -> exp.Expression:
+    event = entity.id if entity is not None else DEFAULT_ENTITY
+    node = EventsNode(event=event, properties=entity.properties if entity is not None else None)
+    return series_.condition(node, properties, tz)
+
+
+def periods(query: RetentionQuery, rng: date_range.DateRange) -> tuple[str, list[dt.datetime], dt.datetime]:
+    """(interval, cohort period starts, end of the range) for the query over ``rng``."""
+    options = query.retentionFilter
+    interval = (options.period or "Day").lower()
+    total = options.totalIntervals or 11
+    week_start = rng.week_start_day
+    end = date_range.step(date_range.start_of(rng.date_to, interval, week_start), interval)
+    raw_from = query.dateRange.date_from if query.dateRange else None
+    if raw_from:
+        start = date_range.start_of(rng.date_from, interval, week_start)
+    else:
+        start = date_range.step(end, interval, -total)
+    starts = []
+    while start < end:
+        starts.append(start)
+        start = date_range.step(start, interval)
+    return interval, starts, end
+
+
+def _iso(value: dt.datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
+    """Compute a RetentionQuery in PostHog's response shape."""
+    tz = timezone(ctx)
+    options = query.retentionFilter
+    interval, starts, end = periods(query, resolve_range(ctx, query.dateRange, "day"))
+    total = options.totalIntervals or 11
+    if not starts:
+        return {"results": [], "error": None, "timings": ctx.timings}
+    bucket = expr(BUCKETS[interval])
+    holes = {
+        "bucket": bucket,
+        "target": _condition(options.targetEntity, global_properties(ctx, query), tz),
+        "returning": _condition(options.returningEntity, global_properties(ctx, query), tz),
+        "date_from": date_range.to_utc(starts[0]),
+        "date_to": date_range.to_utc(end),
+        "first_period": starts[0].date(),
+    }
+    if options.retentionType == "retention_first_time":
+        targets = ("SELECT person_id AS actor, min({bucket}) AS cohort FROM events"
+                   " WHERE {target} AND timestamp < {date_to} GROUP BY actor HAVING cohort >= {first_period}")
+    else:
+        targets = ("SELECT person_id AS actor, {bucket} AS cohort FROM events"
+                   " WHERE {target} AND timestamp >= {date_from} AND timestamp < {date_to} GROUP BY actor, cohort")
+    returns = ("SELECT person_id AS actor, {bucket} AS period FROM events"
+               " WHERE {returning} AND timestamp >= {date_from} AND timestamp < {date_to} GROUP BY actor, period")
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
+    if has_breakdown:
+        holes["value"] = breakdown.expression(query.breakdownFilter)
+        # each actor is pinned to the value of their earliest event in scope
+        pinned = (" JOIN (SELECT person_id AS actor, argMin({value}, timestamp) AS value FROM events"
+                  " WHERE ({target} OR {returning}) AND timestamp >= {date_from} AND timestamp < {date_to}"
+                  " GROUP BY actor) AS b ON t.actor = b.actor")
+        value = "b.value"
+    else:
+        pinned, value = "", "''"
+    tree = select(
+        f"SELECT {value}, t.cohort, t.cohort, count(DISTINCT t.actor) FROM ({targets}) AS t{pinned}"
+        f" GROUP BY {value}, t.cohort"
+        " UNION ALL "
+        f"SELECT {value}, t.cohort, r.period, count(DISTINCT t.actor) FROM ({targets}) AS t{pinned}"
+        f" JOIN ({returns}) AS r ON t.actor = r.actor WHERE r.period > t.cohort GROUP BY {value}, t.cohort, r.period",
+        **holes,
+    )
+    rows, hogql = run_rows(ctx, tree)
+    index = {start.date().isoformat(): i for i, start in enumerate(starts)}
+    counts: dict[str, dict[tuple[int, int], int]] = defaultdict(dict)
+    for value_key, cohort, period, actors in rows:
+        c, p = index.get(str(cohort)[:10]), index.get(str(period)[:10])
+        if c is not None and p is not None:
+            key = "" if value_key in (None, breakdown.NULL) else str(value_key)
+            counts[key][(c, p - c)] = actors
+    word = interval.capitalize()
+
+    def table(cells: dict[tuple[int, int], int], value_key: str | None) -> list[dict[str, Any]]:
+        return [
+            {
+                "label": f"{word} {c}",
+                "date": _iso(start),
+                **({"breakdown_value": value_key} if has_breakdown else {}),
+                "values": [{"count": cells.get((c, k), 0), "label": f"{word} {k}"} for k in range(total)],
+            }
+            for c, start in enumerate(starts)
+        ]
+
+    if not has_breakdown:
+        results = table(counts.get("", {}), None)
+    else:
+        ranked = sorted(counts.items(), key=lambda kv: (-sum(v for (c, k), v in kv[1].items() if k == 0), kv[0]))
+        limit = breakdown.limit_of(query.breakdownFilter)
+        kept = ranked[:limit]
+        if ranked[limit:]:
+            merged: dict[tuple[int, int], int] = defaultdict(int)
+            for _, cells in ranked[limit:]:
+                for cell, n in cells.items():
+                    merged[cell] += n  # exact: every actor is pinned to one value
+            kept.append((breakdown.OTHER, dict(merged)))
+        results = [row for value_key, cells in kept for row in table(cells, value_key)]
+    return {"results": results, "hogql": hogql, "error": None, "timings": ctx.timings}

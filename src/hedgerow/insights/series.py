@@ -1,0 +1,113 @@
+"""Series of insight queries: which events a series matches, and its math as HogQL.
+
+A series' events are those of its event name (all events for ``event: null``) passing the
+query's global properties (with the project's test-account filters under ``filterTestAccounts``,
+see :func:`hedgerow.insights.context.global_properties`) and the series' own ``properties``, all
+through :mod:`hedgerow.hogql.property_filters`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from hedgerow.errors import ValidationError
+from hedgerow.hogql.parse import parse_expr
+from hedgerow.hogql.property_filters import FilterEnv, field, literal, property_filter
+from hedgerow.insights.events_query import is_aggregation
+from hedgerow.insights.models import PROPERTY_MATHS
+from hedgerow.insights.templates import and_, expr
+
+
+def _call(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def filters(properties: Any, timezone: str) -> exp.Expression | None:
+    """Property filters (list or AND/OR group) as one condition over events, or None."""
+    if not properties:
+        return None
+    if isinstance(properties, dict) and not properties.get("values") and "key" not in properties:
+        return None
+    return property_filter(properties, FilterEnv(scope="event", timezone=timezone))
+
+
+def event_condition(event: str | None) -> exp.Expression | None:
+    """``event = <name>`` (None for all events)."""
+    if event is None:
+        return None
+    return exp.EQ(this=field("event"), expression=literal(event))
+
+
+def condition(series: Any, global_properties: Any, timezone: str) -> exp.Expression:
+    """Everything a series' events must satisfy besides the date window."""
+    return and_(
+        event_condition(series.event),
+        filters(global_properties, timezone),
+        filters(series.properties, timezone),
+    )
+
+
+def label(series: Any) -> str:
+    """The series' name in results (``All events`` for ``event: null``)."""
+    return series.event if series.event is not None else "All events"
+
+
+def math_property(series: Any) -> exp.Expression:
+    """``toFloat(<property>)`` of the series' math property (event or person scope)."""
+    if not series.math_property:
+        raise ValidationError(f"Math '{series.math}' needs a math_property", attr="math_property")
+    if series.math_property == "$session_duration":  # PostHog aggregates it once per session
+        raise ValidationError("Math on $session_duration is not supported", attr="math_property")
+    if series.math_property_type == "person_properties":
+        target = field("person", "properties", series.math_property)
+    else:
+        target = field("properties", series.math_property)
+    return _call("toFloat", target)
+
+
+AGGREGATES = {
+    "total": "count()",
+    "dau": "count(DISTINCT person_id)",
+    "weekly_active": "count(DISTINCT person_id)",
+    "monthly_active": "count(DISTINCT person_id)",
+    # PostHog's $session_id is a non-null string: events without a session count as one '' session
+    "unique_session": "count(DISTINCT ifNull($session_id, ''))",
+    "sum": "sum({target})",
+    "avg": "avg({target})",
+    "min": "min({target})",
+    "max": "max({target})",
+    "median": "quantile(0.5)({target})",
+    "p75": "quantile(0.75)({target})",
+    "p90": "quantile(0.9)({target})",
+    "p95": "quantile(0.95)({target})",
+    "p99": "quantile(0.99)({target})",
+}
+"""Math -> HogQL aggregate (``{target}``: the math property as a float)."""
+
+
+def per_actor(series: Any) -> exp.Expression:
+    """For a ``<m>_count_per_actor`` math: the aggregate ``m`` of the per-actor event counts ``n``."""
+    return expr(AGGREGATES[series.math.removesuffix("_count_per_actor")], target=expr("n"))
+
+
+def hogql_math(series: Any) -> exp.Expression:
+    """A ``hogql`` math: the user's aggregate expression, parsed like any HogQL they send."""
+    if not series.math_hogql:
+        raise ValidationError("Math 'hogql' needs math_hogql", attr="math_hogql")
+    tree = parse_expr(series.math_hogql, what="math_hogql")
+    if not is_aggregation(tree):
+        raise ValidationError("math_hogql must be an aggregate expression such as sum(...)", attr="math_hogql")
+    return tree
+
+
+def aggregate(series: Any) -> exp.Expression:
+    """The per-bucket aggregate of a series' math (not the count-per-actor ones)."""
+    math = series.math or "total"
+    if math == "hogql":
+        return hogql_math(series)
+    if math not in AGGREGATES:
+        raise ValidationError(f"Math '{math}' is not supported", attr="math")
+    holes = {"target": math_property(series)} if math in PROPERTY_MATHS else {}
+    return expr(AGGREGATES[math], **holes)

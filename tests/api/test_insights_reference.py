@@ -1,0 +1,193 @@
+"""Insight answers on seeded random data against a small, separate pure-Python reference.
+
+The reference below shares no code with ``hedgerow.insights``: it reads the generated rows,
+converts timestamps with ``zoneinfo`` and counts. Events carry random microseconds (no ties);
+some distinct ids are merged into other persons after their first events (overrides).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import uuid
+from collections import defaultdict
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hedgerow.store.events.schema import TABLES
+
+TZ = "Asia/Kolkata"  # UTC+05:30: local midnight is 18:30 UTC
+START = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
+EVENTS = ["$pageview", "signup", "purchase", "click"]
+BROWSERS = ["Chrome", "Safari", "Firefox", "Edge", None, ""]
+
+
+def generate(seed: int = 7):
+    rng = random.Random(seed)
+    persons = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(30)]
+    overrides = {f"anon-{i}": persons[i + 10] for i in range(5)}  # anon-i was person i+20 before merging
+    rows = []
+    for _ in range(500):
+        p = rng.randrange(30)
+        distinct_id = f"u{p}"
+        person = persons[p]
+        if p < 5 and rng.random() < 0.5:
+            distinct_id, person = f"anon-{p}", persons[p + 20]
+        ts = START + dt.timedelta(microseconds=rng.randrange(20 * 86400 * 10**6))
+        rows.append((distinct_id, person, rng.choice(EVENTS), ts.replace(tzinfo=None), rng.choice(BROWSERS)))
+    return rows, overrides
+
+
+ROWS, OVERRIDES = generate()
+
+
+def actor(distinct_id: str, person: str) -> str:
+    return OVERRIDES.get(distinct_id, person)
+
+
+def local(ts: dt.datetime) -> dt.datetime:
+    return ts.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(TZ))
+
+
+@pytest.fixture
+def project(api):
+    api.services.projects.update(api.services.projects.get(api.project_id), {"timezone": TZ, "week_start_day": 1})
+    conn = api.services.events.cursor()
+    for ddl in TABLES:
+        conn.execute(ddl)
+    for n, (distinct_id, person, event, ts, browser) in enumerate(ROWS):
+        props = {} if browser is None else {"$browser": browser}
+        conn.execute(
+            "INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at, person_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [api.project_id, str(uuid.UUID(int=n + 1)), event, distinct_id, json.dumps(props), ts, ts, person],
+        )
+    for distinct_id, person in OVERRIDES.items():
+        conn.execute("INSERT INTO person_distinct_id_overrides_folded VALUES (?, ?, ?, ?)",
+                     [api.project_id, distinct_id, person, 1])
+    conn.close()
+    return api
+
+
+def run(api, query):
+    response = api.post(f"/api/projects/{api.project_id}/query/", {"query": query, "refresh": "force_blocking"})
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+RANGE = {"date_from": "2024-03-03", "date_to": "2024-03-16"}
+FIRST, LAST = dt.date(2024, 3, 3), dt.date(2024, 3, 16)
+
+
+def in_range(ts: dt.datetime) -> bool:
+    return FIRST <= local(ts).date() <= LAST
+
+
+@pytest.mark.parametrize("math", ["total", "dau"])
+def test_daily_trend_matches_reference(project, math):
+    expected: dict[dt.date, set | int] = defaultdict(set if math == "dau" else int)
+    for distinct_id, person, event, ts, _ in ROWS:
+        if event == "$pageview" and in_range(ts):
+            day = local(ts).date()
+            if math == "dau":
+                expected[day].add(actor(distinct_id, person))
+            else:
+                expected[day] += 1
+    days = [FIRST + dt.timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
+    want = [len(expected[d]) if math == "dau" else expected[d] for d in days]
+    [series] = run(project, {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview", "math": math}],
+                             "dateRange": RANGE})
+    assert series["days"] == [d.isoformat() for d in days]
+    assert series["data"] == want
+
+
+def test_weekly_unique_users_with_monday_weeks(project):
+    weeks: dict[dt.date, set] = defaultdict(set)
+    for distinct_id, person, _, ts, _ in ROWS:
+        if in_range(ts):
+            day = local(ts).date()
+            weeks[day - dt.timedelta(days=day.weekday())].add(actor(distinct_id, person))
+    [series] = run(project, {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": None, "math": "dau"}],
+                             "interval": "week", "dateRange": RANGE})
+    assert series["days"] == ["2024-02-26", "2024-03-04", "2024-03-11"]
+    assert series["data"] == [len(weeks[dt.date.fromisoformat(d)]) for d in series["days"]]
+
+
+def test_breakdown_with_limit_matches_reference(project):
+    totals: dict[str, int] = defaultdict(int)
+    for _, _, event, ts, browser in ROWS:
+        if event == "$pageview" and in_range(ts):
+            totals[browser or "$$_posthog_breakdown_null_$$"] += 1
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept, rest = ranked[:2], ranked[2:]
+    want = sorted(kept, key=lambda kv: (kv[0] == "$$_posthog_breakdown_null_$$", -kv[1], kv[0]))
+    want.append(("$$_posthog_breakdown_other_$$", sum(v for _, v in rest)))
+    results = run(project, {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
+                            "dateRange": RANGE, "breakdownFilter": {"breakdown": "$browser", "breakdown_limit": 2},
+                            "trendsFilter": {"display": "ActionsTable"}})
+    assert [(r["breakdown_value"], r["aggregated_value"]) for r in results] == want
+
+
+def reference_funnel(steps: list[str], window: dt.timedelta, strict: bool) -> list[int]:
+    """Persons reaching each step: some events e0 < e1 < ... (in time) matching the steps, the
+    last within the window of the first; strict funnels need them back to back."""
+    start = dt.datetime.combine(FIRST, dt.time(), ZoneInfo(TZ)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    end = dt.datetime.combine(LAST + dt.timedelta(days=1), dt.time(), ZoneInfo(TZ)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    by_actor: dict[str, list] = defaultdict(list)
+    for distinct_id, person, event, ts, _ in ROWS:
+        if start <= ts < end and (strict or event in steps):
+            by_actor[actor(distinct_id, person)].append((ts, event))
+    reached = [0] * len(steps)
+    for events in by_actor.values():
+        events.sort()
+        best = -1
+        for i, (t0, e0) in enumerate(events):
+            if e0 != steps[0]:
+                continue
+            k, last = 0, i
+            if strict:
+                while k + 1 < len(steps) and last + 1 < len(events) and events[last + 1][1] == steps[k + 1] \
+                        and events[last + 1][0] - t0 <= window:
+                    k, last = k + 1, last + 1
+            else:
+                for j in range(i + 1, len(events)):
+                    if k + 1 < len(steps) and events[j][1] == steps[k + 1] and events[j][0] - t0 <= window:
+                        k, last = k + 1, j
+            best = max(best, k)
+        for k in range(best + 1):
+            reached[k] += 1
+    return reached
+
+
+@pytest.mark.parametrize("steps, days, order", [
+    (["$pageview", "signup", "purchase"], 3, "ordered"),
+    (["$pageview", "signup"], 1, "ordered"),
+    (["$pageview", "$pageview", "click"], 2, "ordered"),
+    (["$pageview", "signup"], 14, "strict"),
+])
+def test_funnel_counts_match_reference(project, steps, days, order):
+    query = {"kind": "FunnelsQuery", "series": [{"kind": "EventsNode", "event": s} for s in steps],
+             "dateRange": RANGE, "funnelsFilter": {"funnelWindowInterval": days, "funnelOrderType": order}}
+    results = run(project, query)
+    assert [s["count"] for s in results] == reference_funnel(steps, dt.timedelta(days=days), order == "strict")
+
+
+def test_unique_users_of_other_values_are_counted_once(project):
+    null = "$$_posthog_breakdown_null_$$"
+    users: dict[str, set] = defaultdict(set)
+    for distinct_id, person, event, ts, browser in ROWS:
+        if event == "$pageview" and in_range(ts):
+            users[browser or null].add(actor(distinct_id, person))
+    ranked = sorted(users, key=lambda v: (-len(users[v]), v))
+    kept, rest = ranked[:2], ranked[2:]
+    other = set().union(*(users[v] for v in rest))
+    assert len(other) < sum(len(users[v]) for v in rest)  # people use several browsers: no adding up
+    want = sorted(((v, len(users[v])) for v in kept), key=lambda kv: (kv[0] == null, -kv[1], kv[0]))
+    want.append(("$$_posthog_breakdown_other_$$", len(other)))
+    results = run(project, {"kind": "TrendsQuery", "dateRange": RANGE,
+                            "series": [{"kind": "EventsNode", "event": "$pageview", "math": "dau"}],
+                            "breakdownFilter": {"breakdown": "$browser", "breakdown_limit": 2},
+                            "trendsFilter": {"display": "BoldNumber"}})
+    assert [(r["breakdown_value"], r["aggregated_value"]) for r in results] == want

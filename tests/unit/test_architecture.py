@@ -1,0 +1,52 @@
+"""Layering: the web layer (``hedgerow.api``) never imports the stores.
+
+Imports are read from the source with ``ast`` — every ``import`` and ``from ... import``
+anywhere in a module, including inside functions, with relative imports resolved — so an
+import that only runs on one code path is caught too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import hedgerow
+
+PACKAGE_ROOT = Path(hedgerow.__file__).parent
+
+
+def imported_modules(path: Path, source: str | None = None) -> set[str]:
+    """Every module ``path`` (or ``source``, read as if it were at ``path``) imports, as
+    absolute dotted names."""
+    package = ".".join(("hedgerow", *path.relative_to(PACKAGE_ROOT).with_suffix("").parts))
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    found: set[str] = set()
+    text = path.read_text() if source is None else source
+    for node in ast.walk(ast.parse(text, filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*parent, base] if base else parent)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_api_never_imports_the_stores() -> None:
+    offenders = {
+        f"{path.relative_to(PACKAGE_ROOT)}: {module}"
+        for path in sorted((PACKAGE_ROOT / "api").rglob("*.py"))
+        for module in imported_modules(path)
+        if module == "hedgerow.store" or module.startswith("hedgerow.store.")
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_the_import_reader_sees_nested_and_relative_imports() -> None:
+    source = "def f():\n    from ...store.meta import keys\n    import hedgerow.store.events\n"
+    found = imported_modules(PACKAGE_ROOT / "api" / "routes" / "probe.py", source)
+    assert {"hedgerow.store.meta", "hedgerow.store.meta.keys", "hedgerow.store.events"} <= found
