@@ -125,3 +125,55 @@ def test_a_key_cannot_give_an_agent_more_than_it_holds(server) -> None:
     listed = httpx.get(f"{server.url}/api/organizations/@current/agents/", headers=bearer).json()
     assert [a["name"] for a in listed["results"]] == ["reader"]
     assert "key" not in listed["results"][0]
+
+
+def test_rest_and_mcp_give_the_same_answers(server) -> None:
+    boot = server.bootstrap()
+    admin = {"Authorization": f"Bearer {boot['personal_api_key']}"}
+    base = f"{server.url}/api/projects/{boot['project_id']}"
+    for key in ("a", "b"):
+        assert httpx.post(f"{base}/feature_flags/", headers=admin, json={"key": key}).status_code == 201
+    assert httpx.post(f"{base}/cohorts/", headers=admin, json={"name": "everyone"}).status_code == 201
+    _, results = mcp(
+        server.url, boot["personal_api_key"],
+        ("feature-flag-get-all", {}), ("cohorts-list", {}), ("feature-flag-get-definition", {"flagKey": "a"}),
+        ("execute-sql", {"query": "select 1 + 2"}),
+    )  # fmt: skip
+    flags, cohorts, one, sql = (r.structured_content for r in results)
+    assert flags["results"] == httpx.get(f"{base}/feature_flags/", headers=admin).json()["results"]
+    assert cohorts["results"] == httpx.get(f"{base}/cohorts/", headers=admin).json()["results"]
+    assert one == httpx.get(f"{base}/feature_flags/{one['id']}/", headers=admin).json()
+    rest_sql = httpx.post(f"{base}/query/", headers=admin, json={"query": {"kind": "HogQLQuery", "query": "select 1 + 2"}})
+    assert sql["results"] == rest_sql.json()["results"] == [[3]]
+
+
+def test_stdio_door_serves_the_same_tools(tmp_path) -> None:
+    import os
+    import sys
+
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    data = tmp_path / "data"
+    cli("bootstrap", "--data-dir", str(data), "--json")
+    agent = json.loads(cli("agents", "create", "--data-dir", str(data), "--name", "local", "--access", "query=read",
+                           "--json").stdout)  # fmt: skip
+
+    async def run() -> tuple[set[str], Any, Any]:
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "hedgerow.cli.main", "mcp", "--data-dir", str(data)],
+            env={**os.environ, "POSTHOG_API_KEY": agent["key"]},
+        )  # fmt: skip
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                tools = {tool.name for tool in (await session.list_tools()).tools}
+                sql = await session.call_tool("execute-sql", {"query": "select 40 + 2"})
+                flags = await session.call_tool("feature-flag-get-all", {})
+        return tools, sql, flags
+
+    tools, sql, flags = asyncio.run(run())
+    assert tools == {"execute-sql", "query-run", "projects-get", "project-get", "switch-project"}
+    assert not sql.is_error and sql.structured_content["results"] == [[42]]
+    assert flags.is_error and "feature flags access is off" in flags.content[0].text
+    audit = json.loads(cli("audit", "--data-dir", str(data), "--json").stdout)
+    assert [(a["via"], a["decision"]) for a in audit[:2]] == [("mcp", "denied"), ("mcp", "allowed")]

@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from hedgerow.cli import agents, audit, bootstrap, keys, projects, serve
+from hedgerow.cli import agents, audit, bootstrap, keys, mcp, projects, serve
 
 app = typer.Typer(help="Hedgerow: a self-hostable server that speaks PostHog's API.", no_args_is_help=True)
 
@@ -22,6 +22,7 @@ def private_files() -> None:
 
 app.command("serve")(serve.serve)
 app.command("bootstrap")(bootstrap.bootstrap)
+app.command("mcp")(mcp.mcp)
 app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")
 app.add_typer(projects.app, name="projects")

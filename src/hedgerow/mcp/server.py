@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -74,19 +75,27 @@ class KeyVerifier:
         return AccessToken(token=token, client_id=principal.key_id, scopes=list(principal.scopes))
 
 
-class MCPDoor:
-    """The tools, bound to the running services."""
+def bearer_key() -> str | None:
+    """The key of the HTTP request being served (checked by :class:`KeyVerifier`)."""
+    token = get_access_token()
+    return token.token if token is not None else None
 
-    def __init__(self, services: "Services") -> None:
+
+class MCPDoor:
+    """The tools, bound to the running services; ``key`` says which key is calling (the
+    request's bearer key over HTTP, the environment's over stdio)."""
+
+    def __init__(self, services: "Services", key: Callable[[], str | None] = bearer_key) -> None:
         self.services = services
+        self.key = key
         self.tools = {b.name: b for b in (ToolBinding(op) for op in CATALOGUE if op.tool is not None)}
         self.projects = SessionProjects()
 
     def principal(self) -> Principal | None:
-        token = get_access_token()
-        if token is None:
+        key = self.key()
+        if key is None:
             return None
-        principal, _ = principal_for_key(self.services.meta, token.token)
+        principal, _ = principal_for_key(self.services.meta, key)
         return principal
 
     async def list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
@@ -158,3 +167,12 @@ def streamable_http_app(services: "Services", base_url: str) -> tuple[Starlette,
         token_verifier=KeyVerifier(services),
     )
     return app, server.session_manager
+
+
+async def serve_stdio(services: "Services", key: str) -> None:
+    """Serve the tools over stdin/stdout for one key (``hedgerow mcp``)."""
+    from mcp.server.stdio import stdio_server
+
+    server = MCPDoor(services, key=lambda: key).server()
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
