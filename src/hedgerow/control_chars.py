@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_SET = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_SET}]")
+NAME_PATTERN = f"^[^{_SET}]*\\S[^{_SET}]*$"
+"""What a name may be, as a JSON-schema pattern: not blank, none of these characters."""
 
 
 def has_control(text: str) -> bool:

@@ -149,7 +149,8 @@ def _perform(route: Route, request: Request, services: Services, admission: Admi
             return render_error(error)
         body = None
     try:
-        result = perform(services, admission, _arguments(request, body), status=route.status)
+        result = perform(services, admission, _arguments(request, body),
+                         status=lambda found: _status(found, route.status, request))  # fmt: skip
     except Exception as error:  # noqa: BLE001 - every failure becomes a PostHog-shaped answer
         return render_error(error)
     return render(result, route.status, request)
@@ -204,6 +205,13 @@ def _unchanged(reply: Reply, request: Request) -> bool:
     if not tag or not presented:
         return False
     return tag.removeprefix("W/") in {t.strip().removeprefix("W/") for t in presented.split(",")}
+
+
+def _status(result: Any, status: int, request: Request) -> int:
+    """The status :func:`render` will answer ``result`` with."""
+    if isinstance(result, Reply):
+        return 304 if _unchanged(result, request) else result.status
+    return status
 
 
 def render(result: Any, status: int, request: Request) -> Response:

@@ -7,6 +7,7 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from hedgerow.api.responses import JSONResponse
 from hedgerow.errors import SERVER_ERROR_BODY, Exposed, MethodNotAllowed, NotFound
@@ -28,11 +29,23 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return render_error(NotFound("Endpoint not found."))
     if exc.status_code == 405:
-        return render_error(MethodNotAllowed(request.method))
+        allow = ", ".join(_allowed(request)) or (exc.headers or {}).get("Allow")
+        return render_error(MethodNotAllowed(request.method, headers={"Allow": allow} if allow else None))
     return JSONResponse(
         {"type": "invalid_request", "code": "error", "detail": exc.detail, "attr": None},
         status_code=exc.status_code,
     )
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method the path takes (RFC 9110's ``Allow``): one route per method here, so
+    Starlette's own header names only the first route that matched the path."""
+    methods: set[str] = set()
+    for route in getattr(request.app, "routes", []):
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return sorted(methods)
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:

@@ -69,9 +69,10 @@ def _operation(route: Route) -> dict[str, Any]:
             for name, spec in fields.items()
         ]
     else:
-        body = {**schema, "properties": fields, "required": sorted(required & fields.keys())}
+        needed = sorted(required & fields.keys())
+        body = {**schema, "properties": fields, "required": needed}
         body.pop("title", None)
-        operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
+        operation["requestBody"] = {"required": bool(needed), "content": {"application/json": {"schema": body}}}
     for status, description in ERROR_STATUSES.items():
         operation["responses"][status] = {
             "description": description,
@@ -81,16 +82,22 @@ def _operation(route: Route) -> dict[str, Any]:
 
 
 def _scalar(spec: dict[str, Any]) -> dict[str, Any]:
-    """Query parameters arrive as text; say so unless the model asks for a number."""
-    kinds = {spec.get("type")} | {s.get("type") for s in spec.get("anyOf", [])}
-    if "integer" in kinds:
-        return {"type": "integer"}
-    return {"type": "string"}
+    """Query parameters arrive as text, read leniently as DRF reads them (a malformed
+    ``limit`` falls back to the default); a closed set of choices stays a closed set."""
+    choices = spec.get("enum") or next((s["enum"] for s in spec.get("anyOf", []) if "enum" in s), None)
+    return {"type": "string", "enum": choices} if choices else {"type": "string"}
+
+
+DOCUMENTED_PUBLIC = ("/_health/",)
+"""Public routes in the document. The SDK endpoints (capture, /flags/, remote config) speak
+the SDKs' protocol, not the REST API's, and PostHog's schema leaves them out too."""
 
 
 def build(routes: Iterable[Route]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
+        if route.operation is None and route.path not in DOCUMENTED_PUBLIC:
+            continue
         path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", route.path)
         paths.setdefault(path, {})[route.method.lower()] = _operation(route)
     return {

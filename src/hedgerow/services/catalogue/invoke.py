@@ -10,6 +10,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, replace
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -130,13 +131,17 @@ def admit(
     return Admission(operation, decision, context)
 
 
-def perform(services: "Services", admission: Admission, args: Any, *, status: int = 200) -> Any:
-    """Validate the input and run the handler of an admitted call; audit it with the outcome."""
+def perform(services: "Services", admission: Admission, args: Any, *,
+            status: int | Callable[[Any], int] = 200) -> Any:  # fmt: skip
+    """Validate the input and run the handler of an admitted call; audit it with the outcome
+    (``status`` may be worked out from the result, as the door will answer it)."""
     assert admission.context is not None and admission.error is None
-    outcome = status
+    outcome = status if isinstance(status, int) else 500
     try:
         parsed = validate(admission.operation.input, args)
-        return admission.operation.handler(admission.context, parsed)
+        result = admission.operation.handler(admission.context, parsed)
+        outcome = status if isinstance(status, int) else status(result)
+        return result
     except Refused as error:
         outcome = error.status
         admission.decision = replace(admission.decision, allowed=False, reason=error.reason, error=error)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hedgerow import clock
+from hedgerow.control_chars import NAME_PATTERN
 from hedgerow.auth.access import full_matrix
 from hedgerow.services.agents import AgentRecord
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply
@@ -35,7 +36,7 @@ def agent_json(ctx: Context, agent: AgentRecord, key: PersonalAPIKeyRecord | Non
 
 class AgentFields(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    name: Any = None
+    name: Any = Field(default=None, json_schema_extra={"type": "string", "maxLength": 40, "pattern": NAME_PATTERN})
     access: dict[str, str] | None = None
     projects: list[int] | None = None
     expires_at: datetime | None = None

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio.from_thread
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import MethodNotAllowed, ValidationError
@@ -94,9 +94,14 @@ class PersonList(Paged):
     include_total: str | None = None
 
 
+PERSON_ID = r"^([0-9]{1,18}|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})$"
+
+
 class PersonId(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    person_id: str
+    # Documented, not enforced here: anything else gets PostHog's own 400 (it names the
+    # distinct-id form of the call).
+    person_id: str = Field(json_schema_extra={"pattern": PERSON_ID})
 
 
 class PersonUpdate(PersonId):

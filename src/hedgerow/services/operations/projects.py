@@ -7,9 +7,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hedgerow import clock
+from hedgerow.control_chars import NAME_PATTERN
 from hedgerow.services.catalogue import Catalogue, Context, Listed, NoInput, Tool
 from hedgerow.services.catalogue.paging import Paged, listing
-from hedgerow.services.tenancy import DEFAULT_PROJECT_SETTINGS
+from hedgerow.services.tenancy import DEFAULT_PROJECT_SETTINGS, TIMEZONES
 from hedgerow.services.records import Project
 
 operations = Catalogue()
@@ -55,18 +56,21 @@ def project_detail(project: Project, membership_level: int | None) -> dict[str, 
     }
 
 
+ZONE = Field(default="UTC", json_schema_extra={"enum": sorted(TIMEZONES)})
+
+
 class ProjectCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    name: str = Field(min_length=1, max_length=200)
-    timezone: str = "UTC"
+    name: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NAME_PATTERN})
+    timezone: str = ZONE
 
 
 class ProjectUpdate(BaseModel):
     """Fields a project's settings may change; anything else in the body is ignored."""
 
     model_config = ConfigDict(extra="ignore")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    timezone: str | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra={"pattern": NAME_PATTERN})
+    timezone: str | None = Field(default=None, json_schema_extra={"enum": sorted(TIMEZONES)})
     week_start_day: int | None = Field(default=None, ge=0, le=1)
     autocapture_opt_out: bool | None = None
     autocapture_exceptions_opt_in: bool | None = None
