@@ -72,13 +72,24 @@ class KeyVerifier:
         principal, _ = await anyio.to_thread.run_sync(principal_for_key, self._services.meta, token)
         if principal is None:
             return None
-        return AccessToken(token=token, client_id=principal.key_id, scopes=list(principal.scopes))
+        # The principal rides along, so a tool call does not look its key up a second time.
+        return AccessToken(token=token, client_id=principal.key_id, scopes=list(principal.scopes),
+                           claims={PRINCIPAL: principal})  # fmt: skip
+
+
+PRINCIPAL = "hedgerow_principal"
 
 
 def bearer_key() -> str | None:
     """The key of the HTTP request being served (checked by :class:`KeyVerifier`)."""
     token = get_access_token()
     return token.token if token is not None else None
+
+
+def verified_principal() -> Principal | None:
+    """The principal :class:`KeyVerifier` found for the HTTP request being served."""
+    token = get_access_token()
+    return (token.claims or {}).get(PRINCIPAL) if token is not None else None
 
 
 class MCPDoor:
@@ -92,6 +103,10 @@ class MCPDoor:
         self.projects = SessionProjects()
 
     def principal(self) -> Principal | None:
+        if self.key is bearer_key:
+            found = verified_principal()
+            if found is not None:
+                return found
         key = self.key()
         if key is None:
             return None
@@ -162,6 +177,7 @@ def streamable_http_app(services: "Services", base_url: str) -> tuple[Starlette,
     server = door.server()
     app = server.streamable_http_app(
         streamable_http_path="/mcp",
+        json_response=True,  # one JSON answer per call: no event stream to open and parse
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         auth=AuthSettings(issuer_url=base_url, resource_server_url=f"{base_url}/mcp", validate_token_resource=False),
         token_verifier=KeyVerifier(services),
