@@ -52,11 +52,12 @@ would not spare the commits). Each checkpoint rewrites the table's last, partly 
 group: bench-workload events at 1,300 rows per commit went 40k rows/s at 32 MB, 58k at
 128 MB, 72k at 256 MB, 81k at 512 MB, the longest commit staying ~0.5 s from 256 MB up. The
 cost is a longer replay of the WAL on start after a crash (seconds for 256 MB)."""
-MEMORY_LIMIT = "512MB"
+MEMORY_LIMIT = "384MB"
 """DuckDB's buffer pool (cached blocks, hash tables, sorts, joins): past it DuckDB evicts and
 spills to its temp directory beside the file. Ingestion and queries share it. Kept well under
 the query memory guard's headroom (``duckdb_query.MEMORY_HEADROOM``) so that a big join
-spills instead of being stopped, and one query keeps the process under ~1 GB."""
+spills instead of being stopped, and one query keeps the process under ~1 GB: DuckDB keeps
+what it held cached, so this much stays resident after the first big query."""
 FOLD_ROWS = 20_000
 """Rows in the identity log at which the writer folds it. A fold scans the folded tables
 (~35 ms for 18k logged rows against a million persons); a bigger log makes every read of

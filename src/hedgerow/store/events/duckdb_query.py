@@ -51,7 +51,7 @@ MAX_RESULT_VALUES = 4_000_000
 """Most values (array elements count one each) a result may hold: as Python objects a small
 value costs several times its JSON bytes, so a result of many small numbers is capped by
 count as well as by size."""
-MEMORY_HEADROOM = 640 * 1024 * 1024
+MEMORY_HEADROOM = 448 * 1024 * 1024
 """How far the process's resident memory may grow above where it stood when the running
 queries started before :data:`MEMORY_GUARD` interrupts them."""
 
