@@ -13,6 +13,7 @@ from typing import Any
 
 from hedgerow import clock
 from hedgerow.auth.authorize import Decision
+from hedgerow.control_chars import escape_controls
 from hedgerow.store.meta import audit as audit_store
 from hedgerow.store.meta.audit import AuditEntry
 from hedgerow.store.meta.db import MetaDB
@@ -45,7 +46,7 @@ _OBJECT_VERBS = {("query", "read"): "run"}
 def _phrase(decision: Decision) -> str:
     target = decision.target
     if target.scope is None:
-        return f"call {target.method} {target.path}"
+        return f"call {target.method} {escape_controls(target.path)}"
     noun = _NOUNS.get(target.scope.object, target.scope.object.replace("_", " ") + "s")
     verb = _OBJECT_VERBS.get((target.scope.object, target.scope.action), _VERBS[target.scope.action])
     if target.subject is not None and noun.endswith("s") and not noun.startswith("the "):
@@ -120,7 +121,7 @@ class AuditLog:
             key_label=principal.key_label if principal else None,
             user_id=principal.user_id if principal else None,
             method=target.method,
-            path=target.path[:2000],
+            path=escape_controls(target.path)[:2000],  # a NUL cannot be stored in PostgreSQL text
             object=target.scope.object if target.scope else None,
             action=target.scope.action if target.scope else None,
             project_id=target.project_id,
