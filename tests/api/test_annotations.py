@@ -88,9 +88,37 @@ def test_bad_input_is_a_posthog_400_and_changes_nothing(api, body, attr, code) -
     assert api.get(url(api)).json()["count"] == 0
 
 
-def test_bad_list_dates_are_400(api) -> None:
-    response = api.get(url(api) + "?date_from=notadate")
-    assert response.status_code == 400 and response.json()["attr"] == "date_from"
+@pytest.mark.parametrize(
+    "query, detail",
+    [
+        ("date_from=notadate", "Invalid date range: date_from must be a valid ISO 8601 date"),
+        ("date_to=2026-13-01", "Invalid date range: date_to must be a valid ISO 8601 date"),
+        ("date_from=2026-02-01&date_to=2026-01-01", "Invalid date range: date_from must be before date_to"),
+        ("scope=galaxy", "Invalid scope: galaxy"),
+    ],
+)
+def test_bad_list_filters_are_400(api, query, detail) -> None:
+    response = api.get(url(api) + "?" + query)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == detail and response.json()["type"] == "validation_error"
+
+
+def test_insight_scope_filter_means_dashboard_item(api) -> None:
+    create(api, content="on a chart", date_marker="2026-01-01T00:00:00Z", scope="dashboard_item")
+    create(api, content="project", date_marker="2026-01-01T00:00:00Z", scope="project")
+    assert [a["content"] for a in api.get(url(api) + "?scope=insight").json()["results"]] == ["on a chart"]
+
+
+def test_recording_scope_is_deprecated(api) -> None:
+    response = api.post(url(api), {"content": "x", "scope": "recording"})
+    assert response.status_code == 400 and response.json()["detail"] == "Recording scope is deprecated"
+
+
+def test_default_page_holds_more_than_a_hundred(api) -> None:
+    for day in range(1, 102):
+        create(api, content=f"n{day}", date_marker="2026-01-01T00:00:00Z")
+    body = api.get(url(api)).json()
+    assert body["count"] == 101 and len(body["results"]) == 101 and body["next"] is None
 
 
 def test_scopes(api) -> None:

@@ -92,6 +92,8 @@ def _clean(given: dict[str, Any]) -> dict[str, Any]:
         out["deleted"] = given["deleted"]
     if "scope" in given:
         out["scope"] = _choice(given["scope"], SCOPES, "scope")
+        if out["scope"] == "recording":
+            raise ValidationError("Recording scope is deprecated")
     return out
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from hedgerow import clock
-from hedgerow.services.annotations import AnnotationQuery, AnnotationRecord, parse_datetime
+from hedgerow.errors import ValidationError
+from hedgerow.services.annotations import SCOPES, AnnotationQuery, AnnotationRecord, parse_datetime
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.operations.feature_flags import _user_lookup
@@ -39,7 +41,7 @@ def annotation_json(ctx: Context, annotation: AnnotationRecord, users: Any = Non
 
 
 class AnnotationList(Paged):
-    DEFAULT_LIMIT: ClassVar[int] = 100
+    DEFAULT_LIMIT: ClassVar[int] = 1000
     MAX_LIMIT: ClassVar[int | None] = 1000
     scope: str | None = None
     date_from: str | None = None
@@ -72,16 +74,37 @@ class AnnotationUpdate(AnnotationFields, AnnotationId):
     pass
 
 
+def _scope_filter(raw: str | None) -> str | None:
+    """PostHog reads ``insight`` as ``dashboard_item`` and refuses unknown scopes."""
+    if not raw:
+        return None
+    scope = "dashboard_item" if raw == "insight" else raw
+    if scope not in SCOPES:
+        raise ValidationError(f"Invalid scope: {scope[:100]}")
+    return scope
+
+
+def _date_filter(raw: str | None, name: str) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        return parse_datetime(raw, name)
+    except ValidationError:
+        raise ValidationError(f"Invalid date range: {name} must be a valid ISO 8601 date") from None
+
+
 @operations.operation("annotation.list", "annotation:read", input=AnnotationList,
                       tool=Tool("annotations-list", "List annotations", read_only=True))  # fmt: skip
 def list_annotations(ctx: Context, args: AnnotationList) -> Listed:
     """The project's annotations and its organization's, newest ``date_marker`` first."""
     query = AnnotationQuery(
-        scope=args.scope or None,
-        date_from=parse_datetime(args.date_from, "date_from") if args.date_from else None,
-        date_to=parse_datetime(args.date_to, "date_to") if args.date_to else None,
+        scope=_scope_filter(args.scope),
+        date_from=_date_filter(args.date_from, "date_from"),
+        date_to=_date_filter(args.date_to, "date_to"),
         search=args.search[:400] if args.search else None,
     )
+    if query.date_from and query.date_to and query.date_from > query.date_to:
+        raise ValidationError("Invalid date range: date_from must be before date_to")
     assert ctx.project is not None
     rows = ctx.services.annotations.search(ctx.project, query)
     users = _user_lookup(ctx)
