@@ -17,7 +17,7 @@ OPERATIONS = list(CATALOGUE)
 
 def _stranger(api) -> Principal:
     """A live key of the organization that holds one unrelated scope."""
-    key = api.key(["annotation:read"], label="stranger")
+    key = api.key(["notebook:read"], label="stranger")
     principal, _ = principal_for_key(api.services.meta, key)
     assert principal is not None
     return principal

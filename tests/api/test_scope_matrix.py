@@ -39,6 +39,12 @@ RIGHT_KEY: dict[str, int] = {
     "feature_flag_local_evaluation": 200,
     "feature_flags_local_evaluation_retrieve": 200,
     "feature_flags_remote_config_retrieve": 404,
+    "annotations_list": 200,
+    "annotations_create": 201,  # every field is optional, as in PostHog's serializer
+    "annotations_retrieve": 404,
+    "annotations_partial_update": 404,
+    "annotations_update": 404,
+    "annotations_destroy": 405,
     "feature_flags_list": 200,
     "feature_flags_create": 400,
     "feature_flags_retrieve": 404,

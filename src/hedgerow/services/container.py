@@ -12,6 +12,7 @@ from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.ingest.pipeline import Project as IngestProject
 from hedgerow.services.agents import AgentService
+from hedgerow.services.annotations import AnnotationService
 from hedgerow.services.cohort_calculation import CohortCalculator
 from hedgerow.services.cohort_membership import CohortMembership
 from hedgerow.services.cohorts import CohortService
@@ -81,6 +82,7 @@ class Services:
     projects: ProjectService
     keys: KeyService
     agents: AgentService
+    annotations: AnnotationService
     flags: FlagService
     cohorts: CohortService
     flag_definitions: FlagDefinitions
@@ -112,6 +114,7 @@ class Services:
             projects=projects,
             keys=KeyService(meta),
             agents=AgentService(meta),
+            annotations=AnnotationService(meta),
             flags=FlagService(meta, on_change=evaluation.changed),
             cohorts=CohortService(meta, on_change=evaluation.changed),
             flag_definitions=FlagDefinitions(meta, people),

@@ -1,9 +1,8 @@
 """Every route module, in one list: the app, OpenAPI and the scope-matrix test read it."""
 
-from __future__ import annotations
-
 from hedgerow.api.routes import (
     agents,
+    annotations,
     capture,
     cohorts,
     definitions,
@@ -40,6 +39,7 @@ TABLES: tuple[RouteTable, ...] = (
     definitions.routes,
     query.routes,
     agents.routes,
+    annotations.routes,
 )
 
 

@@ -3,6 +3,7 @@
 from hedgerow.services.catalogue import Catalogue
 from hedgerow.services.operations import (
     agents,
+    annotations,
     audit,
     cohorts,
     definitions,
@@ -27,4 +28,5 @@ CATALOGUE = Catalogue().merge(
     query.operations,
     agents.operations,
     audit.operations,
+    annotations.operations,
 )

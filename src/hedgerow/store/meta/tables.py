@@ -135,6 +135,26 @@ agents = Table(
     Index("ix_agents_organization_id", "organization_id"),
 )
 
+annotations = Table(
+    "annotations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organization_id", String(36), nullable=False),
+    Column("project_id", Integer, nullable=True),
+    Column("content", String(400), nullable=True),
+    Column("date_marker", DateTime(timezone=True), nullable=True),
+    Column("creation_type", String(3), nullable=False),
+    Column("scope", String(24), nullable=False),
+    Column("dashboard_item", Integer, nullable=True),
+    Column("dashboard_id", Integer, nullable=True),
+    Column("created_by_id", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Index("ix_annotations_organization_id", "organization_id"),
+    Index("ix_annotations_project_id", "project_id"),
+)
+
 event_definitions = Table(
     "event_definitions",
     metadata,
