@@ -12,15 +12,14 @@ from hedgerow.errors import ValidationError
 from hedgerow.services.annotations import SCOPES, AnnotationQuery, AnnotationRecord, parse_datetime
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
-from hedgerow.services.operations.feature_flags import _user_lookup
-from hedgerow.services.operations.organizations import user_basic
+from hedgerow.services.operations.organizations import user_basic, user_lookup
 
 operations = Catalogue()
 
 
 def annotation_json(ctx: Context, annotation: AnnotationRecord, users: Any = None) -> dict[str, Any]:
     """An annotation as PostHog's serializer shows it (no dashboards or insights here yet)."""
-    users = users or _user_lookup(ctx)
+    users = users or user_lookup(ctx)
     return {
         "id": annotation.id,
         "content": annotation.content,
@@ -107,7 +106,7 @@ def list_annotations(ctx: Context, args: AnnotationList) -> Listed:
         raise ValidationError("Invalid date range: date_from must be before date_to")
     assert ctx.project is not None
     rows = ctx.services.annotations.search(ctx.project, query)
-    users = _user_lookup(ctx)
+    users = user_lookup(ctx)
     page = sliced(args, rows)
     return Listed([annotation_json(ctx, a, users) for a in page.results], page.count, page.limit, page.offset)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
 from typing import Any, Callable
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -15,7 +14,7 @@ from hedgerow.ids import parse_id
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.feature_flags import FlagQuery, is_simple, status
-from hedgerow.services.operations.organizations import user_basic
+from hedgerow.services.operations.organizations import user_basic, user_lookup
 from hedgerow.services.records import FlagRecord
 
 operations = Catalogue()
@@ -24,7 +23,7 @@ operations = Catalogue()
 def flag_json(ctx: Context, flag: FlagRecord, cohort_names: dict[int, str | None] | None = None,
               users: Callable[[int | None], Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """A flag as PostHog's serializer shows it (cohort conditions carry ``cohort_name``)."""
-    users = users or _user_lookup(ctx)
+    users = users or user_lookup(ctx)
     filters = copy.deepcopy(flag.filters)
     if cohort_names is None:
         cohort_names = ctx.services.flags.cohort_names(flag.project_id)
@@ -68,14 +67,6 @@ def flag_json(ctx: Context, flag: FlagRecord, cohort_names: dict[int, str | None
         "bucketing_identifier": flag.bucketing_identifier,
         "last_called_at": clock.iso(flag.last_called_at),
     }
-
-
-def _user_lookup(ctx: Context) -> Callable[[int | None], Any]:
-    @lru_cache(maxsize=None)
-    def lookup(user_id: int | None) -> Any:
-        return ctx.services.projects.user(user_id) if user_id is not None else None
-
-    return lookup
 
 
 def _json_list(raw: str | None) -> tuple[str, ...]:
@@ -153,7 +144,7 @@ def list_flags(ctx: Context, args: FlagList) -> Listed:
     )
     flags = ctx.services.flags.search(ctx.project_id, query)
     names = ctx.services.flags.cohort_names(ctx.project_id)
-    users = _user_lookup(ctx)
+    users = user_lookup(ctx)
     page = sliced(args, flags)
     return Listed([flag_json(ctx, f, names, users) for f in page.results], page.count, page.limit, page.offset)
 

@@ -3,6 +3,8 @@ calling user."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from hedgerow import clock
@@ -30,6 +32,16 @@ def user_basic(user: User | None) -> dict[str, Any] | None:
         "hedgehog_config": None,
         "role_at_organization": None,
     }
+
+
+def user_lookup(ctx: Context) -> Callable[[int | None], Any]:
+    """Users by id, each looked up once (a list names the same creators again and again)."""
+
+    @lru_cache(maxsize=None)
+    def lookup(user_id: int | None) -> Any:
+        return ctx.services.projects.user(user_id) if user_id is not None else None
+
+    return lookup
 
 
 def organization_basic(org: Organization, projects: list[Project], level: int | None) -> dict[str, Any]:
