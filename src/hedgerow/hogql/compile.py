@@ -15,6 +15,7 @@ from hedgerow.hogql.dialect import HogQL
 from hedgerow.hogql.errors import HogQLError, HogQLInternalError
 from hedgerow.hogql.parse import check, parse
 from hedgerow.hogql.passes import (
+    actions,
     cohorts,
     constant_keys,
     functions,
@@ -58,6 +59,7 @@ STAGES: tuple[Stage, ...] = (
     placeholders.run,
     limits.run,
     _print_hogql,
+    actions.run,
     cohorts.run,
     _resolve,
     lazy_tables.run,

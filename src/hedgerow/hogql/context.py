@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from hedgerow.hogql.actions import ActionDefinition
 from hedgerow.hogql.errors import HogQLError
 
 
@@ -31,6 +32,8 @@ class CompileContext:
     ``property_types`` maps ``(scope, property name)`` (scope ``event``/``person``/``group``/
     ``session``) to a PostHog property type (``Numeric``, ``Boolean``, ``DateTime``,
     ``String``). ``cohort_lookup`` maps cohort names to ids for ``IN COHORT 'name'``.
+    ``actions`` holds the project's actions by id for ``matchesAction(id | 'name')``: only
+    this project's, so another project's action is "not found".
     ``filters`` is a ``HogQLFilters`` mapping (``dateRange``, ``properties``).
     ``modifiers`` is a ``HogQLQueryModifiers`` mapping; ``personsOnEventsMode`` and
     ``convertToProjectTimezone`` are honoured, the rest accepted and ignored.
@@ -44,6 +47,7 @@ class CompileContext:
     filters: Mapping[str, Any] | None = None
     property_types: Mapping[tuple[str, str], str] = field(default_factory=dict)
     cohort_lookup: Mapping[str, int] = field(default_factory=dict)
+    actions: Mapping[int, "ActionDefinition"] = field(default_factory=dict)
     modifiers: Mapping[str, Any] = field(default_factory=dict)
     limit_context: LimitContext = API_LIMITS
     week_start_day: int = 0

@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping
 
 from sqlglot import exp
 
+from hedgerow.hogql import elements
 from hedgerow.hogql.dialect import InCohort, RegexMatch
 from hedgerow.hogql.errors import HogQLError
 from hedgerow.hogql.nodes import Value, constant
@@ -261,8 +262,45 @@ def _cohort(prop: Mapping[str, Any], env: FilterEnv) -> exp.Expression:
     return test
 
 
+_NEGATIVE = frozenset({"is_not", "not_icontains", "not_regex"})
+
+
+def _element(prop: Mapping[str, Any], env: FilterEnv) -> exp.Expression:
+    """An ``element`` filter (PostHog's): ``selector``/``tag_name`` (exact or is_not), ``href``
+    and ``text`` (any operator) over the elements chain."""
+    if env.scope not in ("event",):
+        raise PropertyFilterError(f"The 'element' property filter does not work in '{env.scope}' scope")
+    key, value = prop.get("key"), prop.get("value")
+    operator = prop.get("operator") or "exact"
+    if isinstance(value, (list, tuple)) and len(value) != 1:
+        parts = [_element({**prop, "value": v}, env) for v in value]
+        if not parts:
+            return exp.true()
+        return exp.Paren(this=exp.and_(*parts) if operator in _NEGATIVE else exp.or_(*parts))
+    if isinstance(value, (list, tuple)):
+        value = value[0]
+    if value is None or isinstance(value, (dict, list)):
+        raise PropertyFilterError(f"The element filter on '{key}' needs a value")
+    if key in ("selector", "tag_name"):
+        if operator not in ("exact", "is_not"):
+            raise PropertyFilterError(f"Element {key} filters only support the exact and is_not operators")
+        build = elements.selector_condition if key == "selector" else elements.tag_name_condition
+        test = build(text(value), env.alias)
+        return exp.Not(this=test) if operator == "is_not" else test
+    compare = OPERATORS.get(operator)
+    if compare is None:
+        raise PropertyFilterError(f"Unsupported property filter operator '{operator}'")
+    if key == "href":
+        return compare(elements.href(env.alias), [value], env)
+    if key == "text":
+        return elements.any_text(compare(elements.text_var(), [value], env), env.alias)
+    raise PropertyFilterError(f"Element filters support the keys selector, tag_name, href and text, not '{key}'")
+
+
 def _single(prop: Mapping[str, Any], env: FilterEnv) -> exp.Expression:
     kind = prop.get("type") or "event"
+    if kind == "element":
+        return _element(prop, env)
     if kind == "hogql":
         return parse_expr(prop.get("key"), what="HogQL property filter")
     if kind in ("cohort", "static-cohort", "precalculated-cohort"):

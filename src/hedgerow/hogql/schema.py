@@ -114,6 +114,23 @@ NULL_DATETIME = T.DATETIME.as_nullable()
 PERSON_ID_WITH_OVERRIDE = Expr("coalesce(_override.person_id, _person_id)", T.UUID)
 
 
+ELEMENTS_CHAIN_FIELDS: dict[str, Field] = {
+    # PostHog materialises these from elements_chain with the same regexes.
+    "elements_chain_href": Expr("""extract(elements_chain, '(?::|")href="(.*?)"')""", T.STRING),
+    "elements_chain_texts": Expr(
+        """arrayDistinct(extractAll(elements_chain, '(?::|")text="(.*?)"'))""", T.array_of(T.STRING)
+    ),
+    "elements_chain_ids": Expr(
+        """arrayDistinct(extractAll(elements_chain, '(?::|")attr_id="(.*?)"'))""", T.array_of(T.STRING)
+    ),
+    "elements_chain_elements": Expr(
+        r"""arrayDistinct(extractAll(elements_chain, '(?:^|;)(a|button|form|input|select|textarea|label)(?:\\.|$|:)'))""",
+        T.array_of(T.STRING),
+    ),
+}
+"""The elements chain's derived columns: first href, distinct texts, ids and useful tags."""
+
+
 def _events(persons_joined: bool) -> VirtualTable:
     person: Field
     if persons_joined:
@@ -132,6 +149,7 @@ def _events(persons_joined: bool) -> VirtualTable:
         "timestamp": Column("timestamp", T.DATETIME),
         "created_at": Column("created_at", T.DATETIME),
         "elements_chain": Column("elements_chain", T.STRING),
+        **ELEMENTS_CHAIN_FIELDS,
         "$session_id": Column("$session_id", NULL_STRING),
         "$window_id": Column("$window_id", NULL_STRING),
         **{f"$group_{i}": Column(f"$group_{i}", T.STRING) for i in range(5)},
