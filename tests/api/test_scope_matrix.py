@@ -45,6 +45,12 @@ RIGHT_KEY: dict[str, int] = {
     "annotations_partial_update": 404,
     "annotations_update": 404,
     "annotations_destroy": 405,
+    "actions_list": 200,
+    "actions_create": 201,  # every field is optional, as in PostHog's serializer
+    "actions_retrieve": 404,
+    "actions_partial_update": 404,
+    "actions_update": 404,
+    "actions_destroy": 405,
     "feature_flags_list": 200,
     "feature_flags_create": 400,
     "feature_flags_retrieve": 404,

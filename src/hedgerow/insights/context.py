@@ -29,6 +29,8 @@ class Runner(Protocol):
 
     def execute(self, compiled: Any) -> Any: ...
 
+    def actions(self) -> Any: ...
+
 
 class TooManyRows(ValidationError):
     default_code = "too_many_rows"

@@ -255,13 +255,13 @@ def _steps(query: FunnelsQuery, people: list[funnel_steps.Outcome], num_steps: i
         node = query.series[index]
         unordered = order == "unordered"
         out.append({
-            "action_id": None if unordered else node.event,
+            "action_id": None if unordered else series_.node_id(node),
             "name": f"Completed {index + 1} step{'s' if index else ''}" if unordered else series_.label(node),
             "custom_name": None if unordered else node.custom_name,
             "order": index,
             "people": [],
             "count": len(reached),
-            "type": "events",
+            "type": series_.node_type(node),
             "average_conversion_time": statistics.fmean(durations) if durations else None,
             "median_conversion_time": statistics.median(durations) if durations else None,
         })

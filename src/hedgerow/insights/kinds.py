@@ -13,6 +13,7 @@ import pydantic
 
 from hedgerow.errors import ParseError
 from hedgerow.insights import funnels, lifecycle, paths, retention, stickiness, trends
+from hedgerow.insights.series import bind_actions
 from hedgerow.insights.models import (
     FunnelsQuery,
     InsightNode,
@@ -25,13 +26,25 @@ from hedgerow.insights.models import (
 
 Runner = Callable[[Any, Any], dict[str, Any]]
 
+def _with_actions(run: Runner) -> Runner:
+    """``run`` after the query's ``ActionsNode`` series are bound to the project's actions."""
+
+    def run_bound(ctx: Any, query: Any) -> dict[str, Any]:
+        return run(ctx, bind_actions(ctx, query))
+
+    return run_bound
+
+
 SOURCES: dict[str, tuple[type[InsightNode], Runner]] = {
-    "TrendsQuery": (TrendsQuery, trends.run),
-    "FunnelsQuery": (FunnelsQuery, funnels.run),
-    "RetentionQuery": (RetentionQuery, retention.run),
-    "StickinessQuery": (StickinessQuery, stickiness.run),
-    "LifecycleQuery": (LifecycleQuery, lifecycle.run),
-    "PathsQuery": (PathsQuery, paths.run),
+    kind: (model, _with_actions(run))
+    for kind, (model, run) in {
+        "TrendsQuery": (TrendsQuery, trends.run),
+        "FunnelsQuery": (FunnelsQuery, funnels.run),
+        "RetentionQuery": (RetentionQuery, retention.run),
+        "StickinessQuery": (StickinessQuery, stickiness.run),
+        "LifecycleQuery": (LifecycleQuery, lifecycle.run),
+        "PathsQuery": (PathsQuery, paths.run),
+    }.items()
 }
 
 

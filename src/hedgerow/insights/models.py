@@ -7,9 +7,9 @@ for its other kinds.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator
 
 Filters = Union[list[dict[str, Any]], dict[str, Any], None]
 Unsupported = Union[None, Literal[False]]
@@ -51,6 +51,32 @@ class EventsNode(InsightNode):
     properties: Filters = None
 
 
+class ActionsNode(EventsNode):
+    """A series of the events matching a saved action (``matchesAction(id)``)."""
+
+    kind: Literal["ActionsNode"]  # type: ignore[assignment]
+    id: int = Field(..., ge=0, lt=2**63)
+    _missing: bool = PrivateAttr(False)
+    """Set when the project has no such action: the series then matches no event."""
+
+    @field_validator("event", mode="before")
+    @classmethod
+    def _no_event(cls, value: Any) -> None:
+        return None
+
+
+def _series_kind(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return kind if isinstance(kind, str) else "EventsNode"
+
+
+SeriesNode = Annotated[
+    Union[Annotated[EventsNode, Tag("EventsNode")], Annotated[ActionsNode, Tag("ActionsNode")]],
+    Discriminator(_series_kind),
+]
+"""A series: an ``EventsNode`` or an ``ActionsNode``, told apart by ``kind``."""
+
+
 class BreakdownFilter(InsightNode):
     breakdown: str | int | list[str | int] | None = None
     breakdown_type: Literal["event", "person"] | None = "event"
@@ -89,7 +115,7 @@ class InsightQuery(InsightNode):
 
 class TrendsQuery(InsightQuery):
     kind: Literal["TrendsQuery"]
-    series: list[EventsNode] = Field(..., min_length=1, max_length=50)
+    series: list[SeriesNode] = Field(..., min_length=1, max_length=50)
     interval: Interval | None = "day"
     breakdownFilter: BreakdownFilter | None = None
     compareFilter: CompareFilter | None = None
@@ -116,7 +142,7 @@ class FunnelsFilter(InsightNode):
 
 class FunnelsQuery(InsightQuery):
     kind: Literal["FunnelsQuery"]
-    series: list[EventsNode] = Field(..., min_length=2, max_length=30)
+    series: list[SeriesNode] = Field(..., min_length=2, max_length=30)
     interval: Interval | None = "day"
     breakdownFilter: BreakdownFilter | None = None
     funnelsFilter: FunnelsFilter | None = None
@@ -124,8 +150,8 @@ class FunnelsQuery(InsightQuery):
 
 
 class RetentionEntity(InsightNode):
-    id: str | None = None
-    type: Literal["events"] | None = "events"
+    id: str | int | None = None
+    type: Literal["events", "actions"] | None = "events"
     name: str | None = None
     properties: Filters = None
 
@@ -161,7 +187,7 @@ class StickinessFilter(InsightNode):
 
 class StickinessQuery(InsightQuery):
     kind: Literal["StickinessQuery"]
-    series: list[EventsNode] = Field(..., min_length=1, max_length=50)
+    series: list[SeriesNode] = Field(..., min_length=1, max_length=50)
     interval: Interval | None = "day"
     intervalCount: Literal[1] | None = None
     compareFilter: None = None
@@ -170,7 +196,7 @@ class StickinessQuery(InsightQuery):
 
 class LifecycleQuery(InsightQuery):
     kind: Literal["LifecycleQuery"]
-    series: list[EventsNode] = Field(..., min_length=1, max_length=1)
+    series: list[SeriesNode] = Field(..., min_length=1, max_length=1)
     interval: Interval | None = "day"
 
 

@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from hedgerow.insights import breakdown, date_range, series as series_
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
-from hedgerow.insights.models import EventsNode, RetentionQuery
+from hedgerow.insights.models import RetentionQuery
 from hedgerow.insights.templates import expr, select
 from hedgerow.insights.trends import BUCKETS
 
@@ -29,9 +29,7 @@ DEFAULT_ENTITY = "$pageview"
 
 
 def _condition(entity: Any, properties: Any, tz: str) -> exp.Expression:
-    event = entity.id if entity is not None else DEFAULT_ENTITY
-    node = EventsNode(event=event, properties=entity.properties if entity is not None else None)
-    return series_.condition(node, properties, tz)
+    return series_.condition(series_.entity_node(entity, DEFAULT_ENTITY), properties, tz)
 
 
 def periods(query: RetentionQuery, rng: date_range.DateRange) -> tuple[str, list[dt.datetime], dt.datetime]:

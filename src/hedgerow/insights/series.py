@@ -16,7 +16,7 @@ from hedgerow.errors import ValidationError
 from hedgerow.hogql.parse import parse_expr
 from hedgerow.hogql.property_filters import FilterEnv, field, literal, property_filter
 from hedgerow.insights.events_query import is_aggregation
-from hedgerow.insights.models import PROPERTY_MATHS
+from hedgerow.insights.models import PROPERTY_MATHS, ActionsNode, EventsNode
 from hedgerow.insights.templates import and_, expr
 
 
@@ -40,17 +40,80 @@ def event_condition(event: str | None) -> exp.Expression | None:
     return exp.EQ(this=field("event"), expression=literal(event))
 
 
+def node_condition(node: Any) -> exp.Expression | None:
+    """Which events a series node is about: its event name, or its action's ``matchesAction``
+    (no event at all for an action the project does not have)."""
+    if isinstance(node, ActionsNode):
+        if node._missing:
+            return exp.false()
+        return _call("matchesAction", exp.Literal.number(node.id))
+    return event_condition(node.event)
+
+
+def node_id(node: Any) -> Any:
+    """The series' ``id`` in results: the action id, or the event name."""
+    return node.id if isinstance(node, ActionsNode) else node.event
+
+
+def node_type(node: Any) -> str:
+    """The series' entity ``type`` in results."""
+    return "actions" if isinstance(node, ActionsNode) else "events"
+
+
+def _action_id(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).isdigit() or len(str(raw)) > 18:
+        raise ValidationError(f"Action ID {str(raw)[:40]} is not a valid action id", attr="id")
+    return int(raw)
+
+
+def entity_node(entity: Any, default_event: str) -> Any:
+    """A retention entity (``{id, type, properties}``) as a series node."""
+    if entity is None:
+        return EventsNode(event=default_event)
+    if entity.type == "actions":
+        return ActionsNode(kind="ActionsNode", id=_action_id(entity.id), properties=entity.properties)
+    if entity.id is not None and not isinstance(entity.id, str):
+        raise ValidationError("An events entity's id is an event name", attr="id")
+    return EventsNode(event=entity.id, properties=entity.properties)
+
+
+def bind_actions(ctx: Any, query: Any) -> Any:
+    """Give each ``ActionsNode`` of ``query`` its action's name, from the project's actions.
+
+    An action the project does not have makes trends, stickiness and lifecycle series match
+    nothing, and is a 400 in funnels and retention, as in PostHog."""
+    nodes = [n for n in getattr(query, "series", None) or [] if isinstance(n, ActionsNode)]
+    options = getattr(query, "retentionFilter", None)
+    for entity in (options.targetEntity, options.returningEntity) if options is not None else ():
+        if entity is not None and entity.type == "actions":
+            nodes.append(ActionsNode(kind="ActionsNode", id=_action_id(entity.id)))
+    if not nodes:
+        return query
+    known = ctx.actions()
+    for node in nodes:
+        action = known.get(node.id)
+        if action is not None:
+            node.name = action.name
+        elif getattr(query, "kind", None) in ("FunnelsQuery", "RetentionQuery"):
+            raise ValidationError(f"Action ID {node.id} does not exist!")
+        else:
+            node._missing = True
+    return query
+
+
 def condition(series: Any, global_properties: Any, timezone: str) -> exp.Expression:
     """Everything a series' events must satisfy besides the date window."""
     return and_(
-        event_condition(series.event),
+        node_condition(series),
         filters(global_properties, timezone),
         filters(series.properties, timezone),
     )
 
 
 def label(series: Any) -> str:
-    """The series' name in results (``All events`` for ``event: null``)."""
+    """The series' name in results (``All events`` for ``event: null``, an action's name)."""
+    if isinstance(series, ActionsNode):
+        return series.name if series.name is not None else str(series.id)
     return series.event if series.event is not None else "All events"
 
 

@@ -74,7 +74,8 @@ def run(ctx: Runner, query: StickinessQuery) -> dict[str, Any]:
             "days": list(range(1, intervals + 1)),
             "labels": [_label(k, interval) + (" or more" if cumulative else "") for k in range(1, intervals + 1)],
             "label": series_.label(node),
-            "action": {"order": order, "type": "events", "name": series_.label(node), "id": node.event,
+            "action": {"order": order, "type": series_.node_type(node), "name": series_.label(node),
+                       "id": series_.node_id(node),
                        "custom_name": node.custom_name, "math": node.math},
         })
     return {"results": results, "hogql": "\n\n".join(hogql), "error": None, "timings": ctx.timings}

@@ -126,7 +126,7 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
         holes["value"] = series_.per_actor(node)
     elif shape == "first_seen":
         filters = and_(series_.filters(properties, tz), series_.filters(node.properties, tz))
-        event = series_.event_condition(node.event)
+        event = series_.node_condition(node)
         if math == "first_matching_event_for_user":
             holes.update(seen=and_(event, filters), passes=exp.true())
         else:
@@ -162,8 +162,8 @@ def _filter_dict(query: TrendsQuery, rng: date_range.DateRange) -> dict[str, Any
 def _action(node: Any, order: int, rng: date_range.DateRange) -> dict[str, Any]:
     return {
         "days": [rng.key(b) for b in rng.buckets],
-        "id": node.event,
-        "type": "events",
+        "id": series_.node_id(node),
+        "type": series_.node_type(node),
         "order": order,
         "name": series_.label(node),
         "custom_name": node.custom_name,

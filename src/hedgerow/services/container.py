@@ -11,6 +11,7 @@ from hedgerow.auth.ratelimit import RateLimiter
 from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.ingest.pipeline import Project as IngestProject
+from hedgerow.services.actions import ActionService
 from hedgerow.services.agents import AgentService
 from hedgerow.services.annotations import AnnotationService
 from hedgerow.services.cohort_calculation import CohortCalculator
@@ -83,6 +84,7 @@ class Services:
     keys: KeyService
     agents: AgentService
     annotations: AnnotationService
+    actions: ActionService
     flags: FlagService
     cohorts: CohortService
     flag_definitions: FlagDefinitions
@@ -115,6 +117,7 @@ class Services:
             keys=KeyService(meta),
             agents=AgentService(meta),
             annotations=AnnotationService(meta),
+            actions=ActionService(meta),
             flags=FlagService(meta, on_change=evaluation.changed),
             cohorts=CohortService(meta, on_change=evaluation.changed),
             flag_definitions=FlagDefinitions(meta, people),

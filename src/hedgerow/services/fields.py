@@ -26,3 +26,35 @@ def name_text(value: Any, attr: str, max_length: int) -> str:
     if has_control(text):
         raise ValidationError("This field may not contain control characters.", code="invalid", attr=attr)
     return text
+
+
+def char_field(value: Any, attr: str, *, max_length: int | None = None, allow_null: bool = False,
+               allow_blank: bool = False, trim: bool = True) -> str | None:  # fmt: skip
+    """DRF's ``CharField``: a string (numbers are read as text), no NUL, within ``max_length``."""
+    if value is None:
+        if allow_null:
+            return None
+        raise ValidationError("This field may not be null.", code="null", attr=attr)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValidationError("Not a valid string.", code="invalid", attr=attr)
+    text = str(value)
+    if "\x00" in text:
+        raise ValidationError("Null characters are not allowed.", code="null_characters_not_allowed", attr=attr)
+    if trim:
+        text = text.strip()
+    if not text and not allow_blank:
+        raise ValidationError("This field may not be blank.", code="blank", attr=attr)
+    if max_length is not None and len(text) > max_length:
+        raise ValidationError(
+            f"Ensure this field has no more than {max_length} characters.", code="max_length", attr=attr
+        )
+    return text
+
+
+def boolean_field(value: Any, attr: str) -> bool:
+    """DRF's ``BooleanField``: booleans and their usual spellings."""
+    if value in (True, "true", "True", "TRUE", "on", "On", "ON", "1", 1, "yes", "y", "t"):
+        return True
+    if value in (False, "false", "False", "FALSE", "off", "Off", "OFF", "0", 0, "no", "n", "f"):
+        return False
+    raise ValidationError("Must be a valid boolean.", code="invalid", attr=attr)

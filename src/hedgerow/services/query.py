@@ -26,7 +26,9 @@ from hedgerow import clock
 from hedgerow.errors import Exposed, NotFound, ParseError, ServiceUnavailable
 from hedgerow.auth.authorize import Refused
 from hedgerow.hogql import API_LIMITS, EXPORT_LIMITS, CompileContext, CompiledQuery, LimitContext, compile_hogql
+from hedgerow.hogql.actions import ActionDefinition
 from hedgerow.insights import events_query
+from hedgerow.services.actions import ActionService
 from hedgerow.insights.kinds import KINDS as INSIGHT_KINDS
 from hedgerow.services.query_cache import ResultCache
 from hedgerow.services.query_jobs import JobsBusy, ProjectSlots, QueryJobs, Running, SlotsBusy
@@ -103,12 +105,19 @@ class RunContext:
     """Size of the rows fetched so far (JSON), for the cache and job registry bounds."""
     _property_types: dict | None = None
     _cohorts: dict | None = None
+    _actions: dict | None = None
 
     def _lookups(self) -> None:
         if self._property_types is None:
             with self.meta.read() as conn:
                 self._property_types = definitions.property_types(conn, self.project.id)
                 self._cohorts = cohort_store.ids_by_name(conn, self.project.id)
+            self._actions = ActionService(self.meta).definitions(self.project.id)
+
+    def actions(self) -> Mapping[int, ActionDefinition]:
+        """The project's actions by id (what ``matchesAction`` and ``ActionsNode`` resolve)."""
+        self._lookups()
+        return self._actions or {}
 
     def compile(
         self,
@@ -128,6 +137,7 @@ class RunContext:
             filters=filters,
             property_types=self._property_types or {},
             cohort_lookup=self._cohorts or {},
+            actions=self._actions or {},
             modifiers=modifiers or {},
             limit_context=limit_context,
             week_start_day=self.project.week_start_day or 0,

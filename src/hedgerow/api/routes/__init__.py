@@ -1,6 +1,7 @@
 """Every route module, in one list: the app, OpenAPI and the scope-matrix test read it."""
 
 from hedgerow.api.routes import (
+    actions,
     agents,
     annotations,
     capture,
@@ -40,6 +41,7 @@ TABLES: tuple[RouteTable, ...] = (
     query.routes,
     agents.routes,
     annotations.routes,
+    actions.routes,
 )
 
 

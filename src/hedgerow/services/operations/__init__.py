@@ -2,6 +2,7 @@
 
 from hedgerow.services.catalogue import Catalogue
 from hedgerow.services.operations import (
+    actions,
     agents,
     annotations,
     audit,
@@ -29,4 +30,5 @@ CATALOGUE = Catalogue().merge(
     agents.operations,
     audit.operations,
     annotations.operations,
+    actions.operations,
 )

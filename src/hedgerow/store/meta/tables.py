@@ -155,6 +155,26 @@ annotations = Table(
     Index("ix_annotations_project_id", "project_id"),
 )
 
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, nullable=False),
+    Column("name", String(400), nullable=True),
+    Column("description", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("post_to_slack", Boolean, nullable=False),
+    Column("slack_message_format", String(1200), nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("created_by_id", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("last_calculated_at", DateTime(timezone=True), nullable=False),
+    Column("pinned_at", DateTime(timezone=True), nullable=True),
+    Column("deleted", Boolean, nullable=False),
+    Index("ix_actions_project_id", "project_id"),
+)
+
 event_definitions = Table(
     "event_definitions",
     metadata,

@@ -1,0 +1,123 @@
+"""Actions: list, create, retrieve, update, soft delete (``/api/projects/:id/actions/``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from hedgerow import clock
+from hedgerow.hogql.elements import selector_regex
+from hedgerow.services.actions import STEP_FIELDS, ActionRecord
+from hedgerow.services.catalogue import Catalogue, Context, Reply, Tool
+from hedgerow.services.operations.organizations import user_basic, user_lookup
+
+operations = Catalogue()
+
+
+def step_json(step: dict[str, Any]) -> dict[str, Any]:
+    """A step as PostHog's ``ActionStepJSONSerializer`` shows it, with the derived regex."""
+    out: dict[str, Any] = {}
+    for name in STEP_FIELDS:
+        out[name] = step.get(name)
+        if name == "selector":
+            out["selector_regex"] = selector_regex(step["selector"]) or None if step.get("selector") else None
+    return out
+
+
+def action_json(ctx: Context, action: ActionRecord, users: Any = None) -> dict[str, Any]:
+    """An action as PostHog's ``ActionSerializer`` shows it."""
+    users = users or user_lookup(ctx)
+    return {
+        "id": action.id,
+        "name": action.name,
+        "description": action.description,
+        "tags": list(action.tags),
+        "post_to_slack": action.post_to_slack,
+        "slack_message_format": action.slack_message_format,
+        "steps": [step_json(step) for step in action.steps],
+        "created_at": clock.iso(action.created_at),
+        "created_by": user_basic(users(action.created_by_id)),
+        "deleted": action.deleted,
+        "is_calculating": False,
+        "last_calculated_at": clock.iso(action.last_calculated_at),
+        "team_id": action.project_id,
+        "is_action": True,
+        "bytecode_error": None,
+        "pinned_at": clock.iso(action.pinned_at) if action.pinned_at else None,
+        "creation_context": None,
+        "user_access_level": "editor",
+    }
+
+
+class ActionList(BaseModel):
+    """PostHog's action list takes no paging (it answers every action); ``search`` filters names."""
+
+    model_config = ConfigDict(extra="ignore")
+    search: str | None = Field(None, max_length=400)
+
+
+class ActionFields(BaseModel):
+    """The writable fields; checked by the action service in DRF's words."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: Any = None
+    description: Any = None
+    tags: Any = None
+    post_to_slack: Any = None
+    slack_message_format: Any = None
+    steps: Any = None
+    deleted: Any = None
+    pinned_at: Any = None
+
+    def given(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class ActionId(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    action_id: int = Field(validation_alias=AliasChoices("action_id", "id"), ge=1, lt=2**63)
+
+
+class ActionUpdate(ActionFields, ActionId):
+    pass
+
+
+@operations.operation("action.list", "action:read", input=ActionList,
+                      tool=Tool("actions-get-all", "Get all actions", read_only=True))  # fmt: skip
+def list_actions(ctx: Context, args: ActionList) -> dict[str, Any]:
+    """The project's actions (not deleted), all of them: PostHog does not page this list."""
+    assert ctx.project is not None
+    rows = ctx.services.actions.search(ctx.project, args.search or None)
+    users = user_lookup(ctx)
+    return {"results": [action_json(ctx, a, users) for a in rows]}
+
+
+@operations.operation("action.create", "action:write", input=ActionFields,
+                      tool=Tool("action-create", "Create an action", read_only=False))  # fmt: skip
+def create_action(ctx: Context, args: ActionFields) -> dict[str, Any]:
+    """A new action, created by the caller."""
+    assert ctx.project is not None
+    return action_json(ctx, ctx.services.actions.create(ctx.project, ctx.user_id, args.given()))
+
+
+@operations.operation("action.retrieve", "action:read", input=ActionId,
+                      tool=Tool("action-get", "Get an action", read_only=True))  # fmt: skip
+def retrieve_action(ctx: Context, args: ActionId) -> dict[str, Any]:
+    """One action (a soft-deleted one too, as in PostHog)."""
+    assert ctx.project is not None
+    return action_json(ctx, ctx.services.actions.get(ctx.project, args.action_id))
+
+
+@operations.operation("action.update", "action:write", input=ActionUpdate)
+def update_action(ctx: Context, args: ActionUpdate) -> dict[str, Any]:
+    """Change an action; ``deleted: true`` soft-deletes it."""
+    assert ctx.project is not None
+    changes = {k: v for k, v in args.given().items() if k != "action_id"}
+    return action_json(ctx, ctx.services.actions.update(ctx.project, args.action_id, changes))
+
+
+@operations.operation("action.destroy", "action:write", input=ActionId)
+def destroy_action(ctx: Context, args: ActionId) -> Reply:
+    """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
+    return Reply(405)
