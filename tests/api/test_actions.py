@@ -9,6 +9,8 @@ import pytest
 
 from hedgerow import clock
 from tests.api import insights_dataset as data
+from tests.api.test_cohorts import _wait_calculated
+from tests.api.test_cohorts import url as cohorts_url
 
 NOW = dt.datetime(2024, 1, 10, 15, 0, tzinfo=dt.timezone.utc)
 STEP_KEYS = {"event", "properties", "selector", "selector_regex", "tag_name", "text", "text_matching", "href",
@@ -215,3 +217,21 @@ def test_retention_with_action_entities(project) -> None:
     sizes = {c["date"][:10]: c["values"][0]["count"] for c in cohorts if c["values"][0]["count"]}
     assert sizes == {"2024-01-02": 1, "2024-01-07": 1, "2024-01-10": 1}
     assert all(v["count"] == 0 for c in cohorts for v in c["values"][1:])
+
+
+def test_cohort_of_people_who_performed_an_action(api) -> None:
+    button = [{"tag_name": "button", "attr__class": "cta", "$el_text": "Buy", "nth_child": 1, "nth_of_type": 1},
+              {"tag_name": "div", "nth_child": 1, "nth_of_type": 1}]  # fmt: skip
+    link = [{"tag_name": "a", "attr__href": "/cta", "$el_text": "cta", "nth_child": 1, "nth_of_type": 1}]
+    batch = [{"event": "$autocapture", "distinct_id": "ann", "properties": {"$elements": button}},
+             {"event": "$autocapture", "distinct_id": "ben", "properties": {"$elements": link}},
+             {"event": "$pageview", "distinct_id": "cat"}]  # fmt: skip
+    assert api.client.post("/batch/", json={"api_key": api.project_token, "batch": batch}).status_code == 200
+    clicked = create(api, name="Clicked CTA", steps=[{"event": "$autocapture", "selector": "div > button.cta"}])
+    cohort = api.post(f"/api/projects/{api.project_id}/cohorts/", {"name": "CTA clickers", "filters": {"properties": {
+        "type": "OR", "values": [{"type": "behavioral", "key": clicked["id"], "value": "performed_event",
+                                  "event_type": "actions", "time_value": 30, "time_interval": "day"}]}}}).json()  # fmt: skip
+    calculated = _wait_calculated(api, cohort["id"])
+    assert calculated["count"] == 1 and calculated["errors_calculating"] == 0
+    members = api.get(cohorts_url(api) + f"{cohort['id']}/persons/").json()["results"]
+    assert [m["distinct_ids"] for m in members] == [["ann"]]

@@ -39,6 +39,19 @@ class UnsupportedCohortFilter(HogQLError):
     default_code = "unsupported_cohort_filter"
 
 
+def _performed(leaf: dict[str, Any]) -> exp.Expression:
+    """Which events a behavioural leaf counts: its event, or its action's (``matchesAction``)."""
+    kind = leaf.get("event_type", "events")
+    if kind == "actions":
+        action_id = leaf.get("key")
+        if isinstance(action_id, bool) or not isinstance(action_id, (int, str)) or not str(action_id).isdigit():
+            raise UnsupportedCohortFilter("An action behavioral filter needs an action id")
+        return exp.Anonymous(this="matchesAction", expressions=[exp.Literal.number(int(action_id))])
+    if kind != "events":
+        raise UnsupportedCohortFilter("Only event and action behavioral filters are supported")
+    return exp.EQ(this=exp.Column(this=exp.Identifier(this="event", quoted=True)), expression=literal(str(leaf["key"])))
+
+
 def _behavioral(leaf: dict[str, Any]) -> exp.Expression:
     """``id IN (SELECT person_id FROM events WHERE ...)`` for a behavioural leaf."""
     value = leaf.get("value")
@@ -48,10 +61,8 @@ def _behavioral(leaf: dict[str, Any]) -> exp.Expression:
     amount = leaf.get("time_value") if leaf.get("time_value") is not None else 30
     if interval is None or not isinstance(amount, int):
         raise UnsupportedCohortFilter("Behavioral cohort filter needs time_value and time_interval")
-    if leaf.get("event_type", "events") != "events":
-        raise UnsupportedCohortFilter("Only event-based behavioral filters are supported")
     conditions = [
-        exp.EQ(this=exp.Column(this=exp.Identifier(this="event", quoted=True)), expression=literal(str(leaf["key"]))),
+        _performed(leaf),
         parse_expr(f"timestamp > now() - INTERVAL {int(amount)} {interval}", what="cohort filter"),
     ]
     if leaf.get("event_filters"):
@@ -93,9 +104,11 @@ def _legacy_groups(groups: list[Any]) -> dict[str, Any]:
         if not isinstance(group, dict):
             continue
         props = [p for p in group.get("properties") or [] if isinstance(p, dict)]
-        if group.get("event_id"):
-            props.append({"type": "behavioral", "key": group["event_id"], "value": "performed_event",
-                          "event_type": "events", "time_value": int(group.get("days") or 30), "time_interval": "day"})
+        for key, event_type in (("event_id", "events"), ("action_id", "actions")):
+            if group.get(key):
+                props.append({"type": "behavioral", "key": group[key], "value": "performed_event",
+                              "event_type": event_type, "time_value": int(group.get("days") or 30),
+                              "time_interval": "day"})
         if props:
             values.append({"type": "AND", "values": props})
     return {"type": "OR", "values": values}
@@ -136,6 +149,7 @@ class CohortCalculator:
             team_id=project_id,
             timezone=project.timezone,
             property_types=services.definitions.property_types(project_id),
+            actions=services.actions.definitions(project_id),
             limit_context=EVERYONE,
         )
         compiled = compile_hogql(cohort_query(cohort), ctx)
