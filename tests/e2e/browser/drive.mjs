@@ -1,7 +1,8 @@
 // Drives the official posthog-js SDK in Debian's Chromium against a Hedgerow server.
 //
 // Reads a JSON scenario on stdin:
-//   {"api_host": "http://127.0.0.1:PORT", "token": "phc_...", "steps": [ ... ], "init": {...}}
+//   {"api_host": "http://127.0.0.1:PORT", "token": "phc_...", "steps": [ ... ], "init": {...},
+//    "body": "<optional page body HTML>"}
 // serves a page from its own origin (another port: the SDK posts cross-origin, as on a real
 // site), runs the steps in the page, waits until every request to the API host has been
 // answered, and prints {"requests": [...], "results": [...], "console": [...]} on stdout.
@@ -21,8 +22,8 @@ const sdkPath = require.resolve("posthog-js/dist/array.full.js");
 const scenario = JSON.parse(readFileSync(0, "utf8"));
 const page_html = `<!doctype html><html><head><title>shop</title>
 <script src="/posthog.js"></script></head>
-<body><h1>Shop</h1><button id="buy" class="buy-button" data-attr="buy">Buy now</button>
-<a id="docs" href="#docs">Docs</a></body></html>`;
+<body>${scenario.body ?? `<h1>Shop</h1><button id="buy" class="buy-button" data-attr="buy">Buy now</button>
+<a id="docs" href="#docs">Docs</a>`}</body></html>`;
 
 const server = http.createServer((req, res) => {
   if (req.url.startsWith("/posthog.js")) {
