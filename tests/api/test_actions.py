@@ -103,6 +103,8 @@ def test_pinning_is_stamped_by_the_server(api) -> None:
         ({"steps": [{"properties": {"key": "x"}}]}, "steps", "not_a_list"),
         ({"steps": [{"event": ["a"]}]}, "steps", "invalid"),
         ({"steps": [{}] * 101}, "steps", "max_length"),
+        ({"steps": [{"selector": "a" * 1001}]}, "steps", "max_length"),
+        ({"steps": [{"text": "(" * 30_000 + ")" * 30_000, "text_matching": "regex"}]}, "steps", "invalid"),
         ({"pinned_at": "soon"}, "pinned_at", "invalid"),
     ],
 )

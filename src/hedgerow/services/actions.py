@@ -25,6 +25,9 @@ STEP_FIELDS = ("event", "properties", "selector", "tag_name", "text", "text_matc
 """A stored step's keys (PostHog's ``ActionStepJSON``); ``selector_regex`` is derived."""
 MAX_STEPS = 100
 MAX_TAGS = 100
+MAX_SELECTOR = 1000
+"""A selector is parsed with backtracking patterns (PostHog's): bounded, so it stays cheap."""
+MAX_STEP_TEXT = 65_535
 _UNTRIMMED = frozenset({"event", "tag_name", "text", "href"})  # trim_whitespace=False in PostHog
 
 
@@ -58,7 +61,8 @@ def _step(raw: Any) -> dict[str, Any]:
     step["url_matching"] = "contains"
     for name in ("event", "selector", "tag_name", "text", "href", "url"):
         if name in raw:
-            step[name] = char_field(raw[name], "steps", allow_null=True, trim=name not in _UNTRIMMED)
+            limit = MAX_SELECTOR if name == "selector" else MAX_STEP_TEXT
+            step[name] = char_field(raw[name], "steps", max_length=limit, allow_null=True, trim=name not in _UNTRIMMED)
     for name in ("text_matching", "href_matching", "url_matching"):
         if name in raw:
             step[name] = _choice(raw[name], "steps")
@@ -68,7 +72,7 @@ def _step(raw: Any) -> dict[str, Any]:
         if step[name] is not None and step[f"{name}_matching"] == "regex":
             try:
                 re.compile(step[name])
-            except re.error:
+            except (re.error, RecursionError, OverflowError):
                 raise ValidationError(f"Invalid regular expression for {name}.", code="invalid", attr="steps")
     return step
 
