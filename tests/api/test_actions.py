@@ -3,16 +3,12 @@ ActionsNode series counted against hand-computed answers (the insights dataset).
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from hedgerow import clock
-from tests.api import insights_dataset as data
 from tests.api.test_cohorts import _wait_calculated
 from tests.api.test_cohorts import url as cohorts_url
+from tests.api.test_insights import project, run  # noqa: F401 - the insights dataset's project fixture
 
-NOW = dt.datetime(2024, 1, 10, 15, 0, tzinfo=dt.timezone.utc)
 STEP_KEYS = {"event", "properties", "selector", "selector_regex", "tag_name", "text", "text_matching", "href",
              "href_matching", "url", "url_matching"}  # fmt: skip
 ACTION_KEYS = {"id", "name", "description", "tags", "post_to_slack", "slack_message_format", "steps", "created_at",
@@ -141,22 +137,6 @@ def test_scopes(api) -> None:
 
 
 # -- matching through queries, on the insights dataset (America/New_York) ---------------------
-
-
-@pytest.fixture
-def project(api, monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    api.services.projects.update(api.services.projects.get(api.project_id), {"timezone": data.TIMEZONE})
-    cursor = api.services.events.cursor()
-    data.load(cursor, api.project_id)
-    cursor.close()
-    return api
-
-
-def run(api, query):
-    response = api.post(f"/api/projects/{api.project_id}/query/", {"query": query, "refresh": "force_blocking"})
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 CHROME = [{"event": "$pageview", "properties": [{"key": "$browser", "value": "Chrome", "type": "event"}]}]
