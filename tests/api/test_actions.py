@@ -217,3 +217,13 @@ def test_cohort_of_people_who_performed_an_action(api) -> None:
     assert calculated["count"] == 1 and calculated["errors_calculating"] == 0
     members = api.get(cohorts_url(api) + f"{cohort['id']}/persons/").json()["results"]
     assert [m["distinct_ids"] for m in members] == [["ann"]]
+
+
+def test_events_query_filters_by_action(project) -> None:
+    chrome = create(project, name="Chrome views", steps=CHROME)
+    body = run(project, {"kind": "EventsQuery", "select": ["distinct_id", "event"], "actionId": chrome["id"],
+                         "after": "2024-01-01", "orderBy": ["timestamp"]})  # fmt: skip
+    assert body["results"] == [["a", "$pageview"], ["a", "$pageview"], ["f", "$pageview"], ["a", "$pageview"]]
+    missing = project.post(f"/api/projects/{project.project_id}/query/",
+                           {"query": {"kind": "EventsQuery", "select": ["event"], "actionId": 999}})
+    assert missing.status_code == 400 and "999" in missing.json()["detail"]

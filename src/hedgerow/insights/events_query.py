@@ -161,8 +161,8 @@ def plan(query: Any, *, timezone: str = "UTC", now: Any = None) -> EventsPlan:
         conditions.append(exp.In(this=hogql_field("event"), expressions=[literal(e) for e in events]))
     if query.personId:
         conditions.append(_person_condition(str(query.personId)))
-    if query.actionId is not None:
-        raise HogQLError("Action does not exist")
+    if query.actionId is not None:  # the project's action, resolved by the compiler
+        conditions.append(exp.Anonymous(this="matchesAction", expressions=[exp.Literal.number(query.actionId)]))
     before = _date(query.before, timezone, now) if query.before else (
         _now(now) + dt.timedelta(seconds=5)
     ).astimezone(dt.timezone.utc).replace(tzinfo=None)
