@@ -106,3 +106,13 @@ def test_step_values_are_bound_never_spliced(cursor):
 )
 def test_selector_regex_is_posthogs(selector, regex):
     assert selector_regex(selector) == regex
+
+
+def test_actions_may_refer_to_actions_but_not_endlessly(cursor):
+    autocapture = {"type": "hogql", "key": "matchesAction(1)"}
+    actions = {1: ActionDefinition(1, "clicks", [{"event": "$autocapture"}]),
+               2: ActionDefinition(2, "clicks with a url", [{"url": "shop.io", "properties": [autocapture]}]),
+               3: ActionDefinition(3, "self", [{"properties": [{"type": "hogql", "key": "matchesAction(3)"}]}])}  # fmt: skip
+    assert _matched(cursor, actions, "matchesAction(2)") == ["buy_button", "docs_span", "pricing_link", "signup_click"]
+    with pytest.raises(HogQLError, match="more than 8 levels deep"):
+        _matched(cursor, actions, "matchesAction(3)")

@@ -57,10 +57,17 @@ def _events_alias(call: exp.Expression) -> str | None:
     return None
 
 
+MAX_DEPTH = 8
+"""How deep actions may refer to actions (a HogQL step filter calling ``matchesAction``)."""
+
+
 def run(c: Compilation) -> None:
-    for call in list(c.tree.find_all(exp.Anonymous)):
-        if call.name != NAME:
-            continue
-        action = _action(call, c)
-        condition = action_condition(action, _events_alias(call), c.ctx.timezone)
-        call.replace(exp.Paren(this=condition))
+    for _ in range(MAX_DEPTH + 1):
+        calls = [call for call in c.tree.find_all(exp.Anonymous) if call.name == NAME]
+        if not calls:
+            return
+        for call in calls:
+            action = _action(call, c)
+            condition = action_condition(action, _events_alias(call), c.ctx.timezone)
+            call.replace(exp.Paren(this=condition))
+    raise HogQLError(f"Actions refer to actions more than {MAX_DEPTH} levels deep (or to themselves)")
