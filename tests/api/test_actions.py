@@ -227,3 +227,26 @@ def test_events_query_filters_by_action(project) -> None:
     missing = project.post(f"/api/projects/{project.project_id}/query/",
                            {"query": {"kind": "EventsQuery", "select": ["event"], "actionId": 999}})
     assert missing.status_code == 400 and "999" in missing.json()["detail"]
+
+
+def test_funnel_exclusion_by_action(project) -> None:
+    clicks = create(project, name="Clicks", steps=[{"event": "click"}])
+    exclusion = [{"kind": "ActionsNode", "id": clicks["id"], "funnelFromStep": 0, "funnelToStep": 1}]
+    steps = run(project, {"kind": "FunnelsQuery", "dateRange": {"date_from": "2024-01-01", "date_to": "2024-01-31"},
+                          "series": [{"kind": "EventsNode", "event": "$pageview"}, {"kind": "EventsNode", "event": "signup"}],
+                          "funnelsFilter": {"exclusions": exclusion}})["results"]  # fmt: skip
+    assert [s["count"] for s in steps] == [5, 2]  # as with the click event itself: D and E clicked in between
+
+
+def test_stickiness_and_lifecycle_with_an_action(project) -> None:
+    chrome = create(project, name="Chrome views", steps=CHROME)
+    [sticky] = run(project, {"kind": "StickinessQuery", "dateRange": JAN_1_TO_10,
+                             "series": [{"kind": "ActionsNode", "id": chrome["id"]}]})["results"]  # fmt: skip
+    # a: Jan 1, 2, 9 (3 days); f: Jan 7 (1 day)
+    assert sticky["data"][:4] == [1, 0, 1, 0] and sticky["label"] == "Chrome views"
+    assert (sticky["action"]["id"], sticky["action"]["type"]) == (chrome["id"], "actions")
+    lifecycle = run(project, {"kind": "LifecycleQuery", "dateRange": JAN_1_TO_10,
+                              "series": [{"kind": "ActionsNode", "id": chrome["id"]}]})["results"]  # fmt: skip
+    new = next(r for r in lifecycle if r["status"] == "new")
+    # only f's person is created at its first event (Jan 7); a's long before
+    assert new["data"] == [0, 0, 0, 0, 0, 0, 1, 0, 0, 0] and new["action"]["id"] == chrome["id"]

@@ -127,6 +127,17 @@ class FunnelExclusion(EventsNode):
     funnelToStep: int = 1
 
 
+class FunnelActionsExclusion(ActionsNode):
+    funnelFromStep: int = 0
+    funnelToStep: int = 1
+
+
+ExclusionNode = Annotated[
+    Union[Annotated[FunnelExclusion, Tag("EventsNode")], Annotated[FunnelActionsExclusion, Tag("ActionsNode")]],
+    Discriminator(_series_kind),
+]
+
+
 class FunnelsFilter(InsightNode):
     funnelOrderType: Literal["ordered", "strict", "unordered"] | None = "ordered"
     funnelVizType: Literal["steps", "time_to_convert", "trends"] | None = "steps"
@@ -135,7 +146,7 @@ class FunnelsFilter(InsightNode):
     binCount: int | None = None
     funnelWindowInterval: int | None = Field(14, ge=1, le=100_000)
     funnelWindowIntervalUnit: Literal["second", "minute", "hour", "day", "week", "month"] | None = "day"
-    exclusions: list[FunnelExclusion] | None = None
+    exclusions: list[ExclusionNode] | None = None
     breakdownAttributionType: Literal["first_touch", "last_touch"] | None = "first_touch"
     funnelAggregateByHogQL: Literal["person_id"] | None = None
 

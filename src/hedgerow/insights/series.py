@@ -82,7 +82,9 @@ def bind_actions(ctx: Any, query: Any) -> Any:
 
     An action the project does not have makes trends, stickiness and lifecycle series match
     nothing, and is a 400 in funnels and retention, as in PostHog."""
-    nodes = [n for n in getattr(query, "series", None) or [] if isinstance(n, ActionsNode)]
+    funnel = getattr(query, "funnelsFilter", None)
+    exclusions = (funnel.exclusions or []) if funnel is not None else []
+    nodes = [n for n in [*(getattr(query, "series", None) or []), *exclusions] if isinstance(n, ActionsNode)]
     options = getattr(query, "retentionFilter", None)
     for entity in (options.targetEntity, options.returningEntity) if options is not None else ():
         if entity is not None and entity.type == "actions":
