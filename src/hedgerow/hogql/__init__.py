@@ -7,7 +7,7 @@ Public API::
                              CompileContext(team_id=1, timezone="Europe/Paris"))
     compiled.sql, compiled.params, compiled.columns, compiled.types
 
-Stages (see :data:`hedgerow.hogql.compile.STAGES`): parse -> placeholders -> limits ->
+Stages (see :data:`hedgerow.hogql.compile.STAGES`): parse -> placeholders -> limits -> actions ->
 cohorts -> resolve -> lazy joins -> properties -> timezone -> null semantics -> functions ->
 LIMIT BY -> team guard -> render.
 """
