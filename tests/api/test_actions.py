@@ -250,3 +250,22 @@ def test_stickiness_and_lifecycle_with_an_action(project) -> None:
     new = next(r for r in lifecycle if r["status"] == "new")
     # only f's person is created at its first event (Jan 7); a's long before
     assert new["data"] == [0, 0, 0, 0, 0, 0, 1, 0, 0, 0] and new["action"]["id"] == chrome["id"]
+
+
+def test_an_agent_matches_actions_only_with_action_read(api) -> None:
+    made = create(api, name="Views", steps=[{"event": "$pageview"}])
+    query = {"query": {"kind": "HogQLQuery", "query": f"select count() from events where matchesAction({made['id']})"}}
+    plain = {"query": {"kind": "HogQLQuery", "query": "select count() from events"}}
+
+    def agent(name: str, access: dict[str, str]) -> str:
+        response = api.post("/api/organizations/@current/agents/", {"name": name, "access": access})
+        assert response.status_code == 201, response.text
+        return response.json()["key"]
+
+    blind = agent("blind", {"query": "read"})
+    refused = api.post(f"/api/projects/{api.project_id}/query/", query, key=blind)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["detail"] == "This query matches events against actions: it needs actions access (action:read)."
+    assert api.post(f"/api/projects/{api.project_id}/query/", plain, key=blind).status_code == 200
+    seeing = agent("seeing", {"query": "read", "action": "read"})
+    assert api.post(f"/api/projects/{api.project_id}/query/", query, key=seeing).status_code == 200

@@ -37,6 +37,7 @@ class Compilation:
     sql: str = ""
     params: list[Any] = field(default_factory=list)
     reads: frozenset[str] = frozenset()
+    actions_used: bool = False
 
     @property
     def database(self) -> Database:

@@ -74,9 +74,14 @@ class RefusedData(Refused):
     """A query that reads data its caller may not read."""
 
     def __init__(self, kinds: list[str]) -> None:
-        what = " and ".join("cohort membership" if kind == "cohorts" else kind for kind in kinds)
-        reason = f"the query reads {what}, and persons access is off"
-        super().__init__(reason, f"This query reads {what}: it needs persons access (person:read).")
+        person_kinds = [k for k in kinds if k != "actions"]
+        if person_kinds:
+            what = " and ".join("cohort membership" if kind == "cohorts" else kind for kind in person_kinds)
+            reason = f"the query reads {what}, and persons access is off"
+            super().__init__(reason, f"This query reads {what}: it needs persons access (person:read).")
+        else:
+            super().__init__("the query matches actions, and actions access is off",
+                             "This query matches events against actions: it needs actions access (action:read).")
 
 
 def new_query_id() -> str:

@@ -66,6 +66,7 @@ def run(c: Compilation) -> None:
         calls = [call for call in c.tree.find_all(exp.Anonymous) if call.name == NAME]
         if not calls:
             return
+        c.actions_used = True
         for call in calls:
             action = _action(call, c)
             condition = action_condition(action, _events_alias(call), c.ctx.timezone)

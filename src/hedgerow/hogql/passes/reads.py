@@ -1,7 +1,8 @@
 """What the query reads, decided from the resolved tree: its tables and person fields.
 
 Kinds of data a principal may be refused: ``persons`` (the persons and distinct-id tables,
-person properties read through events) and ``cohorts`` (cohort membership). Read after
+person properties read through events), ``cohorts`` (cohort membership) and ``actions``
+(events matched against saved actions, ``matchesAction``). Read after
 every rewrite, just before rendering, so lazy joins and ``IN COHORT`` are counted.
 """
 
@@ -24,4 +25,6 @@ def run(c: Compilation) -> None:
         reads.add("persons")
     if tables & COHORT_TABLES:
         reads.add("cohorts")
+    if c.actions_used:
+        reads.add("actions")
     c.reads = frozenset(reads)

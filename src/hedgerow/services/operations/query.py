@@ -14,6 +14,7 @@ from hedgerow.services.catalogue import Catalogue, Context, Reply, Tool
 
 operations = Catalogue()
 PERSON_READ = Scope("person", "read")
+ACTION_READ = Scope("action", "read")
 
 QUERY_RUN_SCHEMA = {
     "type": "object",
@@ -49,10 +50,16 @@ class QueryId(BaseModel):
 
 def refused_data(ctx: Context) -> frozenset[str]:
     """What a query may not read: for agents without ``person`` read, persons and cohort
-    membership. Other keys keep PostHog's rule (``query:read`` reads the whole project)."""
-    if ctx.principal.agent is None or grants(ctx.principal.scopes, PERSON_READ):
+    membership; without ``action`` read, matches against actions. Other keys keep PostHog's
+    rule (``query:read`` reads the whole project)."""
+    if ctx.principal.agent is None:
         return frozenset()
-    return frozenset({"persons", "cohorts"})
+    refused = set()
+    if not grants(ctx.principal.scopes, PERSON_READ):
+        refused |= {"persons", "cohorts"}
+    if not grants(ctx.principal.scopes, ACTION_READ):
+        refused.add("actions")
+    return frozenset(refused)
 
 
 @operations.operation("query.run", "query:read", input=QueryRequest, rate="query",
