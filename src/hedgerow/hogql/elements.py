@@ -70,8 +70,9 @@ def _part(tag: str, direct_descendant: bool) -> SelectorPart:
         part.attributes[found[2]] = found[3]
         tag = found[1]
     if ":nth-child(" in tag:
-        tag, position = tag.split(":nth-child(", 1)[0], tag.split(":nth-child(")[1]
-        part.attributes["nth-child"] = position.replace(")", "")
+        pieces = tag.split(":nth-child(")
+        part.attributes["nth-child"] = pieces[1].replace(")", "")
+        tag = pieces[0]
     if "." in tag:
         pieces = _CLASS_DOT.split(tag)
         part.classes = pieces[1:]

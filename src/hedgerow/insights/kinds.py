@@ -13,7 +13,6 @@ import pydantic
 
 from hedgerow.errors import ParseError
 from hedgerow.insights import funnels, lifecycle, paths, retention, stickiness, trends
-from hedgerow.insights.series import bind_actions
 from hedgerow.insights.models import (
     FunnelsQuery,
     InsightNode,
@@ -23,8 +22,10 @@ from hedgerow.insights.models import (
     StickinessQuery,
     TrendsQuery,
 )
+from hedgerow.insights.series import bind_actions
 
 Runner = Callable[[Any, Any], dict[str, Any]]
+
 
 def _with_actions(run: Runner) -> Runner:
     """``run`` after the query's ``ActionsNode`` series are bound to the project's actions."""
@@ -36,16 +37,14 @@ def _with_actions(run: Runner) -> Runner:
 
 
 SOURCES: dict[str, tuple[type[InsightNode], Runner]] = {
-    kind: (model, _with_actions(run))
-    for kind, (model, run) in {
-        "TrendsQuery": (TrendsQuery, trends.run),
-        "FunnelsQuery": (FunnelsQuery, funnels.run),
-        "RetentionQuery": (RetentionQuery, retention.run),
-        "StickinessQuery": (StickinessQuery, stickiness.run),
-        "LifecycleQuery": (LifecycleQuery, lifecycle.run),
-        "PathsQuery": (PathsQuery, paths.run),
-    }.items()
+    "TrendsQuery": (TrendsQuery, trends.run),
+    "FunnelsQuery": (FunnelsQuery, funnels.run),
+    "RetentionQuery": (RetentionQuery, retention.run),
+    "StickinessQuery": (StickinessQuery, stickiness.run),
+    "LifecycleQuery": (LifecycleQuery, lifecycle.run),
+    "PathsQuery": (PathsQuery, paths.run),
 }
+SOURCES = {kind: (model, _with_actions(run)) for kind, (model, run) in SOURCES.items()}
 
 
 class InsightVizNode(InsightNode):

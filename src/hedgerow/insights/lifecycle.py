@@ -75,7 +75,8 @@ def run(ctx: Runner, query: LifecycleQuery) -> dict[str, Any]:
             "count": sum(counts[status]),
             "labels": [rng.label(b) for b in buckets],
             "days": keys,
-            "action": {"id": series_.node_id(node), "name": label, "type": series_.node_type(node), "order": 0, "math": "total"},
+            "action": {"id": series_.node_id(node), "name": label, "type": series_.node_type(node), "order": 0,
+                       "math": "total"},
         }
         for status in STATUSES
     ]
