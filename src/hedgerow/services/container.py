@@ -13,6 +13,8 @@ from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.ingest.pipeline import Project as IngestProject
 from hedgerow.services.agents import AgentService
 from hedgerow.services.annotations import AnnotationService
+from hedgerow.services.dashboards import DashboardService
+from hedgerow.services.insights import InsightService
 from hedgerow.services.cohort_calculation import CohortCalculator
 from hedgerow.services.cohort_membership import CohortMembership
 from hedgerow.services.cohorts import CohortService
@@ -83,6 +85,8 @@ class Services:
     keys: KeyService
     agents: AgentService
     annotations: AnnotationService
+    insights: InsightService
+    dashboards: DashboardService
     flags: FlagService
     cohorts: CohortService
     flag_definitions: FlagDefinitions
@@ -106,6 +110,7 @@ class Services:
         projects = ProjectService(meta)
         people = PeopleLookup(None)
         evaluation = FlagEvaluation(meta, people)
+        query = QueryService(meta, None)
         services = cls(
             settings=settings,
             meta=meta,
@@ -115,13 +120,15 @@ class Services:
             keys=KeyService(meta),
             agents=AgentService(meta),
             annotations=AnnotationService(meta),
+            insights=InsightService(meta, query.check),
+            dashboards=DashboardService(meta),
             flags=FlagService(meta, on_change=evaluation.changed),
             cohorts=CohortService(meta, on_change=evaluation.changed),
             flag_definitions=FlagDefinitions(meta, people),
             definitions=DefinitionsService(meta),
             flag_evaluation=evaluation,
             project_for_token=TokenCache(projects),
-            query=QueryService(meta, None),
+            query=query,
         )
         if analytics:
             services._open_analytics()

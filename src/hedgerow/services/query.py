@@ -327,16 +327,7 @@ class QueryService:
         query that reads them is refused, decided from what the compiler resolved. Such a
         caller never gets a cached answer (the check happens while compiling), and runs now.
         """
-        request = parse_request(data, self.kinds)
-        node = request.query
-        kind = KINDS[node.kind]
-        try:
-            if request.filters_override and kind.filters_override:
-                node = kind.filters_override(node, request.filters_override)
-            if request.variables_override and kind.variables_override:
-                node = kind.variables_override(node, request.variables_override)
-        except pydantic.ValidationError as error:
-            raise ParseError(f"JSON parse error - {error}") from None
+        request, node, kind = self._prepare(data)
         mode = _mode(request)
         query_id = request.client_query_id or new_query_id()
         cache_key = self.cache_key(project, node)
@@ -360,6 +351,43 @@ class QueryService:
             status = self._enqueue(project, node, kind, query_id, cache_key, rerun=False)
             return 202, {"cache_key": cache_key, "query_status": status}
         return 200, self._run_now(project, node, kind, query_id, cache_key)
+
+    def _prepare(self, data: Any) -> tuple[Any, Any, QueryKind]:
+        """The validated request, its node with the overrides applied, and its kind."""
+        request = parse_request(data, self.kinds)
+        node = request.query
+        kind = KINDS[node.kind]
+        try:
+            if request.filters_override and kind.filters_override:
+                node = kind.filters_override(node, request.filters_override)
+            if request.variables_override and kind.variables_override:
+                node = kind.variables_override(node, request.variables_override)
+        except pydantic.ValidationError as error:
+            raise ParseError(f"JSON parse error - {error}") from None
+        return request, node, kind
+
+    def check(self, node: Any) -> None:
+        """Refuse (PostHog's 400 ``parse_error``) a query node no kind here accepts."""
+        self._prepare({"query": node})
+
+    def saved(self, project: Project, data: dict[str, Any], *,
+              refused: frozenset[str] = frozenset()) -> dict[str, Any] | None:  # fmt: skip
+        """A saved insight's response under PostHog's insight refresh modes: ``force_cache``
+        (``refresh`` absent) answers from the cache only (None on a miss); the other modes run
+        as ``POST /query/`` does (an async mode's answer carries its ``query_status``)."""
+        refresh = data.get("refresh")
+        if refresh in (None, False, "force_cache"):
+            _, node, _ = self._prepare({**data, "refresh": None})
+            cached = None if refused else self.cache.get(self.cache_key(project, node))
+            if cached is not None:
+                response = cached[1]
+                response["is_cached"] = True
+                response["query_status"] = None
+                return response
+            if not refused:
+                return None
+            data = {**data, "refresh": "blocking"}  # a refused caller's check happens while compiling
+        return self.run(project, data, refused=refused)[1]
 
     def cache_key(self, project: Project, node: BaseModel) -> str:
         """``cache_<32 hex>`` over everything that determines the result."""

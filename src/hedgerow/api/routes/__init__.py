@@ -5,11 +5,13 @@ from hedgerow.api.routes import (
     annotations,
     capture,
     cohorts,
+    dashboards,
     definitions,
     feature_flags,
     flag_definitions,
     flags,
     health,
+    insights,
     organizations,
     personal_api_keys,
     persons,
@@ -40,6 +42,8 @@ TABLES: tuple[RouteTable, ...] = (
     query.routes,
     agents.routes,
     annotations.routes,
+    insights.routes,
+    dashboards.routes,
 )
 
 

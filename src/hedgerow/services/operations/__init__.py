@@ -6,9 +6,11 @@ from hedgerow.services.operations import (
     annotations,
     audit,
     cohorts,
+    dashboards,
     definitions,
     feature_flags,
     flag_definitions,
+    insights,
     organizations,
     persons,
     personal_api_keys,
@@ -29,4 +31,6 @@ CATALOGUE = Catalogue().merge(
     agents.operations,
     audit.operations,
     annotations.operations,
+    insights.operations,
+    dashboards.operations,
 )
