@@ -3,14 +3,11 @@ cache, list filters, dashboards membership, soft deletion, scopes and hostile bo
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from hedgerow import clock
 from tests.api import insights_dataset as data
-
-NOW = dt.datetime(2024, 1, 10, 15, 0, tzinfo=dt.timezone.utc)
+from tests.api.test_insights import NOW, project  # noqa: F401 - the dataset's project, clock at NOW
 TRENDS = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
           "dateRange": {"date_from": "2024-01-01", "date_to": "2024-01-10"}, "interval": "day"}  # fmt: skip
 VIZ = {"kind": "InsightVizNode", "source": TRENDS}
@@ -22,16 +19,6 @@ FIELDS = {
     "user_access_level", "timezone", "is_cached", "query_status", "hogql", "types", "resolved_date_range", "alerts",
     "last_viewed_at", "filters_hash",
 }  # fmt: skip
-
-
-@pytest.fixture
-def project(api, monkeypatch):
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    api.services.projects.update(api.services.projects.get(api.project_id), {"timezone": data.TIMEZONE})
-    cursor = api.services.events.cursor()
-    data.load(cursor, api.project_id)
-    cursor.close()
-    return api
 
 
 def url(api, suffix: str = "", family: str = "projects") -> str:
@@ -181,3 +168,18 @@ def test_scopes(project) -> None:
     refused = project.post(url(project), {"name": "no", "query": VIZ}, key=reader)
     assert refused.status_code == 403 and count(project) == 1
     assert project.get(url(project), key=project.key(["dashboard:read"])).status_code == 403
+
+
+def test_list_filters_by_tags_dashboards_and_kind(project) -> None:
+    board = project.post(f"/api/projects/{project.project_id}/dashboards/", {"name": "Growth"}).json()
+    create(project, name="Tagged", query=VIZ, tags=["growth"], dashboards=[board["id"]])
+    create(project, name="SQL", query={"kind": "DataVisualizationNode",
+                                       "source": {"kind": "HogQLQuery", "query": "select 1"}})  # fmt: skip
+    names = lambda qs: [i["name"] for i in project.get(url(project, qs)).json()["results"]]  # noqa: E731
+    assert names('?tags=["growth"]') == ["Tagged"] and names('?tags=["other"]') == []
+    assert names(f"?dashboards=[{board['id']}]") == ["Tagged"]
+    assert names("?insight=TRENDS") == ["Tagged"] and names("?insight=SQL") == ["SQL"]
+    assert names("?basic=true") == ["SQL", "Tagged"]
+    for bad in ("?created_by=abc", "?tags=5", '?dashboards=["x"]', "?search=" + "x" * 1001):
+        response = project.get(url(project, bad))
+        assert response.status_code == 400 and set(response.json()) == {"type", "code", "detail", "attr"}

@@ -172,8 +172,8 @@ class InsightUpdate(InsightFields):
     insight_id: str = Field(validation_alias=AliasChoices("insight_id", "id", "insightId"), max_length=64)
 
 
-def _ids(raw: Any, attr: str) -> tuple[int, ...] | None:
-    """A JSON list of ids (as a query parameter's text, or a list)."""
+def _json_list(raw: Any, attr: str, item: type) -> tuple[Any, ...] | None:
+    """A JSON list of ``item`` (a query parameter's text, or a list); None when absent."""
     if raw in (None, ""):
         return None
     value = raw
@@ -182,22 +182,8 @@ def _ids(raw: Any, attr: str) -> tuple[int, ...] | None:
             value = json.loads(raw)
         except ValueError:
             value = None
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise ValidationError(f"{attr} must be a JSON list of ids.", attr=attr)
-    return tuple(value)
-
-
-def _names(raw: Any) -> tuple[str, ...]:
-    if raw in (None, ""):
-        return ()
-    value = raw
-    if isinstance(raw, str):
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationError("tags must be a JSON list of names.", attr="tags")
+    if not isinstance(value, list) or not all(isinstance(v, item) and not isinstance(v, bool) for v in value):
+        raise ValidationError(f"{attr} must be a JSON list of {'ids' if item is int else 'names'}.", attr=attr)
     return tuple(value)
 
 
@@ -210,7 +196,7 @@ def flag_param(raw: Any) -> bool | None:
 def _query(ctx: Context, args: InsightList) -> InsightQuery:
     if args.search is not None and len(args.search) > MAX_SEARCH:
         raise ValidationError(f"Search query must be {MAX_SEARCH} characters or fewer.", attr="search")
-    created_by = _ids(args.created_by, "created_by")
+    created_by = _json_list(args.created_by, "created_by", int)
     if args.user is not None:
         created_by = (ctx.user_id or 0,)
     kind = args.insight.upper() if args.insight else None
@@ -220,8 +206,8 @@ def _query(ctx: Context, args: InsightList) -> InsightQuery:
         search=args.search or None,
         short_id=args.short_id,
         created_by=created_by,
-        dashboards=_ids(args.dashboards, "dashboards") or (),
-        tags=_names(args.tags),
+        dashboards=_json_list(args.dashboards, "dashboards", int) or (),
+        tags=_json_list(args.tags, "tags", str) or (),
         source_kind=KIND_FILTERS.get(kind, kind) if kind else None,
     )
 
