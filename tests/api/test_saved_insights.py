@@ -183,3 +183,24 @@ def test_list_filters_by_tags_dashboards_and_kind(project) -> None:
     for bad in ("?created_by=abc", "?tags=5", '?dashboards=["x"]', "?search=" + "x" * 1001):
         response = project.get(url(project, bad))
         assert response.status_code == 400 and set(response.json()) == {"type", "code", "detail", "attr"}
+
+
+WEIRD = [None, True, 0, -1, 2**70, 1.5, "", "x" * 5000, "a\x00b", [], [None], [{"a": 1}], {}, {"kind": None},
+         {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery", "series": "x"}}, {"kind": "InsightVizNode"},
+         {"kind": "DataVisualizationNode", "source": None}, {"kind": "HogQLQuery", "query": 5}, ["1", 2], [2**70]]  # fmt: skip
+FIELDS = ["name", "derived_name", "description", "query", "filters", "order", "deleted", "saved", "favorited",
+          "tags", "dashboards"]  # fmt: skip
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_no_value_of_any_field_gets_a_500(api, field) -> None:
+    kept = create(api, name="kept")
+    for value in WEIRD:
+        for response in (api.post(url(api), {field: value}), api.patch(url(api, f"{kept['id']}/"), {field: value})):
+            assert response.status_code < 500, (field, value, response.text)
+            if response.status_code >= 400:
+                assert set(response.json()) == {"type", "code", "detail", "attr"}
+    for params in ("?refresh=blocking", "?from_dashboard=x", "?from_dashboard=99999", "?filters_override=[1]",
+                   "?variables_override={", "?refresh=force_async"):  # fmt: skip
+        response = api.get(url(api, f"{kept['id']}/{params}"))
+        assert response.status_code < 500, (params, response.text)
