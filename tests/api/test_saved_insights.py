@@ -3,6 +3,8 @@ cache, list filters, dashboards membership, soft deletion, scopes and hostile bo
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hedgerow import clock
@@ -188,11 +190,11 @@ def test_list_filters_by_tags_dashboards_and_kind(project) -> None:
 WEIRD = [None, True, 0, -1, 2**70, 1.5, "", "x" * 5000, "a\x00b", [], [None], [{"a": 1}], {}, {"kind": None},
          {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery", "series": "x"}}, {"kind": "InsightVizNode"},
          {"kind": "DataVisualizationNode", "source": None}, {"kind": "HogQLQuery", "query": 5}, ["1", 2], [2**70]]  # fmt: skip
-FIELDS = ["name", "derived_name", "description", "query", "filters", "order", "deleted", "saved", "favorited",
+WRITABLE = ["name", "derived_name", "description", "query", "filters", "order", "deleted", "saved", "favorited",
           "tags", "dashboards"]  # fmt: skip
 
 
-@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("field", WRITABLE)
 def test_no_value_of_any_field_gets_a_500(api, field) -> None:
     kept = create(api, name="kept")
     for value in WEIRD:
@@ -204,3 +206,22 @@ def test_no_value_of_any_field_gets_a_500(api, field) -> None:
                    "?variables_override={", "?refresh=force_async"):  # fmt: skip
         response = api.get(url(api, f"{kept['id']}/{params}"))
         assert response.status_code < 500, (params, response.text)
+
+
+def test_dashboard_filters_apply_to_its_insights(project) -> None:
+    board = project.post(f"/api/projects/{project.project_id}/dashboards/",
+                         {"name": "Narrow", "filters": {"date_from": "2024-01-08", "date_to": "2024-01-10"}}).json()  # fmt: skip
+    made = create(project, name="Pageviews", query=VIZ, dashboards=[board["id"]])
+    whole = project.get(url(project, f"{made['id']}/?refresh=blocking")).json()["result"][0]
+    narrowed = project.get(url(project, f"{made['id']}/?refresh=blocking&from_dashboard={board['id']}")).json()
+    direct = project.post(f"/api/projects/{project.project_id}/query/", {"query": {
+        **TRENDS, "dateRange": {"date_from": "2024-01-08", "date_to": "2024-01-10"}}}).json()["results"][0]  # fmt: skip
+    assert len(whole["days"]) == 10 and narrowed["result"][0]["days"] == direct["days"] == whole["days"][-3:]
+    assert narrowed["result"][0]["data"] == direct["data"]
+    tile = project.get(f"/api/projects/{project.project_id}/dashboards/{board['id']}/?refresh=blocking").json()
+    assert tile["tiles"][0]["insight"]["result"][0]["data"] == direct["data"]
+    chrome = {"properties": [{"key": "$browser", "value": "Chrome", "operator": "exact", "type": "event"}]}
+    only = project.get(url(project, f"{made['id']}/?refresh=blocking&filters_override=" + json.dumps(chrome))).json()
+    direct_chrome = project.post(f"/api/projects/{project.project_id}/query/",
+                                 {"query": {**TRENDS, **chrome}}).json()["results"][0]  # fmt: skip
+    assert only["result"][0]["data"] == direct_chrome["data"] and sum(direct_chrome["data"]) < sum(whole["data"])
