@@ -47,7 +47,20 @@ def test_create_list_and_retrieve_shapes(api) -> None:
     assert all(set(d) == BASIC for d in listed["results"]) and listed["count"] == 3
     assert [d["name"] for d in api.get(url(api) + "?search=GROW").json()["results"]] == ["Growth"]
     assert [d["name"] for d in api.get(url(api) + "?pinned=true").json()["results"]] == ["Zulu"]
-    assert api.get(f"/api/environments/{api.project_id}/dashboards/{made['id']}/").json() == made
+    opened = api.get(f"/api/environments/{api.project_id}/dashboards/{made['id']}/").json()
+    assert made["last_accessed_at"] is None and opened["last_accessed_at"] is not None
+    assert {**opened, "last_accessed_at": None} == made
+    assert [d["name"] for d in api.get(url(api) + '?tags=kpi').json()["results"]] == ["Growth"]
+
+
+def test_list_hides_generated_dashboards_on_request(api) -> None:
+    api.post(f"/api/projects/{api.project_id}/feature_flags/", {"key": "beta"})
+    create(api, name="Mine")
+    names = lambda qs: [d["name"] for d in api.get(url(api) + qs).json()["results"]]  # noqa: E731
+    assert names("") == ["Generated Dashboard: beta Usage", "Mine"]
+    assert names("?exclude_generated=true") == ["Mine"]
+    assert names("?creation_mode=template") == ["Generated Dashboard: beta Usage"]
+    assert api.get(url(api) + "?search=" + "x" * 1001).status_code == 400
 
 
 def test_tiles_insights_text_cards_layouts_and_removal(api) -> None:

@@ -3,6 +3,7 @@ soft deletion that takes the tiles (and, when asked, the insights only they hold
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -14,11 +15,11 @@ from hedgerow.services.fields import boolean, json_object, optional_text, tag_li
 from hedgerow.services.insights import insert_insight
 from hedgerow.store.meta import dashboards as store
 from hedgerow.store.meta import insights as insight_store
-from hedgerow.store.meta.dashboards import DashboardRecord, TextRecord, TileRecord
+from hedgerow.store.meta.dashboards import DashboardQuery, DashboardRecord, TextRecord, TileRecord
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import Project
 
-__all__ = ["DashboardRecord", "DashboardService", "TextRecord", "TileRecord"]
+__all__ = ["DashboardQuery", "DashboardRecord", "DashboardService", "TextRecord", "TileRecord"]
 
 RESTRICTION_LEVELS = (21, 37)
 MAX_NAME = 400
@@ -126,16 +127,19 @@ class DashboardService:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def search(self, project: Project, text: str | None, pinned: bool | None) -> list[DashboardRecord]:
+    def search(self, project: Project, query: DashboardQuery) -> list[DashboardRecord]:
         with self._db.read() as conn:
-            return store.search(conn, project.id, text, pinned)
+            return store.search(conn, project.id, query)
 
-    def get(self, project: Project, dashboard_id: int) -> DashboardRecord:
-        with self._db.read() as conn:
+    def opened(self, project: Project, dashboard_id: int) -> DashboardRecord:
+        """A dashboard someone opens (PostHog stamps its ``last_accessed_at``)."""
+        with self._db.write() as conn:
             found = store.get(conn, project.id, dashboard_id)
-        if found is None:
-            raise NotFound()
-        return found
+            if found is None:
+                raise NotFound()
+            now = clock.now()
+            store.update(conn, found.id, {"last_accessed_at": now})
+        return replace(found, last_accessed_at=now)
 
     def find(self, project: Project, raw_id: Any) -> DashboardRecord | None:
         """The live dashboard a parameter names (``from_dashboard``), or None."""

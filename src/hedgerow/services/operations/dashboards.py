@@ -11,7 +11,7 @@ from hedgerow import clock
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.catalogue.tool_data import ToolData
-from hedgerow.services.dashboards import DashboardRecord, TextRecord, TileRecord
+from hedgerow.services.dashboards import DashboardQuery, DashboardRecord, TextRecord, TileRecord
 from hedgerow.services.operations.insights import ResultOptions, computed, flag_param, json_param, insight_json
 from hedgerow.services.operations.organizations import user_basic, user_lookup
 
@@ -111,6 +111,9 @@ def dashboard_json(ctx: Context, dashboard: DashboardRecord, options: ResultOpti
 class DashboardList(ToolData, Paged):
     search: str | None = Field(default=None, max_length=1000)
     pinned: str | bool | None = None
+    tags: str | None = Field(default=None, max_length=255)
+    creation_mode: str | None = Field(default=None, max_length=16)
+    exclude_generated: str | None = None
 
 
 class DashboardFields(ToolData):
@@ -152,7 +155,10 @@ CREATE_SCHEMA = {
 def list_dashboards(ctx: Context, args: DashboardList) -> Listed:
     """The project's dashboards (not deleted), pinned first, then by name."""
     assert ctx.project is not None
-    rows = ctx.services.dashboards.search(ctx.project, args.search, flag_param(args.pinned))
+    query = DashboardQuery(search=args.search or None, pinned=flag_param(args.pinned), tag=args.tags or None,
+                           creation_mode=args.creation_mode or None,
+                           exclude_generated=args.exclude_generated == "true")  # fmt: skip
+    rows = ctx.services.dashboards.search(ctx.project, query)
     users = user_lookup(ctx)
     page = sliced(args, rows)
     return Listed([dashboard_basic(d, users) for d in page.results], page.count, page.limit, page.offset)
@@ -175,7 +181,7 @@ def create_dashboard(ctx: Context, args: DashboardFields) -> dict[str, Any]:
 def retrieve_dashboard(ctx: Context, args: DashboardKey) -> dict[str, Any]:
     """One dashboard with its tiles (insights with results per ``refresh``, text cards)."""
     assert ctx.project is not None
-    return dashboard_json(ctx, ctx.services.dashboards.get(ctx.project, args.dashboard_id), args)
+    return dashboard_json(ctx, ctx.services.dashboards.opened(ctx.project, args.dashboard_id), args)
 
 
 @operations.operation("dashboard.update", "dashboard:write", input=DashboardUpdate)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hedgerow import clock
+from hedgerow.store.meta import like
 from hedgerow.store.meta.tables import dashboard_texts, dashboard_tiles, dashboards
 
 
@@ -104,18 +105,36 @@ def by_ids(conn: Connection, project_id: int, ids: list[int]) -> dict[int, Dashb
     return {row.id: _dashboard(row) for row in conn.execute(query)}
 
 
-def search(conn: Connection, project_id: int, text: str | None, pinned: bool | None) -> list[DashboardRecord]:
+@dataclass(frozen=True)
+class DashboardQuery:
+    """The list filters PostHog's dashboard viewset reads (``None``: not filtered on)."""
+
+    search: str | None = None
+    pinned: bool | None = None
+    tag: str | None = None
+    creation_mode: str | None = None
+    exclude_generated: bool = False
+
+
+GENERATED_PREFIX = "Generated Dashboard"
+
+
+def search(conn: Connection, project_id: int, q: DashboardQuery) -> list[DashboardRecord]:
     """Live dashboards, pinned first, then by name (PostHog's ``-pinned, name``)."""
     query = sa.select(dashboards).where(dashboards.c.project_id == project_id, dashboards.c.deleted.is_(False))
-    if text:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        query = query.where(sa.or_(dashboards.c.name.ilike(pattern, escape="\\"),
-                                   dashboards.c.description.ilike(pattern, escape="\\")))  # fmt: skip
-    if pinned is not None:
-        query = query.where(dashboards.c.pinned.is_(pinned))
+    if q.search:
+        pattern = like.contains(q.search)
+        query = query.where(sa.or_(dashboards.c.name.ilike(pattern, escape=like.ESCAPE),
+                                   dashboards.c.description.ilike(pattern, escape=like.ESCAPE)))  # fmt: skip
+    if q.pinned is not None:
+        query = query.where(dashboards.c.pinned.is_(q.pinned))
+    if q.creation_mode is not None:
+        query = query.where(dashboards.c.creation_mode == q.creation_mode)
+    if q.exclude_generated:
+        query = query.where(sa.not_(sa.func.coalesce(dashboards.c.name, "").startswith(GENERATED_PREFIX)))
     query = query.order_by(dashboards.c.pinned.desc(), dashboards.c.name.asc(), dashboards.c.id.asc())
-    return [_dashboard(row) for row in conn.execute(query)]
+    found = [_dashboard(row) for row in conn.execute(query)]
+    return [d for d in found if q.tag in d.tags] if q.tag else found
 
 
 def update(conn: Connection, dashboard_id: int, values: dict[str, Any]) -> None:

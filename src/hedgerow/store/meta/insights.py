@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hedgerow import clock
+from hedgerow.store.meta import like
 from hedgerow.ids import parse_id
 from hedgerow.store.meta.tables import dashboard_tiles, dashboards, insights
 
@@ -61,11 +62,6 @@ def _record(row: Any) -> InsightRecord:
     values["tags"] = list(values["tags"] or [])
     values["filters"] = dict(values["filters"] or {})
     return InsightRecord(**values)
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def insert(conn: Connection, values: dict[str, Any]) -> InsightRecord:
@@ -125,8 +121,8 @@ def search(conn: Connection, project_id: int, q: InsightQuery) -> list[InsightRe
         )
         query = query.where(insights.c.id.in_(held))
     if q.search:
-        pattern = _like(q.search)
-        query = query.where(sa.or_(*(column.ilike(pattern, escape="\\") for column in
+        pattern = like.contains(q.search)
+        query = query.where(sa.or_(*(column.ilike(pattern, escape=like.ESCAPE) for column in
                                      (insights.c.name, insights.c.derived_name, insights.c.description))))  # fmt: skip
     query = query.order_by(insights.c.order.asc().nulls_last(), insights.c.id.desc())
     found = [_record(row) for row in conn.execute(query)]
