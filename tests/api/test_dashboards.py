@@ -198,3 +198,18 @@ def test_no_value_of_any_field_gets_a_500(api, field) -> None:
             assert response.status_code < 500, (field, value, response.text)
             if response.status_code >= 400:
                 assert set(response.json()) == {"type", "code", "detail", "attr"}
+
+
+def test_usage_dashboard_follows_the_flags_new_key(api) -> None:
+    flags = f"/api/projects/{api.project_id}/feature_flags/"
+    flag = api.post(flags, {"key": "old-key"}).json()
+    board = api.get(url(api, f"{flag['usage_dashboard']}/")).json()
+    edited = board["tiles"][1]["insight"]
+    api.patch(f"/api/projects/{api.project_id}/insights/{edited['id']}/", {"description": "mine now"})
+    assert api.patch(f"{flags}{flag['id']}/", {"key": "new-key"}).status_code == 200
+    tiles = api.get(url(api, f"{flag['usage_dashboard']}/")).json()["tiles"]
+    total, unique = tiles[0]["insight"], tiles[1]["insight"]
+    assert total["description"] == "Shows the number of total calls made on feature flag with key: new-key"
+    assert total["query"]["source"]["properties"]["values"][0]["values"][0]["value"] == "new-key"
+    assert unique["description"] == "mine now"  # edited by someone: left alone
+    assert unique["query"]["source"]["properties"]["values"][0]["values"][0]["value"] == "old-key"

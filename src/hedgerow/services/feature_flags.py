@@ -186,6 +186,8 @@ class FlagService:
             values["last_modified_by_id"] = user_id
             values["updated_at"] = clock.now()
             flag_store.update(conn, locked.id, values)
+            if locked.usage_dashboard_id is not None and values.get("key", locked.key) != locked.key:
+                usage_dashboard.rename(conn, project_id, locked.usage_dashboard_id, locked.key, values["key"])
             updated = flag_store.get(conn, project_id, locked.id)
         assert updated is not None
         self._on_change(project_id)

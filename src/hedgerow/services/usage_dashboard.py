@@ -4,6 +4,7 @@ trends of ``$feature_flag_called`` for the flag's key over the last 30 days, bro
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Connection
 from hedgerow import clock
 from hedgerow.services.insights import insert_insight
 from hedgerow.store.meta import dashboards as dashboard_store
+from hedgerow.store.meta import insights as insight_store
 
 TOTAL_VOLUME = "Feature Flag Called Total Volume"
 UNIQUE_USERS = "Feature Flag calls made by unique users per variant"
@@ -40,14 +42,25 @@ def _trend(key: str, math: str | None, display: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _total_description(key: str) -> str:
+    return f"Shows the number of total calls made on feature flag with key: {key}"
+
+
+def _unique_description(key: str) -> str:
+    return f"Shows the number of unique user calls made on feature flag per variant with key: {key}"
+
+
+DESCRIPTIONS = {TOTAL_VOLUME: _total_description, UNIQUE_USERS: _unique_description}
+
+
 def _tiles(key: str) -> list[tuple[str, str, dict[str, Any], dict[str, Any], str]]:
     """(name, description, query, layouts, color) of each tile."""
     return [
-        (TOTAL_VOLUME, f"Shows the number of total calls made on feature flag with key: {key}",
+        (TOTAL_VOLUME, _total_description(key),
          _trend(key, None, "ActionsLineGraph"),
          {"sm": {"i": "21", "x": 0, "y": 0, "w": 6, "h": 5, "minW": 3, "minH": 5},
           "xs": {"w": 1, "h": 5, "x": 0, "y": 0, "i": "21", "minW": 1, "minH": 5}}, "blue"),
-        (UNIQUE_USERS, f"Shows the number of unique user calls made on feature flag per variant with key: {key}",
+        (UNIQUE_USERS, _unique_description(key),
          _trend(key, "dau", "ActionsTable"),
          {"sm": {"i": "22", "x": 6, "y": 0, "w": 6, "h": 5, "minW": 3, "minH": 5},
           "xs": {"w": 1, "h": 5, "x": 0, "y": 5, "i": "22", "minW": 1, "minH": 5}}, "green"),
@@ -70,3 +83,22 @@ def create(conn: Connection, project_id: int, user_id: int | None, key: str) -> 
         dashboard_store.insert_tile(conn, {"dashboard_id": dashboard.id, "insight_id": insight.id,
                                            "layouts": layouts, "color": color})  # fmt: skip
     return dashboard.id
+
+
+def rename(conn: Connection, project_id: int, dashboard_id: int, old_key: str, new_key: str) -> None:
+    """Follow a flag's new key on its generated insights, as PostHog does: only those still
+    as generated (description untouched, one property group) are changed."""
+    tiles = dashboard_store.tiles_of_dashboards(conn, [dashboard_id])
+    held = insight_store.by_ids(conn, project_id, [t.insight_id for t in tiles if t.insight_id])
+    for insight in held.values():
+        describe = DESCRIPTIONS.get(insight.name or "")
+        if describe is None or insight.description != describe(old_key) or not isinstance(insight.query, dict):
+            continue
+        query = copy.deepcopy(insight.query)
+        groups = ((query.get("source") or {}).get("properties") or {}).get("values") or []
+        if len(groups) != 1 or not isinstance(groups[0], dict):
+            continue
+        for prop in groups[0].get("values") or []:
+            if isinstance(prop, dict) and prop.get("key") == "$feature_flag" and prop.get("value") == old_key:
+                prop["value"] = new_key
+        insight_store.update(conn, insight.id, {"description": describe(new_key), "query": query})
