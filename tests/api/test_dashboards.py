@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from hedgerow.services import dashboard_limits
+
 VIZ = {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
                                             "dateRange": {"date_from": "-7d"}}}  # fmt: skip
 BASIC = {
@@ -213,3 +215,21 @@ def test_usage_dashboard_follows_the_flags_new_key(api) -> None:
     assert total["query"]["source"]["properties"]["values"][0]["values"][0]["value"] == "new-key"
     assert unique["description"] == "mine now"  # edited by someone: left alone
     assert unique["query"]["source"]["properties"]["values"][0]["values"][0]["value"] == "old-key"
+
+
+def test_count_limits(api, monkeypatch) -> None:
+    monkeypatch.setattr(dashboard_limits, "MAX_TILES_PER_DASHBOARD", 2)
+    monkeypatch.setattr(dashboard_limits, "MAX_DASHBOARDS_PER_PROJECT", 2)
+    board = create(api, name="Small")
+    insight(api, "One", dashboards=[board["id"]])
+    api.patch(url(api, f"{board['id']}/"), {"tiles": [{"text": {"body": "Two"}}]})
+    full = api.post(f"/api/projects/{api.project_id}/insights/", {"name": "Three", "dashboards": [board["id"]]})
+    assert full.status_code == 400 and full.json()["code"] == "limit_exceeded"
+    more_text = api.patch(url(api, f"{board['id']}/"), {"tiles": [{"text": {"body": "Three"}}]})
+    assert more_text.status_code == 400 and more_text.json()["attr"] == "tiles"
+    assert len(api.get(url(api, f"{board['id']}/")).json()["tiles"]) == 2
+    assert [i["name"] for i in api.get(f"/api/projects/{api.project_id}/insights/").json()["results"]] == ["One"]
+    create(api, name="Second")
+    third = api.post(url(api), {"name": "Third"})
+    assert third.status_code == 400 and third.json()["code"] == "limit_exceeded"
+    assert api.get(url(api)).json()["count"] == 2

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from hedgerow import clock
 from hedgerow.errors import NotFound, ValidationError
 from hedgerow.ids import parse_id
+from hedgerow.services.dashboard_limits import check_dashboard_room, check_tile_room
 from hedgerow.services.fields import boolean, json_object, optional_text, tag_list
 from hedgerow.services.insights import insert_insight
 from hedgerow.store.meta import dashboards as store
@@ -169,6 +170,7 @@ class DashboardService:
         source_id = fields.pop("use_dashboard", None)
         deep = fields.pop("duplicate_tiles", False)
         with self._db.write() as conn:
+            check_dashboard_room(conn, project.id)
             source = None
             if source_id is not None:
                 source = store.get(conn, project.id, source_id)
@@ -277,6 +279,7 @@ class DashboardService:
                 if display:
                     store.update_tile(conn, holders[0].id, display)
                 return
+            check_tile_room(conn, dashboard_id, "tiles")
             created = store.insert_text(conn, {"project_id": project.id, "body": text["body"],
                                                "created_by_id": user_id, "last_modified_by_id": None,
                                                "last_modified_at": now})  # fmt: skip

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from hedgerow import clock
 from hedgerow.errors import NotFound, ParseError, ValidationError
 from hedgerow.ids import parse_id
+from hedgerow.services.dashboard_limits import check_tile_room
 from hedgerow.services.fields import boolean, json_object, optional_text, tag_list
 from hedgerow.store.meta import dashboards as dashboard_store
 from hedgerow.store.meta import insights as store
@@ -165,6 +166,7 @@ class InsightService:
             targets = self._live_dashboards(conn, project, dashboards or [])
             insight = insert_insight(conn, project.id, user_id, fields)
             for dashboard_id in targets:
+                check_tile_room(conn, dashboard_id)
                 dashboard_store.insert_tile(conn, {"dashboard_id": dashboard_id, "insight_id": insight.id})
         return insight
 
@@ -205,6 +207,7 @@ class InsightService:
         for dashboard_id in wanted:
             if dashboard_id in current:
                 continue
+            check_tile_room(conn, dashboard_id)
             tile = dashboard_store.insight_tile(conn, dashboard_id, insight_id)
             if tile is None:
                 dashboard_store.insert_tile(conn, {"dashboard_id": dashboard_id, "insight_id": insight_id})

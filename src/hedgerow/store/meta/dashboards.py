@@ -137,6 +137,17 @@ def search(conn: Connection, project_id: int, q: DashboardQuery) -> list[Dashboa
     return [d for d in found if q.tag in d.tags] if q.tag else found
 
 
+def count_live(conn: Connection, project_id: int) -> int:
+    query = sa.select(sa.func.count()).where(dashboards.c.project_id == project_id, dashboards.c.deleted.is_(False))
+    return int(conn.execute(query).scalar_one())
+
+
+def count_live_tiles(conn: Connection, dashboard_id: int) -> int:
+    query = sa.select(sa.func.count()).where(dashboard_tiles.c.dashboard_id == dashboard_id,
+                                             dashboard_tiles.c.deleted.is_(False))  # fmt: skip
+    return int(conn.execute(query).scalar_one())
+
+
 def update(conn: Connection, dashboard_id: int, values: dict[str, Any]) -> None:
     conn.execute(dashboards.update().where(dashboards.c.id == dashboard_id).values(**values))
 
