@@ -19,7 +19,7 @@ FIELDS = {
     "columns", "created_at", "created_by", "description", "updated_at", "tags", "favorited", "saved",
     "last_modified_at", "last_modified_by", "is_sample", "effective_restriction_level", "effective_privilege_level",
     "user_access_level", "timezone", "is_cached", "query_status", "hogql", "types", "resolved_date_range", "alerts",
-    "last_viewed_at", "filters_hash",
+    "last_viewed_at", "search_match_type", "filters_hash",
 }  # fmt: skip
 
 
@@ -182,6 +182,8 @@ def test_list_filters_by_tags_dashboards_and_kind(project) -> None:
     assert names(f"?dashboards=[{board['id']}]") == ["Tagged"]
     assert names("?insight=TRENDS") == ["Tagged"] and names("?insight=SQL") == ["SQL"]
     assert names("?basic=true") == ["SQL", "Tagged"]
+    basic = project.get(url(project, "?basic=true")).json()["results"][0]
+    assert "result" not in basic and basic["refreshing"] is False and basic["query"]["kind"] == "DataVisualizationNode"
     for bad in ("?created_by=abc", "?tags=5", '?dashboards=["x"]', "?search=" + "x" * 1001):
         response = project.get(url(project, bad))
         assert response.status_code == 400 and set(response.json()) == {"type", "code", "detail", "attr"}

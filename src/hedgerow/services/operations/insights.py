@@ -132,8 +132,19 @@ def insight_json(ctx: Context, insight: InsightRecord, tiles: list[TileRecord], 
         "resolved_date_range": r.get("resolved_date_range"),
         "alerts": [],
         "last_viewed_at": None,
+        "search_match_type": None,
         "filters_hash": r.get("cache_key"),
     }
+
+
+BASIC_FIELDS = ("id", "short_id", "name", "derived_name", "filters", "query", "dashboards", "dashboard_tiles",
+                "description", "last_refresh", "saved", "tags", "updated_at", "created_by", "created_at",
+                "last_modified_at", "favorited", "user_access_level", "last_viewed_at", "search_match_type")  # fmt: skip
+
+
+def insight_basic(full: dict[str, Any]) -> dict[str, Any]:
+    """PostHog's ``InsightBasicSerializer`` (``basic=true``): metadata only, no results."""
+    return {**{name: full[name] for name in BASIC_FIELDS}, "refreshing": False}
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -219,7 +230,8 @@ def _listed_json(ctx: Context, insights: list[InsightRecord], options: ResultOpt
     for insight in insights:
         quiet = basic or (refused_data(ctx) and refresh_mode(options.refresh) is None)
         result = None if quiet else computed(ctx, insight.query, options, strict=False)
-        out.append(insight_json(ctx, insight, tiles.get(insight.id, []), result, users))
+        shown = insight_json(ctx, insight, tiles.get(insight.id, []), result, users)
+        out.append(insight_basic(shown) if basic else shown)
     return out
 
 
@@ -308,7 +320,7 @@ def retrieve_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
     assert ctx.project is not None
     insight = ctx.services.insights.get(ctx.project, args.insight_id)
     if flag_param(args.basic):
-        return one_json(ctx, insight, args, result={})
+        return insight_basic(one_json(ctx, insight, args, result={}))
     dashboard = ctx.services.dashboards.find(ctx.project, args.from_dashboard)
     return one_json(ctx, insight, args, dashboard.filters if dashboard is not None else None)
 
