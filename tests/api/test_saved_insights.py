@@ -227,3 +227,13 @@ def test_dashboard_filters_apply_to_its_insights(project) -> None:
     direct_chrome = project.post(f"/api/projects/{project.project_id}/query/",
                                  {"query": {**TRENDS, **chrome}}).json()["results"][0]  # fmt: skip
     assert only["result"][0]["data"] == direct_chrome["data"] and sum(direct_chrome["data"]) < sum(whole["data"])
+
+
+def test_audit_names_the_insight_and_dashboard(api) -> None:
+    made = create(api, name="Audited", query=VIZ)
+    api.get(url(api, f"{made['short_id']}/"))
+    board = api.post(f"/api/projects/{api.project_id}/dashboards/", {"name": "Audited"}).json()
+    api.patch(f"/api/projects/{api.project_id}/dashboards/{board['id']}/", {"name": "Renamed"})
+    changed, _, read = api.services.audit.newest(3)
+    assert f"read insight '{made['short_id']}'" in read.sentence
+    assert f"changed dashboard '{board['id']}'" in changed.sentence
