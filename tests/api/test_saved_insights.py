@@ -237,3 +237,35 @@ def test_audit_names_the_insight_and_dashboard(api) -> None:
     changed, _, read = api.services.audit.newest(3)
     assert f"read insight '{made['short_id']}'" in read.sentence
     assert f"changed dashboard '{board['id']}'" in changed.sentence
+
+
+def _agent(api, name: str, access: dict[str, str]) -> str:
+    made = api.post("/api/organizations/@current/agents/", {"name": name, "access": access})
+    assert made.status_code == 201, made.text
+    return made.json()["key"]
+
+
+def test_agents_without_persons_access_are_refused_insights_that_read_persons(project) -> None:
+    by_plan = {"kind": "InsightVizNode", "source": {**TRENDS, "breakdownFilter": {"breakdown": "plan",
+                                                                                   "breakdown_type": "person"}}}  # fmt: skip
+    plain = create(project, name="Plain", query=VIZ)
+    personal = create(project, name="By plan", query=by_plan)
+    bot = _agent(project, "bot", {"insight": "full", "dashboard": "full"})
+    listed = project.get(url(project), key=bot)
+    assert listed.status_code == 200 and [i["result"] for i in listed.json()["results"]] == [None, None]
+    computed = {i["name"]: i for i in project.get(url(project, "?refresh=blocking"), key=bot).json()["results"]}
+    assert computed["Plain"]["result"] is not None and computed["By plan"]["result"] is None
+    assert "persons" in computed["By plan"]["query_status"]["error_message"]
+    refused = project.get(url(project, f"{personal['id']}/"), key=bot)
+    assert refused.status_code == 403 and "person:read" in refused.json()["detail"]
+    assert project.get(url(project, f"{plain['id']}/"), key=bot).json()["result"] is not None
+    changed = project.patch(url(project, f"{plain['id']}/"), {"name": "Changed", "query": by_plan}, key=bot)
+    assert changed.status_code == 403
+    assert project.get(url(project, f"{plain['id']}/")).json()["name"] == "Plain"
+    board = project.post(f"/api/projects/{project.project_id}/dashboards/", {"name": "B"}).json()
+    project.patch(url(project, f"{personal['id']}/"), {"dashboards": [board["id"]]})
+    tiles = project.get(f"/api/projects/{project.project_id}/dashboards/{board['id']}/", key=bot)
+    assert tiles.status_code == 200 and tiles.json()["tiles"][0]["insight"]["query_status"]["error"] is True
+    analyst = _agent(project, "analyst", {"insight": "read", "person": "read"})
+    allowed = project.get(url(project, f"{personal['id']}/?refresh=blocking"), key=analyst)
+    assert allowed.status_code == 200 and allowed.json()["result"]
