@@ -47,7 +47,7 @@ def test_agent_saves_insights_and_builds_a_dashboard_over_mcp(server) -> None:
     assert personal.status_code == 201, personal.text
 
     agent = _agent(server, "analyst", "insight=full,dashboard=full")
-    tools, (made, refused, got, listed, board, boards, shown, person_get) = mcp(
+    tools, (made, refused, got, listed, board, boards, shown, person_get, bare) = mcp(
         server.url, agent["key"],
         ("insight-create-from-query", {"data": {"name": "By browser", "query": BY_BROWSER, "favorited": True}}),
         ("insight-create-from-query", {"data": {"name": "Plans", "query": BY_PLAN, "favorited": False}}),
@@ -57,6 +57,7 @@ def test_agent_saves_insights_and_builds_a_dashboard_over_mcp(server) -> None:
         ("dashboards-get-all", {}),
         ("dashboard-get", {"dashboardId": 0}),
         ("insight-get", {"insightId": str(personal.json()["id"])}),
+        ("insight-create-from-query", {"data": {"name": "Bare", "query": BY_BROWSER["source"], "favorited": False}}),
     )  # fmt: skip
     assert {"insights-get-all", "insight-get", "insight-create-from-query", "dashboards-get-all", "dashboard-get",
             "dashboard-create"} <= tools  # fmt: skip
@@ -74,8 +75,9 @@ def test_agent_saves_insights_and_builds_a_dashboard_over_mcp(server) -> None:
     assert shown.is_error  # dashboard 0 does not exist
     assert person_get.is_error and "persons" in person_get.content[0].text
 
+    assert not bare.is_error and bare.structured_content["query"] == BY_BROWSER  # wrapped as PostHog's MCP does
     names = [i["name"] for i in httpx.get(f"{base}/insights/", headers=admin).json()["results"]]
-    assert sorted(names) == ["By browser", "By plan"]  # the refused insight was never written
+    assert sorted(names) == ["Bare", "By browser", "By plan"]  # the refused insight was never written
     bearer = {"Authorization": f"Bearer {agent['key']}"}
     assert httpx.get(f"{base}/insights/{personal.json()['id']}/", headers=bearer).status_code == 403
     short_id = saved["short_id"]
@@ -83,7 +85,7 @@ def test_agent_saves_insights_and_builds_a_dashboard_over_mcp(server) -> None:
     assert not again.is_error and again.structured_content["id"] == saved["id"]
     refused_rest = httpx.post(f"{base}/insights/", headers=bearer, json={"name": "Plans", "query": BY_PLAN})
     assert refused_rest.status_code == 403
-    assert len(httpx.get(f"{base}/insights/", headers=admin).json()["results"]) == 2
+    assert len(httpx.get(f"{base}/insights/", headers=admin).json()["results"]) == 3
 
     reader = _agent(server, "reader", "insight=read,dashboard=read,person=read")
     tools, (plan_get, create) = mcp(
