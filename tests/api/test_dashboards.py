@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hedgerow.services import dashboard_limits
+from tests.api.hostile_values import WEIRD, assert_no_500
 
 VIZ = {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
                                             "dateRange": {"date_from": "-7d"}}}  # fmt: skip
@@ -184,9 +185,8 @@ def test_feature_flag_usage_dashboard(api) -> None:
     assert bad.status_code == 400 and api.get(flags).json()["count"] == 2
 
 
-WEIRD = [None, True, 0, -1, 2**70, 1.5, "", "x" * 5000, "a\x00b", [], [None], [{"a": 1}], {}, {"kind": None},
-         "1e309", ["1", 2], [{"id": None}], [{"id": 1, "layouts": None, "text": {"body": None}}],
-         [{"text": {"id": "x"}}], [{"text": "x"}], [{"id": 2**70, "color": 5}], [{"text": {"id": 2**70, "body": "x"}}]]  # fmt: skip
+TILE_VALUES = [[{"id": None}], [{"id": 1, "layouts": None, "text": {"body": None}}], [{"text": {"id": "x"}}],
+               [{"text": "x"}], [{"id": 2**70, "color": 5}], [{"text": {"id": 2**70, "body": "x"}}]]  # fmt: skip
 FIELDS = ["name", "description", "pinned", "deleted", "filters", "variables", "breakdown_colors",
           "data_color_theme_id", "tags", "restriction_level", "use_template", "use_dashboard", "delete_insights",
           "duplicate_tiles", "tiles"]  # fmt: skip
@@ -195,11 +195,7 @@ FIELDS = ["name", "description", "pinned", "deleted", "filters", "variables", "b
 @pytest.mark.parametrize("field", FIELDS)
 def test_no_value_of_any_field_gets_a_500(api, field) -> None:
     board = create(api, name="Kept")
-    for value in WEIRD:
-        for response in (api.post(url(api), {field: value}), api.patch(url(api, f"{board['id']}/"), {field: value})):
-            assert response.status_code < 500, (field, value, response.text)
-            if response.status_code >= 400:
-                assert set(response.json()) == {"type", "code", "detail", "attr"}
+    assert_no_500(api, url(api), url(api, f"{board['id']}/"), field, WEIRD + TILE_VALUES)
 
 
 def test_usage_dashboard_follows_the_flags_new_key(api) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from hedgerow import clock
 from tests.api import insights_dataset as data
+from tests.api.hostile_values import WEIRD, assert_no_500
 from tests.api.test_insights import NOW, project  # noqa: F401 - the dataset's project, clock at NOW
 TRENDS = {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
           "dateRange": {"date_from": "2024-01-01", "date_to": "2024-01-10"}, "interval": "day"}  # fmt: skip
@@ -189,21 +190,16 @@ def test_list_filters_by_tags_dashboards_and_kind(project) -> None:
         assert response.status_code == 400 and set(response.json()) == {"type", "code", "detail", "attr"}
 
 
-WEIRD = [None, True, 0, -1, 2**70, 1.5, "", "x" * 5000, "a\x00b", [], [None], [{"a": 1}], {}, {"kind": None},
-         {"kind": "InsightVizNode", "source": {"kind": "TrendsQuery", "series": "x"}}, {"kind": "InsightVizNode"},
-         {"kind": "DataVisualizationNode", "source": None}, {"kind": "HogQLQuery", "query": 5}, ["1", 2], [2**70]]  # fmt: skip
+QUERY_VALUES = [{"kind": "InsightVizNode", "source": {"kind": "TrendsQuery", "series": "x"}}, {"kind": "InsightVizNode"},
+                {"kind": "DataVisualizationNode", "source": None}, {"kind": "HogQLQuery", "query": 5}]  # fmt: skip
 WRITABLE = ["name", "derived_name", "description", "query", "filters", "order", "deleted", "saved", "favorited",
-          "tags", "dashboards"]  # fmt: skip
+            "tags", "dashboards"]  # fmt: skip
 
 
 @pytest.mark.parametrize("field", WRITABLE)
 def test_no_value_of_any_field_gets_a_500(api, field) -> None:
     kept = create(api, name="kept")
-    for value in WEIRD:
-        for response in (api.post(url(api), {field: value}), api.patch(url(api, f"{kept['id']}/"), {field: value})):
-            assert response.status_code < 500, (field, value, response.text)
-            if response.status_code >= 400:
-                assert set(response.json()) == {"type", "code", "detail", "attr"}
+    assert_no_500(api, url(api), url(api, f"{kept['id']}/"), field, WEIRD + QUERY_VALUES)
     for params in ("?refresh=blocking", "?from_dashboard=x", "?from_dashboard=99999", "?filters_override=[1]",
                    "?variables_override={", "?refresh=force_async"):  # fmt: skip
         response = api.get(url(api, f"{kept['id']}/{params}"))
