@@ -89,6 +89,10 @@ def test_list_filters_and_paging(project) -> None:
     assert names(f"?short_id={second['short_id']}") == ["Retention"]
     admin_id = first["created_by"]["id"]
     assert len(names(f"?created_by=[{admin_id}]")) == 3 and names(f"?created_by=[{admin_id + 99}]") == []
+    assert names("?order=name") == ["100% of visits", "Retention", "Signups by plan"]
+    assert names("?order=-name") == ["Signups by plan", "Retention", "100% of visits"]
+    assert names("?order=-last_modified_at") == ["100% of visits", "Retention", "Signups by plan"]
+    assert project.get(url(project, "?order=password")).status_code == 400
     page = project.get(url(project, "?limit=1&offset=1")).json()
     assert page["count"] == 3 and [i["name"] for i in page["results"]] == ["Retention"]
     assert page["next"] and page["previous"]

@@ -23,10 +23,10 @@ from hedgerow.store.meta import dashboards as dashboard_store
 from hedgerow.store.meta import insights as store
 from hedgerow.store.meta.dashboards import TileRecord
 from hedgerow.store.meta.db import MetaDB
-from hedgerow.store.meta.insights import InsightQuery, InsightRecord
+from hedgerow.store.meta.insights import ORDERS, InsightQuery, InsightRecord
 from hedgerow.store.meta.tenancy import Project
 
-__all__ = ["InsightQuery", "InsightRecord", "InsightService", "insert_insight", "runnable"]
+__all__ = ["ORDERS", "InsightQuery", "InsightRecord", "InsightService", "insert_insight", "runnable"]
 
 WRAPPERS = ("InsightVizNode", "DataVisualizationNode", "DataTableNode")
 SHORT_ID_ALPHABET = string.ascii_letters + string.digits

@@ -14,7 +14,7 @@ from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.catalogue.tool_data import ToolData
 from hedgerow.services.fields import TRUE_WORDS
-from hedgerow.services.insights import InsightQuery, InsightRecord, runnable
+from hedgerow.services.insights import ORDERS, InsightQuery, InsightRecord, runnable
 from hedgerow.services.operations.organizations import user_basic, user_lookup
 from hedgerow.services.operations.query import refused_data
 from hedgerow.services.query_schema import REFRESH_MODES
@@ -161,6 +161,7 @@ class InsightList(ToolData, Paged, ResultOptions):
     tags: str | list | None = None
     insight: str | None = None
     basic: str | bool | None = None
+    order: str | None = None
 
 
 class InsightFields(ToolData):
@@ -211,7 +212,10 @@ def _query(ctx: Context, args: InsightList) -> InsightQuery:
     if args.user is not None:
         created_by = (ctx.user_id or 0,)
     kind = args.insight.upper() if args.insight else None
+    if args.order and args.order.lstrip("-") not in ORDERS and args.order.lstrip("-") != "last_viewed_at":
+        raise ValidationError(f"Cannot order insights by {args.order[:100]!r}.", attr="order")
     return InsightQuery(
+        order=None if (args.order or "").lstrip("-") == "last_viewed_at" else args.order,
         saved=flag_param(args.saved),
         favorited=args.favorited is not None,  # PostHog: the parameter's presence filters
         search=args.search or None,

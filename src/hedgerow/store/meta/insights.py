@@ -50,6 +50,10 @@ class InsightQuery:
     dashboards: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     source_kind: str | None = None
+    order: str | None = None
+
+
+ORDERS = ("name", "created_at", "last_modified_at", "updated_at", "order", "id")
 
 
 _COLUMNS = [c.name for c in insights.columns]
@@ -124,7 +128,11 @@ def search(conn: Connection, project_id: int, q: InsightQuery) -> list[InsightRe
         pattern = like.contains(q.search)
         query = query.where(sa.or_(*(column.ilike(pattern, escape=like.ESCAPE) for column in
                                      (insights.c.name, insights.c.derived_name, insights.c.description))))  # fmt: skip
-    query = query.order_by(insights.c.order.asc().nulls_last(), insights.c.id.desc())
+    if q.order and q.order.lstrip("-") in ORDERS:
+        column = insights.c[q.order.lstrip("-")]
+        query = query.order_by(column.desc() if q.order.startswith("-") else column.asc(), insights.c.id.desc())
+    else:
+        query = query.order_by(insights.c.order.asc().nulls_last(), insights.c.id.desc())
     found = [_record(row) for row in conn.execute(query)]
     if q.tags:
         found = [i for i in found if set(i.tags) & set(q.tags)]
