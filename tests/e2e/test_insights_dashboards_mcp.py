@@ -81,8 +81,16 @@ def test_agent_saves_insights_and_builds_a_dashboard_over_mcp(server) -> None:
     bearer = {"Authorization": f"Bearer {agent['key']}"}
     assert httpx.get(f"{base}/insights/{personal.json()['id']}/", headers=bearer).status_code == 403
     short_id = saved["short_id"]
-    tools, (again,) = mcp(server.url, agent["key"], ("insight-get", {"insightId": short_id}))
+    tools, (again, moved, renamed) = mcp(
+        server.url, agent["key"],
+        ("insight-get", {"insightId": short_id}),
+        ("insight-update", {"insightId": short_id, "data": {"dashboards": [board.structured_content["id"]]}}),
+        ("dashboard-update", {"dashboardId": board.structured_content["id"], "data": {"name": "Renamed"}}),
+    )  # fmt: skip
     assert not again.is_error and again.structured_content["id"] == saved["id"]
+    assert moved.structured_content["dashboards"] == [board.structured_content["id"]]
+    assert renamed.structured_content["name"] == "Renamed"
+    assert [t["insight"]["id"] for t in renamed.structured_content["tiles"]] == [saved["id"]]
     refused_rest = httpx.post(f"{base}/insights/", headers=bearer, json={"name": "Plans", "query": BY_PLAN})
     assert refused_rest.status_code == 403
     assert len(httpx.get(f"{base}/insights/", headers=admin).json()["results"]) == 3

@@ -184,7 +184,8 @@ def retrieve_dashboard(ctx: Context, args: DashboardKey) -> dict[str, Any]:
     return dashboard_json(ctx, ctx.services.dashboards.opened(ctx.project, args.dashboard_id), args)
 
 
-@operations.operation("dashboard.update", "dashboard:write", input=DashboardUpdate)
+@operations.operation("dashboard.update", "dashboard:write", input=DashboardUpdate,
+                      tool=Tool("dashboard-update", "Update a dashboard", read_only=False, idempotent=True))  # fmt: skip
 def update_dashboard(ctx: Context, args: DashboardUpdate) -> dict[str, Any]:
     """Change a dashboard: fields, ``tiles`` (text cards, layouts, removal), ``deleted``."""
     assert ctx.project is not None

@@ -329,7 +329,8 @@ def retrieve_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
     return one_json(ctx, insight, args, dashboard.filters if dashboard is not None else None)
 
 
-@operations.operation("insight.update", "insight:write", input=InsightUpdate)
+@operations.operation("insight.update", "insight:write", input=InsightUpdate,
+                      tool=Tool("insight-update", "Update a saved insight", read_only=False, idempotent=True))  # fmt: skip
 def update_insight(ctx: Context, args: InsightUpdate) -> dict[str, Any]:
     """Change an insight; ``deleted: true`` soft-deletes it (and its tiles), ``false`` restores."""
     assert ctx.project is not None
