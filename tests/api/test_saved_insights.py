@@ -262,6 +262,9 @@ def test_agents_without_persons_access_are_refused_insights_that_read_persons(pr
     changed = project.patch(url(project, f"{plain['id']}/"), {"name": "Changed", "query": by_plan}, key=bot)
     assert changed.status_code == 403
     assert project.get(url(project, f"{plain['id']}/")).json()["name"] == "Plain"
+    renamed = project.patch(url(project, f"{personal['id']}/"), {"name": "Renamed"}, key=bot)
+    assert renamed.status_code == 403  # it still reads persons: refused before the write
+    assert project.get(url(project, f"{personal['id']}/")).json()["name"] == "By plan"
     board = project.post(f"/api/projects/{project.project_id}/dashboards/", {"name": "B"}).json()
     project.patch(url(project, f"{personal['id']}/"), {"dashboards": [board["id"]]})
     tiles = project.get(f"/api/projects/{project.project_id}/dashboards/{board['id']}/", key=bot)

@@ -26,7 +26,7 @@ from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.insights import ORDERS, InsightQuery, InsightRecord
 from hedgerow.store.meta.tenancy import Project
 
-__all__ = ["ORDERS", "InsightQuery", "InsightRecord", "InsightService", "insert_insight", "runnable"]
+__all__ = ["ORDERS", "WRAPPERS", "InsightQuery", "InsightRecord", "InsightService", "insert_insight", "runnable"]
 
 WRAPPERS = ("InsightVizNode", "DataVisualizationNode", "DataTableNode")
 SHORT_ID_ALPHABET = string.ascii_letters + string.digits
@@ -137,9 +137,9 @@ class InsightService:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def get(self, project: Project, key: int | str) -> InsightRecord:
+    def get(self, project: Project, key: int | str, *, include_deleted: bool = False) -> InsightRecord:
         with self._db.read() as conn:
-            found = store.get(conn, project.id, key)
+            found = store.get(conn, project.id, key, include_deleted=include_deleted)
         if found is None:
             raise NotFound()
         return found

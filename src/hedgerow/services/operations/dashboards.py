@@ -70,7 +70,7 @@ def _tiles_json(ctx: Context, dashboard: DashboardRecord, options: ResultOptions
         if insight is not None:
             overrides = tile.filters_overrides or dashboard.filters or None
             result = computed(ctx, insight.query, options, overrides, strict=False)
-            shown = insight_json(ctx, insight, held.get(insight.id, []), result, users)
+            shown = insight_json(insight, held.get(insight.id, []), result, users)
         text = texts.get(tile.text_id) if tile.text_id is not None else None
         out.append({
             "id": tile.id,

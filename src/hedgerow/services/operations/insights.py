@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Callable
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -14,13 +15,14 @@ from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.catalogue.tool_data import ToolData
 from hedgerow.services.fields import TRUE_WORDS
-from hedgerow.services.insights import ORDERS, InsightQuery, InsightRecord, runnable
+from hedgerow.services.insights import ORDERS, WRAPPERS, InsightQuery, InsightRecord, runnable
 from hedgerow.services.operations.organizations import user_basic, user_lookup
 from hedgerow.services.operations.query import refused_data
 from hedgerow.services.query_schema import REFRESH_MODES
 from hedgerow.store.meta.dashboards import TileRecord
 
 operations = Catalogue()
+log = logging.getLogger("hedgerow.insights")
 
 MAX_SEARCH = 1000
 KIND_FILTERS = {
@@ -68,7 +70,16 @@ def computed(ctx: Context, query: Any, options: ResultOptions,
     except Exposed as error:
         if strict:
             raise
-        return {"query_status": {"id": None, "error": True, "complete": True, "error_message": str(error.detail)}}
+        return _failed(str(error.detail))
+    except Exception:
+        if strict:
+            raise
+        log.exception("insight calculation failed")  # as PostHog: one insight's crash does not fail a list
+        return _failed("Internal error while calculating this insight.")
+
+
+def _failed(message: str) -> dict[str, Any]:
+    return {"query_status": {"id": None, "error": True, "complete": True, "error_message": message}}
 
 
 def json_param(raw: Any, attr: str) -> dict[str, Any] | None:
@@ -89,11 +100,10 @@ def tile_basic(tile: TileRecord) -> dict[str, Any]:
     return {"id": tile.id, "dashboard_id": tile.dashboard_id, "deleted": tile.deleted}
 
 
-def insight_json(ctx: Context, insight: InsightRecord, tiles: list[TileRecord], result: dict[str, Any] | None,
+def insight_json(insight: InsightRecord, tiles: list[TileRecord], result: dict[str, Any] | None,
                  users: Callable[[int | None], Any]) -> dict[str, Any]:  # fmt: skip
     """An insight as PostHog's ``InsightSerializer`` shows it (results from ``result``)."""
     r = result or {}
-    assert ctx.project is not None
     return {
         "id": insight.id,
         "short_id": insight.short_id,
@@ -234,7 +244,7 @@ def _listed_json(ctx: Context, insights: list[InsightRecord], options: ResultOpt
     for insight in insights:
         quiet = basic or (refused_data(ctx) and refresh_mode(options.refresh) is None)
         result = None if quiet else computed(ctx, insight.query, options, strict=False)
-        shown = insight_json(ctx, insight, tiles.get(insight.id, []), result, users)
+        shown = insight_json(insight, tiles.get(insight.id, []), result, users)
         out.append(insight_basic(shown) if basic else shown)
     return out
 
@@ -245,7 +255,7 @@ def one_json(ctx: Context, insight: InsightRecord, options: ResultOptions,
     if result is None:
         result = computed(ctx, insight.query, options, dashboard_filters)
     tiles = ctx.services.insights.tiles([insight.id])[insight.id]
-    return insight_json(ctx, insight, tiles, result, user_lookup(ctx))
+    return insight_json(insight, tiles, result, user_lookup(ctx))
 
 
 # -- operations ------------------------------------------------------------------------------
@@ -292,17 +302,17 @@ def _wrapped_for_mcp(ctx: Context, given: dict[str, Any]) -> dict[str, Any]:
     kind = query.get("kind")
     if kind == "HogQLQuery":
         return {**given, "query": {"kind": "DataVisualizationNode", "source": query}}
-    if kind not in ("InsightVizNode", "DataVisualizationNode", "DataTableNode"):
+    if kind not in WRAPPERS:
         return {**given, "query": {"kind": "InsightVizNode", "source": query}}
     return given
 
 
-def _checked_result(ctx: Context, given: dict[str, Any]) -> dict[str, Any] | None:
-    """For a caller whose queries are checked for what they read: run the new query before
-    anything is written, so a refused query changes nothing."""
-    if not refused_data(ctx) or not isinstance(given.get("query"), dict):
+def _checked_result(ctx: Context, query: Any) -> dict[str, Any] | None:
+    """For a caller whose queries are checked for what they read: run the query the insight
+    will hold before anything is written, so a refused call changes nothing."""
+    if not refused_data(ctx) or not isinstance(query, dict):
         return None
-    return computed(ctx, given["query"], ResultOptions())
+    return computed(ctx, query, ResultOptions())
 
 
 @operations.operation("insight.create", "insight:write", input=InsightFields,
@@ -312,7 +322,7 @@ def create_insight(ctx: Context, args: InsightFields) -> dict[str, Any]:
     """A new insight (``short_id`` assigned; a tile on each of ``dashboards``)."""
     assert ctx.project is not None
     given = _wrapped_for_mcp(ctx, args.given())
-    result = _checked_result(ctx, given)
+    result = _checked_result(ctx, given.get("query"))
     insight = ctx.services.insights.create(ctx.project, ctx.user_id, given)
     return one_json(ctx, insight, ResultOptions(), result=result)
 
@@ -335,7 +345,11 @@ def update_insight(ctx: Context, args: InsightUpdate) -> dict[str, Any]:
     """Change an insight; ``deleted: true`` soft-deletes it (and its tiles), ``false`` restores."""
     assert ctx.project is not None
     given = _wrapped_for_mcp(ctx, args.given())
-    result = _checked_result(ctx, given)
+    query = given.get("query")
+    if "query" not in given and refused_data(ctx):
+        restoring = given.get("deleted") is False
+        query = ctx.services.insights.get(ctx.project, args.insight_id, include_deleted=restoring).query
+    result = _checked_result(ctx, query)
     insight = ctx.services.insights.update(ctx.project, args.insight_id, ctx.user_id, given)
     return one_json(ctx, insight, ResultOptions(), result=result)
 
