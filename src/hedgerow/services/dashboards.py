@@ -18,6 +18,7 @@ from hedgerow.store.meta import dashboards as store
 from hedgerow.store.meta import insights as insight_store
 from hedgerow.store.meta.dashboards import DashboardQuery, DashboardRecord, TextRecord, TileRecord
 from hedgerow.store.meta.db import MetaDB
+from hedgerow.store.meta.insights import InsightRecord
 from hedgerow.store.meta.tenancy import Project
 
 __all__ = ["DashboardQuery", "DashboardRecord", "DashboardService", "TextRecord", "TileRecord"]
@@ -150,7 +151,8 @@ class DashboardService:
         with self._db.read() as conn:
             return store.get(conn, project.id, number)
 
-    def contents(self, project: Project, dashboard_id: int) -> tuple[list[TileRecord], dict[int, Any], dict[int, TextRecord]]:
+    def contents(self, project: Project, dashboard_id: int
+                 ) -> tuple[list[TileRecord], dict[int, InsightRecord], dict[int, TextRecord]]:  # fmt: skip
         """A dashboard's live tiles, in PostHog's order (by layout, top to bottom, left to
         right), with the live insights and the text cards they hold."""
         with self._db.read() as conn:
