@@ -95,6 +95,15 @@ def test_agent_saves_insights_and_builds_a_dashboard_over_mcp(server) -> None:
     assert refused_rest.status_code == 403
     assert len(httpx.get(f"{base}/insights/", headers=admin).json()["results"]) == 3
 
+    tools, (gone, board_gone) = mcp(
+        server.url, agent["key"],
+        ("insight-delete", {"insightId": short_id}),
+        ("dashboard-delete", {"dashboardId": board.structured_content["id"]}),
+    )  # fmt: skip
+    assert gone.structured_content["deleted"] is True and board_gone.structured_content["deleted"] is True
+    assert httpx.get(f"{base}/insights/{short_id}/", headers=admin).status_code == 404
+    assert httpx.get(f"{base}/dashboards/{board.structured_content['id']}/", headers=admin).status_code == 404
+
     reader = _agent(server, "reader", "insight=read,dashboard=read,person=read")
     tools, (plan_get, create) = mcp(
         server.url, reader["key"],

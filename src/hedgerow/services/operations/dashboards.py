@@ -193,6 +193,16 @@ def update_dashboard(ctx: Context, args: DashboardUpdate) -> dict[str, Any]:
     return dashboard_json(ctx, dashboard, args)
 
 
+@operations.operation("dashboard.delete", "dashboard:write", input=DashboardKey,
+                      tool=Tool("dashboard-delete", "Delete a dashboard", read_only=False, destructive=True,
+                                idempotent=True, input_schema=GET_SCHEMA))  # fmt: skip
+def delete_dashboard(ctx: Context, args: DashboardKey) -> dict[str, Any]:
+    """Soft-delete a dashboard (``deleted: true``; its insights stay), as PostHog's delete tool does."""
+    assert ctx.project is not None
+    dashboard = ctx.services.dashboards.update(ctx.project, args.dashboard_id, ctx.user_id, {"deleted": True})
+    return dashboard_basic(dashboard, user_lookup(ctx))
+
+
 @operations.operation("dashboard.destroy", "dashboard:write", input=DashboardKey)
 def destroy_dashboard(ctx: Context, args: DashboardKey) -> Reply:
     """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""

@@ -354,6 +354,16 @@ def update_insight(ctx: Context, args: InsightUpdate) -> dict[str, Any]:
     return one_json(ctx, insight, ResultOptions(), result=result)
 
 
+@operations.operation("insight.delete", "insight:write", input=InsightKey,
+                      tool=Tool("insight-delete", "Delete a saved insight", read_only=False, destructive=True,
+                                idempotent=True, input_schema=GET_SCHEMA))  # fmt: skip
+def delete_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
+    """Soft-delete an insight (``deleted: true``), as PostHog's delete tool does."""
+    assert ctx.project is not None
+    insight = ctx.services.insights.update(ctx.project, args.insight_id, ctx.user_id, {"deleted": True})
+    return one_json(ctx, insight, ResultOptions(), result={})
+
+
 @operations.operation("insight.destroy", "insight:write", input=InsightKey)
 def destroy_insight(ctx: Context, args: InsightKey) -> Reply:
     """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
