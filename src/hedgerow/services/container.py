@@ -14,6 +14,8 @@ from hedgerow.ingest.pipeline import Project as IngestProject
 from hedgerow.services.actions import ActionService
 from hedgerow.services.agents import AgentService
 from hedgerow.services.annotations import AnnotationService
+from hedgerow.services.dashboards import DashboardService
+from hedgerow.services.insights import InsightService
 from hedgerow.services.cohort_calculation import CohortCalculator
 from hedgerow.services.cohort_membership import CohortMembership
 from hedgerow.services.cohorts import CohortService
@@ -85,6 +87,8 @@ class Services:
     agents: AgentService
     annotations: AnnotationService
     actions: ActionService
+    insights: InsightService
+    dashboards: DashboardService
     flags: FlagService
     cohorts: CohortService
     flag_definitions: FlagDefinitions
@@ -108,6 +112,7 @@ class Services:
         projects = ProjectService(meta)
         people = PeopleLookup(None)
         evaluation = FlagEvaluation(meta, people)
+        query = QueryService(meta, None)
         services = cls(
             settings=settings,
             meta=meta,
@@ -118,13 +123,15 @@ class Services:
             agents=AgentService(meta),
             annotations=AnnotationService(meta),
             actions=ActionService(meta),
+            insights=InsightService(meta, query.check),
+            dashboards=DashboardService(meta),
             flags=FlagService(meta, on_change=evaluation.changed),
             cohorts=CohortService(meta, on_change=evaluation.changed),
             flag_definitions=FlagDefinitions(meta, people),
             definitions=DefinitionsService(meta),
             flag_evaluation=evaluation,
             project_for_token=TokenCache(projects),
-            query=QueryService(meta, None),
+            query=query,
         )
         if analytics:
             services._open_analytics()

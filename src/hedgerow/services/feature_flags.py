@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from hedgerow import clock
 from hedgerow.errors import Conflict, NotFound, ValidationError
 from hedgerow.ids import parse_id
+from hedgerow.services import usage_dashboard
+from hedgerow.services.fields import boolean_field
 from hedgerow.services.flag_filters import validate_filters
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
@@ -105,6 +107,7 @@ class FlagService:
 
     def create(self, project_id: int, user_id: int | None, data: dict[str, Any]) -> FlagRecord:
         fields = _check_types(data, creating=True)
+        with_dashboard = _wants_usage_dashboard(data)
         with self._db.write() as conn:
             key = self._validate_key(conn, project_id, fields.get("key"), None)
             filters = validate_filters(
@@ -140,6 +143,10 @@ class FlagService:
                     "updated_at": now,
                 },
             )
+            if with_dashboard:
+                dashboard_id = usage_dashboard.create(conn, project_id, user_id, key)
+                flag_store.update(conn, created.id, {"usage_dashboard_id": dashboard_id})
+                created = replace(created, usage_dashboard_id=dashboard_id)
         self._on_change(project_id)
         return created
 
@@ -179,6 +186,8 @@ class FlagService:
             values["last_modified_by_id"] = user_id
             values["updated_at"] = clock.now()
             flag_store.update(conn, locked.id, values)
+            if locked.usage_dashboard_id is not None and values.get("key", locked.key) != locked.key:
+                usage_dashboard.rename(conn, project_id, locked.usage_dashboard_id, locked.key, values["key"])
             updated = flag_store.get(conn, project_id, locked.id)
         assert updated is not None
         self._on_change(project_id)
@@ -226,6 +235,12 @@ _BOOLEANS = (
     "is_remote_configuration",
     "has_encrypted_payloads",
 )
+
+
+def _wants_usage_dashboard(data: dict[str, Any]) -> bool:
+    """PostHog's write-only ``_should_create_usage_dashboard`` (default true)."""
+    raw = data.get("_should_create_usage_dashboard", True)
+    return raw is None or boolean_field(raw, "_should_create_usage_dashboard")
 
 
 def _check_types(data: Any, *, creating: bool) -> dict[str, Any]:

@@ -51,10 +51,39 @@ def char_field(value: Any, attr: str, *, max_length: int | None = None, allow_nu
     return text
 
 
+def optional_text(value: Any, attr: str, max_length: int) -> str | None:
+    """DRF's ``CharField(allow_null=True, allow_blank=True, max_length=...)``, kept as sent."""
+    return char_field(value, attr, max_length=max_length, allow_null=True, allow_blank=True, trim=False)
+
+
+# DRF's BooleanField spellings, exactly (it does not fold case: "tRuE" is refused).
+TRUE_WORDS = frozenset({"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1"})
+FALSE_WORDS = frozenset({"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0"})
+
+
 def boolean_field(value: Any, attr: str) -> bool:
-    """DRF's ``BooleanField``: booleans and their usual spellings."""
-    if value in (True, "true", "True", "TRUE", "on", "On", "ON", "1", 1, "yes", "y", "t"):
-        return True
-    if value in (False, "false", "False", "FALSE", "off", "Off", "OFF", "0", 0, "no", "n", "f"):
-        return False
+    """DRF's ``BooleanField``: booleans, 1/0 and their usual spellings, else 400."""
+    if isinstance(value, bool):
+        return value
+    if type(value) in (int, float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value in TRUE_WORDS | FALSE_WORDS:
+        return value in TRUE_WORDS
     raise ValidationError("Must be a valid boolean.", code="invalid", attr=attr)
+
+
+def tag_list(value: Any, attr: str = "tags") -> list[str]:
+    """A list of tag names (deduplicated, in order); each a string of at most 255 characters."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(f'Expected a list of items but got type "{type(value).__name__}".',
+                              code="not_a_list", attr=attr)  # fmt: skip
+    tags = [optional_text(tag, attr, 255) for tag in value]
+    return list(dict.fromkeys(t.strip() for t in tags if t and t.strip()))
+
+
+def json_object(value: Any, attr: str, message: str = "Must be a JSON object.") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationError(message, code="invalid", attr=attr)
+    return value

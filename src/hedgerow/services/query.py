@@ -30,6 +30,8 @@ from hedgerow.hogql.actions import ActionDefinition
 from hedgerow.insights import events_query
 from hedgerow.services.actions import ActionService
 from hedgerow.insights.kinds import KINDS as INSIGHT_KINDS
+from hedgerow.insights.kinds import SOURCES as INSIGHT_SOURCES
+from hedgerow.insights.models import DateRange
 from hedgerow.services.query_cache import ResultCache
 from hedgerow.services.query_jobs import JobsBusy, ProjectSlots, QueryJobs, Running, SlotsBusy
 from hedgerow.services.query_schema import (
@@ -274,6 +276,25 @@ def _hogql_variables_override(node: HogQLQuery, override: Mapping[str, Mapping[s
     return node.model_copy(update={"variables": variables})
 
 
+def _insight_filters_override(node: Any, override: Mapping[str, Any]) -> Any:
+    """A dashboard's filters on an insight query (PostHog's ``apply_dashboard_filters``): its
+    date range replaces the query's, its properties are AND-ed with the query's."""
+    update: dict[str, Any] = {}
+    if override.get("date_from") or override.get("date_to"):
+        update["dateRange"] = DateRange(date_from=override.get("date_from"), date_to=override.get("date_to"),
+                                        explicitDate=override.get("explicitDate"))  # fmt: skip
+    added = _as_list(override.get("properties"))
+    if added:
+        current = node.properties
+        if not current:
+            update["properties"] = added
+        else:
+            group = current if isinstance(current, dict) else {"type": "AND", "values": list(current)}
+            update["properties"] = {"type": "AND", "values": [group, {"type": "AND", "values": added}]}
+    return node.model_validate({**node.model_dump(exclude_unset=True), **{
+        k: v.model_dump(exclude_none=True) if isinstance(v, BaseModel) else v for k, v in update.items()}})
+
+
 @dataclass(frozen=True)
 class QueryKind:
     """A query kind: its request model, its runner, and how dashboard overrides apply."""
@@ -287,7 +308,8 @@ class QueryKind:
 KINDS: dict[str, QueryKind] = {
     "HogQLQuery": QueryKind(HogQLQuery, run_hogql, _hogql_filters_override, _hogql_variables_override),
     "EventsQuery": QueryKind(EventsQuery, run_events, _events_filters_override),
-    **{name: QueryKind(model, run) for name, (model, run) in INSIGHT_KINDS.items()},
+    **{name: QueryKind(model, run, _insight_filters_override) for name, (model, run) in INSIGHT_SOURCES.items()},
+    "InsightVizNode": QueryKind(*INSIGHT_KINDS["InsightVizNode"]),
 }
 """Query kind -> how to run it. Insights add their kinds here."""
 
@@ -342,16 +364,7 @@ class QueryService:
         query that reads them is refused, decided from what the compiler resolved. Such a
         caller never gets a cached answer (the check happens while compiling), and runs now.
         """
-        request = parse_request(data, self.kinds)
-        node = request.query
-        kind = KINDS[node.kind]
-        try:
-            if request.filters_override and kind.filters_override:
-                node = kind.filters_override(node, request.filters_override)
-            if request.variables_override and kind.variables_override:
-                node = kind.variables_override(node, request.variables_override)
-        except pydantic.ValidationError as error:
-            raise ParseError(f"JSON parse error - {error}") from None
+        request, node, kind = self._prepare(data)
         mode = _mode(request)
         query_id = request.client_query_id or new_query_id()
         cache_key = self.cache_key(project, node)
@@ -375,6 +388,43 @@ class QueryService:
             status = self._enqueue(project, node, kind, query_id, cache_key, rerun=False)
             return 202, {"cache_key": cache_key, "query_status": status}
         return 200, self._run_now(project, node, kind, query_id, cache_key)
+
+    def _prepare(self, data: Any) -> tuple[Any, Any, QueryKind]:
+        """The validated request, its node with the overrides applied, and its kind."""
+        request = parse_request(data, self.kinds)
+        node = request.query
+        kind = KINDS[node.kind]
+        try:
+            if request.filters_override and kind.filters_override:
+                node = kind.filters_override(node, request.filters_override)
+            if request.variables_override and kind.variables_override:
+                node = kind.variables_override(node, request.variables_override)
+        except pydantic.ValidationError as error:
+            raise ParseError(f"JSON parse error - {error}") from None
+        return request, node, kind
+
+    def check(self, node: Any) -> None:
+        """Refuse (PostHog's 400 ``parse_error``) a query node no kind here accepts."""
+        self._prepare({"query": node})
+
+    def saved(self, project: Project, data: dict[str, Any], *,
+              refused: frozenset[str] = frozenset()) -> dict[str, Any] | None:  # fmt: skip
+        """A saved insight's response under PostHog's insight refresh modes: ``force_cache``
+        (``refresh`` absent) answers from the cache only (None on a miss); the other modes run
+        as ``POST /query/`` does (an async mode's answer carries its ``query_status``)."""
+        refresh = data.get("refresh")
+        if refresh in (None, False, "force_cache"):
+            _, node, _ = self._prepare({**data, "refresh": None})
+            cached = None if refused else self.cache.get(self.cache_key(project, node))
+            if cached is not None:
+                response = cached[1]
+                response["is_cached"] = True
+                response["query_status"] = None
+                return response
+            if not refused:
+                return None
+            data = {**data, "refresh": "blocking"}  # a refused caller's check happens while compiling
+        return self.run(project, data, refused=refused)[1]
 
     def cache_key(self, project: Project, node: BaseModel) -> str:
         """``cache_<32 hex>`` over everything that determines the result."""

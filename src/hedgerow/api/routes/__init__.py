@@ -6,11 +6,13 @@ from hedgerow.api.routes import (
     annotations,
     capture,
     cohorts,
+    dashboards,
     definitions,
     feature_flags,
     flag_definitions,
     flags,
     health,
+    insights,
     organizations,
     personal_api_keys,
     persons,
@@ -42,6 +44,8 @@ TABLES: tuple[RouteTable, ...] = (
     agents.routes,
     annotations.routes,
     actions.routes,
+    insights.routes,
+    dashboards.routes,
 )
 
 

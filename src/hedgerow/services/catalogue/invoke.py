@@ -181,7 +181,8 @@ class UnknownProjectToken(AuthenticationFailed):
 
 
 SUBJECT_FIELDS = ("flag_id", "flagId", "flag_key", "flagKey", "cohort_id", "person_id", "agent_id",
-                  "definition_id", "query_id", "flag_ref", "key_id", "key")  # fmt: skip
+                  "definition_id", "query_id", "flag_ref", "key_id", "key", "insight_id", "insightId",
+                  "dashboard_id", "dashboardId")  # fmt: skip
 
 
 def subject(args: Any) -> str | None:

@@ -7,9 +7,11 @@ from hedgerow.services.operations import (
     annotations,
     audit,
     cohorts,
+    dashboards,
     definitions,
     feature_flags,
     flag_definitions,
+    insights,
     organizations,
     persons,
     personal_api_keys,
@@ -31,4 +33,6 @@ CATALOGUE = Catalogue().merge(
     audit.operations,
     annotations.operations,
     actions.operations,
+    insights.operations,
+    dashboards.operations,
 )

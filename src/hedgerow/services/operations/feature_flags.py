@@ -56,7 +56,7 @@ def flag_json(ctx: Context, flag: FlagRecord, cohort_names: dict[int, str | None
         "can_edit": True,
         "tags": flag.tags,
         "evaluation_tags": [],
-        "usage_dashboard": None,
+        "usage_dashboard": flag.usage_dashboard_id,
         "analytics_dashboards": [],
         "has_enriched_analytics": flag.has_enriched_analytics,
         "user_access_level": "editor",

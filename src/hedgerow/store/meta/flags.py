@@ -38,6 +38,7 @@ class FlagRecord:
     created_at: datetime
     updated_at: datetime
     last_called_at: datetime | None = None
+    usage_dashboard_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -175,6 +175,85 @@ actions = Table(
     Index("ix_actions_project_id", "project_id"),
 )
 
+insights = Table(
+    "insights",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("short_id", String(12), nullable=False),
+    Column("name", String(400), nullable=True),
+    Column("derived_name", String(400), nullable=True),
+    Column("description", String(400), nullable=True),
+    Column("query", JSON, nullable=True),
+    Column("filters", JSON, nullable=False),
+    Column("order", Integer, nullable=True),
+    Column("deleted", Boolean, nullable=False),
+    Column("saved", Boolean, nullable=False),
+    Column("favorited", Boolean, nullable=False),
+    Column("is_sample", Boolean, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("created_by_id", Integer, nullable=True),
+    Column("last_modified_by_id", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("last_modified_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("project_id", "short_id", name="uq_insights_project_short_id"),
+    sqlite_autoincrement=True,
+)
+
+dashboards = Table(
+    "dashboards",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(400), nullable=True),
+    Column("description", Text, nullable=False),
+    Column("pinned", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("creation_mode", String(16), nullable=False),
+    Column("restriction_level", Integer, nullable=False),
+    Column("filters", JSON, nullable=False),
+    Column("variables", JSON, nullable=True),
+    Column("breakdown_colors", JSON, nullable=True),
+    Column("data_color_theme_id", Integer, nullable=True),
+    Column("tags", JSON, nullable=False),
+    Column("created_by_id", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_accessed_at", DateTime(timezone=True), nullable=True),
+    Index("ix_dashboards_project_id", "project_id"),
+    sqlite_autoincrement=True,
+)
+
+dashboard_texts = Table(
+    "dashboard_texts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("body", String(4000), nullable=True),
+    Column("created_by_id", Integer, nullable=True),
+    Column("last_modified_by_id", Integer, nullable=True),
+    Column("last_modified_at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+dashboard_tiles = Table(
+    "dashboard_tiles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dashboard_id", Integer, ForeignKey("dashboards.id"), nullable=False),
+    Column("insight_id", Integer, ForeignKey("insights.id"), nullable=True),
+    Column("text_id", Integer, ForeignKey("dashboard_texts.id"), nullable=True),
+    Column("layouts", JSON, nullable=False),
+    Column("color", String(400), nullable=True),
+    Column("filters_overrides", JSON, nullable=True),
+    Column("show_description", Boolean, nullable=True),
+    Column("transparent_background", Boolean, nullable=True),
+    Column("deleted", Boolean, nullable=False),
+    Index("ix_dashboard_tiles_dashboard_id", "dashboard_id"),
+    Index("ix_dashboard_tiles_insight_id", "insight_id"),
+    sqlite_autoincrement=True,
+)
+
 event_definitions = Table(
     "event_definitions",
     metadata,
@@ -231,6 +310,7 @@ feature_flags = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("last_called_at", DateTime(timezone=True), nullable=True),
+    Column("usage_dashboard_id", Integer, nullable=True),
     Index("ix_feature_flags_project_key", "project_id", "key"),
     sqlite_autoincrement=True,  # ids are never reused: dependencies and clients refer to them
 )

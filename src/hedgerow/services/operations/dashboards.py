@@ -1,0 +1,209 @@
+"""Dashboards: list, create (empty or a duplicate), retrieve with tiles, update (tiles, text
+cards, layouts), soft delete (``/api/projects/:id/dashboards/``, and the environments alias)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pydantic import AliasChoices, ConfigDict, Field
+
+from hedgerow import clock
+from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
+from hedgerow.services.catalogue.paging import Paged, sliced
+from hedgerow.services.catalogue.tool_data import ToolData
+from hedgerow.services.dashboards import DashboardQuery, DashboardRecord, TextRecord, TileRecord
+from hedgerow.services.operations.insights import ResultOptions, computed, flag_param, json_param, insight_json
+from hedgerow.services.operations.organizations import user_basic, user_lookup
+
+operations = Catalogue()
+
+Users = Callable[[int | None], Any]
+
+
+def dashboard_basic(dashboard: DashboardRecord, users: Users) -> dict[str, Any]:
+    """A dashboard as PostHog's list (basic) serializer shows it."""
+    return {
+        "id": dashboard.id,
+        "name": dashboard.name,
+        "description": dashboard.description,
+        "pinned": dashboard.pinned,
+        "created_at": clock.iso(dashboard.created_at),
+        "created_by": user_basic(users(dashboard.created_by_id)),
+        "last_accessed_at": clock.iso(dashboard.last_accessed_at),
+        "last_viewed_at": None,
+        "folder": None,
+        "is_shared": False,
+        "deleted": dashboard.deleted,
+        "creation_mode": dashboard.creation_mode,
+        "tags": dashboard.tags,
+        "restriction_level": dashboard.restriction_level,
+        "effective_restriction_level": dashboard.restriction_level,
+        "effective_privilege_level": 37,
+        "user_access_level": "editor",
+        "access_control_version": "v1" if dashboard.restriction_level > 21 else "v2",
+        "last_refresh": None,
+        "team_id": dashboard.project_id,
+        "search_match_type": None,
+    }
+
+
+def _text_json(text: TextRecord, tile: TileRecord, users: Users) -> dict[str, Any]:
+    return {
+        "id": text.id,
+        "body": text.body,
+        "created_by": user_basic(users(text.created_by_id)),
+        "last_modified_by": user_basic(users(text.last_modified_by_id)),
+        "last_modified_at": clock.iso(text.last_modified_at),
+        "team": text.project_id,
+        "dashboard_tiles": [{"id": tile.id, "dashboard_id": tile.dashboard_id, "deleted": tile.deleted}],
+    }
+
+
+def _tiles_json(ctx: Context, dashboard: DashboardRecord, options: ResultOptions, users: Users) -> list[dict]:
+    assert ctx.project is not None
+    tiles, insights, texts = ctx.services.dashboards.contents(ctx.project, dashboard.id)
+    held = ctx.services.insights.tiles(list(insights))
+    out = []
+    for order, tile in enumerate(tiles):
+        shown = None
+        insight = insights.get(tile.insight_id) if tile.insight_id is not None else None
+        if insight is not None:
+            overrides = tile.filters_overrides or dashboard.filters or None
+            result = computed(ctx, insight.query, options, overrides, strict=False)
+            shown = insight_json(insight, held.get(insight.id, []), result, users)
+        text = texts.get(tile.text_id) if tile.text_id is not None else None
+        out.append({
+            "id": tile.id,
+            "insight": shown,
+            "text": _text_json(text, tile, users) if text is not None else None,
+            "button_tile": None,
+            "widget": None,
+            "layouts": tile.layouts,
+            "color": tile.color,
+            "filters_overrides": tile.filters_overrides,
+            "show_description": tile.show_description,
+            "transparent_background": tile.transparent_background,
+            "order": order,
+            "last_refresh": shown["last_refresh"] if shown else None,
+            "is_cached": shown["is_cached"] if shown else False,
+        })  # fmt: skip
+    return out
+
+
+def dashboard_json(ctx: Context, dashboard: DashboardRecord, options: ResultOptions) -> dict[str, Any]:
+    """A dashboard as PostHog's full serializer shows it: its filters and its tiles, each
+    insight with its results per ``refresh``."""
+    users = user_lookup(ctx)
+    override = json_param(options.filters_override, "filters_override")
+    return {
+        **dashboard_basic(dashboard, users),
+        "filters": {**dashboard.filters, **(override or {})},
+        "variables": json_param(options.variables_override, "variables_override") or dashboard.variables or {},
+        "breakdown_colors": dashboard.breakdown_colors,
+        "data_color_theme_id": dashboard.data_color_theme_id,
+        "persisted_filters": dashboard.filters or None,
+        "persisted_variables": dashboard.variables or None,
+        "quick_filter_ids": [],
+        "tiles": _tiles_json(ctx, dashboard, options, users),
+    }
+
+
+class DashboardList(ToolData, Paged):
+    search: str | None = Field(default=None, max_length=1000)
+    pinned: str | bool | None = None
+    tags: str | None = Field(default=None, max_length=255)
+    creation_mode: str | None = Field(default=None, max_length=16)
+    exclude_generated: str | None = None
+
+
+class DashboardFields(ToolData):
+    """The writable fields (checked by the dashboard service in DRF's words)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def given(self) -> dict[str, Any]:
+        skip = ("dashboard_id", "refresh", "filters_override", "variables_override")
+        return {k: v for k, v in self.model_dump(exclude_unset=True).items() if k not in skip}
+
+
+class DashboardKey(ResultOptions):
+    dashboard_id: int = Field(validation_alias=AliasChoices("dashboard_id", "id", "dashboardId"))
+
+
+class DashboardUpdate(DashboardFields, DashboardKey):
+    model_config = ConfigDict(extra="allow")
+
+
+LIST_SCHEMA = {
+    "type": "object",
+    "properties": {"data": {"type": "object", "properties": {
+        "limit": {"type": "integer"}, "offset": {"type": "integer"}, "search": {"type": "string"},
+        "pinned": {"type": "boolean"}}}},
+}  # fmt: skip
+GET_SCHEMA = {"type": "object", "properties": {"dashboardId": {"type": "integer"}}, "required": ["dashboardId"]}
+CREATE_SCHEMA = {
+    "type": "object",
+    "properties": {"data": {"type": "object", "properties": {
+        "name": {"type": "string"}, "description": {"type": "string"}, "pinned": {"type": "boolean"},
+        "tags": {"type": "array", "items": {"type": "string"}}}, "required": ["name"]}},
+    "required": ["data"],
+}  # fmt: skip
+
+
+@operations.operation("dashboard.list", "dashboard:read", input=DashboardList,
+                      tool=Tool("dashboards-get-all", "List dashboards", read_only=True, input_schema=LIST_SCHEMA))  # fmt: skip
+def list_dashboards(ctx: Context, args: DashboardList) -> Listed:
+    """The project's dashboards (not deleted), pinned first, then by name."""
+    assert ctx.project is not None
+    query = DashboardQuery(search=args.search or None, pinned=flag_param(args.pinned), tag=args.tags or None,
+                           creation_mode=args.creation_mode or None,
+                           exclude_generated=args.exclude_generated == "true")  # fmt: skip
+    rows = ctx.services.dashboards.search(ctx.project, query)
+    users = user_lookup(ctx)
+    page = sliced(args, rows)
+    return Listed([dashboard_basic(d, users) for d in page.results], page.count, page.limit, page.offset)
+
+
+@operations.operation("dashboard.create", "dashboard:write", input=DashboardFields,
+                      tool=Tool("dashboard-create", "Create a dashboard", read_only=False,
+                                input_schema=CREATE_SCHEMA))  # fmt: skip
+def create_dashboard(ctx: Context, args: DashboardFields) -> dict[str, Any]:
+    """A new dashboard: empty, or a duplicate of ``use_dashboard`` (``duplicate_tiles`` copies
+    its insights and text cards too)."""
+    assert ctx.project is not None
+    dashboard = ctx.services.dashboards.create(ctx.project, ctx.user_id, args.given())
+    return dashboard_json(ctx, dashboard, ResultOptions())
+
+
+@operations.operation("dashboard.retrieve", "dashboard:read", input=DashboardKey,
+                      tool=Tool("dashboard-get", "Get a dashboard with its tiles", read_only=True,
+                                input_schema=GET_SCHEMA))  # fmt: skip
+def retrieve_dashboard(ctx: Context, args: DashboardKey) -> dict[str, Any]:
+    """One dashboard with its tiles (insights with results per ``refresh``, text cards)."""
+    assert ctx.project is not None
+    return dashboard_json(ctx, ctx.services.dashboards.opened(ctx.project, args.dashboard_id), args)
+
+
+@operations.operation("dashboard.update", "dashboard:write", input=DashboardUpdate,
+                      tool=Tool("dashboard-update", "Update a dashboard", read_only=False, idempotent=True))  # fmt: skip
+def update_dashboard(ctx: Context, args: DashboardUpdate) -> dict[str, Any]:
+    """Change a dashboard: fields, ``tiles`` (text cards, layouts, removal), ``deleted``."""
+    assert ctx.project is not None
+    dashboard = ctx.services.dashboards.update(ctx.project, args.dashboard_id, ctx.user_id, args.given())
+    return dashboard_json(ctx, dashboard, args)
+
+
+@operations.operation("dashboard.delete", "dashboard:write", input=DashboardKey,
+                      tool=Tool("dashboard-delete", "Delete a dashboard", read_only=False, destructive=True,
+                                idempotent=True, input_schema=GET_SCHEMA))  # fmt: skip
+def delete_dashboard(ctx: Context, args: DashboardKey) -> dict[str, Any]:
+    """Soft-delete a dashboard (``deleted: true``; its insights stay), as PostHog's delete tool does."""
+    assert ctx.project is not None
+    dashboard = ctx.services.dashboards.update(ctx.project, args.dashboard_id, ctx.user_id, {"deleted": True})
+    return dashboard_basic(dashboard, user_lookup(ctx))
+
+
+@operations.operation("dashboard.destroy", "dashboard:write", input=DashboardKey)
+def destroy_dashboard(ctx: Context, args: DashboardKey) -> Reply:
+    """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
+    return Reply(405)
