@@ -10,6 +10,7 @@ from hedgerow.api.routes import (
     flag_definitions,
     flags,
     health,
+    hog_functions,
     organizations,
     personal_api_keys,
     persons,
@@ -40,6 +41,7 @@ TABLES: tuple[RouteTable, ...] = (
     query.routes,
     agents.routes,
     annotations.routes,
+    hog_functions.routes,
 )
 
 

@@ -9,6 +9,7 @@ from hedgerow.services.operations import (
     definitions,
     feature_flags,
     flag_definitions,
+    hog_functions,
     organizations,
     persons,
     personal_api_keys,
@@ -29,4 +30,5 @@ CATALOGUE = Catalogue().merge(
     agents.operations,
     audit.operations,
     annotations.operations,
+    hog_functions.operations,
 )
