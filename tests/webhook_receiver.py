@@ -32,6 +32,8 @@ class Receiver:
 
     answer: Callable[[Received, int], tuple[int, float]] = lambda request, n: (200, 0.0)
     received: list[Received] = field(default_factory=list)
+    answered: list[Received] = field(default_factory=list)
+    """Requests whose response was sent in full (the sender may have gone away before)."""
     port: int = field(default_factory=free_port)
 
     @property
@@ -55,6 +57,7 @@ class Receiver:
             await asyncio.sleep(delay)
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"ok" if status < 300 else b"nope"})
+        self.answered.append(request)
 
     def __enter__(self) -> "Receiver":
         config = uvicorn.Config(self, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
