@@ -73,8 +73,9 @@ def _json_size(raw: Any, attr: str) -> None:
         raise _invalid(f"Ensure this value is at most {MAX_JSON_BYTES} bytes of JSON.", attr, "max_length")
 
 
-def _inputs(raw: Any, schema: list[dict[str, Any]]) -> dict[str, Any]:
-    """``{"key": {"value": ...}}`` checked against the template's inputs schema."""
+def _inputs(raw: Any, schema: list[dict[str, Any]], *, defaults: bool) -> dict[str, Any]:
+    """``{"key": {"value": ...}}`` checked against the template's inputs schema; with
+    ``defaults`` (creation), inputs not given take the schema's default, as PostHog's form does."""
     if not isinstance(raw, Mapping):
         raise _invalid("Expected a dictionary of items.", "inputs", "not_a_dict")
     _json_size(raw, "inputs")
@@ -86,6 +87,10 @@ def _inputs(raw: Any, schema: list[dict[str, Any]]) -> dict[str, Any]:
         if not isinstance(item, Mapping):
             raise _invalid("Expected a dictionary of items.", f"inputs__{key}", "not_a_dict")
         out[key] = {"value": item.get("value")}
+    if defaults:
+        for key, spec in known.items():
+            if key not in out and spec.get("default") is not None:
+                out[key] = {"value": spec["default"]}
     for key, spec in known.items():
         value = out.get(key, {}).get("value")
         attr = f"inputs__{key}"
@@ -223,7 +228,7 @@ class HogFunctionService:
         if "masking" in given and given["masking"] is not None:
             raise _invalid("Masking is not supported here.", "masking")
         if "inputs" in given or instance is None:
-            out["inputs"] = _inputs(given.get("inputs") or {}, template["inputs_schema"])
+            out["inputs"] = _inputs(given.get("inputs") or {}, template["inputs_schema"], defaults=instance is None)
         if "filters" in given:
             out["filters"] = _filters(given["filters"], project.settings.get("test_account_filters"))
         return out
