@@ -68,7 +68,7 @@ def trigger_condition(filters: Mapping[str, Any] | None, *, test_account_filters
                       env: FilterEnv | None = None) -> exp.Expression:  # fmt: skip
     """The HogQL condition an event must meet to trigger the destination."""
     env = env or FilterEnv()
-    filters = filters or {}
+    filters = {} if filters is None else filters
     if not isinstance(filters, Mapping):
         raise PropertyFilterError("filters must be an object")
     common: list[exp.Expression] = []
