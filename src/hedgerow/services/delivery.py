@@ -41,7 +41,7 @@ from hedgerow.destinations.send import Sender, Sent
 from hedgerow.errors import HedgerowError
 from hedgerow.hogql import CompileContext, compile_hogql
 from hedgerow.hogql.nodes import Value
-from hedgerow.hogql.property_filters import field, literal
+from hedgerow.hogql.property_filters import field
 from hedgerow.store.events.duckdb import DuckDBEventStore
 from hedgerow.store.events.duckdb_query import execute
 from hedgerow.store.events.protocol import EventStoreError
@@ -57,9 +57,15 @@ log = logging.getLogger(__name__)
 OUTBOX_BATCH = 1_000
 LANE_CONCURRENCY = 8
 """Requests in flight per destination."""
+LANE_BATCH = 256
+"""Due deliveries a lane takes at a time (their outcomes are written in one transaction)."""
+TRIM_EVERY = 20
+"""Rounds of outcomes between trims of the logs."""
 IDLE_SECONDS = 0.1
 MAX_BACKOFF = timedelta(minutes=10)
 MATCH_TIMEOUT_SECONDS = 30.0
+MATCH_ROWS = 50_000
+"""At most this many events of one ingestion-time range are read per destination and batch."""
 _COLUMNS = ("uuid", "event", "distinct_id", "properties", "timestamp", "elements_chain", "person_id",
             "person.properties", "created_at")  # fmt: skip
 
@@ -154,6 +160,7 @@ class Delivery:
         self._by_id: dict[str, HogFunctionRecord] = {}
         self._reload = threading.Event()
         self._stop = threading.Event()
+        self._rounds = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -205,7 +212,6 @@ class Delivery:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        sender = Sender(allow_private=self.settings.webhooks_allow_private)
         lanes: dict[str, asyncio.Task[None]] = {}
         try:
             while not self._stop.is_set():
@@ -219,7 +225,7 @@ class Delivery:
                         lanes.pop(fn_id).cancel()
                 for fn_id in self._by_id:
                     if fn_id not in lanes:
-                        lanes[fn_id] = asyncio.create_task(self._lane(fn_id, sender))
+                        lanes[fn_id] = asyncio.create_task(self._lane(fn_id))
                 if not matched:
                     self._wake.clear()
                     try:
@@ -230,7 +236,6 @@ class Delivery:
             for task in lanes.values():
                 task.cancel()
             await asyncio.gather(*lanes.values(), return_exceptions=True)
-            await sender.close()
 
     # -- matching ----------------------------------------------------------------------------
 
@@ -256,7 +261,7 @@ class Delivery:
         last = rows[-1][0]
         with self.meta.write() as conn:
             store.enqueue(conn, owed)
-            store.record(conn, outcomes)
+            store.record(conn, outcomes, trim=True)
             store.set_cursor(conn, last)
         self.events.prune_outbox(last)
         return len(rows)
@@ -286,17 +291,18 @@ class Delivery:
 
     def _query(self, fn: HogFunctionRecord, project: Project, events: list[tuple[str, datetime]]) -> list[MatchedEvent]:
         condition = trigger_condition(fn.filters, test_account_filters=project.settings.get("test_account_filters"))
+        # The batch's ingestion-time range (which the engine prunes on), then its uuids in
+        # Python: cheaper than thousands of literals, and the range holds them all.
         created = [created_at for _, created_at in events]
+        wanted = {uuid for uuid, _ in events}
         where = exp.and_(
-            exp.In(this=exp.Anonymous(this="toString", expressions=[field("uuid")]),
-                   expressions=[literal(uuid) for uuid, _ in events]),
             exp.GTE(this=field("created_at"), expression=Value(this=min(created))),
             exp.LTE(this=field("created_at"), expression=Value(this=max(created))),
             condition,
         )  # fmt: skip
         tree = exp.Select(expressions=[field(*name.split(".")) for name in _COLUMNS])
         tree = tree.from_(exp.Table(this=exp.Identifier(this="events", quoted=True))).where(where, copy=False)
-        tree = tree.order_by(exp.Ordered(this=field("timestamp")), copy=False).limit(len(events) + 1, copy=False)
+        tree = tree.order_by(exp.Ordered(this=field("timestamp")), copy=False).limit(MATCH_ROWS, copy=False)
         with self.meta.read() as conn:
             property_types = definitions.property_types(conn, project.id)
         ctx = CompileContext(team_id=project.id, timezone="UTC", property_types=property_types,
@@ -309,6 +315,8 @@ class Delivery:
             cursor.close()
         out = []
         for uuid, event, distinct_id, props, timestamp, chain, person_id, person_props, _ in result.results:
+            if str(uuid) not in wanted:
+                continue
             if isinstance(timestamp, str):
                 timestamp = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
             out.append(MatchedEvent(str(uuid), event, distinct_id, _json(props), timestamp, chain or "",
@@ -317,10 +325,17 @@ class Delivery:
 
     # -- sending -----------------------------------------------------------------------------
 
-    async def _lane(self, fn_id: str, sender: Sender) -> None:
-        """Deliver one destination's due requests, ``LANE_CONCURRENCY`` at a time."""
+    async def _lane(self, fn_id: str) -> None:
+        """Deliver one destination's due requests, ``LANE_CONCURRENCY`` at a time, over
+        connections of its own."""
         limit = asyncio.Semaphore(LANE_CONCURRENCY)
+        sender = Sender(allow_private=self.settings.webhooks_allow_private, max_connections=LANE_CONCURRENCY)
+        try:
+            await self._deliver(fn_id, sender, limit)
+        finally:
+            await sender.close()
 
+    async def _deliver(self, fn_id: str, sender: Sender, limit: asyncio.Semaphore) -> None:
         async def attempt(delivery: store.Delivery) -> tuple[store.Delivery, Sent]:
             async with limit:
                 return delivery, await sender.send(delivery.request)
@@ -339,7 +354,7 @@ class Delivery:
 
     def _due(self, fn_id: str) -> list[store.Delivery]:
         with self.meta.read() as conn:
-            return store.due(conn, fn_id, clock.now(), LANE_CONCURRENCY * 4)
+            return store.due(conn, fn_id, clock.now(), LANE_BATCH)
 
     def _record(self, results: list[tuple[store.Delivery, Sent]]) -> None:
         outcomes = Outcomes()
@@ -368,5 +383,6 @@ class Delivery:
                 outcomes.logs.append(LogLine(fn_id, project_id, delivery.event_uuid, "ERROR",
                                              f"Delivery of event {delivery.event_uuid} failed after {attempt} "
                                              f"attempt{'s' if attempt > 1 else ''}: {line}: {sent.reason}"))  # fmt: skip
+        self._rounds += 1
         with self.meta.write() as conn:
-            store.record(conn, outcomes)
+            store.record(conn, outcomes, trim=self._rounds % TRIM_EVERY == 0)

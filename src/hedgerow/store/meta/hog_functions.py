@@ -194,8 +194,9 @@ def drop_owed(conn: Connection, function_id: str) -> None:
     conn.execute(hog_function_deliveries.delete().where(hog_function_deliveries.c.hog_function_id == function_id))
 
 
-def record(conn: Connection, outcomes: Outcomes) -> None:
-    """Write a round's outcomes: finished deliveries, rescheduled ones, logs and metrics."""
+def record(conn: Connection, outcomes: Outcomes, *, trim: bool = True) -> None:
+    """Write a round's outcomes: finished deliveries, rescheduled ones, logs and metrics
+    (and, with ``trim``, drop each function's log lines beyond :data:`LOGS_KEPT`)."""
     t = hog_function_deliveries
     if outcomes.done:
         conn.execute(t.delete().where(t.c.id.in_(outcomes.done)))
@@ -203,8 +204,9 @@ def record(conn: Connection, outcomes: Outcomes) -> None:
         conn.execute(t.update().where(t.c.id == delivery_id).values(attempts=attempts, next_attempt_at=next_at))
     if outcomes.logs:
         conn.execute(hog_function_logs.insert(), [asdict(line) for line in outcomes.logs])
-        for function_id in {line.hog_function_id for line in outcomes.logs}:
-            _trim_logs(conn, function_id)
+        if trim:
+            for function_id in {line.hog_function_id for line in outcomes.logs}:
+                _trim_logs(conn, function_id)
     hour = clock.now().replace(minute=0, second=0, microsecond=0)
     m = hog_function_metrics
     for (function_id, project_id, name, kind), n in outcomes.metrics.items():
