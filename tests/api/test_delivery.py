@@ -181,3 +181,17 @@ def test_acknowledged_events_wait_in_the_outbox_across_a_restart(tmp_path: Path)
             capture(api, "later")
             wait_for(lambda: not api.services.events.read_outbox(0, 100)
                      or api.services.events.read_outbox(0, 100)[0][0] > 5, what="matched outbox rows pruned")  # fmt: skip
+
+
+def test_a_range_too_wide_for_one_read_is_matched_by_uuid(dapi, monkeypatch) -> None:
+    from hedgerow.services import delivery
+
+    monkeypatch.setattr(delivery, "MATCH_ROWS", 2)  # one read holds 2 events: 5 overflow it
+    with Receiver() as receiver:
+        destination(dapi, receiver.url + "/", filters={"events": [{"id": "order", "type": "events"}]})
+        dapi.services.delivery.close()  # the 5 events wait in the outbox, to be matched as one batch
+        sent = [capture(dapi, "order", n=i) for i in range(5)]
+        capture(dapi, "view")
+        dapi.services.delivery.start()
+        wait_for(lambda: len(receiver.answered) >= 5, what="all five matched despite the small reads")
+    assert sorted(r.json()["event"]["uuid"] for r in receiver.answered) == sorted(sent)

@@ -41,7 +41,7 @@ from hedgerow.destinations.send import Sender, Sent
 from hedgerow.errors import HedgerowError
 from hedgerow.hogql import CompileContext, compile_hogql
 from hedgerow.hogql.nodes import Value
-from hedgerow.hogql.property_filters import field
+from hedgerow.hogql.property_filters import field, literal
 from hedgerow.store.events.duckdb import DuckDBEventStore
 from hedgerow.store.events.duckdb_query import execute
 from hedgerow.store.events.protocol import EventStoreError
@@ -66,6 +66,7 @@ MAX_BACKOFF = timedelta(minutes=10)
 MATCH_TIMEOUT_SECONDS = 30.0
 MATCH_ROWS = 50_000
 """At most this many events of one ingestion-time range are read per destination and batch."""
+UUIDS_PER_READ = 500
 _COLUMNS = ("uuid", "event", "distinct_id", "properties", "timestamp", "elements_chain", "person_id",
             "person.properties", "created_at")  # fmt: skip
 
@@ -191,6 +192,7 @@ class Delivery:
 
     def start(self) -> None:
         if self._thread is None:
+            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="hedgerow-delivery", daemon=True)
             self._thread.start()
 
@@ -290,19 +292,40 @@ class Delivery:
         return owed
 
     def _query(self, fn: HogFunctionRecord, project: Project, events: list[tuple[str, datetime]]) -> list[MatchedEvent]:
+        """The batch's events that meet the destination's trigger condition, in event time."""
         condition = trigger_condition(fn.filters, test_account_filters=project.settings.get("test_account_filters"))
-        # The batch's ingestion-time range (which the engine prunes on), then its uuids in
-        # Python: cheaper than thousands of literals, and the range holds them all.
-        created = [created_at for _, created_at in events]
         wanted = {uuid for uuid, _ in events}
-        where = exp.and_(
-            exp.GTE(this=field("created_at"), expression=Value(this=min(created))),
-            exp.LTE(this=field("created_at"), expression=Value(this=max(created))),
-            condition,
-        )  # fmt: skip
+        # By the batch's ingestion-time range (which the engine prunes on), keeping its uuids
+        # in Python: cheaper than a thousand literals. A range that holds more events than one
+        # read (a slow request's old ``created_at`` among new ones) is read by uuid instead.
+        created = [created_at for _, created_at in events]
+        in_range = exp.and_(exp.GTE(this=field("created_at"), expression=Value(this=min(created))),
+                            exp.LTE(this=field("created_at"), expression=Value(this=max(created))))  # fmt: skip
+        rows = self._select(project, exp.and_(in_range, condition), MATCH_ROWS)
+        if len(rows) >= MATCH_ROWS:
+            ids = sorted(wanted)
+            rows = []
+            for start in range(0, len(ids), UUIDS_PER_READ):
+                chunk = [literal(uuid) for uuid in ids[start : start + UUIDS_PER_READ]]
+                by_uuid = exp.In(this=exp.Anonymous(this="toString", expressions=[field("uuid")]), expressions=chunk)
+                rows.extend(self._select(project, exp.and_(by_uuid, condition), len(chunk)))
+        out = []
+        for uuid, event, distinct_id, props, timestamp, chain, person_id, person_props, _ in rows:
+            if str(uuid) not in wanted:
+                continue
+            if isinstance(timestamp, str):
+                timestamp = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+            out.append(MatchedEvent(str(uuid), event, distinct_id, _json(props), timestamp, chain or "",
+                                    str(person_id) if person_id else None, _json(person_props)))  # fmt: skip
+        out.sort(key=lambda e: e.timestamp)
+        return out
+
+    def _select(self, project: Project, where: exp.Expression, limit: int) -> list[list[Any]]:
+        """``_COLUMNS`` of the project's events meeting ``where`` (a HogQL tree), compiled
+        like any HogQL query (team guard, property types, person properties)."""
         tree = exp.Select(expressions=[field(*name.split(".")) for name in _COLUMNS])
         tree = tree.from_(exp.Table(this=exp.Identifier(this="events", quoted=True))).where(where, copy=False)
-        tree = tree.order_by(exp.Ordered(this=field("timestamp")), copy=False).limit(MATCH_ROWS, copy=False)
+        tree = tree.order_by(exp.Ordered(this=field("timestamp")), copy=False).limit(limit, copy=False)
         with self.meta.read() as conn:
             property_types = definitions.property_types(conn, project.id)
         ctx = CompileContext(team_id=project.id, timezone="UTC", property_types=property_types,
@@ -310,18 +333,9 @@ class Delivery:
         compiled = compile_hogql(tree, ctx)
         cursor = self.events.cursor()
         try:
-            result = execute(cursor, compiled, MATCH_TIMEOUT_SECONDS)
+            return execute(cursor, compiled, MATCH_TIMEOUT_SECONDS).results
         finally:
             cursor.close()
-        out = []
-        for uuid, event, distinct_id, props, timestamp, chain, person_id, person_props, _ in result.results:
-            if str(uuid) not in wanted:
-                continue
-            if isinstance(timestamp, str):
-                timestamp = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-            out.append(MatchedEvent(str(uuid), event, distinct_id, _json(props), timestamp, chain or "",
-                                    str(person_id) if person_id else None, _json(person_props)))  # fmt: skip
-        return out
 
     # -- sending -----------------------------------------------------------------------------
 
