@@ -183,11 +183,15 @@ class Delivery:
     def changed(self) -> None:
         """A destination was created, changed or deleted."""
         self.load()
+        self._nudge()
+
+    def _nudge(self) -> None:
+        """Wake the matcher now rather than at its next poll."""
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None:
             try:
                 loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:
+            except RuntimeError:  # the loop has closed
                 pass
 
     def start(self) -> None:
@@ -198,12 +202,7 @@ class Delivery:
 
     def close(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
-            try:
-                loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:
-                pass
+        self._nudge()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None

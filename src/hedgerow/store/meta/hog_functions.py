@@ -94,6 +94,11 @@ class Outcomes:
         return bool(self.done or self.retry or self.logs or self.metrics)
 
 
+def _contains(text: str) -> str:
+    """A LIKE pattern for ``text`` anywhere, its wildcards escaped with ``\\``."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _record(row: Any) -> HogFunctionRecord:
     values = dict(row._mapping)
     for name in ("created_at", "updated_at"):
@@ -132,8 +137,7 @@ def search(conn: Connection, project_id: int, *, types: list[str], enabled: bool
     if enabled is not None:
         query = query.where(hog_functions.c.enabled.is_(enabled))
     if search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
+        pattern = _contains(search)
         query = query.where(sa.or_(hog_functions.c.name.ilike(pattern, escape="\\"),
                                    hog_functions.c.description.ilike(pattern, escape="\\")))  # fmt: skip
     query = query.order_by(hog_functions.c.execution_order.asc().nulls_last(), hog_functions.c.created_at,
@@ -249,8 +253,7 @@ def logs(conn: Connection, function_id: str, q: LogQuery) -> list[tuple[str, dat
     if q.before:
         query = query.where(t.c.timestamp < q.before)
     if q.search:
-        escaped = q.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(t.c.message.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(t.c.message.ilike(_contains(q.search), escape="\\"))
     if q.levels:
         query = query.where(sa.func.upper(t.c.level).in_([level.upper() for level in q.levels]))
     query = query.order_by(t.c.timestamp.desc(), t.c.id.desc()).limit(q.limit)
