@@ -62,3 +62,23 @@ def test_sigkill_between_ack_and_delivery_still_delivers(tmp_path) -> None:
     delivered = [r.json() for r in receiver.answered]
     assert {d["uuid"] for d in delivered} == set(acked)  # and nothing that did not match
     assert all(isinstance(d["n"], int) for d in delivered)
+
+
+def test_destinations_over_mcp_with_the_official_client(tmp_path) -> None:
+    from tests.e2e.test_agents_mcp import mcp
+
+    with LiveServer(tmp_path / "data", env=ENV) as server:
+        boot = server.bootstrap()
+        made = _destination(server, boot["personal_api_key"], boot["project_id"], "https://example.com/hook")
+        reader = server.create_key("cdp-reader", "hog_function:read")["key"]
+        tools, (listed, one, create) = mcp(
+            server.url, reader,
+            ("cdp-functions-list", {}),
+            ("cdp-functions-retrieve", {"id": made["id"]}),
+            ("cdp-functions-create", {"type": "destination", "template_id": "template-webhook"}),
+        )  # fmt: skip
+    assert {"cdp-functions-list", "cdp-functions-retrieve", "cdp-functions-logs-retrieve"} <= set(tools)
+    assert "cdp-functions-create" not in tools and "cdp-functions-partial-update" not in tools
+    assert not listed.is_error and [f["id"] for f in listed.structured_content["results"]] == [made["id"]]
+    assert not one.is_error and one.structured_content["inputs"]["url"] == {"value": "https://example.com/hook"}
+    assert create.is_error

@@ -140,14 +140,16 @@ def create_hog_function(ctx: Context, args: HogFunctionFields) -> dict[str, Any]
     return hog_function_json(ctx, ctx.services.hog_functions.create(ctx.project, ctx.user_id, args.given()))
 
 
-@operations.operation("hog_function.retrieve", "hog_function:read", input=HogFunctionId)
+@operations.operation("hog_function.retrieve", "hog_function:read", input=HogFunctionId,
+                      tool=Tool("cdp-functions-retrieve", "Get a destination", read_only=True))  # fmt: skip
 def retrieve_hog_function(ctx: Context, args: HogFunctionId) -> dict[str, Any]:
     """One function (a deleted one answers 404)."""
     assert ctx.project is not None
     return hog_function_json(ctx, ctx.services.hog_functions.get(ctx.project, args.hog_function_id))
 
 
-@operations.operation("hog_function.update", "hog_function:write", input=HogFunctionUpdate)
+@operations.operation("hog_function.update", "hog_function:write", input=HogFunctionUpdate,
+                      tool=Tool("cdp-functions-partial-update", "Update a destination", read_only=False))  # fmt: skip
 def update_hog_function(ctx: Context, args: HogFunctionUpdate) -> dict[str, Any]:
     """Change a function; ``deleted: true`` soft-deletes it (and ``deleted: false`` restores it)."""
     assert ctx.project is not None
@@ -164,7 +166,8 @@ def _date(raw: str | None, attr: str, now: datetime) -> datetime | None:
     return relative_date(raw, now, attr) if raw else None
 
 
-@operations.operation("hog_function.logs", "hog_function:read", input=LogList)
+@operations.operation("hog_function.logs", "hog_function:read", input=LogList,
+                      tool=Tool("cdp-functions-logs-retrieve", "Read a destination's logs", read_only=True))  # fmt: skip
 def hog_function_logs(ctx: Context, args: LogList) -> Listed:
     """The function's log lines, newest first (PostHog's ``LogEntry`` shape)."""
     assert ctx.project is not None
