@@ -205,3 +205,10 @@ def webhook_body(url: str, action: WebhookAction, event: WebhookEvent, project: 
     if slack:
         return {"text": plain, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": linked}}]}
     return {"text": linked}
+
+
+def webhook_request(url: str, action: WebhookAction, event: WebhookEvent, project: WebhookProject) -> dict[str, Any]:
+    """The request the legacy webhook makes, in the shape the delivery queue holds (so a
+    matched ``post_to_slack`` action is delivered, retried and logged like a destination)."""
+    return {"url": url, "method": "POST", "headers": {"Content-Type": "application/json"},
+            "body": webhook_body(url, action, event, project)}  # fmt: skip

@@ -10,6 +10,7 @@ from hedgerow.destinations.legacy_webhook import (
     WebhookProject,
     format_message,
     webhook_body,
+    webhook_request,
 )
 
 PROJECT = WebhookProject(id=1, site_url="https://h/")
@@ -80,3 +81,10 @@ def test_an_unknown_token_turns_the_message_into_a_warning(template) -> None:
     body = webhook_body("https://example.com", action, EVENT, PROJECT)
     assert body == {"text": '*⚠ Error: There are one or more formatting errors in the message template for action '
                             '"[Signed up](https://h/project/1/data-management/actions/7)".*'}  # fmt: skip
+
+
+def test_the_request_for_the_delivery_queue() -> None:
+    request = webhook_request("https://hooks.slack.com/x", ACTION, EVENT, PROJECT)
+    assert request["method"] == "POST" and request["url"] == "https://hooks.slack.com/x"
+    assert request["headers"] == {"Content-Type": "application/json"}
+    assert request["body"] == webhook_body("https://hooks.slack.com/x", ACTION, EVENT, PROJECT)
