@@ -89,7 +89,8 @@ def _destination(server: LiveServer, key: str, project_id: int, target: str) -> 
     response = httpx.post(
         f"{server.url}/api/projects/{project_id}/hog_functions/", headers={"Authorization": f"Bearer {key}"},
         json={"type": "destination", "template_id": "template-webhook", "enabled": True,
-              "inputs": {"url": {"value": target}, "body": {"value": {"e": "{event.uuid}", "a": "{event.properties.amount}"}}},
+              "inputs": {"url": {"value": target},
+                         "body": {"value": {"e": "{event.uuid}", "a": "{event.properties.amount}"}}},
               "filters": {"events": [{"id": "purchase", "type": "events"}]}},
     )  # fmt: skip
     response.raise_for_status()

@@ -47,7 +47,8 @@ def logs(api, fn: dict, *params: str) -> list[dict]:
 
 
 def totals(api, fn: dict) -> dict:
-    return api.get(f"/api/projects/{api.project_id}/hog_functions/{fn['id']}/metrics/totals/?breakdown_by=name").json()["totals"]
+    path = f"/api/projects/{api.project_id}/hog_functions/{fn['id']}/metrics/totals/?breakdown_by=name"
+    return api.get(path).json()["totals"]
 
 
 def test_every_matching_event_delivered_exactly_as_templated(dapi) -> None:
@@ -61,7 +62,8 @@ def test_every_matching_event_delivered_exactly_as_templated(dapi) -> None:
                 "body": {"value": {"id": "{event.uuid}", "total": "{event.properties.total}",
                                    "line": "{person.properties.email} paid {event.properties.total} in {project.name}",
                                    "items": ["{event.properties.items[0]}", "{event.properties['$lib']}"],
-                                   "person": "{person.name}", "source": "{source.name}", "missing": "{event.properties.nope}"}},
+                                   "person": "{person.name}", "source": "{source.name}",
+                                   "missing": "{event.properties.nope}"}},
             },
             filters={"events": [{"id": "order", "type": "events",
                                  "properties": [{"key": "total", "value": 10, "operator": "gt", "type": "event"}]}],
@@ -82,7 +84,8 @@ def test_every_matching_event_delivered_exactly_as_templated(dapi) -> None:
     assert first.headers["x-event"] == "order" and first.headers["authorization"] == "Bearer s3cret"
     assert first.headers["content-type"] == "application/json"
     assert first.json() == {"id": wanted, "total": 25, "line": "ana@shop.io paid 25 in Default project",
-                            "items": ["tea", "web"], "person": "ana@shop.io", "source": "Orders", "missing": None}  # fmt: skip
+                            "items": ["tea", "web"], "person": "ana@shop.io", "source": "Orders",
+                            "missing": None}  # fmt: skip
     assert second.json()["id"] == last and second.json()["total"] == 11.5
     assert totals(dapi, fn) == {"succeeded": 2, "filtered": 5}
     assert {line["instance_id"] for line in logs(dapi, fn)} == {wanted, last}
@@ -179,8 +182,8 @@ def test_acknowledged_events_wait_in_the_outbox_across_a_restart(tmp_path: Path)
             capture(api, "later")  # the next commit prunes what was matched
             wait_for(lambda: len(receiver.answered) == 6, what="the next event")
             capture(api, "later")
-            wait_for(lambda: not api.services.events.read_outbox(0, 100)
-                     or api.services.events.read_outbox(0, 100)[0][0] > 5, what="matched outbox rows pruned")  # fmt: skip
+            outbox = api.services.events.read_outbox
+            wait_for(lambda: not outbox(0, 100) or outbox(0, 100)[0][0] > 5, what="matched outbox rows pruned")
 
 
 def test_a_range_too_wide_for_one_read_is_matched_by_uuid(dapi, monkeypatch) -> None:

@@ -147,7 +147,8 @@ def test_scopes_are_hog_function_read_and_write(api) -> None:
     assert api.patch(url(api, f"{made['id']}/"), {"enabled": True}, key=reader).status_code == 403
     assert api.get(url(api), key=api.key(["insight:read"])).status_code == 403
     writer = api.key(["hog_function:write"])
-    assert api.post(url(api), {**WEBHOOK, "inputs": {"url": {"value": "https://e.com/"}}}, key=writer).status_code == 201
+    made_by_writer = api.post(url(api), {**WEBHOOK, "inputs": {"url": {"value": "https://e.com/"}}}, key=writer)
+    assert made_by_writer.status_code == 201
 
 
 def test_environments_alias(api) -> None:

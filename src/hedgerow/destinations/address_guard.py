@@ -77,8 +77,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self.allow_private = allow_private
         self._backend = httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:  # fmt: skip
+    async def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
         addresses = checked(await resolve(host, port), host, self.allow_private)
         last: Exception | None = None
         for address in addresses:

@@ -189,8 +189,9 @@ def format_message(message_format: str | None, action: WebhookAction, event: Web
         values = [r.value(match.group(1).split(".")) for match in _TOKEN.finditer(template)]
     except (KeyError, IndexError):
         name, linked = r.link(action.name, r.action_link())
-        return (f'⚠ Error: There are one or more formatting errors in the message template for action "{name}".',
-                f'*⚠ Error: There are one or more formatting errors in the message template for action "{linked}".*')  # fmt: skip
+        warning = "⚠ Error: There are one or more formatting errors in the message template for action"
+        return f'{warning} "{name}".', f'*{warning} "{linked}".*'
+
     pieces = _TOKEN.split(template)  # text, token, text, token, ..., text
     texts = [_ESCAPED_BRACKET.sub(r"\1", piece) for piece in pieces[0::2]]
     plain = texts[0] + "".join(v[0] + t for v, t in zip(values, texts[1:]))

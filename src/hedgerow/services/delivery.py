@@ -285,7 +285,8 @@ class Delivery:
                 request = render_request(fn, invocation_globals(fn, event, project, self.settings.site_url))
             except templating.TemplateError as exc:
                 outcomes.count(fn.id, fn.project_id, "inputs_failed", "failure")
-                outcomes.logs.append(LogLine(fn.id, fn.project_id, event.uuid, "ERROR", f"Error rendering inputs: {exc}"))
+                outcomes.logs.append(
+                    LogLine(fn.id, fn.project_id, event.uuid, "ERROR", f"Error rendering inputs: {exc}"))
                 continue
             owed.append(NewDelivery(fn.id, fn.project_id, event.uuid, request))
         return owed
@@ -393,9 +394,10 @@ class Delivery:
             else:
                 outcomes.done.append(delivery.id)
                 outcomes.count(fn_id, project_id, "failed", "failure")
+                tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
                 outcomes.logs.append(LogLine(fn_id, project_id, delivery.event_uuid, "ERROR",
-                                             f"Delivery of event {delivery.event_uuid} failed after {attempt} "
-                                             f"attempt{'s' if attempt > 1 else ''}: {line}: {sent.reason}"))  # fmt: skip
+                                             f"Delivery of event {delivery.event_uuid} failed after {tries}: "
+                                             f"{line}: {sent.reason}"))  # fmt: skip
         self._rounds += 1
         with self.meta.write() as conn:
             store.record(conn, outcomes, trim=self._rounds % TRIM_EVERY == 0)

@@ -143,7 +143,8 @@ class HogFunctionService:
         if self.on_change is not None:
             self.on_change()
 
-    def list(self, project: Project, *, types: list[str], enabled: bool | None, search: str | None) -> list[HogFunctionRecord]:
+    def list(self, project: Project, *, types: list[str], enabled: bool | None,
+             search: str | None) -> list[HogFunctionRecord]:  # fmt: skip
         with self._db.read() as conn:
             return store.search(conn, project.id, types=types, enabled=enabled, search=search)
 
@@ -224,7 +225,8 @@ class HogFunctionService:
                 raise _invalid("A valid integer is required.", "execution_order")
             out["execution_order"] = order
         if given.get("mappings"):
-            raise _invalid("Mappings are not supported here: set the inputs and filters of the destination.", "mappings")
+            raise _invalid("Mappings are not supported here: set the inputs and filters of the destination.",
+                           "mappings")  # fmt: skip
         if "masking" in given and given["masking"] is not None:
             raise _invalid("Masking is not supported here.", "masking")
         if "inputs" in given or instance is None:
@@ -240,8 +242,10 @@ class HogFunctionService:
         with self._db.read() as conn:
             return store.logs(conn, found.id, query)
 
-    def metrics(self, project: Project, function_id: str, *, breakdown: str, after: datetime | None,
-                before: datetime | None, names: list[str], kinds: list[str]) -> list[tuple[datetime, str, int]]:  # fmt: skip
+    def metrics(
+        self, project: Project, function_id: str, *, breakdown: str, after: datetime | None,
+        before: datetime | None, names: list[str], kinds: list[str],
+    ) -> list[tuple[datetime, str, int]]:
         found = self.get(project, function_id)
         with self._db.read() as conn:
             return store.metrics(conn, found.id, breakdown=breakdown, after=after, before=before, names=names,

@@ -24,7 +24,8 @@ INTERVALS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timed
 MAX_LABELS = 2_000
 
 
-def hog_function_json(ctx: Context, fn: HogFunctionRecord, users: Any = None, *, minimal: bool = False) -> dict[str, Any]:
+def hog_function_json(ctx: Context, fn: HogFunctionRecord, users: Any = None, *,
+                      minimal: bool = False) -> dict[str, Any]:  # fmt: skip
     """A function as PostHog's serializer shows it (the minimal one in lists)."""
     users = users or user_lookup(ctx)
     body: dict[str, Any] = {
@@ -167,7 +168,7 @@ def _date(raw: str | None, attr: str, now: datetime) -> datetime | None:
 
 
 @operations.operation("hog_function.logs", "hog_function:read", input=LogList,
-                      tool=Tool("cdp-functions-logs-retrieve", "Read a destination's logs", read_only=True))  # fmt: skip
+                      tool=Tool("cdp-functions-logs-retrieve", "A destination's logs", read_only=True))  # fmt: skip
 def hog_function_logs(ctx: Context, args: LogList) -> Listed:
     """The function's log lines, newest first (PostHog's ``LogEntry`` shape)."""
     assert ctx.project is not None

@@ -260,8 +260,10 @@ def logs(conn: Connection, function_id: str, q: LogQuery) -> list[tuple[str, dat
     return [(i, clock.as_utc(ts), level, message) for i, ts, level, message in conn.execute(query)]
 
 
-def metrics(conn: Connection, function_id: str, *, breakdown: str, after: datetime | None,
-            before: datetime | None, names: list[str], kinds: list[str]) -> list[tuple[datetime, str, int]]:  # fmt: skip
+def metrics(
+    conn: Connection, function_id: str, *, breakdown: str, after: datetime | None, before: datetime | None,
+    names: list[str], kinds: list[str],
+) -> list[tuple[datetime, str, int]]:
     """(hour, breakdown value, count) rows of a function's metrics."""
     m = hog_function_metrics
     column = m.c.metric_name if breakdown == "name" else m.c.metric_kind
