@@ -88,6 +88,8 @@ def test_update_and_soft_delete(api) -> None:
         ({"type": None}, "type"),
         ({"template_id": "template-slack"}, "template_id"),
         ({"template_id": None}, "template_id"),
+        ({"template_id": {"id": "template-webhook"}}, "template_id"),
+        ({"template_id": ["template-webhook"]}, "template_id"),
         ({"hog": "fetch('http://evil')"}, "hog"),
         ({"filters": {"events": "order"}}, "filters"),
         ({"filters": {"events": [{"id": 5, "type": "events"}]}}, "filters"),
@@ -131,7 +133,8 @@ def test_logs_and_metrics_of_a_new_destination(api) -> None:
     assert len(metrics["labels"]) == 3 and metrics["series"] == []
     assert api.get(url(api, f"{made['id']}/metrics/totals/")).json() == {"totals": {}}
     for bad in ("metrics/?interval=year", "metrics/?breakdown_by=level", "metrics/?after=yesterday",
-                "logs/?after=soon", "metrics/totals/?before=" + "9" * 70):  # fmt: skip
+                "logs/?after=soon", "metrics/totals/?before=" + "9" * 70, "logs/?after=-999999999d",
+                "metrics/?after=-99999999w"):  # fmt: skip
         response = api.get(url(api, f"{made['id']}/{bad}"))
         assert response.status_code == 400, (bad, response.text)
         assert set(response.json()) == {"type", "code", "detail", "attr"}

@@ -206,7 +206,7 @@ class HogFunctionService:
         if template_id is None:
             raise _invalid(f"A destination must be created from a template: use '{WEBHOOK_ID}'.", "template_id",
                            "required")  # fmt: skip
-        if template_id not in TEMPLATES:
+        if not isinstance(template_id, str) or template_id not in TEMPLATES:
             raise _invalid(f"No template found for id '{str(template_id)[:100]}'", "template_id")
         out["template_id"] = template_id
         template = TEMPLATES[template_id]
@@ -257,7 +257,10 @@ def relative_date(raw: str, now: datetime, attr: str) -> datetime:
     text = raw.strip()
     units = {"h": "hours", "d": "days", "w": "weeks", "m": "minutes"}
     if text.startswith("-") and text[-1:] in units and text[1:-1].isdigit() and len(text) <= 12:
-        return now - timedelta(**{units[text[-1]]: int(text[1:-1])})
+        try:
+            return now - timedelta(**{units[text[-1]]: int(text[1:-1])})
+        except OverflowError:
+            raise _invalid("Invalid date: it is out of range.", attr) from None
     if len(text) <= 64:
         try:
             value = datetime.fromisoformat(text.replace("Z", "+00:00"))
