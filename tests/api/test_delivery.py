@@ -198,3 +198,21 @@ def test_a_range_too_wide_for_one_read_is_matched_by_uuid(dapi, monkeypatch) -> 
         dapi.services.delivery.start()
         wait_for(lambda: len(receiver.answered) >= 5, what="all five matched despite the small reads")
     assert sorted(r.json()["event"]["uuid"] for r in receiver.answered) == sorted(sent)
+
+
+def test_filter_test_accounts_uses_the_projects_filters(dapi) -> None:
+    internal = [{"key": "email", "value": "@hedgerow.test", "operator": "not_icontains", "type": "person"}]
+    changed = dapi.patch(f"/api/projects/{dapi.project_id}/", {"test_account_filters": internal})
+    assert changed.status_code == 200, changed.text
+    with Receiver() as receiver:
+        destination(dapi, receiver.url + "/", filters={"filter_test_accounts": True})
+        capture(dapi, "$identify", "staff", **{"$set": {"email": "qa@hedgerow.test"}})
+        capture(dapi, "$identify", "customer", **{"$set": {"email": "ana@shop.io"}})
+        staff = capture(dapi, "order", "staff")
+        customer = capture(dapi, "order", "customer")
+        wait_for(lambda: any(r.json()["event"]["uuid"] == customer for r in receiver.answered), what="the customer")
+        capture(dapi, "done", "customer")
+        wait_for(lambda: any(r.json()["event"]["event"] == "done" for r in receiver.answered), what="a later event")
+    delivered = {r.json()["event"]["uuid"] for r in receiver.answered}
+    assert customer in delivered and staff not in delivered
+    assert all(r.json()["person"]["properties"]["email"] == "ana@shop.io" for r in receiver.answered)
