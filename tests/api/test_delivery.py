@@ -216,3 +216,18 @@ def test_filter_test_accounts_uses_the_projects_filters(dapi) -> None:
     delivered = {r.json()["event"]["uuid"] for r in receiver.answered}
     assert customer in delivered and staff not in delivered
     assert all(r.json()["person"]["properties"]["email"] == "ana@shop.io" for r in receiver.answered)
+
+
+def test_a_destination_whose_filters_cannot_run_holds_up_no_other(dapi) -> None:
+    """Action triggers compile to ``matchesAction(id)``; where it cannot run (no such action,
+    or no actions yet), that destination gets nothing and the others go on."""
+    with Receiver() as by_action, Receiver() as by_event:
+        action_fn = destination(dapi, by_action.url + "/", filters={"actions": [{"id": 999, "type": "actions"}]})
+        destination(dapi, by_event.url + "/", filters={"events": [{"id": "order", "type": "events"}]})
+        first = capture(dapi, "order")
+        wait_for(lambda: by_event.answered, what="the event destination's delivery")
+        second = capture(dapi, "order")
+        wait_for(lambda: len(by_event.answered) == 2, what="the next batch, matched too")
+    assert by_action.received == []
+    assert [r.json()["event"]["uuid"] for r in by_event.answered] == [first, second]
+    assert totals(dapi, action_fn).get("succeeded") is None

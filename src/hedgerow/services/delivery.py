@@ -38,7 +38,7 @@ from hedgerow.destinations import templating
 from hedgerow.destinations.filters import trigger_condition
 from hedgerow.destinations.legacy_webhook import PERSON_DISPLAY_NAME_PROPERTIES
 from hedgerow.destinations.send import Sender, Sent
-from hedgerow.errors import HedgerowError
+from hedgerow.errors import Exposed
 from hedgerow.hogql import CompileContext, compile_hogql
 from hedgerow.hogql.nodes import Value
 from hedgerow.hogql.property_filters import field, literal
@@ -218,9 +218,10 @@ class Delivery:
             while not self._stop.is_set():
                 try:
                     matched = await asyncio.to_thread(self.match_once)
-                except (HedgerowError, EventStoreError, StoreError):
+                except Exception:  # noqa: BLE001 - a store error or a bug: retried, never fatal
                     log.exception("matching events against destinations failed; will retry")
                     matched = 0
+                    await asyncio.sleep(1.0)
                 for fn_id in list(lanes):
                     if fn_id not in self._by_id or lanes[fn_id].done():
                         lanes.pop(fn_id).cancel()
@@ -271,8 +272,12 @@ class Delivery:
                outcomes: Outcomes) -> list[NewDelivery]:  # fmt: skip
         try:
             matched = self._query(fn, project, events)
-        except HedgerowError as exc:
-            detail = getattr(exc, "detail", str(exc))
+        except (EventStoreError, StoreError):
+            raise  # the batch is matched again, for every destination
+        except Exception as exc:  # noqa: BLE001 - this destination's filters fail, not the others'
+            if not isinstance(exc, Exposed):
+                log.exception("filtering events for destination %s failed", fn.id)
+            detail = exc.detail if isinstance(exc, Exposed) else f"internal error ({type(exc).__name__})"
             outcomes.count(fn.id, fn.project_id, "filtering_failed", "failure", len(events))
             outcomes.logs.append(LogLine(fn.id, fn.project_id, events[0][0], "ERROR",
                                          f"Error filtering {len(events)} events: {detail}"))  # fmt: skip
@@ -362,7 +367,7 @@ class Delivery:
                     continue
                 results = await asyncio.gather(*(attempt(d) for d in due))
                 await asyncio.to_thread(self._record, results)
-            except (StoreError, HedgerowError):
+            except Exception:  # noqa: BLE001 - a store error or a bug: retried, never fatal
                 log.exception("delivery lane of %s failed; will retry", fn_id)
                 await asyncio.sleep(1.0)
 
