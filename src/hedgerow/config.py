@@ -52,6 +52,13 @@ class Settings:
     log_level: str = "warning"
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or CIDRs of the proxies whose ``X-Forwarded-For`` is believed."""
+    site_url: str = ""
+    """The address users reach the server at, for links in deliveries (default: host and port)."""
+    webhooks_allow_private: bool = False
+    """Let deliveries go to loopback, link-local and private addresses."""
+    webhooks_retry_seconds: float = 5.0
+    """The first retry's delay; each further one waits twice as long."""
+    webhooks_max_attempts: int = 3
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -68,6 +75,10 @@ class Settings:
         if not self.events_url:
             url = f"duckdb:///{(self.data_dir / 'events.duckdb').resolve()}"
             object.__setattr__(self, "events_url", url)
+        if not self.site_url:
+            object.__setattr__(self, "site_url", f"http://{self.host}:{self.port}")
+        if self.webhooks_retry_seconds < 0 or self.webhooks_max_attempts < 1:
+            raise ConfigError("webhook retries need a delay >= 0 and at least one attempt")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port out of range: {self.port}")
         unknown = set(self.rate_limits) - set(DEFAULT_RATE_LIMITS)
@@ -83,6 +94,8 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         converters = {"port": int, "rate_limits_enabled": _truthy, "data_dir": Path,
+                      "webhooks_allow_private": _truthy, "webhooks_retry_seconds": float,
+                      "webhooks_max_attempts": int,
                       "trusted_proxies": lambda raw: tuple(raw.split(","))}  # fmt: skip
         for f in fields(cls):
             if f.name == "rate_limits":

@@ -101,6 +101,15 @@ RIGHT_KEY: dict[str, int] = {
     "agents_update": 404,
     "agents_destroy": 404,
     "audit_log_list": 200,
+    "hog_functions_list": 200,
+    "hog_functions_create": 400,
+    "hog_functions_retrieve": 404,
+    "hog_functions_partial_update": 404,
+    "hog_functions_update": 404,
+    "hog_functions_destroy": 405,
+    "hog_functions_logs_retrieve": 404,
+    "hog_functions_metrics_retrieve": 404,
+    "hog_functions_metrics_totals_retrieve": 404,
 }
 
 SELF_SERVICE_REFUSED = {

@@ -22,7 +22,9 @@ from hedgerow.services.cohorts import CohortService
 from hedgerow.services.definitions import DefinitionsService, MetaDefinitionSink
 from hedgerow.services.feature_flags import FlagService
 from hedgerow.services.flag_definitions import FlagDefinitions
+from hedgerow.services.delivery import Delivery
 from hedgerow.services.flag_evaluation import FlagEvaluation, PeopleLookup
+from hedgerow.services.hog_functions import HogFunctionService
 from hedgerow.services.keys import KeyService
 from hedgerow.services.persons import PersonsService
 from hedgerow.services.query import QueryService
@@ -96,6 +98,7 @@ class Services:
     flag_evaluation: FlagEvaluation
     project_for_token: TokenCache
     query: QueryService
+    hog_functions: HogFunctionService
     events: DuckDBEventStore | None = None
     ingestor: Ingestor | None = None
     persons: PersonsService | None = None
@@ -103,6 +106,7 @@ class Services:
     recordings: Recordings | None = None
     membership: CohortMembership | None = None
     cohort_calculator: CohortCalculator | None = None
+    delivery: Delivery | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, analytics: bool = False) -> "Services":
@@ -132,6 +136,7 @@ class Services:
             flag_evaluation=evaluation,
             project_for_token=TokenCache(projects),
             query=query,
+            hog_functions=HogFunctionService(meta),
         )
         if analytics:
             services._open_analytics()
@@ -151,8 +156,14 @@ class Services:
         self.ingestor.definitions.seed(*self.definition_sink.known())
         self.ingestor.start()
         self.persons = PersonsService(self.ingestor)
+        # Before the server answers: the outbox must be filled from the first event on.
+        self.delivery = Delivery(self.settings, self.meta, self.events, self.projects.get)
+        self.hog_functions.on_change = self.delivery.changed
+        self.delivery.start()
 
     def close(self) -> None:
+        if self.delivery is not None:
+            self.delivery.close()
         if self.cohort_calculator is not None:
             self.cohort_calculator.close()
         self.query.close()

@@ -13,6 +13,7 @@ from hedgerow.api.routes import (
     flags,
     health,
     insights,
+    hog_functions,
     organizations,
     personal_api_keys,
     persons,
@@ -46,6 +47,7 @@ TABLES: tuple[RouteTable, ...] = (
     actions.routes,
     insights.routes,
     dashboards.routes,
+    hog_functions.routes,
 )
 
 

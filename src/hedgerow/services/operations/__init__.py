@@ -12,6 +12,7 @@ from hedgerow.services.operations import (
     feature_flags,
     flag_definitions,
     insights,
+    hog_functions,
     organizations,
     persons,
     personal_api_keys,
@@ -35,4 +36,5 @@ CATALOGUE = Catalogue().merge(
     actions.operations,
     insights.operations,
     dashboards.operations,
+    hog_functions.operations,
 )

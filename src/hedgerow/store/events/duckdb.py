@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hedgerow.store.events.duckdb_inputs import Inputs
 from hedgerow.store.events.identity_rows import (
@@ -69,11 +70,23 @@ _MAYBE_IN = "hedgerow_maybe_in"
 _IDENTITY_IN = "hedgerow_identity_in"
 _GROUPS_IN = "hedgerow_groups_in"
 _GROUP_TYPES_IN = "hedgerow_group_types_in"
+_OUTBOX_IN = "hedgerow_outbox_in"
 _MAYBE_SCHEMA = pa.schema([("i", pa.int64()), ("team_id", pa.int32()), ("uuid", pa.string())])
+_OUTBOX_COLUMNS = ("c0", "c1", "c6")  # team_id, uuid, created_at of EVENT_ARROW_SCHEMA
+_OUTBOX_SCHEMA = pa.schema([EVENT_ARROW_SCHEMA.field(name) for name in _OUTBOX_COLUMNS])
 _INPUTS = {
     _EVENTS_IN: EVENT_ARROW_SCHEMA, _MAYBE_IN: _MAYBE_SCHEMA, _IDENTITY_IN: IDENTITY_LOG_IN,
-    _GROUPS_IN: GROUPS_IN, _GROUP_TYPES_IN: GROUP_TYPES_IN,
+    _GROUPS_IN: GROUPS_IN, _GROUP_TYPES_IN: GROUP_TYPES_IN, _OUTBOX_IN: _OUTBOX_SCHEMA,
 }  # fmt: skip
+_INSERT_OUTBOX = """
+INSERT INTO delivery_outbox (id, team_id, uuid, created_at)
+SELECT nextval('delivery_outbox_seq'), c0, CAST(c1 AS UUID), c6 FROM hedgerow_outbox_in
+"""
+_READ_OUTBOX = """
+SELECT id, team_id, CAST(uuid AS VARCHAR), created_at FROM delivery_outbox
+WHERE id > ? ORDER BY id LIMIT ?
+"""
+_PRUNE_OUTBOX = "DELETE FROM delivery_outbox WHERE id <= ?"
 
 _INSERT_EVENTS = """
 INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at,
@@ -236,6 +249,9 @@ class DuckDBEventStore:
         """Rows in the identity log (folded at ``fold_rows``)."""
         self._seq = last_seq
         """The last commit's sequence number (orders the identity log)."""
+        self.outbox_teams: frozenset[int] = frozenset()
+        """Projects whose committed events also go to the delivery outbox (set by delivery)."""
+        self._prune_outbox_to = 0
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -420,7 +436,7 @@ class DuckDBEventStore:
         try:
             events, skipped = self._events_to_write(cur, batch.events, batch.maybe)
             identity = identity_inputs(batch.changes, seq) if batch.changes else IdentityInputs()
-            tables, statements = _plan(events, identity)
+            tables, statements = _plan(events, identity, _outbox_rows(events, self.outbox_teams))
             try:
                 with self._inputs.filled(tables):
                     script = ";\n".join(["BEGIN TRANSACTION", *statements])
@@ -458,9 +474,30 @@ class DuckDBEventStore:
 
     def maintain(self) -> None:
         """Housekeeping between commits, on the writer thread: fold the identity log once
-        it holds ``fold_rows`` rows."""
+        it holds ``fold_rows`` rows, and drop outbox rows already matched."""
         if self._log_rows >= self.fold_rows:
             self.fold()
+        prune_to, self._prune_outbox_to = self._prune_outbox_to, 0
+        if prune_to:
+            try:
+                self._writer.execute(_PRUNE_OUTBOX, [prune_to])
+            except duckdb.Error as exc:
+                self._prune_outbox_to = max(self._prune_outbox_to, prune_to)
+                raise EventStoreError("could not prune the delivery outbox") from exc
+
+    # -- the delivery outbox ----------------------------------------------------------------
+
+    def read_outbox(self, after_id: int, limit: int) -> list[tuple[int, int, str, Any]]:
+        """Outbox rows after ``after_id`` in commit order: (id, team id, event uuid, created_at)."""
+        try:
+            return [tuple(row) for row in self._thread_cursor().execute(_READ_OUTBOX, [after_id, limit]).fetchall()]
+        except duckdb.Error as exc:
+            raise EventStoreError("could not read the delivery outbox") from exc
+
+    def prune_outbox(self, through_id: int) -> None:
+        """Have the writer drop outbox rows up to ``through_id`` (after its next commit: the
+        writer thread is the only one that writes)."""
+        self._prune_outbox_to = max(self._prune_outbox_to, through_id)
 
     def fold(self) -> None:
         """Move the identity log into the folded tables, in one transaction (writer thread,
@@ -505,12 +542,22 @@ def _create_tables(db: duckdb.DuckDBPyConnection) -> None:
         db.execute(ddl)
 
 
-def _plan(events: pa.Table | None, identity: IdentityInputs) -> tuple[dict[str, pa.Table], list[str]]:
+def _outbox_rows(events: pa.Table | None, teams: frozenset[int]) -> pa.Table | None:
+    """The outbox rows of a commit's events: those of projects with destinations."""
+    if events is None or not teams:
+        return None
+    mine = events.select(list(_OUTBOX_COLUMNS)).filter(pc.is_in(events.column("c0"), pa.array(list(teams), pa.int32())))
+    return mine if mine.num_rows else None
+
+
+def _plan(events: pa.Table | None, identity: IdentityInputs,
+          outbox: pa.Table | None = None) -> tuple[dict[str, pa.Table], list[str]]:  # fmt: skip
     """The inputs and statements of one commit (only those with rows)."""
     tables: dict[str, pa.Table] = {}
     statements: list[str] = []
     for name, table, *sql in (
         (_EVENTS_IN, events, _INSERT_EVENTS),
+        (_OUTBOX_IN, outbox, _INSERT_OUTBOX),
         (_IDENTITY_IN, identity.log, _APPEND_IDENTITY),
         (_GROUPS_IN, identity.groups, _DELETE_GROUPS, _INSERT_GROUPS),
         (_GROUP_TYPES_IN, identity.group_types, _INSERT_GROUP_TYPES),

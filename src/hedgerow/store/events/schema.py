@@ -220,8 +220,22 @@ CREATE TABLE IF NOT EXISTS static_cohort_people (
 )
 """
 
+DELIVERY_OUTBOX = (
+    "CREATE SEQUENCE IF NOT EXISTS delivery_outbox_seq",
+    """CREATE TABLE IF NOT EXISTS delivery_outbox (
+    id          BIGINT    NOT NULL,
+    team_id     INTEGER   NOT NULL,
+    uuid        UUID      NOT NULL,
+    created_at  TIMESTAMP NOT NULL
+)""",
+)
+"""Events of projects with destinations, numbered in commit order (written in the same
+transaction as the events): what destinations still have to be matched against. Rows are
+removed once matched (:meth:`DuckDBEventStore.prune_outbox`)."""
+
 TABLES: tuple[str, ...] = (
     EVENTS,
+    *DELIVERY_OUTBOX,
     IDENTITY_LOG,
     *(ddl for t in IDENTITY_TABLES for ddl in (t.create_folded(), t.create_view())),
     GROUPS,

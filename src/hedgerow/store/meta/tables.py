@@ -366,3 +366,75 @@ flag_hash_key_overrides = Table(
     Column("hash_key", String(400), nullable=False),
     UniqueConstraint("project_id", "person_uuid", "feature_flag_key", name="uq_flag_hash_key_override"),
 )
+
+hog_functions = Table(
+    "hog_functions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("project_id", Integer, nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("name", String(400), nullable=True),
+    Column("description", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("hog", Text, nullable=False),
+    Column("inputs_schema", JSON, nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("filters", JSON, nullable=False),
+    Column("masking", JSON, nullable=True),
+    Column("mappings", JSON, nullable=True),
+    Column("icon_url", Text, nullable=True),
+    Column("template_id", String(400), nullable=True),
+    Column("execution_order", Integer, nullable=True),
+    Column("created_by_id", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_hog_functions_project_id", "project_id"),
+)
+
+hog_function_deliveries = Table(
+    "hog_function_deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("hog_function_id", String(36), nullable=False),
+    Column("project_id", Integer, nullable=False),
+    Column("event_uuid", String(36), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_hog_function_deliveries_due", "hog_function_id", "next_attempt_at"),
+)
+"""Deliveries owed: a matching event's rendered request, until it succeeds or fails for good."""
+
+delivery_cursor = Table(
+    "delivery_cursor",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("outbox_id", BigInteger, nullable=False),
+)
+"""How far the events outbox has been matched against the destinations (one row)."""
+
+hog_function_logs = Table(
+    "hog_function_logs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("hog_function_id", String(36), nullable=False),
+    Column("project_id", Integer, nullable=False),
+    Column("instance_id", String(36), nullable=False),
+    Column("timestamp", DateTime(timezone=True), nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("message", Text, nullable=False),
+    Index("ix_hog_function_logs_function", "hog_function_id", "id"),
+)
+
+hog_function_metrics = Table(
+    "hog_function_metrics",
+    metadata,
+    Column("hog_function_id", String(36), primary_key=True),
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("metric_name", String(40), primary_key=True),
+    Column("metric_kind", String(20), nullable=False),
+    Column("project_id", Integer, nullable=False),
+    Column("count", BigInteger, nullable=False),
+)
