@@ -124,7 +124,7 @@ def list_actions(ctx: Context, args: ActionList) -> dict[str, Any]:
 
 
 @operations.operation("action.create", "action:write", input=ActionFields,
-                      tool=Tool("action-create", "Create an action", read_only=False,
+                      tool=Tool("action-create", "Create action", read_only=False,
                                 input_schema=ACTION_CREATE_SCHEMA))  # fmt: skip
 def create_action(ctx: Context, args: ActionFields) -> dict[str, Any]:
     """A new action, created by the caller."""
@@ -133,7 +133,7 @@ def create_action(ctx: Context, args: ActionFields) -> dict[str, Any]:
 
 
 @operations.operation("action.retrieve", "action:read", input=ActionId,
-                      tool=Tool("action-get", "Get an action", read_only=True, input_schema={
+                      tool=Tool("action-get", "Get action", read_only=True, input_schema={
                           "type": "object", "properties": {"id": {"type": "integer", "description": "The action's id"}},
                           "required": ["id"]}))  # fmt: skip
 def retrieve_action(ctx: Context, args: ActionId) -> dict[str, Any]:
@@ -142,12 +142,21 @@ def retrieve_action(ctx: Context, args: ActionId) -> dict[str, Any]:
     return action_json(ctx, ctx.services.actions.get(ctx.project, args.action_id))
 
 
-@operations.operation("action.update", "action:write", input=ActionUpdate)
+@operations.operation("action.update", "action:write", input=ActionUpdate,
+                      tool=Tool("action-update", "Update action", read_only=False, idempotent=True))  # fmt: skip
 def update_action(ctx: Context, args: ActionUpdate) -> dict[str, Any]:
     """Change an action; ``deleted: true`` soft-deletes it."""
     assert ctx.project is not None
     changes = {k: v for k, v in args.given().items() if k != "action_id"}
     return action_json(ctx, ctx.services.actions.update(ctx.project, args.action_id, changes))
+
+
+@operations.operation("action.delete", "action:write", input=ActionId,
+                      tool=Tool("action-delete", "Delete action", read_only=False, destructive=True))  # fmt: skip
+def delete_action(ctx: Context, args: ActionId) -> dict[str, Any]:
+    """Soft-delete an action (``deleted: true``), as PostHog's delete tool does."""
+    assert ctx.project is not None
+    return action_json(ctx, ctx.services.actions.update(ctx.project, args.action_id, {"deleted": True}))
 
 
 @operations.operation("action.destroy", "action:write", input=ActionId)
