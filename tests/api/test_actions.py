@@ -217,6 +217,8 @@ def test_cohort_of_people_who_performed_an_action(api) -> None:
     assert calculated["count"] == 1 and calculated["errors_calculating"] == 0
     members = api.get(cohorts_url(api) + f"{cohort['id']}/persons/").json()["results"]
     assert [m["distinct_ids"] for m in members] == [["ann"]]
+    legacy = api.post(cohorts_url(api), {"name": "Legacy CTA", "groups": [{"action_id": clicked["id"], "days": 7}]}).json()
+    assert _wait_calculated(api, legacy["id"])["count"] == 1
 
 
 def test_events_query_filters_by_action(project) -> None:

@@ -27,17 +27,26 @@ def test_agent_creates_lists_and_gets_actions(server) -> None:
         ("action-create", {"name": "Bought", "steps": steps}),
         ("actions-get-all", {}),
     )  # fmt: skip
-    assert {"action-create", "actions-get-all", "action-get"} <= set(tools)
+    assert {"action-create", "actions-get-all", "action-get", "action-update", "action-delete"} <= set(tools)
     assert not created.is_error, created
     action = created.structured_content
     assert action["name"] == "Bought" and action["steps"][0]["selector_regex"].startswith("(^|;)button")
     assert [a["id"] for a in listed.structured_content["results"]] == [action["id"]]
-    _, (got,) = mcp(server.url, writer["key"], ("action-get", {"id": action["id"]}))
+    _, (got, renamed, deleted) = mcp(
+        server.url, writer["key"],
+        ("action-get", {"id": action["id"]}),
+        ("action-update", {"id": action["id"], "name": "Bought pro"}),
+        ("action-delete", {"id": action["id"]}),
+    )  # fmt: skip
     assert not got.is_error and got.structured_content == action
+    assert renamed.structured_content["name"] == "Bought pro" and deleted.structured_content["deleted"] is True
+    create_again = mcp(server.url, writer["key"], ("action-create", {"name": "Bought", "steps": steps}))[1][0]
+    assert not create_again.is_error  # the deleted action's name is free again
 
     reader = _agent(server, "actions-reader", "action=read")
     tools, (refused,) = mcp(server.url, reader["key"], ("action-create", {"name": "Nope"}))
-    assert "actions-get-all" in tools and "action-create" not in tools and refused.is_error
+    assert "actions-get-all" in tools and refused.is_error
+    assert not {"action-create", "action-update", "action-delete"} & set(tools)
     admin = {"Authorization": f"Bearer {boot['personal_api_key']}"}
     after = httpx.get(f"{server.url}/api/projects/{boot['project_id']}/actions/", headers=admin).json()
-    assert [a["name"] for a in after["results"]] == ["Bought"]
+    assert [a["name"] for a in after["results"]] == ["Bought"] and after["results"][0]["id"] != action["id"]

@@ -14,6 +14,36 @@ from hedgerow.services.operations.organizations import user_basic, user_lookup
 
 operations = Catalogue()
 
+_MATCHING = {"type": ["string", "null"], "enum": ["exact", "contains", "regex", None]}
+ACTION_CREATE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "description": "Name of the action (unique among the project's actions)"},
+        "description": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "steps": {
+            "type": "array",
+            "description": "Steps, OR-ed: an event matches the action when it matches any step",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "event": {"type": ["string", "null"], "description": "Event name, e.g. $pageview, $autocapture"},
+                    "selector": {"type": ["string", "null"], "description": "CSS selector ($autocapture only)"},
+                    "tag_name": {"type": ["string", "null"]},
+                    "text": {"type": ["string", "null"]}, "text_matching": _MATCHING,
+                    "href": {"type": ["string", "null"]}, "href_matching": _MATCHING,
+                    "url": {"type": ["string", "null"]}, "url_matching": _MATCHING,
+                    "properties": {"type": ["array", "null"], "items": {"type": "object"},
+                                   "description": "Property filters: {key, value, operator, type}"},
+                },
+            },
+        },
+        "post_to_slack": {"type": "boolean"},
+        "slack_message_format": {"type": "string"},
+    },
+}  # fmt: skip
+"""PostHog's ``action-create`` arguments, typed for agents (the service checks them again)."""
+
 
 def step_json(step: dict[str, Any]) -> dict[str, Any]:
     """A step as PostHog's ``ActionStepJSONSerializer`` shows it, with the derived regex."""
@@ -94,7 +124,8 @@ def list_actions(ctx: Context, args: ActionList) -> dict[str, Any]:
 
 
 @operations.operation("action.create", "action:write", input=ActionFields,
-                      tool=Tool("action-create", "Create an action", read_only=False))  # fmt: skip
+                      tool=Tool("action-create", "Create action", read_only=False,
+                                input_schema=ACTION_CREATE_SCHEMA))  # fmt: skip
 def create_action(ctx: Context, args: ActionFields) -> dict[str, Any]:
     """A new action, created by the caller."""
     assert ctx.project is not None
@@ -102,19 +133,30 @@ def create_action(ctx: Context, args: ActionFields) -> dict[str, Any]:
 
 
 @operations.operation("action.retrieve", "action:read", input=ActionId,
-                      tool=Tool("action-get", "Get an action", read_only=True))  # fmt: skip
+                      tool=Tool("action-get", "Get action", read_only=True, input_schema={
+                          "type": "object", "properties": {"id": {"type": "integer", "description": "The action's id"}},
+                          "required": ["id"]}))  # fmt: skip
 def retrieve_action(ctx: Context, args: ActionId) -> dict[str, Any]:
     """One action (a soft-deleted one too, as in PostHog)."""
     assert ctx.project is not None
     return action_json(ctx, ctx.services.actions.get(ctx.project, args.action_id))
 
 
-@operations.operation("action.update", "action:write", input=ActionUpdate)
+@operations.operation("action.update", "action:write", input=ActionUpdate,
+                      tool=Tool("action-update", "Update action", read_only=False, idempotent=True))  # fmt: skip
 def update_action(ctx: Context, args: ActionUpdate) -> dict[str, Any]:
     """Change an action; ``deleted: true`` soft-deletes it."""
     assert ctx.project is not None
     changes = {k: v for k, v in args.given().items() if k != "action_id"}
     return action_json(ctx, ctx.services.actions.update(ctx.project, args.action_id, changes))
+
+
+@operations.operation("action.delete", "action:write", input=ActionId,
+                      tool=Tool("action-delete", "Delete action", read_only=False, destructive=True))  # fmt: skip
+def delete_action(ctx: Context, args: ActionId) -> dict[str, Any]:
+    """Soft-delete an action (``deleted: true``), as PostHog's delete tool does."""
+    assert ctx.project is not None
+    return action_json(ctx, ctx.services.actions.update(ctx.project, args.action_id, {"deleted": True}))
 
 
 @operations.operation("action.destroy", "action:write", input=ActionId)
