@@ -27,8 +27,7 @@ def test_create_from_the_webhook_template(api) -> None:
     assert [i["key"] for i in made["inputs_schema"]] == ["url", "method", "body", "headers", "debug"]
     assert made["inputs"] == {  # the template's defaults for what was not given
         "url": {"value": "https://example.com/hook"}, "method": {"value": "POST"},
-        "body": {"value": {"event": "{event}", "person": "{person}"}},
-        "headers": {"value": {"Content-Type": "application/json"}}, "debug": {"value": False},
+        "body": {"value": {"event": "{event}", "person": "{person}"}}, "debug": {"value": False},
     }  # fmt: skip
     assert made["filters"] == {"events": [{"id": "order", "type": "events"}]}
     assert "fetch(inputs.url" in made["hog"] and made["status"]["state"] == 1

@@ -37,7 +37,6 @@ WEBHOOK_INPUTS_SCHEMA: list[dict[str, Any]] = [
     },
     {
         "key": "headers", "type": "dictionary", "label": "Headers", "secret": False, "required": False,
-        "default": {"Content-Type": "application/json"},
     },
     {
         "key": "debug", "type": "boolean", "label": "Log responses",
