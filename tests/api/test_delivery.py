@@ -231,3 +231,53 @@ def test_a_destination_whose_filters_cannot_run_holds_up_no_other(dapi) -> None:
     assert by_action.received == []
     assert [r.json()["event"]["uuid"] for r in by_event.answered] == [first, second]
     assert totals(dapi, action_fn).get("succeeded") is None
+
+
+def action(api, name: str, steps: list[dict], **fields) -> dict:
+    response = api.post(f"/api/projects/{api.project_id}/actions/", {"name": name, "steps": steps, **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_destination_triggered_by_an_action_gets_exactly_the_events_the_action_matches(dapi) -> None:
+    """The action's steps decide (one definition of matching, ``matchesAction``): any step."""
+    checkout = action(dapi, "Checkout", [{"event": "$pageview", "url": "/checkout", "url_matching": "contains"},
+                                         {"event": "purchase"}])  # fmt: skip
+    with Receiver() as receiver:
+        destination(dapi, receiver.url + "/", filters={"actions": [{"id": checkout["id"], "type": "actions"}]})
+        on_page = capture(dapi, "$pageview", **{"$current_url": "https://shop.io/checkout?step=2"})
+        capture(dapi, "$pageview", **{"$current_url": "https://shop.io/home"})
+        bought = capture(dapi, "purchase")
+        capture(dapi, "refund")
+        marker = capture(dapi, "$pageview", **{"$current_url": "https://shop.io/checkout/done"})
+        wait_for(lambda: marker in {r.json()["event"]["uuid"] for r in receiver.answered}, what="the last match")
+    assert sorted(r.json()["event"]["uuid"] for r in receiver.answered) == sorted([on_page, bought, marker])
+
+
+def test_legacy_action_webhook_posts_the_formatted_message_to_the_projects_incoming_webhook(dapi) -> None:
+    """``post_to_slack`` + the project's ``slack_incoming_webhook`` (§9.2): a non-Slack
+    receiver gets ``{"text"}`` in Markdown; actions without ``post_to_slack`` post nothing;
+    turning it off stops the posts."""
+    with Receiver() as receiver:
+        response = dapi.patch(f"/api/projects/{dapi.project_id}/", {"slack_incoming_webhook": receiver.url + "/hook"})
+        assert response.status_code == 200, response.text
+        assert response.json()["slack_incoming_webhook"] == receiver.url + "/hook"
+        signed = action(dapi, "Signed up", [{"event": "signup"}], post_to_slack=True,
+                        slack_message_format="[action.name] by [person] with plan [event.properties.plan]")  # fmt: skip
+        action(dapi, "Quiet", [{"event": "signup"}])  # matches too, but does not post
+        capture(dapi, "$identify", "ana", **{"$set": {"email": "ana@shop.io"}})
+        event_uuid = capture(dapi, "signup", "ana", plan="pro")
+        wait_for(lambda: receiver.answered, what="the legacy webhook's post")
+        assert dapi.patch(f"/api/projects/{dapi.project_id}/actions/{signed['id']}/",
+                          {"post_to_slack": False}).status_code == 200  # fmt: skip
+        capture(dapi, "signup", "ana", plan="free")
+        sentinel_fn = destination(dapi, receiver.url + "/sentinel", filters={"events": [{"id": "signup", "type": "events"}]})
+        capture(dapi, "signup", "ana", plan="team")
+        wait_for(lambda: any(r.path == "/sentinel" for r in receiver.answered), what="a later delivery")
+    posts = [r for r in receiver.answered if r.path == "/hook"]
+    assert len(posts) == 1
+    text = posts[0].json()["text"]
+    base = f"{dapi.services.settings.site_url.rstrip('/')}/project/{dapi.project_id}"
+    assert text == f"[Signed up]({base}/data-management/actions/{signed['id']}) by [ana@shop.io]({base}/person/ana) with plan pro"
+    assert posts[0].headers["content-type"] == "application/json"
+    assert sentinel_fn["id"] and event_uuid

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from hedgerow import clock
 from hedgerow.errors import NotFound, ValidationError
@@ -131,6 +131,12 @@ class ActionService:
 
     def __init__(self, db: MetaDB) -> None:
         self._db = db
+        self.on_change: Callable[[], None] | None = None
+        """Called after an action is created or changed (its legacy webhook may start or stop)."""
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def search(self, project: Project, search: str | None = None) -> list[ActionRecord]:
         with self._db.read() as conn:
@@ -162,7 +168,9 @@ class ActionService:
         )  # fmt: skip
         with self._db.write() as conn:
             self._unique_name(conn, project.id, action.name, None)
-            return store.insert(conn, action)
+            created = store.insert(conn, action)
+        self._changed()
+        return created
 
     def update(self, project: Project, action_id: int, given: Mapping[str, Any]) -> ActionRecord:
         fields = _clean(given)
@@ -176,6 +184,7 @@ class ActionService:
                 self._unique_name(conn, project.id, fields["name"], action_id)
             changed = replace(found, **fields, updated_at=clock.now())
             store.save(conn, changed)
+        self._changed()
         return changed
 
     @staticmethod

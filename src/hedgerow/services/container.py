@@ -159,6 +159,8 @@ class Services:
         # Before the server answers: the outbox must be filled from the first event on.
         self.delivery = Delivery(self.settings, self.meta, self.events, self.projects.get)
         self.hog_functions.on_change = self.delivery.changed
+        self.actions.on_change = self.delivery.changed
+        self.projects.on_change = self.delivery.changed
         self.delivery.start()
 
     def close(self) -> None:

@@ -36,20 +36,29 @@ from hedgerow import clock
 from hedgerow.config import Settings
 from hedgerow.destinations import templating
 from hedgerow.destinations.filters import trigger_condition
-from hedgerow.destinations.legacy_webhook import PERSON_DISPLAY_NAME_PROPERTIES
+from hedgerow.destinations.legacy_webhook import (
+    PERSON_DISPLAY_NAME_PROPERTIES,
+    WebhookAction,
+    WebhookEvent,
+    WebhookProject,
+    webhook_request,
+)
 from hedgerow.destinations.send import Sender, Sent
 from hedgerow.errors import Exposed
 from hedgerow.hogql import CompileContext, compile_hogql
 from hedgerow.hogql.nodes import Value
 from hedgerow.hogql.property_filters import field, literal
+from hedgerow.services.actions import definition
 from hedgerow.store.events.duckdb import DuckDBEventStore
 from hedgerow.store.events.duckdb_query import execute
 from hedgerow.store.events.protocol import EventStoreError
 from hedgerow.store.errors import StoreError
+from hedgerow.store.meta import actions as action_store
 from hedgerow.store.meta import definitions
 from hedgerow.store.meta import hog_functions as store
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.hog_functions import HogFunctionRecord, LogLine, NewDelivery, Outcomes
+from hedgerow.store.meta.actions import ActionRecord
 from hedgerow.store.meta.tenancy import Project
 
 log = logging.getLogger(__name__)
@@ -69,6 +78,22 @@ MATCH_ROWS = 50_000
 UUIDS_PER_READ = 500
 _COLUMNS = ("uuid", "event", "distinct_id", "properties", "timestamp", "elements_chain", "person_id",
             "person.properties", "created_at")  # fmt: skip
+
+
+LEGACY_PREFIX = "action-webhook-"
+"""Lane ids of the legacy action webhooks (an action with ``post_to_slack`` posting to its
+project's ``slack_incoming_webhook``): matched, queued, retried and logged like destinations."""
+
+
+def legacy_lane(action: ActionRecord) -> HogFunctionRecord:
+    """The legacy webhook of ``action`` as a destination triggered by that action."""
+    return HogFunctionRecord(
+        id=f"{LEGACY_PREFIX}{action.id}", project_id=action.project_id, type="destination", name=action.name,
+        description="", enabled=True, deleted=False, hog="", inputs_schema=[], inputs={},
+        filters={"actions": [{"id": action.id, "type": "actions"}]}, masking=None, mappings=None, icon_url=None,
+        template_id=None, execution_order=None, created_by_id=action.created_by_id, created_at=action.created_at,
+        updated_at=action.updated_at,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -159,6 +184,8 @@ class Delivery:
         """project id -> Project (or None)"""
         self._destinations: dict[int, list[HogFunctionRecord]] = {}
         self._by_id: dict[str, HogFunctionRecord] = {}
+        self._legacy: dict[str, tuple[ActionRecord, str]] = {}
+        """lane id -> (action, the project's incoming webhook URL)"""
         self._reload = threading.Event()
         self._stop = threading.Event()
         self._rounds = 0
@@ -173,6 +200,16 @@ class Delivery:
         """Read the running destinations; the events store starts or stops filling the outbox."""
         with self.meta.read() as conn:
             running = store.running(conn, ["destination"])
+            posting = action_store.posting_to_slack(conn)
+        legacy: dict[str, tuple[ActionRecord, str]] = {}
+        for action in posting:
+            project = self.project(action.project_id)
+            url = project.settings.get("slack_incoming_webhook") if project is not None else None
+            if url:
+                lane = legacy_lane(action)
+                running.append(lane)
+                legacy[lane.id] = (action, url)
+        self._legacy = legacy
         by_project: dict[int, list[HogFunctionRecord]] = defaultdict(list)
         for fn in running:
             by_project[fn.project_id].append(fn)
@@ -287,7 +324,7 @@ class Delivery:
         owed = []
         for event in matched:
             try:
-                request = render_request(fn, invocation_globals(fn, event, project, self.settings.site_url))
+                request = self._request(fn, event, project)
             except templating.TemplateError as exc:
                 outcomes.count(fn.id, fn.project_id, "inputs_failed", "failure")
                 outcomes.logs.append(
@@ -295,6 +332,22 @@ class Delivery:
                 continue
             owed.append(NewDelivery(fn.id, fn.project_id, event.uuid, request))
         return owed
+
+    def _request(self, fn: HogFunctionRecord, event: MatchedEvent, project: Project) -> dict[str, Any]:
+        """The request ``fn`` makes for ``event``: its webhook template's, or the legacy
+        action webhook's message."""
+        legacy = self._legacy.get(fn.id)
+        if legacy is None:
+            return render_request(fn, invocation_globals(fn, event, project, self.settings.site_url))
+        action, url = legacy
+        names = project.settings.get("person_display_name_properties")
+        return webhook_request(
+            url,
+            WebhookAction(action.id or 0, action.name, action.slack_message_format),
+            WebhookEvent(event.uuid, event.event, event.distinct_id, _iso(event.timestamp), event.properties,
+                         event.person_properties if event.person_id else None),  # fmt: skip
+            WebhookProject(project.id, self.settings.site_url, tuple(names) if names else None),
+        )
 
     def _query(self, fn: HogFunctionRecord, project: Project, events: list[tuple[str, datetime]]) -> list[MatchedEvent]:
         """The batch's events that meet the destination's trigger condition, in event time."""
@@ -333,8 +386,9 @@ class Delivery:
         tree = tree.order_by(exp.Ordered(this=field("timestamp")), copy=False).limit(limit, copy=False)
         with self.meta.read() as conn:
             property_types = definitions.property_types(conn, project.id)
+            actions = {a.id: definition(a) for a in action_store.search(conn, project.id, include_deleted=True)}
         ctx = CompileContext(team_id=project.id, timezone="UTC", property_types=property_types,
-                             modifiers={"convertToProjectTimezone": False})  # fmt: skip
+                             modifiers={"convertToProjectTimezone": False}, actions=actions)  # fmt: skip
         compiled = compile_hogql(tree, ctx)
         cursor = self.events.cursor()
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import available_timezones
 
 from hedgerow.auth.keys import new_project_secret, new_project_token
@@ -41,6 +41,7 @@ DEFAULT_PROJECT_SETTINGS: dict[str, Any] = {
     "inject_web_apps": False,
     "surveys_opt_in": None,
     "primary_dashboard": None,
+    "slack_incoming_webhook": None,
 }
 
 
@@ -56,6 +57,8 @@ class ProjectService:
 
     def __init__(self, db: MetaDB) -> None:
         self._db = db
+        self.on_change: Callable[[], None] | None = None
+        """Called after a project's settings change (the legacy action webhook reads them)."""
 
     def bootstrap(self) -> Tenancy:
         """The first organization, its owner and its default project, created if missing."""
@@ -194,6 +197,8 @@ class ProjectService:
             tenancy.update_project(conn, project.id, **columns)
             updated = tenancy.get_project(conn, project.id)
         assert updated is not None
+        if self.on_change is not None:
+            self.on_change()
         return updated
 
 

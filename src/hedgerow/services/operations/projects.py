@@ -90,6 +90,7 @@ class ProjectUpdate(BaseModel):
     surveys_opt_in: bool | None = None
     inject_web_apps: bool | None = None
     primary_dashboard: int | None = None
+    slack_incoming_webhook: str | None = Field(default=None, max_length=500)
 
 
 def _detail(ctx: Context, project: Project) -> dict[str, Any]:

@@ -65,6 +65,12 @@ def search(conn: Connection, project_id: int, *, search: str | None = None,
     return [_record(row) for row in conn.execute(query)]
 
 
+def posting_to_slack(conn: Connection) -> list[ActionRecord]:
+    """Every project's live actions with ``post_to_slack`` on (the legacy webhook's triggers)."""
+    query = sa.select(actions).where(actions.c.deleted.is_(False), actions.c.post_to_slack.is_(True))
+    return [_record(row) for row in conn.execute(query.order_by(actions.c.id))]
+
+
 def named(conn: Connection, project_id: int, name: str, *, other_than: int | None = None) -> int | None:
     """The id of a live action of the project with exactly this name (another than ``other_than``)."""
     query = sa.select(actions.c.id).where(
