@@ -17,6 +17,7 @@ from hedgerow.services.cohort_calculation import CohortCalculator
 from hedgerow.services.cohort_membership import CohortMembership
 from hedgerow.services.cohorts import CohortService
 from hedgerow.services.definitions import DefinitionsService, MetaDefinitionSink
+from hedgerow.services.experiments import ExperimentService
 from hedgerow.services.feature_flags import FlagService
 from hedgerow.services.flag_definitions import FlagDefinitions
 from hedgerow.services.flag_evaluation import FlagEvaluation, PeopleLookup
@@ -84,6 +85,7 @@ class Services:
     agents: AgentService
     annotations: AnnotationService
     flags: FlagService
+    experiments: ExperimentService
     cohorts: CohortService
     flag_definitions: FlagDefinitions
     definitions: DefinitionsService
@@ -106,6 +108,7 @@ class Services:
         projects = ProjectService(meta)
         people = PeopleLookup(None)
         evaluation = FlagEvaluation(meta, people)
+        flags = FlagService(meta, on_change=evaluation.changed)
         services = cls(
             settings=settings,
             meta=meta,
@@ -115,7 +118,8 @@ class Services:
             keys=KeyService(meta),
             agents=AgentService(meta),
             annotations=AnnotationService(meta),
-            flags=FlagService(meta, on_change=evaluation.changed),
+            flags=flags,
+            experiments=ExperimentService(meta, flags),
             cohorts=CohortService(meta, on_change=evaluation.changed),
             flag_definitions=FlagDefinitions(meta, people),
             definitions=DefinitionsService(meta),

@@ -28,6 +28,7 @@ from hedgerow.auth.authorize import Refused
 from hedgerow.hogql import API_LIMITS, EXPORT_LIMITS, CompileContext, CompiledQuery, LimitContext, compile_hogql
 from hedgerow.insights import events_query
 from hedgerow.insights.kinds import KINDS as INSIGHT_KINDS
+from hedgerow.services.experiment_queries import KINDS as EXPERIMENT_KINDS
 from hedgerow.services.query_cache import ResultCache
 from hedgerow.services.query_jobs import JobsBusy, ProjectSlots, QueryJobs, Running, SlotsBusy
 from hedgerow.services.query_schema import (
@@ -273,6 +274,7 @@ KINDS: dict[str, QueryKind] = {
     "HogQLQuery": QueryKind(HogQLQuery, run_hogql, _hogql_filters_override, _hogql_variables_override),
     "EventsQuery": QueryKind(EventsQuery, run_events, _events_filters_override),
     **{name: QueryKind(model, run) for name, (model, run) in INSIGHT_KINDS.items()},
+    **{name: QueryKind(model, run) for name, (model, run) in EXPERIMENT_KINDS.items()},
 }
 """Query kind -> how to run it. Insights add their kinds here."""
 

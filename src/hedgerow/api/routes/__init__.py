@@ -6,6 +6,7 @@ from hedgerow.api.routes import (
     capture,
     cohorts,
     definitions,
+    experiments,
     feature_flags,
     flag_definitions,
     flags,
@@ -40,6 +41,7 @@ TABLES: tuple[RouteTable, ...] = (
     query.routes,
     agents.routes,
     annotations.routes,
+    experiments.routes,
 )
 
 

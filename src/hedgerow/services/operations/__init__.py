@@ -7,6 +7,7 @@ from hedgerow.services.operations import (
     audit,
     cohorts,
     definitions,
+    experiments,
     feature_flags,
     flag_definitions,
     organizations,
@@ -29,4 +30,5 @@ CATALOGUE = Catalogue().merge(
     agents.operations,
     audit.operations,
     annotations.operations,
+    experiments.operations,
 )
