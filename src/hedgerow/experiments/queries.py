@@ -18,7 +18,7 @@ from sqlglot import exp
 from hedgerow.hogql.property_filters import FilterEnv, field, property_filter
 from hedgerow.experiments.models import Breakdown, ExperimentMetric, MetricSource
 from hedgerow.insights import series as series_
-from hedgerow.insights.templates import and_, expr, select
+from hedgerow.insights.templates import and_, expr, select, value
 
 MULTIPLE = "$multiple"
 FLAG_CALLED = "$feature_flag_called"
@@ -67,7 +67,7 @@ def exposure_condition(exposure: Exposure) -> exp.Expression:
         expr("timestamp >= {f} AND timestamp <= {t}", f=exposure.date_from, t=exposure.date_to),
         expr("event = {e}", e=exposure.event),
         flag,
-        expr("{v} IN {variants}", v=variant, variants=exp.Tuple(expressions=[expr("{x}", x=k) for k in exposure.variants])),
+        expr("{v} IN {variants}", v=variant, variants=exp.Tuple(expressions=[value(k) for k in exposure.variants])),
         _filters(exposure.test_account_filters, exposure.timezone),
         _filters(exposure.properties, exposure.timezone),
     )
