@@ -90,12 +90,24 @@ class ExperimentList(Paged):
 
 
 class ExperimentFields(BaseModel):
-    """The writable fields; checked by the experiment service in PostHog's words."""
+    """The writable fields (the main ones named for agents' tools); checked by the experiment
+    service in PostHog's words, first error first."""
 
     model_config = ConfigDict(extra="allow")
+    name: Any = None
+    description: Any = None
+    feature_flag_key: Any = None
+    parameters: Any = Field(None, description="{'feature_flag_variants': [{'key': 'control', "
+                                              "'rollout_percentage': 50}, ...], 'ensure_experience_continuity': bool}")
+    metrics: Any = None
+    metrics_secondary: Any = None
+    start_date: Any = None
+    end_date: Any = None
+    exposure_criteria: Any = None
+    stats_config: Any = None
 
     def given(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+        return self.model_dump(exclude_unset=True)
 
 
 class ExperimentId(BaseModel):
@@ -164,7 +176,8 @@ def retrieve_experiment(ctx: Context, args: ExperimentId) -> dict[str, Any]:
 def update_experiment(ctx: Context, args: ExperimentUpdate) -> dict[str, Any]:
     """Change an experiment; a ``start_date`` on a draft launches it (its flag is activated),
     ``deleted: true`` soft-deletes it."""
-    updated = ctx.services.experiments.update(ctx.project_id, args.experiment_id, ctx.user_id, args.given())
+    changes = {k: v for k, v in args.given().items() if k != "experiment_id"}
+    updated = ctx.services.experiments.update(ctx.project_id, args.experiment_id, ctx.user_id, changes)
     return experiment_json(ctx, updated)
 
 
