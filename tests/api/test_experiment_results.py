@@ -210,3 +210,15 @@ def test_bad_metrics_are_refused(project, bad_metric) -> None:
     made = experiment(project)
     body = run(project, {"kind": "ExperimentQuery", "experiment_id": made["id"], "metric": bad_metric}, 400)
     assert body["type"] == "invalid_request" and body["detail"].startswith("JSON parse error")
+
+
+def test_exposure_days_are_the_projects_local_days(project) -> None:
+    project.services.projects.update(project.services.projects.get(project.project_id),
+                                     {"timezone": "Pacific/Kiritimati"})  # UTC+14  # fmt: skip
+    made = experiment(project)
+    body = run(project, {"kind": "ExperimentExposureQuery", "experiment_id": made["id"]})
+    # p1 is exposed at 10:00 UTC on Jan 2, which is midnight starting Jan 3 there; p2 at 09:00 UTC stays on Jan 2
+    assert body["timeseries"][0] == {"variant": "control", "days": [f"2024-01-{d:02d}" for d in range(1, 11)],
+                                     "exposure_counts": [0, 1, 2, 2, 2, 2, 2, 2, 2, 2]}  # fmt: skip
+    assert body["date_range"] == {"date_from": "2024-01-01T14:00:00+14:00", "date_to": "2024-01-10T14:00:00+14:00",
+                                  "explicitDate": True}  # fmt: skip

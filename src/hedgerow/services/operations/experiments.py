@@ -3,7 +3,6 @@ and their results as PostHog's MCP tool reads them."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any, ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -13,30 +12,11 @@ from hedgerow.errors import Exposed, ValidationError
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.experiments import ExperimentRecord, status
+from hedgerow.services.flag_definitions import flag_definition
 from hedgerow.services.operations.organizations import user_basic, user_lookup
 from hedgerow.services.operations.query import refused_data
-from hedgerow.services.records import FlagRecord
 
 operations = Catalogue()
-
-
-def flag_minimal(flag: FlagRecord) -> dict[str, Any]:
-    """The flag behind an experiment as PostHog's ``MinimalFeatureFlagSerializer`` shows it."""
-    return {
-        "id": flag.id,
-        "team_id": flag.project_id,
-        "name": flag.name,
-        "key": flag.key,
-        "filters": copy.deepcopy(flag.filters),
-        "deleted": flag.deleted,
-        "active": flag.active,
-        "ensure_experience_continuity": flag.ensure_experience_continuity,
-        "has_encrypted_payloads": flag.has_encrypted_payloads,
-        "version": flag.version,
-        "evaluation_runtime": flag.evaluation_runtime,
-        "bucketing_identifier": flag.bucketing_identifier,
-        "evaluation_tags": [],
-    }
 
 
 def experiment_json(ctx: Context, experiment: ExperimentRecord, users: Any = None) -> dict[str, Any]:
@@ -50,7 +30,7 @@ def experiment_json(ctx: Context, experiment: ExperimentRecord, users: Any = Non
         "start_date": clock.iso(experiment.start_date),
         "end_date": clock.iso(experiment.end_date),
         "feature_flag_key": flag.key,
-        "feature_flag": flag_minimal(flag),
+        "feature_flag": flag_definition(flag),
         "holdout": None,
         "holdout_id": None,
         "exposure_cohort": None,
