@@ -222,3 +222,19 @@ def test_exposure_days_are_the_projects_local_days(project) -> None:
                                      "exposure_counts": [0, 1, 2, 2, 2, 2, 2, 2, 2, 2]}  # fmt: skip
     assert body["date_range"] == {"date_from": "2024-01-01T14:00:00+14:00", "date_to": "2024-01-10T14:00:00+14:00",
                                   "explicitDate": True}  # fmt: skip
+
+
+def test_hostile_ids_and_ranges_get_4xx(project) -> None:
+    huge = 2**63
+    body = run(project, {"kind": "ExperimentQuery", "experiment_id": huge,
+                         "metric": {"kind": "ExperimentMetric", "metric_type": "mean", "source": PURCHASES}}, 404)
+    assert set(body) == {"type", "code", "detail", "attr"}
+    assert project.get(f"/api/projects/{project.project_id}/experiments/{huge}/").status_code == 404
+    ancient = experiment(project, start_date="0001-01-01T00:00:00Z", end_date="9999-12-31T00:00:00Z")
+    run(project, {"kind": "ExperimentExposureQuery", "experiment_id": ancient["id"]}, 400)
+    for spec in ({"metric_type": "mean", "source": PURCHASES, "conversion_window": 100_000,
+                  "conversion_window_unit": "month"},
+                 {"metric_type": "funnel", "series": STEPS, "conversion_window": 5, "conversion_window_unit": "week"}):
+        response = project.post(f"/api/projects/{project.project_id}/query/", {"query": {
+            "kind": "ExperimentQuery", "experiment_id": ancient["id"], "metric": {"kind": "ExperimentMetric", **spec}}})
+        assert response.status_code == 400, response.text

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from hedgerow.errors import ValidationError
 from hedgerow.hogql.property_filters import FilterEnv, field, property_filter
 from hedgerow.experiments.models import Breakdown, ExperimentMetric, MetricSource
 from hedgerow.insights import series as series_
@@ -117,11 +118,18 @@ def daily_exposures(exposure: Exposure) -> exp.Expression:
 # -- metric sources ----------------------------------------------------------------------------
 
 
+def until(exposure: Exposure, window_seconds: int) -> dt.datetime:
+    """The end of the experiment extended by a conversion window (refused past the calendar's end)."""
+    try:
+        return exposure.date_to + dt.timedelta(seconds=window_seconds)
+    except OverflowError:
+        raise ValidationError("The conversion window runs past the year 9999", attr="conversion_window") from None
+
+
 def source_condition(source: MetricSource, exposure: Exposure, window_seconds: int) -> exp.Expression:
     """A source's events in the experiment range (extended by the conversion window)."""
-    until = exposure.date_to + dt.timedelta(seconds=window_seconds)
     return and_(
-        expr("timestamp >= {f} AND timestamp < {t}", f=exposure.date_from, t=until),
+        expr("timestamp >= {f} AND timestamp < {t}", f=exposure.date_from, t=until(exposure, window_seconds)),
         series_.event_condition(source.event),
         _filters(source.properties, exposure.timezone),
     )
@@ -263,7 +271,7 @@ def funnel_events(metric: ExperimentMetric, exposure: Exposure, base: dt.datetim
     breakdowns = metric.breakdowns()
     n = len(breakdowns)
     exposures, holes = _exposures_text(breakdowns)
-    until = exposure.date_to + dt.timedelta(seconds=metric.window_seconds())
+    last = until(exposure, metric.window_seconds())
     steps = [series_.condition(step, None, exposure.timezone) for step in metric.series]
     code = expr("dateDiff('millisecond', toDateTime({base}), timestamp) * {shift}",
                 base=int(base.timestamp()), shift=1 << (len(steps) + 1))  # fmt: skip
@@ -271,7 +279,7 @@ def funnel_events(metric: ExperimentMetric, exposure: Exposure, base: dt.datetim
         code = exp.Add(this=code, expression=expr("if({c}, {bit}, 0)", c=condition, bit=1 << bit))
     candidates = exp.or_(
         exp.Paren(this=exposure_condition(exposure)),
-        exp.Paren(this=and_(expr("timestamp >= {f} AND timestamp <= {t}", f=exposure.date_from, t=until),
+        exp.Paren(this=and_(expr("timestamp >= {f} AND timestamp <= {t}", f=exposure.date_from, t=last),
                             exp.or_(*(exp.Paren(this=s) for s in steps)))),
     )  # fmt: skip
     return select(

@@ -23,6 +23,8 @@ from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, now, run_rows
 
 CONTROL = "control"
 SRM_MINIMUM_SAMPLE_SIZE = 100
+MAX_EXPOSURE_DAYS = 3660
+"""The exposure insight lists every day of the experiment: at most ten years of them."""
 DEFAULT_FUNNEL_WINDOW = 3 * 365 * 86400
 """A funnel metric without a conversion window counts every step event (PostHog: three years)."""
 
@@ -90,6 +92,9 @@ def run_exposures(ctx: Runner, setup: Setup) -> dict[str, Any]:
     if setup.start_date is None:
         return {"kind": "ExperimentExposureQuery", "timeseries": [], "total_exposures": {}, "date_range": date_range}
     exposure = exposure_of(setup)
+    if (exposure.date_to - exposure.date_from).days > MAX_EXPOSURE_DAYS:
+        raise ValidationError(f"The experiment spans more than {MAX_EXPOSURE_DAYS} days: its exposures cannot be "
+                              "shown day by day", attr="start_date")  # fmt: skip
     rows, hogql = run_rows(ctx, queries.daily_exposures(exposure))
     daily: dict[str, dict[dt.date, int]] = defaultdict(dict)
     for day, variant, count in rows:

@@ -60,7 +60,9 @@ def insert(conn: Connection, experiment: ExperimentRecord) -> ExperimentRecord:
 
 
 def get(conn: Connection, project_id: int, experiment_id: int) -> ExperimentRecord | None:
-    """A live (not deleted) experiment of the project."""
+    """A live (not deleted) experiment of the project (None for ids no row can have)."""
+    if not 0 < experiment_id < 2**63:
+        return None
     query = sa.select(experiments).where(
         experiments.c.id == experiment_id, experiments.c.project_id == project_id, experiments.c.deleted.is_(False)
     )
