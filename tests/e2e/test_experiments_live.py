@@ -111,3 +111,21 @@ def test_significant_and_insignificant_outcomes(server) -> None:
     assert found["exposures"]["total_exposures"] == seen["big-win"]
     [primary] = found["metrics"]["primary"]["results"]
     assert primary["index"] == 0 and primary["data"]["variant_results"][0]["significant"] is True
+
+
+def test_agent_creates_and_reads_an_experiment_over_mcp(server) -> None:
+    agent = _agent(server, "experiment-writer", "experiment=full")
+    tools, (made, bad) = mcp(server.url, agent["key"],
+                             ("experiment-create", {"name": "Pricing", "feature_flag_key": "pricing-test"}),
+                             ("experiment-create", {"name": "No control", "feature_flag_key": "bad", "parameters": {
+                                 "feature_flag_variants": [{"key": "a", "rollout_percentage": 50},
+                                                           {"key": "b", "rollout_percentage": 50}]}}))  # fmt: skip
+    assert {"experiment-create", "experiment-get"} <= tools
+    assert not made.is_error, made
+    created = made.structured_content
+    assert created["feature_flag"]["key"] == "pricing-test" and created["status"] == "draft"
+    assert bad.is_error and "control variant" in bad.content[0].text
+    _, (read,) = mcp(server.url, agent["key"], ("experiment-get", {"experimentId": created["id"]}))
+    assert not read.is_error and read.structured_content["name"] == "Pricing"
+    listed = httpx.get(f"{server.api}/experiments/", headers=server.admin).json()
+    assert [e["name"] for e in listed["results"]] == ["Pricing"]
