@@ -20,6 +20,7 @@ from hedgerow.services.cohort_calculation import CohortCalculator
 from hedgerow.services.cohort_membership import CohortMembership
 from hedgerow.services.cohorts import CohortService
 from hedgerow.services.definitions import DefinitionsService, MetaDefinitionSink
+from hedgerow.services.experiments import ExperimentService
 from hedgerow.services.feature_flags import FlagService
 from hedgerow.services.flag_definitions import FlagDefinitions
 from hedgerow.services.delivery import Delivery
@@ -92,6 +93,7 @@ class Services:
     insights: InsightService
     dashboards: DashboardService
     flags: FlagService
+    experiments: ExperimentService
     cohorts: CohortService
     flag_definitions: FlagDefinitions
     definitions: DefinitionsService
@@ -117,6 +119,7 @@ class Services:
         people = PeopleLookup(None)
         evaluation = FlagEvaluation(meta, people)
         query = QueryService(meta, None)
+        flags = FlagService(meta, on_change=evaluation.changed)
         services = cls(
             settings=settings,
             meta=meta,
@@ -129,7 +132,8 @@ class Services:
             actions=ActionService(meta),
             insights=InsightService(meta, query.check),
             dashboards=DashboardService(meta),
-            flags=FlagService(meta, on_change=evaluation.changed),
+            flags=flags,
+            experiments=ExperimentService(meta, flags),
             cohorts=CohortService(meta, on_change=evaluation.changed),
             flag_definitions=FlagDefinitions(meta, people),
             definitions=DefinitionsService(meta),

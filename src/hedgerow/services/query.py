@@ -32,6 +32,7 @@ from hedgerow.services.actions import ActionService
 from hedgerow.insights.kinds import KINDS as INSIGHT_KINDS
 from hedgerow.insights.kinds import SOURCES as INSIGHT_SOURCES
 from hedgerow.insights.models import DateRange
+from hedgerow.services.experiment_queries import KINDS as EXPERIMENT_KINDS
 from hedgerow.services.query_cache import ResultCache
 from hedgerow.services.query_jobs import JobsBusy, ProjectSlots, QueryJobs, Running, SlotsBusy
 from hedgerow.services.query_schema import (
@@ -310,6 +311,7 @@ KINDS: dict[str, QueryKind] = {
     "EventsQuery": QueryKind(EventsQuery, run_events, _events_filters_override),
     **{name: QueryKind(model, run, _insight_filters_override) for name, (model, run) in INSIGHT_SOURCES.items()},
     "InsightVizNode": QueryKind(*INSIGHT_KINDS["InsightVizNode"]),
+    **{name: QueryKind(model, run) for name, (model, run) in EXPERIMENT_KINDS.items()},
 }
 """Query kind -> how to run it. Insights add their kinds here."""
 

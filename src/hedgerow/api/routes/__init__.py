@@ -8,6 +8,7 @@ from hedgerow.api.routes import (
     cohorts,
     dashboards,
     definitions,
+    experiments,
     feature_flags,
     flag_definitions,
     flags,
@@ -48,6 +49,7 @@ TABLES: tuple[RouteTable, ...] = (
     insights.routes,
     dashboards.routes,
     hog_functions.routes,
+    experiments.routes,
 )
 
 

@@ -9,6 +9,7 @@ from hedgerow.services.operations import (
     cohorts,
     dashboards,
     definitions,
+    experiments,
     feature_flags,
     flag_definitions,
     insights,
@@ -37,4 +38,5 @@ CATALOGUE = Catalogue().merge(
     insights.operations,
     dashboards.operations,
     hog_functions.operations,
+    experiments.operations,
 )

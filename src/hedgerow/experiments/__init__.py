@@ -1,0 +1,1 @@
+"""Experiments' results: exposures, per-variant metric sums, and the statistics over them."""
