@@ -95,11 +95,18 @@ def test_agent_saves_insights_and_builds_a_dashboard_over_mcp(server) -> None:
     assert refused_rest.status_code == 403
     assert len(httpx.get(f"{base}/insights/", headers=admin).json()["results"]) == 3
 
-    tools, (gone, board_gone) = mcp(
+    tools, (second_board, added, person_added, gone, board_gone) = mcp(
         server.url, agent["key"],
+        ("dashboard-create", {"data": {"name": "Second"}}),
+        ("add-insight-to-dashboard", {"data": {"insightId": short_id, "dashboardId": board.structured_content["id"] + 1}}),
+        ("add-insight-to-dashboard", {"data": {"insightId": personal.json()["short_id"],
+                                               "dashboardId": board.structured_content["id"]}}),
         ("insight-delete", {"insightId": short_id}),
         ("dashboard-delete", {"dashboardId": board.structured_content["id"]}),
     )  # fmt: skip
+    assert added.structured_content["dashboards"] == [board.structured_content["id"], second_board.structured_content["id"]]
+    assert person_added.is_error and "persons" in person_added.content[0].text
+    assert httpx.get(f"{base}/insights/{personal.json()['id']}/", headers=admin).json()["dashboards"] == []
     assert gone.structured_content["deleted"] is True and board_gone.structured_content["deleted"] is True
     assert httpx.get(f"{base}/insights/{short_id}/", headers=admin).status_code == 404
     assert httpx.get(f"{base}/dashboards/{board.structured_content['id']}/", headers=admin).status_code == 404

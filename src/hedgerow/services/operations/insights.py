@@ -344,13 +344,19 @@ def retrieve_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
 def update_insight(ctx: Context, args: InsightUpdate) -> dict[str, Any]:
     """Change an insight; ``deleted: true`` soft-deletes it (and its tiles), ``false`` restores."""
     assert ctx.project is not None
-    given = _wrapped_for_mcp(ctx, args.given())
+    return checked_update(ctx, args.insight_id, _wrapped_for_mcp(ctx, args.given()))
+
+
+def checked_update(ctx: Context, key: int | str, given: dict[str, Any]) -> dict[str, Any]:
+    """Update an insight; for a caller whose queries are checked, the query it will hold
+    (new or current) is checked first, so a refused update changes nothing."""
+    assert ctx.project is not None
     query = given.get("query")
     if "query" not in given and refused_data(ctx):
         restoring = given.get("deleted") is False
-        query = ctx.services.insights.get(ctx.project, args.insight_id, include_deleted=restoring).query
+        query = ctx.services.insights.get(ctx.project, key, include_deleted=restoring).query
     result = _checked_result(ctx, query)
-    insight = ctx.services.insights.update(ctx.project, args.insight_id, ctx.user_id, given)
+    insight = ctx.services.insights.update(ctx.project, key, ctx.user_id, given)
     return one_json(ctx, insight, ResultOptions(), result=result)
 
 
