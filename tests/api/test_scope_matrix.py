@@ -45,6 +45,18 @@ RIGHT_KEY: dict[str, int] = {
     "annotations_partial_update": 404,
     "annotations_update": 404,
     "annotations_destroy": 405,
+    "insights_list": 200,
+    "insights_create": 201,  # every field is optional, as in PostHog's serializer
+    "insights_retrieve": 404,
+    "insights_partial_update": 404,
+    "insights_update": 404,
+    "insights_destroy": 405,
+    "dashboards_list": 200,
+    "dashboards_create": 201,
+    "dashboards_retrieve": 404,
+    "dashboards_partial_update": 404,
+    "dashboards_update": 404,
+    "dashboards_destroy": 405,
     "feature_flags_list": 200,
     "feature_flags_create": 400,
     "feature_flags_retrieve": 404,
@@ -83,18 +95,6 @@ RIGHT_KEY: dict[str, int] = {
     "agents_update": 404,
     "agents_destroy": 404,
     "audit_log_list": 200,
-    "insights_list": 200,
-    "insights_create": 201,  # every field is optional, as in PostHog's serializer
-    "insights_retrieve": 404,
-    "insights_partial_update": 404,
-    "insights_update": 404,
-    "insights_destroy": 405,
-    "dashboards_list": 200,
-    "dashboards_create": 201,
-    "dashboards_retrieve": 404,
-    "dashboards_partial_update": 404,
-    "dashboards_update": 404,
-    "dashboards_destroy": 405,
 }
 
 SELF_SERVICE_REFUSED = {

@@ -13,15 +13,15 @@ from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.ingest.pipeline import Project as IngestProject
 from hedgerow.services.agents import AgentService
 from hedgerow.services.annotations import AnnotationService
+from hedgerow.services.dashboards import DashboardService
+from hedgerow.services.insights import InsightService
 from hedgerow.services.cohort_calculation import CohortCalculator
 from hedgerow.services.cohort_membership import CohortMembership
 from hedgerow.services.cohorts import CohortService
-from hedgerow.services.dashboards import DashboardService
 from hedgerow.services.definitions import DefinitionsService, MetaDefinitionSink
 from hedgerow.services.feature_flags import FlagService
 from hedgerow.services.flag_definitions import FlagDefinitions
 from hedgerow.services.flag_evaluation import FlagEvaluation, PeopleLookup
-from hedgerow.services.insights import InsightService
 from hedgerow.services.keys import KeyService
 from hedgerow.services.persons import PersonsService
 from hedgerow.services.query import QueryService
@@ -85,6 +85,8 @@ class Services:
     keys: KeyService
     agents: AgentService
     annotations: AnnotationService
+    insights: InsightService
+    dashboards: DashboardService
     flags: FlagService
     cohorts: CohortService
     flag_definitions: FlagDefinitions
@@ -92,8 +94,6 @@ class Services:
     flag_evaluation: FlagEvaluation
     project_for_token: TokenCache
     query: QueryService
-    insights: InsightService
-    dashboards: DashboardService
     events: DuckDBEventStore | None = None
     ingestor: Ingestor | None = None
     persons: PersonsService | None = None
@@ -120,6 +120,8 @@ class Services:
             keys=KeyService(meta),
             agents=AgentService(meta),
             annotations=AnnotationService(meta),
+            insights=InsightService(meta, query.check),
+            dashboards=DashboardService(meta),
             flags=FlagService(meta, on_change=evaluation.changed),
             cohorts=CohortService(meta, on_change=evaluation.changed),
             flag_definitions=FlagDefinitions(meta, people),
@@ -127,8 +129,6 @@ class Services:
             flag_evaluation=evaluation,
             project_for_token=TokenCache(projects),
             query=query,
-            insights=InsightService(meta, query.check),
-            dashboards=DashboardService(meta),
         )
         if analytics:
             services._open_analytics()

@@ -12,7 +12,7 @@ from hedgerow import clock
 from hedgerow.errors import NotFound, ValidationError
 from hedgerow.ids import parse_id
 from hedgerow.services.dashboard_limits import check_dashboard_room, check_tile_room
-from hedgerow.services.fields import boolean_field, char_field, json_object, tag_list
+from hedgerow.services.fields import boolean, json_object, optional_text, tag_list
 from hedgerow.services.insights import insert_insight
 from hedgerow.store.meta import dashboards as store
 from hedgerow.store.meta import insights as insight_store
@@ -31,11 +31,6 @@ TILE_DISPLAY_FIELDS = ("layouts", "color", "filters_overrides", "show_descriptio
                        "deleted")  # fmt: skip
 
 
-def _text(value: Any, attr: str, max_length: int) -> str | None:
-    """DRF's ``CharField(allow_null=True, allow_blank=True)``."""
-    return char_field(value, attr, max_length=max_length, allow_null=True, allow_blank=True)
-
-
 def _optional_pk(value: Any, attr: str) -> int | None:
     if value is None:
         return None
@@ -52,12 +47,12 @@ def _clean(given: Any) -> dict[str, Any]:
                               f"{type(given).__name__}.", attr="non_field_errors")  # fmt: skip
     out: dict[str, Any] = {}
     if "name" in given:
-        out["name"] = _text(given["name"], "name", MAX_NAME)
+        out["name"] = optional_text(given["name"], "name", MAX_NAME)
     if "description" in given:
-        out["description"] = _text(given["description"], "description", 100_000) or ""
+        out["description"] = optional_text(given["description"], "description", 100_000) or ""
     for name in ("pinned", "deleted"):
         if name in given:
-            out[name] = boolean_field(given[name], name)
+            out[name] = boolean(given[name], name)
     if "filters" in given and given["filters"]:
         out["filters"] = json_object(given["filters"], "filters", "Filters must be a dictionary")
     if "variables" in given and given["variables"]:
@@ -76,12 +71,12 @@ def _clean(given: Any) -> dict[str, Any]:
                                   attr="restriction_level")  # fmt: skip
         out["restriction_level"] = int(level)
     if given.get("use_template"):
-        template = _text(given["use_template"], "use_template", 400)
+        template = optional_text(given["use_template"], "use_template", 400)
         raise ValidationError(f"Invalid template provided: {template}", attr="use_template")
     if "use_dashboard" in given:
         out["use_dashboard"] = _optional_pk(given["use_dashboard"], "use_dashboard")
     if "delete_insights" in given:
-        out["delete_insights"] = boolean_field(given["delete_insights"], "delete_insights")
+        out["delete_insights"] = boolean(given["delete_insights"], "delete_insights")
     if "duplicate_tiles" in given:
         out["duplicate_tiles"] = bool(given["duplicate_tiles"])
     if "tiles" in given:
@@ -105,15 +100,15 @@ def _tiles(raw: Any) -> list[dict[str, Any]]:
         if "layouts" in item:
             tile["layouts"] = json_object(item["layouts"] or {}, "layouts", "Layouts must be a dictionary")
         if "color" in item:
-            tile["color"] = _text(item["color"], "color", 400)
+            tile["color"] = optional_text(item["color"], "color", 400)
         if "filters_overrides" in item:
             overrides = item["filters_overrides"]
             tile["filters_overrides"] = None if overrides is None else json_object(overrides, "filters_overrides")
         for name in ("show_description", "transparent_background"):
             if name in item:
-                tile[name] = None if item[name] is None else boolean_field(item[name], name)
+                tile[name] = None if item[name] is None else boolean(item[name], name)
         if "deleted" in item:
-            tile["deleted"] = boolean_field(item["deleted"], "deleted")
+            tile["deleted"] = boolean(item["deleted"], "deleted")
         text = item.get("text")
         if text:
             if not isinstance(text, dict):
@@ -121,7 +116,7 @@ def _tiles(raw: Any) -> list[dict[str, Any]]:
             body = text.get("body")
             if isinstance(body, str) and len(body) > MAX_TEXT_BODY:
                 raise ValidationError("Text body cannot exceed 4000 characters", code="max_length", attr="text")
-            tile["text"] = {"id": _optional_pk(text.get("id"), "text"), "body": _text(body, "text", MAX_TEXT_BODY)}
+            tile["text"] = {"id": _optional_pk(text.get("id"), "text"), "body": optional_text(body, "text", MAX_TEXT_BODY)}
         tiles.append(tile)
     return tiles
 

@@ -12,7 +12,7 @@ from hedgerow import clock
 from hedgerow.errors import Conflict, NotFound, ValidationError
 from hedgerow.ids import parse_id
 from hedgerow.services import usage_dashboard
-from hedgerow.services.fields import boolean_field
+from hedgerow.services.fields import boolean
 from hedgerow.services.flag_filters import validate_filters
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import flags as flag_store
@@ -240,7 +240,7 @@ _BOOLEANS = (
 def _wants_usage_dashboard(data: dict[str, Any]) -> bool:
     """PostHog's write-only ``_should_create_usage_dashboard`` (default true)."""
     raw = data.get("_should_create_usage_dashboard", True)
-    return raw is None or boolean_field(raw, "_should_create_usage_dashboard")
+    return raw is None or boolean(raw, "_should_create_usage_dashboard")
 
 
 def _check_types(data: Any, *, creating: bool) -> dict[str, Any]:

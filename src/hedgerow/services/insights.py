@@ -18,7 +18,7 @@ from hedgerow import clock
 from hedgerow.errors import NotFound, ParseError, ValidationError
 from hedgerow.ids import parse_id
 from hedgerow.services.dashboard_limits import check_tile_room
-from hedgerow.services.fields import boolean_field, char_field, json_object, tag_list
+from hedgerow.services.fields import boolean, json_object, optional_text, tag_list
 from hedgerow.store.meta import dashboards as dashboard_store
 from hedgerow.store.meta import insights as store
 from hedgerow.store.meta.dashboards import TileRecord
@@ -32,11 +32,6 @@ WRAPPERS = ("InsightVizNode", "DataVisualizationNode", "DataTableNode")
 SHORT_ID_ALPHABET = string.ascii_letters + string.digits
 MAX_TEXT = 400
 MATERIAL = frozenset({"name", "description", "query", "filters", "derived_name", "tags"})
-
-
-def _text(value: Any, attr: str, max_length: int) -> str | None:
-    """DRF's ``CharField(allow_null=True, allow_blank=True)``."""
-    return char_field(value, attr, max_length=max_length, allow_null=True, allow_blank=True)
 
 
 def runnable(query: dict[str, Any]) -> Any:
@@ -112,7 +107,7 @@ class InsightService:
         out: dict[str, Any] = {}
         for name in ("name", "derived_name", "description"):
             if name in given:
-                out[name] = _text(given[name], name, MAX_TEXT)
+                out[name] = optional_text(given[name], name, MAX_TEXT)
         if "filters" in given:
             out["filters"] = {} if given["filters"] is None else json_object(
                 given["filters"], "filters", "Filters must be a dictionary")  # fmt: skip
@@ -122,7 +117,7 @@ class InsightService:
             out["order"] = _integer(given["order"], "order")
         for name in ("deleted", "saved", "favorited"):
             if name in given:
-                out[name] = boolean_field(given[name], name)
+                out[name] = boolean(given[name], name)
         if "tags" in given:
             out["tags"] = tag_list(given["tags"])
         if "dashboards" in given:

@@ -28,6 +28,8 @@ from hedgerow.auth.authorize import Refused
 from hedgerow.hogql import API_LIMITS, EXPORT_LIMITS, CompileContext, CompiledQuery, LimitContext, compile_hogql
 from hedgerow.insights import events_query
 from hedgerow.insights.kinds import KINDS as INSIGHT_KINDS
+from hedgerow.insights.kinds import SOURCES as INSIGHT_SOURCES
+from hedgerow.insights.models import DateRange
 from hedgerow.services.query_cache import ResultCache
 from hedgerow.services.query_jobs import JobsBusy, ProjectSlots, QueryJobs, Running, SlotsBusy
 from hedgerow.services.query_schema import (
@@ -264,8 +266,8 @@ def _insight_filters_override(node: Any, override: Mapping[str, Any]) -> Any:
     date range replaces the query's, its properties are AND-ed with the query's."""
     update: dict[str, Any] = {}
     if override.get("date_from") or override.get("date_to"):
-        update["dateRange"] = {"date_from": override.get("date_from"), "date_to": override.get("date_to"),
-                               "explicitDate": override.get("explicitDate")}  # fmt: skip
+        update["dateRange"] = DateRange(date_from=override.get("date_from"), date_to=override.get("date_to"),
+                                        explicitDate=override.get("explicitDate"))  # fmt: skip
     added = _as_list(override.get("properties"))
     if added:
         current = node.properties
@@ -274,7 +276,8 @@ def _insight_filters_override(node: Any, override: Mapping[str, Any]) -> Any:
         else:
             group = current if isinstance(current, dict) else {"type": "AND", "values": list(current)}
             update["properties"] = {"type": "AND", "values": [group, {"type": "AND", "values": added}]}
-    return node.model_validate({**node.model_dump(exclude_unset=True), **update})
+    return node.model_validate({**node.model_dump(exclude_unset=True), **{
+        k: v.model_dump(exclude_none=True) if isinstance(v, BaseModel) else v for k, v in update.items()}})
 
 
 @dataclass(frozen=True)
@@ -290,8 +293,8 @@ class QueryKind:
 KINDS: dict[str, QueryKind] = {
     "HogQLQuery": QueryKind(HogQLQuery, run_hogql, _hogql_filters_override, _hogql_variables_override),
     "EventsQuery": QueryKind(EventsQuery, run_events, _events_filters_override),
-    **{name: QueryKind(model, run, None if name == "InsightVizNode" else _insight_filters_override)
-       for name, (model, run) in INSIGHT_KINDS.items()},
+    **{name: QueryKind(model, run, _insight_filters_override) for name, (model, run) in INSIGHT_SOURCES.items()},
+    "InsightVizNode": QueryKind(*INSIGHT_KINDS["InsightVizNode"]),
 }
 """Query kind -> how to run it. Insights add their kinds here."""
 

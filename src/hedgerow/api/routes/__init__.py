@@ -40,10 +40,10 @@ TABLES: tuple[RouteTable, ...] = (
     persons.routes,
     definitions.routes,
     query.routes,
-    insights.routes,
-    dashboards.routes,
     agents.routes,
     annotations.routes,
+    insights.routes,
+    dashboards.routes,
 )
 
 

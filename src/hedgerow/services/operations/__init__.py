@@ -28,9 +28,9 @@ CATALOGUE = Catalogue().merge(
     persons.operations,
     definitions.operations,
     query.operations,
-    insights.operations,
-    dashboards.operations,
     agents.operations,
     audit.operations,
     annotations.operations,
+    insights.operations,
+    dashboards.operations,
 )

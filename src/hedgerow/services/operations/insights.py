@@ -14,6 +14,7 @@ from hedgerow.errors import Exposed, ValidationError
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.catalogue.tool_data import ToolData
+from hedgerow.services.fields import TRUE_WORDS
 from hedgerow.services.insights import ORDERS, WRAPPERS, InsightQuery, InsightRecord, runnable
 from hedgerow.services.operations.organizations import user_basic, user_lookup
 from hedgerow.services.operations.query import refused_data
@@ -24,7 +25,6 @@ operations = Catalogue()
 log = logging.getLogger("hedgerow.insights")
 
 MAX_SEARCH = 1000
-TRUE_WORDS = frozenset({"true", "1", "t", "y", "yes", "on"})
 KIND_FILTERS = {
     "TRENDS": "TrendsQuery", "FUNNELS": "FunnelsQuery", "RETENTION": "RetentionQuery", "PATHS": "PathsQuery",
     "STICKINESS": "StickinessQuery", "LIFECYCLE": "LifecycleQuery", "SQL": "HogQLQuery",
