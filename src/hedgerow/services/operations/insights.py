@@ -339,6 +339,28 @@ def retrieve_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
     return one_json(ctx, insight, args, dashboard.filters if dashboard is not None else None)
 
 
+QUERY_SCHEMA = {"type": "object", "properties": {
+    "insightId": {"type": "string", "description": "The insight's numeric id or its short id"},
+    "filters_override": {"type": "object"}, "variables_override": {"type": "object"}}, "required": ["insightId"]}  # fmt: skip
+
+
+@operations.operation("insight.query", "insight:read", input=InsightKey, also=("query:read",), rate="query",
+                      tool=Tool("insight-query", "Run a saved insight", read_only=True, input_schema=QUERY_SCHEMA))  # fmt: skip
+def query_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
+    """Run a saved insight's query now (as PostHog's ``insight-query`` tool does): the query
+    run, the insight, and its results (``{columns, results}`` for a SQL insight)."""
+    assert ctx.project is not None
+    insight = ctx.services.insights.get(ctx.project, args.insight_id)
+    options = ResultOptions(refresh="blocking", filters_override=args.filters_override,
+                            variables_override=args.variables_override)  # fmt: skip
+    response = computed(ctx, insight.query, options) or {}
+    inner = runnable(insight.query) if isinstance(insight.query, dict) else None
+    tabular = isinstance(inner, dict) and inner.get("kind") == "HogQLQuery"
+    results = ({"columns": response.get("columns") or [], "results": response.get("results") or []}
+               if tabular else response.get("results"))  # fmt: skip
+    return {"query": inner, "insight": one_json(ctx, insight, options, result=response), "results": results}
+
+
 @operations.operation("insight.update", "insight:write", input=InsightUpdate,
                       tool=Tool("insight-update", "Update a saved insight", read_only=False, idempotent=True))  # fmt: skip
 def update_insight(ctx: Context, args: InsightUpdate) -> dict[str, Any]:
