@@ -46,7 +46,7 @@ def test_agent_saves_insights_and_builds_a_dashboard_over_mcp(server) -> None:
     personal = httpx.post(f"{base}/insights/", headers=admin, json={"name": "By plan", "query": BY_PLAN})
     assert personal.status_code == 201, personal.text
 
-    agent = _agent(server, "analyst", "insight=full,dashboard=full")
+    agent = _agent(server, "analyst", "insight=full,dashboard=full,query=read")
     tools, (made, refused, got, listed, board, boards, shown, person_get, bare) = mcp(
         server.url, agent["key"],
         ("insight-create-from-query", {"data": {"name": "By browser", "query": BY_BROWSER, "favorited": True}}),
@@ -81,12 +81,16 @@ def test_agent_saves_insights_and_builds_a_dashboard_over_mcp(server) -> None:
     bearer = {"Authorization": f"Bearer {agent['key']}"}
     assert httpx.get(f"{base}/insights/{personal.json()['id']}/", headers=bearer).status_code == 403
     short_id = saved["short_id"]
-    tools, (again, moved, renamed) = mcp(
+    tools, (again, moved, renamed, ran) = mcp(
         server.url, agent["key"],
         ("insight-get", {"insightId": short_id}),
         ("insight-update", {"insightId": short_id, "data": {"dashboards": [board.structured_content["id"]]}}),
         ("dashboard-update", {"dashboardId": board.structured_content["id"], "data": {"name": "Renamed"}}),
+        ("insight-query", {"insightId": short_id}),
     )  # fmt: skip
+    assert ran.structured_content["query"] == BY_BROWSER["source"]
+    assert {r["breakdown_value"]: r["count"] for r in ran.structured_content["results"]} == {"Chrome": 2, "Safari": 1}
+    assert ran.structured_content["insight"]["short_id"] == short_id
     assert not again.is_error and again.structured_content["id"] == saved["id"]
     assert moved.structured_content["dashboards"] == [board.structured_content["id"]]
     assert renamed.structured_content["name"] == "Renamed"
@@ -95,11 +99,18 @@ def test_agent_saves_insights_and_builds_a_dashboard_over_mcp(server) -> None:
     assert refused_rest.status_code == 403
     assert len(httpx.get(f"{base}/insights/", headers=admin).json()["results"]) == 3
 
-    tools, (gone, board_gone) = mcp(
+    tools, (second_board, added, person_added, gone, board_gone) = mcp(
         server.url, agent["key"],
+        ("dashboard-create", {"data": {"name": "Second"}}),
+        ("add-insight-to-dashboard", {"data": {"insightId": short_id, "dashboardId": board.structured_content["id"] + 1}}),
+        ("add-insight-to-dashboard", {"data": {"insightId": personal.json()["short_id"],
+                                               "dashboardId": board.structured_content["id"]}}),
         ("insight-delete", {"insightId": short_id}),
         ("dashboard-delete", {"dashboardId": board.structured_content["id"]}),
     )  # fmt: skip
+    assert added.structured_content["dashboards"] == [board.structured_content["id"], second_board.structured_content["id"]]
+    assert person_added.is_error and "persons" in person_added.content[0].text
+    assert httpx.get(f"{base}/insights/{personal.json()['id']}/", headers=admin).json()["dashboards"] == []
     assert gone.structured_content["deleted"] is True and board_gone.structured_content["deleted"] is True
     assert httpx.get(f"{base}/insights/{short_id}/", headers=admin).status_code == 404
     assert httpx.get(f"{base}/dashboards/{board.structured_content['id']}/", headers=admin).status_code == 404

@@ -12,7 +12,14 @@ from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.catalogue.tool_data import ToolData
 from hedgerow.services.dashboards import DashboardQuery, DashboardRecord, TextRecord, TileRecord
-from hedgerow.services.operations.insights import ResultOptions, computed, flag_param, json_param, insight_json
+from hedgerow.services.operations.insights import (
+    ResultOptions,
+    checked_update,
+    computed,
+    flag_param,
+    insight_json,
+    json_param,
+)
 from hedgerow.services.operations.organizations import user_basic, user_lookup
 
 operations = Catalogue()
@@ -191,6 +198,32 @@ def update_dashboard(ctx: Context, args: DashboardUpdate) -> dict[str, Any]:
     assert ctx.project is not None
     dashboard = ctx.services.dashboards.update(ctx.project, args.dashboard_id, ctx.user_id, args.given())
     return dashboard_json(ctx, dashboard, args)
+
+
+class AddInsight(ToolData):
+    model_config = ConfigDict(extra="ignore")
+    insight_id: str = Field(validation_alias=AliasChoices("insight_id", "insightId"), max_length=64)
+    dashboard_id: int = Field(validation_alias=AliasChoices("dashboard_id", "dashboardId"))
+
+
+ADD_INSIGHT_SCHEMA = {
+    "type": "object",
+    "properties": {"data": {"type": "object", "properties": {
+        "insightId": {"type": "string", "description": "The insight's numeric id or its short id"},
+        "dashboardId": {"type": "integer"}}, "required": ["insightId", "dashboardId"]}},
+    "required": ["data"],
+}  # fmt: skip
+
+
+@operations.operation("dashboard.add_insight", "insight:write", input=AddInsight, also=("dashboard:write",),
+                      tool=Tool("add-insight-to-dashboard", "Add a saved insight to a dashboard", read_only=False,
+                                idempotent=True, input_schema=ADD_INSIGHT_SCHEMA))  # fmt: skip
+def add_insight(ctx: Context, args: AddInsight) -> dict[str, Any]:
+    """Put an insight on one more dashboard (a tile), keeping the dashboards it is on."""
+    assert ctx.project is not None
+    insight = ctx.services.insights.get(ctx.project, args.insight_id)
+    held = [t.dashboard_id for t in ctx.services.insights.tiles([insight.id])[insight.id]]
+    return checked_update(ctx, insight.id, {"dashboards": held + [args.dashboard_id]})
 
 
 @operations.operation("dashboard.delete", "dashboard:write", input=DashboardKey,

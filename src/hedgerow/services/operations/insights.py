@@ -339,18 +339,46 @@ def retrieve_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
     return one_json(ctx, insight, args, dashboard.filters if dashboard is not None else None)
 
 
+QUERY_SCHEMA = {"type": "object", "properties": {
+    "insightId": {"type": "string", "description": "The insight's numeric id or its short id"},
+    "filters_override": {"type": "object"}, "variables_override": {"type": "object"}}, "required": ["insightId"]}  # fmt: skip
+
+
+@operations.operation("insight.query", "insight:read", input=InsightKey, also=("query:read",), rate="query",
+                      tool=Tool("insight-query", "Run a saved insight", read_only=True, input_schema=QUERY_SCHEMA))  # fmt: skip
+def query_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
+    """Run a saved insight's query now (as PostHog's ``insight-query`` tool does): the query
+    run, the insight, and its results (``{columns, results}`` for a SQL insight)."""
+    assert ctx.project is not None
+    insight = ctx.services.insights.get(ctx.project, args.insight_id)
+    options = ResultOptions(refresh="blocking", filters_override=args.filters_override,
+                            variables_override=args.variables_override)  # fmt: skip
+    response = computed(ctx, insight.query, options) or {}
+    inner = runnable(insight.query) if isinstance(insight.query, dict) else None
+    tabular = isinstance(inner, dict) and inner.get("kind") == "HogQLQuery"
+    results = ({"columns": response.get("columns") or [], "results": response.get("results") or []}
+               if tabular else response.get("results"))  # fmt: skip
+    return {"query": inner, "insight": one_json(ctx, insight, options, result=response), "results": results}
+
+
 @operations.operation("insight.update", "insight:write", input=InsightUpdate,
                       tool=Tool("insight-update", "Update a saved insight", read_only=False, idempotent=True))  # fmt: skip
 def update_insight(ctx: Context, args: InsightUpdate) -> dict[str, Any]:
     """Change an insight; ``deleted: true`` soft-deletes it (and its tiles), ``false`` restores."""
     assert ctx.project is not None
-    given = _wrapped_for_mcp(ctx, args.given())
+    return checked_update(ctx, args.insight_id, _wrapped_for_mcp(ctx, args.given()))
+
+
+def checked_update(ctx: Context, key: int | str, given: dict[str, Any]) -> dict[str, Any]:
+    """Update an insight; for a caller whose queries are checked, the query it will hold
+    (new or current) is checked first, so a refused update changes nothing."""
+    assert ctx.project is not None
     query = given.get("query")
     if "query" not in given and refused_data(ctx):
         restoring = given.get("deleted") is False
-        query = ctx.services.insights.get(ctx.project, args.insight_id, include_deleted=restoring).query
+        query = ctx.services.insights.get(ctx.project, key, include_deleted=restoring).query
     result = _checked_result(ctx, query)
-    insight = ctx.services.insights.update(ctx.project, args.insight_id, ctx.user_id, given)
+    insight = ctx.services.insights.update(ctx.project, key, ctx.user_id, given)
     return one_json(ctx, insight, ResultOptions(), result=result)
 
 
