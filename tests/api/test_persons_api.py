@@ -119,3 +119,22 @@ def test_definitions_are_recorded_and_listed(api) -> None:
     assert {p["name"] for p in filtered["results"]} >= {"amount", "coupon"}
     assert all(p["is_seen_on_filtered_events"] for p in filtered["results"])
     assert api.get(f"/api/projects/{api.project_id}/property_definitions/", params={"type": "nope"}).status_code == 400
+
+
+def test_property_filters_that_cannot_apply_are_refused_in_posthogs_shape(api) -> None:
+    seed(api)
+    refused = (
+        [{"key": "plan", "operator": "regex", "value": "("}],
+        [{"key": "plan", "operator": "not_regex", "value": "[z-a]"}],
+        [{"key": "plan", "operator": "gt", "value": "many"}],
+        [{"key": "plan", "operator": "lte", "value": {"n": 1}}],
+        [{"key": "plan", "operator": ["exact"]}],
+    )
+    for filters in refused:
+        answer = api.get(url(api), params={"properties": json.dumps(filters)})
+        assert answer.status_code == 400, (filters, answer.text)
+        body = answer.json()
+        assert body["type"] == "validation_error" and body["attr"] == "properties"
+        assert body["detail"].startswith("Unsupported property operator: ")
+    good = api.get(url(api), params={"properties": json.dumps([{"key": "plan", "operator": "regex", "value": "^p"}])})
+    assert [p["properties"]["plan"] for p in good.json()["results"]] == ["pro"]
