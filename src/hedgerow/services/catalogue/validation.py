@@ -104,3 +104,14 @@ def drf_error(error: pydantic.ValidationError) -> ValidationError:
         if isinstance(ctx_error, ValidationError):
             return ValidationError(ctx_error.detail, code=ctx_error.code, attr=ctx_error.attr or attr)
     return ValidationError(detail, code=code, attr=attr)
+
+
+def json_text(schema: dict[str, Any], **field: Any) -> Any:
+    """A field that arrives as text holding JSON (a query parameter such as ``properties``):
+    documented as the JSON it must hold, read by the operation itself."""
+    extra = {"contentMediaType": "application/json", "contentSchema": schema}
+    return pydantic.Field(default=None, json_schema_extra=extra, **field)
+
+
+TEXT_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+"""The JSON a list-of-names parameter holds (``tags``, ``event_names``...)."""

@@ -12,7 +12,7 @@ from hedgerow import clock
 from hedgerow.control_chars import NAME_PATTERN
 from hedgerow.auth.access import full_matrix
 from hedgerow.services.agents import AgentRecord
-from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Reply
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.records import PersonalAPIKeyRecord
 
@@ -85,7 +85,7 @@ def update_agent(ctx: Context, args: AgentUpdate) -> dict[str, Any]:
     return agent_json(ctx, *ctx.services.agents.get(ctx.organization_id, agent.key_id))
 
 
-@operations.operation("agent.revoke", "agent:write", input=AgentRef, place="organization")
+@operations.operation("agent.revoke", "agent:write", input=AgentRef, output=EMPTY, place="organization")
 def revoke_agent(ctx: Context, args: AgentRef) -> Reply:
     """Revoke an agent: its key stops working at once."""
     assert ctx.organization_id is not None

@@ -10,7 +10,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.errors import ValidationError
 from hedgerow.services.annotations import SCOPES, AnnotationQuery, AnnotationRecord, parse_datetime
-from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.operations.organizations import user_basic, user_lookup
 
@@ -42,9 +42,9 @@ def annotation_json(ctx: Context, annotation: AnnotationRecord, users: Any = Non
 class AnnotationList(Paged):
     DEFAULT_LIMIT: ClassVar[int] = 1000
     MAX_LIMIT: ClassVar[int | None] = 1000
-    scope: str | None = None
-    date_from: str | None = None
-    date_to: str | None = None
+    scope: str | None = Field(default=None, json_schema_extra={"enum": ["insight", *SCOPES]})
+    date_from: str | None = Field(default=None, json_schema_extra={"format": "date-time"})
+    date_to: str | None = Field(default=None, json_schema_extra={"format": "date-time"})
     search: str | None = None
 
 
@@ -134,7 +134,7 @@ def update_annotation(ctx: Context, args: AnnotationUpdate) -> dict[str, Any]:
     return annotation_json(ctx, ctx.services.annotations.update(ctx.project, args.annotation_id, changes))
 
 
-@operations.operation("annotation.destroy", "annotation:write", input=AnnotationId)
+@operations.operation("annotation.destroy", "annotation:write", input=AnnotationId, output=EMPTY)
 def destroy_annotation(ctx: Context, args: AnnotationId) -> Reply:
     """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
     return Reply(405)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import ValidationError
-from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, listing, sliced
 from hedgerow.services.cohort_membership import read_csv_ids
 from hedgerow.services.cohorts import CohortQuery
@@ -87,11 +87,14 @@ class CohortUpdate(CohortFields, CohortId):
 
 
 class PersonsToAdd(CohortId):
-    person_ids: Any = None
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["cohort_id", "person_ids"]})
+    person_ids: Any = Field(default=None, json_schema_extra={"type": "array", "items": {"type": "string"},
+                                                             "minItems": 1})  # fmt: skip
 
 
 class PersonToRemove(CohortId):
-    person_id: Any = None
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["cohort_id", "person_id"]})
+    person_id: Any = Field(default=None, json_schema_extra={"type": "string"})
 
 
 class CohortMembers(Paged, CohortId):
@@ -240,7 +243,7 @@ def remove_person(ctx: Context, args: PersonToRemove) -> dict[str, Any]:
     return {"success": True}
 
 
-@operations.operation("cohort.destroy", "cohort:write", input=CohortId)
+@operations.operation("cohort.destroy", "cohort:write", input=CohortId, output=EMPTY)
 def destroy_cohort(ctx: Context, args: CohortId) -> Reply:
     """Hard deletion is not allowed: 405 with no body."""
     return Reply(405)

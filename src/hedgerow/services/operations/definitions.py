@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import NotFound, ValidationError
 from hedgerow.ids import parse_id
 from hedgerow.services.catalogue import Catalogue, Context, Listed, NoInput, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
+from hedgerow.services.catalogue.validation import TEXT_LIST, json_text
 from hedgerow.services.definitions import KINDS, PropertyQuery
 from hedgerow.services.records import EventDefinitionRow, PropertyDefinitionRow
 
@@ -89,9 +90,9 @@ class PropertyDefinitionList(Paged):
     type: Literal["event", "person", "group", "session"] = "event"
     group_type_index: str | None = None
     search: str | None = None
-    event_names: str | None = None
-    properties: str | None = None
-    excluded_properties: str | None = None
+    event_names: str | None = json_text(TEXT_LIST)
+    properties: str | None = Field(default=None, description="Property names, comma-separated")
+    excluded_properties: str | None = json_text(TEXT_LIST)
     is_numerical: str | None = None
     filter_by_event_names: str | None = None
 
@@ -117,7 +118,8 @@ def retrieve_event_definition(ctx: Context, args: DefinitionId) -> dict[str, Any
                       tool=Tool("properties-list", "List property definitions", read_only=True))  # fmt: skip
 def list_property_definitions(ctx: Context, args: PropertyDefinitionList) -> Listed:
     """Property names with their detected types (event, person or group properties)."""
-    assert args.type in KINDS
+    if args.type not in KINDS:  # session properties are not recorded here: there are none to list
+        return sliced(args, [])
     group_index = parse_id(args.group_type_index) if args.group_type_index is not None else None
     if args.type == "group" and group_index is None:
         raise ValidationError("group_type_index must be provided when type is group", attr="group_type_index")

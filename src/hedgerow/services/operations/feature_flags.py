@@ -11,8 +11,9 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.errors import ValidationError
 from hedgerow.ids import parse_id
-from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
+from hedgerow.services.catalogue.validation import TEXT_LIST, json_text
 from hedgerow.services.feature_flags import FlagQuery, is_simple, status
 from hedgerow.services.operations.organizations import user_basic, user_lookup
 from hedgerow.services.records import FlagRecord
@@ -85,8 +86,8 @@ class FlagList(Paged):
     search: str | None = None
     type: str | None = None
     evaluation_runtime: str | None = None
-    excluded_properties: str | None = None
-    tags: str | None = None
+    excluded_properties: str | None = json_text(TEXT_LIST)
+    tags: str | None = json_text(TEXT_LIST)
     order: str | None = None
 
 
@@ -106,6 +107,14 @@ class FlagFields(BaseModel):
 
     def given(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
+
+
+class FlagCreate(FlagFields):
+    """A new flag: ``key`` is required (the flag service says so in DRF's words)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"required": ["key"]})
+    key: Any = Field(default=None, json_schema_extra={"type": "string", "pattern": "^[a-zA-Z0-9_-]+$",
+                                                      "maxLength": 400})  # fmt: skip
 
 
 class FlagId(BaseModel):
@@ -149,9 +158,9 @@ def list_flags(ctx: Context, args: FlagList) -> Listed:
     return Listed([flag_json(ctx, f, names, users) for f in page.results], page.count, page.limit, page.offset)
 
 
-@operations.operation("feature_flag.create", "feature_flag:write", input=FlagFields,
+@operations.operation("feature_flag.create", "feature_flag:write", input=FlagCreate,
                       tool=Tool("create-feature-flag", "Create a feature flag", read_only=False))  # fmt: skip
-def create_flag(ctx: Context, args: FlagFields) -> dict[str, Any]:
+def create_flag(ctx: Context, args: FlagCreate) -> dict[str, Any]:
     """A new flag (version 1); soft-deleted flags with the same key are purged."""
     return flag_json(ctx, ctx.services.flags.create(ctx.project_id, ctx.user_id, args.given()))
 
@@ -182,7 +191,7 @@ def delete_flag(ctx: Context, args: FlagId) -> dict[str, Any]:
     return flag_json(ctx, ctx.services.flags.update(ctx.project_id, flag.id, ctx.user_id, {"deleted": True}))
 
 
-@operations.operation("feature_flag.destroy", "feature_flag:write", input=FlagId)
+@operations.operation("feature_flag.destroy", "feature_flag:write", input=FlagId, output=EMPTY)
 def destroy_flag(ctx: Context, args: FlagId) -> Reply:
     """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
     return Reply(405)

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from hedgerow import clock
-from hedgerow.services.catalogue import Catalogue, Context, NoInput, Reply
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, NoInput, Reply
 from hedgerow.services.records import PersonalAPIKeyRecord
 
 operations = Catalogue()
@@ -89,7 +89,7 @@ def update_key(ctx: Context, args: KeyUpdate) -> dict[str, Any]:
     return key_json(ctx.services.keys.update(_key_id(ctx, args.key_id), ctx.user_id, changes))
 
 
-@operations.operation("personal_api_key.delete", "personal_api_key:write", input=KeyId, place="global", self_service=True)
+@operations.operation("personal_api_key.delete", "personal_api_key:write", input=KeyId, output=EMPTY, place="global", self_service=True)
 def delete_key(ctx: Context, args: KeyId) -> Reply:
     """Revoke a key; it stops working at once."""
     ctx.services.keys.revoke(_key_id(ctx, args.key_id), ctx.user_id)

@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import MethodNotAllowed, ValidationError
-from hedgerow.services.catalogue import Catalogue, Context, Listed, NoInput, Reply, Tool
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, ErrorBody, Listed, NoInput, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged
+from hedgerow.services.catalogue.validation import json_text
 from hedgerow.services.persons import PersonFilter, PersonsService
 
 operations = Catalogue()
@@ -86,11 +87,34 @@ def _swapped(attr: str) -> Reply:
                        "type": "validation_error"})  # fmt: skip
 
 
+_NUMERIC = ["gt", "gte", "lt", "lte"]
+PROPERTY_FILTER = {
+    "type": "object",
+    "properties": {
+        "key": {"type": "string", "minLength": 1},
+        "value": {},
+        "operator": {"enum": ["exact", "is_not", "icontains", "not_icontains", "regex", "not_regex", *_NUMERIC,
+                              "is_set", "is_not_set", None]},
+        "type": {"type": "string"},
+    },
+    "required": ["key"],
+    "if": {"properties": {"operator": {"enum": _NUMERIC}}, "required": ["operator"]},
+    "then": {"properties": {"value": {"type": "number"}}, "required": ["value"]},
+}  # fmt: skip
+PROPERTY_FILTERS = {
+    "anyOf": [
+        {"type": "array", "items": PROPERTY_FILTER},
+        {"type": "object", "properties": {"values": {"type": "array", "items": PROPERTY_FILTER}}},
+    ],
+}
+"""``properties``: JSON text, a list of person property filters (or ``{"values": [...]}``)."""
+
+
 class PersonList(Paged):
     distinct_id: str | None = None
     email: str | None = None
     search: str | None = None
-    properties: str | None = None
+    properties: str | None = json_text(PROPERTY_FILTERS)
     include_total: str | None = None
 
 
@@ -105,23 +129,44 @@ class PersonId(BaseModel):
 
 
 class PersonUpdate(PersonId):
-    model_config = ConfigDict(extra="allow")
-    properties: Any = None
+    model_config = ConfigDict(extra="allow", json_schema_extra={"required": ["person_id", "properties"]})
+    properties: Any = Field(default=None, json_schema_extra={"type": "object"})
 
 
 class PropertyUpdate(PersonId):
-    model_config = ConfigDict(extra="allow")
+    """``{"key", "value"}`` (both required; the value may be any JSON)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "properties": {"person_id": {"type": "string", "pattern": PERSON_ID}, "key": {"type": "string"}, "value": {}},
+        "required": ["person_id", "key", "value"],
+    })  # fmt: skip
+
+
+class PropertyRemoval(PersonId):
+    """``{"$unset": "key"}``."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "properties": {"person_id": {"type": "string", "pattern": PERSON_ID},
+                       "$unset": {"type": "string", "minLength": 1}},
+        "required": ["person_id", "$unset"],
+    })  # fmt: skip
 
 
 class PersonDelete(PersonId):
     delete_events: str | None = None
 
 
+BULK_IDS = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_BULK}
+
+
 class BulkDelete(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    ids: Any = None
-    distinct_ids: Any = None
-    delete_events: Any = None
+    """Persons named by ``ids`` (UUIDs) or ``distinct_ids``: one of the two."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"anyOf": [{"required": ["ids"]},
+                                                                           {"required": ["distinct_ids"]}]})  # fmt: skip
+    ids: Any = Field(default=None, json_schema_extra=BULK_IDS)
+    distinct_ids: Any = Field(default=None, json_schema_extra=BULK_IDS)
+    delete_events: Any = Field(default=None, json_schema_extra={"type": "boolean"})
 
 
 def _properties(raw: str | None) -> list[dict[str, Any]]:
@@ -159,7 +204,7 @@ def retrieve_person(ctx: Context, args: PersonId) -> dict[str, Any]:
     return detail(_service(ctx).retrieve(ctx.project_id, args.person_id))
 
 
-@operations.operation("person.update", "person:write", input=PersonUpdate)
+@operations.operation("person.update", "person:write", input=PersonUpdate, output=EMPTY)
 def update_person(ctx: Context, args: PersonUpdate) -> Reply:
     """Merge properties into the person (a ``$set``): 202."""
     if args.properties is None:
@@ -171,7 +216,7 @@ def update_person(ctx: Context, args: PersonUpdate) -> Reply:
     return Reply(202)
 
 
-@operations.operation("person.update_property", "person:write", input=PropertyUpdate)
+@operations.operation("person.update_property", "person:write", input=PropertyUpdate, output=EMPTY)
 def update_property(ctx: Context, args: PropertyUpdate) -> Reply:
     """Set one property: ``{"key", "value"}`` → 202."""
     data = args.model_extra or {}
@@ -185,8 +230,8 @@ def update_property(ctx: Context, args: PropertyUpdate) -> Reply:
     return Reply(202)
 
 
-@operations.operation("person.delete_property", "person:write", input=PropertyUpdate)
-def delete_property(ctx: Context, args: PropertyUpdate) -> dict[str, Any]:
+@operations.operation("person.delete_property", "person:write", input=PropertyRemoval)
+def delete_property(ctx: Context, args: PropertyRemoval) -> dict[str, Any]:
     """Remove one property: ``{"$unset": "key"}`` → ``{"success": true}``."""
     key = (args.model_extra or {}).get("$unset")
     if not isinstance(key, str) or not key:
@@ -195,7 +240,7 @@ def delete_property(ctx: Context, args: PropertyUpdate) -> dict[str, Any]:
     return {"success": True}
 
 
-@operations.operation("person.delete", "person:write", input=PersonDelete)
+@operations.operation("person.delete", "person:write", input=PersonDelete, output=EMPTY)
 def delete_person(ctx: Context, args: PersonDelete) -> Reply:
     """Delete the person (and its events with ``delete_events``): 202."""
     service = _service(ctx)
@@ -204,7 +249,7 @@ def delete_person(ctx: Context, args: PersonDelete) -> Reply:
     return Reply(202)
 
 
-@operations.operation("person.bulk_delete", "person:write", input=BulkDelete)
+@operations.operation("person.bulk_delete", "person:write", input=BulkDelete, output=EMPTY)
 def bulk_delete(ctx: Context, args: BulkDelete) -> Reply:
     """Delete up to 1,000 persons by ``distinct_ids`` or ``ids`` (UUIDs): 202."""
     chosen = args.ids if args.ids is not None else args.distinct_ids
@@ -227,7 +272,7 @@ def bulk_delete(ctx: Context, args: BulkDelete) -> Reply:
     return Reply(202)
 
 
-@operations.operation("person.create", "person:write", input=NoInput)
+@operations.operation("person.create", "person:write", input=NoInput, output=ErrorBody)
 def create_person(ctx: Context, args: NoInput) -> Any:
     """Persons are made by events, not by this API."""
     raise MethodNotAllowed(

@@ -69,7 +69,7 @@ class ProjectUpdate(BaseModel):
     """Fields a project's settings may change; anything else in the body is ignored."""
 
     model_config = ConfigDict(extra="ignore")
-    name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra={"pattern": NAME_PATTERN})
+    name: str = Field(default=None, min_length=1, max_length=200, json_schema_extra={"pattern": NAME_PATTERN})
     timezone: str | None = Field(default=None, json_schema_extra={"enum": sorted(TIMEZONES)})
     week_start_day: int | None = Field(default=None, ge=0, le=1)
     autocapture_opt_out: bool | None = None

@@ -335,7 +335,10 @@ class DuckDBEventStore:
             fragment = _OPERATORS.get(operator) if isinstance(operator, str) else None
             if fragment is None:
                 raise UnsupportedFilter(str(operator)[:100])
-            path = _json_path(str(prop.get("key", "")))
+            key = prop.get("key")
+            if not isinstance(key, str) or not key:
+                raise UnsupportedFilter(f"{operator} needs a property key")
+            path = _json_path(key)
             value = prop.get("value")
             sql += fragment
             if operator in ("exact", "is_not"):
