@@ -98,7 +98,7 @@ def _path_parameter(name: str, kind: str | None, spec: dict[str, Any] | None) ->
 def _query_parameter(name: str, spec: dict[str, Any], required: bool) -> dict[str, Any]:
     parameter: dict[str, Any] = {"name": name, "in": "query", "required": required}
     branch = next((s for s in spec.get("anyOf", []) if s.get("type") != "null"), {})
-    inner = {**{k: v for k, v in spec.items() if k != "anyOf"}, **branch}
+    inner = {**branch, **{k: v for k, v in spec.items() if k != "anyOf"}}  # the field's own words win
     if inner.get("contentMediaType") == "application/json" and "contentSchema" in inner:
         parameter["content"] = {"application/json": {"schema": inner["contentSchema"]}}
     else:
@@ -109,11 +109,13 @@ def _query_parameter(name: str, spec: dict[str, Any], required: bool) -> dict[st
 
 
 def _scalar(spec: dict[str, Any]) -> dict[str, Any]:
-    """Query parameters arrive as text, read leniently as DRF reads them (a malformed
-    ``limit`` falls back to the default); a closed set of choices stays a closed set, and
-    a documented text format or pattern is kept."""
+    """A query parameter: a closed set of choices stays a closed set, a number or boolean the
+    operation insists on stays one (with its bounds), text keeps its format or pattern.
+    Parameters read leniently, as DRF reads ``limit``, declare themselves text."""
     if "enum" in spec:
         return {"type": "string", "enum": spec["enum"]}
+    if spec.get("type") in ("integer", "number", "boolean"):
+        return {k: spec[k] for k in ("type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") if k in spec}
     return {"type": "string", **{k: spec[k] for k in ("format", "pattern") if k in spec}}
 
 

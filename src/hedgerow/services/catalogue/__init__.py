@@ -23,10 +23,10 @@ from hedgerow.services.catalogue.operation import (
     Reply,
     Tool,
 )
-from hedgerow.services.catalogue.output import EMPTY, ErrorBody, Output, wire
+from hedgerow.services.catalogue.output import EMPTY, ErrorBody, Output, Success, wire
 
 __all__ = [
     "Admission", "abandon", "admit", "perform",
     "Catalogue", "Channel", "Context", "Detail", "EMPTY", "ErrorBody", "Listed", "NoInput", "Operation",
-    "Output", "Reply", "Tool", "Where", "invoke", "wire",
+    "Output", "Reply", "Success", "Tool", "Where", "invoke", "wire",
 ]

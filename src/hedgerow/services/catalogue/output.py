@@ -32,9 +32,17 @@ if TYPE_CHECKING:
 
 
 class Output(BaseModel):
-    """Base of every output model: the fields are the answer, nothing else is."""
+    """Base of every output model: the fields are the answer, nothing else is, and each value
+    already has its JSON type (strict: a wrong type is an error, never a silent conversion
+    that would change the bytes on the wire)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Success(Output):
+    """PostHog's ``{"success": true}``."""
+
+    success: bool = True
 
 
 class _Empty:
@@ -94,6 +102,12 @@ def lists(operation: "Operation") -> bool:
     return operation.handler.__annotations__.get("return") in ("Listed", Listed)
 
 
+def _array(operation: "Operation") -> bool:
+    """Whether the operation answers a bare JSON array (its handler returns ``list[...]``)."""
+    returned = operation.handler.__annotations__.get("return")
+    return str(returned).startswith("list[")
+
+
 def item_schema(operation: "Operation", ref_template: str = "#/$defs/{model}") -> dict[str, Any] | None:
     """The JSON schema of one resource the operation answers with (None when not modelled)."""
     output = operation.output
@@ -115,6 +129,10 @@ def output_schema(operation: "Operation", ref_template: str = "#/$defs/{model}")
     if operation.output is EMPTY:
         return None
     item = item_schema(operation, ref_template) or {}
+    if _array(operation):
+        defs = item.pop("$defs", {})
+        array = {"type": "array", "items": item}
+        return {**array, "$defs": defs} if defs else array
     if not lists(operation):
         return item
     defs = item.pop("$defs", {})

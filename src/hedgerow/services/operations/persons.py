@@ -16,7 +16,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import MethodNotAllowed, ValidationError
-from hedgerow.services.catalogue import EMPTY, Catalogue, Context, ErrorBody, Listed, NoInput, Reply, Tool
+from hedgerow.services.catalogue import (
+    EMPTY,
+    Catalogue,
+    Context,
+    ErrorBody,
+    Listed,
+    NoInput,
+    Output,
+    Reply,
+    Success,
+    Tool,
+)
 from hedgerow.services.catalogue.paging import Paged
 from hedgerow.services.catalogue.validation import json_text
 from hedgerow.services.persons import PersonFilter, PersonsService
@@ -51,34 +62,56 @@ def display_name(person: dict[str, Any]) -> str:
     return ids[0] if ids else person["uuid"]
 
 
-def listed(person: dict[str, Any]) -> dict[str, Any]:
+class ListedPerson(Output):
     """A person in a list: ``id`` is the UUID string."""
-    return {
-        "type": "person",
-        "id": person["uuid"],
-        "uuid": person["uuid"],
-        "created_at": _iso(person["created_at"]),
-        "last_seen_at": None,
-        "properties": person["properties"],
-        "is_identified": person["is_identified"],
-        "name": display_name(person),
-        "distinct_ids": ordered_distinct_ids(person["distinct_ids"]),
-        "matched_recordings": [],
-        "value_at_data_point": None,
-    }
+
+    type: str = "person"
+    id: str
+    uuid: str
+    created_at: str | None
+    last_seen_at: None = None
+    properties: dict[str, Any]
+    is_identified: bool
+    name: str
+    distinct_ids: list[str]
+    matched_recordings: list[Any] = []
+    value_at_data_point: None = None
+
+    @classmethod
+    def of(cls, person: dict[str, Any]) -> "ListedPerson":
+        return cls(
+            id=person["uuid"],
+            uuid=person["uuid"],
+            created_at=_iso(person["created_at"]),
+            properties=person["properties"],
+            is_identified=person["is_identified"],
+            name=display_name(person),
+            distinct_ids=ordered_distinct_ids(person["distinct_ids"]),
+        )
 
 
-def detail(person: dict[str, Any]) -> dict[str, Any]:
+class Person(Output):
     """A retrieved person: ``id`` is the integer primary key."""
-    return {
-        "id": person["int_id"],
-        "name": display_name(person),
-        "distinct_ids": ordered_distinct_ids(person["distinct_ids"]),
-        "properties": person["properties"],
-        "created_at": _iso(person["created_at"]),
-        "uuid": person["uuid"],
-        "is_identified": person["is_identified"],
-    }
+
+    id: int
+    name: str
+    distinct_ids: list[str]
+    properties: dict[str, Any]
+    created_at: str | None
+    uuid: str
+    is_identified: bool
+
+    @classmethod
+    def of(cls, person: dict[str, Any]) -> "Person":
+        return cls(
+            id=person["int_id"],
+            name=display_name(person),
+            distinct_ids=ordered_distinct_ids(person["distinct_ids"]),
+            properties=person["properties"],
+            created_at=_iso(person["created_at"]),
+            uuid=person["uuid"],
+            is_identified=person["is_identified"],
+        )
 
 
 def _swapped(attr: str) -> Reply:
@@ -183,7 +216,7 @@ def _properties(raw: str | None) -> list[dict[str, Any]]:
     return [p for p in parsed if p.get("type", "person") == "person"]
 
 
-@operations.operation("person.list", "person:read", input=PersonList, rate="analytics",
+@operations.operation("person.list", "person:read", output=ListedPerson, input=PersonList, rate="analytics",
                       tool=Tool("persons-list", "List persons", read_only=True))  # fmt: skip
 def list_persons(ctx: Context, args: PersonList) -> Listed:
     """Persons, newest first; ``count`` only with ``include_total``."""
@@ -193,15 +226,15 @@ def list_persons(ctx: Context, args: PersonList) -> Listed:
         properties=_properties(args.properties), limit=limit, offset=args.offset,
     )  # fmt: skip
     people, total = _service(ctx).list(ctx.project_id, filters)
-    return Listed([listed(p) for p in people], total if args.include_total is not None else None,
+    return Listed([ListedPerson.of(p) for p in people], total if args.include_total is not None else None,
                   limit, args.offset)  # fmt: skip
 
 
-@operations.operation("person.retrieve", "person:read", input=PersonId, rate="analytics",
+@operations.operation("person.retrieve", "person:read", output=Person, input=PersonId, rate="analytics",
                       tool=Tool("person-get", "Get a person", read_only=True))  # fmt: skip
-def retrieve_person(ctx: Context, args: PersonId) -> dict[str, Any]:
+def retrieve_person(ctx: Context, args: PersonId) -> Person:
     """One person by integer id or UUID."""
-    return detail(_service(ctx).retrieve(ctx.project_id, args.person_id))
+    return Person.of(_service(ctx).retrieve(ctx.project_id, args.person_id))
 
 
 @operations.operation("person.update", "person:write", input=PersonUpdate, output=EMPTY)
@@ -230,14 +263,14 @@ def update_property(ctx: Context, args: PropertyUpdate) -> Reply:
     return Reply(202)
 
 
-@operations.operation("person.delete_property", "person:write", input=PropertyRemoval)
-def delete_property(ctx: Context, args: PropertyRemoval) -> dict[str, Any]:
+@operations.operation("person.delete_property", "person:write", output=Success, input=PropertyRemoval)
+def delete_property(ctx: Context, args: PropertyRemoval) -> Success:
     """Remove one property: ``{"$unset": "key"}`` → ``{"success": true}``."""
     key = (args.model_extra or {}).get("$unset")
     if not isinstance(key, str) or not key:
         raise ValidationError("This field is required.", code="required", attr="$unset")
     anyio.from_thread.run(_service(ctx).delete_property, ctx.project_id, args.person_id, key)
-    return {"success": True}
+    return Success()
 
 
 @operations.operation("person.delete", "person:write", input=PersonDelete, output=EMPTY)
