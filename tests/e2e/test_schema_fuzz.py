@@ -25,7 +25,7 @@ from hedgerow.testing import LiveServer
 
 pytestmark = pytest.mark.e2e
 
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 40
 
 REFUSED_BY_RULE = {
     "annotations_list": "date_from must not be after date_to",

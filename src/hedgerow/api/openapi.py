@@ -97,10 +97,12 @@ def _path_parameter(name: str, kind: str | None, spec: dict[str, Any] | None) ->
 
 def _query_parameter(name: str, spec: dict[str, Any], required: bool) -> dict[str, Any]:
     parameter: dict[str, Any] = {"name": name, "in": "query", "required": required}
-    branch = next((s for s in spec.get("anyOf", []) if s.get("type") != "null"), {})
-    inner = {**branch, **{k: v for k, v in spec.items() if k != "anyOf"}}  # the field's own words win
+    branches = [s for s in spec.get("anyOf", []) if s.get("type") != "null"]
+    inner = {**(branches[0] if branches else {}), **{k: v for k, v in spec.items() if k != "anyOf"}}
     if inner.get("contentMediaType") == "application/json" and "contentSchema" in inner:
         parameter["content"] = {"application/json": {"schema": inner["contentSchema"]}}
+    elif len(branches) > 1:  # several forms of text (a date, or nothing)
+        parameter["schema"] = {"anyOf": [_scalar(branch) for branch in branches]}
     else:
         parameter["schema"] = _scalar(inner)
     if "description" in spec:

@@ -54,12 +54,16 @@ class Annotation(Output):
         )
 
 
+DATE_OR_NOTHING = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "enum": [""]}]}
+
+
 class AnnotationList(Paged):
     DEFAULT_LIMIT: ClassVar[int] = 1000
     MAX_LIMIT: ClassVar[int | None] = 1000
-    scope: str | None = Field(default=None, json_schema_extra={"enum": ["insight", *SCOPES]})
-    date_from: str | None = Field(default=None, json_schema_extra={"format": "date-time"})
-    date_to: str | None = Field(default=None, json_schema_extra={"format": "date-time"})
+    # Empty text filters nothing, as in PostHog.
+    scope: str | None = Field(default=None, json_schema_extra={"enum": ["", "insight", *SCOPES]})
+    date_from: str | None = Field(default=None, json_schema_extra=DATE_OR_NOTHING)
+    date_to: str | None = Field(default=None, json_schema_extra=DATE_OR_NOTHING)
     search: str | None = None
 
 
