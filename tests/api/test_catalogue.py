@@ -152,3 +152,34 @@ def test_every_read_tool_is_compared() -> None:
     """A new read tool without a REST route must be named in NO_REST, knowingly."""
     bound = {r.operation.name for r in all_routes() if r.operation is not None}
     assert {op.name for op in READ_TOOLS} - bound == NO_REST
+
+
+# -- outputs: one model per shape, and every door's description of it comes from the model ---------
+
+
+def test_the_document_and_the_tools_describe_answers_with_the_output_models() -> None:
+    from hedgerow.api import openapi
+    from hedgerow.mcp.tools import ToolBinding
+    from hedgerow.services.operations.feature_flags import FeatureFlag
+
+    fields = list(FeatureFlag.model_fields)
+    paths = openapi.build(all_routes())["paths"]
+    one = paths["/api/projects/{project_id}/feature_flags/{flag_id}/"]
+    body = one["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert list(body["properties"]) == fields and set(body["required"]) <= set(fields)
+    page = paths["/api/projects/{project_id}/feature_flags/"]["get"]["responses"]["200"]["content"]
+    assert list(page["application/json"]["schema"]["properties"]["results"]["items"]["properties"]) == fields
+    assert one["delete"]["responses"]["405"] == {"description": openapi.NO_BODY}  # PostHog's bodiless 405
+    tool = ToolBinding(CATALOGUE["feature_flag.retrieve"]).describe().output_schema
+    assert list(tool["properties"]) == fields and "$defs" in tool  # created_by is a UserBasic
+    listing = ToolBinding(CATALOGUE["feature_flag.list"]).describe().output_schema
+    assert list(listing["properties"]["results"]["items"]["properties"]) == fields
+
+
+def test_the_wire_keeps_the_models_field_order(api) -> None:
+    from hedgerow.services.operations.feature_flags import FeatureFlag
+
+    made = api.post(f"/api/projects/{api.project_id}/feature_flags/", {"key": "ordered"})
+    assert made.status_code == 201
+    assert list(made.json()) == list(FeatureFlag.model_fields)
+    assert made.text.startswith('{"id":') and '"key":"ordered"' in made.text
