@@ -79,7 +79,7 @@ def _success(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     """The documented answer of a call that succeeds (405 for the ones PostHog forbids)."""
     assert route.operation is not None
     schema = output_schema(route.operation, _REF)
-    if schema is None:
+    if schema is None or route.status == 204:  # a 204 has no body, whatever is declared
         return {"description": NO_BODY}
     components.update(schema.pop("$defs", {}))
     return {"description": route.summary or "Success", "content": {"application/json": {"schema": schema}}}
