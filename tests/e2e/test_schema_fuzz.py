@@ -90,5 +90,5 @@ def test_schemathesis_finds_nothing(tmp_path) -> None:
         )  # fmt: skip
     assert run.returncode == 0, run.stdout[-8000:]
     summary = run.stdout[run.stdout.rfind("Test Phases:"):]
-    for phase in ("Coverage", "Fuzzing", "Stateful"):
+    for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
         assert f"✅ {phase}" in summary, summary  # each phase ran, and passed

@@ -60,7 +60,9 @@ class CreatedAgent(Agent):
 
 
 class AgentFields(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [
+        {"name": "release-bot", "access": {"feature_flag": "read", "query": "read"}},
+    ]})  # fmt: skip
     name: Any = Field(default=None, json_schema_extra={"type": "string", "maxLength": 40, "pattern": NAME_PATTERN})
     access: dict[str, str] | None = None
     projects: list[int] | None = None

@@ -70,7 +70,9 @@ class AnnotationList(Paged):
 class AnnotationFields(BaseModel):
     """The writable fields; checked by the annotation service in DRF's words."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [
+        {"content": "Checkout v2 launched", "date_marker": "2026-03-01T10:00:00Z", "scope": "project"},
+    ]})  # fmt: skip
     content: Any = None
     date_marker: Any = None
     creation_type: Any = None

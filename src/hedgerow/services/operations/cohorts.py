@@ -89,7 +89,10 @@ class CohortFields(BaseModel):
     """A cohort's fields (checked against PostHog's strict filter schema by the cohort
     service); ``csv`` is an uploaded file of person ids or distinct ids."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"name": "Acme people", "filters": {"properties": {"type": "OR", "values": [{"type": "AND", "values": [
+            {"key": "email", "type": "person", "operator": "icontains", "value": "@acme.io"}]}]}}},
+    ]})  # fmt: skip
     name: Any = None
     description: Any = None
     filters: Any = None

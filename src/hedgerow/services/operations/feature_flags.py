@@ -140,7 +140,11 @@ class FlagFields(BaseModel):
 class FlagCreate(FlagFields):
     """A new flag: ``key`` is required (the flag service says so in DRF's words)."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"required": ["key"]})
+    model_config = ConfigDict(extra="allow", json_schema_extra={"required": ["key"], "examples": [
+        {"key": "new-checkout", "name": "New checkout", "filters": {"groups": [
+            {"properties": [{"key": "email", "type": "person", "operator": "icontains", "value": "@acme.io"}],
+             "rollout_percentage": 50}]}},
+    ]})  # fmt: skip
     key: Any = Field(default=None, json_schema_extra={"type": "string", "pattern": "^[a-zA-Z0-9_-]+$",
                                                       "maxLength": 400})  # fmt: skip
 

@@ -108,7 +108,7 @@ ZONE = Field(default="UTC", json_schema_extra={"enum": sorted(TIMEZONES)})
 
 
 class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{"name": "Shop", "timezone": "UTC"}]})
     name: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NAME_PATTERN})
     timezone: str = ZONE
 

@@ -31,6 +31,7 @@ QUERY_RUN_SCHEMA = {
         "client_query_id": {"type": "string"},
     },
     "required": ["query"],
+    "examples": [{"query": {"kind": "HogQLQuery", "query": "select event, count() from events group by event"}}],
 }
 
 
