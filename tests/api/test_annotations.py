@@ -127,3 +127,9 @@ def test_scopes(api) -> None:
     assert api.post(url(api), {"content": "x"}, key=reader).status_code == 403
     other = api.key(["feature_flag:read"])
     assert api.get(url(api), key=other).status_code == 403
+
+
+def test_an_id_beyond_64_bits_names_no_annotation(api) -> None:
+    huge = url(api) + "99999999999999999999999/"
+    for answer in (api.get(huge), api.patch(huge, {"content": "x"})):
+        assert answer.status_code == 404 and answer.json()["code"] == "not_found", answer.text

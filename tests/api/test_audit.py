@@ -132,3 +132,15 @@ def test_unrouted_calls_are_recorded_only_when_they_carry_a_key(api) -> None:
         f"Key 'admin' tried to call DELETE /api/projects/{api.project_id}/ over REST — denied: "
         "the endpoint does not take this method."
     )
+
+
+def test_audit_log_filters_are_read_strictly_and_bounded(api) -> None:
+    """A date is ISO 8601 text (not a number read as a Unix time); ids fit 64 bits."""
+    base = "/api/organizations/@current/audit_log/"
+    for query, attr in (("before=0.5", "before"), ("after=1700000000", "after"),
+                        ("cursor=99999999999999999999999", "cursor"), ("project=99999999999999999999999", "project"),
+                        ("limit=501", "limit")):  # fmt: skip
+        answer = api.get(f"{base}?{query}")
+        assert answer.status_code == 400, (query, answer.text)
+        assert answer.json()["type"] == "validation_error" and answer.json()["attr"] == attr
+    assert api.get(f"{base}?after=2026-01-01T00:00:00Z&limit=2").status_code == 200

@@ -119,3 +119,36 @@ def test_definitions_are_recorded_and_listed(api) -> None:
     assert {p["name"] for p in filtered["results"]} >= {"amount", "coupon"}
     assert all(p["is_seen_on_filtered_events"] for p in filtered["results"])
     assert api.get(f"/api/projects/{api.project_id}/property_definitions/", params={"type": "nope"}).status_code == 400
+    # PostHog lists session properties too; none are recorded here, so the page is empty (never a 500)
+    sessions = api.get(f"/api/projects/{api.project_id}/property_definitions/", params={"type": "session"})
+    assert sessions.status_code == 200 and sessions.json()["results"] == []
+
+
+def test_property_filters_that_cannot_apply_are_refused_in_posthogs_shape(api) -> None:
+    seed(api)
+    refused = (
+        [{"key": "plan", "operator": "regex", "value": "("}],
+        [{"key": "plan", "operator": "not_regex", "value": "[z-a]"}],
+        [{"key": "plan", "operator": "gt", "value": "many"}],
+        [{"key": "plan", "operator": "lte", "value": {"n": 1}}],
+        [{"key": "plan", "operator": ["exact"]}],
+        [{"key": "", "operator": "exact", "value": "pro"}],
+        [{"operator": "is_set"}],
+    )
+    for filters in refused:
+        answer = api.get(url(api), params={"properties": json.dumps(filters)})
+        assert answer.status_code == 400, (filters, answer.text)
+        body = answer.json()
+        assert body["type"] == "validation_error" and body["attr"] == "properties"
+        assert body["detail"].startswith("Unsupported property operator: ")
+    good = api.get(url(api), params={"properties": json.dumps([{"key": "plan", "operator": "regex", "value": "^p"}])})
+    assert [p["properties"]["plan"] for p in good.json()["results"]] == ["pro"]
+
+
+def test_allow_names_the_methods_of_bulk_delete_not_of_a_person_it_looks_like(api) -> None:
+    # /persons/bulk_delete/ also matches /persons/{person_id}/; as in DRF's routers, the
+    # literal path is the resource
+    answer = api.client.options(url(api, "bulk_delete/"), headers={"Authorization": f"Bearer {api.admin_key}"})
+    assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+    assert api.client.options(url(api, "1/"), headers={"Authorization": f"Bearer {api.admin_key}"}).headers[
+        "allow"] == "DELETE, GET, HEAD, PATCH, PUT"

@@ -36,7 +36,7 @@ from hedgerow.api.validation import parse_json
 from hedgerow.auth.authenticate import authenticate, find_key
 from hedgerow.auth.authorize import Target, refused
 from hedgerow.errors import Exposed, ValidationError
-from hedgerow.services.catalogue import Admission, Detail, Listed, Reply, Where, abandon, admit, perform
+from hedgerow.services.catalogue import Admission, Detail, Listed, Reply, Where, abandon, admit, perform, wire
 from hedgerow.services.catalogue.invoke import subject
 from hedgerow.services.container import Services
 
@@ -216,6 +216,7 @@ def _status(result: Any, status: int, request: Request) -> int:
 
 def render(result: Any, status: int, request: Request) -> Response:
     """An operation's result as PostHog answers it (304 when the client holds its ETag)."""
+    result = wire(result)
     if isinstance(result, Reply):
         if _unchanged(result, request):
             return Response(status_code=304, headers=result.headers)

@@ -80,11 +80,11 @@ class RouteTable:
         self.routes.append(Route(method, path, name, status, operation=op,
                                  project_from_token=project_from_token, summary=op.summary))  # fmt: skip
 
-    def update(self, path: str, operation: str, *, name: str) -> None:
+    def update(self, path: str, operation: str, *, name: str, status: int = 200) -> None:
         """PATCH (``<name>_partial_update``) and PUT (``<name>_update``) onto one operation:
         DRF treats both as partial updates of the same resource here."""
-        self.bind("PATCH", path, operation, name=f"{name}_partial_update")
-        self.bind("PUT", path, operation, name=f"{name}_update")
+        self.bind("PATCH", path, operation, name=f"{name}_partial_update", status=status)
+        self.bind("PUT", path, operation, name=f"{name}_update", status=status)
 
     def public(self, method: str, path: str, *, name: str) -> Callable[[Handler], Handler]:
         """A public endpoint (project token or no credentials), handled as it is."""

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, fail, opened_services, print_json
-from hedgerow.services.catalogue import Where, invoke
+from hedgerow.services.catalogue import Where, invoke, wire
 from hedgerow.services.container import Services
 from hedgerow.services.operations import CATALOGUE
 
@@ -25,8 +25,9 @@ Expires = typer.Option(None, "--expires", help="When the key stops working (ISO 
 
 
 def run(services: Services, operation: str, args: dict[str, Any]) -> Any:
-    return invoke(services, services.projects.operator(), CATALOGUE[operation], args, channel="cli",
-                  where=Where(organization="@current"))  # fmt: skip
+    """Run an agent operation as the operator; its answer as JSON values."""
+    return wire(invoke(services, services.projects.operator(), CATALOGUE[operation], args, channel="cli",
+                       where=Where(organization="@current")))  # fmt: skip
 
 
 def parse_access(text: str) -> dict[str, str]:

@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from hedgerow.cli.display import console, shown
-from hedgerow.services.operations.personal_api_keys import key_json
+from hedgerow.services.catalogue import wire
+from hedgerow.services.operations.personal_api_keys import PersonalAPIKey
 from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, fail, opened_services, print_json
 
 app = typer.Typer(help="Personal API keys.", no_args_is_help=True)
@@ -36,7 +37,7 @@ def create(
             enforce_limit=False,
         )
     if as_json:
-        print_json({**key_json(record, value), "key": value})
+        print_json({**wire(PersonalAPIKey.of(record, value)), "key": value})
     else:
         typer.echo(value)
 
@@ -51,7 +52,7 @@ def list_keys(
     with opened_services(data_dir, database_url) as services:
         records = services.keys.list()
     if as_json:
-        print_json([key_json(r) for r in records])
+        print_json([wire(PersonalAPIKey.of(r)) for r in records])
         return
     table = Table("id", "label", "key", "scopes", "projects", "last used")
     for r in records:

@@ -8,7 +8,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from hedgerow.services.operations.projects import project_detail
+from hedgerow.services.catalogue import wire
+from hedgerow.services.operations.projects import ProjectDetail
 from hedgerow.cli.display import console, shown
 from hedgerow.cli.options import DatabaseURL, DataDir, JSONFlag, opened_services, print_json
 
@@ -29,7 +30,7 @@ def create(
         org_id = organization or services.projects.bootstrap().organization.id
         project = services.projects.create(org_id, name, timezone)
     if as_json:
-        print_json(project_detail(project, None))
+        print_json(wire(ProjectDetail.of(project)))
     else:
         typer.echo(f"{project.id}\t{project.api_token}\t{project.name}")
 
@@ -44,7 +45,7 @@ def list_projects(
     with opened_services(data_dir, database_url) as services:
         projects = services.projects.list_all()
     if as_json:
-        print_json([project_detail(p, None) for p in projects])
+        print_json([wire(ProjectDetail.of(p)) for p in projects])
         return
     table = Table("id", "name", "api_token", "timezone", "organization")
     for p in projects:

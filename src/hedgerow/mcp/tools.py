@@ -2,7 +2,8 @@
 
 A tool is an operation with a :class:`~hedgerow.services.catalogue.Tool` declaration. Its
 input schema is the operation's input model (plus ``project_id`` for operations that live
-under a project); its result is the operation's result as a JSON object.
+under a project); its output schema is the operation's output model (a page of them for
+lists), and its structured result is the operation's result in that model's JSON form.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 import mcp_types as types
 
-from hedgerow.services.catalogue import Listed, Operation, Reply
+from hedgerow.services.catalogue import Listed, Operation, Reply, wire
+from hedgerow.services.catalogue.output import item_schema, lists
 
 PROJECT_ARGUMENT = {
     "type": "integer",
@@ -50,7 +52,7 @@ class ToolBinding:
             title=tool.title,
             description=f"{tool.title}. {self.operation.summary} (needs {self.operation.scope})",
             input_schema=self.input_schema(),
-            output_schema=LIST_OUTPUT if _lists(self.operation) else OBJECT_OUTPUT,
+            output_schema=self.output_schema(),
             annotations=types.ToolAnnotations(
                 title=tool.title,
                 read_only_hint=tool.read_only,
@@ -72,12 +74,24 @@ class ToolBinding:
         return schema
 
 
-def _lists(operation: Operation) -> bool:
-    return operation.handler.__annotations__.get("return") in ("Listed", Listed)
+    def output_schema(self) -> dict[str, Any]:
+        """The structured result's schema: the output model (each of a page's results)."""
+        item = item_schema(self.operation)
+        if item is not None:
+            item.pop("title", None)
+        if lists(self.operation):
+            if item is None:
+                return LIST_OUTPUT
+            defs = item.pop("$defs", None)
+            results = {**LIST_OUTPUT["properties"]["results"], "items": item}
+            schema = {**LIST_OUTPUT, "properties": {**LIST_OUTPUT["properties"], "results": results}}
+            return {**schema, "$defs": defs} if defs else schema
+        return item if item is not None and item.get("type") == "object" else OBJECT_OUTPUT
 
 
 def structured(result: Any) -> dict[str, Any]:
     """An operation's result as the JSON object a tool answers with."""
+    result = wire(result)
     if isinstance(result, Listed):
         more = result.has_more
         return {

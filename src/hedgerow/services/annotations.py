@@ -8,6 +8,7 @@ from typing import Any
 
 from hedgerow import clock
 from hedgerow.errors import NotFound, ValidationError
+from hedgerow.ids import parse_id
 from hedgerow.store.meta import annotations as store
 from hedgerow.store.meta.annotations import AnnotationQuery, AnnotationRecord
 from hedgerow.store.meta.db import MetaDB
@@ -108,6 +109,8 @@ class AnnotationService:
             return store.search(conn, project.organization_id, project.id, query)
 
     def get(self, project: Project, annotation_id: int) -> AnnotationRecord:
+        if parse_id(annotation_id) is None:  # beyond 64 bits: names no annotation
+            raise NotFound()
         with self._db.read() as conn:
             found = store.get(conn, project.organization_id, project.id, annotation_id)
         if found is None:
@@ -129,6 +132,8 @@ class AnnotationService:
 
     def update(self, project: Project, annotation_id: int, given: dict[str, Any]) -> AnnotationRecord:
         fields = _clean(given)
+        if parse_id(annotation_id) is None:
+            raise NotFound()
         with self._db.write() as conn:
             found = store.get(conn, project.organization_id, project.id, annotation_id)
             if found is None:

@@ -16,4 +16,4 @@ routes.bind("PATCH", ONE + "add_persons_to_static_cohort/", "cohort.add_persons"
             name="cohorts_add_persons_to_static_cohort_partial_update")  # fmt: skip
 routes.bind("PATCH", ONE + "remove_person_from_static_cohort/", "cohort.remove_person",
             name="cohorts_remove_person_from_static_cohort_partial_update")  # fmt: skip
-routes.bind("DELETE", ONE, "cohort.destroy", name="cohorts_destroy")
+routes.bind("DELETE", ONE, "cohort.destroy", name="cohorts_destroy", status=405)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hedgerow.auth.principal import Principal
 from hedgerow.auth.scopes import Scope
+from hedgerow.services.catalogue.output import Declared
 
 if TYPE_CHECKING:
     from hedgerow.services.container import Services
@@ -83,7 +84,7 @@ class Operation:
     accepts_project_secret: bool = False
     self_service: bool = False
     tool: Tool | None = None
-    output: type[BaseModel] | None = None
+    output: Declared = None
 
     @property
     def object(self) -> str:
@@ -144,7 +145,7 @@ class Catalogue:
         accepts_project_secret: bool = False,
         self_service: bool = False,
         tool: Tool | None = None,
-        output: type[BaseModel] | None = None,
+        output: Declared = None,
     ) -> Callable[[Handler], Handler]:
         parsed = Scope.parse(scope)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hedgerow.services.catalogue.operation import Listed
 
@@ -28,8 +28,9 @@ class Paged(BaseModel):
     DEFAULT_LIMIT: ClassVar[int] = 100
     MAX_LIMIT: ClassVar[int | None] = None
 
-    limit: int | None = None
-    offset: int = 0
+    # Documented as text: anything is read, and what is not a count falls back to the default.
+    limit: int | None = Field(default=None, json_schema_extra={"type": "string"})
+    offset: int = Field(default=0, json_schema_extra={"type": "string"})
 
     @field_validator("limit", mode="before")
     @classmethod

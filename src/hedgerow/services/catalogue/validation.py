@@ -6,9 +6,11 @@ field — nested names joined with ``__`` — and DRF's code and sentence for th
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 import pydantic
+from pydantic_core import PydanticCustomError
 
 from hedgerow.errors import ValidationError
 
@@ -46,6 +48,8 @@ _DRF_ERRORS: dict[str, tuple[str, str]] = {
         "Datetime has wrong format. Use one of these formats instead: "
         "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].",
     ),
+    "less_than_equal": ("max_value", "Ensure this value is less than or equal to {le}."),
+    "greater_than_equal": ("min_value", "Ensure this value is greater than or equal to {ge}."),
     "uuid_parsing": ("invalid_input", "Must be a valid UUID."),
     "uuid_type": ("invalid_input", "Must be a valid UUID."),
 }
@@ -104,3 +108,31 @@ def drf_error(error: pydantic.ValidationError) -> ValidationError:
         if isinstance(ctx_error, ValidationError):
             return ValidationError(ctx_error.detail, code=ctx_error.code, attr=ctx_error.attr or attr)
     return ValidationError(detail, code=code, attr=attr)
+
+
+def json_text(schema: dict[str, Any], **field: Any) -> Any:
+    """A field that arrives as text holding JSON (a query parameter such as ``properties``):
+    documented as the JSON it must hold, read by the operation itself."""
+    extra = {"contentMediaType": "application/json", "contentSchema": schema}
+    return pydantic.Field(default=None, json_schema_extra=extra, **field)
+
+
+TEXT_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+"""The JSON a list-of-names parameter holds (``tags``, ``event_names``...)."""
+
+
+def _iso_datetime(raw: Any) -> Any:
+    """Text must be ISO 8601 (pydantic alone would also read numbers as Unix times)."""
+    if isinstance(raw, datetime):
+        return raw
+    if isinstance(raw, str) and len(raw) <= 64:
+        try:
+            return datetime.fromisoformat(raw.strip())
+        except ValueError:
+            pass
+    raise PydanticCustomError("datetime_parsing", "Input should be a valid datetime")
+
+
+IsoDatetime = Annotated[datetime, pydantic.BeforeValidator(_iso_datetime),
+                        pydantic.WithJsonSchema({"type": "string", "format": "date-time"})]  # fmt: skip
+"""A datetime given as ISO 8601 text (``2026-01-02T03:04:05Z``), refused in DRF's words otherwise."""

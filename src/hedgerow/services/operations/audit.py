@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hedgerow import clock
 from hedgerow.errors import NotFound
-from hedgerow.services.catalogue import Catalogue, Context, Tool
+from hedgerow.ids import MAX_ID
+from hedgerow.services.catalogue import Catalogue, Context, Output, Tool
+from hedgerow.services.catalogue.validation import IsoDatetime
 from hedgerow.store.meta.audit import AuditEntry
 
 operations = Catalogue()
@@ -22,39 +24,64 @@ class AuditQuery(BaseModel):
     decision: Literal["allowed", "denied"] | None = None
     object: str | None = Field(default=None, description="e.g. feature_flag, query, person")
     channel: Literal["rest", "mcp", "cli"] | None = None
-    project: int | None = None
-    after: datetime | None = None
-    before: datetime | None = None
-    cursor: int | None = Field(default=None, description="The `next_cursor` of the previous page")
+    project: int | None = Field(default=None, ge=0, le=MAX_ID)
+    after: IsoDatetime | None = None
+    before: IsoDatetime | None = None
+    cursor: int | None = Field(default=None, ge=0, le=MAX_ID, description="The `next_cursor` of the previous page")
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
 
 
-def entry_json(entry: AuditEntry, agents: dict[str, str]) -> dict[str, Any]:
-    body = entry.as_json()
-    return {
-        "id": body["id"],
-        "created_at": body["created_at"],
-        "channel": entry.via,
-        "decision": entry.decision,
-        "sentence": entry.sentence,
-        "reason": entry.reason,
-        "status": entry.status,
-        "object": entry.object,
-        "action": entry.action,
-        "project_id": entry.project_id,
-        "key_id": entry.key_id,
-        "key_label": entry.key_label,
-        "agent": {"id": entry.agent_id, "name": agents.get(entry.agent_id, entry.key_label)} if entry.agent_id else None,
-        "method": entry.method,
-        "path": entry.path,
-        "args_digest": entry.args_digest,
-        "row_hash": entry.row_hash,
-    }
+class AuditAgent(Output):
+    id: str
+    name: str | None
 
 
-@operations.operation("audit.list", "activity_log:read", input=AuditQuery, place="organization",
+class AuditRow(Output):
+    """One decision: who, what, where, allowed or denied, and the sentence that says so."""
+
+    id: int | None
+    created_at: str | None
+    channel: str
+    decision: str
+    sentence: str
+    reason: str
+    status: int | None
+    object: str | None
+    action: str | None
+    project_id: int | None
+    key_id: str | None
+    key_label: str | None
+    agent: AuditAgent | None
+    method: str
+    path: str
+    args_digest: str | None
+    row_hash: str | None
+
+    @classmethod
+    def of(cls, entry: AuditEntry, agents: dict[str, str]) -> "AuditRow":
+        agent = None
+        if entry.agent_id:
+            agent = AuditAgent(id=entry.agent_id, name=agents.get(entry.agent_id, entry.key_label))
+        return cls(
+            id=entry.id, created_at=clock.iso(entry.created_at), channel=entry.via, decision=entry.decision,
+            sentence=entry.sentence, reason=entry.reason, status=entry.status, object=entry.object,
+            action=entry.action, project_id=entry.project_id, key_id=entry.key_id, key_label=entry.key_label,
+            agent=agent, method=entry.method, path=entry.path, args_digest=entry.args_digest,
+            row_hash=entry.row_hash,
+        )  # fmt: skip
+
+
+class AuditPage(Output):
+    """A page of the trail, newest first; ``next_cursor`` asks for the next (older) page."""
+
+    results: list[AuditRow]
+    next_cursor: int | None
+    has_more: bool
+
+
+@operations.operation("audit.list", "activity_log:read", output=AuditPage, input=AuditQuery, place="organization",
                       tool=Tool("audit-log-list", "Read the audit trail", read_only=True))  # fmt: skip
-def list_audit(ctx: Context, args: AuditQuery) -> dict[str, Any]:
+def list_audit(ctx: Context, args: AuditQuery) -> AuditPage:
     """Every call's decision, allowed or denied, with its plain-English sentence."""
     assert ctx.organization_id is not None
     named = {a.key_id: a.name for a, _ in ctx.services.agents.list(ctx.organization_id)}
@@ -70,8 +97,5 @@ def list_audit(ctx: Context, args: AuditQuery) -> dict[str, Any]:
     )  # fmt: skip
     page = entries[: args.limit]
     more = len(entries) > args.limit
-    return {
-        "results": [entry_json(e, named) for e in page],
-        "next_cursor": page[-1].id if more and page else None,
-        "has_more": more,
-    }
+    return AuditPage(results=[AuditRow.of(e, named) for e in page], next_cursor=page[-1].id if more and page else None,
+                     has_more=more)  # fmt: skip

@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import ValidationError
-from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply, Success, Tool
 from hedgerow.services.catalogue.paging import Paged, listing, sliced
 from hedgerow.services.cohort_membership import read_csv_ids
 from hedgerow.services.cohorts import CohortQuery
-from hedgerow.services.operations.organizations import user_basic
-from hedgerow.services.operations.persons import listed
+from hedgerow.services.operations.organizations import UserBasic
+from hedgerow.services.operations.persons import ListedPerson
 from hedgerow.services.records import CohortRecord
 
 operations = Catalogue()
@@ -31,26 +31,46 @@ def _legacy_properties(cohort: CohortRecord) -> dict[str, Any]:
     return {"type": "OR", "values": values}
 
 
-def cohort_json(ctx: Context, cohort: CohortRecord) -> dict[str, Any]:
-    creator = ctx.services.projects.user(cohort.created_by_id) if cohort.created_by_id else None
-    return {
-        "id": cohort.id,
-        "name": cohort.name,
-        "description": cohort.description,
-        "groups": cohort.groups,
-        "deleted": cohort.deleted,
-        "filters": cohort.filters if cohort.filters else {"properties": _legacy_properties(cohort)},
-        "query": cohort.query,
-        "is_calculating": cohort.is_calculating,
-        "created_by": user_basic(creator),
-        "created_at": clock.iso(cohort.created_at),
-        "last_calculation": clock.iso(cohort.last_calculation),
-        "errors_calculating": cohort.errors_calculating,
-        "count": cohort.count,
-        "is_static": cohort.is_static,
-        "cohort_type": cohort.cohort_type,
-        "experiment_set": [],
-    }
+class Cohort(Output):
+    """A cohort as PostHog's serializer shows it (``filters`` derived from legacy ``groups``)."""
+
+    id: int
+    name: str | None
+    description: str
+    groups: list[Any]
+    deleted: bool
+    filters: dict[str, Any]
+    query: dict[str, Any] | None
+    is_calculating: bool
+    created_by: UserBasic | None
+    created_at: str | None
+    last_calculation: str | None
+    errors_calculating: int
+    count: int | None
+    is_static: bool
+    cohort_type: str | None
+    experiment_set: list[Any] = []
+
+    @classmethod
+    def of(cls, ctx: Context, cohort: CohortRecord) -> "Cohort":
+        creator = ctx.services.projects.user(cohort.created_by_id) if cohort.created_by_id else None
+        return cls(
+            id=cohort.id,
+            name=cohort.name,
+            description=cohort.description,
+            groups=cohort.groups,
+            deleted=cohort.deleted,
+            filters=cohort.filters if cohort.filters else {"properties": _legacy_properties(cohort)},
+            query=cohort.query,
+            is_calculating=cohort.is_calculating,
+            created_by=UserBasic.of(creator),
+            created_at=clock.iso(cohort.created_at),
+            last_calculation=clock.iso(cohort.last_calculation),
+            errors_calculating=cohort.errors_calculating,
+            count=cohort.count,
+            is_static=cohort.is_static,
+            cohort_type=cohort.cohort_type,
+        )
 
 
 class CohortList(Paged):
@@ -69,7 +89,10 @@ class CohortFields(BaseModel):
     """A cohort's fields (checked against PostHog's strict filter schema by the cohort
     service); ``csv`` is an uploaded file of person ids or distinct ids."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"name": "Acme people", "filters": {"properties": {"type": "OR", "values": [{"type": "AND", "values": [
+            {"key": "email", "type": "person", "operator": "icontains", "value": "@acme.io"}]}]}}},
+    ]})  # fmt: skip
     name: Any = None
     description: Any = None
     filters: Any = None
@@ -87,11 +110,14 @@ class CohortUpdate(CohortFields, CohortId):
 
 
 class PersonsToAdd(CohortId):
-    person_ids: Any = None
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["cohort_id", "person_ids"]})
+    person_ids: Any = Field(default=None, json_schema_extra={"type": "array", "items": {"type": "string"},
+                                                             "minItems": 1})  # fmt: skip
 
 
 class PersonToRemove(CohortId):
-    person_id: Any = None
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["cohort_id", "person_id"]})
+    person_id: Any = Field(default=None, json_schema_extra={"type": "string"})
 
 
 class CohortMembers(Paged, CohortId):
@@ -147,7 +173,7 @@ def _static(ctx: Context, cohort_id: int, verb: str) -> CohortRecord:
     return cohort
 
 
-@operations.operation("cohort.list", "cohort:read", input=CohortList,
+@operations.operation("cohort.list", "cohort:read", output=Cohort, input=CohortList,
                       tool=Tool("cohorts-list", "List cohorts", read_only=True))  # fmt: skip
 def list_cohorts(ctx: Context, args: CohortList) -> Listed:
     """The project's cohorts (not deleted), newest first."""
@@ -158,12 +184,12 @@ def list_cohorts(ctx: Context, args: CohortList) -> Listed:
         hide_behavioral=(args.hide_behavioral_cohorts or "false").lower() == "true",
     )
     page = sliced(args, ctx.services.cohorts.search(ctx.project_id, query))
-    return Listed([cohort_json(ctx, c) for c in page.results], page.count, page.limit, page.offset)
+    return Listed([Cohort.of(ctx, c) for c in page.results], page.count, page.limit, page.offset)
 
 
-@operations.operation("cohort.create", "cohort:write", input=CohortFields,
+@operations.operation("cohort.create", "cohort:write", output=Cohort, input=CohortFields,
                       tool=Tool("cohorts-create", "Create a cohort", read_only=False))  # fmt: skip
-def create_cohort(ctx: Context, args: CohortFields) -> dict[str, Any]:
+def create_cohort(ctx: Context, args: CohortFields) -> Cohort:
     """A new cohort; dynamic ones are calculated in the background, static ones filled from
     ``_create_static_person_ids`` or a ``csv`` upload."""
     data = args.given()
@@ -174,18 +200,18 @@ def create_cohort(ctx: Context, args: CohortFields) -> dict[str, Any]:
         cohort = _fill_static(ctx, cohort, data)
     else:
         _calculate(ctx, cohort)
-    return cohort_json(ctx, cohort)
+    return Cohort.of(ctx, cohort)
 
 
-@operations.operation("cohort.retrieve", "cohort:read", input=CohortId,
+@operations.operation("cohort.retrieve", "cohort:read", output=Cohort, input=CohortId,
                       tool=Tool("cohorts-retrieve", "Get a cohort", read_only=True))  # fmt: skip
-def retrieve_cohort(ctx: Context, args: CohortId) -> dict[str, Any]:
+def retrieve_cohort(ctx: Context, args: CohortId) -> Cohort:
     """One cohort by id."""
-    return cohort_json(ctx, ctx.services.cohorts.get(ctx.project_id, args.cohort_id))
+    return Cohort.of(ctx, ctx.services.cohorts.get(ctx.project_id, args.cohort_id))
 
 
-@operations.operation("cohort.update", "cohort:write", input=CohortUpdate)
-def update_cohort(ctx: Context, args: CohortUpdate) -> dict[str, Any]:
+@operations.operation("cohort.update", "cohort:write", output=Cohort, input=CohortUpdate)
+def update_cohort(ctx: Context, args: CohortUpdate) -> Cohort:
     """Change a cohort (soft-delete with ``deleted: true``)."""
     data = args.given()
     if isinstance(data.get("csv"), bytes):
@@ -195,10 +221,10 @@ def update_cohort(ctx: Context, args: CohortUpdate) -> dict[str, Any]:
         cohort = _fill_static(ctx, cohort, data)
     elif not cohort.is_static and cohort.is_calculating:
         _calculate(ctx, cohort)
-    return cohort_json(ctx, cohort)
+    return Cohort.of(ctx, cohort)
 
 
-@operations.operation("cohort.persons", "cohort:read", input=CohortMembers, also=("person:read",))
+@operations.operation("cohort.persons", "cohort:read", output=ListedPerson, input=CohortMembers, also=("person:read",))
 def cohort_persons(ctx: Context, args: CohortMembers) -> Listed:
     """The cohort's members, as persons."""
     cohort = ctx.services.cohorts.get(ctx.project_id, args.cohort_id)
@@ -206,15 +232,15 @@ def cohort_persons(ctx: Context, args: CohortMembers) -> Listed:
     assert membership is not None and persons is not None
     members = membership.members(ctx.project_id, cohort.id, static=cohort.is_static)
 
-    def fetch(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    def fetch(limit: int, offset: int) -> tuple[list[ListedPerson], int]:
         people = [persons.store.get_person(ctx.project_id, uuid=u) for u in members[offset : offset + limit]]
-        return [listed(p) for p in people if p is not None], len(members)
+        return [ListedPerson.of(p) for p in people if p is not None], len(members)
 
     return listing(args, fetch)
 
 
-@operations.operation("cohort.add_persons", "cohort:write", input=PersonsToAdd)
-def add_persons(ctx: Context, args: PersonsToAdd) -> dict[str, Any]:
+@operations.operation("cohort.add_persons", "cohort:write", output=Success, input=PersonsToAdd)
+def add_persons(ctx: Context, args: PersonsToAdd) -> Success:
     """Add persons (UUIDs in ``person_ids``) to a static cohort."""
     cohort = _static(ctx, args.cohort_id, "add")
     if not isinstance(args.person_ids, list) or not args.person_ids:
@@ -224,11 +250,11 @@ def add_persons(ctx: Context, args: PersonsToAdd) -> dict[str, Any]:
     uuids = membership.person_uuids(ctx.project_id, "person_id", [str(p) for p in args.person_ids])
     count = membership.add_static(ctx.project_id, cohort.id, uuids)
     ctx.services.cohorts.record_calculation(ctx.project_id, cohort.id, count, None)
-    return {"success": True}
+    return Success()
 
 
-@operations.operation("cohort.remove_person", "cohort:write", input=PersonToRemove)
-def remove_person(ctx: Context, args: PersonToRemove) -> dict[str, Any]:
+@operations.operation("cohort.remove_person", "cohort:write", output=Success, input=PersonToRemove)
+def remove_person(ctx: Context, args: PersonToRemove) -> Success:
     """Remove one person (``person_id``, a UUID) from a static cohort."""
     cohort = _static(ctx, args.cohort_id, "remove")
     if not isinstance(args.person_id, str):
@@ -237,10 +263,10 @@ def remove_person(ctx: Context, args: PersonToRemove) -> dict[str, Any]:
     assert membership is not None
     count = membership.remove_static(ctx.project_id, cohort.id, args.person_id)
     ctx.services.cohorts.record_calculation(ctx.project_id, cohort.id, count, None)
-    return {"success": True}
+    return Success()
 
 
-@operations.operation("cohort.destroy", "cohort:write", input=CohortId)
+@operations.operation("cohort.destroy", "cohort:write", input=CohortId, output=EMPTY)
 def destroy_cohort(ctx: Context, args: CohortId) -> Reply:
     """Hard deletion is not allowed: 405 with no body."""
     return Reply(405)

@@ -9,32 +9,45 @@ holds ``agent:write``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
 from hedgerow import clock
-from hedgerow.services.catalogue import Catalogue, Context, NoInput, Reply
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, NoInput, Output, Reply
 from hedgerow.services.records import PersonalAPIKeyRecord
 
 operations = Catalogue()
 
 
-def key_json(record: PersonalAPIKeyRecord, value: str | None = None) -> dict[str, Any]:
+class PersonalAPIKey(Output):
     """A key as the API shows it; ``value`` only in the answer that created or rolled it."""
-    return {
-        "id": record.id,
-        "label": record.label,
-        "value": value,
-        "mask_value": record.mask_value,
-        "created_at": clock.iso(record.created_at),
-        "last_used_at": clock.iso(record.last_used_at),
-        "last_rolled_at": clock.iso(record.last_rolled_at),
-        "user_id": record.user_id,
-        "scopes": record.scopes or ["*"],
-        "scoped_teams": record.scoped_teams or [],
-        "scoped_organizations": record.scoped_organizations or [],
-    }
+
+    id: str
+    label: str
+    value: str | None
+    mask_value: str
+    created_at: str | None
+    last_used_at: str | None
+    last_rolled_at: str | None
+    user_id: int
+    scopes: list[str]
+    scoped_teams: list[int]
+    scoped_organizations: list[str]
+
+    @classmethod
+    def of(cls, record: PersonalAPIKeyRecord, value: str | None = None) -> "PersonalAPIKey":
+        return cls(
+            id=record.id,
+            label=record.label,
+            value=value,
+            mask_value=record.mask_value,
+            created_at=clock.iso(record.created_at),
+            last_used_at=clock.iso(record.last_used_at),
+            last_rolled_at=clock.iso(record.last_rolled_at),
+            user_id=record.user_id,
+            scopes=record.scopes or ["*"],
+            scoped_teams=record.scoped_teams or [],
+            scoped_organizations=record.scoped_organizations or [],
+        )
 
 
 class KeyCreate(BaseModel):
@@ -61,43 +74,43 @@ def _key_id(ctx: Context, raw: str) -> str:
     return ctx.principal.key_id if raw == "@current" else raw
 
 
-@operations.operation("personal_api_key.list", "personal_api_key:read", input=NoInput, place="global", self_service=True)
-def list_keys(ctx: Context, args: NoInput) -> list[dict[str, Any]]:
+@operations.operation("personal_api_key.list", "personal_api_key:read", output=PersonalAPIKey, input=NoInput, place="global", self_service=True)
+def list_keys(ctx: Context, args: NoInput) -> list[PersonalAPIKey]:
     """The caller's keys, newest first (not paginated)."""
-    return [key_json(k) for k in ctx.services.keys.list(ctx.user_id)]
+    return [PersonalAPIKey.of(k) for k in ctx.services.keys.list(ctx.user_id)]
 
 
-@operations.operation("personal_api_key.create", "personal_api_key:write", input=KeyCreate, place="global", self_service=True)
-def create_key(ctx: Context, args: KeyCreate) -> dict[str, Any]:
+@operations.operation("personal_api_key.create", "personal_api_key:write", output=PersonalAPIKey, input=KeyCreate, place="global", self_service=True)
+def create_key(ctx: Context, args: KeyCreate) -> PersonalAPIKey:
     """A new key; its value is in this answer and nowhere else, ever."""
     record, value = ctx.services.keys.create(
         ctx.user_id, args.label, args.scopes, args.scoped_teams, args.scoped_organizations
     )
-    return key_json(record, value)
+    return PersonalAPIKey.of(record, value)
 
 
-@operations.operation("personal_api_key.retrieve", "personal_api_key:read", input=KeyId, place="global", self_service=True)
-def retrieve_key(ctx: Context, args: KeyId) -> dict[str, Any]:
+@operations.operation("personal_api_key.retrieve", "personal_api_key:read", output=PersonalAPIKey, input=KeyId, place="global", self_service=True)
+def retrieve_key(ctx: Context, args: KeyId) -> PersonalAPIKey:
     """The calling key itself (``@current`` or its id): its scopes and limits."""
-    return key_json(ctx.services.keys.get(_key_id(ctx, args.key_id), ctx.user_id))
+    return PersonalAPIKey.of(ctx.services.keys.get(_key_id(ctx, args.key_id), ctx.user_id))
 
 
-@operations.operation("personal_api_key.update", "personal_api_key:write", input=KeyUpdate, place="global", self_service=True)
-def update_key(ctx: Context, args: KeyUpdate) -> dict[str, Any]:
+@operations.operation("personal_api_key.update", "personal_api_key:write", output=PersonalAPIKey, input=KeyUpdate, place="global", self_service=True)
+def update_key(ctx: Context, args: KeyUpdate) -> PersonalAPIKey:
     """Change a key's label, scopes or limits."""
     changes = args.model_dump(exclude_unset=True, exclude={"key_id"})
-    return key_json(ctx.services.keys.update(_key_id(ctx, args.key_id), ctx.user_id, changes))
+    return PersonalAPIKey.of(ctx.services.keys.update(_key_id(ctx, args.key_id), ctx.user_id, changes))
 
 
-@operations.operation("personal_api_key.delete", "personal_api_key:write", input=KeyId, place="global", self_service=True)
+@operations.operation("personal_api_key.delete", "personal_api_key:write", input=KeyId, output=EMPTY, place="global", self_service=True)
 def delete_key(ctx: Context, args: KeyId) -> Reply:
     """Revoke a key; it stops working at once."""
     ctx.services.keys.revoke(_key_id(ctx, args.key_id), ctx.user_id)
     return Reply(204)
 
 
-@operations.operation("personal_api_key.roll", "personal_api_key:write", input=KeyId, place="global", self_service=True)
-def roll_key(ctx: Context, args: KeyId) -> dict[str, Any]:
+@operations.operation("personal_api_key.roll", "personal_api_key:write", output=PersonalAPIKey, input=KeyId, place="global", self_service=True)
+def roll_key(ctx: Context, args: KeyId) -> PersonalAPIKey:
     """Give a key a new secret value; the old one stops working at once."""
     record, value = ctx.services.keys.roll(_key_id(ctx, args.key_id), ctx.user_id)
-    return key_json(record, value)
+    return PersonalAPIKey.of(record, value)

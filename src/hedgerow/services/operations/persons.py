@@ -16,8 +16,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import MethodNotAllowed, ValidationError
-from hedgerow.services.catalogue import Catalogue, Context, Listed, NoInput, Reply, Tool
+from hedgerow.services.catalogue import (
+    EMPTY,
+    Catalogue,
+    Context,
+    ErrorBody,
+    Listed,
+    NoInput,
+    Output,
+    Reply,
+    Success,
+    Tool,
+)
 from hedgerow.services.catalogue.paging import Paged
+from hedgerow.services.catalogue.validation import json_text
 from hedgerow.services.persons import PersonFilter, PersonsService
 
 operations = Catalogue()
@@ -50,34 +62,56 @@ def display_name(person: dict[str, Any]) -> str:
     return ids[0] if ids else person["uuid"]
 
 
-def listed(person: dict[str, Any]) -> dict[str, Any]:
+class ListedPerson(Output):
     """A person in a list: ``id`` is the UUID string."""
-    return {
-        "type": "person",
-        "id": person["uuid"],
-        "uuid": person["uuid"],
-        "created_at": _iso(person["created_at"]),
-        "last_seen_at": None,
-        "properties": person["properties"],
-        "is_identified": person["is_identified"],
-        "name": display_name(person),
-        "distinct_ids": ordered_distinct_ids(person["distinct_ids"]),
-        "matched_recordings": [],
-        "value_at_data_point": None,
-    }
+
+    type: str = "person"
+    id: str
+    uuid: str
+    created_at: str | None
+    last_seen_at: None = None
+    properties: dict[str, Any]
+    is_identified: bool
+    name: str
+    distinct_ids: list[str]
+    matched_recordings: list[Any] = []
+    value_at_data_point: None = None
+
+    @classmethod
+    def of(cls, person: dict[str, Any]) -> "ListedPerson":
+        return cls(
+            id=person["uuid"],
+            uuid=person["uuid"],
+            created_at=_iso(person["created_at"]),
+            properties=person["properties"],
+            is_identified=person["is_identified"],
+            name=display_name(person),
+            distinct_ids=ordered_distinct_ids(person["distinct_ids"]),
+        )
 
 
-def detail(person: dict[str, Any]) -> dict[str, Any]:
+class Person(Output):
     """A retrieved person: ``id`` is the integer primary key."""
-    return {
-        "id": person["int_id"],
-        "name": display_name(person),
-        "distinct_ids": ordered_distinct_ids(person["distinct_ids"]),
-        "properties": person["properties"],
-        "created_at": _iso(person["created_at"]),
-        "uuid": person["uuid"],
-        "is_identified": person["is_identified"],
-    }
+
+    id: int
+    name: str
+    distinct_ids: list[str]
+    properties: dict[str, Any]
+    created_at: str | None
+    uuid: str
+    is_identified: bool
+
+    @classmethod
+    def of(cls, person: dict[str, Any]) -> "Person":
+        return cls(
+            id=person["int_id"],
+            name=display_name(person),
+            distinct_ids=ordered_distinct_ids(person["distinct_ids"]),
+            properties=person["properties"],
+            created_at=_iso(person["created_at"]),
+            uuid=person["uuid"],
+            is_identified=person["is_identified"],
+        )
 
 
 def _swapped(attr: str) -> Reply:
@@ -86,11 +120,34 @@ def _swapped(attr: str) -> Reply:
                        "type": "validation_error"})  # fmt: skip
 
 
+_NUMERIC = ["gt", "gte", "lt", "lte"]
+PROPERTY_FILTER = {
+    "type": "object",
+    "properties": {
+        "key": {"type": "string", "minLength": 1},
+        "value": {},
+        "operator": {"enum": ["exact", "is_not", "icontains", "not_icontains", "regex", "not_regex", *_NUMERIC,
+                              "is_set", "is_not_set", None]},
+        "type": {"type": "string"},
+    },
+    "required": ["key"],
+    "if": {"properties": {"operator": {"enum": _NUMERIC}}, "required": ["operator"]},
+    "then": {"properties": {"value": {"type": "number"}}, "required": ["value"]},
+}  # fmt: skip
+PROPERTY_FILTERS = {
+    "anyOf": [
+        {"type": "array", "items": PROPERTY_FILTER},
+        {"type": "object", "properties": {"values": {"type": "array", "items": PROPERTY_FILTER}}},
+    ],
+}
+"""``properties``: JSON text, a list of person property filters (or ``{"values": [...]}``)."""
+
+
 class PersonList(Paged):
     distinct_id: str | None = None
     email: str | None = None
     search: str | None = None
-    properties: str | None = None
+    properties: str | None = json_text(PROPERTY_FILTERS)
     include_total: str | None = None
 
 
@@ -105,23 +162,44 @@ class PersonId(BaseModel):
 
 
 class PersonUpdate(PersonId):
-    model_config = ConfigDict(extra="allow")
-    properties: Any = None
+    model_config = ConfigDict(extra="allow", json_schema_extra={"required": ["person_id", "properties"]})
+    properties: Any = Field(default=None, json_schema_extra={"type": "object"})
 
 
 class PropertyUpdate(PersonId):
-    model_config = ConfigDict(extra="allow")
+    """``{"key", "value"}`` (both required; the value may be any JSON)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "properties": {"person_id": {"type": "string", "pattern": PERSON_ID}, "key": {"type": "string"}, "value": {}},
+        "required": ["person_id", "key", "value"],
+    })  # fmt: skip
+
+
+class PropertyRemoval(PersonId):
+    """``{"$unset": "key"}``."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "properties": {"person_id": {"type": "string", "pattern": PERSON_ID},
+                       "$unset": {"type": "string", "minLength": 1}},
+        "required": ["person_id", "$unset"],
+    })  # fmt: skip
 
 
 class PersonDelete(PersonId):
     delete_events: str | None = None
 
 
+BULK_IDS = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_BULK}
+
+
 class BulkDelete(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    ids: Any = None
-    distinct_ids: Any = None
-    delete_events: Any = None
+    """Persons named by ``ids`` (UUIDs) or ``distinct_ids``: one of the two."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"anyOf": [{"required": ["ids"]},
+                                                                           {"required": ["distinct_ids"]}]})  # fmt: skip
+    ids: Any = Field(default=None, json_schema_extra=BULK_IDS)
+    distinct_ids: Any = Field(default=None, json_schema_extra=BULK_IDS)
+    delete_events: Any = Field(default=None, json_schema_extra={"type": "boolean"})
 
 
 def _properties(raw: str | None) -> list[dict[str, Any]]:
@@ -138,7 +216,7 @@ def _properties(raw: str | None) -> list[dict[str, Any]]:
     return [p for p in parsed if p.get("type", "person") == "person"]
 
 
-@operations.operation("person.list", "person:read", input=PersonList, rate="analytics",
+@operations.operation("person.list", "person:read", output=ListedPerson, input=PersonList, rate="analytics",
                       tool=Tool("persons-list", "List persons", read_only=True))  # fmt: skip
 def list_persons(ctx: Context, args: PersonList) -> Listed:
     """Persons, newest first; ``count`` only with ``include_total``."""
@@ -148,18 +226,18 @@ def list_persons(ctx: Context, args: PersonList) -> Listed:
         properties=_properties(args.properties), limit=limit, offset=args.offset,
     )  # fmt: skip
     people, total = _service(ctx).list(ctx.project_id, filters)
-    return Listed([listed(p) for p in people], total if args.include_total is not None else None,
+    return Listed([ListedPerson.of(p) for p in people], total if args.include_total is not None else None,
                   limit, args.offset)  # fmt: skip
 
 
-@operations.operation("person.retrieve", "person:read", input=PersonId, rate="analytics",
+@operations.operation("person.retrieve", "person:read", output=Person, input=PersonId, rate="analytics",
                       tool=Tool("person-get", "Get a person", read_only=True))  # fmt: skip
-def retrieve_person(ctx: Context, args: PersonId) -> dict[str, Any]:
+def retrieve_person(ctx: Context, args: PersonId) -> Person:
     """One person by integer id or UUID."""
-    return detail(_service(ctx).retrieve(ctx.project_id, args.person_id))
+    return Person.of(_service(ctx).retrieve(ctx.project_id, args.person_id))
 
 
-@operations.operation("person.update", "person:write", input=PersonUpdate)
+@operations.operation("person.update", "person:write", input=PersonUpdate, output=EMPTY)
 def update_person(ctx: Context, args: PersonUpdate) -> Reply:
     """Merge properties into the person (a ``$set``): 202."""
     if args.properties is None:
@@ -171,7 +249,7 @@ def update_person(ctx: Context, args: PersonUpdate) -> Reply:
     return Reply(202)
 
 
-@operations.operation("person.update_property", "person:write", input=PropertyUpdate)
+@operations.operation("person.update_property", "person:write", input=PropertyUpdate, output=EMPTY)
 def update_property(ctx: Context, args: PropertyUpdate) -> Reply:
     """Set one property: ``{"key", "value"}`` → 202."""
     data = args.model_extra or {}
@@ -185,17 +263,17 @@ def update_property(ctx: Context, args: PropertyUpdate) -> Reply:
     return Reply(202)
 
 
-@operations.operation("person.delete_property", "person:write", input=PropertyUpdate)
-def delete_property(ctx: Context, args: PropertyUpdate) -> dict[str, Any]:
+@operations.operation("person.delete_property", "person:write", output=Success, input=PropertyRemoval)
+def delete_property(ctx: Context, args: PropertyRemoval) -> Success:
     """Remove one property: ``{"$unset": "key"}`` → ``{"success": true}``."""
     key = (args.model_extra or {}).get("$unset")
     if not isinstance(key, str) or not key:
         raise ValidationError("This field is required.", code="required", attr="$unset")
     anyio.from_thread.run(_service(ctx).delete_property, ctx.project_id, args.person_id, key)
-    return {"success": True}
+    return Success()
 
 
-@operations.operation("person.delete", "person:write", input=PersonDelete)
+@operations.operation("person.delete", "person:write", input=PersonDelete, output=EMPTY)
 def delete_person(ctx: Context, args: PersonDelete) -> Reply:
     """Delete the person (and its events with ``delete_events``): 202."""
     service = _service(ctx)
@@ -204,7 +282,7 @@ def delete_person(ctx: Context, args: PersonDelete) -> Reply:
     return Reply(202)
 
 
-@operations.operation("person.bulk_delete", "person:write", input=BulkDelete)
+@operations.operation("person.bulk_delete", "person:write", input=BulkDelete, output=EMPTY)
 def bulk_delete(ctx: Context, args: BulkDelete) -> Reply:
     """Delete up to 1,000 persons by ``distinct_ids`` or ``ids`` (UUIDs): 202."""
     chosen = args.ids if args.ids is not None else args.distinct_ids
@@ -227,7 +305,7 @@ def bulk_delete(ctx: Context, args: BulkDelete) -> Reply:
     return Reply(202)
 
 
-@operations.operation("person.create", "person:write", input=NoInput)
+@operations.operation("person.create", "person:write", input=NoInput, output=ErrorBody)
 def create_person(ctx: Context, args: NoInput) -> Any:
     """Persons are made by events, not by this API."""
     raise MethodNotAllowed(

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from hedgerow.auth.scopes import Scope, grants
 from hedgerow.services.catalogue import Catalogue, Context, Reply, Tool
+from hedgerow.services.query import KINDS
+from hedgerow.services.query_schema import REFRESH_MODES
 
 operations = Catalogue()
 PERSON_READ = Scope("person", "read")
@@ -22,12 +24,15 @@ QUERY_RUN_SCHEMA = {
         "query": {
             "type": "object",
             "description": "A query node: {'kind': 'HogQLQuery', 'query': '...'}, {'kind': 'EventsQuery', ...}",
-            "properties": {"kind": {"type": "string"}},
+            "properties": {"kind": {"enum": list(KINDS)}},
             "required": ["kind"],
         },
-        "refresh": {"type": "string", "description": "blocking, force_blocking, async, ..."},
+        "refresh": {"description": "blocking, force_blocking, async, ... (or a boolean)",
+                    "anyOf": [{"enum": list(REFRESH_MODES)}, {"type": "boolean"}]},
+        "client_query_id": {"type": "string"},
     },
     "required": ["query"],
+    "examples": [{"query": {"kind": "HogQLQuery", "query": "select event, count() from events group by event"}}],
 }
 
 
@@ -35,6 +40,8 @@ class QueryRequest(RootModel[Any]):
     """PostHog's query request: ``query`` (a query node) plus ``refresh``, ``client_query_id``,
     ``filters_override``, ``variables_override``... (checked by the query service, which
     answers malformed requests in PostHog's words)."""
+
+    model_config = ConfigDict(json_schema_extra=QUERY_RUN_SCHEMA)
 
 
 class SQLRequest(BaseModel):

@@ -212,7 +212,18 @@ _MEMBERS = {
 
 
 class UnsupportedFilter(ValueError):
-    """A person property filter whose operator the store does not know."""
+    """A person property filter whose operator the store does not know (or cannot apply)."""
+
+
+def _number(operator: str, value: Any) -> float:
+    """The bound of a numeric comparison: a number, or text that reads as a finite one."""
+    try:
+        number = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number != number or number in (float("inf"), float("-inf")):
+        raise UnsupportedFilter(f"{operator} needs a number")
+    return number
 
 
 class DuckDBEventStore:
@@ -302,9 +313,14 @@ class DuckDBEventStore:
 
     def list_persons(self, team_id: int, filters: PersonFilter) -> tuple[list[dict[str, Any]], int]:
         where, params = self._person_conditions(team_id, filters)
-        rows = self.query(_PERSON_COLUMNS + where + _ORDER_PAGE,
-                          params + [filters.limit, filters.offset])  # fmt: skip
-        total = self.query(_PERSON_COUNT + where, params)[0][0]
+        try:
+            rows = self.query(_PERSON_COLUMNS + where + _ORDER_PAGE,
+                              params + [filters.limit, filters.offset])  # fmt: skip
+            total = self.query(_PERSON_COUNT + where, params)[0][0]
+        except EventStoreError as error:  # a regex filter DuckDB cannot compile
+            if isinstance(error.__cause__, duckdb.InvalidInputException):
+                raise UnsupportedFilter("regex needs a valid regular expression") from error
+            raise
         return [_person_dict(r) for r in rows], total
 
     def get_person(self, team_id: int, *, uuid: str | None = None,
@@ -332,10 +348,13 @@ class DuckDBEventStore:
             params += [needle, needle, f.search.strip(), team_id, needle]
         for prop in f.properties:
             operator = prop.get("operator") or "exact"
-            fragment = _OPERATORS.get(operator)
+            fragment = _OPERATORS.get(operator) if isinstance(operator, str) else None
             if fragment is None:
-                raise UnsupportedFilter(operator)
-            path = _json_path(str(prop.get("key", "")))
+                raise UnsupportedFilter(str(operator)[:100])
+            key = prop.get("key")
+            if not isinstance(key, str) or not key:
+                raise UnsupportedFilter(f"{operator} needs a property key")
+            path = _json_path(key)
             value = prop.get("value")
             sql += fragment
             if operator in ("exact", "is_not"):
@@ -344,7 +363,7 @@ class DuckDBEventStore:
             elif operator in ("is_set", "is_not_set"):
                 params.append(path)
             elif operator in ("gt", "gte", "lt", "lte"):
-                params += [path, float(value)]
+                params += [path, _number(operator, value)]
             else:
                 params += [path, _as_text(value)]
         return sql, params
