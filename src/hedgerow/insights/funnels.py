@@ -22,6 +22,7 @@ from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.insights import breakdown, date_range, funnel_steps, funnel_trends, series as series_
+from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value
 from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
 from hedgerow.insights.templates import and_, expr, select
@@ -102,7 +103,7 @@ def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, boo
     shift = 1 << len(conditions)
     span = (math.ceil(window * 1_000_000 / scale) + 1) * shift
     return select(
-        "SELECT arrayFilter(x -> x >= lo AND x <= hi, events), value, entered FROM ("
+        "SELECT arrayFilter(x -> x >= lo AND x <= hi, events), value, entered, person_id FROM ("
         " SELECT person_id, arraySort(groupArray({event})) AS events, minIf({event}, {later}) - {span} AS lo,"
         " max(if({first}, 1, 0)) AS entered,"
         " maxIf({event}, {later}) + {tail} AS hi, " + ATTRIBUTION[attribution] + " AS value FROM events"
@@ -144,14 +145,17 @@ def _any(conditions: list[exp.Expression]) -> exp.Expression:
     return exp.or_(*(exp.Paren(this=c) for c in conditions))
 
 
-def _first_step_only(parts: Parts, attribution: tuple[str, bool]) -> exp.Expression:
+def _first_step_only(parts: Parts, attribution: tuple[str, bool], persons: bool = False) -> exp.Expression:
     """Persons whose candidate events all match the first step only: they stop at step 0,
-    so they are counted in the engine (per attributed breakdown value) without a walk."""
+    so they are counted in the engine (per attributed breakdown value) without a walk; with
+    ``persons``, listed (value, person id) instead."""
+    outer = "SELECT value, person_id FROM (" if persons else "SELECT value, count() FROM ("
+    tail = ")" if persons else ") GROUP BY value"
     return select(
-        "SELECT value, count() FROM ("
+        outer +
         " SELECT person_id, " + ATTRIBUTION[attribution] + " AS value"
         " FROM events WHERE {where} GROUP BY person_id"
-        " HAVING max(if({later}, 1, 0)) = 0 AND max(if({first}, 1, 0)) = 1) GROUP BY value",
+        " HAVING max(if({later}, 1, 0)) = 0 AND max(if({first}, 1, 0)) = 1" + tail,
         value=parts.value, where=parts.where, first=parts.steps[0], null=breakdown.NULL,
         later=_any(parts.steps[1:] + parts.exclusions),
     )
@@ -177,34 +181,46 @@ def _value(value: Any) -> str:
     return "" if value in (None, breakdown.NULL) else str(value)
 
 
-def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
-    """Compute a FunnelsQuery (steps) in PostHog's response shape."""
-    _validate(query)
+@dataclass
+class Walk:
+    """The funnel walked: per breakdown key, each entrant's outcome (and person id)."""
+
+    rng: date_range.DateRange
+    as_list: bool
+    outcomes: dict[str, list[funnel_steps.Outcome]]
+    persons: dict[str, list[str]]
+    hogql: str
+
+
+def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float, with_ids: bool = False) -> Walk:
+    """Every entrant's outcome; with ``with_ids``, each one's person id in ``persons`` too."""
     tz = timezone(ctx)
-    options = query.funnelsFilter or FunnelsFilter()
     order = options.funnelOrderType or "ordered"
-    window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
-    if options.funnelVizType == "trends":
-        return _trends(ctx, query, options, window, tz)
     rng = resolve_range(ctx, query.dateRange, "day")
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
     parts = _parts(query, rng, tz, order == "strict", global_properties(ctx, query))
     walked = _walked(parts, rng, attribution, window, order == "unordered")
     rows, walked_hogql = run_rows(ctx, walked, PER_PERSON_LIMITS)
-    first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution), PER_PERSON_LIMITS)
+    first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution, with_ids), PER_PERSON_LIMITS)
 
     num_steps = len(query.series)
     exclusions = options.exclusions or []
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     outcomes: dict[str, list[funnel_steps.Outcome]] = defaultdict(list)
-    for value, persons in first_rows:
-        outcomes[_value(value) if has_breakdown else ""].extend([STOPPED_AT_FIRST] * persons)
+    persons: dict[str, list[str]] = defaultdict(list)
+    for value, person in first_rows:
+        key = _value(value) if has_breakdown else ""
+        if with_ids:
+            outcomes[key].append(STOPPED_AT_FIRST)
+            persons[key].append(str(person))
+        else:
+            outcomes[key].extend([STOPPED_AT_FIRST] * person)
     bits = num_steps + len(exclusions)
     _, scale = _encoding(rng, bits)
     mask = (1 << bits) - 1
     step_sets = _StepSets(num_steps, exclusions)
-    for encoded, value, entered in rows:
+    for encoded, value, entered, person in rows:
         events = [((item >> bits) * scale / 1e6, None, step_sets[item & mask]) for item in encoded]
         if order == "unordered":
             outcome = funnel_steps.unordered(events, num_steps, window)
@@ -216,17 +232,70 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
             if not entered:
                 continue
             outcome = STOPPED_AT_FIRST  # the events kept reached nothing, but the person entered
-        outcomes[_value(value) if has_breakdown else ""].append(outcome)
+        key = _value(value) if has_breakdown else ""
+        outcomes[key].append(outcome)
+        if with_ids:
+            persons[key].append(str(person))
+    return Walk(rng, as_list, outcomes, persons, walked_hogql + "\n\n" + first_hogql)
 
+
+def _ranked(query: FunnelsQuery, outcomes: dict[str, list[funnel_steps.Outcome]], order: str) -> tuple[list[str], list[str]]:
+    """Breakdown keys kept (by last step's count desc, then earlier steps', then key) and the
+    rest, merged into ``Other``."""
+    num_steps = len(query.series)
+    counted = {key: _steps(query, people, num_steps, order) for key, people in outcomes.items()}
+    ranked = [key for key, _ in sorted(counted.items(), key=lambda kv: ([-s["count"] for s in reversed(kv[1])], kv[0]))]
+    limit = breakdown.limit_of(query.breakdownFilter)
+    return ranked[:limit], ranked[limit:]
+
+
+def actors(ctx: Runner, query: FunnelsQuery, point: ActorPoint) -> ActorSource:
+    """The persons who reached step ``funnelStep`` (1-based), or, negative, who reached the step
+    before it and dropped off there; with a breakdown, those of ``funnelStepBreakdown``."""
+    _validate(query)
+    options = query.funnelsFilter or FunnelsFilter()
+    num_steps = len(query.series)
+    step = point.funnelStep
+    if step is None or step == 0 or step == -1 or abs(step) > num_steps:
+        raise ValidationError(f"funnelStep must be 1..{num_steps}, or -2..-{num_steps} for drop-offs", attr="funnelStep")
+    if options.funnelVizType == "trends" or point.funnelTrendsEntrancePeriodStart or point.funnelCustomSteps:
+        raise ValidationError("Actors of funnel trends and custom steps are not supported", attr="funnelStep")
+    window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
+    walk = _walk(ctx, query, options, window, with_ids=True)
+    keys = list(walk.outcomes)
+    if breakdown.enabled(query.breakdownFilter) and point.funnelStepBreakdown is not None:
+        wanted = breakdown_value(point.funnelStepBreakdown) or ""
+        kept, rest = _ranked(query, walk.outcomes, options.funnelOrderType or "ordered")
+        keys = rest if wanted == OTHER else [wanted] if wanted in kept else []
+
+    def wanted_step(outcome: funnel_steps.Outcome) -> bool:
+        return outcome.step >= step - 1 if step > 0 else outcome.step == -step - 2
+
+    ids = [person for key in keys for outcome, person in zip(walk.outcomes.get(key, []), walk.persons.get(key, []))
+           if wanted_step(outcome)]
+    return ActorSource(ids=ids)
+
+
+def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
+    """Compute a FunnelsQuery (steps) in PostHog's response shape."""
+    _validate(query)
+    tz = timezone(ctx)
+    options = query.funnelsFilter or FunnelsFilter()
+    order = options.funnelOrderType or "ordered"
+    window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
+    if options.funnelVizType == "trends":
+        return _trends(ctx, query, options, window, tz)
+    walk = _walk(ctx, query, options, window)
+    rng, num_steps, outcomes = walk.rng, len(query.series), walk.outcomes
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
+    as_list = walk.as_list
     if options.funnelVizType == "time_to_convert":
         results: Any = time_to_convert([p for people in outcomes.values() for p in people], options, num_steps)
     elif has_breakdown:
-        counted = {key: _steps(query, people, num_steps, order) for key, people in outcomes.items()}
-        limit = breakdown.limit_of(query.breakdownFilter)
-        ranked = sorted(counted.items(), key=lambda kv: ([-s["count"] for s in reversed(kv[1])], kv[0]))
-        kept, rest = ranked[:limit], ranked[limit:]
+        kept_keys, rest = _ranked(query, outcomes, order)
+        kept = [(key, _steps(query, outcomes[key], num_steps, order)) for key in kept_keys]
         if rest:
-            merged = [p for key, _ in rest for p in outcomes[key]]
+            merged = [p for key in rest for p in outcomes[key]]
             kept.append((OTHER, _steps(query, merged, num_steps, order)))
         results = []
         for key, steps in kept:
@@ -239,7 +308,7 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
         results = _steps(query, people, num_steps, order) if people else []
     return {
         "results": results,
-        "hogql": walked_hogql + "\n\n" + first_hogql,
+        "hogql": walk.hogql,
         "isUdf": False,
         "resolved_date_range": {"date_from": rng.date_from_iso, "date_to": rng.date_to_iso},
         "error": None,

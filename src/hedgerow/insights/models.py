@@ -187,6 +187,9 @@ class PathsFilter(InsightNode):
     pathReplacements: Unsupported = None
     localPathCleaningFilters: None = None
     pathsHogQLExpression: None = None
+    pathStartKey: str | None = Field(None, max_length=2000)
+    pathEndKey: str | None = Field(None, max_length=2000)
+    pathDropoffKey: str | None = Field(None, max_length=2000)
 
 
 class PathsQuery(InsightQuery):

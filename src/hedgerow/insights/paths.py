@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.insights import date_range, series as series_
+from hedgerow.insights.actor_source import ActorPoint, ActorSource
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import PathsQuery
 from hedgerow.insights.templates import and_, expr, select
@@ -46,11 +47,11 @@ KEEP = {
 }
 """How a session is cut: (which positions stay, their new position)."""
 
-EDGES = """
-SELECT concat(toString(step), '_', item) AS source, concat(toString(step + 1), '_', next_item) AS target,
-       count() AS weight, avg(dateDiff('microsecond', ts, next_ts)) / 1000 AS average_conversion_time
+MOVES = """
+SELECT person_id, concat(toString(step), '_', item) AS source, concat(toString(step + 1), '_', next_item) AS target,
+       step, kept, ts, next_ts
 FROM (
-  SELECT item, ts, {step} AS step,
+  SELECT person_id, item, ts, {step} AS step,
          leadInFrame(item) OVER (PARTITION BY person_id, session ORDER BY pos
                                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS next_item,
          leadInFrame(ts) OVER (PARTITION BY person_id, session ORDER BY pos
@@ -84,13 +85,17 @@ FROM (
   )
   WHERE {keep}
 )
-WHERE step < kept
-GROUP BY source, target
 """
+"""Every kept position of every session: its node (``source``), the next one (``target``)."""
+EDGES = """
+SELECT source, target, count() AS weight, avg(dateDiff('microsecond', ts, next_ts)) / 1000 AS average_conversion_time
+FROM ({moves}) WHERE step < kept GROUP BY source, target
+"""
+ACTORS = "SELECT DISTINCT person_id AS actor_id FROM ({moves}) WHERE {condition}"
+"""The persons of one path node or edge."""
 
 
-def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
-    """Compute a PathsQuery in PostHog's response shape."""
+def _moves(ctx: Runner, query: PathsQuery) -> exp.Expression:
     tz = timezone(ctx)
     options = query.pathsFilter
     if options.startPoint is not None and options.endPoint is not None:
@@ -102,8 +107,8 @@ def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
     mode = "start" if options.startPoint is not None else "end" if options.endPoint is not None else "none"
     keep, step = KEEP[mode]
     limit = options.stepLimit or 5
-    tree = select(
-        EDGES.replace("{keep}", keep).replace("{step}", step),
+    return select(
+        MOVES.replace("{keep}", keep).replace("{step}", step),
         item=expr(ITEM),
         date_from=date_range.to_utc(rng.window_from),
         date_to=date_range.to_utc(rng.date_to),
@@ -117,7 +122,27 @@ def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
         nowhere=NOWHERE,
         limit=limit,
     )
-    rows, hogql = run_rows(ctx, tree)
+
+
+def actors(ctx: Runner, query: PathsQuery, point: ActorPoint) -> ActorSource:
+    """The persons whose sessions take the edge ``pathStartKey`` -> ``pathEndKey`` (either alone:
+    who leave from / arrive at that node), or end at ``pathDropoffKey``."""
+    options = query.pathsFilter
+    start, end, dropoff = options.pathStartKey, options.pathEndKey, options.pathDropoffKey
+    if start is None and end is None and dropoff is None:
+        raise ValidationError("Give pathStartKey, pathEndKey or pathDropoffKey", attr="pathsFilter")
+    condition = and_(
+        expr("source = {key} AND step < kept", key=start) if start is not None else None,
+        expr("target = {key} AND step < kept", key=end) if end is not None else None,
+        expr("source = {key} AND step = kept", key=dropoff) if dropoff is not None else None,
+    )
+    return ActorSource(tree=select(ACTORS, moves=_moves(ctx, query), condition=condition))
+
+
+def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
+    """Compute a PathsQuery in PostHog's response shape."""
+    options = query.pathsFilter
+    rows, hogql = run_rows(ctx, select(EDGES, moves=_moves(ctx, query)))
     edges = [
         (source, target, weight, mean)
         for source, target, weight, mean in rows

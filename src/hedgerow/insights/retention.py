@@ -19,10 +19,12 @@ from typing import Any
 
 from sqlglot import exp
 
+from hedgerow.errors import ValidationError
 from hedgerow.insights import breakdown, date_range, series as series_
+from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import EventsNode, RetentionQuery
-from hedgerow.insights.templates import expr, select
+from hedgerow.insights.templates import and_, expr, select
 from hedgerow.insights.trends import BUCKETS
 
 DEFAULT_ENTITY = "$pageview"
@@ -58,14 +60,11 @@ def _iso(value: dt.datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
-    """Compute a RetentionQuery in PostHog's response shape."""
+def _scope(ctx: Runner, query: RetentionQuery, interval: str, starts: list[dt.datetime],
+           end: dt.datetime) -> tuple[dict[str, Any], str, str, str, str]:
+    """(holes, targets, returns, breakdown join, value column) of the retention queries."""
     tz = timezone(ctx)
     options = query.retentionFilter
-    interval, starts, end = periods(query, resolve_range(ctx, query.dateRange, "day"))
-    total = options.totalIntervals or 11
-    if not starts:
-        return {"results": [], "error": None, "timings": ctx.timings}
     bucket = expr(BUCKETS[interval])
     holes = {
         "bucket": bucket,
@@ -83,8 +82,7 @@ def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
                    " WHERE {target} AND timestamp >= {date_from} AND timestamp < {date_to} GROUP BY actor, cohort")
     returns = ("SELECT person_id AS actor, {bucket} AS period FROM events"
                " WHERE {returning} AND timestamp >= {date_from} AND timestamp < {date_to} GROUP BY actor, period")
-    has_breakdown = breakdown.enabled(query.breakdownFilter)
-    if has_breakdown:
+    if breakdown.enabled(query.breakdownFilter):
         holes["value"] = breakdown.expression(query.breakdownFilter)
         # each actor is pinned to the value of their earliest event in scope
         pinned = (" JOIN (SELECT person_id AS actor, argMin({value}, timestamp) AS value FROM events"
@@ -93,6 +91,41 @@ def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
         value = "b.value"
     else:
         pinned, value = "", "''"
+    return holes, targets, returns, pinned, value
+
+
+def actors(ctx: Runner, query: RetentionQuery, point: ActorPoint) -> ActorSource:
+    """The actors of cohort row ``point.interval`` (and breakdown value ``point.breakdown``)."""
+    interval, starts, end = periods(query, resolve_range(ctx, query.dateRange, "day"))
+    row = point.interval or 0
+    if row >= len(starts):
+        raise ValidationError(f"The retention has no cohort {row}", attr="interval")
+    holes, targets, _, pinned, _ = _scope(ctx, query, interval, starts, end)
+    condition = expr("t.cohort = {cohort}", cohort=starts[row].date())
+    if breakdown.enabled(query.breakdownFilter) and point.breakdown is not None:
+        wanted = breakdown_value(point.breakdown)
+        if wanted == breakdown.OTHER:
+            kept = [r["breakdown_value"] for r in run(ctx, query)["results"] if r["breakdown_value"] != breakdown.OTHER]
+            holes["kept"] = [breakdown.NULL if v == "" else v for v in kept]
+            condition = and_(condition, expr("NOT has({kept}, ifNull(b.value, {null}))", kept=holes["kept"],
+                                             null=breakdown.NULL))
+        else:
+            condition = and_(condition, expr("ifNull(b.value, {null}) = {wanted}", null=breakdown.NULL,
+                                             wanted=wanted or breakdown.NULL))
+    holes["condition"] = condition
+    tree = select(f"SELECT DISTINCT t.actor AS actor_id FROM ({targets}) AS t{pinned} WHERE {{condition}}", **holes)
+    return ActorSource(tree=tree)
+
+
+def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
+    """Compute a RetentionQuery in PostHog's response shape."""
+    options = query.retentionFilter
+    interval, starts, end = periods(query, resolve_range(ctx, query.dateRange, "day"))
+    total = options.totalIntervals or 11
+    if not starts:
+        return {"results": [], "error": None, "timings": ctx.timings}
+    holes, targets, returns, pinned, value = _scope(ctx, query, interval, starts, end)
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
     tree = select(
         f"SELECT {value}, t.cohort, t.cohort, count(DISTINCT t.actor) FROM ({targets}) AS t{pinned}"
         f" GROUP BY {value}, t.cohort"

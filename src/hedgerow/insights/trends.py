@@ -17,7 +17,9 @@ from typing import Any
 from sqlglot import exp
 
 from hedgerow.errors import ValidationError
+from hedgerow.hogql.property_filters import literal
 from hedgerow.insights import breakdown, date_range, formula, series as series_
+from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value, series_index
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import COUNT_PER_ACTOR_MATHS, TrendsQuery
 from hedgerow.hogql.parse import parse_expr
@@ -366,3 +368,85 @@ def _with_formulas(results: list[dict[str, Any]], formulas: list, has_breakdown:
                 group.sort(key=_group_key, reverse=True)
             out.extend(group)
     return out
+
+
+# -- actors --------------------------------------------------------------------------------
+
+ACTOR_TEMPLATES = {
+    "events": "SELECT person_id AS actor_id, count() AS event_count FROM events"
+              " WHERE timestamp >= {date_from} AND timestamp < {date_to} AND {condition} GROUP BY actor_id",
+    "first_seen": "SELECT actor_id, 1 AS event_count FROM ("
+                  " SELECT person_id AS actor_id, min(timestamp) AS first_seen, argMin(if({passes}, 1, 0), timestamp)"
+                  "  AS passes, argMin({breakdown}, timestamp) AS breakdown_value FROM events"
+                  "  WHERE {seen} AND timestamp < {date_to} GROUP BY actor_id)"
+                  " WHERE passes = 1 AND first_seen >= {date_from} AND {matches}",
+}  # fmt: skip
+"""The persons of one trends data point: those with series events in its window (or, for the
+first-time maths, whose first event falls in it), with their number of events."""
+
+
+def _actor_window(rng: date_range.DateRange, math: str, day: str | int | None, total_value: bool,
+                  cumulative: bool) -> tuple[dt.datetime, dt.datetime]:
+    """The local [start, end) of the events behind a data point."""
+    end_of_range = rng.date_to + dt.timedelta(microseconds=1)
+    if day is None or total_value:
+        start, end = rng.window_from, end_of_range
+        if math in ACTIVE_WINDOWS:
+            start = date_range.step(rng.date_from, "day", -(ACTIVE_WINDOWS[math] - 1))
+        return start, end
+    keys = {rng.key(b): b for b in rng.buckets}
+    bucket = keys.get(str(day)[:19].replace("T", " ") if rng.interval == "hour" else str(day)[:10])
+    if bucket is None:
+        raise ValidationError(f"The day '{day}' is not a bucket of the insight's date range", attr="day")
+    start = max(bucket, rng.window_from)
+    end = min(date_range.step(bucket, rng.interval), end_of_range)
+    if math in ACTIVE_WINDOWS:
+        start = date_range.step(bucket, "day", -(ACTIVE_WINDOWS[math] - 1))
+    if cumulative:
+        start = rng.window_from
+    return start, end
+
+
+def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
+    """The persons behind one trends value: series ``point.series`` in bucket ``point.day``
+    (the whole range for total-value displays), breakdown value ``point.breakdown``, period
+    ``point.compare``."""
+    tz = timezone(ctx)
+    node = query.series[series_index(point, query.series)]
+    display = (query.trendsFilter.display if query.trendsFilter else None) or "ActionsLineGraph"
+    total_value = display in TOTAL_DISPLAYS
+    interval = "day" if total_value else (query.interval or "day")
+    rng = resolve_range(ctx, query.dateRange, interval)
+    if point.compare == "previous":
+        rng = _previous(query, rng)
+    math = _math(node, interval, total_value)
+    cumulative = display == "ActionsLineGraphCumulative"
+    start, end = _actor_window(rng, math, point.day, total_value, cumulative)
+    properties = global_properties(ctx, query)
+    matches: exp.Expression = exp.true()
+    value_expr: exp.Expression = exp.Null()
+    if breakdown.enabled(query.breakdownFilter):
+        wanted = breakdown_value(point.breakdown)
+        kept = None
+        if wanted == breakdown.OTHER:
+            tree = _series_query(query, node, Period(rng, None), math, total_value, tz, properties, cumulative)
+            by_value = _rows_by_value(run_rows(ctx, tree)[0], total_value)
+            total = (lambda v: v) if total_value else (lambda cells: sum(cells.values()))
+            kept = breakdown.top(by_value, total, breakdown.limit_of(query.breakdownFilter)) or []
+        value_expr = breakdown.expression(query.breakdownFilter, kept)
+        if wanted is not None:
+            matches = exp.EQ(this=exp.column("breakdown_value"), expression=literal(wanted))
+    if math in FIRST_TIME_MATHS:
+        filters = and_(series_.filters(properties, tz), series_.filters(node.properties, tz))
+        event = series_.event_condition(node.event)
+        first_matching = math == "first_matching_event_for_user"
+        tree = select(ACTOR_TEMPLATES["first_seen"], seen=and_(event, filters) if first_matching else and_(event),
+                      passes=exp.true() if first_matching else filters, breakdown=value_expr, matches=matches,
+                      date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
+    else:
+        condition = series_.condition(node, properties, tz)
+        if not isinstance(matches, exp.Boolean):
+            condition = and_(condition, exp.EQ(this=value_expr, expression=matches.expression))
+        tree = select(ACTOR_TEMPLATES["events"], condition=condition,
+                      date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
+    return ActorSource(tree=tree, columns=("event_count",))
