@@ -192,10 +192,9 @@ def run(ctx: Runner, query: ActorsQuery) -> dict[str, Any]:
     tree = tree.where(_filters(ctx, query)) if query.search or query.properties or query.fixedProperties else tree
     order = _order(query, selected, names) + [exp.Ordered(this=parse_expr("persons.id"), desc=False)]
     tree.set("order", exp.Order(expressions=order))
-    tree.set("limit", exp.Limit(expression=exp.Literal.number(limit)))
     if offset:
         tree.set("offset", exp.Offset(expression=exp.Literal.number(offset)))
-    compiled = ctx.compile(tree, limit_context=LimitContext(default=limit, maximum=MAX_LIMIT))
+    compiled = ctx.compile(tree, limit_context=LimitContext(default=limit, maximum=limit))
     result = ctx.execute(compiled)
     rows = [list(row) for row in result.results]
     width = len(selected)
