@@ -37,14 +37,14 @@ def trend(**query):
 def test_person_objects_columns_and_local_day_buckets(project):
     # A's pageview at 23:30 local on Jan 1 is in Jan 1's bucket, the one at 00:30 in Jan 2's
     body = actors(project, point(trend(), day="2024-01-01"))
-    assert body["columns"] == ["person", "id", "person.$delete"]
+    assert body["columns"] == ["person", "id", "person.$delete", "event_distinct_ids"]
     assert body["results"] == [[
         {"id": data.A, "properties": {"plan": "pro"}, "is_identified": True,
          "created_at": "2023-11-30T19:00:00-05:00", "distinct_ids": ["a"]},
-        data.A, 1,
+        data.A, 1, ["a"],
     ]]
     assert (body["hasMore"], body["limit"], body["offset"]) == (False, 100, 0)
-    assert len(body["types"]) == 3 and body["hogql"]
+    assert len(body["types"]) == 4 and body["hogql"]
     assert ids(project, point(trend(), day="2024-01-02")) == {data.A}
     assert ids(project, point(trend(), day="2024-01-05")) == set()
 
@@ -56,6 +56,9 @@ def test_merged_persons_count_once_and_personless_actors_are_left_out(project):
     assert [(row[0]["id"], row[1]) for row in body["results"]] == [
         (data.A, 3), (data.B, 1), (data.C, 1), (data.D, 1), (data.F, 1)]
     assert body["results"][2][0]["distinct_ids"] == ["c", "c-anon"]
+    firsts = actors(project, point(trend(series=[pv(math="first_time_for_user")]), day="2024-01-06"),
+                    select=["id", "event_distinct_ids"])
+    assert firsts["results"] == [[data.C, ["c-anon"]]]
 
 
 def test_trends_breakdown_values_null_row_other_and_compare(project):
@@ -93,6 +96,10 @@ def test_retention_cohort_rows(project):
     # week, so E's pageview on Jan 11 is in; ghost has no person)
     assert ids(project, point(retention, interval=0)) == {data.A, data.B, data.C}
     assert ids(project, point(retention, interval=1)) == {data.A, data.D, data.E, data.F}
+    body = actors(project, point(retention, interval=0), select=["id", "appearances", "week_1"],
+                  orderBy=["length(appearances) DESC", "id"])
+    # A comes back in week 1 (Jan 9); B and C do not
+    assert body["results"] == [[data.A, [0, 1], True], [data.B, [0], False], [data.C, [0], False]]
 
 
 def test_stickiness_lifecycle_and_paths(project):

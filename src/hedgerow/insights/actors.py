@@ -53,6 +53,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
 MAX_LISTED = 20_000
 """A source given as person ids (funnels) is passed to the engine whole up to this many ids;
 past it, only the page is (ids in order), which needs the default order and no filters."""
+DEFAULT_SELECT = ("person", "id", "person.$delete")
 PERSON_COLUMNS = ("id", "properties", "is_identified", "created_at")
 SPECIAL = {"person": "persons.id", "actor": "persons.id", "id": "persons.id", "created_at": "persons.created_at",
            "person.$delete": "1"}  # fmt: skip
@@ -181,7 +182,9 @@ def run(ctx: Runner, query: ActorsQuery) -> dict[str, Any]:
     offset = query.offset or 0
     source = source_of(ctx, query.source) if query.source is not None else None
     names = _columns(source)
-    selected = list(query.select or ["person", "id", "person.$delete"])
+    selected = list(query.select or DEFAULT_SELECT)
+    if not query.select and "event_distinct_ids" in names:  # PostHog's default for trends
+        selected.append("event_distinct_ids")
     columns = [_column(text, names) for text in selected]
     tree = select("SELECT 1 FROM persons")
     if source is not None:

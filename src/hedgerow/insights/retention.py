@@ -94,13 +94,20 @@ def _scope(ctx: Runner, query: RetentionQuery, interval: str, starts: list[dt.da
     return holes, targets, returns, pinned, value
 
 
+OFFSETS = {"day": "dateDiff('day', t.cohort, r.period)", "week": "intDiv(dateDiff('day', t.cohort, r.period), 7)",
+           "month": "dateDiff('month', t.cohort, r.period)"}
+"""Periods from the cohort's to a return's (both are period starts)."""
+
+
 def actors(ctx: Runner, query: RetentionQuery, point: ActorPoint) -> ActorSource:
-    """The actors of cohort row ``point.interval`` (and breakdown value ``point.breakdown``)."""
+    """The actors of cohort row ``point.interval`` (and breakdown value ``point.breakdown``),
+    with ``appearances``: the periods after the cohort's they came back in (0: the cohort's
+    own), and ``<period>_<k>`` flags, as PostHog's retention actors have."""
     interval, starts, end = periods(query, resolve_range(ctx, query.dateRange, "day"))
     row = point.interval or 0
     if row >= len(starts):
         raise ValidationError(f"The retention has no cohort {row}", attr="interval")
-    holes, targets, _, pinned, _ = _scope(ctx, query, interval, starts, end)
+    holes, targets, returns, pinned, _ = _scope(ctx, query, interval, starts, end)
     condition = expr("t.cohort = {cohort}", cohort=starts[row].date())
     if breakdown.enabled(query.breakdownFilter) and point.breakdown is not None:
         wanted = breakdown_value(point.breakdown)
@@ -113,8 +120,16 @@ def actors(ctx: Runner, query: RetentionQuery, point: ActorPoint) -> ActorSource
             condition = and_(condition, expr("ifNull(b.value, {null}) = {wanted}", null=breakdown.NULL,
                                              wanted=wanted or breakdown.NULL))
     holes["condition"] = condition
-    tree = select(f"SELECT DISTINCT t.actor AS actor_id FROM ({targets}) AS t{pinned} WHERE {{condition}}", **holes)
-    return ActorSource(tree=tree)
+    total = query.retentionFilter.totalIntervals or 11
+    flags = [f"{interval}_{k}" for k in range(total)]
+    tree = select(
+        f"SELECT actor_id, appearances, {', '.join(f'has(appearances, {k}) AS {flag}' for k, flag in enumerate(flags))}"
+        f" FROM (SELECT t.actor AS actor_id, arraySort(groupUniqArray(if(r.period > t.cohort, {OFFSETS[interval]}, 0)))"
+        f" AS appearances FROM ({targets}) AS t{pinned} LEFT JOIN ({returns}) AS r ON t.actor = r.actor"
+        " WHERE {condition} GROUP BY actor_id)",
+        **holes,
+    )
+    return ActorSource(tree=tree, columns=("appearances", *flags))
 
 
 def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:

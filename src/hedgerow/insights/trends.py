@@ -373,16 +373,19 @@ def _with_formulas(results: list[dict[str, Any]], formulas: list, has_breakdown:
 # -- actors --------------------------------------------------------------------------------
 
 ACTOR_TEMPLATES = {
-    "events": "SELECT person_id AS actor_id, count() AS event_count FROM events"
+    "events": "SELECT person_id AS actor_id, count() AS event_count,"
+              " arraySort(groupUniqArray(distinct_id)) AS event_distinct_ids FROM events"
               " WHERE timestamp >= {date_from} AND timestamp < {date_to} AND {condition} GROUP BY actor_id",
-    "first_seen": "SELECT actor_id, 1 AS event_count FROM ("
+    "first_seen": "SELECT actor_id, 1 AS event_count, [first_distinct_id] AS event_distinct_ids FROM ("
                   " SELECT person_id AS actor_id, min(timestamp) AS first_seen, argMin(if({passes}, 1, 0), timestamp)"
-                  "  AS passes, argMin({breakdown}, timestamp) AS breakdown_value FROM events"
+                  "  AS passes, argMin(distinct_id, timestamp) AS first_distinct_id,"
+                  "  argMin({breakdown}, timestamp) AS breakdown_value FROM events"
                   "  WHERE {seen} AND timestamp < {date_to} GROUP BY actor_id)"
                   " WHERE passes = 1 AND first_seen >= {date_from} AND {matches}",
 }  # fmt: skip
 """The persons of one trends data point: those with series events in its window (or, for the
-first-time maths, whose first event falls in it), with their number of events."""
+first-time maths, whose first event falls in it), with their number of events and the distinct
+ids those events came from."""
 
 
 def _actor_window(rng: date_range.DateRange, math: str, day: str | int | None, total_value: bool,
@@ -449,4 +452,4 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
             condition = and_(condition, exp.EQ(this=value_expr, expression=matches.expression))
         tree = select(ACTOR_TEMPLATES["events"], condition=condition,
                       date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
-    return ActorSource(tree=tree, columns=("event_count",))
+    return ActorSource(tree=tree, columns=("event_count", "event_distinct_ids"))
