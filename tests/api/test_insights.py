@@ -576,3 +576,16 @@ def test_funnel_trends(project):
     # serves both), not from Jan 9; of C and the ghost on Jan 6 only C; D on Jan 10; B's signup is out of range
     assert result["data"] == [100, 100, 0, 0, 0, 50, 0, 0, 0, 100, 0]
     assert (result["count"], result["days"][0], result["labels"][0]) == (11, "2024-01-01", "1-Jan-2024")
+
+
+def test_minute_buckets_from_a_relative_start(project, monkeypatch):
+    # now 10:01:30 local on Jan 10: "-2M" starts at 09:59:30; D's pageview at 10:00 and click at
+    # 10:01 are in, the signup at 10:02 is after the end of the current minute
+    monkeypatch.setattr(clock, "now", lambda: NOW + dt.timedelta(minutes=1, seconds=30))
+    [series] = trends(project, series=[{"kind": "EventsNode", "event": None}], interval="minute",
+                      dateRange={"date_from": "-2M"})
+    assert series["days"] == ["2024-01-10 09:59:00", "2024-01-10 10:00:00", "2024-01-10 10:01:00"]
+    assert series["data"] == [0, 1, 1] and series["labels"][0] == "10-Jan 09:59"
+    [series] = trends(project, series=[{"kind": "EventsNode", "event": None}], interval="minute",
+                      dateRange=dates("2024-01-10T10:00:00", "2024-01-10T10:01:59"))
+    assert series["data"] == [1, 1]

@@ -90,7 +90,7 @@ class InsightQuery(InsightNode):
 class TrendsQuery(InsightQuery):
     kind: Literal["TrendsQuery"]
     series: list[EventsNode] = Field(..., min_length=1, max_length=50)
-    interval: Interval | None = "day"
+    interval: Literal["minute", "hour", "day", "week", "month"] | None = "day"
     breakdownFilter: BreakdownFilter | None = None
     compareFilter: CompareFilter | None = None
     trendsFilter: TrendsFilter | None = None

@@ -28,7 +28,7 @@ from hedgerow.insights.templates import and_, select
 TOTAL_DISPLAYS = frozenset({"BoldNumber", "ActionsPie", "ActionsBarValue", "ActionsTable", "WorldMap"})
 ACTIVE_WINDOWS = {"weekly_active": 7, "monthly_active": 30}
 FIRST_TIME_MATHS = ("first_time_for_user", "first_matching_event_for_user")
-BUCKETS = {"hour": "toStartOfHour(timestamp)", "day": "toDate(timestamp)", "week": "toStartOfWeek(timestamp)",
+BUCKETS = {"minute": "toStartOfMinute(timestamp)", "hour": "toStartOfHour(timestamp)", "day": "toDate(timestamp)", "week": "toStartOfWeek(timestamp)",
            "month": "toStartOfMonth(timestamp)"}  # fmt: skip
 
 
@@ -287,7 +287,7 @@ def _previous(query: TrendsQuery, current: date_range.DateRange) -> date_range.D
     start, end = current.date_from, current.date_to
     diff = end - start
     previous_from = start - diff
-    if current.interval == "hour":
+    if current.interval in date_range.SUB_DAY:
         previous_from = previous_from.replace(minute=start.minute, second=start.second, microsecond=start.microsecond,
                                               hour=start.hour)
         previous_to = (previous_from + diff).replace(minute=end.minute, second=end.second, microsecond=end.microsecond)
@@ -398,7 +398,7 @@ def _actor_window(rng: date_range.DateRange, math: str, day: str | int | None, t
             start = date_range.step(rng.date_from, "day", -(ACTIVE_WINDOWS[math] - 1))
         return start, end
     keys = {rng.key(b): b for b in rng.buckets}
-    bucket = keys.get(str(day)[:19].replace("T", " ") if rng.interval == "hour" else str(day)[:10])
+    bucket = keys.get(str(day)[:19].replace("T", " ") if rng.interval in date_range.SUB_DAY else str(day)[:10])
     if bucket is None:
         raise ValidationError(f"The day '{day}' is not a bucket of the insight's date range", attr="day")
     start = max(bucket, rng.window_from)
