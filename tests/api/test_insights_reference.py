@@ -43,6 +43,12 @@ def generate(seed: int = 7):
 ROWS, OVERRIDES = generate()
 
 
+def company(distinct_id: str) -> str:
+    """The event's group of type 0 (a company; none for some users)."""
+    n = sum(map(ord, distinct_id))
+    return "" if n % 4 == 0 else f"org-{n % 3}"
+
+
 def actor(distinct_id: str, person: str) -> str:
     return OVERRIDES.get(distinct_id, person)
 
@@ -60,9 +66,10 @@ def project(api):
     for n, (distinct_id, person, event, ts, browser) in enumerate(ROWS):
         props = {} if browser is None else {"$browser": browser}
         conn.execute(
-            "INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at, person_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [api.project_id, str(uuid.UUID(int=n + 1)), event, distinct_id, json.dumps(props), ts, ts, person],
+            "INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at, person_id,"
+            ' "$group_0") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [api.project_id, str(uuid.UUID(int=n + 1)), event, distinct_id, json.dumps(props), ts, ts, person,
+             company(distinct_id)],
         )
     for distinct_id, person in OVERRIDES.items():
         conn.execute("INSERT INTO person_distinct_id_overrides_folded VALUES (?, ?, ?, ?)",
@@ -191,3 +198,27 @@ def test_unique_users_of_other_values_are_counted_once(project):
                             "breakdownFilter": {"breakdown": "$browser", "breakdown_limit": 2},
                             "trendsFilter": {"display": "BoldNumber"}})
     assert [(r["breakdown_value"], r["aggregated_value"]) for r in results] == want
+
+
+@pytest.mark.parametrize("display", ["ActionsLineGraph", "ActionsLineGraphCumulative", "BoldNumber"])
+def test_unique_groups_match_reference(project, display):
+    days = [FIRST + dt.timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
+    groups: dict[dt.date, set] = defaultdict(set)
+    for distinct_id, _, event, ts, _ in ROWS:
+        if event == "signup" and in_range(ts) and company(distinct_id):
+            groups[local(ts).date()].add(company(distinct_id))
+    assert len(set().union(*groups.values())) == 3 and sum(map(len, groups.values())) > 3
+    [series] = run(project, {"kind": "TrendsQuery", "dateRange": RANGE, "trendsFilter": {"display": display},
+                             "series": [{"kind": "EventsNode", "event": "signup", "math": "unique_group",
+                                         "math_group_type_index": 0}]})
+    if display == "BoldNumber":
+        assert series["aggregated_value"] == len(set().union(*groups.values()))
+    elif display == "ActionsLineGraph":
+        assert series["data"] == [len(groups[d]) for d in days]
+    else:  # each group counts once, on its first day
+        seen: set = set()
+        want = []
+        for d in days:
+            seen |= groups[d]
+            want.append(len(seen))
+        assert series["data"] == want
