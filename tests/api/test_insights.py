@@ -589,3 +589,22 @@ def test_minute_buckets_from_a_relative_start(project, monkeypatch):
     [series] = trends(project, series=[{"kind": "EventsNode", "event": None}], interval="minute",
                       dateRange=dates("2024-01-10T10:00:00", "2024-01-10T10:01:59"))
     assert series["data"] == [1, 1]
+
+
+def test_hogql_and_cohort_breakdowns(project):
+    results = trends(project, series=[pv()], dateRange=dates("2024-01-01", "2024-01-31"),
+                     breakdownFilter={"breakdown": "person.properties.plan", "breakdown_type": "hogql"},
+                     trendsFilter={"display": "BoldNumber"})
+    # pro: A's 3 and F's 1; free: B's 1; no plan: c-anon, ghost's 2, D, E
+    assert [(r["breakdown_value"], r["aggregated_value"]) for r in results] == [("pro", 4), ("free", 1), (NULL, 5)]
+    cohort = project.post(f"/api/projects/{project.project_id}/cohorts/", {"name": "Early", "is_static": True}).json()
+    project.services.membership.add_static(project.project_id, cohort["id"], [data.A, data.B])
+    source = {"kind": "TrendsQuery", "series": [pv()], "dateRange": dates("2024-01-01", "2024-01-31"),
+              "breakdownFilter": {"breakdown": [cohort["id"], "all"], "breakdown_type": "cohort"},
+              "trendsFilter": {"display": "BoldNumber"}}
+    results = run(project, source)["results"]
+    assert [(r["breakdown_value"], r["label"], r["aggregated_value"]) for r in results] == [
+        (cohort["id"], "Early", 4), ("all", "all users", 10)]
+    actors = run(project, {"kind": "ActorsQuery", "select": ["id"], "source": {
+        "kind": "InsightActorsQuery", "source": source, "breakdown": cohort["id"]}})
+    assert sorted(row[0] for row in actors["results"]) == [data.A, data.B]

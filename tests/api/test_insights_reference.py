@@ -49,6 +49,10 @@ def company(distinct_id: str) -> str:
     return "" if n % 4 == 0 else f"org-{n % 3}"
 
 
+TIERS = {"org-0": "gold", "org-1": "silver", "org-2": None}
+"""The companies' ``tier`` group property (org-2 has none)."""
+
+
 def actor(distinct_id: str, person: str) -> str:
     return OVERRIDES.get(distinct_id, person)
 
@@ -71,6 +75,9 @@ def project(api):
             [api.project_id, str(uuid.UUID(int=n + 1)), event, distinct_id, json.dumps(props), ts, ts, person,
              company(distinct_id)],
         )
+    for key, tier in TIERS.items():
+        conn.execute("INSERT INTO groups VALUES (?, 0, ?, ?, ?, ?)",
+                     [api.project_id, key, json.dumps({"tier": tier} if tier else {}), START, START])
     for distinct_id, person in OVERRIDES.items():
         conn.execute("INSERT INTO person_distinct_id_overrides_folded VALUES (?, ?, ?, ?)",
                      [api.project_id, distinct_id, person, 1])
@@ -222,3 +229,22 @@ def test_unique_groups_match_reference(project, display):
             seen |= groups[d]
             want.append(len(seen))
         assert series["data"] == want
+
+
+def test_group_property_and_hogql_breakdowns_match_reference(project):
+    null = "$$_posthog_breakdown_null_$$"
+    by_tier: dict[str, int] = defaultdict(int)
+    by_hour: dict[str, int] = defaultdict(int)
+    for distinct_id, _, event, ts, _ in ROWS:
+        if event == "click" and in_range(ts):
+            by_tier[TIERS.get(company(distinct_id)) or null] += 1
+            by_hour[str(local(ts).hour // 6)] += 1
+    query = {"kind": "TrendsQuery", "dateRange": RANGE, "trendsFilter": {"display": "ActionsTable"},
+             "series": [{"kind": "EventsNode", "event": "click"}],
+             "breakdownFilter": {"breakdown": "tier", "breakdown_type": "group", "breakdown_group_type_index": 0}}
+    results = run(project, query)
+    want = sorted(by_tier.items(), key=lambda kv: (kv[0] == null, -kv[1], kv[0]))
+    assert [(r["breakdown_value"], r["aggregated_value"]) for r in results] == want
+    query["breakdownFilter"] = {"breakdown": "intDiv(toHour(timestamp), 6)", "breakdown_type": "hogql"}
+    results = run(project, query)
+    assert {r["breakdown_value"]: r["aggregated_value"] for r in results} == dict(by_hour)

@@ -1,4 +1,5 @@
-"""Breakdowns of insight results by an event or person property.
+"""Breakdowns of insight results by an event, person or group property, a HogQL expression, or
+cohorts (each cohort one value, computed with the cohort as a filter).
 
 The engine groups by the property's text (``toString``), empty and missing values as the null
 sentinel. Values are then ranked here, by the series' total over the range, then by value; when
@@ -15,7 +16,9 @@ from typing import Any, TypeVar
 from sqlglot import exp
 
 from hedgerow.errors import ValidationError
+from hedgerow.hogql.parse import parse_expr
 from hedgerow.hogql.property_filters import field
+from hedgerow.insights.events_query import is_aggregation
 from hedgerow.insights.templates import expr
 
 NULL = "$$_posthog_breakdown_null_$$"
@@ -27,6 +30,27 @@ V = TypeVar("V")
 
 def enabled(breakdown_filter: Any) -> bool:
     return breakdown_filter is not None and breakdown_filter.breakdown not in (None, "", [])
+
+
+def cohorts(breakdown_filter: Any) -> list[int | str] | None:
+    """A cohort breakdown's cohorts (ids, and ``all`` for everyone), or None for other types."""
+    if not enabled(breakdown_filter) or breakdown_filter.breakdown_type != "cohort":
+        return None
+    values = breakdown_filter.breakdown if isinstance(breakdown_filter.breakdown, list) else [breakdown_filter.breakdown]
+    out: list[int | str] = []
+    for value in values:
+        if value == "all" or value == 0 or value == "0":
+            out.append("all")
+        elif isinstance(value, int) or isinstance(value, str) and value.isdigit():
+            out.append(int(value))
+        else:
+            raise ValidationError(f"A cohort breakdown takes cohort ids or 'all', not {value!r}", attr="breakdown")
+    return out
+
+
+def cohort_filter(cohort: int | str) -> dict[str, Any] | None:
+    """The property filter of one cohort breakdown value (None for ``all``)."""
+    return None if cohort == "all" else {"type": "cohort", "key": "id", "value": cohort}
 
 
 def expression(breakdown_filter: Any, kept: list[str] | None = None) -> exp.Expression:
@@ -44,6 +68,15 @@ def expression(breakdown_filter: Any, kept: list[str] | None = None) -> exp.Expr
         target = field("properties", key)
     elif kind == "person":
         target = field("person", "properties", key)
+    elif kind == "hogql":
+        target = parse_expr(key, what="breakdown")
+        if is_aggregation(target):
+            raise ValidationError("A HogQL breakdown may not aggregate", attr="breakdown")
+    elif kind == "group":
+        index = breakdown_filter.breakdown_group_type_index
+        if index is None:
+            raise ValidationError("A group breakdown needs breakdown_group_type_index", attr="breakdown_group_type_index")
+        target = field(f"group_{index}", "properties", key)
     else:
         raise ValidationError(f"Breakdown type '{kind}' is not supported", attr="breakdown_type")
     # empty and missing values are one group (the null row), decided before aggregating

@@ -29,6 +29,8 @@ class Runner(Protocol):
 
     def execute(self, compiled: Any) -> Any: ...
 
+    def cohort_names(self, ids: Sequence[int]) -> dict[int, str]: ...
+
 
 class TooManyRows(ValidationError):
     default_code = "too_many_rows"

@@ -53,7 +53,8 @@ class EventsNode(InsightNode):
 
 class BreakdownFilter(InsightNode):
     breakdown: str | int | list[str | int] | None = None
-    breakdown_type: Literal["event", "person"] | None = "event"
+    breakdown_type: Literal["event", "person", "hogql", "group", "cohort"] | None = "event"
+    breakdown_group_type_index: int | None = Field(None, ge=0, le=4)
     breakdown_limit: int | None = Field(None, ge=1, le=10_000)
     breakdown_hide_other_aggregation: bool | None = None
     breakdowns: None = None

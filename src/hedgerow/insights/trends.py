@@ -202,6 +202,11 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     properties = global_properties(ctx, query)
     limit = breakdown.limit_of(query.breakdownFilter) if has_breakdown else 0
+    cohorts = breakdown.cohorts(query.breakdownFilter)
+    unbroken = query.model_copy(update={"breakdownFilter": None})
+    cohort_names: dict[Any, str] = {"all": "all users"}
+    if cohorts:
+        cohort_names.update(ctx.cohort_names([c for c in cohorts if c != "all"]))
     hogql: list[str] = []
     results: list[dict[str, Any]] = []
     has_more = False
@@ -211,11 +216,29 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
         for order, node in enumerate(query.series):
             math = _math(node, interval, total_value)
             cumulative = display == "ActionsLineGraphCumulative"
+            total = (lambda v: v) if total_value else (lambda cells: sum(cells.values()))
+            if cohorts is not None:
+                ranked = []
+                for cohort in cohorts:
+                    tree = _series_query(unbroken, node, period, math, total_value, tz,
+                                         _with_cohort(properties, cohort), cumulative)
+                    rows, text = run_rows(ctx, tree)
+                    hogql.append(text)
+                    cells = _rows_by_value(rows, total_value).get(breakdown.NULL, 0 if total_value else {})
+                    ranked.append((cohort, cells))
+                for value_key, cells in ranked:
+                    element = _element(query, node, order, rng, days, cells, total_value, display)
+                    name = cohort_names.get(value_key, str(value_key))
+                    element["label"] = name if len(query.series) == 1 else f"{element['label']} - {name}"
+                    element["breakdown_value"] = value_key
+                    if compare:
+                        element.update(compare=True, compare_label=period.compare_label)
+                    results.append(element)
+                continue
             tree = _series_query(query, node, period, math, total_value, tz, properties, cumulative)
             rows, text = run_rows(ctx, tree)
             hogql.append(text)
             by_value = _rows_by_value(rows, total_value)
-            total = (lambda v: v) if total_value else (lambda cells: sum(cells.values()))
             if has_breakdown:
                 kept = breakdown.top(by_value, total, limit)
                 if kept is not None:
@@ -249,6 +272,12 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
         "error": None,
         "timings": ctx.timings,
     }
+
+
+def _with_cohort(properties: Any, cohort: int | str) -> Any:
+    """The global properties and, for a cohort breakdown value, membership of that cohort."""
+    condition = breakdown.cohort_filter(cohort)
+    return properties if condition is None else [*(properties or []), condition]
 
 
 def _element(query: TrendsQuery, node: Any, order: int, rng: date_range.DateRange, days: list[str],
@@ -428,7 +457,14 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
     properties = global_properties(ctx, query)
     matches: exp.Expression = exp.true()
     value_expr: exp.Expression = exp.Null()
-    if breakdown.enabled(query.breakdownFilter):
+    cohorts = breakdown.cohorts(query.breakdownFilter)
+    if cohorts is not None:
+        wanted = breakdown_value(point.breakdown)
+        chosen = next((c for c in cohorts if str(c) == wanted), None)
+        if chosen is None:
+            raise ValidationError(f"The breakdown has no cohort {wanted!r}", attr="breakdown")
+        properties = _with_cohort(properties, chosen)
+    elif breakdown.enabled(query.breakdownFilter):
         wanted = breakdown_value(point.breakdown)
         kept = None
         if wanted == breakdown.OTHER:

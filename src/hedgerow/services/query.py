@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,6 +138,12 @@ class RunContext:
         if refused:
             raise RefusedData(sorted(refused))
         return compiled
+
+    def cohort_names(self, ids: Sequence[int]) -> dict[int, str]:
+        """Names of the project's cohorts among ``ids`` (for cohort breakdown labels)."""
+        self._lookups()
+        wanted = set(ids)
+        return {cohort_id: name for name, cohort_id in (self._cohorts or {}).items() if cohort_id in wanted}
 
     def execute(self, compiled: CompiledQuery) -> QueryResult:
         started = time.perf_counter()
