@@ -608,3 +608,15 @@ def test_hogql_and_cohort_breakdowns(project):
     actors = run(project, {"kind": "ActorsQuery", "select": ["id"], "source": {
         "kind": "InsightActorsQuery", "source": source, "breakdown": cohort["id"]}})
     assert sorted(row[0] for row in actors["results"]) == [data.A, data.B]
+
+
+def test_a_bold_number_counts_over_its_exact_range(project):
+    # now is 10:00 local on Jan 10: "-1d" is Jan 9 10:00 to now for a bold number (A's pageview at
+    # 09:00 on Jan 9 is out, D's at 10:00 today in), Jan 9 00:00 to the end of today for a table
+    bold = trends(project, series=[pv()], dateRange={"date_from": "-1d"}, trendsFilter={"display": "BoldNumber"})
+    table = trends(project, series=[pv()], dateRange={"date_from": "-1d"}, trendsFilter={"display": "ActionsTable"})
+    assert (bold[0]["aggregated_value"], table[0]["aggregated_value"]) == (1, 2)
+    # an explicit end is still the end of its day
+    bold = trends(project, series=[pv()], dateRange={"date_from": "-2d", "date_to": "-1d"},
+                  trendsFilter={"display": "BoldNumber"})
+    assert bold[0]["aggregated_value"] == 1  # Jan 8 10:00 - Jan 9 23:59: A's pageview; ghost's at 09:00 is out

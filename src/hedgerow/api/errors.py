@@ -39,18 +39,13 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 def _allowed(request: Request) -> list[str]:
     """Every method the path takes (RFC 9110's ``Allow``): one route per method here, so
-    Starlette's own header names only the first route that matched the path. Where a
-    literal path (``persons/bulk_delete/``) and a parameterised one (``persons/{id}/``)
-    both match, the literal one is the resource, as in DRF's routers."""
-    by_path: dict[str, set[str]] = {}
+    Starlette's own header names only the first route that matched the path."""
+    methods: set[str] = set()
     for route in getattr(request.app, "routes", []):
         match, _ = route.matches({**request.scope, "method": "GET"})
         if match != Match.NONE and getattr(route, "methods", None):
-            by_path.setdefault(route.path, set()).update(route.methods)
-    if not by_path:
-        return []
-    fewest = min(path.count("{") for path in by_path)
-    return sorted(set().union(*(methods for path, methods in by_path.items() if path.count("{") == fewest)))
+            methods |= set(route.methods)
+    return sorted(methods)
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:

@@ -222,8 +222,11 @@ def resolve(
     week_start_day: int,
     now: dt.datetime,
     earliest: dt.datetime | None = None,
+    exact: bool = False,
 ) -> DateRange:
-    """Resolve a request's ``dateRange`` for ``interval`` (``now`` aware, any zone)."""
+    """Resolve a request's ``dateRange`` for ``interval`` (``now`` aware, any zone). An ``exact``
+    range (PostHog's for ``BoldNumber``) keeps a relative start to the second, starts its window
+    there, and ends at ``now`` itself when no ``date_to`` is given."""
     tz = ZoneInfo(timezone)
     local_now = now.astimezone(tz)
     raw_from = getattr(date_range, "date_from", None)
@@ -233,7 +236,7 @@ def resolve(
     if raw_from == "all":
         parsed_from = ParsedDate((earliest or local_now).astimezone(tz), None)
     elif raw_from:
-        parsed_from = parse_date(raw_from, tz, local_now, field="date_from", truncate=interval != "minute")
+        parsed_from = parse_date(raw_from, tz, local_now, field="date_from", truncate=interval != "minute" and not exact)
     else:
         start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
         parsed_from = ParsedDate(step(start, "day", -DEFAULT_DAYS), "d")
@@ -242,6 +245,8 @@ def resolve(
         else ParsedDate(local_now, "now")
 
     date_from, date_to = parsed_from.value, parsed_to.value
+    if exact and not raw_to:
+        return DateRange(date_from, date_to, interval, week_start_day, date_from)
     if not explicit:
         if interval not in SUB_DAY:
             date_to = date_to.replace(hour=23, minute=59, second=59, microsecond=999999)
@@ -250,7 +255,7 @@ def resolve(
         elif parsed_to.relative_unit is not None:
             date_to = date_to.replace(second=59, microsecond=999999)
 
-    if explicit or interval in SUB_DAY and parsed_from.relative_unit is not None:
+    if explicit or exact or interval in SUB_DAY and parsed_from.relative_unit is not None:
         window_from = date_from
     elif interval == "day" and parsed_from.relative_unit == "h":
         window_from = date_from

@@ -19,7 +19,7 @@ Interval = Literal["hour", "day", "week", "month"]
 
 PROPERTY_MATHS = ("sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99")
 BASE_MATHS = ("total", "dau", "weekly_active", "monthly_active", "unique_session", "first_time_for_user",
-              "first_matching_event_for_user", "hogql")
+              "first_matching_event_for_user", "hogql", "unique_group")
 COUNT_PER_ACTOR_MATHS = tuple(
     f"{m}_count_per_actor" for m in ("avg", "min", "max", "median", "p75", "p90", "p95", "p99")
 )
@@ -46,7 +46,7 @@ class EventsNode(InsightNode):
     math_property: str | None = Field(None, max_length=400)
     math_property_type: str | None = None
     math_hogql: str | None = Field(None, max_length=2000)
-    math_group_type_index: int | None = None
+    math_group_type_index: int | None = Field(None, ge=0, le=4)
     math_multiplier: None = None
     properties: Filters = None
 

@@ -25,6 +25,9 @@ from hedgerow.insights.models import COUNT_PER_ACTOR_MATHS, TrendsQuery
 from hedgerow.hogql.parse import parse_expr
 from hedgerow.insights.templates import and_, select
 
+EXACT_DISPLAY = "BoldNumber"
+"""PostHog counts a bold number over its exact range: a relative start is not rounded to the day,
+and without ``date_to`` it ends now."""
 TOTAL_DISPLAYS = frozenset({"BoldNumber", "ActionsPie", "ActionsBarValue", "ActionsTable", "WorldMap"})
 ACTIVE_WINDOWS = {"weekly_active": 7, "monthly_active": 30}
 FIRST_TIME_MATHS = ("first_time_for_user", "first_matching_event_for_user")
@@ -78,10 +81,10 @@ TEMPLATES: dict[tuple[str, bool], str] = {
     ("per_actor", True): "SELECT breakdown_value, {value} AS value FROM (SELECT {breakdown} AS breakdown_value,"
                          " person_id, count() AS n FROM events WHERE " + WINDOW + " AND {condition}"
                          " GROUP BY breakdown_value, person_id) GROUP BY breakdown_value",
-    # cumulative unique users: each actor counts once, in the bucket of their first event
+    # cumulative unique users (groups): each counts once, in the bucket of their first event
     ("first_bucket", False): "SELECT bucket, breakdown_value, count() AS value FROM ("
-                             " SELECT person_id, min({bucket}) AS bucket, {breakdown} AS breakdown_value FROM events"
-                             " WHERE " + WINDOW + " AND {condition} GROUP BY person_id, breakdown_value)"
+                             " SELECT {actor} AS actor, min({bucket}) AS bucket, {breakdown} AS breakdown_value"
+                             " FROM events WHERE " + WINDOW + " AND {condition} GROUP BY actor, breakdown_value)"
                              " GROUP BY bucket, breakdown_value",
     # first time for user: each person once, at their first-ever event of the series, if it {passes}
     ("first_seen", False): "SELECT {first_bucket} AS bucket, breakdown_value, count() AS value FROM ("
@@ -105,7 +108,7 @@ def _shape(math: str, cumulative: bool) -> str:
         return "per_actor"
     if math in FIRST_TIME_MATHS:
         return "first_seen"
-    return "first_bucket" if cumulative and math == "dau" else "plain"
+    return "first_bucket" if cumulative and math in ("dau", "unique_group") else "plain"
 
 
 def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, total_value: bool, tz: str,
@@ -119,6 +122,7 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
         "date_to": date_range.to_utc(rng.date_to),
         "breakdown": breakdown.expression(query.breakdownFilter, kept) if has_breakdown else exp.Null(),
         "bucket": parse_expr(BUCKETS[rng.interval]),
+        "actor": series_.group_key(node) if math == "unique_group" else parse_expr("person_id"),
     }
     if shape == "active":
         holes["span"] = ACTIVE_WINDOWS[math]
@@ -194,7 +198,7 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
     display = (query.trendsFilter.display if query.trendsFilter else None) or "ActionsLineGraph"
     total_value = display in TOTAL_DISPLAYS
     interval = "day" if total_value else (query.interval or "day")
-    current = resolve_range(ctx, query.dateRange, interval)
+    current = resolve_range(ctx, query.dateRange, interval, exact=display == EXACT_DISPLAY)
     periods = [Period(current, None)]
     compare = query.compareFilter is not None and bool(query.compareFilter.compare)
     if compare:
@@ -448,7 +452,7 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
     display = (query.trendsFilter.display if query.trendsFilter else None) or "ActionsLineGraph"
     total_value = display in TOTAL_DISPLAYS
     interval = "day" if total_value else (query.interval or "day")
-    rng = resolve_range(ctx, query.dateRange, interval)
+    rng = resolve_range(ctx, query.dateRange, interval, exact=display == EXACT_DISPLAY)
     if point.compare == "previous":
         rng = _previous(query, rng)
     math = _math(node, interval, total_value)
