@@ -605,6 +605,10 @@ def test_hogql_and_cohort_breakdowns(project):
     results = run(project, source)["results"]
     assert [(r["breakdown_value"], r["label"], r["aggregated_value"]) for r in results] == [
         (cohort["id"], "Early", 4), ("all", "all users", 10)]
+    source["series"] = [pv(), {"kind": "EventsNode", "event": "signup"}]
+    results = run(project, source)["results"]  # cohort by cohort, then series by series
+    assert [(r["label"], r["aggregated_value"]) for r in results] == [
+        ("$pageview - Early", 4), ("signup - Early", 2), ("$pageview - all users", 10), ("signup - all users", 5)]
     actors = run(project, {"kind": "ActorsQuery", "select": ["id"], "source": {
         "kind": "InsightActorsQuery", "source": source, "breakdown": cohort["id"]}})
     assert sorted(row[0] for row in actors["results"]) == [data.A, data.B]

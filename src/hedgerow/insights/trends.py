@@ -263,6 +263,10 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
                     element["compare"] = True
                     element["compare_label"] = period.compare_label
                 results.append(element)
+    if cohorts:  # PostHog runs one query per cohort and series, cohort by cohort
+        position = {cohort: i for i, cohort in enumerate(cohorts)}
+        periods_order = {None: 0, "current": 0, "previous": 1}
+        results.sort(key=lambda r: (periods_order[r.get("compare_label")], position[r["breakdown_value"]]))
     formulas = _formulas(query)
     if formulas:
         results = _with_formulas(results, formulas, has_breakdown, compare, total_value)
