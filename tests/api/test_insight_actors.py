@@ -72,6 +72,15 @@ def test_trends_breakdown_values_null_row_other_and_compare(project):
     assert ids(project, point(compared, day="2024-01-06", compare="previous")) == {data.C}
 
 
+def test_actors_of_several_breakdowns(project):
+    source = trend(dateRange=JAN, trendsFilter={"display": "ActionsTable", "formula": "A"}, breakdownFilter={
+        "breakdowns": [{"property": "$browser"}, {"property": "plan", "type": "person"}]})
+    rows = post(project, source).json()["results"]
+    assert {tuple(r["breakdown_value"]): r["aggregated_value"] for r in rows}[("Chrome", "pro")] == 4
+    assert ids(project, point(source, breakdown=["Chrome", "pro"])) == {data.A, data.F}
+    assert ids(project, point(source, breakdown=["Safari", NULL])) == {data.C}
+
+
 def test_weekly_active_users_of_a_day_span_seven_days(project):
     source = trend(series=[pv(math="weekly_active")], dateRange=dates("2024-01-08", "2024-01-10"))
     assert ids(project, point(source, day="2024-01-08")) == {data.A, data.B, data.C, data.F}

@@ -248,3 +248,23 @@ def test_group_property_and_hogql_breakdowns_match_reference(project):
     query["breakdownFilter"] = {"breakdown": "intDiv(toHour(timestamp), 6)", "breakdown_type": "hogql"}
     results = run(project, query)
     assert {r["breakdown_value"]: r["aggregated_value"] for r in results} == dict(by_hour)
+
+
+def test_several_breakdowns_match_reference(project):
+    null, other = "$$_posthog_breakdown_null_$$", "$$_posthog_breakdown_other_$$"
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for _, _, event, ts, browser in ROWS:
+        if event == "$pageview" and in_range(ts):
+            counts[(browser or null, str(local(ts).hour // 12))] += 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept, rest = dict(ranked[:4]), ranked[4:]
+    results = run(project, {
+        "kind": "TrendsQuery", "dateRange": RANGE, "trendsFilter": {"display": "ActionsTable"},
+        "series": [{"kind": "EventsNode", "event": "$pageview"}],
+        "breakdownFilter": {"breakdown_limit": 4, "breakdowns": [
+            {"property": "$browser", "type": "event"}, {"property": "intDiv(toHour(timestamp), 12)", "type": "hogql"}]},
+    })
+    got = {tuple(r["breakdown_value"]): r["aggregated_value"] for r in results}
+    assert got == {**kept, (other, other): sum(n for _, n in rest)}
+    assert [r["label"] for r in results][-1] == f"{other}::{other}"
+    assert all("::" in r["label"] and r["label"] == "::".join(r["breakdown_value"]) for r in results)
