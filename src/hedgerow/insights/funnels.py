@@ -63,6 +63,8 @@ class Parts:
 
 
 def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool, properties: Any) -> Parts:
+    if breakdown.multiple(query.breakdownFilter):
+        raise ValidationError("Several breakdowns are only supported by trends", attr="breakdowns")
     steps = [series_.condition(node, None, tz) for node in query.series]
     exclusions = [series_.condition(x, None, tz) for x in (query.funnelsFilter.exclusions or [])] \
         if query.funnelsFilter else []

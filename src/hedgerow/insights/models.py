@@ -51,13 +51,21 @@ class EventsNode(InsightNode):
     properties: Filters = None
 
 
+class Breakdown(InsightNode):
+    property: str | int
+    type: Literal["event", "person", "hogql", "group"] | None = "event"
+    group_type_index: int | None = Field(None, ge=0, le=4)
+    histogram_bin_count: None = None
+    normalize_url: Unsupported = None
+
+
 class BreakdownFilter(InsightNode):
     breakdown: str | int | list[str | int] | None = None
     breakdown_type: Literal["event", "person", "hogql", "group", "cohort"] | None = "event"
     breakdown_group_type_index: int | None = Field(None, ge=0, le=4)
     breakdown_limit: int | None = Field(None, ge=1, le=10_000)
     breakdown_hide_other_aggregation: bool | None = None
-    breakdowns: None = None
+    breakdowns: list[Breakdown] | None = Field(None, min_length=1, max_length=3)
     breakdown_histogram_bin_count: None = None
     breakdown_normalize_url: Unsupported = None
 

@@ -63,6 +63,8 @@ def _iso(value: dt.datetime) -> str:
 def _scope(ctx: Runner, query: RetentionQuery, interval: str, starts: list[dt.datetime],
            end: dt.datetime) -> tuple[dict[str, Any], str, str, str, str]:
     """(holes, targets, returns, breakdown join, value column) of the retention queries."""
+    if breakdown.multiple(query.breakdownFilter):
+        raise ValidationError("Several breakdowns are only supported by trends", attr="breakdowns")
     tz = timezone(ctx)
     options = query.retentionFilter
     bucket = expr(BUCKETS[interval])

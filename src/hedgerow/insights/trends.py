@@ -257,8 +257,9 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
                 element = _element(query, node, order, rng, days, cells, total_value, display)
                 if has_breakdown:
                     has_more = has_more or value_key == breakdown.OTHER
-                    element["label"] = value_key if len(query.series) == 1 else f"{element['label']} - {value_key}"
-                    element["breakdown_value"] = value_key
+                    shown, label = breakdown.shown(query.breakdownFilter, value_key)
+                    element["label"] = label if len(query.series) == 1 else f"{element['label']} - {label}"
+                    element["breakdown_value"] = shown
                 if compare:
                     element["compare"] = True
                     element["compare_label"] = period.compare_label
@@ -271,7 +272,7 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
     if formulas:
         results = _with_formulas(results, formulas, has_breakdown, compare, total_value)
     if has_more and query.breakdownFilter and query.breakdownFilter.breakdown_hide_other_aggregation:
-        results = [r for r in results if r.get("breakdown_value") != breakdown.OTHER]
+        results = [r for r in results if not _is_other(r.get("breakdown_value"))]
     return {
         "results": results,
         "hasMore": has_more,
@@ -366,8 +367,22 @@ def _formulas(query: TrendsQuery) -> list[tuple[Any, str, str | None]]:
     return [(formula.parse(text), text, name) for text, name in nodes if text and text.strip()]
 
 
+def _hashable(value: Any) -> Any:
+    """A breakdown value as a set member (several breakdowns' values are a list)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _is_other(value: Any) -> bool:
+    """Whether a result's breakdown value is the "other" row (of one or several breakdowns)."""
+    if isinstance(value, list):
+        return bool(value) and all(v == breakdown.OTHER for v in value)
+    return value == breakdown.OTHER
+
+
 def _group_key(element: dict[str, Any]) -> tuple:
     value = element.get("breakdown_value")
+    if _is_other(value):
+        value = breakdown.OTHER
     rank = -2 if value == breakdown.OTHER else -1 if value == breakdown.NULL else 0
     total = element["aggregated_value"] if "aggregated_value" in element else sum(element.get("data") or [])
     return rank, total, element.get("count"), element.get("data"), repr(value)
@@ -385,10 +400,11 @@ def _with_formulas(results: list[dict[str, Any]], formulas: list, has_breakdown:
             for element in subset:
                 by_order.setdefault(element["action"]["order"], []).append(element)
             orders = sorted(by_order)
-            keys = sorted({e.get("breakdown_value") for e in subset}, key=str) if has_breakdown else [None]
+            keys = sorted({_hashable(e.get("breakdown_value")) for e in subset}, key=str) if has_breakdown else [None]
             group = []
             for key in keys:
-                members = [next((e for e in by_order[o] if e.get("breakdown_value") == key), None) for o in orders]
+                members = [next((e for e in by_order[o] if _hashable(e.get("breakdown_value")) == key), None)
+                           for o in orders]
                 base = next(m for m in members if m is not None)
                 element = {k: v for k, v in base.items()}
                 element.update(label=custom_name or f"Formula ({text})", action=None)
@@ -473,7 +489,7 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
             raise ValidationError(f"The breakdown has no cohort {wanted!r}", attr="breakdown")
         properties = _with_cohort(properties, chosen)
     elif breakdown.enabled(query.breakdownFilter):
-        wanted = breakdown_value(point.breakdown)
+        wanted = breakdown.key_of(query.breakdownFilter, point.breakdown)
         kept = None
         if wanted == breakdown.OTHER:
             tree = _series_query(query, node, Period(rng, None), math, total_value, tz, properties, cumulative)
