@@ -268,3 +268,28 @@ def test_several_breakdowns_match_reference(project):
     assert got == {**kept, (other, other): sum(n for _, n in rest)}
     assert [r["label"] for r in results][-1] == f"{other}::{other}"
     assert all("::" in r["label"] and r["label"] == "::".join(r["breakdown_value"]) for r in results)
+
+
+@pytest.mark.parametrize("aggregation", [{"aggregation_group_type_index": 0},
+                                         {"funnelsFilter": {"funnelAggregateByHogQL": "distinct_id"}}])
+def test_funnels_aggregated_by_group_or_hogql_match_reference(project, aggregation):
+    steps, window = ["$pageview", "signup"], dt.timedelta(days=2)
+    by_group = "aggregation_group_type_index" in aggregation
+    start = dt.datetime.combine(FIRST, dt.time(), ZoneInfo(TZ)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    end = dt.datetime.combine(LAST + dt.timedelta(days=1), dt.time(), ZoneInfo(TZ)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    events: dict[str, list] = defaultdict(list)
+    for distinct_id, _, event, ts, _ in ROWS:
+        target = company(distinct_id) if by_group else distinct_id
+        if start <= ts < end and event in steps and target:
+            events[target].append((ts, event))
+    entered = converted = 0
+    for items in events.values():
+        items.sort()
+        firsts = [t for t, e in items if e == steps[0]]
+        entered += bool(firsts)
+        converted += any(e == steps[1] and t > t0 and t - t0 <= window for t0 in firsts for t, e in items)
+    query = {"kind": "FunnelsQuery", "series": [{"kind": "EventsNode", "event": s} for s in steps], "dateRange": RANGE,
+             "funnelsFilter": {"funnelWindowInterval": 2, **aggregation.get("funnelsFilter", {})},
+             **{k: v for k, v in aggregation.items() if k != "funnelsFilter"}}
+    assert [s["count"] for s in run(project, query)] == [entered, converted]
+    assert 0 < converted and (by_group or converted < entered)

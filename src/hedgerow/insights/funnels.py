@@ -25,6 +25,9 @@ from hedgerow.insights import breakdown, date_range, funnel_steps, funnel_trends
 from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value
 from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
+from hedgerow.hogql.parse import parse_expr
+from hedgerow.hogql.property_filters import field
+from hedgerow.insights.events_query import is_aggregation
 from hedgerow.insights.templates import and_, expr, select
 
 WINDOW_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400}
@@ -60,6 +63,32 @@ class Parts:
     exclusions: list[exp.Expression]
     value: exp.Expression
     where: exp.Expression
+    actor: exp.Expression
+    """What is counted: the person, the group of ``aggregation_group_type_index``, or the
+    ``funnelAggregateByHogQL`` expression."""
+
+
+def _by_hogql(query: FunnelsQuery) -> str | None:
+    by_hogql = query.funnelsFilter.funnelAggregateByHogQL if query.funnelsFilter else None
+    return by_hogql if by_hogql and by_hogql.strip() not in ("person_id", "person.id") else None
+
+
+def _by_person(query: FunnelsQuery) -> bool:
+    return query.aggregation_group_type_index is None and _by_hogql(query) is None
+
+
+def _actor(query: FunnelsQuery) -> tuple[exp.Expression, exp.Expression | None]:
+    """(the aggregation target, the condition events need to have one)."""
+    by_hogql = _by_hogql(query)
+    if query.aggregation_group_type_index is not None:
+        group = field(f"$group_{query.aggregation_group_type_index}")
+        return group, expr("{group} != ''", group=group)
+    if by_hogql:
+        target = parse_expr(by_hogql, what="funnelAggregateByHogQL")
+        if is_aggregation(target):
+            raise ValidationError("funnelAggregateByHogQL may not aggregate", attr="funnelAggregateByHogQL")
+        return target, None
+    return field("person_id"), None
 
 
 def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool, properties: Any) -> Parts:
@@ -70,13 +99,15 @@ def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool
         if query.funnelsFilter else []
     value = breakdown.expression(query.breakdownFilter) if breakdown.enabled(query.breakdownFilter) else exp.Null()
     candidates = None if strict else exp.or_(*(exp.Paren(this=c) for c in steps + exclusions))
+    actor, has_actor = _actor(query)
     where = and_(
         expr("timestamp >= {f} AND timestamp <= {t}",
              f=date_range.to_utc(rng.date_from), t=date_range.to_utc(rng.date_to)),
         series_.filters(properties, tz),
         candidates,
+        has_actor,
     )
-    return Parts(steps, exclusions, value, where)
+    return Parts(steps, exclusions, value, where, actor)
 
 
 def _encoding(rng: date_range.DateRange, flags: int) -> tuple[str, int]:
@@ -105,12 +136,12 @@ def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, boo
     shift = 1 << len(conditions)
     span = (math.ceil(window * 1_000_000 / scale) + 1) * shift
     return select(
-        "SELECT arrayFilter(x -> x >= lo AND x <= hi, events), value, entered, person_id FROM ("
-        " SELECT person_id, arraySort(groupArray({event})) AS events, minIf({event}, {later}) - {span} AS lo,"
+        "SELECT arrayFilter(x -> x >= lo AND x <= hi, events), value, entered, actor FROM ("
+        " SELECT {actor} AS actor, arraySort(groupArray({event})) AS events, minIf({event}, {later}) - {span} AS lo,"
         " max(if({first}, 1, 0)) AS entered,"
         " maxIf({event}, {later}) + {tail} AS hi, " + ATTRIBUTION[attribution] + " AS value FROM events"
-        " WHERE {where} GROUP BY person_id HAVING max(if({later}, 1, 0)) = 1)",
-        event=event, where=parts.where, value=parts.value, null=breakdown.NULL,
+        " WHERE {where} GROUP BY actor HAVING max(if({later}, 1, 0)) = 1)",
+        event=event, where=parts.where, value=parts.value, null=breakdown.NULL, actor=parts.actor,
         later=_any(parts.steps[1:] + parts.exclusions), span=span, tail=span if unordered else shift,
         first=parts.steps[0],
     )
@@ -137,8 +168,9 @@ def _entrants(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, b
     """Per person who did the first step: all their candidate events (encoded, sorted) and value."""
     return select(
         "SELECT arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + " FROM events"
-        " WHERE {where} GROUP BY person_id HAVING max(if({first}, 1, 0)) = 1",
+        " WHERE {where} GROUP BY {actor} HAVING max(if({first}, 1, 0)) = 1",
         event=_encoded_event(parts, rng), where=parts.where, value=parts.value, null=breakdown.NULL,
+        actor=parts.actor,
         first=parts.steps[0],
     )
 
@@ -151,14 +183,14 @@ def _first_step_only(parts: Parts, attribution: tuple[str, bool], persons: bool 
     """Persons whose candidate events all match the first step only: they stop at step 0,
     so they are counted in the engine (per attributed breakdown value) without a walk; with
     ``persons``, listed (value, person id) instead."""
-    outer = "SELECT value, person_id FROM (" if persons else "SELECT value, count() FROM ("
+    outer = "SELECT value, actor FROM (" if persons else "SELECT value, count() FROM ("
     tail = ")" if persons else ") GROUP BY value"
     return select(
         outer +
-        " SELECT person_id, " + ATTRIBUTION[attribution] + " AS value"
-        " FROM events WHERE {where} GROUP BY person_id"
+        " SELECT {actor} AS actor, " + ATTRIBUTION[attribution] + " AS value"
+        " FROM events WHERE {where} GROUP BY actor"
         " HAVING max(if({later}, 1, 0)) = 0 AND max(if({first}, 1, 0)) = 1" + tail,
-        value=parts.value, where=parts.where, first=parts.steps[0], null=breakdown.NULL,
+        value=parts.value, where=parts.where, first=parts.steps[0], null=breakdown.NULL, actor=parts.actor,
         later=_any(parts.steps[1:] + parts.exclusions),
     )
 
@@ -262,6 +294,8 @@ def actors(ctx: Runner, query: FunnelsQuery, point: ActorPoint) -> ActorSource:
         raise ValidationError(f"funnelStep must be 1..{num_steps}, or -2..-{num_steps} for drop-offs", attr="funnelStep")
     if options.funnelVizType == "trends" or point.funnelTrendsEntrancePeriodStart or point.funnelCustomSteps:
         raise ValidationError("Actors of funnel trends and custom steps are not supported", attr="funnelStep")
+    if not _by_person(query):
+        raise ValidationError("The actors of a funnel aggregated by groups or HogQL are not supported", attr="source")
     window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
     walk = _walk(ctx, query, options, window, with_ids=True)
     keys = list(walk.outcomes)

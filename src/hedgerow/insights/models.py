@@ -120,11 +120,12 @@ class FunnelsFilter(InsightNode):
     funnelWindowIntervalUnit: Literal["second", "minute", "hour", "day", "week", "month"] | None = "day"
     exclusions: list[FunnelExclusion] | None = None
     breakdownAttributionType: Literal["first_touch", "last_touch"] | None = "first_touch"
-    funnelAggregateByHogQL: Literal["person_id"] | None = None
+    funnelAggregateByHogQL: str | None = Field(None, max_length=2000)
 
 
 class FunnelsQuery(InsightQuery):
     kind: Literal["FunnelsQuery"]
+    aggregation_group_type_index: int | None = Field(None, ge=0, le=4)  # type: ignore[assignment]
     series: list[EventsNode] = Field(..., min_length=2, max_length=30)
     interval: Interval | None = "day"
     breakdownFilter: BreakdownFilter | None = None
