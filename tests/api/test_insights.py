@@ -396,7 +396,8 @@ def test_funnel_time_to_convert(project):
              "dateRange": dates("2024-01-01", "2024-01-31"), "funnelsFilter": {"funnelVizType": "time_to_convert"}}
     # converters take 1800 s (A), 86400 s (C) and 120 s (D): ceil(cbrt(3)) = 2 bins of ceil(86280 / 2) s
     assert run(project, query)["results"] == {
-        "bins": [[120, 2], [43260, 0], [86400, 1]], "average_conversion_time": 29440.0}
+        "bins": [[120, 2], [43260, 0], [86400, 1]], "average_conversion_time": 29440.0,
+        "median_conversion_time": 1800.0}
     query["funnelsFilter"]["binCount"] = 1
     assert run(project, query)["results"]["bins"] == [[120, 2], [86400, 1]]
 

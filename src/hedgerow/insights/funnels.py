@@ -375,7 +375,8 @@ def _steps(query: FunnelsQuery, people: list[funnel_steps.Outcome], num_steps: i
 
 def time_to_convert(people: list[funnel_steps.Outcome], options: Any, num_steps: int) -> dict[str, Any]:
     """PostHog's time-to-convert histogram: seconds from ``funnelFromStep`` to ``funnelToStep``
-    of everyone who reached the latter, in ``binCount`` (or cbrt(n), 1..60) equal bins."""
+    of everyone who reached the latter, in ``binCount`` (or cbrt(n), 1..60) equal bins, with
+    their mean and median (as its UDF runner answers)."""
     first = options.funnelFromStep or 0
     last = options.funnelToStep if options.funnelToStep is not None else num_steps - 1
     if not 0 < last < num_steps or not 0 <= first < last:
@@ -397,6 +398,7 @@ def time_to_convert(people: list[funnel_steps.Outcome], options: Any, num_steps:
     return {
         "bins": [[low + n * width, counts[n]] for n in range(bins + 1)],
         "average_conversion_time": statistics.fmean(timings) if timings else None,
+        "median_conversion_time": statistics.median(timings) if timings else None,
     }
 
 
