@@ -293,3 +293,45 @@ def test_funnels_aggregated_by_group_or_hogql_match_reference(project, aggregati
              **{k: v for k, v in aggregation.items() if k != "funnelsFilter"}}
     assert [s["count"] for s in run(project, query)] == [entered, converted]
     assert 0 < converted and (by_group or converted < entered)
+
+
+def _ordered_reach(events: list, steps: list[str], window: dt.timedelta) -> int:
+    """The furthest 0-based step of an ordered funnel over sorted (ts, event) pairs, or -1."""
+    best = -1
+    for i, (t0, e0) in enumerate(events):
+        if e0 != steps[0]:
+            continue
+        k = 0
+        for t, e in events[i + 1:]:
+            if k + 1 < len(steps) and e == steps[k + 1] and t - t0 <= window:
+                k += 1
+        best = max(best, k)
+    return best
+
+
+@pytest.mark.parametrize("attribution", ["all_events", "step"])
+def test_funnel_breakdown_attribution_matches_reference(project, attribution):
+    steps, window = ["$pageview", "signup"], dt.timedelta(days=3)
+    start = dt.datetime.combine(FIRST, dt.time(), ZoneInfo(TZ)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    end = dt.datetime.combine(LAST + dt.timedelta(days=1), dt.time(), ZoneInfo(TZ)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    by_actor: dict[str, list] = defaultdict(list)
+    for distinct_id, person, event, ts, browser in ROWS:
+        if start <= ts < end and event in steps:
+            by_actor[actor(distinct_id, person)].append((ts, event, browser or ""))
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for events in by_actor.values():
+        events.sort()
+        if attribution == "all_events":  # one funnel per value, over that value's events
+            walks = [(v, [(t, e) for t, e, b in events if b == v]) for v in {b for _, _, b in events}]
+        else:  # the value of the first signup event
+            value = next((b for _, e, b in events if e == "signup"), "")
+            walks = [(value, [(t, e) for t, e, _ in events])]
+        for value, items in walks:
+            for k in range(_ordered_reach(items, steps, window) + 1):
+                counts[value][k] += 1
+    results = run(project, {
+        "kind": "FunnelsQuery", "series": [{"kind": "EventsNode", "event": s} for s in steps], "dateRange": RANGE,
+        "breakdownFilter": {"breakdown": "$browser"},
+        "funnelsFilter": {"funnelWindowInterval": 3, "breakdownAttributionType": attribution,
+                          "breakdownAttributionValue": 1}})
+    assert {steps_[0]["breakdown_value"]: [s["count"] for s in steps_] for steps_ in results} == dict(counts)

@@ -49,10 +49,22 @@ ATTRIBUTION = {
     ("last_touch", False): "argMax({value}, timestamp)",
     ("first_touch", True): "argMinIf({value}, timestamp, {value} != {null})",
     ("last_touch", True): "argMaxIf({value}, timestamp, {value} != {null})",
+    ("step", False): "argMinIf({value}, timestamp, {attributed})",
+    ("step", True): "argMinIf({value}, timestamp, {attributed})",
+    ("all_events", False): "any({value})",
+    ("all_events", True): "any({value})",
 }
 """(attribution, breakdown given as a list) -> the person's value among their candidate events.
 As in PostHog, a breakdown named by a string takes the value of the first (last) event even when
-it is empty; one given as a list skips empty values."""
+it is empty; one given as a list skips empty values. ``step`` takes the value of the person's
+first event of step ``breakdownAttributionValue``; ``all_events`` walks each value's events
+apart (see :func:`_grouped`)."""
+
+
+def _grouped(attribution: tuple[str, bool]) -> str:
+    """What the per-actor queries group by besides the actor: with ``all_events`` attribution
+    the funnel is walked once per breakdown value, over the events that have it."""
+    return ", {value}" if attribution[0] == "all_events" else ""
 
 
 @dataclass
@@ -66,6 +78,8 @@ class Parts:
     actor: exp.Expression
     """What is counted: the person, the group of ``aggregation_group_type_index``, or the
     ``funnelAggregateByHogQL`` expression."""
+    attributed: exp.Expression
+    """The events whose breakdown value counts for ``step`` attribution."""
 
 
 def _by_hogql(query: FunnelsQuery) -> str | None:
@@ -107,7 +121,14 @@ def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool
         candidates,
         has_actor,
     )
-    return Parts(steps, exclusions, value, where, actor)
+    options = query.funnelsFilter or FunnelsFilter()
+    attributed: exp.Expression = exp.true()
+    if options.breakdownAttributionType == "step":
+        index = options.breakdownAttributionValue or 0
+        if index >= len(steps):
+            raise ValidationError("breakdownAttributionValue must be a step of the funnel", attr="breakdownAttributionValue")
+        attributed = steps[index]
+    return Parts(steps, exclusions, value, where, actor, attributed)
 
 
 def _encoding(rng: date_range.DateRange, flags: int) -> tuple[str, int]:
@@ -140,8 +161,9 @@ def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, boo
         " SELECT {actor} AS actor, arraySort(groupArray({event})) AS events, minIf({event}, {later}) - {span} AS lo,"
         " max(if({first}, 1, 0)) AS entered,"
         " maxIf({event}, {later}) + {tail} AS hi, " + ATTRIBUTION[attribution] + " AS value FROM events"
-        " WHERE {where} GROUP BY actor HAVING max(if({later}, 1, 0)) = 1)",
+        " WHERE {where} GROUP BY actor" + _grouped(attribution) + " HAVING max(if({later}, 1, 0)) = 1)",
         event=event, where=parts.where, value=parts.value, null=breakdown.NULL, actor=parts.actor,
+        attributed=parts.attributed,
         later=_any(parts.steps[1:] + parts.exclusions), span=span, tail=span if unordered else shift,
         first=parts.steps[0],
     )
@@ -168,9 +190,9 @@ def _entrants(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, b
     """Per person who did the first step: all their candidate events (encoded, sorted) and value."""
     return select(
         "SELECT arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + " FROM events"
-        " WHERE {where} GROUP BY {actor} HAVING max(if({first}, 1, 0)) = 1",
+        " WHERE {where} GROUP BY {actor}" + _grouped(attribution) + " HAVING max(if({first}, 1, 0)) = 1",
         event=_encoded_event(parts, rng), where=parts.where, value=parts.value, null=breakdown.NULL,
-        actor=parts.actor,
+        actor=parts.actor, attributed=parts.attributed,
         first=parts.steps[0],
     )
 
@@ -188,9 +210,10 @@ def _first_step_only(parts: Parts, attribution: tuple[str, bool], persons: bool 
     return select(
         outer +
         " SELECT {actor} AS actor, " + ATTRIBUTION[attribution] + " AS value"
-        " FROM events WHERE {where} GROUP BY actor"
+        " FROM events WHERE {where} GROUP BY actor" + _grouped(attribution) +
         " HAVING max(if({later}, 1, 0)) = 0 AND max(if({first}, 1, 0)) = 1" + tail,
         value=parts.value, where=parts.where, first=parts.steps[0], null=breakdown.NULL, actor=parts.actor,
+        attributed=parts.attributed,
         later=_any(parts.steps[1:] + parts.exclusions),
     )
 

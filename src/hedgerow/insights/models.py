@@ -119,7 +119,8 @@ class FunnelsFilter(InsightNode):
     funnelWindowInterval: int | None = Field(14, ge=1, le=100_000)
     funnelWindowIntervalUnit: Literal["second", "minute", "hour", "day", "week", "month"] | None = "day"
     exclusions: list[FunnelExclusion] | None = None
-    breakdownAttributionType: Literal["first_touch", "last_touch"] | None = "first_touch"
+    breakdownAttributionType: Literal["first_touch", "last_touch", "all_events", "step"] | None = "first_touch"
+    breakdownAttributionValue: int | None = Field(None, ge=0, le=29)
     funnelAggregateByHogQL: str | None = Field(None, max_length=2000)
 
 
