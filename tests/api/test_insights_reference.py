@@ -335,3 +335,34 @@ def test_funnel_breakdown_attribution_matches_reference(project, attribution):
         "funnelsFilter": {"funnelWindowInterval": 3, "breakdownAttributionType": attribution,
                           "breakdownAttributionValue": 1}})
     assert {steps_[0]["breakdown_value"]: [s["count"] for s in steps_] for steps_ in results} == dict(counts)
+
+
+@pytest.mark.parametrize("options", [{}, {"cumulative": True}, {"minimumOccurrences": 2},
+                                     {"aggregation_group_type_index": 0}])
+def test_retention_matches_reference(project, options):
+    by_group = "aggregation_group_type_index" in options
+    minimum = options.get("minimumOccurrences", 1)
+    days = [FIRST + dt.timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
+    active: dict[str, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
+    for distinct_id, person, event, ts, _ in ROWS:
+        target = company(distinct_id) if by_group else actor(distinct_id, person)
+        if event == "$pageview" and in_range(ts) and target:
+            active[target][local(ts).date()] += 1
+    want = []
+    for c, day in enumerate(days):
+        cohort = [a for a, seen in active.items() if seen.get(day)]
+        row = [len(cohort)]
+        for k in range(1, len(days)):
+            returned = [a for a in cohort if any(d > day and n >= minimum for d, n in active[a].items())
+                        and ((day + dt.timedelta(days=k)) in active[a] and active[a][day + dt.timedelta(days=k)] >= minimum
+                             if not options.get("cumulative")
+                             else max(d for d, n in active[a].items() if n >= minimum) >= day + dt.timedelta(days=k))]
+            row.append(len(returned) if c + k < len(days) else 0)
+        want.append(row)
+    retention = {"kind": "RetentionQuery", "dateRange": RANGE,
+                 "retentionFilter": {"period": "Day", "totalIntervals": len(days),
+                                     **{k: v for k, v in options.items() if k != "aggregation_group_type_index"}},
+                 **({"aggregation_group_type_index": 0} if by_group else {})}
+    got = [[v["count"] for v in row["values"]] for row in run(project, retention)]
+    assert got == want
+    assert any(n for row in want for n in row[1:])

@@ -147,8 +147,8 @@ class RetentionFilter(InsightNode):
     period: Literal["Day", "Week", "Month"] | None = "Day"
     totalIntervals: int | None = Field(11, ge=1, le=1000)
     retentionType: Literal["retention_recurring", "retention_first_time"] | None = "retention_recurring"
-    minimumOccurrences: Literal[1] | None = None
-    cumulative: Unsupported = None
+    minimumOccurrences: int | None = Field(None, ge=1, le=1_000_000)
+    cumulative: bool | None = None
     timeWindowMode: Literal["strict_calendar_dates"] | None = None
     retentionCustomBrackets: None = None
     aggregationType: Literal["count"] | None = None
@@ -156,6 +156,7 @@ class RetentionFilter(InsightNode):
 
 class RetentionQuery(InsightQuery):
     kind: Literal["RetentionQuery"]
+    aggregation_group_type_index: int | None = Field(None, ge=0, le=4)  # type: ignore[assignment]
     retentionFilter: RetentionFilter
     breakdownFilter: BreakdownFilter | None = None
 

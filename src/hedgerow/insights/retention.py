@@ -24,6 +24,7 @@ from hedgerow.insights import breakdown, date_range, series as series_
 from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import EventsNode, RetentionQuery
+from hedgerow.hogql.property_filters import field
 from hedgerow.insights.templates import and_, expr, select
 from hedgerow.insights.trends import BUCKETS
 
@@ -75,19 +76,27 @@ def _scope(ctx: Runner, query: RetentionQuery, interval: str, starts: list[dt.da
         "date_from": date_range.to_utc(starts[0]),
         "date_to": date_range.to_utc(end),
         "first_period": starts[0].date(),
+        "actor": field("person_id"),
+        "minimum": options.minimumOccurrences or 1,
     }
+    if query.aggregation_group_type_index is not None:
+        holes["actor"] = field(f"$group_{query.aggregation_group_type_index}")
+        has_group = expr("{group} != ''", group=holes["actor"])
+        holes["target"] = and_(holes["target"], has_group)
+        holes["returning"] = and_(holes["returning"], has_group)
     if options.retentionType == "retention_first_time":
-        targets = ("SELECT person_id AS actor, min({bucket}) AS cohort FROM events"
+        targets = ("SELECT {actor} AS actor, min({bucket}) AS cohort FROM events"
                    " WHERE {target} AND timestamp < {date_to} GROUP BY actor HAVING cohort >= {first_period}")
     else:
-        targets = ("SELECT person_id AS actor, {bucket} AS cohort FROM events"
+        targets = ("SELECT {actor} AS actor, {bucket} AS cohort FROM events"
                    " WHERE {target} AND timestamp >= {date_from} AND timestamp < {date_to} GROUP BY actor, cohort")
-    returns = ("SELECT person_id AS actor, {bucket} AS period FROM events"
-               " WHERE {returning} AND timestamp >= {date_from} AND timestamp < {date_to} GROUP BY actor, period")
+    returns = ("SELECT {actor} AS actor, {bucket} AS period FROM events"
+               " WHERE {returning} AND timestamp >= {date_from} AND timestamp < {date_to} GROUP BY actor, period"
+               " HAVING count() >= {minimum}")
     if breakdown.enabled(query.breakdownFilter):
         holes["value"] = breakdown.expression(query.breakdownFilter)
         # each actor is pinned to the value of their earliest event in scope
-        pinned = (" JOIN (SELECT person_id AS actor, argMin({value}, timestamp) AS value FROM events"
+        pinned = (" JOIN (SELECT {actor} AS actor, argMin({value}, timestamp) AS value FROM events"
                   " WHERE ({target} OR {returning}) AND timestamp >= {date_from} AND timestamp < {date_to}"
                   " GROUP BY actor) AS b ON t.actor = b.actor")
         value = "b.value"
@@ -99,6 +108,16 @@ def _scope(ctx: Runner, query: RetentionQuery, interval: str, starts: list[dt.da
 OFFSETS = {"day": "dateDiff('day', t.cohort, r.period)", "week": "intDiv(dateDiff('day', t.cohort, r.period), 7)",
            "month": "dateDiff('month', t.cohort, r.period)"}
 """Periods from the cohort's to a return's (both are period starts)."""
+
+
+RETURNS = ("SELECT {value}, t.cohort, r.period, count(DISTINCT t.actor) FROM ({targets}) AS t{pinned}"
+           " JOIN ({returns}) AS r ON t.actor = r.actor WHERE r.period > t.cohort GROUP BY {value}, t.cohort, r.period")
+"""Per cohort and later period, the cohort's actors who came back in it."""
+CUMULATIVE = ("SELECT value, cohort, last, count() FROM (SELECT {value} AS value, t.cohort AS cohort, t.actor,"
+              " max(r.period) AS last FROM ({targets}) AS t{pinned} JOIN ({returns}) AS r ON t.actor = r.actor"
+              " WHERE r.period > t.cohort GROUP BY value, cohort, t.actor) GROUP BY value, cohort, last")
+"""Per cohort, its actors by the last period they came back in (cumulative retention: they count
+in every period up to it)."""
 
 
 def actors(ctx: Runner, query: RetentionQuery, point: ActorPoint) -> ActorSource:
@@ -147,8 +166,8 @@ def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
         f"SELECT {value}, t.cohort, t.cohort, count(DISTINCT t.actor) FROM ({targets}) AS t{pinned}"
         f" GROUP BY {value}, t.cohort"
         " UNION ALL "
-        f"SELECT {value}, t.cohort, r.period, count(DISTINCT t.actor) FROM ({targets}) AS t{pinned}"
-        f" JOIN ({returns}) AS r ON t.actor = r.actor WHERE r.period > t.cohort GROUP BY {value}, t.cohort, r.period",
+        + (CUMULATIVE if options.cumulative else RETURNS).format(value=value, targets=targets, pinned=pinned,
+                                                                   returns=returns),
         **holes,
     )
     rows, hogql = run_rows(ctx, tree)
@@ -158,7 +177,12 @@ def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
         c, p = index.get(str(cohort)[:10]), index.get(str(period)[:10])
         if c is not None and p is not None:
             key = "" if value_key in (None, breakdown.NULL) else str(value_key)
-            counts[key][(c, p - c)] = actors
+            cells = counts[key]
+            if options.cumulative and p > c:  # actors whose last return is period p count in 1..p
+                for k in range(1, p - c + 1):
+                    cells[(c, k)] = cells.get((c, k), 0) + actors
+            else:
+                cells[(c, p - c)] = actors
     word = interval.capitalize()
 
     def table(cells: dict[tuple[int, int], int], value_key: str | None) -> list[dict[str, Any]]:
