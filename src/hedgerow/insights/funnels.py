@@ -142,9 +142,10 @@ def _encoding(rng: date_range.DateRange, flags: int) -> tuple[str, int]:
 
 
 def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool], window: float,
-            unordered: bool) -> exp.Expression:
+            unordered: bool, with_ids: bool = False) -> exp.Expression:
     """Per person who did anything beyond the first step: their candidate events, each one
-    integer ``time << flags | flags`` (sorted), and their attributed breakdown value.
+    integer ``time << flags | flags`` (sorted), their attributed breakdown value, and (``with_ids``)
+    who they are.
 
     Events more than a window before the person's first later-step (or exclusion) event, and
     after their last one (a window after, for unordered funnels), cannot change the outcome (an
@@ -157,7 +158,8 @@ def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, boo
     shift = 1 << len(conditions)
     span = (math.ceil(window * 1_000_000 / scale) + 1) * shift
     return select(
-        "SELECT arrayFilter(x -> x >= lo AND x <= hi, events), value, entered, actor FROM ("
+        "SELECT arrayFilter(x -> x >= lo AND x <= hi, events), value, entered, "
+        + ("actor" if with_ids else "NULL") + " FROM ("
         " SELECT {actor} AS actor, arraySort(groupArray({event})) AS events, minIf({event}, {later}) - {span} AS lo,"
         " max(if({first}, 1, 0)) AS entered,"
         " maxIf({event}, {later}) + {tail} AS hi, " + ATTRIBUTION[attribution] + " AS value FROM events"
@@ -257,7 +259,7 @@ def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: floa
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
     parts = _parts(query, rng, tz, order == "strict", global_properties(ctx, query))
-    walked = _walked(parts, rng, attribution, window, order == "unordered")
+    walked = _walked(parts, rng, attribution, window, order == "unordered", with_ids)
     rows, walked_hogql = run_rows(ctx, walked, PER_PERSON_LIMITS)
     first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution, with_ids), PER_PERSON_LIMITS)
 
