@@ -153,6 +153,11 @@ def test_pages_search_and_person_filters(project):
     {"kind": "ActorsQuery", "source": point({"kind": "StickinessQuery", "series": [pv()]}, day="x")},
     {"kind": "ActorsQuery", "source": point({"kind": "PathsQuery", "pathsFilter": {}})},
     {"kind": "ActorsQuery", "source": point({"kind": "HogQLQuery", "query": "select 1"})},
+    {"kind": "ActorsQuery", "source": {"kind": "FunnelsActorsQuery", "funnelStep": 2, "source": {
+        "kind": "FunnelsQuery", "series": [pv(), pv()], "aggregation_group_type_index": 0}}},
+    {"kind": "ActorsQuery", "source": point({"kind": "RetentionQuery", "retentionFilter": {}}, interval=99)},
+    {"kind": "ActorsQuery", "source": point(trend(breakdownFilter={"breakdown": [1], "breakdown_type": "cohort"}),
+                                            breakdown=2)},
     {"kind": "InsightActorsQuery", "source": "nope"},
 ])
 def test_hostile_actors_queries_are_400(project, query):
