@@ -6,7 +6,10 @@ Candidate events are those in the date range matching any step or exclusion (eve
 strict funnels). Persons whose candidate events all match only the first step stop there: the
 engine counts them per attributed breakdown value. For everyone else it returns the sorted
 candidate events, each as one integer (time since the range start, shifted left past one flag
-bit per step and exclusion), and the attributed breakdown value; they are walked here.
+bit per step and exclusion), and the attributed breakdown value; they are walked here. "Person"
+is the aggregation target: the person, the group of ``aggregation_group_type_index``, or the
+``funnelAggregateByHogQL`` expression; with ``all_events`` attribution, each (person, breakdown
+value) is walked apart.
 """
 
 from __future__ import annotations

@@ -6,9 +6,12 @@ the period after ``date_to`` (the current period is a cohort) and starts at the 
 period holding ``date_from``, or ``totalIntervals`` periods earlier. Recurring retention puts an
 actor in every cohort whose period holds one of their target events; first-time retention only
 in the period of their first-ever target event (over all time), when that period is in range. A
-return in the cohort's own period never counts. With a breakdown, each actor is pinned to the
-value of their earliest event in scope; values are ranked by their cohorts' total size, the top
-``breakdown_limit`` kept and the rest merged into the "other" value.
+return in the cohort's own period never counts; with ``minimumOccurrences`` a period counts as a
+return only with that many returning events in it, and ``cumulative`` retention counts an actor in
+every period up to their last return. Actors are persons, or the groups of
+``aggregation_group_type_index`` (events without one left out). With a breakdown, each actor is
+pinned to the value of their earliest event in scope; values are ranked by their cohorts' total
+size, the top ``breakdown_limit`` kept and the rest merged into the "other" value.
 """
 
 from __future__ import annotations
