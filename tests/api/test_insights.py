@@ -491,8 +491,15 @@ def test_paths_end_point_and_excluded_items(project):
     assert [(e["source"], e["target"], e["average_conversion_time"]) for e in run(project, query)["results"]] == [
         ("1_https://x.com", "2_signup", 120000.0)]
     both = {**query, "pathsFilter": {"startPoint": "https://x.com", "endPoint": "signup"}}
-    response = project.post(f"/api/projects/{project.project_id}/query/", {"query": both})
-    assert response.status_code == 400 and response.json()["attr"] == "endPoint"
+    assert [(e["source"], e["target"]) for e in run(project, both)["results"]] == [
+        ("1_https://x.com", "2_click"), ("2_click", "3_signup")]
+    # past the step limit, the first and last halves around "...", which takes the click's time
+    both["pathsFilter"]["stepLimit"] = 2
+    assert [(e["source"], e["target"], e["average_conversion_time"]) for e in run(project, both)["results"]] == [
+        ("1_https://x.com", "2_...", 60000.0), ("2_...", "3_signup", 60000.0)]
+    # a single point loses one trailing "/", as page items do
+    query["pathsFilter"] = {"startPoint": "https://x.com/"}
+    assert run(project, query)["results"][0]["source"] == "1_https://x.com"
 
 
 def test_count_per_actor_maths(project):

@@ -366,3 +366,79 @@ def test_retention_matches_reference(project, options):
     got = [[v["count"] for v in row["values"]] for row in run(project, retention)]
     assert got == want
     assert any(n for row in want for n in row[1:])
+
+
+def _bursts(seed: int = 11) -> list[tuple]:
+    """Dense sessions (minutes apart) with a signup some steps before a purchase, for paths."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(12):
+        ts = START + dt.timedelta(days=5, hours=i, minutes=7)
+        items = [rng.choice(EVENTS) for _ in range(rng.randrange(3))] + ["signup"] \
+            + [rng.choice(["click", "$pageview"]) for _ in range(rng.randrange(6))] + ["purchase", "click"]
+        for item in items:
+            ts += dt.timedelta(minutes=rng.randrange(1, 6), microseconds=rng.randrange(10**6))
+            rows.append((f"u{i}", None, item, ts.replace(tzinfo=None), None))
+    return rows
+
+
+BURSTS = _bursts()
+
+
+def _reference_paths(start: str | None, end: str | None, limit: int) -> dict[tuple[str, str], int]:
+    """PostHog's path edges: per person, sessions split at gaps of 30 min or more, repeats collapsed,
+    cut from the start point to the first end point after it (the first and last halves of the
+    limit around "..." when longer), else to the first ``limit`` items."""
+    by_actor: dict[str, list] = defaultdict(list)
+    persons = {distinct_id: person for distinct_id, person, *_ in ROWS}
+    for distinct_id, person, event, ts, _ in ROWS + BURSTS:
+        if in_range(ts):
+            by_actor[actor(distinct_id, person or persons[distinct_id])].append((ts, "" if event == "$pageview" else event))
+    edges: dict[tuple[str, str], int] = defaultdict(int)
+    for events in by_actor.values():
+        events.sort()
+        sessions, last = [], None
+        for ts, item in events:
+            if last is None or ts - last >= dt.timedelta(minutes=30):
+                sessions.append([])
+            last = ts
+            if not sessions[-1] or sessions[-1][-1] != item:
+                sessions[-1].append(item)
+        for path in sessions:
+            if start is not None:
+                if start not in path or end not in path[path.index(start):]:
+                    continue
+                path = path[path.index(start):]
+                path = path[:path.index(end) + 1]
+                if len(path) > limit:
+                    half = limit // 2
+                    path = path[:half] + ["..."] + path[-half:]
+            else:
+                path = path[:limit]
+            for i in range(len(path) - 1):
+                edges[(f"{i + 1}_{path[i]}", f"{i + 2}_{path[i + 1]}")] += 1
+    return edges
+
+
+@pytest.mark.parametrize("start, end, limit", [(None, None, 5), ("signup", "purchase", 4), ("signup", "click", 3)])
+def test_paths_match_reference(project, start, end, limit):
+    persons = {distinct_id: person for distinct_id, person, *_ in ROWS}
+    conn = project.services.events.cursor()
+    for n, (distinct_id, _, event, ts, _) in enumerate(BURSTS):
+        conn.execute("INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at,"
+                     " person_id) VALUES (?, ?, ?, ?, '{}', ?, ?, ?)",
+                     [project.project_id, str(uuid.UUID(int=10_000 + n)), event, distinct_id, ts, ts,
+                      persons[distinct_id]])
+    conn.close()
+    edges = _reference_paths(start, end, limit)
+    ranked = sorted(edges.items(), key=lambda kv: (-kv[1], kv[0]))[:50]
+    reached, want = set(), []
+    for (source, target), n in sorted(ranked, key=lambda kv: (int(kv[0][0].split("_")[0]), -kv[1], kv[0])):
+        if source.startswith("1_") or source in reached:
+            reached.add(target)
+            want.append((source, target, n))
+    points = {"startPoint": start, "endPoint": end} if start else {}
+    results = run(project, {"kind": "PathsQuery", "dateRange": RANGE,
+                            "pathsFilter": {"stepLimit": limit, "edgeLimit": 50, **points}})
+    assert sorted((e["source"], e["target"], e["value"]) for e in results) == sorted(want)
+    assert want and (start is None or any("..." in e["target"] for e in results))

@@ -41,23 +41,34 @@ TYPE_CONDITIONS = {
 NOWHERE = 1_000_000
 """The position of a start/end point a session does not contain."""
 KEEP = {
-    "none": ("pos <= {limit}", "pos"),
-    "start": ("at < {nowhere} AND pos >= at AND pos < at + {limit}", "pos - at + 1"),
-    "end": ("at < {nowhere} AND pos <= at AND pos > at - {limit}", "pos - greatest(at - {limit}, 0)"),
+    "none": ("pos <= {limit}", "pos", "item"),
+    "start": ("at < {nowhere} AND pos >= at AND pos < at + {limit}", "pos - at + 1", "item"),
+    "end": ("at < {nowhere} AND pos <= at AND pos > at - {limit}", "pos - greatest(at - {limit}, 0)", "item"),
+    # from the start point to the first end point after it; longer than the limit: its first and
+    # last halves around a "..." node (which takes the time of the item it stands in for)
+    "both": ("at < {nowhere} AND end_at < {nowhere} AND pos >= at AND pos <= end_at AND (end_at - at < {limit}"
+             " OR pos - at < {half} + 1 OR pos - at >= end_at - at + 1 - {half})",
+             "if(end_at - at < {limit} OR pos - at < {half} + 1, pos - at + 1, pos - end_at + 2 * {half} + 1)",
+             "if(end_at - at >= {limit} AND pos - at = {half}, '...', item)"),
 }
-"""How a session is cut: (which positions stay, their new position)."""
+"""How a session is cut: (which positions stay, their new position, their item)."""
 
 MOVES = """
 SELECT person_id, concat(toString(step), '_', item) AS source, concat(toString(step + 1), '_', next_item) AS target,
        step, kept, ts, next_ts
 FROM (
-  SELECT person_id, item, ts, {step} AS step,
-         leadInFrame(item) OVER (PARTITION BY person_id, session ORDER BY pos
+  SELECT person_id, item, ts, step,
+         leadInFrame(item) OVER (PARTITION BY person_id, session ORDER BY step
                                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS next_item,
-         leadInFrame(ts) OVER (PARTITION BY person_id, session ORDER BY pos
+         leadInFrame(ts) OVER (PARTITION BY person_id, session ORDER BY step
                                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS next_ts,
          count() OVER (PARTITION BY person_id, session) AS kept
   FROM (
+   SELECT person_id, session, ts, {kept_item} AS item, {step} AS step
+   FROM (
+    SELECT person_id, session, ts, item, pos, at,
+           min(if(item = {end_point} AND pos >= at, pos, {nowhere})) OVER (PARTITION BY person_id, session) AS end_at
+    FROM (
     SELECT person_id, session, ts, item, pos,
            min(if(item = {point}, pos, {nowhere})) OVER (PARTITION BY person_id, session) AS at
     FROM (
@@ -82,8 +93,10 @@ FROM (
       )
       WHERE seen = 1 OR previous_item != item
     )
+    )
+   )
+   WHERE {keep}
   )
-  WHERE {keep}
 )
 """
 """Every kept position of every session: its node (``source``), the next one (``target``)."""
@@ -98,17 +111,19 @@ ACTORS = "SELECT DISTINCT person_id AS actor_id FROM ({moves}) WHERE {condition}
 def _moves(ctx: Runner, query: PathsQuery) -> exp.Expression:
     tz = timezone(ctx)
     options = query.pathsFilter
-    if options.startPoint is not None and options.endPoint is not None:
-        # PostHog then keeps both ends of long paths around a "..." node; not computed here
-        raise ValidationError("startPoint and endPoint together are not supported", attr="endPoint")
     rng = resolve_range(ctx, query.dateRange, "day")
     types = [expr(TYPE_CONDITIONS[t]) for t in options.includeEventTypes or []]
     excluded = list(options.excludeEvents or [])
-    mode = "start" if options.startPoint is not None else "end" if options.endPoint is not None else "none"
-    keep, step = KEEP[mode]
+    start, end = options.startPoint, options.endPoint
+    mode = "both" if start is not None and end is not None else "start" if start is not None \
+        else "end" if end is not None else "none"
+    keep, step, kept_item = KEEP[mode]
     limit = options.stepLimit or 5
+    point = start if start is not None else end if end is not None else ""
+    if mode != "both" and len(point) > 1 and point.endswith("/"):
+        point = point[:-1]  # as PostHog does with a single point (page items lose one trailing "/")
     return select(
-        MOVES.replace("{keep}", keep).replace("{step}", step),
+        MOVES.replace("{keep}", keep).replace("{step}", step).replace("{kept_item}", kept_item),
         item=expr(ITEM),
         date_from=date_range.to_utc(rng.window_from),
         date_to=date_range.to_utc(rng.date_to),
@@ -118,9 +133,11 @@ def _moves(ctx: Runner, query: PathsQuery) -> exp.Expression:
             expr("NOT has({excluded}, {item})", excluded=excluded, item=expr(ITEM)) if excluded else None,
         ),
         gap=SESSION_GAP_US,
-        point=options.startPoint if mode == "start" else options.endPoint if mode == "end" else "",
+        point=point,
+        end_point=end if mode == "both" else "",
         nowhere=NOWHERE,
         limit=limit,
+        half=limit // 2,
     )
 
 
