@@ -5,7 +5,8 @@ is the page (``$current_url``, one trailing ``/`` removed) for pageviews, the sc
 ``$screen``, else the event name; items in ``excludeEvents`` are left out; a person's events
 split into sessions at gaps of 30 minutes or more; repeats of the same item in a row collapse;
 each session is cut to its ``startPoint`` (from its first occurrence) or ``endPoint`` (up to its
-first occurrence, keeping the last ``stepLimit`` items), else to its first ``stepLimit`` items;
+first occurrence, keeping the last ``stepLimit`` items), to both (see :data:`KEEP`), else to its
+first ``stepLimit`` items;
 and every move from position i to i+1 becomes an edge ``"<i>_<item>" -> "<i+1>_<item>"`` weighted
 by the sessions taking it, with the mean time between the two events in milliseconds. Here:
 edges are filtered by weight, the heaviest ``edgeLimit`` kept, and only those reachable from a
