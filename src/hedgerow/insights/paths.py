@@ -53,6 +53,8 @@ KEEP = {
              "if(end_at - at >= {limit} AND pos - at = {half}, '...', item)"),
 }
 """How a session is cut: (which positions stay, their new position, their item)."""
+END_AT = "min(if(item = {end_point} AND pos >= at, pos, {nowhere})) OVER (PARTITION BY person_id, session)"
+"""Where the end point first follows the start point (computed only when both are given)."""
 
 MOVES = """
 SELECT person_id, concat(toString(step), '_', item) AS source, concat(toString(step + 1), '_', next_item) AS target,
@@ -68,7 +70,7 @@ FROM (
    SELECT person_id, session, ts, {kept_item} AS item, {step} AS step
    FROM (
     SELECT person_id, session, ts, item, pos, at,
-           min(if(item = {end_point} AND pos >= at, pos, {nowhere})) OVER (PARTITION BY person_id, session) AS end_at
+           {end_at} AS end_at
     FROM (
     SELECT person_id, session, ts, item, pos,
            min(if(item = {point}, pos, {nowhere})) OVER (PARTITION BY person_id, session) AS at
@@ -124,7 +126,8 @@ def _moves(ctx: Runner, query: PathsQuery) -> exp.Expression:
     if mode != "both" and len(point) > 1 and point.endswith("/"):
         point = point[:-1]  # as PostHog does with a single point (page items lose one trailing "/")
     return select(
-        MOVES.replace("{keep}", keep).replace("{step}", step).replace("{kept_item}", kept_item),
+        MOVES.replace("{keep}", keep).replace("{step}", step).replace("{kept_item}", kept_item)
+        .replace("{end_at}", END_AT if mode == "both" else "{nowhere}"),
         item=expr(ITEM),
         date_from=date_range.to_utc(rng.window_from),
         date_to=date_range.to_utc(rng.date_to),
