@@ -167,6 +167,16 @@ def test_trends_count_action_series(project) -> None:
     assert results[1]["data"] == [0, 1, 0, 0, 0, 0, 1, 0, 0, 1] and results[1]["label"] == "Signed up or x.com"
 
 
+def test_actors_of_an_action_series_are_the_people_it_matched(project) -> None:
+    """The persons behind an ``ActionsNode`` data point: the action binds there too."""
+    chrome = create(project, name="Chrome views", steps=CHROME)
+    trends = {"kind": "TrendsQuery", "dateRange": JAN_1_TO_10, "series": [{"kind": "ActionsNode", "id": chrome["id"]}]}
+    point = {"kind": "ActorsQuery", "select": ["actor"],
+             "source": {"kind": "InsightActorsQuery", "source": trends, "day": "2024-01-07", "series": 0}}  # fmt: skip
+    rows = run(project, point)["results"]
+    assert [row[0]["distinct_ids"] for row in rows] == [["f"]]
+
+
 def test_trends_series_of_a_missing_action_matches_nothing(project) -> None:
     [series] = run(project, {"kind": "TrendsQuery", "dateRange": JAN_1_TO_10,
                              "series": [{"kind": "ActionsNode", "id": 999}]})["results"]  # fmt: skip

@@ -352,7 +352,7 @@ def test_stickiness_cumulative_and_criteria(project):
     {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}], "aggregation_group_type_index": 0},
     {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
      "breakdownFilter": {"breakdown": "$browser", "breakdown_histogram_bin_count": 5}},
-    {"kind": "RetentionQuery", "retentionFilter": {"cumulative": True}},
+    {"kind": "RetentionQuery", "retentionFilter": {"timeWindowMode": "24_hour_windows"}},
     {"kind": "RetentionQuery", "retentionFilter": {}, "breakdownFilter": {"breakdown": "$browser", "breakdowns": []}},
     {"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}], "intervalCount": 2},
     {"kind": "PathsQuery", "pathsFilter": {"pathGroupings": ["/a/*"]}},
@@ -396,7 +396,8 @@ def test_funnel_time_to_convert(project):
              "dateRange": dates("2024-01-01", "2024-01-31"), "funnelsFilter": {"funnelVizType": "time_to_convert"}}
     # converters take 1800 s (A), 86400 s (C) and 120 s (D): ceil(cbrt(3)) = 2 bins of ceil(86280 / 2) s
     assert run(project, query)["results"] == {
-        "bins": [[120, 2], [43260, 0], [86400, 1]], "average_conversion_time": 29440.0}
+        "bins": [[120, 2], [43260, 0], [86400, 1]], "average_conversion_time": 29440.0,
+        "median_conversion_time": 1800.0}
     query["funnelsFilter"]["binCount"] = 1
     assert run(project, query)["results"]["bins"] == [[120, 2], [86400, 1]]
 
@@ -490,8 +491,15 @@ def test_paths_end_point_and_excluded_items(project):
     assert [(e["source"], e["target"], e["average_conversion_time"]) for e in run(project, query)["results"]] == [
         ("1_https://x.com", "2_signup", 120000.0)]
     both = {**query, "pathsFilter": {"startPoint": "https://x.com", "endPoint": "signup"}}
-    response = project.post(f"/api/projects/{project.project_id}/query/", {"query": both})
-    assert response.status_code == 400 and response.json()["attr"] == "endPoint"
+    assert [(e["source"], e["target"]) for e in run(project, both)["results"]] == [
+        ("1_https://x.com", "2_click"), ("2_click", "3_signup")]
+    # past the step limit, the first and last halves around "...", which takes the click's time
+    both["pathsFilter"]["stepLimit"] = 2
+    assert [(e["source"], e["target"], e["average_conversion_time"]) for e in run(project, both)["results"]] == [
+        ("1_https://x.com", "2_...", 60000.0), ("2_...", "3_signup", 60000.0)]
+    # a single point loses one trailing "/", as page items do
+    query["pathsFilter"] = {"startPoint": "https://x.com/"}
+    assert run(project, query)["results"][0]["source"] == "1_https://x.com"
 
 
 def test_count_per_actor_maths(project):
@@ -576,3 +584,51 @@ def test_funnel_trends(project):
     # serves both), not from Jan 9; of C and the ghost on Jan 6 only C; D on Jan 10; B's signup is out of range
     assert result["data"] == [100, 100, 0, 0, 0, 50, 0, 0, 0, 100, 0]
     assert (result["count"], result["days"][0], result["labels"][0]) == (11, "2024-01-01", "1-Jan-2024")
+
+
+def test_minute_buckets_from_a_relative_start(project, monkeypatch):
+    # now 10:01:30 local on Jan 10: "-2M" starts at 09:59:30; D's pageview at 10:00 and click at
+    # 10:01 are in, the signup at 10:02 is after the end of the current minute
+    monkeypatch.setattr(clock, "now", lambda: NOW + dt.timedelta(minutes=1, seconds=30))
+    [series] = trends(project, series=[{"kind": "EventsNode", "event": None}], interval="minute",
+                      dateRange={"date_from": "-2M"})
+    assert series["days"] == ["2024-01-10 09:59:00", "2024-01-10 10:00:00", "2024-01-10 10:01:00"]
+    assert series["data"] == [0, 1, 1] and series["labels"][0] == "10-Jan 09:59"
+    [series] = trends(project, series=[{"kind": "EventsNode", "event": None}], interval="minute",
+                      dateRange=dates("2024-01-10T10:00:00", "2024-01-10T10:01:59"))
+    assert series["data"] == [1, 1]
+
+
+def test_hogql_and_cohort_breakdowns(project):
+    results = trends(project, series=[pv()], dateRange=dates("2024-01-01", "2024-01-31"),
+                     breakdownFilter={"breakdown": "person.properties.plan", "breakdown_type": "hogql"},
+                     trendsFilter={"display": "BoldNumber"})
+    # pro: A's 3 and F's 1; free: B's 1; no plan: c-anon, ghost's 2, D, E
+    assert [(r["breakdown_value"], r["aggregated_value"]) for r in results] == [("pro", 4), ("free", 1), (NULL, 5)]
+    cohort = project.post(f"/api/projects/{project.project_id}/cohorts/", {"name": "Early", "is_static": True}).json()
+    project.services.membership.add_static(project.project_id, cohort["id"], [data.A, data.B])
+    source = {"kind": "TrendsQuery", "series": [pv()], "dateRange": dates("2024-01-01", "2024-01-31"),
+              "breakdownFilter": {"breakdown": [cohort["id"], "all"], "breakdown_type": "cohort"},
+              "trendsFilter": {"display": "BoldNumber"}}
+    results = run(project, source)["results"]
+    assert [(r["breakdown_value"], r["label"], r["aggregated_value"]) for r in results] == [
+        (cohort["id"], "Early", 4), ("all", "all users", 10)]
+    source["series"] = [pv(), {"kind": "EventsNode", "event": "signup"}]
+    results = run(project, source)["results"]  # cohort by cohort, then series by series
+    assert [(r["label"], r["aggregated_value"]) for r in results] == [
+        ("$pageview - Early", 4), ("signup - Early", 2), ("$pageview - all users", 10), ("signup - all users", 5)]
+    actors = run(project, {"kind": "ActorsQuery", "select": ["id"], "source": {
+        "kind": "InsightActorsQuery", "source": source, "breakdown": cohort["id"]}})
+    assert sorted(row[0] for row in actors["results"]) == [data.A, data.B]
+
+
+def test_a_bold_number_counts_over_its_exact_range(project):
+    # now is 10:00 local on Jan 10: "-1d" is Jan 9 10:00 to now for a bold number (A's pageview at
+    # 09:00 on Jan 9 is out, D's at 10:00 today in), Jan 9 00:00 to the end of today for a table
+    bold = trends(project, series=[pv()], dateRange={"date_from": "-1d"}, trendsFilter={"display": "BoldNumber"})
+    table = trends(project, series=[pv()], dateRange={"date_from": "-1d"}, trendsFilter={"display": "ActionsTable"})
+    assert (bold[0]["aggregated_value"], table[0]["aggregated_value"]) == (1, 2)
+    # an explicit end is still the end of its day
+    bold = trends(project, series=[pv()], dateRange={"date_from": "-2d", "date_to": "-1d"},
+                  trendsFilter={"display": "BoldNumber"})
+    assert bold[0]["aggregated_value"] == 1  # Jan 8 10:00 - Jan 9 23:59: A's pageview; ghost's at 09:00 is out

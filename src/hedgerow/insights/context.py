@@ -30,6 +30,7 @@ class Runner(Protocol):
     def execute(self, compiled: Any) -> Any: ...
 
     def actions(self) -> Any: ...
+    def cohort_names(self, ids: Sequence[int]) -> dict[int, str]: ...
 
 
 class TooManyRows(ValidationError):
@@ -61,16 +62,16 @@ def now() -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def resolve_range(ctx: Runner, date_range: Any, interval: str) -> ranges.DateRange:
+def resolve_range(ctx: Runner, date_range: Any, interval: str, exact: bool = False) -> ranges.DateRange:
     """The query's date range for ``interval`` in the project's zone and week start; ``all``
-    starts at the project's earliest event."""
+    starts at the project's earliest event (``exact``: see :func:`.date_range.resolve`)."""
     earliest = None
     if getattr(date_range, "date_from", None) == "all":
         rows, _ = run_rows(ctx, select("SELECT min(timestamp) FROM events"))
         if rows and rows[0][0] is not None:
             earliest = dt.datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))
     return ranges.resolve(date_range, interval=interval, timezone=timezone(ctx), week_start_day=week_start_day(ctx),
-                          now=now(), earliest=earliest)
+                          now=now(), earliest=earliest, exact=exact)
 
 
 def global_properties(ctx: Runner, query: Any) -> Any:

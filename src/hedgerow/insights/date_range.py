@@ -5,10 +5,12 @@
 ``d`` days, ``w`` weeks, ``m`` months, ``q`` quarters (13 weeks), ``y`` years, ``M`` minutes, ``s``
 seconds; ``Start``/``End`` act on hours, days, months and years (``wStart``/``qStart`` are just
 the start of the day, as in PostHog). Relative ``date_from`` values are truncated to the start of
-the day (of the hour for an hours delta). Unless ``explicitDate``, ``date_to`` is moved to the end
-of its day (of its hour for hourly insights with a relative end), so the current, partial bucket
-is always included, and the events window starts at the start of the first bucket (exactly at
-``date_from`` for hourly intervals or an hours delta, at the start of the day for weekly ones).
+the day (of the hour for an hours delta), except for minute intervals; relative ``date_to`` values
+never are. Unless ``explicitDate``, ``date_to`` is moved to the end of its day (with a relative
+end, of its hour for hourly insights, of its minute for minute ones), so the current, partial
+bucket is always included, and the events window starts at the start of the first bucket (exactly
+at ``date_from`` for hourly and minute intervals with a relative start or an hours delta, at the
+start of the day for weekly ones).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ DEFAULT_DAYS = 7
 EARLIEST, LATEST = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(3000, 1, 1, tzinfo=dt.timezone.utc)
 """Dates outside these bounds are refused (400), as are ranges of more than MAX_BUCKETS intervals."""
 MAX_BUCKETS = 50_000
+SUB_DAY = ("minute", "hour")
 RELATIVE = re.compile(r"^(-?)(\d*)([hdwmqyMs])(Start|End)?$")
 _UNPADDED = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(.*)$")
 _ABSOLUTE_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
@@ -71,10 +74,11 @@ class ParsedDate:
     relative_unit: str | None  # None for absolute dates
 
 
-def parse_date(text: str, tz: ZoneInfo, now: dt.datetime, *, field: str) -> ParsedDate:
-    """One ``date_from``/``date_to`` value as an aware local datetime (see module docstring)."""
+def parse_date(text: str, tz: ZoneInfo, now: dt.datetime, *, field: str, truncate: bool = True) -> ParsedDate:
+    """One ``date_from``/``date_to`` value as an aware local datetime (see module docstring);
+    without ``truncate``, a relative value keeps its time (minute intervals)."""
     try:
-        parsed = _parse_date(text, tz, now, field=field)
+        parsed = _parse_date(text, tz, now, field=field, truncate=truncate)
     except (OverflowError, ValueError):
         raise ValidationError(f"The date '{text}' is out of range", attr=field) from None
     if not EARLIEST <= parsed.value <= LATEST:
@@ -98,7 +102,7 @@ def offset(value: dt.datetime, text: str, *, field: str) -> dt.datetime:
     return moved
 
 
-def _parse_date(text: str, tz: ZoneInfo, now: dt.datetime, *, field: str) -> ParsedDate:
+def _parse_date(text: str, tz: ZoneInfo, now: dt.datetime, *, field: str, truncate: bool = True) -> ParsedDate:
     raw = text.strip()
     match = RELATIVE.match(raw)
     if match:
@@ -107,6 +111,8 @@ def _parse_date(text: str, tz: ZoneInfo, now: dt.datetime, *, field: str) -> Par
         value = shift(now, unit, -amount if sign else amount)
         if position:
             value = _position(value, unit, position)
+        elif not truncate:
+            pass
         elif unit == "h":
             value = value.replace(minute=0, second=0, microsecond=0)
         elif unit not in ("M", "s"):
@@ -127,6 +133,8 @@ def _parse_date(text: str, tz: ZoneInfo, now: dt.datetime, *, field: str) -> Par
 
 def start_of(value: dt.datetime, interval: str, week_start_day: int) -> dt.datetime:
     """The start of the ``interval`` bucket holding the local datetime ``value``."""
+    if interval == "minute":
+        return value.replace(second=0, microsecond=0)
     if interval == "hour":
         return value.replace(minute=0, second=0, microsecond=0)
     day = value.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -142,7 +150,8 @@ def step(value: dt.datetime, interval: str, count: int = 1) -> dt.datetime:
     """``value`` moved ``count`` buckets forward (naive local arithmetic, like relativedelta)."""
     if interval == "month":
         return add_months(value, count)
-    size = {"hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1), "week": dt.timedelta(weeks=1)}[interval]
+    size = {"minute": dt.timedelta(minutes=1), "hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1),
+            "week": dt.timedelta(weeks=1)}[interval]  # fmt: skip
     naive = value.replace(tzinfo=None) + size * count
     return naive.replace(tzinfo=value.tzinfo)
 
@@ -172,7 +181,7 @@ class DateRange:
 
     def key(self, bucket: dt.datetime) -> str:
         """How a bucket appears in ``days`` (and in query rows)."""
-        if self.interval == "hour":
+        if self.interval in SUB_DAY:
             return bucket.strftime("%Y-%m-%d %H:%M:%S")
         return bucket.strftime("%Y-%m-%d")
 
@@ -188,7 +197,7 @@ class DateRange:
             if first.month != last.month:
                 return f"{first.strftime('%-d-%b')} – {last.strftime('%-d-%b')}"
             return f"{first.strftime('%-d')}–{last.strftime('%-d %b')}"
-        formats = {"day": "%-d-%b-%Y", "hour": "%-d-%b %H:%M", "month": "%b %Y"}
+        formats = {"day": "%-d-%b-%Y", "hour": "%-d-%b %H:%M", "minute": "%-d-%b %H:%M", "month": "%b %Y"}
         return bucket.strftime(formats[self.interval])
 
     def shifted(self, date_from: dt.datetime, date_to: dt.datetime) -> "DateRange":
@@ -213,8 +222,11 @@ def resolve(
     week_start_day: int,
     now: dt.datetime,
     earliest: dt.datetime | None = None,
+    exact: bool = False,
 ) -> DateRange:
-    """Resolve a request's ``dateRange`` for ``interval`` (``now`` aware, any zone)."""
+    """Resolve a request's ``dateRange`` for ``interval`` (``now`` aware, any zone). An ``exact``
+    range (PostHog's for ``BoldNumber``) keeps a relative start to the second, starts its window
+    there, and ends at ``now`` itself when no ``date_to`` is given."""
     tz = ZoneInfo(timezone)
     local_now = now.astimezone(tz)
     raw_from = getattr(date_range, "date_from", None)
@@ -224,20 +236,26 @@ def resolve(
     if raw_from == "all":
         parsed_from = ParsedDate((earliest or local_now).astimezone(tz), None)
     elif raw_from:
-        parsed_from = parse_date(raw_from, tz, local_now, field="date_from")
+        parsed_from = parse_date(raw_from, tz, local_now, field="date_from", truncate=interval != "minute" and not exact)
     else:
         start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
         parsed_from = ParsedDate(step(start, "day", -DEFAULT_DAYS), "d")
-    parsed_to = parse_date(raw_to, tz, local_now, field="date_to") if raw_to else ParsedDate(local_now, "now")
+    # a relative date_to keeps its time (what explicitDate and minute intervals then use)
+    parsed_to = parse_date(raw_to, tz, local_now, field="date_to", truncate=False) if raw_to \
+        else ParsedDate(local_now, "now")
 
     date_from, date_to = parsed_from.value, parsed_to.value
+    if exact and not raw_to:
+        return DateRange(date_from, date_to, interval, week_start_day, date_from)
     if not explicit:
-        if interval != "hour":
+        if interval not in SUB_DAY:
             date_to = date_to.replace(hour=23, minute=59, second=59, microsecond=999999)
-        elif parsed_to.relative_unit is not None:
+        elif parsed_to.relative_unit is not None and interval == "hour":
             date_to = date_to.replace(minute=59, second=59, microsecond=999999)
+        elif parsed_to.relative_unit is not None:
+            date_to = date_to.replace(second=59, microsecond=999999)
 
-    if explicit or interval == "hour" and parsed_from.relative_unit is not None:
+    if explicit or exact or interval in SUB_DAY and parsed_from.relative_unit is not None:
         window_from = date_from
     elif interval == "day" and parsed_from.relative_unit == "h":
         window_from = date_from

@@ -6,7 +6,10 @@ Candidate events are those in the date range matching any step or exclusion (eve
 strict funnels). Persons whose candidate events all match only the first step stop there: the
 engine counts them per attributed breakdown value. For everyone else it returns the sorted
 candidate events, each as one integer (time since the range start, shifted left past one flag
-bit per step and exclusion), and the attributed breakdown value; they are walked here.
+bit per step and exclusion), and the attributed breakdown value; they are walked here. "Person"
+is the aggregation target: the person, the group of ``aggregation_group_type_index``, or the
+``funnelAggregateByHogQL`` expression; with ``all_events`` attribution, each (person, breakdown
+value) is walked apart.
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.insights import breakdown, date_range, funnel_steps, funnel_trends, series as series_
+from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value
 from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
+from hedgerow.hogql.parse import parse_expr
+from hedgerow.hogql.property_filters import field
+from hedgerow.insights.events_query import is_aggregation
 from hedgerow.insights.templates import and_, expr, select
 
 WINDOW_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400}
@@ -45,10 +52,22 @@ ATTRIBUTION = {
     ("last_touch", False): "argMax({value}, timestamp)",
     ("first_touch", True): "argMinIf({value}, timestamp, {value} != {null})",
     ("last_touch", True): "argMaxIf({value}, timestamp, {value} != {null})",
+    ("step", False): "argMinIf({value}, timestamp, {attributed})",
+    ("step", True): "argMinIf({value}, timestamp, {attributed})",
+    ("all_events", False): "any({value})",
+    ("all_events", True): "any({value})",
 }
 """(attribution, breakdown given as a list) -> the person's value among their candidate events.
 As in PostHog, a breakdown named by a string takes the value of the first (last) event even when
-it is empty; one given as a list skips empty values."""
+it is empty; one given as a list skips empty values. ``step`` takes the value of the person's
+first event of step ``breakdownAttributionValue``; ``all_events`` walks each value's events
+apart (see :func:`_grouped`)."""
+
+
+def _grouped(attribution: tuple[str, bool]) -> str:
+    """What the per-actor queries group by besides the actor: with ``all_events`` attribution
+    the funnel is walked once per breakdown value, over the events that have it."""
+    return ", {value}" if attribution[0] == "all_events" else ""
 
 
 @dataclass
@@ -59,21 +78,60 @@ class Parts:
     exclusions: list[exp.Expression]
     value: exp.Expression
     where: exp.Expression
+    actor: exp.Expression
+    """What is counted: the person, the group of ``aggregation_group_type_index``, or the
+    ``funnelAggregateByHogQL`` expression."""
+    attributed: exp.Expression
+    """The events whose breakdown value counts for ``step`` attribution."""
+
+
+def _by_hogql(query: FunnelsQuery) -> str | None:
+    by_hogql = query.funnelsFilter.funnelAggregateByHogQL if query.funnelsFilter else None
+    return by_hogql if by_hogql and by_hogql.strip() not in ("person_id", "person.id") else None
+
+
+def _by_person(query: FunnelsQuery) -> bool:
+    return query.aggregation_group_type_index is None and _by_hogql(query) is None
+
+
+def _actor(query: FunnelsQuery) -> tuple[exp.Expression, exp.Expression | None]:
+    """(the aggregation target, the condition events need to have one)."""
+    by_hogql = _by_hogql(query)
+    if query.aggregation_group_type_index is not None:
+        group = field(f"$group_{query.aggregation_group_type_index}")
+        return group, expr("{group} != ''", group=group)
+    if by_hogql:
+        target = parse_expr(by_hogql, what="funnelAggregateByHogQL")
+        if is_aggregation(target):
+            raise ValidationError("funnelAggregateByHogQL may not aggregate", attr="funnelAggregateByHogQL")
+        return target, None
+    return field("person_id"), None
 
 
 def _parts(query: FunnelsQuery, rng: date_range.DateRange, tz: str, strict: bool, properties: Any) -> Parts:
+    if breakdown.multiple(query.breakdownFilter):
+        raise ValidationError("Several breakdowns are only supported by trends", attr="breakdowns")
     steps = [series_.condition(node, None, tz) for node in query.series]
     exclusions = [series_.condition(x, None, tz) for x in (query.funnelsFilter.exclusions or [])] \
         if query.funnelsFilter else []
     value = breakdown.expression(query.breakdownFilter) if breakdown.enabled(query.breakdownFilter) else exp.Null()
     candidates = None if strict else exp.or_(*(exp.Paren(this=c) for c in steps + exclusions))
+    actor, has_actor = _actor(query)
     where = and_(
         expr("timestamp >= {f} AND timestamp <= {t}",
              f=date_range.to_utc(rng.date_from), t=date_range.to_utc(rng.date_to)),
         series_.filters(properties, tz),
         candidates,
+        has_actor,
     )
-    return Parts(steps, exclusions, value, where)
+    options = query.funnelsFilter or FunnelsFilter()
+    attributed: exp.Expression = exp.true()
+    if options.breakdownAttributionType == "step":
+        index = options.breakdownAttributionValue or 0
+        if index >= len(steps):
+            raise ValidationError("breakdownAttributionValue must be a step of the funnel", attr="breakdownAttributionValue")
+        attributed = steps[index]
+    return Parts(steps, exclusions, value, where, actor, attributed)
 
 
 def _encoding(rng: date_range.DateRange, flags: int) -> tuple[str, int]:
@@ -87,9 +145,10 @@ def _encoding(rng: date_range.DateRange, flags: int) -> tuple[str, int]:
 
 
 def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool], window: float,
-            unordered: bool) -> exp.Expression:
+            unordered: bool, with_ids: bool = False) -> exp.Expression:
     """Per person who did anything beyond the first step: their candidate events, each one
-    integer ``time << flags | flags`` (sorted), and their attributed breakdown value.
+    integer ``time << flags | flags`` (sorted), their attributed breakdown value, and (``with_ids``)
+    who they are.
 
     Events more than a window before the person's first later-step (or exclusion) event, and
     after their last one (a window after, for unordered funnels), cannot change the outcome (an
@@ -102,12 +161,14 @@ def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, boo
     shift = 1 << len(conditions)
     span = (math.ceil(window * 1_000_000 / scale) + 1) * shift
     return select(
-        "SELECT arrayFilter(x -> x >= lo AND x <= hi, events), value, entered FROM ("
-        " SELECT person_id, arraySort(groupArray({event})) AS events, minIf({event}, {later}) - {span} AS lo,"
+        "SELECT arrayFilter(x -> x >= lo AND x <= hi, events), value, entered, "
+        + ("actor" if with_ids else "NULL") + " FROM ("
+        " SELECT {actor} AS actor, arraySort(groupArray({event})) AS events, minIf({event}, {later}) - {span} AS lo,"
         " max(if({first}, 1, 0)) AS entered,"
         " maxIf({event}, {later}) + {tail} AS hi, " + ATTRIBUTION[attribution] + " AS value FROM events"
-        " WHERE {where} GROUP BY person_id HAVING max(if({later}, 1, 0)) = 1)",
-        event=event, where=parts.where, value=parts.value, null=breakdown.NULL,
+        " WHERE {where} GROUP BY actor" + _grouped(attribution) + " HAVING max(if({later}, 1, 0)) = 1)",
+        event=event, where=parts.where, value=parts.value, null=breakdown.NULL, actor=parts.actor,
+        attributed=parts.attributed,
         later=_any(parts.steps[1:] + parts.exclusions), span=span, tail=span if unordered else shift,
         first=parts.steps[0],
     )
@@ -134,8 +195,9 @@ def _entrants(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, b
     """Per person who did the first step: all their candidate events (encoded, sorted) and value."""
     return select(
         "SELECT arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + " FROM events"
-        " WHERE {where} GROUP BY person_id HAVING max(if({first}, 1, 0)) = 1",
+        " WHERE {where} GROUP BY {actor}" + _grouped(attribution) + " HAVING max(if({first}, 1, 0)) = 1",
         event=_encoded_event(parts, rng), where=parts.where, value=parts.value, null=breakdown.NULL,
+        actor=parts.actor, attributed=parts.attributed,
         first=parts.steps[0],
     )
 
@@ -144,15 +206,19 @@ def _any(conditions: list[exp.Expression]) -> exp.Expression:
     return exp.or_(*(exp.Paren(this=c) for c in conditions))
 
 
-def _first_step_only(parts: Parts, attribution: tuple[str, bool]) -> exp.Expression:
+def _first_step_only(parts: Parts, attribution: tuple[str, bool], persons: bool = False) -> exp.Expression:
     """Persons whose candidate events all match the first step only: they stop at step 0,
-    so they are counted in the engine (per attributed breakdown value) without a walk."""
+    so they are counted in the engine (per attributed breakdown value) without a walk; with
+    ``persons``, listed (value, person id) instead."""
+    outer = "SELECT value, actor FROM (" if persons else "SELECT value, count() FROM ("
+    tail = ")" if persons else ") GROUP BY value"
     return select(
-        "SELECT value, count() FROM ("
-        " SELECT person_id, " + ATTRIBUTION[attribution] + " AS value"
-        " FROM events WHERE {where} GROUP BY person_id"
-        " HAVING max(if({later}, 1, 0)) = 0 AND max(if({first}, 1, 0)) = 1) GROUP BY value",
-        value=parts.value, where=parts.where, first=parts.steps[0], null=breakdown.NULL,
+        outer +
+        " SELECT {actor} AS actor, " + ATTRIBUTION[attribution] + " AS value"
+        " FROM events WHERE {where} GROUP BY actor" + _grouped(attribution) +
+        " HAVING max(if({later}, 1, 0)) = 0 AND max(if({first}, 1, 0)) = 1" + tail,
+        value=parts.value, where=parts.where, first=parts.steps[0], null=breakdown.NULL, actor=parts.actor,
+        attributed=parts.attributed,
         later=_any(parts.steps[1:] + parts.exclusions),
     )
 
@@ -177,34 +243,46 @@ def _value(value: Any) -> str:
     return "" if value in (None, breakdown.NULL) else str(value)
 
 
-def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
-    """Compute a FunnelsQuery (steps) in PostHog's response shape."""
-    _validate(query)
+@dataclass
+class Walk:
+    """The funnel walked: per breakdown key, each entrant's outcome (and person id)."""
+
+    rng: date_range.DateRange
+    as_list: bool
+    outcomes: dict[str, list[funnel_steps.Outcome]]
+    persons: dict[str, list[str]]
+    hogql: str
+
+
+def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float, with_ids: bool = False) -> Walk:
+    """Every entrant's outcome; with ``with_ids``, each one's person id in ``persons`` too."""
     tz = timezone(ctx)
-    options = query.funnelsFilter or FunnelsFilter()
     order = options.funnelOrderType or "ordered"
-    window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
-    if options.funnelVizType == "trends":
-        return _trends(ctx, query, options, window, tz)
     rng = resolve_range(ctx, query.dateRange, "day")
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
     parts = _parts(query, rng, tz, order == "strict", global_properties(ctx, query))
-    walked = _walked(parts, rng, attribution, window, order == "unordered")
+    walked = _walked(parts, rng, attribution, window, order == "unordered", with_ids)
     rows, walked_hogql = run_rows(ctx, walked, PER_PERSON_LIMITS)
-    first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution), PER_PERSON_LIMITS)
+    first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution, with_ids), PER_PERSON_LIMITS)
 
     num_steps = len(query.series)
     exclusions = options.exclusions or []
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     outcomes: dict[str, list[funnel_steps.Outcome]] = defaultdict(list)
-    for value, persons in first_rows:
-        outcomes[_value(value) if has_breakdown else ""].extend([STOPPED_AT_FIRST] * persons)
+    persons: dict[str, list[str]] = defaultdict(list)
+    for value, person in first_rows:
+        key = _value(value) if has_breakdown else ""
+        if with_ids:
+            outcomes[key].append(STOPPED_AT_FIRST)
+            persons[key].append(str(person))
+        else:
+            outcomes[key].extend([STOPPED_AT_FIRST] * person)
     bits = num_steps + len(exclusions)
     _, scale = _encoding(rng, bits)
     mask = (1 << bits) - 1
     step_sets = _StepSets(num_steps, exclusions)
-    for encoded, value, entered in rows:
+    for encoded, value, entered, person in rows:
         events = [((item >> bits) * scale / 1e6, None, step_sets[item & mask]) for item in encoded]
         if order == "unordered":
             outcome = funnel_steps.unordered(events, num_steps, window)
@@ -216,17 +294,72 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
             if not entered:
                 continue
             outcome = STOPPED_AT_FIRST  # the events kept reached nothing, but the person entered
-        outcomes[_value(value) if has_breakdown else ""].append(outcome)
+        key = _value(value) if has_breakdown else ""
+        outcomes[key].append(outcome)
+        if with_ids:
+            persons[key].append(str(person))
+    return Walk(rng, as_list, outcomes, persons, walked_hogql + "\n\n" + first_hogql)
 
+
+def _ranked(query: FunnelsQuery, outcomes: dict[str, list[funnel_steps.Outcome]], order: str) -> tuple[list[str], list[str]]:
+    """Breakdown keys kept (by last step's count desc, then earlier steps', then key) and the
+    rest, merged into ``Other``."""
+    num_steps = len(query.series)
+    counted = {key: _steps(query, people, num_steps, order) for key, people in outcomes.items()}
+    ranked = [key for key, _ in sorted(counted.items(), key=lambda kv: ([-s["count"] for s in reversed(kv[1])], kv[0]))]
+    limit = breakdown.limit_of(query.breakdownFilter)
+    return ranked[:limit], ranked[limit:]
+
+
+def actors(ctx: Runner, query: FunnelsQuery, point: ActorPoint) -> ActorSource:
+    """The persons who reached step ``funnelStep`` (1-based), or, negative, who reached the step
+    before it and dropped off there; with a breakdown, those of ``funnelStepBreakdown``."""
+    _validate(query)
+    options = query.funnelsFilter or FunnelsFilter()
+    num_steps = len(query.series)
+    step = point.funnelStep
+    if step is None or step == 0 or step == -1 or abs(step) > num_steps:
+        raise ValidationError(f"funnelStep must be 1..{num_steps}, or -2..-{num_steps} for drop-offs", attr="funnelStep")
+    if options.funnelVizType == "trends" or point.funnelTrendsEntrancePeriodStart or point.funnelCustomSteps:
+        raise ValidationError("Actors of funnel trends and custom steps are not supported", attr="funnelStep")
+    if not _by_person(query):
+        raise ValidationError("The actors of a funnel aggregated by groups or HogQL are not supported", attr="source")
+    window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
+    walk = _walk(ctx, query, options, window, with_ids=True)
+    keys = list(walk.outcomes)
+    if breakdown.enabled(query.breakdownFilter) and point.funnelStepBreakdown is not None:
+        wanted = breakdown_value(point.funnelStepBreakdown) or ""
+        kept, rest = _ranked(query, walk.outcomes, options.funnelOrderType or "ordered")
+        keys = rest if wanted == OTHER else [wanted] if wanted in kept else []
+
+    def wanted_step(outcome: funnel_steps.Outcome) -> bool:
+        return outcome.step >= step - 1 if step > 0 else outcome.step == -step - 2
+
+    ids = [person for key in keys for outcome, person in zip(walk.outcomes.get(key, []), walk.persons.get(key, []))
+           if wanted_step(outcome)]
+    return ActorSource(ids=ids)
+
+
+def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
+    """Compute a FunnelsQuery (steps) in PostHog's response shape."""
+    _validate(query)
+    tz = timezone(ctx)
+    options = query.funnelsFilter or FunnelsFilter()
+    order = options.funnelOrderType or "ordered"
+    window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
+    if options.funnelVizType == "trends":
+        return _trends(ctx, query, options, window, tz)
+    walk = _walk(ctx, query, options, window)
+    rng, num_steps, outcomes = walk.rng, len(query.series), walk.outcomes
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
+    as_list = walk.as_list
     if options.funnelVizType == "time_to_convert":
         results: Any = time_to_convert([p for people in outcomes.values() for p in people], options, num_steps)
     elif has_breakdown:
-        counted = {key: _steps(query, people, num_steps, order) for key, people in outcomes.items()}
-        limit = breakdown.limit_of(query.breakdownFilter)
-        ranked = sorted(counted.items(), key=lambda kv: ([-s["count"] for s in reversed(kv[1])], kv[0]))
-        kept, rest = ranked[:limit], ranked[limit:]
+        kept_keys, rest = _ranked(query, outcomes, order)
+        kept = [(key, _steps(query, outcomes[key], num_steps, order)) for key in kept_keys]
         if rest:
-            merged = [p for key, _ in rest for p in outcomes[key]]
+            merged = [p for key in rest for p in outcomes[key]]
             kept.append((OTHER, _steps(query, merged, num_steps, order)))
         results = []
         for key, steps in kept:
@@ -239,7 +372,7 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
         results = _steps(query, people, num_steps, order) if people else []
     return {
         "results": results,
-        "hogql": walked_hogql + "\n\n" + first_hogql,
+        "hogql": walk.hogql,
         "isUdf": False,
         "resolved_date_range": {"date_from": rng.date_from_iso, "date_to": rng.date_to_iso},
         "error": None,
@@ -270,7 +403,8 @@ def _steps(query: FunnelsQuery, people: list[funnel_steps.Outcome], num_steps: i
 
 def time_to_convert(people: list[funnel_steps.Outcome], options: Any, num_steps: int) -> dict[str, Any]:
     """PostHog's time-to-convert histogram: seconds from ``funnelFromStep`` to ``funnelToStep``
-    of everyone who reached the latter, in ``binCount`` (or cbrt(n), 1..60) equal bins."""
+    of everyone who reached the latter, in ``binCount`` (or cbrt(n), 1..60) equal bins, with
+    their mean and median (as its UDF runner answers)."""
     first = options.funnelFromStep or 0
     last = options.funnelToStep if options.funnelToStep is not None else num_steps - 1
     if not 0 < last < num_steps or not 0 <= first < last:
@@ -292,6 +426,7 @@ def time_to_convert(people: list[funnel_steps.Outcome], options: Any, num_steps:
     return {
         "bins": [[low + n * width, counts[n]] for n in range(bins + 1)],
         "average_conversion_time": statistics.fmean(timings) if timings else None,
+        "median_conversion_time": statistics.median(timings) if timings else None,
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pydantic
 
 from hedgerow.errors import ParseError
-from hedgerow.insights import funnels, lifecycle, paths, retention, stickiness, trends
+from hedgerow.insights import actors, funnels, lifecycle, paths, retention, stickiness, trends
 from hedgerow.insights.models import (
     FunnelsQuery,
     InsightNode,
@@ -65,5 +65,10 @@ def run_viz(ctx: Any, node: InsightVizNode) -> dict[str, Any]:
     return run(ctx, source)
 
 
-KINDS: dict[str, tuple[type[InsightNode], Runner]] = {**SOURCES, "InsightVizNode": (InsightVizNode, run_viz)}
+KINDS: dict[str, tuple[type[InsightNode], Runner]] = {
+    **SOURCES,
+    "InsightVizNode": (InsightVizNode, run_viz),
+    "ActorsQuery": (actors.ActorsQuery, actors.run),
+    **{kind: (actors.InsightActorsQuery, actors.run_point) for kind in actors.WRAPPERS},
+}
 """Query kind -> (request model, runner(run context, query))."""

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hedgerow.errors import ValidationError
 from hedgerow.insights import date_range, series as series_
-from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
+from hedgerow.insights.actor_source import ActorPoint, ActorSource
+from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import LifecycleQuery
 from hedgerow.insights.templates import and_, expr, select
 from hedgerow.insights.trends import BUCKETS, bucket_key
@@ -27,6 +29,62 @@ SHIFTS = {"hour": "addHours(active, {by})", "day": "addDays(active, {by})", "wee
 WITH_PERSON = "ifNull(toString(properties.$process_person_profile), '') != 'false'"
 
 
+LIFECYCLE = (
+    "WITH spans AS ("
+    " SELECT person_id, active, min(created) OVER (PARTITION BY person_id) AS first_created,"
+    "  lagInFrame(active) OVER (PARTITION BY person_id ORDER BY active) AS previous,"
+    "  leadInFrame(active) OVER (PARTITION BY person_id ORDER BY active"
+    "   ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS following"
+    " FROM (SELECT person_id, {bucket} AS active, min({created}) AS created FROM events"
+    "  WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} GROUP BY person_id, active))"
+    " {outer} FROM ("
+    "  SELECT person_id, active AS bucket, multiIf(active = first_created, 'new', previous = {back}, 'returning',"
+    "   'resurrecting') AS status, 1 AS n FROM spans"
+    "  UNION ALL"
+    "  SELECT person_id, {forward} AS bucket, 'dormant' AS status, -1 AS n FROM spans WHERE following != {forward})"
+)
+"""Each actor's status in each interval (``{outer}`` aggregates or lists them)."""
+COUNTS = "SELECT bucket, status, sum(n)"
+COUNTS_TAIL = " GROUP BY bucket, status"
+PERSONS = "SELECT person_id, bucket"
+PERSONS_TAIL = " WHERE status = {status}"
+
+
+def _holes(ctx: Runner, query: LifecycleQuery, rng: Any) -> dict[str, Any]:
+    interval = rng.interval
+    created = BUCKETS[interval].replace("timestamp", "person.created_at")
+    return dict(
+        bucket=expr(BUCKETS[interval]),
+        created=expr(created),
+        back=expr(SHIFTS[interval], by=-1),
+        forward=expr(SHIFTS[interval], by=1),
+        date_from=date_range.to_utc(date_range.step(rng.buckets[0], interval, -1)),
+        date_to=date_range.to_utc(rng.date_to),
+        condition=and_(series_.condition(query.series[0], global_properties(ctx, query), timezone(ctx)),
+                       expr(WITH_PERSON)),
+    )
+
+
+def _key(bucket: Any, interval: str) -> str:
+    text = str(bucket)
+    return bucket_key(text) if interval == "hour" else text[:10]
+
+
+def actors(ctx: Runner, query: LifecycleQuery, point: ActorPoint) -> ActorSource:
+    """The actors with lifecycle ``point.status`` in bucket ``point.day``."""
+    if point.status is None or point.day is None:
+        raise ValidationError("A lifecycle data point needs status and day", attr="status")
+    interval = query.interval or "day"
+    rng = resolve_range(ctx, query.dateRange, interval)
+    wanted = str(point.day)[:19].replace("T", " ") if interval == "hour" else str(point.day)[:10]
+    if wanted not in {rng.key(b) for b in rng.buckets}:
+        raise ValidationError(f"The day '{point.day}' is not a bucket of the insight's date range", attr="day")
+    tree = select(LIFECYCLE.replace("{outer}", PERSONS) + PERSONS_TAIL, status=point.status,
+                  **_holes(ctx, query, rng))
+    rows, _ = run_rows(ctx, tree, PER_PERSON_LIMITS)
+    return ActorSource(ids=[str(person) for person, bucket in rows if _key(bucket, interval) == wanted])
+
+
 def run(ctx: Runner, query: LifecycleQuery) -> dict[str, Any]:
     """Compute a LifecycleQuery in PostHog's response shape."""
     tz = timezone(ctx)
@@ -35,35 +93,12 @@ def run(ctx: Runner, query: LifecycleQuery) -> dict[str, Any]:
     rng = resolve_range(ctx, query.dateRange, interval)
     buckets = rng.buckets
     keys = [rng.key(b) for b in buckets]
-    created = BUCKETS[interval].replace("timestamp", "person.created_at")
-    tree = select(
-        "WITH spans AS ("
-        " SELECT active, min(created) OVER (PARTITION BY person_id) AS first_created,"
-        "  lagInFrame(active) OVER (PARTITION BY person_id ORDER BY active) AS previous,"
-        "  leadInFrame(active) OVER (PARTITION BY person_id ORDER BY active"
-        "   ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS following"
-        " FROM (SELECT person_id, {bucket} AS active, min({created}) AS created FROM events"
-        "  WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} GROUP BY person_id, active))"
-        " SELECT bucket, status, sum(n) FROM ("
-        "  SELECT active AS bucket, multiIf(active = first_created, 'new', previous = {back}, 'returning',"
-        "   'resurrecting') AS status, 1 AS n FROM spans"
-        "  UNION ALL"
-        "  SELECT {forward} AS bucket, 'dormant' AS status, -1 AS n FROM spans WHERE following != {forward})"
-        " GROUP BY bucket, status",
-        bucket=expr(BUCKETS[interval]),
-        created=expr(created),
-        back=expr(SHIFTS[interval], by=-1),
-        forward=expr(SHIFTS[interval], by=1),
-        date_from=date_range.to_utc(date_range.step(buckets[0], interval, -1)),
-        date_to=date_range.to_utc(rng.date_to),
-        condition=and_(series_.condition(node, global_properties(ctx, query), tz), expr(WITH_PERSON)),
-    )
+    tree = select(LIFECYCLE.replace("{outer}", COUNTS) + COUNTS_TAIL, **_holes(ctx, query, rng))
     rows, hogql = run_rows(ctx, tree)
     position = {key: i for i, key in enumerate(keys)}
     counts = {status: [0.0] * len(keys) for status in STATUSES}
     for bucket, status, n in rows:
-        text = str(bucket)
-        index = position.get(bucket_key(text) if interval == "hour" else text[:10])
+        index = position.get(_key(bucket, interval))
         if index is not None:
             counts[status][index] += n
     label = series_.label(node)

@@ -19,7 +19,7 @@ Interval = Literal["hour", "day", "week", "month"]
 
 PROPERTY_MATHS = ("sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99")
 BASE_MATHS = ("total", "dau", "weekly_active", "monthly_active", "unique_session", "first_time_for_user",
-              "first_matching_event_for_user", "hogql")
+              "first_matching_event_for_user", "hogql", "unique_group")
 COUNT_PER_ACTOR_MATHS = tuple(
     f"{m}_count_per_actor" for m in ("avg", "min", "max", "median", "p75", "p90", "p95", "p99")
 )
@@ -46,7 +46,7 @@ class EventsNode(InsightNode):
     math_property: str | None = Field(None, max_length=400)
     math_property_type: str | None = None
     math_hogql: str | None = Field(None, max_length=2000)
-    math_group_type_index: int | None = None
+    math_group_type_index: int | None = Field(None, ge=0, le=4)
     math_multiplier: None = None
     properties: Filters = None
 
@@ -77,12 +77,21 @@ SeriesNode = Annotated[
 """A series: an ``EventsNode`` or an ``ActionsNode``, told apart by ``kind``."""
 
 
+class Breakdown(InsightNode):
+    property: str | int
+    type: Literal["event", "person", "hogql", "group"] | None = "event"
+    group_type_index: int | None = Field(None, ge=0, le=4)
+    histogram_bin_count: None = None
+    normalize_url: Unsupported = None
+
+
 class BreakdownFilter(InsightNode):
     breakdown: str | int | list[str | int] | None = None
-    breakdown_type: Literal["event", "person"] | None = "event"
+    breakdown_type: Literal["event", "person", "hogql", "group", "cohort"] | None = "event"
+    breakdown_group_type_index: int | None = Field(None, ge=0, le=4)
     breakdown_limit: int | None = Field(None, ge=1, le=10_000)
     breakdown_hide_other_aggregation: bool | None = None
-    breakdowns: None = None
+    breakdowns: list[Breakdown] | None = Field(None, min_length=1, max_length=3)
     breakdown_histogram_bin_count: None = None
     breakdown_normalize_url: Unsupported = None
 
@@ -116,7 +125,7 @@ class InsightQuery(InsightNode):
 class TrendsQuery(InsightQuery):
     kind: Literal["TrendsQuery"]
     series: list[SeriesNode] = Field(..., min_length=1, max_length=50)
-    interval: Interval | None = "day"
+    interval: Literal["minute", "hour", "day", "week", "month"] | None = "day"
     breakdownFilter: BreakdownFilter | None = None
     compareFilter: CompareFilter | None = None
     trendsFilter: TrendsFilter | None = None
@@ -147,12 +156,14 @@ class FunnelsFilter(InsightNode):
     funnelWindowInterval: int | None = Field(14, ge=1, le=100_000)
     funnelWindowIntervalUnit: Literal["second", "minute", "hour", "day", "week", "month"] | None = "day"
     exclusions: list[ExclusionNode] | None = None
-    breakdownAttributionType: Literal["first_touch", "last_touch"] | None = "first_touch"
-    funnelAggregateByHogQL: Literal["person_id"] | None = None
+    breakdownAttributionType: Literal["first_touch", "last_touch", "all_events", "step"] | None = "first_touch"
+    breakdownAttributionValue: int | None = Field(None, ge=0, le=29)
+    funnelAggregateByHogQL: str | None = Field(None, max_length=2000)
 
 
 class FunnelsQuery(InsightQuery):
     kind: Literal["FunnelsQuery"]
+    aggregation_group_type_index: int | None = Field(None, ge=0, le=4)  # type: ignore[assignment]
     series: list[SeriesNode] = Field(..., min_length=2, max_length=30)
     interval: Interval | None = "day"
     breakdownFilter: BreakdownFilter | None = None
@@ -173,8 +184,8 @@ class RetentionFilter(InsightNode):
     period: Literal["Day", "Week", "Month"] | None = "Day"
     totalIntervals: int | None = Field(11, ge=1, le=1000)
     retentionType: Literal["retention_recurring", "retention_first_time"] | None = "retention_recurring"
-    minimumOccurrences: Literal[1] | None = None
-    cumulative: Unsupported = None
+    minimumOccurrences: int | None = Field(None, ge=1, le=1_000_000)
+    cumulative: bool | None = None
     timeWindowMode: Literal["strict_calendar_dates"] | None = None
     retentionCustomBrackets: None = None
     aggregationType: Literal["count"] | None = None
@@ -182,6 +193,7 @@ class RetentionFilter(InsightNode):
 
 class RetentionQuery(InsightQuery):
     kind: Literal["RetentionQuery"]
+    aggregation_group_type_index: int | None = Field(None, ge=0, le=4)  # type: ignore[assignment]
     retentionFilter: RetentionFilter
     breakdownFilter: BreakdownFilter | None = None
 
@@ -224,6 +236,9 @@ class PathsFilter(InsightNode):
     pathReplacements: Unsupported = None
     localPathCleaningFilters: None = None
     pathsHogQLExpression: None = None
+    pathStartKey: str | None = Field(None, max_length=2000)
+    pathEndKey: str | None = Field(None, max_length=2000)
+    pathDropoffKey: str | None = Field(None, max_length=2000)
 
 
 class PathsQuery(InsightQuery):

@@ -5,7 +5,8 @@ is the page (``$current_url``, one trailing ``/`` removed) for pageviews, the sc
 ``$screen``, else the event name; items in ``excludeEvents`` are left out; a person's events
 split into sessions at gaps of 30 minutes or more; repeats of the same item in a row collapse;
 each session is cut to its ``startPoint`` (from its first occurrence) or ``endPoint`` (up to its
-first occurrence, keeping the last ``stepLimit`` items), else to its first ``stepLimit`` items;
+first occurrence, keeping the last ``stepLimit`` items), to both (see :data:`KEEP`), else to its
+first ``stepLimit`` items;
 and every move from position i to i+1 becomes an edge ``"<i>_<item>" -> "<i+1>_<item>"`` weighted
 by the sessions taking it, with the mean time between the two events in milliseconds. Here:
 edges are filtered by weight, the heaviest ``edgeLimit`` kept, and only those reachable from a
@@ -20,6 +21,7 @@ from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.insights import date_range, series as series_
+from hedgerow.insights.actor_source import ActorPoint, ActorSource
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import PathsQuery
 from hedgerow.insights.templates import and_, expr, select
@@ -40,23 +42,36 @@ TYPE_CONDITIONS = {
 NOWHERE = 1_000_000
 """The position of a start/end point a session does not contain."""
 KEEP = {
-    "none": ("pos <= {limit}", "pos"),
-    "start": ("at < {nowhere} AND pos >= at AND pos < at + {limit}", "pos - at + 1"),
-    "end": ("at < {nowhere} AND pos <= at AND pos > at - {limit}", "pos - greatest(at - {limit}, 0)"),
+    "none": ("pos <= {limit}", "pos", "item"),
+    "start": ("at < {nowhere} AND pos >= at AND pos < at + {limit}", "pos - at + 1", "item"),
+    "end": ("at < {nowhere} AND pos <= at AND pos > at - {limit}", "pos - greatest(at - {limit}, 0)", "item"),
+    # from the start point to the first end point after it; longer than the limit: its first and
+    # last halves around a "..." node (which takes the time of the item it stands in for)
+    "both": ("at < {nowhere} AND end_at < {nowhere} AND pos >= at AND pos <= end_at AND (end_at - at < {limit}"
+             " OR pos - at < {half} + 1 OR pos - at >= end_at - at + 1 - {half})",
+             "if(end_at - at < {limit} OR pos - at < {half} + 1, pos - at + 1, pos - end_at + 2 * {half} + 1)",
+             "if(end_at - at >= {limit} AND pos - at = {half}, '...', item)"),
 }
-"""How a session is cut: (which positions stay, their new position)."""
+"""How a session is cut: (which positions stay, their new position, their item)."""
+END_AT = "min(if(item = {end_point} AND pos >= at, pos, {nowhere})) OVER (PARTITION BY person_id, session)"
+"""Where the end point first follows the start point (computed only when both are given)."""
 
-EDGES = """
-SELECT concat(toString(step), '_', item) AS source, concat(toString(step + 1), '_', next_item) AS target,
-       count() AS weight, avg(dateDiff('microsecond', ts, next_ts)) / 1000 AS average_conversion_time
+MOVES = """
+SELECT person_id, concat(toString(step), '_', item) AS source, concat(toString(step + 1), '_', next_item) AS target,
+       step, kept, ts, next_ts
 FROM (
-  SELECT item, ts, {step} AS step,
-         leadInFrame(item) OVER (PARTITION BY person_id, session ORDER BY pos
+  SELECT person_id, item, ts, step,
+         leadInFrame(item) OVER (PARTITION BY person_id, session ORDER BY step
                                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS next_item,
-         leadInFrame(ts) OVER (PARTITION BY person_id, session ORDER BY pos
+         leadInFrame(ts) OVER (PARTITION BY person_id, session ORDER BY step
                                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS next_ts,
          count() OVER (PARTITION BY person_id, session) AS kept
   FROM (
+   SELECT person_id, session, ts, {kept_item} AS item, {step} AS step
+   FROM (
+    SELECT person_id, session, ts, item, pos, at,
+           {end_at} AS end_at
+    FROM (
     SELECT person_id, session, ts, item, pos,
            min(if(item = {point}, pos, {nowhere})) OVER (PARTITION BY person_id, session) AS at
     FROM (
@@ -81,29 +96,38 @@ FROM (
       )
       WHERE seen = 1 OR previous_item != item
     )
+    )
+   )
+   WHERE {keep}
   )
-  WHERE {keep}
 )
-WHERE step < kept
-GROUP BY source, target
 """
+"""Every kept position of every session: its node (``source``), the next one (``target``)."""
+EDGES = """
+SELECT source, target, count() AS weight, avg(dateDiff('microsecond', ts, next_ts)) / 1000 AS average_conversion_time
+FROM ({moves}) WHERE step < kept GROUP BY source, target
+"""
+ACTORS = "SELECT DISTINCT person_id AS actor_id FROM ({moves}) WHERE {condition}"
+"""The persons of one path node or edge."""
 
 
-def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
-    """Compute a PathsQuery in PostHog's response shape."""
+def _moves(ctx: Runner, query: PathsQuery) -> exp.Expression:
     tz = timezone(ctx)
     options = query.pathsFilter
-    if options.startPoint is not None and options.endPoint is not None:
-        # PostHog then keeps both ends of long paths around a "..." node; not computed here
-        raise ValidationError("startPoint and endPoint together are not supported", attr="endPoint")
     rng = resolve_range(ctx, query.dateRange, "day")
     types = [expr(TYPE_CONDITIONS[t]) for t in options.includeEventTypes or []]
     excluded = list(options.excludeEvents or [])
-    mode = "start" if options.startPoint is not None else "end" if options.endPoint is not None else "none"
-    keep, step = KEEP[mode]
+    start, end = options.startPoint, options.endPoint
+    mode = "both" if start is not None and end is not None else "start" if start is not None \
+        else "end" if end is not None else "none"
+    keep, step, kept_item = KEEP[mode]
     limit = options.stepLimit or 5
-    tree = select(
-        EDGES.replace("{keep}", keep).replace("{step}", step),
+    point = start if start is not None else end if end is not None else ""
+    if mode != "both" and len(point) > 1 and point.endswith("/"):
+        point = point[:-1]  # as PostHog does with a single point (page items lose one trailing "/")
+    return select(
+        MOVES.replace("{keep}", keep).replace("{step}", step).replace("{kept_item}", kept_item)
+        .replace("{end_at}", END_AT if mode == "both" else "{nowhere}"),
         item=expr(ITEM),
         date_from=date_range.to_utc(rng.window_from),
         date_to=date_range.to_utc(rng.date_to),
@@ -113,11 +137,33 @@ def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
             expr("NOT has({excluded}, {item})", excluded=excluded, item=expr(ITEM)) if excluded else None,
         ),
         gap=SESSION_GAP_US,
-        point=options.startPoint if mode == "start" else options.endPoint if mode == "end" else "",
+        point=point,
+        end_point=end if mode == "both" else "",
         nowhere=NOWHERE,
         limit=limit,
+        half=limit // 2,
     )
-    rows, hogql = run_rows(ctx, tree)
+
+
+def actors(ctx: Runner, query: PathsQuery, point: ActorPoint) -> ActorSource:
+    """The persons whose sessions take the edge ``pathStartKey`` -> ``pathEndKey`` (either alone:
+    who leave from / arrive at that node), or end at ``pathDropoffKey``."""
+    options = query.pathsFilter
+    start, end, dropoff = options.pathStartKey, options.pathEndKey, options.pathDropoffKey
+    if start is None and end is None and dropoff is None:
+        raise ValidationError("Give pathStartKey, pathEndKey or pathDropoffKey", attr="pathsFilter")
+    condition = and_(
+        expr("source = {key} AND step < kept", key=start) if start is not None else None,
+        expr("target = {key} AND step < kept", key=end) if end is not None else None,
+        expr("source = {key} AND step = kept", key=dropoff) if dropoff is not None else None,
+    )
+    return ActorSource(tree=select(ACTORS, moves=_moves(ctx, query), condition=condition))
+
+
+def run(ctx: Runner, query: PathsQuery) -> dict[str, Any]:
+    """Compute a PathsQuery in PostHog's response shape."""
+    options = query.pathsFilter
+    rows, hogql = run_rows(ctx, select(EDGES, moves=_moves(ctx, query)))
     edges = [
         (source, target, weight, mean)
         for source, target, weight, mean in rows

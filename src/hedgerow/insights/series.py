@@ -104,12 +104,21 @@ def bind_actions(ctx: Any, query: Any) -> Any:
 
 
 def condition(series: Any, global_properties: Any, timezone: str) -> exp.Expression:
-    """Everything a series' events must satisfy besides the date window."""
+    """Everything a series' events must satisfy besides the date window (and, for unique
+    groups, having a group of the type counted)."""
     return and_(
         node_condition(series),
         filters(global_properties, timezone),
         filters(series.properties, timezone),
+        expr("{group} != ''", group=group_key(series)) if series.math == "unique_group" else None,
     )
+
+
+def group_key(series: Any) -> exp.Expression:
+    """``$group_<n>`` of a ``unique_group`` math's group type."""
+    if series.math_group_type_index is None:
+        raise ValidationError("Math 'unique_group' needs math_group_type_index", attr="math_group_type_index")
+    return field(f"$group_{series.math_group_type_index}")
 
 
 def label(series: Any) -> str:
@@ -139,6 +148,7 @@ AGGREGATES = {
     "monthly_active": "count(DISTINCT person_id)",
     # PostHog's $session_id is a non-null string: events without a session count as one '' session
     "unique_session": "count(DISTINCT ifNull($session_id, ''))",
+    "unique_group": "count(DISTINCT {group})",
     "sum": "sum({target})",
     "avg": "avg({target})",
     "min": "min({target})",
@@ -149,7 +159,7 @@ AGGREGATES = {
     "p95": "quantile(0.95)({target})",
     "p99": "quantile(0.99)({target})",
 }
-"""Math -> HogQL aggregate (``{target}``: the math property as a float)."""
+"""Math -> HogQL aggregate (``{target}``: the math property as a float; ``{group}``: the group key)."""
 
 
 def per_actor(series: Any) -> exp.Expression:
@@ -175,4 +185,6 @@ def aggregate(series: Any) -> exp.Expression:
     if math not in AGGREGATES:
         raise ValidationError(f"Math '{math}' is not supported", attr="math")
     holes = {"target": math_property(series)} if math in PROPERTY_MATHS else {}
+    if math == "unique_group":
+        holes["group"] = group_key(series)
     return expr(AGGREGATES[math], **holes)

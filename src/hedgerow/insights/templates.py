@@ -39,7 +39,8 @@ def expr(text: str, **holes: Any) -> exp.Expression:
 
 
 def fill(tree: exp.Expression, holes: Mapping[str, Any]) -> exp.Expression:
-    """Replace each ``{name}`` in ``tree`` with ``holes[name]`` (a tree or a constant)."""
+    """Replace each ``{name}`` in ``tree`` with ``holes[name]`` (a tree or a constant; a query
+    for ``FROM ({name})``)."""
     for node in list(tree.find_all(exp.Placeholder)):
         name = node.name
         if name not in holes:
@@ -51,6 +52,8 @@ def fill(tree: exp.Expression, holes: Mapping[str, Any]) -> exp.Expression:
                 replacement = exp.Paren(this=replacement)  # keep the hole's precedence
         else:
             replacement = value(replacement)
+        if isinstance(replacement, exp.Query) and isinstance(node.parent, exp.Table):
+            node = node.parent  # ``FROM ({name})``: the query is the subquery's body
         node.replace(replacement)
     return tree
 

@@ -17,16 +17,21 @@ from typing import Any
 from sqlglot import exp
 
 from hedgerow.errors import ValidationError
+from hedgerow.hogql.property_filters import literal
 from hedgerow.insights import breakdown, date_range, formula, series as series_
+from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value, series_index
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import COUNT_PER_ACTOR_MATHS, TrendsQuery
 from hedgerow.hogql.parse import parse_expr
 from hedgerow.insights.templates import and_, select
 
+EXACT_DISPLAY = "BoldNumber"
+"""PostHog counts a bold number over its exact range: a relative start is not rounded to the day,
+and without ``date_to`` it ends now."""
 TOTAL_DISPLAYS = frozenset({"BoldNumber", "ActionsPie", "ActionsBarValue", "ActionsTable", "WorldMap"})
 ACTIVE_WINDOWS = {"weekly_active": 7, "monthly_active": 30}
 FIRST_TIME_MATHS = ("first_time_for_user", "first_matching_event_for_user")
-BUCKETS = {"hour": "toStartOfHour(timestamp)", "day": "toDate(timestamp)", "week": "toStartOfWeek(timestamp)",
+BUCKETS = {"minute": "toStartOfMinute(timestamp)", "hour": "toStartOfHour(timestamp)", "day": "toDate(timestamp)", "week": "toStartOfWeek(timestamp)",
            "month": "toStartOfMonth(timestamp)"}  # fmt: skip
 
 
@@ -76,10 +81,10 @@ TEMPLATES: dict[tuple[str, bool], str] = {
     ("per_actor", True): "SELECT breakdown_value, {value} AS value FROM (SELECT {breakdown} AS breakdown_value,"
                          " person_id, count() AS n FROM events WHERE " + WINDOW + " AND {condition}"
                          " GROUP BY breakdown_value, person_id) GROUP BY breakdown_value",
-    # cumulative unique users: each actor counts once, in the bucket of their first event
+    # cumulative unique users (groups): each counts once, in the bucket of their first event
     ("first_bucket", False): "SELECT bucket, breakdown_value, count() AS value FROM ("
-                             " SELECT person_id, min({bucket}) AS bucket, {breakdown} AS breakdown_value FROM events"
-                             " WHERE " + WINDOW + " AND {condition} GROUP BY person_id, breakdown_value)"
+                             " SELECT {actor} AS actor, min({bucket}) AS bucket, {breakdown} AS breakdown_value"
+                             " FROM events WHERE " + WINDOW + " AND {condition} GROUP BY actor, breakdown_value)"
                              " GROUP BY bucket, breakdown_value",
     # first time for user: each person once, at their first-ever event of the series, if it {passes}
     ("first_seen", False): "SELECT {first_bucket} AS bucket, breakdown_value, count() AS value FROM ("
@@ -103,7 +108,7 @@ def _shape(math: str, cumulative: bool) -> str:
         return "per_actor"
     if math in FIRST_TIME_MATHS:
         return "first_seen"
-    return "first_bucket" if cumulative and math == "dau" else "plain"
+    return "first_bucket" if cumulative and math in ("dau", "unique_group") else "plain"
 
 
 def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, total_value: bool, tz: str,
@@ -117,6 +122,7 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
         "date_to": date_range.to_utc(rng.date_to),
         "breakdown": breakdown.expression(query.breakdownFilter, kept) if has_breakdown else exp.Null(),
         "bucket": parse_expr(BUCKETS[rng.interval]),
+        "actor": series_.group_key(node) if math == "unique_group" else parse_expr("person_id"),
     }
     if shape == "active":
         holes["span"] = ACTIVE_WINDOWS[math]
@@ -192,7 +198,7 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
     display = (query.trendsFilter.display if query.trendsFilter else None) or "ActionsLineGraph"
     total_value = display in TOTAL_DISPLAYS
     interval = "day" if total_value else (query.interval or "day")
-    current = resolve_range(ctx, query.dateRange, interval)
+    current = resolve_range(ctx, query.dateRange, interval, exact=display == EXACT_DISPLAY)
     periods = [Period(current, None)]
     compare = query.compareFilter is not None and bool(query.compareFilter.compare)
     if compare:
@@ -200,6 +206,11 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     properties = global_properties(ctx, query)
     limit = breakdown.limit_of(query.breakdownFilter) if has_breakdown else 0
+    cohorts = breakdown.cohorts(query.breakdownFilter)
+    unbroken = query.model_copy(update={"breakdownFilter": None})
+    cohort_names: dict[Any, str] = {"all": "all users"}
+    if cohorts:
+        cohort_names.update(ctx.cohort_names([c for c in cohorts if c != "all"]))
     hogql: list[str] = []
     results: list[dict[str, Any]] = []
     has_more = False
@@ -209,11 +220,29 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
         for order, node in enumerate(query.series):
             math = _math(node, interval, total_value)
             cumulative = display == "ActionsLineGraphCumulative"
+            total = (lambda v: v) if total_value else (lambda cells: sum(cells.values()))
+            if cohorts is not None:
+                ranked = []
+                for cohort in cohorts:
+                    tree = _series_query(unbroken, node, period, math, total_value, tz,
+                                         _with_cohort(properties, cohort), cumulative)
+                    rows, text = run_rows(ctx, tree)
+                    hogql.append(text)
+                    cells = _rows_by_value(rows, total_value).get(breakdown.NULL, 0 if total_value else {})
+                    ranked.append((cohort, cells))
+                for value_key, cells in ranked:
+                    element = _element(query, node, order, rng, days, cells, total_value, display)
+                    name = cohort_names.get(value_key, str(value_key))
+                    element["label"] = name if len(query.series) == 1 else f"{element['label']} - {name}"
+                    element["breakdown_value"] = value_key
+                    if compare:
+                        element.update(compare=True, compare_label=period.compare_label)
+                    results.append(element)
+                continue
             tree = _series_query(query, node, period, math, total_value, tz, properties, cumulative)
             rows, text = run_rows(ctx, tree)
             hogql.append(text)
             by_value = _rows_by_value(rows, total_value)
-            total = (lambda v: v) if total_value else (lambda cells: sum(cells.values()))
             if has_breakdown:
                 kept = breakdown.top(by_value, total, limit)
                 if kept is not None:
@@ -228,17 +257,22 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
                 element = _element(query, node, order, rng, days, cells, total_value, display)
                 if has_breakdown:
                     has_more = has_more or value_key == breakdown.OTHER
-                    element["label"] = value_key if len(query.series) == 1 else f"{element['label']} - {value_key}"
-                    element["breakdown_value"] = value_key
+                    shown, label = breakdown.shown(query.breakdownFilter, value_key)
+                    element["label"] = label if len(query.series) == 1 else f"{element['label']} - {label}"
+                    element["breakdown_value"] = shown
                 if compare:
                     element["compare"] = True
                     element["compare_label"] = period.compare_label
                 results.append(element)
+    if cohorts:  # PostHog runs one query per cohort and series, cohort by cohort
+        position = {cohort: i for i, cohort in enumerate(cohorts)}
+        periods_order = {None: 0, "current": 0, "previous": 1}
+        results.sort(key=lambda r: (periods_order[r.get("compare_label")], position[r["breakdown_value"]]))
     formulas = _formulas(query)
     if formulas:
         results = _with_formulas(results, formulas, has_breakdown, compare, total_value)
     if has_more and query.breakdownFilter and query.breakdownFilter.breakdown_hide_other_aggregation:
-        results = [r for r in results if r.get("breakdown_value") != breakdown.OTHER]
+        results = [r for r in results if not _is_other(r.get("breakdown_value"))]
     return {
         "results": results,
         "hasMore": has_more,
@@ -247,6 +281,12 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
         "error": None,
         "timings": ctx.timings,
     }
+
+
+def _with_cohort(properties: Any, cohort: int | str) -> Any:
+    """The global properties and, for a cohort breakdown value, membership of that cohort."""
+    condition = breakdown.cohort_filter(cohort)
+    return properties if condition is None else [*(properties or []), condition]
 
 
 def _element(query: TrendsQuery, node: Any, order: int, rng: date_range.DateRange, days: list[str],
@@ -285,7 +325,7 @@ def _previous(query: TrendsQuery, current: date_range.DateRange) -> date_range.D
     start, end = current.date_from, current.date_to
     diff = end - start
     previous_from = start - diff
-    if current.interval == "hour":
+    if current.interval in date_range.SUB_DAY:
         previous_from = previous_from.replace(minute=start.minute, second=start.second, microsecond=start.microsecond,
                                               hour=start.hour)
         previous_to = (previous_from + diff).replace(minute=end.minute, second=end.second, microsecond=end.microsecond)
@@ -327,8 +367,22 @@ def _formulas(query: TrendsQuery) -> list[tuple[Any, str, str | None]]:
     return [(formula.parse(text), text, name) for text, name in nodes if text and text.strip()]
 
 
+def _hashable(value: Any) -> Any:
+    """A breakdown value as a set member (several breakdowns' values are a list)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _is_other(value: Any) -> bool:
+    """Whether a result's breakdown value is the "other" row (of one or several breakdowns)."""
+    if isinstance(value, list):
+        return bool(value) and all(v == breakdown.OTHER for v in value)
+    return value == breakdown.OTHER
+
+
 def _group_key(element: dict[str, Any]) -> tuple:
     value = element.get("breakdown_value")
+    if _is_other(value):
+        value = breakdown.OTHER
     rank = -2 if value == breakdown.OTHER else -1 if value == breakdown.NULL else 0
     total = element["aggregated_value"] if "aggregated_value" in element else sum(element.get("data") or [])
     return rank, total, element.get("count"), element.get("data"), repr(value)
@@ -346,10 +400,11 @@ def _with_formulas(results: list[dict[str, Any]], formulas: list, has_breakdown:
             for element in subset:
                 by_order.setdefault(element["action"]["order"], []).append(element)
             orders = sorted(by_order)
-            keys = sorted({e.get("breakdown_value") for e in subset}, key=str) if has_breakdown else [None]
+            keys = sorted({_hashable(e.get("breakdown_value")) for e in subset}, key=str) if has_breakdown else [None]
             group = []
             for key in keys:
-                members = [next((e for e in by_order[o] if e.get("breakdown_value") == key), None) for o in orders]
+                members = [next((e for e in by_order[o] if _hashable(e.get("breakdown_value")) == key), None)
+                           for o in orders]
                 base = next(m for m in members if m is not None)
                 element = {k: v for k, v in base.items()}
                 element.update(label=custom_name or f"Formula ({text})", action=None)
@@ -366,3 +421,95 @@ def _with_formulas(results: list[dict[str, Any]], formulas: list, has_breakdown:
                 group.sort(key=_group_key, reverse=True)
             out.extend(group)
     return out
+
+
+# -- actors --------------------------------------------------------------------------------
+
+ACTOR_TEMPLATES = {
+    "events": "SELECT person_id AS actor_id, count() AS event_count,"
+              " arraySort(groupUniqArray(distinct_id)) AS event_distinct_ids FROM events"
+              " WHERE timestamp >= {date_from} AND timestamp < {date_to} AND {condition} GROUP BY actor_id",
+    "first_seen": "SELECT actor_id, 1 AS event_count, [first_distinct_id] AS event_distinct_ids FROM ("
+                  " SELECT person_id AS actor_id, min(timestamp) AS first_seen, argMin(if({passes}, 1, 0), timestamp)"
+                  "  AS passes, argMin(distinct_id, timestamp) AS first_distinct_id,"
+                  "  argMin({breakdown}, timestamp) AS breakdown_value FROM events"
+                  "  WHERE {seen} AND timestamp < {date_to} GROUP BY actor_id)"
+                  " WHERE passes = 1 AND first_seen >= {date_from} AND {matches}",
+}  # fmt: skip
+"""The persons of one trends data point: those with series events in its window (or, for the
+first-time maths, whose first event falls in it), with their number of events and the distinct
+ids those events came from."""
+
+
+def _actor_window(rng: date_range.DateRange, math: str, day: str | int | None, total_value: bool,
+                  cumulative: bool) -> tuple[dt.datetime, dt.datetime]:
+    """The local [start, end) of the events behind a data point."""
+    end_of_range = rng.date_to + dt.timedelta(microseconds=1)
+    if day is None or total_value:
+        start, end = rng.window_from, end_of_range
+        if math in ACTIVE_WINDOWS:
+            start = date_range.step(rng.date_from, "day", -(ACTIVE_WINDOWS[math] - 1))
+        return start, end
+    keys = {rng.key(b): b for b in rng.buckets}
+    bucket = keys.get(str(day)[:19].replace("T", " ") if rng.interval in date_range.SUB_DAY else str(day)[:10])
+    if bucket is None:
+        raise ValidationError(f"The day '{day}' is not a bucket of the insight's date range", attr="day")
+    start = max(bucket, rng.window_from)
+    end = min(date_range.step(bucket, rng.interval), end_of_range)
+    if math in ACTIVE_WINDOWS:
+        start = date_range.step(bucket, "day", -(ACTIVE_WINDOWS[math] - 1))
+    if cumulative:
+        start = rng.window_from
+    return start, end
+
+
+def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
+    """The persons behind one trends value: series ``point.series`` in bucket ``point.day``
+    (the whole range for total-value displays), breakdown value ``point.breakdown``, period
+    ``point.compare``."""
+    tz = timezone(ctx)
+    node = query.series[series_index(point, query.series)]
+    display = (query.trendsFilter.display if query.trendsFilter else None) or "ActionsLineGraph"
+    total_value = display in TOTAL_DISPLAYS
+    interval = "day" if total_value else (query.interval or "day")
+    rng = resolve_range(ctx, query.dateRange, interval, exact=display == EXACT_DISPLAY)
+    if point.compare == "previous":
+        rng = _previous(query, rng)
+    math = _math(node, interval, total_value)
+    cumulative = display == "ActionsLineGraphCumulative"
+    start, end = _actor_window(rng, math, point.day, total_value, cumulative)
+    properties = global_properties(ctx, query)
+    matches: exp.Expression = exp.true()
+    value_expr: exp.Expression = exp.Null()
+    cohorts = breakdown.cohorts(query.breakdownFilter)
+    if cohorts is not None:
+        wanted = breakdown_value(point.breakdown)
+        chosen = next((c for c in cohorts if str(c) == wanted), None)
+        if chosen is None:
+            raise ValidationError(f"The breakdown has no cohort {wanted!r}", attr="breakdown")
+        properties = _with_cohort(properties, chosen)
+    elif breakdown.enabled(query.breakdownFilter):
+        wanted = breakdown.key_of(query.breakdownFilter, point.breakdown)
+        kept = None
+        if wanted == breakdown.OTHER:
+            tree = _series_query(query, node, Period(rng, None), math, total_value, tz, properties, cumulative)
+            by_value = _rows_by_value(run_rows(ctx, tree)[0], total_value)
+            total = (lambda v: v) if total_value else (lambda cells: sum(cells.values()))
+            kept = breakdown.top(by_value, total, breakdown.limit_of(query.breakdownFilter)) or []
+        value_expr = breakdown.expression(query.breakdownFilter, kept)
+        if wanted is not None:
+            matches = exp.EQ(this=exp.column("breakdown_value"), expression=literal(wanted))
+    if math in FIRST_TIME_MATHS:
+        filters = and_(series_.filters(properties, tz), series_.filters(node.properties, tz))
+        event = series_.event_condition(node.event)
+        first_matching = math == "first_matching_event_for_user"
+        tree = select(ACTOR_TEMPLATES["first_seen"], seen=and_(event, filters) if first_matching else and_(event),
+                      passes=exp.true() if first_matching else filters, breakdown=value_expr, matches=matches,
+                      date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
+    else:
+        condition = series_.condition(node, properties, tz)
+        if not isinstance(matches, exp.Boolean):
+            condition = and_(condition, exp.EQ(this=value_expr, expression=matches.expression))
+        tree = select(ACTOR_TEMPLATES["events"], condition=condition,
+                      date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
+    return ActorSource(tree=tree, columns=("event_count", "event_distinct_ids"))

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,6 +156,12 @@ class RunContext:
         if refused:
             raise RefusedData(sorted(refused))
         return compiled
+
+    def cohort_names(self, ids: Sequence[int]) -> dict[int, str]:
+        """Names of the project's cohorts among ``ids`` (for cohort breakdown labels)."""
+        self._lookups()
+        wanted = set(ids)
+        return {cohort_id: name for name, cohort_id in (self._cohorts or {}).items() if cohort_id in wanted}
 
     def execute(self, compiled: CompiledQuery) -> QueryResult:
         started = time.perf_counter()
@@ -310,7 +316,7 @@ KINDS: dict[str, QueryKind] = {
     "HogQLQuery": QueryKind(HogQLQuery, run_hogql, _hogql_filters_override, _hogql_variables_override),
     "EventsQuery": QueryKind(EventsQuery, run_events, _events_filters_override),
     **{name: QueryKind(model, run, _insight_filters_override) for name, (model, run) in INSIGHT_SOURCES.items()},
-    "InsightVizNode": QueryKind(*INSIGHT_KINDS["InsightVizNode"]),
+    **{name: QueryKind(model, run) for name, (model, run) in INSIGHT_KINDS.items() if name not in INSIGHT_SOURCES},
     **{name: QueryKind(model, run) for name, (model, run) in EXPERIMENT_KINDS.items()},
 }
 """Query kind -> how to run it. Insights add their kinds here."""

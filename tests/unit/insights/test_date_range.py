@@ -81,3 +81,22 @@ def test_local_midnight_in_the_project_timezone():
     # the DST switch day: local midnight is 05:00 UTC, the next local midnight 04:00 UTC
     assert date_range.to_utc(rng.window_from) == dt.datetime(2024, 3, 10, 5)
     assert date_range.to_utc(rng.date_to) == dt.datetime(2024, 3, 11, 3, 59, 59, 999999)
+
+
+def test_minute_intervals_keep_the_relative_start_and_end_with_the_minute():
+    # now is 15:20:00: "-90M" is 13:50 exactly (days and hours deltas are not truncated either)
+    rng = resolve("minute", date_from="-90M")
+    assert rng.window_from == dt.datetime(2024, 3, 13, 13, 50, tzinfo=UTC)
+    assert rng.date_to == dt.datetime(2024, 3, 13, 15, 20, 59, 999999, tzinfo=UTC) and len(rng.buckets) == 91
+    assert rng.key(rng.buckets[0]) == "2024-03-13 13:50:00" and rng.label(rng.buckets[0]) == "13-Mar 13:50"
+    assert resolve("minute", date_from="-1d").window_from == dt.datetime(2024, 3, 12, 15, 20, tzinfo=UTC)
+    # an absolute end is kept as given; an absolute start is aligned to its minute
+    rng = resolve("minute", date_from="2024-03-13T10:00:30", date_to="2024-03-13T10:02:30")
+    assert rng.window_from == dt.datetime(2024, 3, 13, 10, 0, tzinfo=UTC)
+    assert rng.date_to == dt.datetime(2024, 3, 13, 10, 2, 30, tzinfo=UTC) and len(rng.buckets) == 3
+
+
+def test_an_explicit_relative_end_keeps_its_time():
+    rng = resolve("hour", date_from="-3h", date_to="-1h", explicitDate=True)
+    assert (rng.window_from, rng.date_to) == (dt.datetime(2024, 3, 13, 12, 0, tzinfo=UTC),
+                                              dt.datetime(2024, 3, 13, 14, 20, tzinfo=UTC))

@@ -23,7 +23,9 @@ QUERY_RUN_SCHEMA = {
     "properties": {
         "query": {
             "type": "object",
-            "description": "A query node: {'kind': 'HogQLQuery', 'query': '...'}, {'kind': 'EventsQuery', ...}",
+            "description": "A query node: {'kind': 'HogQLQuery', 'query': '...'}, {'kind': 'EventsQuery', ...},"
+                           " an insight query (TrendsQuery, FunnelsQuery...), or an ActorsQuery for the persons"
+                           " behind an insight's data point (needs person read)",
             "properties": {"kind": {"enum": list(KINDS)}},
             "required": ["kind"],
         },
