@@ -320,3 +320,7 @@ def test_experiments_save_action_metrics_and_refuse_an_action_without_id(project
     body = run(project, {"kind": "ExperimentQuery", "experiment_id": made["id"], "metric": {
         "kind": "ExperimentMetric", "metric_type": "mean", "source": {"kind": "ActionsNode", "id": "x"}}}, 400)
     assert set(body) == {"type", "code", "detail", "attr"}
+    for bad in ("x", True, -1, 2**63, None):
+        body = run(project, {"kind": "ExperimentExposureQuery", "experiment_id": made["id"],
+                             "exposure_criteria": {"exposure_config": {"kind": "ActionsNode", "id": bad}}}, 400)
+        assert body["attr"] == "exposure_config", bad
