@@ -277,7 +277,8 @@ def ratio_query(metric: ExperimentMetric, exposure: Exposure, actions: Collectio
             f" WHERE {{{name}_window}} GROUP BY exposures.entity_id),"
         )
         source = getattr(metric, name)
-        holes.update({f"{name}_value": source_value(source), f"{name}_condition": source_condition(source, exposure, window, actions),
+        holes.update({f"{name}_value": source_value(source),
+                      f"{name}_condition": source_condition(source, exposure, window, actions),
                       f"{name}_aggregate": aggregate(source, f"{name}_events"),
                       f"{name}_window": window_condition(f"{name}_events", window)})  # fmt: skip
     text = (
