@@ -238,3 +238,89 @@ def test_hostile_ids_and_ranges_get_4xx(project) -> None:
         response = project.post(f"/api/projects/{project.project_id}/query/", {"query": {
             "kind": "ExperimentQuery", "experiment_id": ancient["id"], "metric": {"kind": "ExperimentMetric", **spec}}})
         assert response.status_code == 400, response.text
+
+
+# -- actions: sources, funnel steps and exposure criteria, matched by matchesAction ------------
+
+
+def action(api, name: str, steps: list[dict]) -> dict:
+    response = api.post(f"/api/projects/{api.project_id}/actions/", {"name": name, "steps": steps})
+    assert response.status_code == 201, response.text
+    return {"kind": "ActionsNode", "id": response.json()["id"], "name": name}
+
+
+def ratio_sums(body: dict) -> dict[str, tuple]:
+    return {v["key"]: (v["number_of_samples"], v["sum"], v["sum_squares"], v["denominator_sum"],
+                       v["denominator_sum_squares"], v["numerator_denominator_sum_product"])
+            for v in [body["baseline"], *body["variant_results"]]}  # fmt: skip
+
+
+def test_mean_over_an_action_counts_every_step_event(project) -> None:
+    made = experiment(project)
+    either = action(project, "Bought or checked out", [{"event": "purchase"}, {"event": "checkout"}])
+    # after exposure, before the end: p1 checkout + 2 purchases; p3 purchase + checkout; p5 checkout + purchase
+    assert sums(metric(project, made, metric_type="mean", source=either)) == {"control": (2, 3, 9), "test": (2, 4, 8)}
+
+
+def test_mean_sum_over_an_action_with_step_properties(project) -> None:
+    made = experiment(project)
+    big = action(project, "Big purchase", [{"event": "purchase", "properties": [
+        {"key": "amount", "value": 8, "operator": "gt", "type": "event"}]}])  # fmt: skip
+    body = metric(project, made, metric_type="mean", source={**big, "math": "sum", "math_property": "amount"})
+    # p1's 10 (its 5 is too small), p3's 20 (p5's 7 is too small)
+    assert sums(body) == {"control": (2, 10, 100), "test": (2, 20, 400)}
+
+
+def test_funnel_steps_over_actions(project) -> None:
+    made = experiment(project)
+    checkout = action(project, "Checked out", [{"event": "checkout"}])
+    body = metric(project, made, metric_type="funnel", series=[checkout, PURCHASES])
+    found = {v["key"]: (v["sum"], v["step_counts"]) for v in [body["baseline"], *body["variant_results"]]}
+    assert found == {"control": (1, [1, 1]), "test": (1, [2, 1])}  # as the same funnel over event names
+    either = action(project, "Bought or checked out", [{"event": "purchase"}, {"event": "checkout"}])
+    body = metric(project, made, metric_type="funnel", series=[either])
+    found = {v["key"]: (v["sum"], v["step_counts"]) for v in [body["baseline"], *body["variant_results"]]}
+    assert found == {"control": (1, [1]), "test": (2, [2])}
+
+
+def test_ratio_with_an_action_denominator(project) -> None:
+    made = experiment(project)
+    checkout = action(project, "Checked out", [{"event": "checkout"}])
+    body = metric(project, made, metric_type="ratio", numerator=AMOUNT, denominator=checkout)
+    assert ratio_sums(body) == {"control": (2, 15, 225, 1, 1, 15), "test": (2, 27, 449, 2, 2, 27)}
+
+
+def test_exposure_criteria_over_an_action_read_the_feature_property(project) -> None:
+    checkout = action(project, "Checked out", [{"event": "checkout"}])
+    made = experiment(project, exposure_criteria={"exposure_config": {"kind": "ActionsNode", "id": checkout["id"]}})
+    # p1's checkout says control, p3's test; p5's checkout carries no $feature/exp: not exposed
+    assert sums(metric(project, made, metric_type="mean", source=PURCHASES)) == {
+        "control": (1, 2, 4), "test": (1, 0, 0)}
+    exposures = run(project, {"kind": "ExperimentExposureQuery", "experiment_id": made["id"]})
+    assert exposures["total_exposures"] == {"control": 1, "test": 1}
+
+
+def test_missing_actions_match_no_event(project) -> None:
+    made = experiment(project)
+    missing = {"kind": "ActionsNode", "id": 987654}
+    assert sums(metric(project, made, metric_type="mean", source=missing)) == {"control": (2, 0, 0), "test": (2, 0, 0)}
+    unexposed = experiment(project, exposure_criteria={"exposure_config": missing})
+    exposures = run(project, {"kind": "ExperimentExposureQuery", "experiment_id": unexposed["id"]})
+    assert exposures["total_exposures"] == {}
+
+
+def test_experiments_save_action_metrics_and_refuse_an_action_without_id(project) -> None:
+    checkout = action(project, "Checked out", [{"event": "checkout"}])
+    made = experiment(project, metrics=[{"kind": "ExperimentMetric", "metric_type": "mean", "source": checkout}])
+    assert made["metrics"][0]["source"]["id"] == checkout["id"]
+    response = project.post(f"/api/projects/{project.project_id}/experiments/", {
+        "name": "No id", "feature_flag_key": "no-id", "metrics": [
+            {"kind": "ExperimentMetric", "metric_type": "mean", "source": {"kind": "ActionsNode"}}]})  # fmt: skip
+    assert response.status_code == 400 and response.json()["attr"] == "metrics"
+    body = run(project, {"kind": "ExperimentQuery", "experiment_id": made["id"], "metric": {
+        "kind": "ExperimentMetric", "metric_type": "mean", "source": {"kind": "ActionsNode", "id": "x"}}}, 400)
+    assert set(body) == {"type", "code", "detail", "attr"}
+    for bad in ("x", True, -1, 2**63, None):
+        body = run(project, {"kind": "ExperimentExposureQuery", "experiment_id": made["id"],
+                             "exposure_criteria": {"exposure_config": {"kind": "ActionsNode", "id": bad}}}, 400)
+        assert body["attr"] == "exposure_config", bad

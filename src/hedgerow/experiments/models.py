@@ -1,8 +1,9 @@
 """Request models of experiments' query kinds and metrics (PostHog's ``posthog/schema.py`` names).
 
 Unknown keys are ignored (PostHog's clients send display-only ones); fields that would change the
-numbers but are not computed here (actions or data-warehouse sources, retention metrics, CUPED)
-are refused with a 400 naming them.
+numbers but are not computed here (data-warehouse sources, retention metrics, CUPED) are refused
+with a 400 naming them. A source is an ``EventsNode`` or an ``ActionsNode`` (a saved action's
+events, matched by ``matchesAction`` like everywhere else).
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ class Loose(BaseModel):
 
 
 class MetricSource(Loose):
-    """An ``EventsNode`` a metric counts or aggregates (``event: null`` is every event)."""
+    """An ``EventsNode`` (``event: null`` is every event) or an ``ActionsNode`` (the events of
+    action ``id``) a metric counts or aggregates."""
 
-    kind: Literal["EventsNode"] = "EventsNode"
+    kind: Literal["EventsNode", "ActionsNode"] = "EventsNode"
     event: str | None = Field(None, max_length=400)
+    id: int | None = Field(None, ge=0, lt=2**63)
     name: str | None = None
     custom_name: str | None = None
     math: Literal[MATHS] | None = "total"  # type: ignore[valid-type]
@@ -43,6 +46,8 @@ class MetricSource(Loose):
 
     @model_validator(mode="after")
     def _needs_property(self) -> "MetricSource":
+        if self.kind == "ActionsNode" and self.id is None:
+            raise ValueError("an ActionsNode needs the action's id")
         if self.math in PROPERTY_MATHS and not self.math_property:
             raise ValueError(f"math '{self.math}' needs a math_property")
         if self.math == "unique_group" and self.math_group_type_index is None:

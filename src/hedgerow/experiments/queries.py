@@ -5,11 +5,16 @@ bound literals) and goes through the ordinary compiler, like any insight. The sh
 exposures of an experiment: per entity (person, or group for group flags) the variant it saw
 (``$multiple`` when it saw more than one, unless the first one seen is kept), its first and last
 exposure, and the breakdown values of its first exposure event.
+
+Actions (an ``ActionsNode`` source, funnel step or exposure criterion) become
+``matchesAction(id)``, which the compiler expands to the action's steps: matching has one
+definition. An action the project does not have matches no event (PostHog's ``False``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,11 +44,33 @@ class Exposure:
     multiple_variant_handling: str = "exclude"
     group_type_index: int | None = None
     timezone: str = "UTC"
+    action: int | None = None
+    """Exposure by action: its events (any name) instead of ``event``."""
+    action_known: bool = True
 
     @property
     def variant_property(self) -> str:
-        """``$feature_flag_response`` on ``$feature_flag_called``, else ``$feature/<flag key>``."""
-        return "$feature_flag_response" if self.event == FLAG_CALLED else f"$feature/{self.flag_key}"
+        """``$feature_flag_response`` on ``$feature_flag_called``, else (another event, or an
+        action) ``$feature/<flag key>``."""
+        if self.action is None and self.event == FLAG_CALLED:
+            return "$feature_flag_response"
+        return f"$feature/{self.flag_key}"
+
+
+def action_match(action_id: int, known: bool) -> exp.Expression:
+    """``matchesAction(id)``, or ``false`` for an action the project does not have."""
+    if not known:
+        return exp.false()
+    return exp.Anonymous(this="matchesAction", expressions=[exp.Literal.number(action_id)])
+
+
+def source_match(source: MetricSource, actions: Collection[int]) -> exp.Expression | None:
+    """Which events a source is about: its action's (``actions``: the project's action ids),
+    or its event name's (None: every event)."""
+    if source.kind == "ActionsNode":
+        assert source.id is not None
+        return action_match(source.id, source.id in actions)
+    return series_.event_condition(source.event)
 
 
 def entity(exposure: Exposure) -> exp.Expression:
@@ -60,14 +87,16 @@ def _filters(filters: Any, timezone: str) -> exp.Expression | None:
 def exposure_condition(exposure: Exposure) -> exp.Expression:
     """An exposure event in the experiment's range, for one of the flag's variants."""
     variant = field("properties", exposure.variant_property)
-    flag = (
-        expr("{p} = {key}", p=field("properties", "$feature_flag"), key=exposure.flag_key)
-        if exposure.event == FLAG_CALLED else None
-    )  # fmt: skip
+    if exposure.action is not None:
+        which = action_match(exposure.action, exposure.action_known)
+    elif exposure.event == FLAG_CALLED:
+        which = and_(expr("event = {e}", e=exposure.event),
+                     expr("{p} = {key}", p=field("properties", "$feature_flag"), key=exposure.flag_key))  # fmt: skip
+    else:
+        which = expr("event = {e}", e=exposure.event)
     return and_(
         expr("timestamp >= {f} AND timestamp <= {t}", f=exposure.date_from, t=exposure.date_to),
-        expr("event = {e}", e=exposure.event),
-        flag,
+        which,
         expr("{v} IN {variants}", v=variant, variants=exp.Tuple(expressions=[value(k) for k in exposure.variants])),
         _filters(exposure.test_account_filters, exposure.timezone),
         _filters(exposure.properties, exposure.timezone),
@@ -126,11 +155,12 @@ def until(exposure: Exposure, window_seconds: int) -> dt.datetime:
         raise ValidationError("The conversion window runs past the year 9999", attr="conversion_window") from None
 
 
-def source_condition(source: MetricSource, exposure: Exposure, window_seconds: int) -> exp.Expression:
+def source_condition(source: MetricSource, exposure: Exposure, window_seconds: int,
+                     actions: Collection[int]) -> exp.Expression:  # fmt: skip
     """A source's events in the experiment range (extended by the conversion window)."""
     return and_(
         expr("timestamp >= {f} AND timestamp < {t}", f=exposure.date_from, t=until(exposure, window_seconds)),
-        series_.event_condition(source.event),
+        source_match(source, actions),
         _filters(source.properties, exposure.timezone),
     )
 
@@ -183,7 +213,7 @@ def _columns(prefix: str, count: int) -> str:
 # -- metric kinds ------------------------------------------------------------------------------
 
 
-def mean_query(metric: ExperimentMetric, exposure: Exposure) -> exp.Expression:
+def mean_query(metric: ExperimentMetric, exposure: Exposure, actions: Collection[int]) -> exp.Expression:
     """(variant, breakdowns..., entities, Σ value, Σ value²), winsorized when bounds are set."""
     assert metric.source is not None
     breakdowns = metric.breakdowns()
@@ -217,7 +247,7 @@ def mean_query(metric: ExperimentMetric, exposure: Exposure) -> exp.Expression:
         ctes + " SELECT variant" + _columns("", n) + ", count(entity_id), sum(value), sum(power(value, 2))"
         f" FROM {table} GROUP BY variant" + _columns("", n),
         **holes, **_exposure_holes(exposure), value=source_value(metric.source),
-        metric=source_condition(metric.source, exposure, metric.window_seconds()),
+        metric=source_condition(metric.source, exposure, metric.window_seconds(), actions),
         aggregate=aggregate(metric.source, "metric_events"), window=window_condition("metric_events", metric.window_seconds()),
     )
 
@@ -230,7 +260,7 @@ def _bound(level: float | None, fallback: str, ignore_zeros: bool) -> exp.Expres
     return expr("quantile({q})(entity_metrics.value)", q=float(level))
 
 
-def ratio_query(metric: ExperimentMetric, exposure: Exposure) -> exp.Expression:
+def ratio_query(metric: ExperimentMetric, exposure: Exposure, actions: Collection[int]) -> exp.Expression:
     """(variant, breakdowns..., entities, Σ num, Σ num², Σ den, Σ den², Σ num·den)."""
     assert metric.numerator is not None and metric.denominator is not None
     breakdowns = metric.breakdowns()
@@ -247,7 +277,8 @@ def ratio_query(metric: ExperimentMetric, exposure: Exposure) -> exp.Expression:
             f" WHERE {{{name}_window}} GROUP BY exposures.entity_id),"
         )
         source = getattr(metric, name)
-        holes.update({f"{name}_value": source_value(source), f"{name}_condition": source_condition(source, exposure, window),
+        holes.update({f"{name}_value": source_value(source),
+                      f"{name}_condition": source_condition(source, exposure, window, actions),
                       f"{name}_aggregate": aggregate(source, f"{name}_events"),
                       f"{name}_window": window_condition(f"{name}_events", window)})  # fmt: skip
     text = (
@@ -264,7 +295,8 @@ def ratio_query(metric: ExperimentMetric, exposure: Exposure) -> exp.Expression:
     return select(text, **holes, **_exposure_holes(exposure))
 
 
-def funnel_events(metric: ExperimentMetric, exposure: Exposure, base: dt.datetime) -> exp.Expression:
+def funnel_events(metric: ExperimentMetric, exposure: Exposure, base: dt.datetime,
+                  actions: Collection[int]) -> exp.Expression:  # fmt: skip
     """Per exposed entity: variant, breakdowns..., and its exposure and step events, each one
     integer (milliseconds since ``base`` shifted past one flag bit per step; bit 0 the exposure)."""
     assert metric.series is not None
@@ -272,7 +304,8 @@ def funnel_events(metric: ExperimentMetric, exposure: Exposure, base: dt.datetim
     n = len(breakdowns)
     exposures, holes = _exposures_text(breakdowns)
     last = until(exposure, metric.window_seconds())
-    steps = [series_.condition(step, None, exposure.timezone) for step in metric.series]
+    steps = [and_(source_match(step, actions), series_.filters(step.properties, exposure.timezone))
+             for step in metric.series]  # fmt: skip
     code = expr("dateDiff('millisecond', toDateTime({base}), timestamp) * {shift}",
                 base=int(base.timestamp()), shift=1 << (len(steps) + 1))  # fmt: skip
     for bit, condition in enumerate([exposure_condition(exposure), *steps]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -49,17 +50,20 @@ class Setup:
                 if isinstance(v, dict) and v.get("key")]  # fmt: skip
 
 
-def exposure_of(setup: Setup) -> queries.Exposure:
-    """Who is exposed, from the flag and the exposure criteria (test accounts filtered by default)."""
+def exposure_of(setup: Setup, actions: Collection[int]) -> queries.Exposure:
+    """Who is exposed, from the flag and the exposure criteria (test accounts filtered by default);
+    ``actions`` are the project's action ids, for criteria over an action."""
     try:
         criteria = ExposureCriteria.model_validate(setup.exposure_criteria or {})
     except pydantic.ValidationError:
         raise ValidationError("Invalid exposure criteria", attr="exposure_criteria") from None
     config = criteria.exposure_config or {}
-    if config.get("kind") == "ActionsNode":
-        raise ValidationError("Exposure criteria over actions are not supported yet", attr="exposure_config")
+    action = _exposure_action(config)
     event = config.get("event") or queries.FLAG_CALLED
-    if not isinstance(event, str):
+    if action is not None:
+        event = queries.FLAG_CALLED  # unused: the action decides which events expose (its
+        # properties too: PostHog filters by a criterion's properties for events only)
+    elif not isinstance(event, str):
         raise ValidationError("Invalid exposure criteria", attr="exposure_criteria")
     start = setup.start_date or now()
     return queries.Exposure(
@@ -68,12 +72,24 @@ def exposure_of(setup: Setup) -> queries.Exposure:
         date_from=start,
         date_to=setup.end_date or now(),
         event=event,
-        properties=config.get("properties") if event != queries.FLAG_CALLED or config.get("properties") else None,
+        properties=None if action is not None else config.get("properties"),
         test_account_filters=setup.test_account_filters if criteria.filterTestAccounts is not False else None,
         multiple_variant_handling=criteria.multiple_variant_handling or "exclude",
         group_type_index=setup.flag_filters.get("aggregation_group_type_index"),
         timezone=setup.timezone,
+        action=action,
+        action_known=action in actions,
     )
+
+
+def _exposure_action(config: dict[str, Any]) -> int | None:
+    """The action id of an ``ActionsNode`` exposure criterion (None for an event criterion)."""
+    if config.get("kind") != "ActionsNode":
+        return None
+    raw = config.get("id")
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw < 2**63:
+        raise ValidationError("An action exposure criterion needs the action's id", attr="exposure_config")
+    return raw
 
 
 # -- exposures -------------------------------------------------------------------------------
@@ -91,7 +107,7 @@ def run_exposures(ctx: Runner, setup: Setup) -> dict[str, Any]:
     date_range = {"date_from": None, "date_to": None, "explicitDate": True}
     if setup.start_date is None:
         return {"kind": "ExperimentExposureQuery", "timeseries": [], "total_exposures": {}, "date_range": date_range}
-    exposure = exposure_of(setup)
+    exposure = exposure_of(setup, ctx.actions())
     if (exposure.date_to - exposure.date_from).days > MAX_EXPOSURE_DAYS:
         raise ValidationError(f"The experiment spans more than {MAX_EXPOSURE_DAYS} days: its exposures cannot be "
                               "shown day by day", attr="start_date")  # fmt: skip
@@ -218,16 +234,17 @@ def _compare(kind: str, setup: Setup, by_variant: dict[str, stats.VariantStats],
 
 def run_metric(ctx: Runner, setup: Setup, metric: ExperimentMetric) -> dict[str, Any]:
     """``ExperimentQuery``: per-variant sums of the metric over exposed entities, and statistics."""
-    exposure = exposure_of(setup)
+    actions = ctx.actions()
+    exposure = exposure_of(setup, actions)
     width = len(metric.breakdowns())
     steps = len(metric.series or [])
     if metric.metric_type == "funnel":
-        found, hogql = _funnel_sums(ctx, metric, exposure, width)
+        found, hogql = _funnel_sums(ctx, metric, exposure, width, actions)
     elif metric.metric_type == "ratio":
-        rows, hogql = run_rows(ctx, queries.ratio_query(metric, exposure))
+        rows, hogql = run_rows(ctx, queries.ratio_query(metric, exposure, actions))
         found = _collect(setup, rows, width, _ratio_sums)
     else:
-        rows, hogql = run_rows(ctx, queries.mean_query(metric, exposure))
+        rows, hogql = run_rows(ctx, queries.mean_query(metric, exposure, actions))
         found = _collect(setup, rows, width, _sums)
     found = {k: v for k, v in found.items() if any(name in setup.variants for name in v)}
     kind = metric.metric_type
@@ -242,8 +259,8 @@ def run_metric(ctx: Runner, setup: Setup, metric: ExperimentMetric) -> dict[str,
     return response
 
 
-def _funnel_sums(ctx: Runner, metric: ExperimentMetric, exposure: queries.Exposure,
-                 width: int) -> tuple[dict[Key, dict[str, stats.VariantStats]], str]:  # fmt: skip
+def _funnel_sums(ctx: Runner, metric: ExperimentMetric, exposure: queries.Exposure, width: int,
+                 actions: Collection[int]) -> tuple[dict[Key, dict[str, stats.VariantStats]], str]:  # fmt: skip
     """Walk each exposed entity's exposure and step events (PostHog's funnel, exposure first)."""
     assert metric.series is not None
     num_steps = len(metric.series) + 1
@@ -251,7 +268,8 @@ def _funnel_sums(ctx: Runner, metric: ExperimentMetric, exposure: queries.Exposu
     span_ms = (exposure.date_to - exposure.date_from).total_seconds() * 1000 + window * 1000
     if (int(span_ms) + 1).bit_length() + num_steps > 62:
         raise ValidationError("Too many funnel steps for this experiment's date range", attr="series")
-    rows, hogql = run_rows(ctx, queries.funnel_events(metric, exposure, exposure.date_from), PER_PERSON_LIMITS)
+    rows, hogql = run_rows(ctx, queries.funnel_events(metric, exposure, exposure.date_from, actions),
+                          PER_PERSON_LIMITS)  # fmt: skip
     mask = (1 << num_steps) - 1
     outcomes: dict[Key, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:

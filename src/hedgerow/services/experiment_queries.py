@@ -3,6 +3,7 @@ metadata store, and the runners of :mod:`hedgerow.experiments.results`."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from hedgerow.errors import NotFound, ValidationError
@@ -16,24 +17,40 @@ from hedgerow.experiments.models import (
 from hedgerow.services.annotations import parse_datetime
 from hedgerow.store.meta import experiments as experiment_store
 from hedgerow.store.meta import flags as flag_store
+from hedgerow.store.meta.db import MetaDB
+from hedgerow.store.meta.tenancy import Project
 
 
 def setup(ctx: Any, experiment_id: int | None) -> results.Setup:
     """What the experiment ``experiment_id`` of the run's project says (404 when it has none)."""
+    return read_setup(ctx.meta, ctx.project, experiment_id)
+
+
+def read_setup(meta: MetaDB, project: Project, experiment_id: int | None) -> results.Setup:
+    """What the experiment ``experiment_id`` of ``project`` and its flag say (404 when it has none)."""
     if experiment_id is None:
         raise ValidationError("experiment_id is required", attr="experiment_id")
-    with ctx.meta.read() as conn:
-        experiment = experiment_store.get(conn, ctx.project.id, experiment_id)
-        flag = flag_store.get(conn, ctx.project.id, experiment.feature_flag_id) if experiment else None
+    with meta.read() as conn:
+        experiment = experiment_store.get(conn, project.id, experiment_id)
+        flag = flag_store.get(conn, project.id, experiment.feature_flag_id) if experiment else None
     if experiment is None or flag is None:
         raise NotFound(f"Experiment {experiment_id} does not exist.")
     return results.Setup(
         experiment_id=experiment_id, flag_key=flag.key, flag_filters=flag.filters, start_date=experiment.start_date,
         end_date=experiment.end_date, exposure_criteria=experiment.exposure_criteria,
         stats_config=experiment.stats_config,
-        test_account_filters=list((ctx.project.settings or {}).get("test_account_filters") or []),
-        timezone=ctx.project.timezone or "UTC",
+        test_account_filters=list((project.settings or {}).get("test_account_filters") or []),
+        timezone=project.timezone or "UTC",
     )  # fmt: skip
+
+
+def state(meta: MetaDB, project: Project, node: Any) -> Any:
+    """What an experiment query's result depends on besides the query: the experiment's settings
+    and its flag (None when it names no experiment: such a query fails, and is never cached)."""
+    try:
+        return dataclasses.asdict(read_setup(meta, project, node.experiment_id))
+    except (NotFound, ValidationError):
+        return None
 
 
 def run_exposures(ctx: Any, node: ExperimentExposureQuery) -> dict[str, Any]:

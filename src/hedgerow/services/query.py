@@ -33,6 +33,7 @@ from hedgerow.insights.kinds import KINDS as INSIGHT_KINDS
 from hedgerow.insights.kinds import SOURCES as INSIGHT_SOURCES
 from hedgerow.insights.models import DateRange
 from hedgerow.services.experiment_queries import KINDS as EXPERIMENT_KINDS
+from hedgerow.services.experiment_queries import state as experiment_state
 from hedgerow.services.query_cache import ResultCache
 from hedgerow.services.query_jobs import JobsBusy, ProjectSlots, QueryJobs, Running, SlotsBusy
 from hedgerow.services.query_schema import (
@@ -304,12 +305,14 @@ def _insight_filters_override(node: Any, override: Mapping[str, Any]) -> Any:
 
 @dataclass(frozen=True)
 class QueryKind:
-    """A query kind: its request model, its runner, and how dashboard overrides apply."""
+    """A query kind: its request model, its runner, how dashboard overrides apply, and what
+    else its results depend on (``state``: read from the metadata store, part of the cache key)."""
 
     model: type[Node]
     run: Callable[[RunContext, Any], dict[str, Any]]
     filters_override: Callable[[Any, Mapping[str, Any]], Any] | None = None
     variables_override: Callable[[Any, Mapping[str, Any]], Any] | None = None
+    state: Callable[[MetaDB, Project, Any], Any] | None = None
 
 
 KINDS: dict[str, QueryKind] = {
@@ -317,7 +320,7 @@ KINDS: dict[str, QueryKind] = {
     "EventsQuery": QueryKind(EventsQuery, run_events, _events_filters_override),
     **{name: QueryKind(model, run, _insight_filters_override) for name, (model, run) in INSIGHT_SOURCES.items()},
     **{name: QueryKind(model, run) for name, (model, run) in INSIGHT_KINDS.items() if name not in INSIGHT_SOURCES},
-    **{name: QueryKind(model, run) for name, (model, run) in EXPERIMENT_KINDS.items()},
+    **{name: QueryKind(model, run, state=experiment_state) for name, (model, run) in EXPERIMENT_KINDS.items()},
 }
 """Query kind -> how to run it. Insights add their kinds here."""
 
@@ -435,17 +438,29 @@ class QueryService:
         return self.run(project, data, refused=refused)[1]
 
     def cache_key(self, project: Project, node: BaseModel) -> str:
-        """``cache_<32 hex>`` over everything that determines the result."""
+        """``cache_<32 hex>`` over everything that determines the result: the query, the
+        project's settings it runs with, and the metadata it reads (the project's actions, which
+        any query may match through ``matchesAction``, and its kind's ``state``), so a change to
+        them reaches the next query instead of waiting for the cached answer to go stale."""
+        kind = KINDS[node.kind]
         payload = {
             "kind": node.kind,
             "query": node.model_dump(mode="json", exclude={"name"}, exclude_none=True),
             "team_id": project.id,
             "timezone": project.timezone,
             "week_start_day": project.week_start_day,
+            "test_account_filters": (project.settings or {}).get("test_account_filters"),
+            "actions": self._actions_state(project),
+            "state": kind.state(self.meta, project, node) if kind.state else None,
             "version": CACHE_VERSION,
         }
         digest = hashlib.blake2b(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), digest_size=16)
         return "cache_" + digest.hexdigest()
+
+    def _actions_state(self, project: Project) -> list[Any]:
+        """The project's actions as ``matchesAction`` sees them (deleted ones too)."""
+        found = ActionService(self.meta).definitions(project.id)
+        return [[a.id, a.name, list(a.steps)] for _, a in sorted(found.items())]
 
     def _context(self, project: Project, running: Running, refused: frozenset[str] = frozenset()) -> RunContext:
         if self.events is None:

@@ -20,6 +20,7 @@ from hedgerow.auth.principal import Principal
 from hedgerow.errors import AuthenticationFailed, Exposed, NotFound
 from hedgerow.ids import parse_id
 from hedgerow.services.catalogue.operation import Channel, Context, Operation
+from hedgerow.services.catalogue.subjects import Named, read_name, subject
 from hedgerow.services.catalogue.validation import validate
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def admit(
     where: Where = Where(),
     detail: Detail | None = None,
     credential_error: Exposed | None = None,
-    named: str | None = None,
+    named: Named | None = None,
 ) -> Admission:
     """Resolve where the call is, decide, and charge the rate limit — before any input is
     read, so a refused caller's upload is never taken. A refusal is audited here."""
@@ -101,6 +102,7 @@ def admit(
     try:
         try:
             target, project = _target(services, principal, operation, where, target)
+            target = replace(target, subject=read_name(services, project, named))
         except UnknownProjectToken as error:
             decision = Decision(False, "the project token is not valid", target, principal, error)
         else:
@@ -180,22 +182,6 @@ class UnknownProjectToken(AuthenticationFailed):
         )
 
 
-SUBJECT_FIELDS = ("flag_id", "flagId", "flag_key", "flagKey", "cohort_id", "person_id", "agent_id",
-                  "definition_id", "query_id", "flag_ref", "key_id", "key", "insight_id", "insightId",
-                  "dashboard_id", "dashboardId")  # fmt: skip
-
-
-def subject(args: Any) -> str | None:
-    """What the call names, for the audit sentence (a flag's key, an id...)."""
-    if not isinstance(args, dict):
-        return None
-    for name in SUBJECT_FIELDS:
-        value = args.get(name)
-        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
-            return str(value)[:200]
-    return None
-
-
 def digest(args: Any) -> str | None:
     """A SHA-256 of the call's arguments: the audit keeps this, never the arguments."""
     if args is None:
@@ -213,7 +199,7 @@ def _opaque(value: Any) -> str:
     return repr(value)
 
 
-def _bare_target(operation: Operation, detail: Detail | None, channel: Channel, named: str | None) -> Target:
+def _bare_target(operation: Operation, detail: Detail | None, channel: Channel, named: Named | None) -> Target:
     """What the call is about before anything is looked up: the operation and how it came."""
     return Target(
         method=detail.method if detail else channel.upper(),
@@ -224,9 +210,9 @@ def _bare_target(operation: Operation, detail: Detail | None, channel: Channel, 
         accepts_project_secret=operation.accepts_project_secret,
         extra_scopes=operation.also,
         self_service=operation.self_service,
-        key_ref=named if operation.self_service else None,
+        key_ref=named.value if operation.self_service and named else None,
         via=channel,
-        subject=named,
+        subject=named.value if named else None,
     )
 
 
