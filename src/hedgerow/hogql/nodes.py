@@ -63,6 +63,12 @@ def column(table_alias: str, name: str, hog_type: HogType) -> exp.Column:
     return typed(col, hog_type)  # type: ignore[return-value]
 
 
+class EngineParametric(exp.Expression):
+    """``name(params)(args)``: a parametric aggregate as ClickHouse spells it."""
+
+    arg_types = {"this": True, "params": True, "expressions": False}
+
+
 class Value(exp.Expression):
     """A constant the compiler computed (a date, a datetime...): always a bound parameter."""
 

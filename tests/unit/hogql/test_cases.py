@@ -38,7 +38,8 @@ def _close(a, b) -> bool:
 
 
 @pytest.mark.parametrize("case", [c for _, c in CASES], ids=[f"{f}:{c['name']}" for f, c in CASES])
-def test_case(case, run):
+def test_case(case, run_on):
+    run = run_on
     if case.get("xfail"):
         pytest.xfail(case["xfail"])
     args = _ctx_args(case)

@@ -1,0 +1,135 @@
+"""Lowering for ClickHouse, HogQL's own engine: calls and operators stay as written.
+
+The DuckDB target emulates ClickHouse function by function (:mod:`.functions`); on ClickHouse
+the checked call is printed as itself, under its canonical name, with its parameters,
+``DISTINCT`` and window. What is still decided here:
+
+* calls whose value the compiler pins (``now()``, ``today()``, ``yesterday()``) take the same
+  constants as on DuckDB, so both engines answer alike for a pinned clock;
+* DateTime columns are read on the project's wall clock (``toTimeZone(col, zone)``, as
+  PostHog's printer does): calendar functions then see local time, as on DuckDB;
+* ``=~`` is ``match()``, ``a[i]`` is ``arrayElement()``;
+* property reads become ``JSONExtract*`` calls whose keys are bound values.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from hedgerow.hogql.compilation import Compilation
+from hedgerow.hogql.dialect import ParametricCall, RegexMatch
+from hedgerow.hogql.errors import HogQLError, HogQLInternalError
+from hedgerow.hogql.functions.registry import lookup
+from hedgerow.hogql.functions.spec import ENGINE_CALL, Call, fn
+from hedgerow.hogql.functions.windows import require_window
+from hedgerow.hogql.nodes import EngineParametric, Property, Value, inline_string, type_of, typed
+
+PINNED = frozenset({"now", "today", "yesterday"})
+"""Calls lowered to the compiler's constants (the clock a compilation pins)."""
+
+
+def _call(node: exp.Expression, c: Compilation) -> exp.Expression:
+    spec = lookup(node.name)
+    if spec is None:
+        raise HogQLInternalError(f"unresolved function {node.name}")
+    window = node.parent if isinstance(node.parent, exp.Window) and node.arg_key == "this" else None
+    require_window(spec.name, window is not None)
+    args = list(node.expressions)
+    if spec.name in PINNED:
+        call = Call(name=spec.name, args=args, types=[type_of(a) for a in args], params=[],
+                    result=type_of(node), env=c.env)  # fmt: skip
+        return spec.impl["duckdb"](call)
+    params = list(node.args.get("params") or []) if isinstance(node, ParametricCall) else []
+    if params:
+        lowered: exp.Expression = EngineParametric(this=spec.name, params=params, expressions=args)
+        lowered.meta[ENGINE_CALL] = True
+        return lowered
+    return fn(spec.name, *args)
+
+
+def _regex(node: RegexMatch) -> exp.Expression:
+    pattern = node.expression
+    if node.args.get("insensitive"):
+        pattern = fn("concat", inline_string("(?i)"), pattern)
+    match = fn("match", node.this, pattern)
+    return exp.Not(this=match) if node.args.get("negated") else match
+
+
+def _bracket(node: exp.Bracket) -> exp.Expression:
+    if len(node.expressions) != 1:
+        raise HogQLError("Array access takes one index")
+    return fn("arrayElement", node.this, node.expressions[0])
+
+
+def _local(node: exp.Column, c: Compilation) -> exp.Expression:
+    hog_type = type_of(node)
+    if not hog_type.is_datetime or hog_type.zone or c.ctx.timezone == "UTC":
+        return node
+    return fn("toTimeZone", node.copy(), inline_string(c.ctx.timezone))
+
+
+def _lower(node: exp.Expression, c: Compilation) -> exp.Expression:
+    if isinstance(node, (exp.Anonymous, ParametricCall)):
+        if node._meta and node.meta.get(ENGINE_CALL):  # noqa: SLF001
+            return node
+        return _call(node, c)
+    if isinstance(node, RegexMatch):
+        return _regex(node)
+    if isinstance(node, exp.Bracket):
+        return _bracket(node)
+    if isinstance(node, exp.Column) and isinstance(node.parent, exp.Expression) and _storage_column(node):
+        return _local(node, c)
+    return node
+
+
+def _storage_column(node: exp.Column) -> bool:
+    """A column read from a table (not an alias of the SELECT it is in, not a star)."""
+    return not isinstance(node.this, exp.Star) and node.table != ""
+
+
+LOWERED = (exp.Anonymous, ParametricCall, RegexMatch, exp.Bracket, exp.Column)
+
+
+def functions(c: Compilation) -> None:
+    """Lower calls and operators for ClickHouse (see module docstring)."""
+    for node in reversed(list(c.tree.walk(bfs=False))):
+        if not isinstance(node, LOWERED):
+            continue
+        lowered = _lower(node, c)
+        if lowered is node:
+            continue
+        typed(lowered, type_of(node))
+        if node is c.tree:
+            c.tree = lowered
+        else:
+            node.replace(lowered)
+
+
+def extraction(node: Property) -> exp.Expression:
+    """A property read in ClickHouse: JSON null and a missing key are NULL, strings unquoted,
+    other values as their JSON text; a declared type converts, NULL when it cannot."""
+    doc = node.this
+    keys = [Value(this=k) if isinstance(k, str) else exp.Literal.number(k) for k in node.keys]
+    raw = fn("nullIf", fn("nullIf", fn("JSONExtractRaw", doc, *keys), inline_string("")),
+             inline_string("null"))  # fmt: skip
+    text = fn("if", exp.EQ(this=fn("JSONType", doc.copy(), *[k.copy() for k in keys]), expression=inline_string("String")),
+              fn("JSONExtractString", doc.copy(), *[k.copy() for k in keys]), raw)  # fmt: skip
+    hog_type = type_of(node)
+    if hog_type.name == "Float64":
+        return fn("toFloat64OrNull", text)
+    if hog_type.name == "Bool":
+        return fn("transform", text, fn("array", inline_string("true"), inline_string("false")),
+                  fn("array", exp.Boolean(this=True), exp.Boolean(this=False)), exp.Null())  # fmt: skip
+    if hog_type.name == "DateTime64":
+        return fn("parseDateTime64BestEffortOrNull", text, exp.Literal.number(6), inline_string("UTC"))
+    return text
+
+
+def properties(c: Compilation) -> None:
+    """Property reads for ClickHouse (see :func:`extraction`)."""
+    for node in list(c.tree.find_all(Property)):
+        replacement = typed(extraction(node), type_of(node))
+        if node is c.tree:
+            c.tree = replacement
+        else:
+            node.replace(replacement)

@@ -1,0 +1,256 @@
+"""One way to talk to ClickHouse, whether embedded (``chdb``) or a server (``clickhouse-connect``).
+
+Both speak the same SQL with the same server-side typed parameters (``{p1:String}``) and
+answer in ``JSONCompact``, so everything above this module (schema, writer, HogQL results)
+is written once. Inserts send ``JSONEachRow`` data after the statement: values travel as data,
+never as SQL text. Driver exceptions become :class:`ClickHouseError` with the server's error
+code, the original chained.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Protocol, Sequence
+from urllib.parse import unquote, urlsplit
+
+import orjson
+
+from hedgerow.store.events.protocol import EventStoreError
+
+_CODE = re.compile(r"Code: (\d+)")
+
+
+class ClickHouseError(EventStoreError):
+    """ClickHouse refused or failed a statement; ``code`` is its error code (0 if unknown)."""
+
+    def __init__(self, message: str, code: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _code_of(exc: BaseException) -> int:
+    found = getattr(exc, "code", None)
+    if isinstance(found, int):
+        return found
+    match = _CODE.search(str(exc))
+    return int(match.group(1)) if match else 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A query's rows (JSON values) and its columns' ClickHouse types."""
+
+    rows: list[list[Any]]
+    types: list[str]
+
+
+class Connection(Protocol):
+    def query(self, sql: str, params: Mapping[str, Any] | None = None,
+              settings: Mapping[str, Any] | None = None) -> Answer:  # fmt: skip
+        """Run a statement that returns rows."""
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run a statement that returns nothing (DDL, DELETE)."""
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Insert rows (values in ``columns`` order, JSON-ready) synchronously."""
+
+    def use(self, database: str) -> None:
+        """Make ``database`` the default for every later statement."""
+
+    def close(self) -> None: ...
+
+
+def _json_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    return b"\n".join(orjson.dumps(dict(zip(columns, row))) for row in rows)
+
+
+def _with_settings(sql: str, settings: Mapping[str, Any] | None) -> str:
+    if not settings:
+        return sql
+    # Setting names and values are the server's own constants, never user input.
+    return sql + " SETTINGS " + ", ".join(f"{name} = {_setting(value)}" for name, value in settings.items())
+
+
+_WORD = re.compile(r"^[a-z_]+$")
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, str) and _WORD.match(value):
+        return f"'{value}'"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    raise ValueError(f"unsupported setting value {value!r}")
+
+
+def _answer(payload: bytes) -> Answer:
+    if not payload:
+        return Answer([], [])
+    data = orjson.loads(payload)
+    return Answer(data["data"], [column["type"] for column in data["meta"]])
+
+
+_JSON_OUTPUT = {"output_format_json_quote_64bit_integers": 0, "output_format_json_quote_decimals": 0,
+                "output_format_json_named_tuples_as_objects": 0}  # fmt: skip
+
+
+class ChdbConnection:
+    """The embedded engine: one ``chdb`` session on a directory (or ``:memory:``).
+
+    chdb runs one embedded server per process, on one path: every store in a process must
+    name the same path (tests use ``:memory:`` and a database each).
+    """
+
+    def __init__(self, path: str) -> None:
+        try:
+            from chdb import session
+        except ImportError as exc:  # pragma: no cover - a dependency
+            raise ClickHouseError("the chdb package is not installed") from exc
+        try:
+            self._session = session.Session(path)
+        except Exception as exc:  # noqa: BLE001 - chdb raises RuntimeError and its own types
+            raise ClickHouseError(f"cannot open the embedded ClickHouse at {path}", _code_of(exc)) from exc
+        self.path = path
+        self._lock = threading.Lock()
+
+    def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> bytes:
+        try:
+            with self._lock:  # one statement at a time per session: chdb's own locking is coarse
+                result = self._session.query(sql, fmt, params=dict(params) if params else None)
+            return result.bytes()
+        except Exception as exc:  # noqa: BLE001
+            raise ClickHouseError("ClickHouse statement failed", _code_of(exc)) from exc
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None,
+              settings: Mapping[str, Any] | None = None) -> Answer:  # fmt: skip
+        return _answer(self._run(_with_settings(sql, {**_JSON_OUTPUT, **(settings or {})}), "JSONCompact", params))
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._run(sql, "CSV", params)
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        body = _json_rows(columns, rows)
+        if body:
+            names = ", ".join(f"`{c}`" for c in columns)
+            self._run(f"INSERT INTO {table} ({names}) FORMAT JSONEachRow\n" + body.decode(), "CSV", None)
+
+    def use(self, database: str) -> None:
+        self.command(f"USE {database}")
+
+    def close(self) -> None:
+        try:
+            self._session.close()
+        except Exception:  # noqa: BLE001 - closing twice, or at interpreter exit
+            pass
+
+
+class ServerConnection:
+    """A ClickHouse server over HTTP, through ``clickhouse-connect``."""
+
+    def __init__(self, host: str, port: int, username: str, password: str, database: str,
+                 secure: bool = False) -> None:  # fmt: skip
+        try:
+            import clickhouse_connect
+        except ImportError as exc:  # pragma: no cover - a dependency
+            raise ClickHouseError("the clickhouse-connect package is not installed") from exc
+        try:
+            self._client = clickhouse_connect.get_client(
+                host=host, port=port, username=username, password=password,
+                database="default", secure=secure, autogenerate_session_id=False,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the driver's own hierarchy
+            raise ClickHouseError(f"cannot connect to ClickHouse at {host}:{port}", _code_of(exc)) from exc
+        self.database = database
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None,
+              settings: Mapping[str, Any] | None = None) -> Answer:  # fmt: skip
+        try:
+            payload = self._client.raw_query(sql, parameters=dict(params or {}),
+                                             settings={**_JSON_OUTPUT, **(settings or {})}, fmt="JSONCompact")  # fmt: skip
+        except Exception as exc:  # noqa: BLE001
+            raise ClickHouseError("ClickHouse statement failed", _code_of(exc)) from exc
+        return _answer(payload)
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        try:
+            self._client.command(sql, parameters=dict(params or {}))
+        except Exception as exc:  # noqa: BLE001
+            raise ClickHouseError("ClickHouse statement failed", _code_of(exc)) from exc
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        body = _json_rows(columns, rows)
+        if not body:
+            return
+        try:
+            self._client.raw_insert(table, column_names=list(columns), insert_block=body, fmt="JSONEachRow")
+        except Exception as exc:  # noqa: BLE001
+            raise ClickHouseError("ClickHouse insert failed", _code_of(exc)) from exc
+
+    def use(self, database: str) -> None:
+        self._client.database = database
+
+    def close(self) -> None:
+        try:
+            self._client.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@dataclass(frozen=True)
+class EventsUrl:
+    """A parsed ``--events-url``: which engine, where, and which database."""
+
+    engine: str
+    """``duckdb``, ``chdb`` or ``clickhouse``."""
+    path: str = ""
+    host: str = ""
+    port: int = 8123
+    username: str = "default"
+    password: str = ""
+    database: str = "hedgerow"
+    secure: bool = False
+
+
+_DATABASE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def parse_events_url(url: str) -> EventsUrl:
+    """``duckdb:///path``, ``chdb:///path`` (``chdb:///:memory:``) or
+    ``clickhouse://user:pass@host:8123/db`` (``clickhouses://`` for TLS).
+
+    Three slashes then a path, SQLAlchemy style: ``chdb:////abs/dir`` or ``chdb:///rel/dir``.
+    """
+    for scheme in ("duckdb", "chdb"):
+        prefix = f"{scheme}:///"
+        if url.startswith(prefix):
+            if len(url) == len(prefix):
+                raise ValueError(f"no path in events URL {url!r}")
+            return EventsUrl(engine=scheme, path=url[len(prefix):])
+    parts = urlsplit(url)
+    if parts.scheme in ("clickhouse", "clickhouses") and parts.hostname:
+        database = parts.path.strip("/") or "hedgerow"
+        if not _DATABASE.match(database):
+            raise ValueError(f"invalid ClickHouse database name {database!r}")
+        try:
+            port = parts.port or (8443 if parts.scheme == "clickhouses" else 8123)
+        except ValueError:
+            raise ValueError(f"invalid port in events URL {url!r}") from None
+        return EventsUrl(
+            engine="clickhouse", host=parts.hostname, port=port,
+            username=unquote(parts.username or "default"), password=unquote(parts.password or ""),
+            database=database, secure=parts.scheme == "clickhouses",
+        )  # fmt: skip
+    raise ValueError(f"unsupported events URL {url!r} (duckdb:///PATH, chdb:///PATH or clickhouse://HOST:PORT/DB)")
+
+
+def connect(url: EventsUrl) -> Connection:
+    """The connection an events URL names (ClickHouse engines only)."""
+    if url.engine == "chdb":
+        return ChdbConnection(url.path)
+    if url.engine == "clickhouse":
+        return ServerConnection(url.host, url.port, url.username, url.password, url.database, url.secure)
+    raise ValueError(f"not a ClickHouse events URL: {url.engine}")
