@@ -51,9 +51,14 @@ def clickhouse_store():
 
 
 @pytest.fixture(scope="session", params=["duckdb", "chdb"])
-def run_on(request, run):
+def engine(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def run_on(request, engine, run):
     """``run`` on each engine: the same query, the same dataset, compiled for that engine."""
-    if request.param == "duckdb":
+    if engine == "duckdb":
         yield run
         return
     store = request.getfixturevalue("clickhouse_store")

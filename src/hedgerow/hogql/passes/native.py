@@ -14,18 +14,83 @@ the checked call is printed as itself, under its canonical name, with its parame
 
 from __future__ import annotations
 
+from typing import Callable
+
 from sqlglot import exp
 
 from hedgerow.hogql.compilation import Compilation
 from hedgerow.hogql.dialect import ParametricCall, RegexMatch
 from hedgerow.hogql.errors import HogQLError, HogQLInternalError
-from hedgerow.hogql.functions.registry import lookup
-from hedgerow.hogql.functions.spec import ENGINE_CALL, Call, fn
+from hedgerow.hogql.functions.local_time import explicit_zone
+from hedgerow.hogql.functions.registry import FUNCTIONS, lookup
+from hedgerow.hogql.functions.spec import ENGINE_CALL, Call, fn, literal_value
 from hedgerow.hogql.functions.windows import require_window
 from hedgerow.hogql.nodes import EngineParametric, Property, Value, inline_string, type_of, typed
 
 PINNED = frozenset({"now", "today", "yesterday"})
 """Calls lowered to the compiler's constants (the clock a compilation pins)."""
+
+
+def _to_number(type_name: str) -> Callable[[list[exp.Expression], Compilation], exp.Expression]:
+    # HogQL's toInt/toFloat: numbers convert (truncating), text parses strictly or is NULL.
+    def lower(args: list[exp.Expression], c: Compilation) -> exp.Expression:
+        if type_of(args[0]).is_numeric:
+            return fn(f"to{type_name}", args[0])
+        return fn(f"to{type_name}OrNull", fn("toString", args[0]))
+
+    return lower
+
+
+def _week_mode(name: str) -> Callable[[list[exp.Expression], Compilation], exp.Expression]:
+    # Without a mode, the week starts on the project's day (PostHog's week_start_day).
+    def lower(args: list[exp.Expression], c: Compilation) -> exp.Expression:
+        if len(args) == 1:
+            args = [*args, exp.Literal.number(1 if c.ctx.week_start_day == 1 else 0)]
+        return fn(name, *args)
+
+    return lower
+
+
+def _concat(args: list[exp.Expression], c: Compilation) -> exp.Expression:
+    # HogQL's concat reads NULL as '' (ClickHouse's gives NULL).
+    return fn("concat", *[fn("ifNull", fn("toString", a), inline_string("")) if type_of(a).nullable else a
+                          for a in args])  # fmt: skip
+
+
+_UNITS = frozenset({"second", "minute", "hour", "day", "week", "month", "quarter", "year"})
+
+
+def _unit_first(name: str) -> Callable[[list[exp.Expression], Compilation], exp.Expression]:
+    # ClickHouse's parser reads dateAdd(month, n, d) only with the unit as a bare keyword.
+    def lower(args: list[exp.Expression], c: Compilation) -> exp.Expression:
+        unit = literal_value(args[0]) if len(args) == 3 else None
+        if isinstance(unit, str):
+            if unit.lower() not in _UNITS:
+                raise HogQLError(f"Unknown date unit '{unit}' in {name}()")
+            args = [exp.Var(this=unit.lower()), *args[1:]]  # one of _UNITS: safe to print bare
+        return fn(name, *args)
+
+    return lower
+
+
+def _date_bin(args: list[exp.Expression], c: Compilation) -> exp.Expression:
+    interval, ts, *origin = args
+    return fn("toStartOfInterval", ts, interval, *[fn("toDateTime64", o, exp.Literal.number(6)) for o in origin])
+
+
+RENAMED: dict[str, Callable[[list[exp.Expression], Compilation], exp.Expression]] = {
+    "toFloat": _to_number("Float64"),
+    "toInt": _to_number("Int64"),
+    "timezone": lambda args, c: fn("toTimeZone", args[1], args[0]),
+    "date_bin": _date_bin,
+    "toUUID": lambda args, c: fn("toUUIDOrNull", fn("toString", *args)),
+    **{name: _unit_first(name) for name in ("dateAdd", "dateSub", "date_add", "date_sub", "date_subtract")},
+    "toStartOfWeek": _week_mode("toStartOfWeek"),
+    "toWeek": _week_mode("toWeek"),
+    "concat": _concat,
+}
+"""HogQL functions whose ClickHouse spelling differs (PostgreSQL-style names, HogQL-only
+conversions, project settings ClickHouse does not know)."""
 
 
 def _call(node: exp.Expression, c: Compilation) -> exp.Expression:
@@ -35,6 +100,7 @@ def _call(node: exp.Expression, c: Compilation) -> exp.Expression:
     window = node.parent if isinstance(node.parent, exp.Window) and node.arg_key == "this" else None
     require_window(spec.name, window is not None)
     args = list(node.expressions)
+    explicit_zone(spec, args)  # validated as on DuckDB
     if spec.name in PINNED:
         call = Call(name=spec.name, args=args, types=[type_of(a) for a in args], params=[],
                     result=type_of(node), env=c.env)  # fmt: skip
@@ -44,7 +110,9 @@ def _call(node: exp.Expression, c: Compilation) -> exp.Expression:
         lowered: exp.Expression = EngineParametric(this=spec.name, params=params, expressions=args)
         lowered.meta[ENGINE_CALL] = True
         return lowered
-    return fn(spec.name, *args)
+    if spec.name in RENAMED:
+        return RENAMED[spec.name](args, c)
+    return fn(node.name if node.name in FUNCTIONS else spec.name, *args)
 
 
 def _regex(node: RegexMatch) -> exp.Expression:
@@ -68,9 +136,22 @@ def _local(node: exp.Column, c: Compilation) -> exp.Expression:
     return fn("toTimeZone", node.copy(), inline_string(c.ctx.timezone))
 
 
+def _numbers(node: exp.Expression) -> exp.Expression:
+    """The resolver's ``numbers()`` table (``range(start, end) AS t(number)``) as ClickHouse's
+    own ``numbers(start, count) AS t``, whose column is already ``number``."""
+    table = node.parent
+    start, end = (literal_value(a) for a in node.expressions)
+    alias = table.args.get("alias")
+    if alias is not None:
+        alias.set("columns", None)
+    return fn("numbers", exp.Literal.number(start), exp.Literal.number(end - start))
+
+
 def _lower(node: exp.Expression, c: Compilation) -> exp.Expression:
     if isinstance(node, (exp.Anonymous, ParametricCall)):
         if node._meta and node.meta.get(ENGINE_CALL):  # noqa: SLF001
+            if node.name == "range" and isinstance(node.parent, exp.Table):
+                return _numbers(node)
             return node
         return _call(node, c)
     if isinstance(node, RegexMatch):
