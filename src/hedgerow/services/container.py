@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from hedgerow.auth.audit import AuditLog
 from hedgerow.auth.ratelimit import RateLimiter
@@ -26,19 +25,21 @@ from hedgerow.services.query import QueryService
 from hedgerow.services.recordings import Recordings
 from hedgerow.services.tenancy import ProjectService
 from hedgerow.store.data_dir import prepare_data_dir
-from hedgerow.store.events.duckdb import DuckDBEventStore, path_from_url
+from hedgerow.store.events.clickhouse_connection import parse_events_url
+from hedgerow.store.events.engines import open_event_store
+from hedgerow.store.events.protocol import EventStore
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import Project
 
 TOKEN_CACHE_SECONDS = 5.0
 
 
-def events_path(settings: Settings) -> Path:
-    """The DuckDB file named by ``events_url``."""
+def check_events_url(settings: Settings) -> None:
+    """Refuse an ``events_url`` of no known engine, before anything opens."""
     try:
-        return path_from_url(settings.events_url)
-    except ValueError:
-        raise ConfigError(f"unsupported events store URL: {settings.events_url} (use duckdb:///PATH)") from None
+        parse_events_url(settings.events_url)
+    except ValueError as exc:
+        raise ConfigError(f"unsupported events store URL: {exc}") from None
 
 
 class TokenCache:
@@ -90,7 +91,7 @@ class Services:
     flag_evaluation: FlagEvaluation
     project_for_token: TokenCache
     query: QueryService
-    events: DuckDBEventStore | None = None
+    events: EventStore | None = None
     ingestor: Ingestor | None = None
     persons: PersonsService | None = None
     definition_sink: MetaDefinitionSink | None = None
@@ -128,7 +129,8 @@ class Services:
         return services
 
     def _open_analytics(self) -> None:
-        self.events = DuckDBEventStore(events_path(self.settings))
+        check_events_url(self.settings)
+        self.events = open_event_store(self.settings.events_url)
         self.query.events = self.events
         self.definition_sink = MetaDefinitionSink(self.meta)
         resolve_token = self.project_for_token.for_ingestion

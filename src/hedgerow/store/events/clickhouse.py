@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid as uuid_lib
 from typing import Any, Sequence
 
 import numpy as np
 import orjson
 
 from hedgerow.store.events.clickhouse_connection import Connection, EventsUrl, connect
-from hedgerow.store.events.clickhouse_query import execute
+from hedgerow.store.events.clickhouse_query import execute, explain
 from hedgerow.store.events.clickhouse_schema import MIGRATIONS, MIGRATIONS_TABLE
 from hedgerow.store.events.identity_rows import identity_inputs
-from hedgerow.store.events.protocol import IdentityRows, PersonFilter, WriteBatch
+from hedgerow.store.events.duckdb_query import QueryResult
+from hedgerow.store.events.protocol import IdentityRows, Interruptions, PersonFilter, WriteBatch
 from hedgerow.store.events.schema import EVENT_COLUMNS, PERSON_DISTINCT_IDS, PERSONS
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -95,6 +97,16 @@ _OPERATORS: dict[str, str] = {
 _MEMBER_TABLES = {True: "static_cohort_people", False: "cohort_people"}
 
 
+class _Kill:
+    """What a cancelled query job interrupts: the query with this id, on a server."""
+
+    def __init__(self, connection: Connection, query_id: str) -> None:
+        self._connection, self._query_id = connection, query_id
+
+    def interrupt(self) -> None:
+        self._connection.cancel(self._query_id)
+
+
 class UnsupportedFilter(ValueError):
     """A person property filter whose operator the store does not know."""
 
@@ -128,9 +140,23 @@ class ClickHouseEventStore:
         rows = self._rows(sql, params)
         return rows[0][0] if rows else None
 
-    def execute(self, compiled, timeout_seconds: float = 60.0, **kwargs: Any):
-        """Run a compiled HogQL query (see :func:`.clickhouse_query.execute`)."""
-        return execute(self.connection, compiled, timeout_seconds, **kwargs)
+    def execute(self, compiled: Any, timeout_seconds: float = 60.0, *,
+                running: Interruptions | None = None) -> QueryResult:  # fmt: skip
+        """Run a compiled HogQL query (see :func:`.clickhouse_query.execute`); cancelling
+        ``running`` kills it on a server (chdb cannot stop a running query: its time limit does)."""
+        query_id = uuid_lib.uuid4().hex
+        handle = _Kill(self.connection, query_id)
+        if running is not None:
+            running.attach(handle)
+        try:
+            return execute(self.connection, compiled, timeout_seconds, query_id=query_id,
+                           cancelled=running.cancelled if running is not None else None)  # fmt: skip
+        finally:
+            if running is not None:
+                running.detach()
+
+    def explain(self, compiled: Any) -> list[str]:
+        return explain(self.connection, compiled)
 
     def load_identity(self) -> IdentityRows:
         persons = [(t, u, i, _micros(c), props, bool(ident), v) for t, u, i, c, props, ident, v in self._rows(_LOAD_PERSONS)]

@@ -48,8 +48,11 @@ class Answer:
 
 class Connection(Protocol):
     def query(self, sql: str, params: Mapping[str, Any] | None = None,
-              settings: Mapping[str, Any] | None = None) -> Answer:  # fmt: skip
+              settings: Mapping[str, Any] | None = None, *, query_id: str | None = None) -> Answer:  # fmt: skip
         """Run a statement that returns rows."""
+
+    def cancel(self, query_id: str) -> None:
+        """Stop the running query ``query_id`` if the engine can."""
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement that returns nothing (DDL, DELETE)."""
@@ -126,8 +129,12 @@ class ChdbConnection:
             raise ClickHouseError("ClickHouse statement failed", _code_of(exc)) from exc
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None,
-              settings: Mapping[str, Any] | None = None) -> Answer:  # fmt: skip
+              settings: Mapping[str, Any] | None = None, *, query_id: str | None = None) -> Answer:  # fmt: skip
         return _answer(self._run(_with_settings(sql, {**_JSON_OUTPUT, **(settings or {})}), "JSONCompact", params))
+
+    def cancel(self, query_id: str) -> None:
+        """chdb runs one statement at a time per session and has no KILL: the query's
+        ``max_execution_time`` stops it."""
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(sql, "CSV", params)
@@ -167,13 +174,21 @@ class ServerConnection:
         self.database = database
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None,
-              settings: Mapping[str, Any] | None = None) -> Answer:  # fmt: skip
+              settings: Mapping[str, Any] | None = None, *, query_id: str | None = None) -> Answer:  # fmt: skip
+        extra = {"query_id": query_id} if query_id else {}
         try:
             payload = self._client.raw_query(sql, parameters=dict(params or {}),
-                                             settings={**_JSON_OUTPUT, **(settings or {})}, fmt="JSONCompact")  # fmt: skip
+                                             settings={**_JSON_OUTPUT, **(settings or {}), **extra},
+                                             fmt="JSONCompact")  # fmt: skip
         except Exception as exc:  # noqa: BLE001
             raise ClickHouseError("ClickHouse statement failed", _code_of(exc)) from exc
         return _answer(payload)
+
+    def cancel(self, query_id: str) -> None:
+        try:
+            self._client.command("KILL QUERY WHERE query_id = {id:String} ASYNC", parameters={"id": query_id})
+        except Exception:  # noqa: BLE001 - the query may have finished already
+            pass
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         try:

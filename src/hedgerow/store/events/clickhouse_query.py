@@ -92,6 +92,19 @@ def _translate(exc: ClickHouseError) -> Exposed:
     return EngineError()
 
 
+def _params(compiled: CompiledQuery) -> Mapping[str, str]:
+    return {f"p{i}": parameter_text(v) for i, v in enumerate(compiled.params, 1)}
+
+
+def explain(connection: Connection, compiled: CompiledQuery) -> list[str]:
+    """ClickHouse's plan for ``compiled``, one line per item."""
+    try:
+        answer = connection.query("EXPLAIN " + compiled.sql, _params(compiled), {"readonly": 2})
+    except ClickHouseError as exc:
+        raise EngineError() from exc
+    return [str(row[0]) for row in answer.rows]
+
+
 def execute(
     connection: Connection,
     compiled: CompiledQuery,
@@ -99,14 +112,17 @@ def execute(
     *,
     cancelled: threading.Event | None = None,
     max_result_bytes: int = MAX_RESULT_BYTES,
+    query_id: str | None = None,
 ) -> QueryResult:
     """Run ``compiled`` (rendered for ClickHouse) under :func:`query_settings`."""
     if cancelled is not None and cancelled.is_set():
         raise QueryCancelled()
-    params: Mapping[str, str] = {f"p{i}": parameter_text(v) for i, v in enumerate(compiled.params, 1)}
     try:
-        answer = connection.query(compiled.sql, params, query_settings(timeout_seconds, max_result_bytes))
+        answer = connection.query(compiled.sql, _params(compiled), query_settings(timeout_seconds, max_result_bytes),
+                                  query_id=query_id)  # fmt: skip
     except ClickHouseError as exc:
+        if cancelled is not None and cancelled.is_set():
+            raise QueryCancelled() from exc
         raise _translate(exc) from exc
     converters = [_converter(t, compiled.timezone) for _, t in compiled.types]
     results = [[conv(v) for conv, v in zip(converters, row)] for row in answer.rows]

@@ -33,10 +33,11 @@ from hedgerow.store.events.identity_rows import (
 from hedgerow.store.events.protocol import (
     EventStoreError,
     IdentityRows,
+    Interruptions,
     PersonFilter,
     WriteBatch,
 )
-from hedgerow.store.events.duckdb_query import apply_sandbox
+from hedgerow.store.events.duckdb_query import QueryResult, apply_sandbox, execute, explain
 from hedgerow.store.events.schema import (
     EVENT_ARROW_SCHEMA,
     FOLD_IDENTITY_LOG,
@@ -205,6 +206,8 @@ class UnsupportedFilter(ValueError):
 class DuckDBEventStore:
     """Events, persons and groups in one DuckDB file."""
 
+    engine = "duckdb"
+
     def __init__(
         self,
         path: str | Path,
@@ -257,6 +260,27 @@ class DuckDBEventStore:
             return self._thread_cursor().execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
             raise EventStoreError("events store query failed") from exc
+
+    def execute(self, compiled: Any, timeout_seconds: float = 60.0, *,
+                running: Interruptions | None = None) -> QueryResult:  # fmt: skip
+        """Run a compiled HogQL query on its own cursor (interruptible through ``running``)."""
+        cursor = self.cursor()
+        if running is not None:
+            running.attach(cursor)
+        try:
+            return execute(cursor, compiled, timeout_seconds,
+                           cancelled=running.cancelled if running is not None else None)  # fmt: skip
+        finally:
+            if running is not None:
+                running.detach()
+            cursor.close()
+
+    def explain(self, compiled: Any) -> list[str]:
+        cursor = self.cursor()
+        try:
+            return explain(cursor, compiled)
+        finally:
+            cursor.close()
 
     def load_identity(self) -> IdentityRows:
         cur = self._db.cursor()
