@@ -265,7 +265,10 @@ class ClickHouseEventStore:
         inputs = identity_inputs(batch.changes, seq)
         persons, pdis, overrides = [], [], []
         if inputs.log is not None:
-            for kind, team, key, person, int_id, created, props, ident, version, _seq, deleted in inputs.log.to_pylist():
+            for r in inputs.log.to_pylist():
+                kind, team, key, person, deleted, version = (r["kind"], r["team_id"], r["key"], r["person_id"],
+                                                             r["_deleted"], r["version"])  # fmt: skip
+                created, props, ident, int_id = r["created_at"], r["properties"], r["is_identified"], r["int_id"]
                 if kind == PERSONS.kind:
                     persons.append((person or key, _text_time(created), team, int_id or 0, props or "{}",
                                     bool(ident), deleted, version or 0, seq))  # fmt: skip
