@@ -55,6 +55,10 @@ def parameter_text(value: Any, *, nested: bool = False) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(parameter_text(v, nested=True) for v in value) + "]"
     text = str(value)
-    if nested:
-        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return text
+    if nested:  # inside an array: a quoted literal
+        return "'" + _escape(text).replace("'", "\\'") + "'"
+    return _escape(text)  # top level: ClickHouse's escaped (TSV) text
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")

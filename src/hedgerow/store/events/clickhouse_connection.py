@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
+from hedgerow.hogql.render.parameters import parameter_text
 from hedgerow.store.events.protocol import EventStoreError
 
 _CODE = re.compile(r"Code: (\d+)")
@@ -64,6 +65,11 @@ class Connection(Protocol):
         """Make ``database`` the default for every later statement."""
 
     def close(self) -> None: ...
+
+
+def _texts(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Parameter values as the text the server parses for their declared type."""
+    return {name: parameter_text(value) for name, value in params.items()} if params else None
 
 
 def _json_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
@@ -123,7 +129,7 @@ class ChdbConnection:
     def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> bytes:
         try:
             with self._lock:  # one statement at a time per session: chdb's own locking is coarse
-                result = self._session.query(sql, fmt, params=dict(params) if params else None)
+                result = self._session.query(sql, fmt, params=_texts(params))
             return result.bytes()
         except Exception as exc:  # noqa: BLE001
             raise ClickHouseError("ClickHouse statement failed", _code_of(exc)) from exc
@@ -177,7 +183,7 @@ class ServerConnection:
               settings: Mapping[str, Any] | None = None, *, query_id: str | None = None) -> Answer:  # fmt: skip
         extra = {"query_id": query_id} if query_id else {}
         try:
-            payload = self._client.raw_query(sql, parameters=dict(params or {}),
+            payload = self._client.raw_query(sql, parameters=_texts(params) or {},
                                              settings={**_JSON_OUTPUT, **(settings or {}), **extra},
                                              fmt="JSONCompact")  # fmt: skip
         except Exception as exc:  # noqa: BLE001
@@ -192,7 +198,7 @@ class ServerConnection:
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         try:
-            self._client.command(sql, parameters=dict(params or {}))
+            self._client.command(sql, parameters=_texts(params) or {})
         except Exception as exc:  # noqa: BLE001
             raise ClickHouseError("ClickHouse statement failed", _code_of(exc)) from exc
 

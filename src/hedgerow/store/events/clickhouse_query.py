@@ -22,7 +22,6 @@ import orjson
 from hedgerow.errors import Exposed
 from hedgerow.hogql.context import CompiledQuery
 from hedgerow.hogql.errors import LimitExceeded, QueryError, QueryTimeoutError
-from hedgerow.hogql.render.parameters import parameter_text
 from hedgerow.store.events.clickhouse_connection import ClickHouseError, Connection
 from hedgerow.store.events.duckdb_query import MAX_RESULT_BYTES, EngineError, QueryCancelled, QueryResult
 
@@ -92,8 +91,8 @@ def _translate(exc: ClickHouseError) -> Exposed:
     return EngineError()
 
 
-def _params(compiled: CompiledQuery) -> Mapping[str, str]:
-    return {f"p{i}": parameter_text(v) for i, v in enumerate(compiled.params, 1)}
+def _params(compiled: CompiledQuery) -> Mapping[str, Any]:
+    return {f"p{i}": v for i, v in enumerate(compiled.params, 1)}
 
 
 def explain(connection: Connection, compiled: CompiledQuery) -> list[str]:
