@@ -171,8 +171,28 @@ def _storage_column(node: exp.Column) -> bool:
 LOWERED = (exp.Anonymous, ParametricCall, RegexMatch, exp.Bracket, exp.Column)
 
 
+def _unique_aliases(select: exp.Select) -> None:
+    """ClickHouse resolves a name to the first of two same-named columns of a subquery (and a
+    set query's ``SELECT *`` wrapper reads its branches by name): a repeated output alias gets
+    a suffix. Results are named by the resolver, never by these aliases."""
+    seen: set[str] = set()
+    for item in select.expressions:
+        if not isinstance(item, exp.Alias):
+            continue
+        name = item.alias
+        if name in seen:
+            n = 1
+            while f"{name}_{n}" in seen:
+                n += 1
+            name = f"{name}_{n}"
+            item.set("alias", exp.Identifier(this=name, quoted=True))
+        seen.add(name)
+
+
 def functions(c: Compilation) -> None:
     """Lower calls and operators for ClickHouse (see module docstring)."""
+    for select in c.tree.find_all(exp.Select):
+        _unique_aliases(select)
     for node in reversed(list(c.tree.walk(bfs=False))):
         if not isinstance(node, LOWERED):
             continue
