@@ -55,7 +55,7 @@ def _render(c: Compilation) -> None:
 Stage = Callable[[Compilation], None]
 
 
-def _per_engine(duckdb: Stage, clickhouse: Stage | None) -> Stage:
+def _per_engine(duckdb: Stage | None, clickhouse: Stage | None) -> Stage:
     """A stage whose decision differs by engine (``None``: nothing to do there)."""
 
     def stage(c: Compilation) -> None:
@@ -63,7 +63,7 @@ def _per_engine(duckdb: Stage, clickhouse: Stage | None) -> Stage:
         if chosen is not None:
             chosen(c)
 
-    stage.__name__ = getattr(duckdb, "__module__", "stage").rsplit(".", 1)[-1]
+    stage.__name__ = getattr(duckdb or clickhouse, "__module__", "stage").rsplit(".", 1)[-1]
     return stage
 
 
@@ -86,6 +86,7 @@ STAGES: tuple[Stage, ...] = (
     team_guard.run,
     limits.fetch_one_more,
     reads.run,
+    _per_engine(None, native.array_joins),
     _render,
 )
 """The compiler, in order: parse, expand, resolve, decide (passes), render."""

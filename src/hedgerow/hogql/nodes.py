@@ -69,6 +69,13 @@ class EngineParametric(exp.Expression):
     arg_types = {"this": True, "params": True, "expressions": False}
 
 
+class EngineArrayJoin(exp.Expression):
+    """``[LEFT] ARRAY JOIN expr AS name, ...``: ClickHouse's own array join (``expressions``
+    are aliases; ``left`` keeps rows whose arrays are empty)."""
+
+    arg_types = {"expressions": True, "left": False}
+
+
 class Value(exp.Expression):
     """A constant the compiler computed (a date, a datetime...): always a bound parameter."""
 

@@ -25,7 +25,7 @@ from hedgerow.hogql.functions.local_time import explicit_zone
 from hedgerow.hogql.functions.registry import FUNCTIONS, lookup
 from hedgerow.hogql.functions.spec import ENGINE_CALL, Call, fn, literal_value
 from hedgerow.hogql.functions.windows import require_window
-from hedgerow.hogql.nodes import EngineParametric, Property, Value, inline_string, type_of, typed
+from hedgerow.hogql.nodes import EngineArrayJoin, EngineParametric, Property, Value, inline_string, type_of, typed
 
 PINNED = frozenset({"now", "today", "yesterday"})
 """Calls lowered to the compiler's constants (the clock a compilation pins)."""
@@ -187,6 +187,26 @@ def _unique_aliases(select: exp.Select) -> None:
             name = f"{name}_{n}"
             item.set("alias", exp.Identifier(this=name, quoted=True))
         seen.add(name)
+
+
+ARRAY_JOIN_PREFIX = "_array_join_"
+
+
+def array_joins(c: Compilation) -> None:
+    """The resolver's lateral ``unnest`` subquery for ``ARRAY JOIN`` (DuckDB's way) back to
+    ClickHouse's own ``ARRAY JOIN``, whose elements are read by their bare names."""
+    for join in list(c.tree.find_all(exp.Join)):
+        sub = join.this
+        if not (isinstance(sub, exp.Subquery) and sub.alias.startswith(ARRAY_JOIN_PREFIX)):
+            continue
+        items = [exp.Alias(this=item.this.expressions[0], alias=item.args["alias"].copy())
+                 for item in sub.this.expressions]  # fmt: skip
+        select = join.parent
+        for column in list(select.find_all(exp.Column)):
+            if column.table == sub.alias:
+                column.replace(typed(exp.Column(this=column.this.copy()), type_of(column)))
+        join.replace(EngineArrayJoin(expressions=items, left=(join.side or "").upper() == "LEFT"))
+    # Runs last, after the passes that walk joins: the node is not a sqlglot Join.
 
 
 def functions(c: Compilation) -> None:

@@ -74,6 +74,10 @@ def _generator_class(engine: Engine) -> type:
             args = ", ".join(self.sql(a) for a in expression.expressions)
             return f"{expression.name}({params})({args})"
 
+        def engine_array_join_sql(self, expression: exp.Expression) -> str:
+            items = ", ".join(self.sql(item) for item in expression.expressions)
+            return f" {'LEFT ' if expression.args.get('left') else ''}ARRAY JOIN {items}"
+
         def unsupported_node(self, expression: exp.Expression) -> str:
             raise HogQLInternalError(f"unlowered node {type(expression).__name__}")
 
@@ -82,6 +86,7 @@ def _generator_class(engine: Engine) -> type:
         nodes.Value: lambda self, e: self._bind(e.this),
         nodes.Property: BindingGenerator.unsupported_node,
         nodes.EngineParametric: BindingGenerator.engine_parametric_sql,
+        nodes.EngineArrayJoin: BindingGenerator.engine_array_join_sql,
     }
     return BindingGenerator
 
