@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from hedgerow.errors import HedgerowError
+from hedgerow.store.events.urls import parse_events_url
 
 # Org-wide request budgets per category, PostHog's numbers (personal API key requests only).
 DEFAULT_RATE_LIMITS: Mapping[str, str] = {
@@ -68,6 +69,10 @@ class Settings:
         if not self.events_url:
             url = f"duckdb:///{(self.data_dir / 'events.duckdb').resolve()}"
             object.__setattr__(self, "events_url", url)
+        try:
+            parse_events_url(self.events_url)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         if not 0 < self.port < 65536:
             raise ConfigError(f"port out of range: {self.port}")
         unknown = set(self.rate_limits) - set(DEFAULT_RATE_LIMITS)

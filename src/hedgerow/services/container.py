@@ -25,21 +25,12 @@ from hedgerow.services.query import QueryService
 from hedgerow.services.recordings import Recordings
 from hedgerow.services.tenancy import ProjectService
 from hedgerow.store.data_dir import prepare_data_dir
-from hedgerow.store.events.clickhouse_connection import parse_events_url
 from hedgerow.store.events.engines import open_event_store
 from hedgerow.store.events.protocol import EventStore
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import Project
 
 TOKEN_CACHE_SECONDS = 5.0
-
-
-def check_events_url(settings: Settings) -> None:
-    """Refuse an ``events_url`` of no known engine, before anything opens."""
-    try:
-        parse_events_url(settings.events_url)
-    except ValueError as exc:
-        raise ConfigError(f"unsupported events store URL: {exc}") from None
 
 
 class TokenCache:
@@ -129,7 +120,6 @@ class Services:
         return services
 
     def _open_analytics(self) -> None:
-        check_events_url(self.settings)
         self.events = open_event_store(self.settings.events_url)
         self.query.events = self.events
         self.definition_sink = MetaDefinitionSink(self.meta)

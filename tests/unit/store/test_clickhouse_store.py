@@ -19,7 +19,8 @@ from hedgerow.hogql.context import CompiledQuery
 from hedgerow.hogql.errors import LimitExceeded, QueryError, QueryTimeoutError
 from hedgerow.ingest.persons import SealedChanges
 from hedgerow.store.events.clickhouse import ClickHouseEventStore, migrate
-from hedgerow.store.events.clickhouse_connection import ChdbConnection, parse_events_url
+from hedgerow.store.events.clickhouse_connection import ChdbConnection
+from hedgerow.store.events.urls import parse_events_url
 from hedgerow.store.events.clickhouse_query import execute
 from hedgerow.store.events.clickhouse_schema import MIGRATIONS
 from hedgerow.store.events.protocol import PersonFilter, WriteBatch
@@ -224,3 +225,13 @@ def test_bound_values_reach_clickhouse_unchanged(connection, value):
 
     got = connection.query("SELECT {v:%s}" % parameter_type(value), {"v": value}).rows[0][0]
     assert got == (list(value) if isinstance(value, list) else value)
+
+
+def test_settings_refuse_an_events_url_of_no_known_engine(tmp_path):
+    from hedgerow.config import ConfigError, Settings
+
+    assert Settings(data_dir=tmp_path, events_url="chdb:///x").events_url == "chdb:///x"
+    assert Settings(data_dir=tmp_path).events_url.startswith("duckdb:///")
+    with pytest.raises(ConfigError):
+        Settings(data_dir=tmp_path, events_url="mysql://db/events")
+    assert not (tmp_path / "meta.sqlite3").exists()

@@ -13,12 +13,12 @@ import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol, Sequence
-from urllib.parse import unquote, urlsplit
 
 import orjson
 
 from hedgerow.hogql.render.parameters import parameter_text
 from hedgerow.store.events.protocol import EventStoreError
+from hedgerow.store.events.urls import EventsUrl
 
 _CODE = re.compile(r"Code: (\d+)")
 
@@ -219,53 +219,6 @@ class ServerConnection:
             self._client.close()
         except Exception:  # noqa: BLE001
             pass
-
-
-@dataclass(frozen=True)
-class EventsUrl:
-    """A parsed ``--events-url``: which engine, where, and which database."""
-
-    engine: str
-    """``duckdb``, ``chdb`` or ``clickhouse``."""
-    path: str = ""
-    host: str = ""
-    port: int = 8123
-    username: str = "default"
-    password: str = ""
-    database: str = "hedgerow"
-    secure: bool = False
-
-
-_DATABASE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-
-def parse_events_url(url: str) -> EventsUrl:
-    """``duckdb:///path``, ``chdb:///path`` (``chdb:///:memory:``) or
-    ``clickhouse://user:pass@host:8123/db`` (``clickhouses://`` for TLS).
-
-    Three slashes then a path, SQLAlchemy style: ``chdb:////abs/dir`` or ``chdb:///rel/dir``.
-    """
-    for scheme in ("duckdb", "chdb"):
-        prefix = f"{scheme}:///"
-        if url.startswith(prefix):
-            if len(url) == len(prefix):
-                raise ValueError(f"no path in events URL {url!r}")
-            return EventsUrl(engine=scheme, path=url[len(prefix):])
-    parts = urlsplit(url)
-    if parts.scheme in ("clickhouse", "clickhouses") and parts.hostname:
-        database = parts.path.strip("/") or "hedgerow"
-        if not _DATABASE.match(database):
-            raise ValueError(f"invalid ClickHouse database name {database!r}")
-        try:
-            port = parts.port or (8443 if parts.scheme == "clickhouses" else 8123)
-        except ValueError:
-            raise ValueError(f"invalid port in events URL {url!r}") from None
-        return EventsUrl(
-            engine="clickhouse", host=parts.hostname, port=port,
-            username=unquote(parts.username or "default"), password=unquote(parts.password or ""),
-            database=database, secure=parts.scheme == "clickhouses",
-        )  # fmt: skip
-    raise ValueError(f"unsupported events URL {url!r} (duckdb:///PATH, chdb:///PATH or clickhouse://HOST:PORT/DB)")
 
 
 def connect(url: EventsUrl) -> Connection:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hedgerow.store.events.clickhouse_connection import parse_events_url
+from hedgerow.store.events.urls import parse_events_url
 from hedgerow.store.events.protocol import EventStore
 
 
