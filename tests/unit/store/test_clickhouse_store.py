@@ -235,3 +235,10 @@ def test_settings_refuse_an_events_url_of_no_known_engine(tmp_path):
     with pytest.raises(ConfigError):
         Settings(data_dir=tmp_path, events_url="mysql://db/events")
     assert not (tmp_path / "meta.sqlite3").exists()
+
+
+def test_an_unknown_person_filter_operator_is_the_shared_refusal(store):
+    from hedgerow.store.events.person_filters import UnsupportedFilter
+
+    with pytest.raises(UnsupportedFilter):
+        store.list_persons(1, PersonFilter(properties=[{"key": "a", "operator": "near", "value": 1}]))

@@ -25,6 +25,8 @@ from hedgerow.hogql.functions.local_time import explicit_zone
 from hedgerow.hogql.functions.registry import FUNCTIONS, lookup
 from hedgerow.hogql.functions.spec import ENGINE_CALL, Call, fn, literal_value
 from hedgerow.hogql.functions.windows import require_window
+from hedgerow.hogql.passes.functions import lower_bottom_up
+from hedgerow.hogql.passes.properties import rewrite
 from hedgerow.hogql.nodes import EngineArrayJoin, EngineParametric, Property, Value, inline_string, type_of, typed
 
 PINNED = frozenset({"now", "today", "yesterday"})
@@ -213,17 +215,7 @@ def functions(c: Compilation) -> None:
     """Lower calls and operators for ClickHouse (see module docstring)."""
     for select in c.tree.find_all(exp.Select):
         _unique_aliases(select)
-    for node in reversed(list(c.tree.walk(bfs=False))):
-        if not isinstance(node, LOWERED):
-            continue
-        lowered = _lower(node, c)
-        if lowered is node:
-            continue
-        typed(lowered, type_of(node))
-        if node is c.tree:
-            c.tree = lowered
-        else:
-            node.replace(lowered)
+    lower_bottom_up(c, LOWERED, _lower)
 
 
 def extraction(node: Property) -> exp.Expression:
@@ -248,9 +240,4 @@ def extraction(node: Property) -> exp.Expression:
 
 def properties(c: Compilation) -> None:
     """Property reads for ClickHouse (see :func:`extraction`)."""
-    for node in list(c.tree.find_all(Property)):
-        replacement = typed(extraction(node), type_of(node))
-        if node is c.tree:
-            c.tree = replacement
-        else:
-            node.replace(replacement)
+    rewrite(c, extraction)

@@ -27,6 +27,8 @@ from hedgerow.store.events.clickhouse_query import execute, explain
 from hedgerow.store.events.clickhouse_schema import MIGRATIONS, MIGRATIONS_TABLE
 from hedgerow.store.events.identity_rows import identity_inputs
 from hedgerow.store.events.duckdb_query import QueryResult
+from hedgerow.store.events.person_filters import UnsupportedFilter, as_text
+from hedgerow.store.events.static_members import StaticMembers
 from hedgerow.store.events.protocol import IdentityRows, Interruptions, PersonFilter, WriteBatch
 from hedgerow.store.events.schema import EVENT_COLUMNS, PERSON_DISTINCT_IDS, PERSONS
 
@@ -107,11 +109,7 @@ class _Kill:
         self._connection.cancel(self._query_id)
 
 
-class UnsupportedFilter(ValueError):
-    """A person property filter whose operator the store does not know."""
-
-
-class ClickHouseEventStore:
+class ClickHouseEventStore(StaticMembers):
     """Events, persons and groups in ClickHouse (embedded or a server)."""
 
     engine = "clickhouse"
@@ -205,15 +203,6 @@ class ClickHouseEventStore:
                                     {"team": team_id, "cohort": cohort_id})  # fmt: skip
             self.connection.insert(table, ("team_id", "cohort_id", "person_id", "version"),
                                    [(team_id, cohort_id, p, version) for p in sorted(set(person_uuids))])  # fmt: skip
-
-    def add_static_members(self, team_id: int, cohort_id: int, person_uuids: list[str]) -> None:
-        current = set(self.cohort_members(team_id, cohort_id, static=True))
-        self.replace_cohort_members(team_id, cohort_id, sorted(current | set(person_uuids)), static=True)
-
-    def remove_static_member(self, team_id: int, cohort_id: int, person_uuid: str) -> None:
-        current = set(self.cohort_members(team_id, cohort_id, static=True))
-        current.discard(person_uuid)
-        self.replace_cohort_members(team_id, cohort_id, sorted(current), static=True)
 
     def cohort_members(self, team_id: int, cohort_id: int, *, static: bool) -> list[str]:
         sql = (f"SELECT DISTINCT toString(person_id) AS p FROM {_MEMBER_TABLES[static]} "
@@ -353,20 +342,12 @@ def _person_conditions(team_id: int, f: PersonFilter) -> tuple[str, dict[str, An
         params[f"key{n}"] = str(prop.get("key", ""))
         value = prop.get("value")
         if operator in ("exact", "is_not"):
-            params[f"value{n}"] = [_as_text(v) for v in (value if isinstance(value, list) else [value])]
+            params[f"value{n}"] = [as_text(v) for v in (value if isinstance(value, list) else [value])]
         elif operator in ("gt", "gte", "lt", "lte"):
             params[f"value{n}"] = float(value)
         elif operator not in ("is_set", "is_not_set"):
-            params[f"value{n}"] = _as_text(value)
+            params[f"value{n}"] = as_text(value)
     return sql, params
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return orjson.dumps(value).decode()
 
 
 def _person_dict(row: Sequence[Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from hedgerow.errors import Exposed
 from hedgerow.hogql.context import CompiledQuery
 from hedgerow.hogql.errors import LimitExceeded, QueryError, QueryTimeoutError
 from hedgerow.store.events.clickhouse_connection import ClickHouseError, Connection
-from hedgerow.store.events.duckdb_query import MAX_RESULT_BYTES, EngineError, QueryCancelled, QueryResult
+from hedgerow.store.events.duckdb_query import MAX_RESULT_BYTES, EngineError, QueryCancelled, QueryResult, result_of
 
 MAX_MEMORY_USAGE = 1024 * 1024 * 1024
 """Memory one query may use on the ClickHouse side (``max_memory_usage``)."""
@@ -129,16 +129,4 @@ def execute(
     if size > max_result_bytes:
         raise LimitExceeded(f"The query's result exceeds the maximum of {max_result_bytes} bytes "
                             f"(max_result_bytes = {max_result_bytes}). Select fewer rows or columns, or aggregate.")  # fmt: skip
-    has_more = None
-    if compiled.paginated and compiled.limit is not None:
-        has_more = len(results) > compiled.limit
-        results = results[: compiled.limit]
-    return QueryResult(
-        columns=list(compiled.columns),
-        types=[list(t) for t in compiled.types],
-        results=results,
-        has_more=has_more,
-        limit=compiled.limit if compiled.paginated else None,
-        offset=compiled.offset if compiled.paginated else None,
-        nbytes=size,
-    )
+    return result_of(compiled, results, size)

@@ -70,8 +70,8 @@ ORDER BY (team_id, id)
 SETTINGS {DURABLE}
 """
 
-_PERSON_DISTINCT_ID2 = f"""
-CREATE TABLE IF NOT EXISTS {{db}}.person_distinct_id2 (
+_DISTINCT_ID_TABLE = f"""
+CREATE TABLE IF NOT EXISTS {{db}}.{{name}} (
     team_id      Int64,
     distinct_id  String,
     person_id    UUID,
@@ -82,19 +82,8 @@ CREATE TABLE IF NOT EXISTS {{db}}.person_distinct_id2 (
 ORDER BY (team_id, distinct_id)
 SETTINGS {DURABLE}
 """
-
-_OVERRIDES_RAW = f"""
-CREATE TABLE IF NOT EXISTS {{db}}.person_distinct_id_overrides_raw (
-    team_id      Int64,
-    distinct_id  String,
-    person_id    UUID,
-    is_deleted   Bool,
-    version      Int64,
-    _version     UInt64
-) ENGINE = ReplacingMergeTree(_version)
-ORDER BY (team_id, distinct_id)
-SETTINGS {DURABLE}
-"""
+"""``person_distinct_id2`` (current owner of each distinct id) and
+``person_distinct_id_overrides_raw`` (where a merge moved the events of a distinct id)."""
 
 _GROUPS_RAW = f"""
 CREATE TABLE IF NOT EXISTS {{db}}.groups_raw (
@@ -171,7 +160,10 @@ class Migration:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, persons, distinct ids, overrides, groups, cohorts, recordings", (
-        _EVENTS, _PERSON, _PERSON_DISTINCT_ID2, _OVERRIDES_RAW, _GROUPS_RAW, _GROUP_TYPE_MAPPING,
+        _EVENTS, _PERSON,
+        _DISTINCT_ID_TABLE.replace("{name}", "person_distinct_id2"),
+        _DISTINCT_ID_TABLE.replace("{name}", "person_distinct_id_overrides_raw"),
+        _GROUPS_RAW, _GROUP_TYPE_MAPPING,
         _SNAPSHOTS,
         _COHORT_PEOPLE.replace("{name}", "cohort_people"),
         _COHORT_PEOPLE.replace("{name}", "static_cohort_people"),

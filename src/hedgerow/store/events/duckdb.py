@@ -30,6 +30,8 @@ from hedgerow.store.events.identity_rows import (
     IdentityInputs,
     identity_inputs,
 )
+from hedgerow.store.events.person_filters import UnsupportedFilter, as_text
+from hedgerow.store.events.static_members import StaticMembers
 from hedgerow.store.events.protocol import (
     EventStoreError,
     IdentityRows,
@@ -199,11 +201,7 @@ _MEMBERS = {
 }
 
 
-class UnsupportedFilter(ValueError):
-    """A person property filter whose operator the store does not know."""
-
-
-class DuckDBEventStore:
+class DuckDBEventStore(StaticMembers):
     """Events, persons and groups in one DuckDB file."""
 
     engine = "duckdb"
@@ -348,13 +346,13 @@ class DuckDBEventStore:
             sql += fragment
             if operator in ("exact", "is_not"):
                 values = value if isinstance(value, list) else [value]
-                params += [[_as_text(v) for v in values], path]
+                params += [[as_text(v) for v in values], path]
             elif operator in ("is_set", "is_not_set"):
                 params.append(path)
             elif operator in ("gt", "gte", "lt", "lte"):
                 params += [path, float(value)]
             else:
-                params += [path, _as_text(value)]
+                params += [path, as_text(value)]
         return sql, params
 
     # -- cohort membership (its own transactions; the event writer never touches these) ------
@@ -376,15 +374,6 @@ class DuckDBEventStore:
             raise EventStoreError("could not store cohort members") from exc
         finally:
             cur.close()
-
-    def add_static_members(self, team_id: int, cohort_id: int, person_uuids: list[str]) -> None:
-        current = set(self.cohort_members(team_id, cohort_id, static=True))
-        self.replace_cohort_members(team_id, cohort_id, sorted(current | set(person_uuids)), static=True)
-
-    def remove_static_member(self, team_id: int, cohort_id: int, person_uuid: str) -> None:
-        current = set(self.cohort_members(team_id, cohort_id, static=True))
-        current.discard(person_uuid)
-        self.replace_cohort_members(team_id, cohort_id, sorted(current), static=True)
 
     def cohort_members(self, team_id: int, cohort_id: int, *, static: bool) -> list[str]:
         rows = self.query(_MEMBERS[static][2], [team_id, cohort_id])
@@ -554,14 +543,6 @@ def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
 
 def _json_path(key: str) -> str:
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return orjson.dumps(value).decode()
 
 
 def _person_dict(row: tuple) -> dict[str, Any]:
