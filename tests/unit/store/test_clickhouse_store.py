@@ -93,7 +93,7 @@ def test_schema_is_posthogs_layout(store):
 
 def test_migrations_are_recorded_and_run_once(store):
     assert migrate(store.connection, store.database) == []  # already applied when the store opened
-    recorded = store.connection.query(f"SELECT version FROM {store.database}.hedgerow_schema_migrations").rows
+    recorded = store.connection.query(f"SELECT version FROM {store.database}.hedgerow_schema_migrations ORDER BY version").rows
     assert [r[0] for r in recorded] == [m.version for m in MIGRATIONS]
     # a migration interrupted before it was recorded runs again without failing
     store.connection.command(f"TRUNCATE TABLE {store.database}.hedgerow_schema_migrations")
@@ -242,3 +242,25 @@ def test_an_unknown_person_filter_operator_is_the_shared_refusal(store):
 
     with pytest.raises(UnsupportedFilter):
         store.list_persons(1, PersonFilter(properties=[{"key": "a", "operator": "near", "value": 1}]))
+
+
+def test_hot_properties_read_their_materialised_columns(store):
+    from hedgerow.hogql.passes.native import MATERIALIZED
+
+    columns = dict(store.connection.query(
+        "SELECT name, default_kind FROM system.columns WHERE database = {db:String} AND table = 'events'",
+        {"db": store.database},
+    ).rows)
+    assert all(columns.get(column) == "MATERIALIZED" for column in MATERIALIZED.values())
+    props = '{"$browser": "Chrome", "$os": 7, "$current_url": null, "$pathname": {"a": 1}, "$host": "it\\u0027s"}'
+    row = list(event_row())
+    row[4] = props
+    store.commit(WriteBatch(events=[tuple(row)]))
+    read = "select properties.$browser, properties.$os, properties.$current_url, properties.$pathname, properties.$host from events"
+    compiled = compile_hogql(read, CompileContext(team_id=1), engine="clickhouse")
+    assert "`mat_$browser`" in compiled.sql and "JSONExtract" not in compiled.sql
+    assert store.execute(compiled).results == [["Chrome", "7", None, '{"a":1}', "it's"]]
+    # the same document read through a subquery has no such column: it parses the JSON
+    nested = compile_hogql("select t.properties.$browser from (select properties from events) t",
+                           CompileContext(team_id=1), engine="clickhouse")  # fmt: skip
+    assert "mat_" not in nested.sql and store.execute(nested).results == [["Chrome"]]

@@ -29,6 +29,14 @@ from hedgerow.hogql.passes.functions import lower_bottom_up
 from hedgerow.hogql.passes.properties import rewrite
 from hedgerow.hogql.nodes import EngineArrayJoin, EngineParametric, Property, Value, inline_string, type_of, typed
 
+MATERIALIZED: dict[str, str] = {
+    key: f"mat_{key}"
+    for key in ("$browser", "$os", "$device_type", "$current_url", "$pathname", "$host", "$referring_domain",
+                "$screen_name", "$session_id", "$window_id")
+}  # fmt: skip
+"""Event properties with a materialised column on ClickHouse (``events.mat_<key>``), as
+PostHog materialises its hot properties: a read of one skips parsing the JSON document."""
+
 PINNED = frozenset({"now", "today", "yesterday"})
 """Calls lowered to the compiler's constants (the clock a compilation pins)."""
 
@@ -218,15 +226,41 @@ def functions(c: Compilation) -> None:
     lower_bottom_up(c, LOWERED, _lower)
 
 
-def extraction(node: Property) -> exp.Expression:
-    """A property read in ClickHouse: JSON null and a missing key are NULL, strings unquoted,
-    other values as their JSON text; a declared type converts, NULL when it cannot."""
-    doc = node.this
-    keys = [Value(this=k) if isinstance(k, str) else exp.Literal.number(k) for k in node.keys]
+def _events_table_alias(column: exp.Expression) -> bool:
+    """Whether ``column`` reads the storage ``events`` table of its own SELECT (not a
+    subquery or CTE that happens to expose a ``properties`` column)."""
+    if not isinstance(column, exp.Column) or column.name != "properties" or not column.table:
+        return False
+    select = column.find_ancestor(exp.Select)
+    if select is None:
+        return False
+    sources = [select.args.get("from_")] + list(select.args.get("joins") or [])
+    for source in sources:
+        table = source.this if source is not None else None
+        if isinstance(table, exp.Table) and table.alias_or_name == column.table:
+            return table.name == "events" and isinstance(table.this, exp.Identifier)
+    return False
+
+
+def text_of(doc: exp.Expression, keys: list[exp.Expression]) -> exp.Expression:
+    """HogQL's text of a JSON value in ClickHouse (also the materialised columns' expression)."""
     raw = fn("nullIf", fn("nullIf", fn("JSONExtractRaw", doc, *keys), inline_string("")),
              inline_string("null"))  # fmt: skip
-    text = fn("if", exp.EQ(this=fn("JSONType", doc.copy(), *[k.copy() for k in keys]), expression=inline_string("String")),
+    return fn("if", exp.EQ(this=fn("JSONType", doc.copy(), *[k.copy() for k in keys]), expression=inline_string("String")),
               fn("JSONExtractString", doc.copy(), *[k.copy() for k in keys]), raw)  # fmt: skip
+
+
+def extraction(node: Property) -> exp.Expression:
+    """A property read in ClickHouse: JSON null and a missing key are NULL, strings unquoted,
+    other values as their JSON text; a declared type converts, NULL when it cannot. A hot
+    event property reads its materialised column, which holds that same expression."""
+    doc = node.this
+    hot = len(node.keys) == 1 and node.keys[0] in MATERIALIZED and _events_table_alias(doc)
+    if hot:
+        text: exp.Expression = exp.Column(this=exp.Identifier(this=MATERIALIZED[node.keys[0]], quoted=True),
+                                          table=exp.Identifier(this=doc.table, quoted=True))  # fmt: skip
+    else:
+        text = text_of(doc, [Value(this=k) if isinstance(k, str) else exp.Literal.number(k) for k in node.keys])
     hog_type = type_of(node)
     if hog_type.name == "Float64":
         return fn("toFloat64OrNull", text)

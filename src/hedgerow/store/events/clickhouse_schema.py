@@ -151,6 +151,15 @@ _VIEWS = (
 )
 
 
+def _materialized_column(key: str) -> str:
+    """A hot event property as its own column, holding HogQL's text of it (the expression the
+    compiler would otherwise evaluate on every read: ``hogql.passes.native.text_of``)."""
+    quoted = "'" + key.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    text = (f"if(JSONType(properties, {quoted}) = 'String', JSONExtractString(properties, {quoted}), "
+            f"nullIf(nullIf(JSONExtractRaw(properties, {quoted}), ''), 'null'))")  # fmt: skip
+    return f"ALTER TABLE {{db}}.events ADD COLUMN IF NOT EXISTS `mat_{key}` Nullable(String) MATERIALIZED {text}"
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -168,6 +177,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _COHORT_PEOPLE.replace("{name}", "cohort_people"),
         _COHORT_PEOPLE.replace("{name}", "static_cohort_people"),
         *_VIEWS,
+    )),
+    Migration(2, "materialised columns for hot event properties", tuple(
+        _materialized_column(key)
+        for key in ("$browser", "$os", "$device_type", "$current_url", "$pathname", "$host", "$referring_domain",
+                    "$screen_name", "$session_id", "$window_id")
     )),
 )  # fmt: skip
 """The schema's history, oldest first. Never edit a released migration: add one."""
