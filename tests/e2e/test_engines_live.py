@@ -83,18 +83,22 @@ def _answers(server: LiveServer, boot: dict) -> list:
     return answers
 
 
-def _run(tmp_path, env: dict) -> list:
+def _run(tmp_path, env: dict, timezone: str) -> list:
     with LiveServer(tmp_path / "data", env=env) as server:
         boot = server.bootstrap()
+        project = httpx.patch(f"{server.url}/api/projects/{boot['project_id']}/", json={"timezone": timezone},
+                              headers={"Authorization": f"Bearer {boot['personal_api_key']}"})  # fmt: skip
+        assert project.status_code == 200 and project.json()["timezone"] == timezone, project.text
         for event in _traffic():  # one request each, in order, as an SDK in sync mode sends them
             response = httpx.post(f"{server.url}/batch/", json={"api_key": boot["project_api_key"], "batch": [event]})
             assert response.status_code == 200, response.text
         return _answers(server, boot)
 
 
-def test_duckdb_and_chdb_give_the_same_answers(tmp_path) -> None:
-    on_duckdb = _run(tmp_path / "duckdb", {})
-    on_chdb = _run(tmp_path / "chdb", {"HEDGEROW_EVENTS_URL": f"chdb:///{tmp_path / 'chdb' / 'events.chdb'}"})
+@pytest.mark.parametrize("timezone", ["UTC", "America/New_York"])
+def test_duckdb_and_chdb_give_the_same_answers(tmp_path, timezone) -> None:
+    on_duckdb = _run(tmp_path / "duckdb", {}, timezone)
+    on_chdb = _run(tmp_path / "chdb", {"HEDGEROW_EVENTS_URL": f"chdb:///{tmp_path / 'chdb' / 'events.chdb'}"}, timezone)
     labels = [q["kind"] for q in QUERIES] + ["persons"]
     for label, want, got in zip(labels, on_duckdb, on_chdb):
         assert got == want, f"{label} differs on chdb:\n{got}\n{want}"
