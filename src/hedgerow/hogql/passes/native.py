@@ -243,11 +243,12 @@ def _events_table_alias(column: exp.Expression) -> bool:
 
 
 def text_of(doc: exp.Expression, keys: list[exp.Expression]) -> exp.Expression:
-    """HogQL's text of a JSON value in ClickHouse (also the materialised columns' expression)."""
-    raw = fn("nullIf", fn("nullIf", fn("JSONExtractRaw", doc, *keys), inline_string("")),
-             inline_string("null"))  # fmt: skip
-    return fn("if", exp.EQ(this=fn("JSONType", doc.copy(), *[k.copy() for k in keys]), expression=inline_string("String")),
-              fn("JSONExtractString", doc.copy(), *[k.copy() for k in keys]), raw)  # fmt: skip
+    """HogQL's text of a JSON value in ClickHouse: the document is parsed once (ClickHouse
+    computes the repeated ``JSONExtractRaw`` once), a string value is then unquoted from its
+    own small JSON text. Same values as the materialised columns' expression."""
+    raw = fn("JSONExtractRaw", doc, *keys)
+    return fn("if", fn("startsWith", raw, inline_string('"')), fn("JSONExtractString", raw.copy()),
+              fn("nullIf", fn("nullIf", raw.copy(), inline_string("")), inline_string("null")))  # fmt: skip
 
 
 def extraction(node: Property) -> exp.Expression:
