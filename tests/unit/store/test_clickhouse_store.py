@@ -1,8 +1,11 @@
 """The ClickHouse events store on the embedded engine (chdb): URLs, migrations, the writer's
 dedup, identity state, and the limits every HogQL query runs under.
 
-chdb runs one embedded server per process: every store here is a database of its own in the
-process's in-memory server (the one the HogQL parity tests also use).
+Each test runs through both connections: chdb's own session, and ``clickhouse-connect`` (the
+driver a ``clickhouse://`` server URL uses) over its chdb backend, so the driver's parameter
+binding and inserts are exercised without a server. chdb runs one embedded server per
+process: every store here is a database of its own in the process's in-memory server (the one
+the HogQL parity tests also use).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from hedgerow.hogql.context import CompiledQuery
 from hedgerow.hogql.errors import LimitExceeded, QueryError, QueryTimeoutError
 from hedgerow.ingest.persons import SealedChanges
 from hedgerow.store.events.clickhouse import ClickHouseEventStore, migrate
-from hedgerow.store.events.clickhouse_connection import ChdbConnection
+from hedgerow.store.events.clickhouse_connection import ChdbConnection, ServerConnection
 from hedgerow.store.events.urls import parse_events_url
 from hedgerow.store.events.clickhouse_query import execute
 from hedgerow.store.events.clickhouse_schema import MIGRATIONS
@@ -29,10 +32,14 @@ _ids = itertools.count()
 T0 = 1_717_236_000_000_000  # 2024-06-01 10:00:00 UTC, in microseconds
 
 
-@pytest.fixture(scope="module")
-def connection():
-    conn = ChdbConnection(":memory:")
-    yield conn
+@pytest.fixture(scope="module", params=["chdb", "clickhouse-connect"])
+def connection(request):
+    if request.param == "chdb":
+        yield ChdbConnection(":memory:")
+        return
+    import clickhouse_connect
+
+    yield ServerConnection(clickhouse_connect.get_client(interface="chdb"), settings_in_sql=True)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ code, the original chained.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from dataclasses import dataclass
@@ -70,6 +71,20 @@ class Connection(Protocol):
 def _texts(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     """Parameter values as the text the server parses for their declared type."""
     return {name: parameter_text(value) for name, value in params.items()} if params else None
+
+
+def _driver_values(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Parameter values for ``clickhouse-connect``, which escapes them itself: only dates and
+    times become text (it would drop their microseconds)."""
+    return {name: _driver_value(value) for name, value in (params or {}).items()}
+
+
+def _driver_value(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return parameter_text(value)
+    if isinstance(value, (list, tuple)):
+        return [_driver_value(v) for v in value]
+    return value
 
 
 def _json_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
@@ -164,27 +179,39 @@ class ChdbConnection:
 class ServerConnection:
     """A ClickHouse server over HTTP, through ``clickhouse-connect``."""
 
-    def __init__(self, host: str, port: int, username: str, password: str, database: str,
-                 secure: bool = False) -> None:  # fmt: skip
+    def __init__(self, client: Any, *, settings_in_sql: bool = False) -> None:
+        """Over a ``clickhouse-connect`` client (:meth:`connect` makes one for a server).
+
+        ``settings_in_sql``: send query settings in the statement's SETTINGS clause rather
+        than with the request (the driver's chdb backend applies request settings with SET
+        and cannot undo ``readonly``; a server takes them per request).
+        """
+        self._client = client
+        self._settings_in_sql = settings_in_sql
+
+    @classmethod
+    def connect(cls, host: str, port: int, username: str, password: str, secure: bool = False) -> "ServerConnection":
         try:
             import clickhouse_connect
         except ImportError as exc:  # pragma: no cover - a dependency
             raise ClickHouseError("the clickhouse-connect package is not installed") from exc
         try:
-            self._client = clickhouse_connect.get_client(
+            client = clickhouse_connect.get_client(
                 host=host, port=port, username=username, password=password,
                 database="default", secure=secure, autogenerate_session_id=False,
             )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - the driver's own hierarchy
             raise ClickHouseError(f"cannot connect to ClickHouse at {host}:{port}", _code_of(exc)) from exc
-        self.database = database
+        return cls(client)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None,
               settings: Mapping[str, Any] | None = None, *, query_id: str | None = None) -> Answer:  # fmt: skip
         extra = {"query_id": query_id} if query_id else {}
+        merged = {**_JSON_OUTPUT, **(settings or {})}
+        if self._settings_in_sql:
+            sql, merged = _with_settings(sql, merged), {}
         try:
-            payload = self._client.raw_query(sql, parameters=_texts(params) or {},
-                                             settings={**_JSON_OUTPUT, **(settings or {}), **extra},
+            payload = self._client.raw_query(sql, parameters=_driver_values(params), settings={**merged, **extra},
                                              fmt="JSONCompact")  # fmt: skip
         except Exception as exc:  # noqa: BLE001
             raise ClickHouseError("ClickHouse statement failed", _code_of(exc)) from exc
@@ -198,7 +225,7 @@ class ServerConnection:
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         try:
-            self._client.command(sql, parameters=_texts(params) or {})
+            self._client.command(sql, parameters=_driver_values(params))
         except Exception as exc:  # noqa: BLE001
             raise ClickHouseError("ClickHouse statement failed", _code_of(exc)) from exc
 
@@ -226,5 +253,5 @@ def connect(url: EventsUrl) -> Connection:
     if url.engine == "chdb":
         return ChdbConnection(url.path)
     if url.engine == "clickhouse":
-        return ServerConnection(url.host, url.port, url.username, url.password, url.database, url.secure)
+        return ServerConnection.connect(url.host, url.port, url.username, url.password, url.secure)
     raise ValueError(f"not a ClickHouse events URL: {url.engine}")
