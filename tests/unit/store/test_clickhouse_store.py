@@ -271,3 +271,27 @@ def test_hot_properties_read_their_materialised_columns(store):
     nested = compile_hogql("select t.properties.$browser from (select properties from events) t",
                            CompileContext(team_id=1), engine="clickhouse")  # fmt: skip
     assert "mat_" not in nested.sql and store.execute(nested).results == [["Chrome"]]
+
+
+def test_a_long_query_does_not_hold_up_the_writer(connection, store):
+    """Queries and the writer use separate sessions (chdb) or requests (server driver)."""
+    import threading
+
+    if isinstance(connection, ServerConnection):
+        pytest.skip("the driver's chdb backend runs one statement at a time; a server runs requests in parallel")
+    marker = f"slow-{uuid.uuid4().hex}"
+    slow = threading.Thread(target=lambda: connection.query(f"SELECT '{marker}', sleepEachRow(1) FROM numbers(4)"
+                                                            " SETTINGS max_block_size = 1"))  # fmt: skip
+    slow.start()
+    seen = "SELECT count() FROM system.processes WHERE query LIKE {m:String} AND query NOT LIKE '%system.processes%'"
+    while not connection.query(seen, {"m": f"%{marker}%"}).rows[0][0]:  # readiness: the query runs
+        assert slow.is_alive(), "the slow query ended before it was seen running"
+    store.commit(WriteBatch(events=[event_row()]))
+    assert slow.is_alive(), "the commit waited for the query"
+    slow.join()
+    assert count(store) == 1
+
+
+def test_database_names_are_refused_unless_plain(connection):
+    with pytest.raises(ValueError):
+        ClickHouseEventStore(connection, database="x; DROP DATABASE y")

@@ -22,7 +22,8 @@ from typing import Any, Sequence
 import numpy as np
 import orjson
 
-from hedgerow.store.events.clickhouse_connection import Connection, EventsUrl, connect
+from hedgerow.store.events.clickhouse_connection import Connection, connect
+from hedgerow.store.events.urls import DATABASE_NAME, EventsUrl
 from hedgerow.store.events.clickhouse_query import execute, explain
 from hedgerow.store.events.clickhouse_schema import MIGRATIONS, MIGRATIONS_TABLE
 from hedgerow.store.events.identity_rows import identity_inputs
@@ -288,6 +289,8 @@ class ClickHouseEventStore(StaticMembers):
 
 def migrate(connection: Connection, database: str) -> list[int]:
     """Apply the migrations ``database`` has not recorded, in order; the versions applied."""
+    if not DATABASE_NAME.match(database):
+        raise ValueError(f"invalid database name {database!r}")
     connection.command(f"CREATE DATABASE IF NOT EXISTS {database}")
     connection.command(MIGRATIONS_TABLE.format(db=database))
     done = {row[0] for row in connection.query(f"SELECT version FROM {database}.hedgerow_schema_migrations").rows}

@@ -19,7 +19,7 @@ import orjson
 
 from hedgerow.hogql.render.parameters import parameter_text
 from hedgerow.store.events.protocol import EventStoreError
-from hedgerow.store.events.urls import EventsUrl
+from hedgerow.store.events.urls import DATABASE_NAME, EventsUrl
 
 _CODE = re.compile(r"Code: (\d+)")
 
@@ -123,29 +123,45 @@ _JSON_OUTPUT = {"output_format_json_quote_64bit_integers": 0, "output_format_jso
 
 
 class ChdbConnection:
-    """The embedded engine: one ``chdb`` session on a directory (or ``:memory:``).
+    """The embedded engine: ``chdb`` sessions on a directory (or ``:memory:``), one per thread.
 
-    chdb runs one embedded server per process, on one path: every store in a process must
-    name the same path (tests use ``:memory:`` and a database each).
+    Sessions on one path share the process's embedded server and run concurrently, so a long
+    query on one thread never holds up the writer's inserts on another (one shared session
+    would serialise them). chdb runs one embedded server per process, on one path: every store
+    in a process must name the same path (tests use ``:memory:`` and a database each).
     """
 
     def __init__(self, path: str) -> None:
+        self.path = path
+        self._database: str | None = None
+        self._local = threading.local()
+        self._sessions: list[Any] = []
+        self._lock = threading.Lock()
+        self._session()  # open now: a bad path fails here, not on the first statement
+
+    def _session(self) -> Any:
+        found = getattr(self._local, "session", None)
+        if found is not None:
+            return found
         try:
             from chdb import session
+
+            opened = session.Session(self.path)
+            if self._database is not None:
+                opened.query(f"USE {self._database}", "CSV")
         except ImportError as exc:  # pragma: no cover - a dependency
             raise ClickHouseError("the chdb package is not installed") from exc
-        try:
-            self._session = session.Session(path)
         except Exception as exc:  # noqa: BLE001 - chdb raises RuntimeError and its own types
-            raise ClickHouseError(f"cannot open the embedded ClickHouse at {path}", _code_of(exc)) from exc
-        self.path = path
-        self._lock = threading.Lock()
+            raise ClickHouseError(f"cannot open the embedded ClickHouse at {self.path}", _code_of(exc)) from exc
+        with self._lock:
+            self._sessions.append(opened)
+        self._local.session = opened
+        return opened
 
     def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> bytes:
+        session = self._session()
         try:
-            with self._lock:  # one statement at a time per session: chdb's own locking is coarse
-                result = self._session.query(sql, fmt, params=_texts(params))
-            return result.bytes()
+            return session.query(sql, fmt, params=_texts(params)).bytes()
         except Exception as exc:  # noqa: BLE001
             raise ClickHouseError("ClickHouse statement failed", _code_of(exc)) from exc
 
@@ -167,13 +183,22 @@ class ChdbConnection:
             self._run(f"INSERT INTO {table} ({names}) FORMAT JSONEachRow\n" + body.decode(), "CSV", None)
 
     def use(self, database: str) -> None:
-        self.command(f"USE {database}")
+        if not DATABASE_NAME.match(database):
+            raise ValueError(f"invalid database name {database!r}")
+        self._database = database
+        with self._lock:
+            sessions = list(self._sessions)
+        for session in sessions:  # sessions of other threads are idle between statements here
+            session.query(f"USE {database}", "CSV")
 
     def close(self) -> None:
-        try:
-            self._session.close()
-        except Exception:  # noqa: BLE001 - closing twice, or at interpreter exit
-            pass
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            try:
+                session.close()
+            except Exception:  # noqa: BLE001 - closing twice, or at interpreter exit
+                pass
 
 
 class ServerConnection:

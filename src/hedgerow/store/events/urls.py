@@ -22,7 +22,8 @@ class EventsUrl:
     secure: bool = False
 
 
-_DATABASE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+"""What a ClickHouse database name may be here (it is printed into DDL unquoted)."""
 
 
 def parse_events_url(url: str) -> EventsUrl:
@@ -40,7 +41,7 @@ def parse_events_url(url: str) -> EventsUrl:
     parts = urlsplit(url)
     if parts.scheme in ("clickhouse", "clickhouses") and parts.hostname:
         database = parts.path.strip("/") or "hedgerow"
-        if not _DATABASE.match(database):
+        if not DATABASE_NAME.match(database):
             raise ValueError(f"invalid ClickHouse database name {database!r}")
         try:
             port = parts.port or (8443 if parts.scheme == "clickhouses" else 8123)
