@@ -43,7 +43,7 @@ def _traffic() -> list[dict]:
 
 QUERIES = [
     {"kind": "HogQLQuery", "query": "select event, distinct_id, person_id, person.properties.email, properties.$browser,"
-                                    " toDate(timestamp) from events order by timestamp, event"},
+                                    " toDate(timestamp) from events order by timestamp, event, distinct_id"},
     {"kind": "HogQLQuery", "query": "select person.properties.plan as plan, count(), uniq(person_id),"
                                     " sum(toFloat(properties.amount)) from events group by plan order by plan"},
     {"kind": "HogQLQuery", "query": "select p.properties.email, count() from events e"
@@ -62,7 +62,7 @@ QUERIES = [
     {"kind": "TrendsQuery", "dateRange": RANGE, "interval": "week",
      "series": [{"kind": "EventsNode", "event": "signed_up", "math": "sum", "math_property": "amount"}]},
     {"kind": "EventsQuery", "select": ["uuid", "event", "distinct_id", "timestamp", "properties.$browser",
-                                       "person.properties.email"], "orderBy": ["timestamp"], "after": "2024-05-01"},
+                                       "person.properties.email"], "orderBy": ["timestamp", "distinct_id"], "after": "2024-05-01"},
 ]
 
 VOLATILE = {"timings", "last_refresh", "next_allowed_client_refresh", "cache_target_age", "cache_key", "clickhouse",
