@@ -16,7 +16,7 @@ sent). Last, in the same run, the raw engine baseline: a DuckDB Arrow bulk inser
 stored rows, and the ratio of the HTTP figure to it.
 
     .venv/bin/python bench/ingest.py [--batches 3000] [--singles 30000] [--connections 64]
-        [--clients 2] [--gzip] [--profile DIR [--py-spy-args=--gil]]
+        [--clients 2] [--gzip] [--profile DIR [--py-spy-args=--gil]] [--engine duckdb|chdb]
 """
 
 from __future__ import annotations
@@ -275,6 +275,29 @@ def plans_for(kind: str, total: int, args: argparse.Namespace, token: str, port:
     ]
 
 
+def stored_uuids_chdb(path: Path) -> list[str]:
+    """Every stored event uuid (repeats included) of a chdb events directory."""
+    from hedgerow.store.events.clickhouse_connection import ChdbConnection
+
+    connection = ChdbConnection(str(path))
+    try:
+        return [row[0] for row in connection.query("SELECT toString(uuid) FROM hedgerow.events").rows]
+    finally:
+        connection.close()
+
+
+def verify_uuids(stored: list[str], acked: list[str], sent: list[str]) -> tuple[int, bool]:
+    """The same checks as :func:`verify`, on a list of stored uuids."""
+    total, distinct = len(stored), len(set(stored))
+    missing = len(set(acked) - set(stored))
+    stray = len(set(stored) - set(sent))
+    ok = total == distinct and missing == 0 and stray == 0
+    print(f"after SIGKILL: {total:,} events stored, {len(acked):,} acknowledged, "
+          f"{total - distinct} stored twice, {missing} acknowledged but missing, "
+          f"{stray} never sent -> {'OK' if ok else 'FAILED'}")  # fmt: skip
+    return total, ok
+
+
 def verify(db_path: Path, acked: list[str], sent: list[str]) -> tuple[int, bool]:
     """Every acked event stored exactly once, nothing stored that was never sent."""
     store = DuckDBEventStore(db_path)
@@ -309,11 +332,15 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="write py-spy profiles of the server here")
     parser.add_argument("--py-spy-args", default="", help="more py-spy arguments, e.g. '--gil'")
     parser.add_argument("--keep", type=Path, help="parent directory for the data dir")
+    parser.add_argument("--engine", choices=("duckdb", "chdb"), default="duckdb",
+                        help="events engine of the server (chdb: the embedded ClickHouse)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(dir=args.keep) as tmp:
         data = Path(tmp) / "data"
-        server = LiveServer(data).start()
+        chdb_dir = Path(tmp) / "events.chdb"
+        env = {"HEDGEROW_EVENTS_URL": f"chdb:///{chdb_dir}"} if args.engine == "chdb" else {}
+        server = LiveServer(data, env=env).start()
         try:
             token = server.bootstrap()["project_api_key"]
             assert server.process is not None
@@ -321,7 +348,7 @@ def main() -> None:
             acked: list[str] = []
             sent: list[str] = []
             profiler = Profiler(args.profile, args.py_spy_args.split()) if args.profile else None
-            print(f"server pid {pid} on {server.url}; {os.cpu_count()} CPUs; "
+            print(f"server pid {pid} on {server.url} ({args.engine}); {os.cpu_count()} CPUs; "
                   f"{args.connections} connections from {args.clients} processes")  # fmt: skip
             run_phase("warm-up", plans_for("batch", 40, args, token, server.port, 900),
                       pid, acked, sent, None)  # fmt: skip
@@ -338,8 +365,11 @@ def main() -> None:
                 print(phases[-1].report().replace("single:", "single events (/e/, /i/v0/e/):"))
         finally:
             server.kill()
-        stored, ok = verify(data / "events.duckdb", acked, sent)
-        if phases and phases[0].name == "batch":
+        if args.engine == "chdb":
+            stored, ok = verify_uuids(stored_uuids_chdb(chdb_dir), acked, sent)
+        else:
+            stored, ok = verify(data / "events.duckdb", acked, sent)
+        if args.engine == "duckdb" and phases and phases[0].name == "batch":
             for per_txn in (1000, 5000):
                 raw = bulk_insert_rate(data / "events.duckdb", per_txn, Path(tmp))
                 print(f"raw DuckDB Arrow insert of the same {stored:,} rows, {per_txn:,} rows/txn: "

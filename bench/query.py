@@ -17,7 +17,11 @@ event under 150 ms end to end). Then, on the raw engine alone, each question's c
 with ``--explain``, both ``EXPLAIN ANALYZE`` plans, to tell the compiler's cost from the
 server's. Also times the property breakdown on a materialised column.
 
+With ``--engine chdb`` the same events are also copied into the embedded ClickHouse and a
+second server runs on it: the HogQL figures of both engines print side by side.
+
     .venv/bin/python bench/query.py [--events 10000000] [--runs 7] [--keep DIR] [--explain]
+        [--engine duckdb|chdb]
 """
 
 from __future__ import annotations
@@ -125,6 +129,30 @@ QUESTIONS = {
 }
 
 
+_COPIED = ("team_id", "uuid", "event", "distinct_id", "properties", "timestamp", "created_at", "person_id",
+           "person_properties", "person_created_at", "$session_id")  # fmt: skip
+
+
+def copy_to_chdb(events_file: Path, chdb_dir: Path, scratch: Path) -> float:
+    """Copy the DuckDB file's events into a chdb events directory (through Parquet)."""
+    from hedgerow.store.events.clickhouse import ClickHouseEventStore
+    from hedgerow.store.events.clickhouse_connection import ChdbConnection
+
+    started = time.perf_counter()
+    parquet = scratch / "events.parquet"
+    conn = duckdb.connect(str(events_file), read_only=True)
+    columns = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' if c in ("uuid", "person_id") else f'"{c}"' for c in _COPIED)
+    conn.execute(f"COPY (SELECT {columns} FROM events) TO '{parquet}' (FORMAT parquet)")
+    conn.close()
+    store = ClickHouseEventStore(ChdbConnection(str(chdb_dir)))
+    names = ", ".join(f"`{c}`" for c in _COPIED)
+    store.connection.command(f"INSERT INTO hedgerow.events ({names}) SELECT {names} FROM file('{parquet}', Parquet)")
+    store.connection.command("OPTIMIZE TABLE hedgerow.events FINAL")
+    store.close()
+    parquet.unlink()
+    return time.perf_counter() - started
+
+
 def _timed(run) -> float:
     started = time.perf_counter()
     run()
@@ -199,6 +227,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", type=Path, default=None, help="reuse/keep a data dir")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of raw and compiled SQL")
+    parser.add_argument("--engine", choices=("duckdb", "chdb"), default="duckdb",
+                        help="chdb: also run the HogQL questions on a server on the embedded ClickHouse")
     args = parser.parse_args()
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="hedgerow-bench-"))
@@ -219,6 +249,18 @@ def main() -> None:
                 url = f"{server.url}/api/projects/{team}/query/"
                 with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=300) as client:
                     figures = compare(raw_conn, client, url, team, args.runs)
+            on_chdb = None
+            if args.engine == "chdb":
+                chdb_data, chdb_dir = base / "chdb-data", base / "events.chdb"
+                chdb_boot = json.loads(cli("bootstrap", "--data-dir", str(chdb_data), "--json").stdout)
+                assert chdb_boot["project_id"] == team, "both data dirs must hold the same project id"
+                if not chdb_dir.exists():
+                    print(f"copied the events into chdb in {copy_to_chdb(events_file, chdb_dir, base):.1f} s")
+                env = {"HEDGEROW_EVENTS_URL": f"chdb:///{chdb_dir}"}
+                with LiveServer(chdb_data, env=env) as server:
+                    key = server.create_key("bench", "query:read")["key"]
+                    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=300) as client:
+                        on_chdb = compare(raw_conn, client, f"{server.url}/api/projects/{team}/query/", team, args.runs)
             engine_only = compiled_vs_raw(raw_conn, team, args.runs, args.explain)
             from_json, from_column = materialised(raw_conn, team, args.runs)
         finally:
@@ -230,6 +272,11 @@ def main() -> None:
             target = 1.5 * raw + 10
             print(f"{name:22s} {raw:7.1f}ms {http:9.1f}ms {engine:6.1f}ms {http / raw:5.2f}x  "
                   f"{'ok' if http <= target else 'MISSED'} ({target:.0f} ms)")
+        if on_chdb is not None:
+            print(f"\n{'question':22s} {'raw DuckDB':>10s} {'HogQL DuckDB':>13s} {'HogQL chdb':>11s} {'chdb/DuckDB':>12s}")
+            for name, (raw, http, _) in figures.items():
+                chdb_http = on_chdb[name][1]
+                print(f"{name:22s} {raw:8.1f}ms {http:11.1f}ms {chdb_http:9.1f}ms {chdb_http / http:11.2f}x")
         print(f"\n{'on the raw engine':22s} {'raw SQL':>9s} {'compiled':>9s} {'ratio':>6s}")
         for name, (raw, compiled) in engine_only.items():
             print(f"{name:22s} {raw:7.1f}ms {compiled:7.1f}ms {compiled / raw:5.2f}x")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from hedgerow.errors import HedgerowError
+from hedgerow.store.events.urls import parse_events_url
 
 # Org-wide request budgets per category, PostHog's numbers (personal API key requests only).
 DEFAULT_RATE_LIMITS: Mapping[str, str] = {
@@ -79,6 +80,10 @@ class Settings:
             object.__setattr__(self, "site_url", f"http://{self.host}:{self.port}")
         if self.webhooks_retry_seconds < 0 or self.webhooks_max_attempts < 1:
             raise ConfigError("webhook retries need a delay >= 0 and at least one attempt")
+        try:
+            parse_events_url(self.events_url)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         if not 0 < self.port < 65536:
             raise ConfigError(f"port out of range: {self.port}")
         unknown = set(self.rate_limits) - set(DEFAULT_RATE_LIMITS)

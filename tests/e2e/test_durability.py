@@ -15,9 +15,34 @@ from hedgerow.testing import LiveServer
 pytestmark = pytest.mark.e2e
 
 
-def test_sigkill_mid_stream_loses_no_acknowledged_event(tmp_path) -> None:
-    server = LiveServer(tmp_path / "data").start()
-    token = server.bootstrap()["project_api_key"]
+ENGINES = {
+    "duckdb": lambda tmp_path: {},
+    "chdb": lambda tmp_path: {"HEDGEROW_EVENTS_URL": f"chdb:///{tmp_path / 'events.chdb'}"},
+}
+
+
+def _stored_counts(server: LiveServer, engine: str, boot: dict) -> dict[str, int]:
+    """Every stored uuid and how often it is stored, read after the server stopped (DuckDB)
+    or through the query API while it runs (ClickHouse: one embedded server per process)."""
+    if engine == "duckdb":
+        server.stop()
+        db = duckdb.connect(str(server.data_dir / "events.duckdb"), read_only=True)
+        stored = db.execute("SELECT CAST(uuid AS VARCHAR), count(*) FROM events GROUP BY 1").fetchall()
+        db.close()
+        return dict(stored)
+    query = {"kind": "HogQLQuery", "query": "select toString(uuid), count() from events group by 1 limit 50000"}
+    response = httpx.post(f"{server.url}/api/projects/{boot['project_id']}/query/", json={"query": query},
+                          headers={"Authorization": f"Bearer {boot['personal_api_key']}"}, timeout=60)
+    server.stop()
+    assert response.status_code == 200, response.text
+    return {u: n for u, n in response.json()["results"]}
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_sigkill_mid_stream_loses_no_acknowledged_event(tmp_path, engine) -> None:
+    server = LiveServer(tmp_path / "data", env=ENGINES[engine](tmp_path)).start()
+    boot = server.bootstrap()
+    token = boot["project_api_key"]
     acked: list[str] = []
     unacked: list[list[dict]] = []
     lock = threading.Lock()
@@ -63,12 +88,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event(tmp_path) -> None:
             assert http.post(f"{server.url}/batch/", json={"api_key": token, "batch": batch}).status_code == 200
         for batch in unacked[:3]:  # and a retry of a retry
             assert http.post(f"{server.url}/batch/", json={"api_key": token, "batch": batch}).status_code == 200
-    server.stop()
-
-    db = duckdb.connect(str(server.data_dir / "events.duckdb"), read_only=True)
-    stored = db.execute("SELECT CAST(uuid AS VARCHAR), count(*) FROM events GROUP BY 1").fetchall()
-    db.close()
-    counts = dict(stored)
+    counts = _stored_counts(server, engine, boot)
     assert all(counts.get(u) == 1 for u in acked), "an acknowledged event is missing or doubled"
     assert all(c == 1 for c in counts.values()), "an event was stored twice"
     retried = {e["uuid"] for batch in unacked for e in batch}

@@ -22,6 +22,7 @@ from hedgerow.hogql.passes import (
     lazy_tables,
     limit_by,
     limits,
+    native,
     null_semantics,
     placeholders,
     properties,
@@ -54,6 +55,19 @@ def _render(c: Compilation) -> None:
 
 Stage = Callable[[Compilation], None]
 
+
+def _per_engine(duckdb: Stage | None, clickhouse: Stage | None) -> Stage:
+    """A stage whose decision differs by engine (``None``: nothing to do there)."""
+
+    def stage(c: Compilation) -> None:
+        chosen = clickhouse if c.engine == "clickhouse" else duckdb
+        if chosen is not None:
+            chosen(c)
+
+    stage.__name__ = getattr(duckdb or clickhouse, "__module__", "stage").rsplit(".", 1)[-1]
+    return stage
+
+
 STAGES: tuple[Stage, ...] = (
     _parse,
     placeholders.run,
@@ -63,17 +77,18 @@ STAGES: tuple[Stage, ...] = (
     cohorts.run,
     _resolve,
     lazy_tables.run,
-    properties.run,
+    _per_engine(properties.run, native.properties),
     timezone.run,
     null_semantics.run,
-    functions.run,
+    _per_engine(functions.run, native.functions),
     rollup.run,
-    limits.guard_sizes,
+    _per_engine(limits.guard_sizes, None),  # ClickHouse bounds memory itself (query settings)
     constant_keys.run,
     limit_by.run,
     team_guard.run,
     limits.fetch_one_more,
     reads.run,
+    _per_engine(None, native.array_joins),
     _render,
 )
 """The compiler, in order: parse, expand, resolve, decide (passes), render."""
@@ -84,6 +99,7 @@ def compile_hogql(
 ) -> CompiledQuery:
     """Compile one HogQL query for ``ctx``'s project.
 
+    ``engine`` is ``duckdb`` or ``clickhouse``; both share every stage but the lowering.
     ``text`` is HogQL text, or a HogQL tree the server assembled from parsed pieces (query
     kinds such as EventsQuery); a tree goes through the same node allow-list as text.
 

@@ -63,6 +63,19 @@ def column(table_alias: str, name: str, hog_type: HogType) -> exp.Column:
     return typed(col, hog_type)  # type: ignore[return-value]
 
 
+class EngineParametric(exp.Expression):
+    """``name(params)(args)``: a parametric aggregate as ClickHouse spells it."""
+
+    arg_types = {"this": True, "params": True, "expressions": False}
+
+
+class EngineArrayJoin(exp.Expression):
+    """``[LEFT] ARRAY JOIN expr AS name, ...``: ClickHouse's own array join (``expressions``
+    are aliases; ``left`` keeps rows whose arrays are empty)."""
+
+    arg_types = {"expressions": True, "left": False}
+
+
 class Value(exp.Expression):
     """A constant the compiler computed (a date, a datetime...): always a bound parameter."""
 

@@ -22,7 +22,6 @@ from hedgerow.hogql.errors import HogQLError
 from hedgerow.hogql.parse import parse_expr
 from hedgerow.hogql.property_filters import FilterEnv, literal, property_filter, to_hogql
 from hedgerow.services.cohort_tree import referenced_cohort_ids
-from hedgerow.store.events.duckdb_query import execute
 from hedgerow.store.meta.cohorts import CohortRecord
 
 log = logging.getLogger(__name__)
@@ -152,12 +151,8 @@ class CohortCalculator:
             actions=services.actions.definitions(project_id),
             limit_context=EVERYONE,
         )
-        compiled = compile_hogql(cohort_query(cohort), ctx)
-        cursor = services.events.cursor()
-        try:
-            result = execute(cursor, compiled, CALCULATION_TIMEOUT_SECONDS)
-        finally:
-            cursor.close()
+        compiled = compile_hogql(cohort_query(cohort), ctx, engine=services.events.engine)
+        result = services.events.execute(compiled, CALCULATION_TIMEOUT_SECONDS)
         members = [str(row[0]) for row in result.results]
         version = (cohort.version or 0) + 1
         services.membership.replace_calculated(project_id, cohort.id, members, version)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from hedgerow.auth.audit import AuditLog
 from hedgerow.auth.ratelimit import RateLimiter
@@ -32,19 +32,12 @@ from hedgerow.services.query import QueryService
 from hedgerow.services.recordings import Recordings
 from hedgerow.services.tenancy import ProjectService
 from hedgerow.store.data_dir import prepare_data_dir
-from hedgerow.store.events.duckdb import DuckDBEventStore, path_from_url
+from hedgerow.store.events.engines import open_event_store
+from hedgerow.store.events.protocol import EventStore
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import Project
 
 TOKEN_CACHE_SECONDS = 5.0
-
-
-def events_path(settings: Settings) -> Path:
-    """The DuckDB file named by ``events_url``."""
-    try:
-        return path_from_url(settings.events_url)
-    except ValueError:
-        raise ConfigError(f"unsupported events store URL: {settings.events_url} (use duckdb:///PATH)") from None
 
 
 class TokenCache:
@@ -72,6 +65,8 @@ class TokenCache:
         return IngestProject(project.id, anonymize_ips=bool(settings.get("anonymize_ips")),
                              ingested_event=bool(settings.get("ingested_event")))  # fmt: skip
 
+
+log = logging.getLogger(__name__)
 
 @dataclass
 class Services:
@@ -101,7 +96,7 @@ class Services:
     project_for_token: TokenCache
     query: QueryService
     hog_functions: HogFunctionService
-    events: DuckDBEventStore | None = None
+    events: EventStore | None = None
     ingestor: Ingestor | None = None
     persons: PersonsService | None = None
     definition_sink: MetaDefinitionSink | None = None
@@ -147,7 +142,7 @@ class Services:
         return services
 
     def _open_analytics(self) -> None:
-        self.events = DuckDBEventStore(events_path(self.settings))
+        self.events = open_event_store(self.settings.events_url)
         self.query.events = self.events
         self.definition_sink = MetaDefinitionSink(self.meta)
         resolve_token = self.project_for_token.for_ingestion
@@ -161,11 +156,15 @@ class Services:
         self.ingestor.start()
         self.persons = PersonsService(self.ingestor)
         # Before the server answers: the outbox must be filled from the first event on.
-        self.delivery = Delivery(self.settings, self.meta, self.events, self.projects.get)
-        self.hog_functions.on_change = self.delivery.changed
-        self.actions.on_change = self.delivery.changed
-        self.projects.on_change = self.delivery.changed
-        self.delivery.start()
+        # Only the DuckDB engine keeps an outbox so far: on ClickHouse nothing is delivered.
+        if hasattr(self.events, "read_outbox"):
+            self.delivery = Delivery(self.settings, self.meta, self.events, self.projects.get)
+            self.hog_functions.on_change = self.delivery.changed
+            self.actions.on_change = self.delivery.changed
+            self.projects.on_change = self.delivery.changed
+            self.delivery.start()
+        else:
+            log.warning("webhook destinations are not delivered on the %s events engine", self.events.engine)
 
     def close(self) -> None:
         if self.delivery is not None:

@@ -50,7 +50,6 @@ from hedgerow.hogql.nodes import Value
 from hedgerow.hogql.property_filters import field, literal
 from hedgerow.services.actions import definition
 from hedgerow.store.events.duckdb import DuckDBEventStore
-from hedgerow.store.events.duckdb_query import execute
 from hedgerow.store.events.protocol import EventStoreError
 from hedgerow.store.errors import StoreError
 from hedgerow.store.meta import actions as action_store
@@ -389,12 +388,8 @@ class Delivery:
             actions = {a.id: definition(a) for a in action_store.search(conn, project.id, include_deleted=True)}
         ctx = CompileContext(team_id=project.id, timezone="UTC", property_types=property_types,
                              modifiers={"convertToProjectTimezone": False}, actions=actions)  # fmt: skip
-        compiled = compile_hogql(tree, ctx)
-        cursor = self.events.cursor()
-        try:
-            return execute(cursor, compiled, MATCH_TIMEOUT_SECONDS).results
-        finally:
-            cursor.close()
+        compiled = compile_hogql(tree, ctx, engine=self.events.engine)
+        return self.events.execute(compiled, MATCH_TIMEOUT_SECONDS).results
 
     # -- sending -----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 from hedgerow.errors import NotFound, ValidationError
 from hedgerow.ids import is_digits, parse_id
 from hedgerow.ingest.pipeline import Ingestor
-from hedgerow.store.events.duckdb import UnsupportedFilter
+from hedgerow.store.events.person_filters import UnsupportedFilter
 from hedgerow.store.events.protocol import PersonFilter
 
 __all__ = ["PersonFilter", "PersonsService"]

@@ -44,8 +44,8 @@ from hedgerow.services.query_schema import (
     Node,
     parse_request,
 )
-from hedgerow.store.events.duckdb import DuckDBEventStore
-from hedgerow.store.events.duckdb_query import QueryResult, execute, explain
+from hedgerow.store.events.duckdb_query import QueryResult
+from hedgerow.store.events.protocol import EventStore
 from hedgerow.store.meta import cohorts as cohort_store
 from hedgerow.store.meta import definitions
 from hedgerow.store.meta.db import MetaDB
@@ -105,7 +105,7 @@ class RunContext:
 
     project: Project
     meta: MetaDB
-    events: DuckDBEventStore
+    events: EventStore
     running: Running
     timeout_seconds: float
     refused: frozenset[str] = frozenset()
@@ -151,7 +151,7 @@ class RunContext:
             limit_context=limit_context,
             week_start_day=self.project.week_start_day or 0,
         )
-        compiled = compile_hogql(query, ctx)
+        compiled = compile_hogql(query, ctx, engine=self.events.engine)
         self._time("./hogql", started)
         refused = compiled.reads & self.refused
         if refused:
@@ -166,23 +166,15 @@ class RunContext:
 
     def execute(self, compiled: CompiledQuery) -> QueryResult:
         started = time.perf_counter()
-        cursor = self.events.cursor()
-        self.running.attach(cursor)
         try:
-            result = execute(cursor, compiled, self.timeout_seconds, cancelled=self.running.cancelled)
+            result = self.events.execute(compiled, self.timeout_seconds, running=self.running)
             self.result_bytes += result.nbytes
             return result
         finally:
-            self.running.detach()
-            cursor.close()
             self._time("./execute", started)
 
     def explain(self, compiled: CompiledQuery) -> list[str]:
-        cursor = self.events.cursor()
-        try:
-            return explain(cursor, compiled)
-        finally:
-            cursor.close()
+        return self.events.explain(compiled)
 
     def _time(self, key: str, started: float) -> None:
         self.timings.append({"k": key, "t": round(time.perf_counter() - started, 6)})
@@ -345,7 +337,7 @@ class QueryService:
     def __init__(
         self,
         meta: MetaDB,
-        events: DuckDBEventStore | None,
+        events: EventStore | None,
         *,
         slots_per_project: int = 3,
         concurrency_wait: float = 30.0,

@@ -15,7 +15,7 @@ from hedgerow.ingest.decode import INLINE_BYTES, DecodeInWorker, decode_body
 from hedgerow.ingest.errors import InvalidToken, RequestParsingError
 from hedgerow.ingest.normalise import parse_time
 from hedgerow.ingest.parse import CaptureRequest, parse_request
-from hedgerow.store.events.duckdb import DuckDBEventStore
+from hedgerow.store.events.protocol import EventStore
 
 RECORDINGS_LIMIT = 25 * 1024 * 1024
 
@@ -24,7 +24,7 @@ Offload = Callable[..., Awaitable[Any]]
 
 
 class Recordings:
-    def __init__(self, store: DuckDBEventStore, resolve_token: Any,
+    def __init__(self, store: EventStore, resolve_token: Any,
                  offload: Offload = anyio.to_thread.run_sync) -> None:  # fmt: skip
         self._store = store
         self._resolve = resolve_token

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 
@@ -33,3 +34,39 @@ def run(db):
         return compiled, execute(db, compiled, timeout_seconds=10)
 
     return run_query
+
+
+@pytest.fixture(scope="session")
+def clickhouse_store():
+    """The dataset in the embedded ClickHouse (``chdb``): its own database in the process's
+    in-memory server, which the parity tests' ``chdb.query`` shares."""
+    from hedgerow.store.events.clickhouse import ClickHouseEventStore
+    from hedgerow.store.events.clickhouse_connection import ChdbConnection
+
+    store = ClickHouseEventStore(ChdbConnection(":memory:"), database=f"hogql_cases_{os.getpid()}")
+    dataset.load_clickhouse(store)
+    yield store
+    store.connection.command(f"DROP DATABASE IF EXISTS {store.database}")
+    store.close()
+
+
+@pytest.fixture(scope="session", params=["duckdb", "chdb"])
+def engine(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def run_on(request, engine, run):
+    """``run`` on each engine: the same query, the same dataset, compiled for that engine."""
+    if engine == "duckdb":
+        yield run
+        return
+    store = request.getfixturevalue("clickhouse_store")
+
+    def run_query(query: str, **ctx_args):
+        ctx_args.setdefault("team_id", 1)
+        ctx_args.setdefault("now", NOW)
+        compiled = compile_hogql(query, CompileContext(**ctx_args), engine="clickhouse")
+        return compiled, store.execute(compiled, timeout_seconds=10)
+
+    yield run_query

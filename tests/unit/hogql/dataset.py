@@ -85,3 +85,33 @@ def load(conn, teams: dict[int, int] | None = None) -> None:
         conn.execute("INSERT INTO cohort_people VALUES (?, ?, ?, 0)", [team_of(team), cohort, pid])
     for team, cohort, pid in STATIC_COHORT_PEOPLE:
         conn.execute("INSERT INTO static_cohort_people VALUES (?, ?, ?)", [team_of(team), cohort, pid])
+
+
+def load_clickhouse(store, teams: dict[int, int] | None = None) -> None:
+    """Insert the same dataset into a :class:`ClickHouseEventStore` (its storage tables)."""
+    teams = teams or {}
+
+    def team_of(team: int) -> int:
+        return teams.get(team, team)
+
+    insert = store.connection.insert
+    insert("events", ("team_id", "uuid", "event", "distinct_id", "properties", "timestamp", "created_at",
+                      "person_id", "person_properties", "person_created_at", "$session_id", "$group_0",
+                      "elements_chain", "$group_1", "$group_2", "$group_3", "$group_4"),
+           [(team_of(team), f"00000000-0000-0000-0000-{n:012d}", event, did, json.dumps(props), ts, ts, pid,
+             json.dumps(pprops), "2024-01-01 00:00:00", session, group0, "", "", "", "", "")
+            for n, team, event, did, pid, props, ts, session, group0, pprops in EVENTS])  # fmt: skip
+    insert("person", ("team_id", "id", "int_id", "created_at", "properties", "is_identified", "is_deleted",
+                      "version", "_version"),
+           [(team_of(t), pid, i, c, json.dumps(p), ident, deleted, 0, 1)
+            for t, pid, i, c, p, ident, deleted in PERSONS])  # fmt: skip
+    insert("person_distinct_id2", ("team_id", "distinct_id", "person_id", "is_deleted", "version", "_version"),
+           [(team_of(t), did, pid, False, 0, 1) for t, did, pid in PDIS])
+    insert("person_distinct_id_overrides_raw", ("team_id", "distinct_id", "person_id", "is_deleted", "version", "_version"),
+           [(team_of(t), did, pid, False, v, 1) for t, did, pid, v in OVERRIDES])
+    insert("groups_raw", ("team_id", "group_type_index", "group_key", "properties", "created_at", "updated_at", "_version"),
+           [(team_of(t), i, k, json.dumps(p), "2024-01-01 00:00:00", "2024-01-02 00:00:00", 1) for t, i, k, p in GROUPS])
+    insert("cohort_people", ("team_id", "cohort_id", "person_id", "version"),
+           [(team_of(t), c, pid, 0) for t, c, pid in COHORT_PEOPLE])
+    insert("static_cohort_people", ("team_id", "cohort_id", "person_id", "version"),
+           [(team_of(t), c, pid, 0) for t, c, pid in STATIC_COHORT_PEOPLE])

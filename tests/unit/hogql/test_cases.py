@@ -38,9 +38,17 @@ def _close(a, b) -> bool:
 
 
 @pytest.mark.parametrize("case", [c for _, c in CASES], ids=[f"{f}:{c['name']}" for f, c in CASES])
-def test_case(case, run):
+def test_case(case, run_on, engine):
+    """``on_<engine>`` overrides keys for one engine: a documented engine difference, with its
+    ``reason``; ``xfail_on_<engine>`` names what that engine cannot run yet."""
+    run = run_on
     if case.get("xfail"):
         pytest.xfail(case["xfail"])
+    if case.get(f"xfail_on_{engine}"):
+        pytest.xfail(case[f"xfail_on_{engine}"])
+    override = case.get(f"on_{engine}") or {}
+    assert not override or override.get("reason"), "an engine difference needs its reason"
+    case = {**case, **override}
     args = _ctx_args(case)
     if "error" in case:
         with pytest.raises(HogQLError) as info:

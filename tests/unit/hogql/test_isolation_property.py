@@ -49,8 +49,9 @@ def queries(draw, depth: int = 0, branch: bool = False) -> str:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query=queries())
-def test_random_queries_stay_in_team(query, run):
+def test_random_queries_stay_in_team(query, run_on):
     """The grammar only builds valid queries: a compile refusal is a failure, not a pass."""
+    run = run_on
     compiled, result = run(query)
     text = repr(result.results)
     assert "team2" not in text and "99999999" not in text, (query, compiled.sql)

@@ -8,6 +8,7 @@ wrapping. Works bottom-up so every lowering sees already-lowered arguments.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Callable
 
 from sqlglot import exp
 
@@ -139,11 +140,13 @@ LOWERED = (
 )  # fmt: skip
 
 
-def run(c: Compilation) -> None:
+def lower_bottom_up(c: Compilation, kinds: tuple[type, ...],
+                    lower: Callable[[exp.Expression, Compilation], exp.Expression]) -> None:  # fmt: skip
+    """Replace each node of ``kinds`` with ``lower(node)``, children first, keeping its type."""
     for node in reversed(list(c.tree.walk(bfs=False))):
-        if not isinstance(node, LOWERED):
+        if not isinstance(node, kinds):
             continue
-        lowered = _lower(node, c)
+        lowered = lower(node, c)
         if lowered is node:
             continue
         typed(lowered, type_of(node))
@@ -151,3 +154,7 @@ def run(c: Compilation) -> None:
             c.tree = lowered
         else:
             node.replace(lowered)
+
+
+def run(c: Compilation) -> None:
+    lower_bottom_up(c, LOWERED, _lower)

@@ -7,6 +7,8 @@ objects and arrays as JSON text. Typed reads cast with NULL on failure.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from sqlglot import exp
 
 from hedgerow.hogql.compilation import Compilation
@@ -28,10 +30,15 @@ def extraction(node: Property) -> exp.Expression:
     return raw
 
 
-def run(c: Compilation) -> None:
+def rewrite(c: Compilation, extract: Callable[[Property], exp.Expression]) -> None:
+    """Replace every property read with ``extract(read)``, keeping its type."""
     for node in list(c.tree.find_all(Property)):
-        replacement = typed(extraction(node), type_of(node))
+        replacement = typed(extract(node), type_of(node))
         if node is c.tree:
             c.tree = replacement
         else:
             node.replace(replacement)
+
+
+def run(c: Compilation) -> None:
+    rewrite(c, extraction)

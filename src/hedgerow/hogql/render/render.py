@@ -17,6 +17,7 @@ from sqlglot.dialects.dialect import Dialect
 from hedgerow.hogql import nodes
 from hedgerow.hogql.errors import HogQLInternalError
 from hedgerow.hogql.functions.spec import ENGINE_CALL
+from hedgerow.hogql.render.parameters import parameter_type
 from hedgerow.hogql.render.engines import Engine
 from hedgerow.hogql.render.quote import quote_identifier, quote_string
 
@@ -41,17 +42,20 @@ def _generator_class(engine: Engine) -> type:
                 index = len(self.params)
                 if key is not None:
                     self.bound[key] = index
+            if engine.param_style == "typed":
+                return f"{{p{index}:{parameter_type(value)}}}"
             return f"${index}"
 
         def literal_sql(self, expression: exp.Literal) -> str:
             if expression.is_string:
                 if expression._meta and expression.meta.get(nodes.INLINE):  # noqa: SLF001
-                    return quote_string(expression.this)
+                    return quote_string(expression.this, backslash_escapes=engine.backslash_escapes)
                 return self._bind(expression.this)
             return _number(expression.this, self._bind)
 
         def identifier_sql(self, expression: exp.Identifier) -> str:
-            return quote_identifier(expression.this, engine.identifier_quote)
+            return quote_identifier(expression.this, engine.identifier_quote,
+                                    backslash_escapes=engine.backslash_escapes)  # fmt: skip
 
         def table_sql(self, expression: exp.Table, sep: str = " AS ") -> str:
             meta = expression.meta if expression._meta else {}  # noqa: SLF001
@@ -65,6 +69,15 @@ def _generator_class(engine: Engine) -> type:
             args = ", ".join(self.sql(a) for a in expression.expressions)
             return f"{expression.name}({args})"
 
+        def engine_parametric_sql(self, expression: exp.Expression) -> str:
+            params = ", ".join(self.sql(p) for p in expression.args["params"])
+            args = ", ".join(self.sql(a) for a in expression.expressions)
+            return f"{expression.name}({params})({args})"
+
+        def engine_array_join_sql(self, expression: exp.Expression) -> str:
+            items = ", ".join(self.sql(item) for item in expression.expressions)
+            return f" {'LEFT ' if expression.args.get('left') else ''}ARRAY JOIN {items}"
+
         def unsupported_node(self, expression: exp.Expression) -> str:
             raise HogQLInternalError(f"unlowered node {type(expression).__name__}")
 
@@ -72,6 +85,8 @@ def _generator_class(engine: Engine) -> type:
         **base.TRANSFORMS,
         nodes.Value: lambda self, e: self._bind(e.this),
         nodes.Property: BindingGenerator.unsupported_node,
+        nodes.EngineParametric: BindingGenerator.engine_parametric_sql,
+        nodes.EngineArrayJoin: BindingGenerator.engine_array_join_sql,
     }
     return BindingGenerator
 

@@ -31,13 +31,16 @@ from hedgerow.store.events.identity_rows import (
     IdentityInputs,
     identity_inputs,
 )
+from hedgerow.store.events.person_filters import UnsupportedFilter, as_text
+from hedgerow.store.events.static_members import StaticMembers
 from hedgerow.store.events.protocol import (
     EventStoreError,
     IdentityRows,
+    Interruptions,
     PersonFilter,
     WriteBatch,
 )
-from hedgerow.store.events.duckdb_query import apply_sandbox
+from hedgerow.store.events.duckdb_query import QueryResult, apply_sandbox, execute, explain
 from hedgerow.store.events.schema import (
     EVENT_ARROW_SCHEMA,
     FOLD_IDENTITY_LOG,
@@ -226,8 +229,10 @@ def _number(operator: str, value: Any) -> float:
     return number
 
 
-class DuckDBEventStore:
+class DuckDBEventStore(StaticMembers):
     """Events, persons and groups in one DuckDB file."""
+
+    engine = "duckdb"
 
     def __init__(
         self,
@@ -284,6 +289,27 @@ class DuckDBEventStore:
             return self._thread_cursor().execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
             raise EventStoreError("events store query failed") from exc
+
+    def execute(self, compiled: Any, timeout_seconds: float = 60.0, *,
+                running: Interruptions | None = None) -> QueryResult:  # fmt: skip
+        """Run a compiled HogQL query on its own cursor (interruptible through ``running``)."""
+        cursor = self.cursor()
+        if running is not None:
+            running.attach(cursor)
+        try:
+            return execute(cursor, compiled, timeout_seconds,
+                           cancelled=running.cancelled if running is not None else None)  # fmt: skip
+        finally:
+            if running is not None:
+                running.detach()
+            cursor.close()
+
+    def explain(self, compiled: Any) -> list[str]:
+        cursor = self.cursor()
+        try:
+            return explain(cursor, compiled)
+        finally:
+            cursor.close()
 
     def load_identity(self) -> IdentityRows:
         cur = self._db.cursor()
@@ -359,13 +385,13 @@ class DuckDBEventStore:
             sql += fragment
             if operator in ("exact", "is_not"):
                 values = value if isinstance(value, list) else [value]
-                params += [[_as_text(v) for v in values], path]
+                params += [[as_text(v) for v in values], path]
             elif operator in ("is_set", "is_not_set"):
                 params.append(path)
             elif operator in ("gt", "gte", "lt", "lte"):
                 params += [path, _number(operator, value)]
             else:
-                params += [path, _as_text(value)]
+                params += [path, as_text(value)]
         return sql, params
 
     # -- cohort membership (its own transactions; the event writer never touches these) ------
@@ -387,15 +413,6 @@ class DuckDBEventStore:
             raise EventStoreError("could not store cohort members") from exc
         finally:
             cur.close()
-
-    def add_static_members(self, team_id: int, cohort_id: int, person_uuids: list[str]) -> None:
-        current = set(self.cohort_members(team_id, cohort_id, static=True))
-        self.replace_cohort_members(team_id, cohort_id, sorted(current | set(person_uuids)), static=True)
-
-    def remove_static_member(self, team_id: int, cohort_id: int, person_uuid: str) -> None:
-        current = set(self.cohort_members(team_id, cohort_id, static=True))
-        current.discard(person_uuid)
-        self.replace_cohort_members(team_id, cohort_id, sorted(current), static=True)
 
     def cohort_members(self, team_id: int, cohort_id: int, *, static: bool) -> list[str]:
         rows = self.query(_MEMBERS[static][2], [team_id, cohort_id])
@@ -596,14 +613,6 @@ def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
 
 def _json_path(key: str) -> str:
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return orjson.dumps(value).decode()
 
 
 def _person_dict(row: tuple) -> dict[str, Any]:

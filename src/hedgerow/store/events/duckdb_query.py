@@ -388,6 +388,12 @@ def execute(
     finally:
         MEMORY_GUARD.leave(guard)
         _WATCHDOG.cancel(deadline)
+    return result_of(compiled, results, size)
+
+
+def result_of(compiled: CompiledQuery, results: list[list[Any]], size: int) -> QueryResult:
+    """The rows a query fetched as its result: a paginated query fetched one row more than its
+    page, which tells ``has_more`` and is dropped."""
     has_more = None
     if compiled.paginated and compiled.limit is not None:
         has_more = len(results) > compiled.limit

@@ -1,4 +1,4 @@
-"""What ingestion and the Persons API need from an events engine (DuckDB now, ClickHouse later)."""
+"""What ingestion, queries and the Persons API need from an events engine (DuckDB or ClickHouse)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,28 @@ class PersonFilter:
     offset: int = 0
 
 
+class Interruptions(Protocol):
+    """Where a running query registers what stops it (a query job's ``Running``)."""
+
+    cancelled: Any
+
+    def attach(self, handle: Any) -> None:
+        """Register ``handle`` (anything with ``interrupt()``) while the query runs."""
+
+    def detach(self) -> None: ...
+
+
 class EventStore(Protocol):
+    engine: str
+    """The HogQL dialect its queries are compiled for: ``duckdb`` or ``clickhouse``."""
+
+    def execute(self, compiled: Any, timeout_seconds: float = 60.0, *,
+                running: Interruptions | None = None) -> Any:  # fmt: skip
+        """Run a compiled HogQL query; a ``QueryResult``."""
+
+    def explain(self, compiled: Any) -> list[str]:
+        """The engine's plan for a compiled query, one line per item."""
+
     def commit(self, batch: WriteBatch) -> set[int]:
         """Write ``batch`` in one durable transaction; return the indexes of ``maybe`` rows
         that were skipped because their uuid was already stored."""
