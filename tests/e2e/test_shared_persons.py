@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 
 import httpx
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 
 from hedgerow.ingest.persons import derived_person_uuid
 from hedgerow.testing import LiveServer
-from tests.e2e.throwaway_postgres import admin_url, database
+from tests.throwaway_postgres import admin_url, database
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +48,10 @@ def cluster(postgres: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         try:
             servers.append(LiveServer(root / "p0", env=env).start())  # migrates the database
             boot = servers[0].bootstrap()
-            servers += [LiveServer(root / f"p{i}", env=env).start() for i in (1, 2)]
+            more = [LiveServer(root / f"p{i}", env=env) for i in (1, 2)]
+            servers += more
+            with ThreadPoolExecutor(len(more)) as pool:  # started side by side: starts are slow
+                list(pool.map(LiveServer.start, more))
             yield servers, boot, url
         finally:
             for server in servers:
