@@ -21,6 +21,10 @@ from hedgerow.services.person_cache import SharedPersonCache
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.identity import IdentityTransaction, SharedIdentityStore
 from hedgerow.store.meta.tables import identity_distinct_ids, identity_persons
+from conftest import batch, resolve, rows, send
+from hedgerow.ingest.errors import RetryableSinkError
+from hedgerow.ingest.pipeline import Ingestor
+from hedgerow.store.events.duckdb import DuckDBEventStore
 from tests.throwaway_postgres import admin_url, database
 
 TEAM = 1
@@ -158,6 +162,31 @@ def test_person_cache_is_dropped_on_change_and_bounded(store) -> None:
     for distinct_id in ("p", "q", "r", "s"):
         cache.person(TEAM, distinct_id)
     assert len(cache) == 3
+
+
+def test_pipeline_refuses_what_the_shared_store_cannot_take_and_stores_its_retry(store, tmp_path) -> None:
+    events = DuckDBEventStore(str(tmp_path / "events.duckdb"))
+    ingestor = Ingestor(events, resolve, shared=SharedPersons(store))
+    ingestor.start()
+    rename = "ALTER TABLE {} RENAME TO {}"
+    try:
+        payload = batch({"event": "$pageview", "distinct_id": "d1", "uuid": "0190b4c1-0000-7000-8000-000000000001"},
+                        {"event": "$identify", "distinct_id": "d2", "properties": {"$anon_distinct_id": "d1"}})  # fmt: skip
+        with store.db.engine.begin() as conn:  # the shared store fails (a missing table)
+            conn.execute(sa.text(rename.format("identity_persons", "identity_persons_away")))
+        with pytest.raises(RetryableSinkError):
+            send(ingestor, payload)
+        assert rows(events, "select count(*) from events") == [(0,)]
+        with store.db.engine.begin() as conn:
+            conn.execute(sa.text(rename.format("identity_persons_away", "identity_persons")))
+        assert send(ingestor, payload) == 2  # the retry is not taken for a duplicate
+        _persons, owners = _read_all(store)
+        assert owners["d1"] == owners["d2"]
+        stored = rows(events, "select distinct_id, person_id::varchar from events order by distinct_id")
+        assert stored == [("d1", owners["d1"]), ("d2", owners["d2"])]
+    finally:
+        ingestor.close()
+        events.close()
 
 
 def test_shared_persons_need_postgresql() -> None:
