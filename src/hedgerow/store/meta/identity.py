@@ -27,7 +27,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.engine import Connection
 
 from hedgerow.store.errors import StoreUnavailable
@@ -75,7 +75,10 @@ class IdentityTransaction:
         """Lock ``distinct_ids`` and their persons (and persons named by ``extra_uuids``);
         return those persons with all their distinct ids."""
         ids = sorted(set(distinct_ids))
-        for key in sorted({lock_key(team_id, d) for d in ids}):
+        keys = sorted({lock_key(team_id, d) for d in ids})
+        if keys:
+            # One statement; a function scan over the array yields (and locks) in its order.
+            key = sa.func.unnest(sa.bindparam("keys", keys, type_=ARRAY(sa.BigInteger))).column_valued("k")
             self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
         owners = self._owners(team_id, ids)
         uuids = sorted(set(owners.values()) | set(extra_uuids))
