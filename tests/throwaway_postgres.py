@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
 
 from hedgerow.testing import free_port
@@ -68,3 +69,12 @@ def database(admin: str) -> Iterator[str]:
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@contextmanager
+def admin_url_or_skip() -> Iterator[str]:
+    """:func:`admin_url`, skipping the test when no PostgreSQL can be had."""
+    with admin_url() as url:
+        if url is None:
+            pytest.skip("no PostgreSQL server binaries on this machine (scripts/system-deps.sh)")
+        yield url

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from hedgerow.ingest.persons import derived_person_uuid
 from hedgerow.testing import LiveServer
-from tests.throwaway_postgres import admin_url, database
+from tests.throwaway_postgres import admin_url_or_skip, database
 
 pytestmark = pytest.mark.e2e
 
@@ -32,9 +32,7 @@ MERGES = ("$identify", "$create_alias", "$merge_dangerously")
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[str]:
-    with admin_url() as url:
-        if url is None:
-            pytest.skip("no PostgreSQL server binaries on this machine (scripts/system-deps.sh)")
+    with admin_url_or_skip() as url:
         yield url
 
 

@@ -25,7 +25,7 @@ from conftest import batch, resolve, rows, send
 from hedgerow.ingest.errors import RetryableSinkError
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.store.events.duckdb import DuckDBEventStore
-from tests.throwaway_postgres import admin_url, database
+from tests.throwaway_postgres import admin_url_or_skip, database
 
 TEAM = 1
 NOW = 1_700_000_000_000_000
@@ -33,9 +33,7 @@ NOW = 1_700_000_000_000_000
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[str]:
-    with admin_url() as url:
-        if url is None:
-            pytest.skip("no PostgreSQL server binaries on this machine (scripts/system-deps.sh)")
+    with admin_url_or_skip() as url:
         yield url
 
 
