@@ -21,6 +21,11 @@ before any state changes, so a refused request leaves nothing behind. The state 
 admitted batch travel with its rows into one store transaction; when a commit fails, the
 writer fails that batch and everything admitted on top of it, and the next admission reloads
 the in-memory state from the store (see :mod:`hedgerow.ingest.writer`).
+
+Scale-out mode (``shared``, see :mod:`hedgerow.ingest.shared_persons`): persons are decided
+in PostgreSQL, one locked transaction per admitted batch, so admission runs on one identity
+thread of its own instead of the loop (it may wait on another process's locks). A batch the
+shared store cannot take is refused (503) and its uuids forgotten, so its retry is stored.
 """
 
 from __future__ import annotations

@@ -45,6 +45,8 @@ class SharedPersons:
                 now_us: int) -> tuple[list[PersonResult], Changes]:  # fmt: skip
         """Apply ``events`` in order; return each event's person and the changes made (the
         shared store already holds them when this returns)."""
+        if not events:
+            return [], Changes()
         touched: set[str] = set()
         for ev in events:
             touched.add(ev.distinct_id)
