@@ -19,7 +19,8 @@ from hedgerow.ingest.persons import Changes, PersonIndex
 from hedgerow.ingest.shared_persons import SharedPersons
 from hedgerow.services.person_cache import SharedPersonCache
 from hedgerow.store.meta.db import MetaDB
-from hedgerow.store.meta.identity import IdentityTransaction, SharedIdentityStore
+from hedgerow.store.errors import StoreUnavailable
+from hedgerow.store.meta.identity import IdentityTransaction, SharedIdentityStore, lock_key
 from hedgerow.store.meta.tables import identity_distinct_ids, identity_persons
 from conftest import batch, resolve, rows, send
 from hedgerow.ingest.errors import RetryableSinkError
@@ -185,6 +186,32 @@ def test_pipeline_refuses_what_the_shared_store_cannot_take_and_stores_its_retry
     finally:
         ingestor.close()
         events.close()
+
+
+def test_a_lock_held_too_long_fails_the_batch_instead_of_stalling(store) -> None:
+    held = SharedIdentityStore(store.db, lock_timeout_ms=200)
+    shared = SharedPersons(held)
+    event = [_normal(_event("$pageview", "stuck"), 0)]
+    outcome: list[BaseException | None] = []
+
+    def attempt() -> None:
+        try:
+            shared.process(TEAM, event, NOW)
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - asserted below
+            outcome.append(error)
+
+    with store.db.engine.begin() as conn:  # another process, stopped while holding the lock
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_key(TEAM, "stuck"))))
+        worker = threading.Thread(target=attempt)
+        worker.start()
+        worker.join(30)  # generous: the timeout is 0.2 s
+        stalled = worker.is_alive()
+    worker.join()  # the lock is released now
+    assert not stalled
+    assert isinstance(outcome[0], StoreUnavailable)
+    results, _ = shared.process(TEAM, event, NOW)  # released: it goes through
+    assert results[0][0]
 
 
 def test_shared_persons_need_postgresql() -> None:

@@ -13,7 +13,8 @@ One transaction per admitted batch (:meth:`SharedIdentityStore.run`):
 4. the caller decides and :meth:`IdentityTransaction.write` stores the outcome.
 
 Deadlocks (``40P01``), serialization failures (``40001``) and a lost race for a new row are
-retried with a short random backoff; the locks make them rare.
+retried with a short random backoff; the locks make them rare. A lock awaited longer than
+``lock_timeout_ms`` (another process stopped while holding it) fails the batch instead.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from hedgerow.store.meta.tables import identity_distinct_ids, identity_overrides
 T = TypeVar("T")
 INT_ID_SEQUENCE = sa.Sequence("identity_person_int_id")
 ATTEMPTS = 20
+LOCK_TIMEOUT_MS = 5_000
+"""How long a transaction waits for a lock before the batch is refused (a 503 to retry)."""
 _RETRY_CODES = {"40P01", "40001", "23505"}  # deadlock, serialization failure, lost insert race
 _PERSON_COLUMNS = (identity_persons.c.team_id, identity_persons.c.uuid, identity_persons.c.int_id,
                    identity_persons.c.created_at_us, identity_persons.c.properties,
@@ -160,11 +163,12 @@ class IdentityTransaction:
 class SharedIdentityStore:
     """Runs identity transactions on the metadata database (PostgreSQL only)."""
 
-    def __init__(self, db: MetaDB, attempts: int = ATTEMPTS) -> None:
+    def __init__(self, db: MetaDB, attempts: int = ATTEMPTS, lock_timeout_ms: int = LOCK_TIMEOUT_MS) -> None:
         if db.engine.dialect.name != "postgresql":
             raise ValueError("shared persons need PostgreSQL as the metadata database")
         self.db = db
         self.attempts = attempts
+        self.lock_timeout_ms = lock_timeout_ms
 
     def run(self, work: Callable[[IdentityTransaction], T]) -> T:
         """``work`` in one transaction, run again from the start on a deadlock, a
@@ -173,6 +177,8 @@ class SharedIdentityStore:
         for attempt in range(self.attempts):
             try:
                 with self.db.engine.begin() as conn:
+                    # A process that stopped while holding locks must not stall every other.
+                    conn.execute(sa.select(sa.func.set_config("lock_timeout", f"{self.lock_timeout_ms}ms", True)))
                     return work(IdentityTransaction(conn))
             except Moved:
                 pass
