@@ -46,6 +46,9 @@ class Settings:
     database_url: str = ""
     events_url: str = ""
     redis_url: str = ""
+    persons: str = "local"
+    """Where person identity is decided: ``local`` (this process's memory, the embedded
+    default) or ``shared`` (the PostgreSQL metadata database, for several processes)."""
     host: str = "127.0.0.1"
     port: int = 8000
     rate_limits_enabled: bool = True
@@ -78,6 +81,10 @@ class Settings:
             object.__setattr__(self, "events_url", url)
         if not self.site_url:
             object.__setattr__(self, "site_url", f"http://{self.host}:{self.port}")
+        if self.persons not in ("local", "shared"):
+            raise ConfigError(f"persons must be 'local' or 'shared', not {self.persons!r}")
+        if self.persons == "shared" and not self.database_url.startswith(("postgresql", "postgres:")):
+            raise ConfigError("shared persons need a PostgreSQL metadata database (--database-url)")
         if self.webhooks_retry_seconds < 0 or self.webhooks_max_attempts < 1:
             raise ConfigError("webhook retries need a delay >= 0 and at least one attempt")
         try:

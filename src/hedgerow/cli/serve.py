@@ -41,6 +41,11 @@ def serve(
     database_url: Optional[str] = typer.Option(None, "--database-url", envvar="HEDGEROW_DATABASE_URL"),
     events_url: Optional[str] = typer.Option(None, "--events-url", envvar="HEDGEROW_EVENTS_URL"),
     redis_url: Optional[str] = typer.Option(None, "--redis-url", envvar="HEDGEROW_REDIS_URL"),
+    persons: Optional[str] = typer.Option(
+        None, "--persons", envvar="HEDGEROW_PERSONS",
+        help="Where person identity is decided: 'local' (this process) or 'shared' "
+        "(the PostgreSQL metadata database; for several processes).",
+    ),
     trusted_proxy: Optional[List[str]] = typer.Option(
         None, "--trusted-proxy",
         help="A proxy (address or CIDR) whose X-Forwarded-For is believed; repeatable "
@@ -50,7 +55,7 @@ def serve(
     """Serve the API. On the first start, print the project API key and an admin key."""
     settings = Settings.from_env(
         data_dir=data_dir, host=host, port=port, database_url=database_url,
-        events_url=events_url, redis_url=redis_url,
+        events_url=events_url, redis_url=redis_url, persons=persons,
         trusted_proxies=tuple(trusted_proxy) if trusted_proxy else None,
     )
     services = Services.open(settings)

@@ -68,6 +68,20 @@ def is_illegal_distinct_id(distinct_id: str) -> bool:
     return lowered in _ILLEGAL_IDS_CI
 
 
+def merge_other_id(ev: NormalEvent) -> str | None:
+    """The other distinct id a merge event names (``$anon_distinct_id`` or ``alias``), as
+    text of at most 200 characters; None for another event or when it names none."""
+    other_key = _MERGE_EVENTS.get(ev.event)
+    if other_key is None:
+        return None
+    other = ev.properties.get(other_key)
+    if other is None or other == "":
+        return None
+    if type(other) is not str:
+        other = orjson.dumps(other).decode()
+    return other[:200]
+
+
 def derived_person_uuid(team_id: int, distinct_id: str) -> str:
     """The person uuid derived from a team and a distinct id (a uuid5, like PostHog's
     ``uuidFromDistinctId``), built without ``uuid.UUID`` objects because it is on the hot path."""
@@ -222,6 +236,9 @@ class TeamState:
 class PersonIndex:
     """All persons, distinct ids, groups and group types, in memory."""
 
+    handles_groups = True
+    """False for an index that decides persons only (the shared mode's per-batch index)."""
+
     def __init__(self, next_int_id: int = 1) -> None:
         self.teams: dict[int, TeamState] = {}
         self.next_int_id = next_int_id
@@ -293,13 +310,10 @@ class PersonIndex:
                 return person.uuid, "{}", person.created_at_us
             return derived_person_uuid(team_id, distinct_id), "{}", None
 
-        other_key = _MERGE_EVENTS.get(ev.event)
-        if other_key is not None:
-            other = ev.properties.get(other_key)
-            if other is not None and other != "":
-                if type(other) is not str:
-                    other = orjson.dumps(other).decode()
-                self._merge(team_id, state, distinct_id, other[:200], ev, now_us, changes)
+        if ev.event in _MERGE_EVENTS:
+            other = merge_other_id(ev)
+            if other is not None:
+                self._merge(team_id, state, distinct_id, other, ev, now_us, changes)
 
         person = state.by_distinct_id.get(distinct_id)
         if person is None:
@@ -312,7 +326,7 @@ class PersonIndex:
                 person.touched()
                 changes.persons[person.uuid] = person
 
-        if ev.event == "$groupidentify":
+        if ev.event == "$groupidentify" and self.handles_groups:
             self._group_identify(team_id, state, ev, now_us, changes)
         return person.uuid, person.properties_json(), person.created_at_us
 
@@ -450,6 +464,10 @@ class PersonIndex:
         mapping[group_type] = index
         changes.group_types.append((team_id, group_type, index))
         return index
+
+    def group_identify(self, team_id: int, ev: NormalEvent, now_us: int, changes: Changes) -> None:
+        """A ``$groupidentify`` event's effect on groups (what :meth:`process` does for it)."""
+        self._group_identify(team_id, self.team(team_id), ev, now_us, changes)
 
     def _group_identify(
         self, team_id: int, state: TeamState, ev: NormalEvent, now_us: int, changes: Changes

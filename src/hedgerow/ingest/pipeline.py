@@ -21,6 +21,11 @@ before any state changes, so a refused request leaves nothing behind. The state 
 admitted batch travel with its rows into one store transaction; when a commit fails, the
 writer fails that batch and everything admitted on top of it, and the next admission reloads
 the in-memory state from the store (see :mod:`hedgerow.ingest.writer`).
+
+Scale-out mode (``shared``, see :mod:`hedgerow.ingest.shared_persons`): persons are decided
+in PostgreSQL, one locked transaction per admitted batch, so admission runs on one identity
+thread of its own instead of the loop (it may wait on another process's locks). A batch the
+shared store cannot take is refused (503) and its uuids forgotten, so its retry is stored.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping, TypeVar, Union
+from typing import Any, Awaitable, Callable, Iterator, Mapping, TypeVar, Union
 
 from hedgerow.ingest.collector import collector_paused
 from hedgerow.ingest.decode import (
@@ -46,11 +51,13 @@ from hedgerow.ingest.decode import (
 )
 from hedgerow.ingest.dedup import DUPLICATE, MAYBE, Deduplicator
 from hedgerow.ingest.definitions import DefinitionSink, DefinitionTracker, MemoryDefinitionSink
-from hedgerow.ingest.errors import InvalidToken
+from hedgerow.ingest.errors import InvalidToken, RetryableSinkError
 from hedgerow.ingest.normalise import NormalEvent, invalid_timestamp, normalise_event, parse_time
 from hedgerow.ingest.parse import CaptureRequest, extract_distinct_id, parse_request
 from hedgerow.ingest.persons import Changes, IngestionWarning, PersonIndex
+from hedgerow.ingest.shared_persons import SharedPersons
 from hedgerow.ingest.writer import GroupWriter, Submission, Waiter
+from hedgerow.store.errors import StoreUnavailable
 from hedgerow.store.events.protocol import EventStore
 
 log = logging.getLogger(__name__)
@@ -96,8 +103,15 @@ class Ingestor:
         max_group_rows: int = 20_000,
         switch_interval: float | None = GIL_SWITCH_INTERVAL,
         on_first_event: Callable[[int], None] | None = None,
+        shared: SharedPersons | None = None,
     ) -> None:
         self.store = store
+        self.shared = shared
+        """Scale-out mode: persons are decided in the shared store (None: in this process)."""
+        # In scale-out mode admission waits on the shared store's locks: it runs on this one
+        # thread (in order, as on the loop) rather than holding the event loop.
+        self._identity_worker = (ThreadPoolExecutor(1, thread_name_prefix="hedgerow-identity")
+                                 if shared is not None else None)  # fmt: skip
         self.on_first_event = on_first_event
         """Called (on a worker thread) with a project id the first time this process stores
         an event for a project not yet marked as having one."""
@@ -138,6 +152,8 @@ class Ingestor:
     def close(self) -> None:
         """Commit what is queued and stop the writer (the store stays open)."""
         self._workers.shutdown(wait=True, cancel_futures=True)
+        if self._identity_worker is not None:
+            self._identity_worker.shutdown(wait=True)
         self.writer.stop()
         self._started = False
 
@@ -195,7 +211,7 @@ class Ingestor:
             if len(request.events) <= ADMIT_SLICE:
                 normals = self.normalise(request, project, remote_ip, now_us)
                 future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-                self._admit_normals(project.id, normals, now_us, future)
+                await self._admit_async(project.id, normals, now_us, future)
                 # The events are in the submitted batch now. Holding the parsed JSON (tens of
                 # thousands of dicts in flight under load) through the commit wait would get
                 # it promoted to the GC's old generation, whose full collections then walk it.
@@ -252,7 +268,7 @@ class Ingestor:
                 await asyncio.sleep(0)
             end = min(start + ADMIT_SLICE, len(normals))
             future: asyncio.Future[int] = loop.create_future()
-            self._admit_normals(team_id, normals[start:end], now_us, future)
+            await self._admit_async(team_id, normals[start:end], now_us, future)
             futures.append(future)
             # Freed a slice at a time: dropping them all at once would hold the loop.
             normals[start:end] = _NONE_SLICE[:end - start]
@@ -300,6 +316,15 @@ class Ingestor:
                 n.warnings = [*(n.warnings or ()), warning]
         return normals
 
+    async def _admit_async(self, team_id: int, normals: list[NormalEvent], now_us: int,
+                           future: "asyncio.Future[int]") -> None:  # fmt: skip
+        """:meth:`_admit_normals` on the loop, or on the identity thread in scale-out mode."""
+        if self._identity_worker is None:
+            self._admit_normals(team_id, normals, now_us, future)
+        else:
+            await asyncio.get_running_loop().run_in_executor(
+                self._identity_worker, self._admit_normals, team_id, normals, now_us, future)
+
     def _admit_normals(self, team_id: int, normals: list[NormalEvent], now_us: int,
                        future: Waiter | None) -> Waiter:  # fmt: skip
         if not self._started:
@@ -312,17 +337,34 @@ class Ingestor:
     def _admit_locked(self, team_id: int, normals: list[NormalEvent], now_us: int,
                       future: Waiter) -> Waiter:  # fmt: skip
         statuses = self.dedup.check(team_id, [n.uuid_int for n in normals])
-        changes = Changes()
+        index, definitions = self.index, self.definitions
+        decided: Iterator[tuple[str, str, int | None]] | None = None
+        if self.shared is not None:
+            normals = [n for n, status in zip(normals, statuses) if status != DUPLICATE]
+            statuses = [status for status in statuses if status != DUPLICATE]
+            try:
+                results, changes = self.shared.process(team_id, normals, now_us)
+            except StoreUnavailable:
+                log.warning("shared identity store failed; refusing the batch", exc_info=True)
+                self.dedup.forget(team_id, [n.uuid_int for n in normals])
+                raise RetryableSinkError() from None
+            decided = iter(results)
+        else:
+            changes = Changes()
         rows: list[tuple] = []
         maybe: list[int] = []
-        index, definitions = self.index, self.definitions
         for n, status in zip(normals, statuses):
             if status == DUPLICATE:
                 continue
             if n.warnings:
                 changes.warnings.extend(IngestionWarning(team_id, kind, details)
                                         for kind, details in n.warnings)  # fmt: skip
-            person_id, person_props, person_created = index.process(team_id, n, now_us, changes)
+            if decided is None:
+                person_id, person_props, person_created = index.process(team_id, n, now_us, changes)
+            else:
+                person_id, person_props, person_created = next(decided)
+                if n.event == "$groupidentify":
+                    index.group_identify(team_id, n, now_us, changes)
             slots = index.group_slots(team_id, n.groups, changes) if n.groups else _NO_GROUPS
             props = n.properties
             definitions.observe(team_id, n.event, props, now_us)
@@ -359,7 +401,7 @@ class Ingestor:
         if not self._started:
             raise RuntimeError("ingestor not started")
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._admit_normals(team_id, normals, now_us, future)
+        await self._admit_async(team_id, normals, now_us, future)
         del normals, events
         stored = await future
         self.flush_definitions()
@@ -367,17 +409,35 @@ class Ingestor:
 
     async def delete_person(self, team_id: int, uuid: str, *, delete_events: bool = False) -> bool:
         """Remove a person and its distinct ids (and, if asked, its events) durably."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        if self._identity_worker is None:
+            found = self._delete_person(team_id, uuid, delete_events, future)
+        else:
+            found = await asyncio.get_running_loop().run_in_executor(
+                self._identity_worker, self._delete_person, team_id, uuid, delete_events, future)
+        if not found:
+            return False
+        await future
+        return True
+
+    def _delete_person(self, team_id: int, uuid: str, delete_events: bool,
+                       future: "asyncio.Future[int]") -> bool:  # fmt: skip
         with self._admission:
             self._ensure_fresh()
-            changes = Changes()
-            person = self.index.delete_person(team_id, uuid, changes)
-            if person is None:
+            changes: Changes | None = Changes()
+            if self.shared is not None:
+                try:
+                    changes = self.shared.delete_person(team_id, uuid)
+                except StoreUnavailable:
+                    log.warning("shared identity store failed; person not deleted", exc_info=True)
+                    raise RetryableSinkError() from None
+            elif self.index.delete_person(team_id, uuid, changes) is None:
+                changes = None
+            if changes is None:
                 return False
             deletes = [(team_id, [uuid], changes_ids(changes))] if delete_events else []
-            future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
             self.writer.submit(
                 Submission([], [], changes.seal(), self._generation, deletes, future))
-        await future
         return True
 
     def flush_definitions(self) -> None:

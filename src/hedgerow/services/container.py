@@ -11,6 +11,7 @@ from hedgerow.auth.ratelimit import RateLimiter
 from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.ingest.pipeline import Project as IngestProject
+from hedgerow.ingest.shared_persons import SharedPersons
 from hedgerow.services.actions import ActionService
 from hedgerow.services.agents import AgentService
 from hedgerow.services.annotations import AnnotationService
@@ -27,6 +28,7 @@ from hedgerow.services.delivery import Delivery
 from hedgerow.services.flag_evaluation import FlagEvaluation, PeopleLookup
 from hedgerow.services.hog_functions import HogFunctionService
 from hedgerow.services.keys import KeyService
+from hedgerow.services.person_cache import SharedPersonCache
 from hedgerow.services.persons import PersonsService
 from hedgerow.services.query import QueryService
 from hedgerow.services.recordings import Recordings
@@ -35,6 +37,7 @@ from hedgerow.store.data_dir import prepare_data_dir
 from hedgerow.store.events.engines import open_event_store
 from hedgerow.store.events.protocol import EventStore
 from hedgerow.store.meta.db import MetaDB
+from hedgerow.store.meta.identity import SharedIdentityStore
 from hedgerow.store.meta.tenancy import Project
 
 TOKEN_CACHE_SECONDS = 5.0
@@ -146,11 +149,16 @@ class Services:
         self.query.events = self.events
         self.definition_sink = MetaDefinitionSink(self.meta)
         resolve_token = self.project_for_token.for_ingestion
+        shared, cache = None, None
+        if self.settings.persons == "shared":
+            shared = SharedPersons(SharedIdentityStore(self.meta))
+            cache = SharedPersonCache(shared.store)
+            shared.on_change = cache.changed
         self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink,
-                                 on_first_event=self.projects.mark_ingested)  # fmt: skip
+                                 on_first_event=self.projects.mark_ingested, shared=shared)  # fmt: skip
         self.recordings = Recordings(self.events, resolve_token, offload=self.ingestor.in_worker)
         self.membership = CohortMembership(self.events, self.ingestor, self.flag_evaluation.changed)
-        self.flag_evaluation.people.attach(self.ingestor, self.membership)
+        self.flag_evaluation.people.attach(self.ingestor, self.membership, cache)
         self.cohort_calculator = CohortCalculator(self)
         self.ingestor.definitions.seed(*self.definition_sink.known())
         self.ingestor.start()

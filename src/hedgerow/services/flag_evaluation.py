@@ -46,11 +46,14 @@ class PeopleLookup:
     def __init__(self, ingestor: Any | None = None, membership: Any | None = None) -> None:
         self._ingestor = ingestor
         self._membership = membership
+        self._shared: Any | None = None
 
-    def attach(self, ingestor: Any, membership: Any) -> None:
-        """Read from ``ingestor``'s index and static cohorts from now on (the server process)."""
+    def attach(self, ingestor: Any, membership: Any, shared_persons: Any | None = None) -> None:
+        """Read from ``ingestor``'s index and static cohorts from now on (the server process);
+        persons from ``shared_persons`` (a SharedPersonCache) in scale-out mode."""
         self._ingestor = ingestor
         self._membership = membership
+        self._shared = shared_persons
 
     def static_cohorts(self, project_id: int, person_uuid: str) -> frozenset[int]:
         if self._membership is None:
@@ -58,6 +61,8 @@ class PeopleLookup:
         return self._membership.static_ids_for(project_id, person_uuid)
 
     def person(self, project_id: int, distinct_id: str) -> Any | None:
+        if self._shared is not None:
+            return self._shared.person(project_id, distinct_id)
         if self._ingestor is None:
             return None
         return self._ingestor.index.person_for(project_id, distinct_id)

@@ -471,3 +471,36 @@ hog_function_metrics = Table(
     Column("project_id", Integer, nullable=False),
     Column("count", BigInteger, nullable=False),
 )
+
+# The person identity state shared by several processes (``--persons shared``, PostgreSQL):
+# what the embedded mode keeps in one process's memory. Rows are the in-memory index's.
+identity_persons = Table(
+    "identity_persons",
+    metadata,
+    Column("team_id", Integer, primary_key=True),
+    Column("uuid", String(36), primary_key=True),
+    Column("int_id", BigInteger, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("properties", Text, nullable=False),
+    Column("is_identified", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+identity_distinct_ids = Table(
+    "identity_distinct_ids",
+    metadata,
+    Column("team_id", Integer, primary_key=True),
+    Column("distinct_id", Text, primary_key=True),
+    Column("person_uuid", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_identity_distinct_ids_person", "team_id", "person_uuid"),
+)
+
+identity_overrides = Table(
+    "identity_overrides",
+    metadata,
+    Column("team_id", Integer, primary_key=True),
+    Column("distinct_id", Text, primary_key=True),
+    Column("person_uuid", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+)

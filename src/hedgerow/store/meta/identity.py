@@ -1,0 +1,208 @@
+"""The person identity state shared by several processes, in PostgreSQL.
+
+One transaction per admitted batch (:meth:`SharedIdentityStore.run`):
+
+1. an advisory transaction lock per distinct id the batch touches, taken in one global order
+   (by the lock key), so ids that have no row yet are covered too;
+2. the persons those ids belong to (and the persons their derived uuids name) read
+   ``FOR UPDATE``, ordered by uuid. Every change to a person's set of distinct ids happens
+   under that person's row lock, so once it is held the person's ids are stable;
+3. the requested ids' owners read again: if a concurrent merge moved one between steps 1
+   and 2 (it moved the whole person, holding only the person's lock), the attempt is rolled
+   back and retried;
+4. the caller decides and :meth:`IdentityTransaction.write` stores the outcome.
+
+Deadlocks (``40P01``), serialization failures (``40001``) and a lost race for a new row are
+retried with a short random backoff; the locks make them rare. A lock awaited longer than
+``lock_timeout_ms`` (another process stopped while holding it) fails the batch instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.engine import Connection
+
+from hedgerow.store.errors import StoreUnavailable
+from hedgerow.store.meta.db import MetaDB
+from hedgerow.store.meta.tables import identity_distinct_ids, identity_overrides, identity_persons
+
+T = TypeVar("T")
+INT_ID_SEQUENCE = sa.Sequence("identity_person_int_id")
+ATTEMPTS = 20
+LOCK_TIMEOUT_MS = 5_000
+"""How long a transaction waits for a lock before the batch is refused (a 503 to retry)."""
+_RETRY_CODES = {"40P01", "40001", "23505"}  # deadlock, serialization failure, lost insert race
+_PERSON_COLUMNS = (identity_persons.c.team_id, identity_persons.c.uuid, identity_persons.c.int_id,
+                   identity_persons.c.created_at_us, identity_persons.c.properties,
+                   identity_persons.c.is_identified, identity_persons.c.version)  # fmt: skip
+
+
+class Moved(Exception):
+    """A distinct id changed owner while its person's lock was awaited: the attempt is run
+    again from the start (callers raise it too when what they read first has changed)."""
+
+
+@dataclass(slots=True)
+class IdentityRows:
+    """Persons (``(team, uuid, int_id, created_us, props_json, identified, version)``) and
+    distinct ids (``(team, distinct_id, person_uuid, version)``), in the in-memory index's shapes."""
+
+    persons: list[tuple]
+    distinct_ids: list[tuple[int, str, str, int]]
+
+
+def lock_key(team_id: int, distinct_id: str) -> int:
+    """A signed 64-bit advisory lock key for one team's distinct id."""
+    digest = hashlib.blake2b(f"{team_id}:{distinct_id}".encode("utf-8", "surrogatepass"),
+                             digest_size=8).digest()  # fmt: skip
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class IdentityTransaction:
+    """The statements of one identity transaction (see the module docstring for the order)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def lock_and_load(self, team_id: int, distinct_ids: Iterable[str],
+                      extra_uuids: Iterable[str] = ()) -> IdentityRows:  # fmt: skip
+        """Lock ``distinct_ids`` and their persons (and persons named by ``extra_uuids``);
+        return those persons with all their distinct ids."""
+        ids = sorted(set(distinct_ids))
+        keys = sorted({lock_key(team_id, d) for d in ids})
+        if keys:
+            # One statement; a function scan over the array yields (and locks) in its order.
+            key = sa.func.unnest(sa.bindparam("keys", keys, type_=ARRAY(sa.BigInteger))).column_valued("k")
+            self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        owners = self._owners(team_id, ids)
+        uuids = sorted(set(owners.values()) | set(extra_uuids))
+        persons = self.conn.execute(
+            sa.select(*_PERSON_COLUMNS)
+            .where(identity_persons.c.team_id == team_id, identity_persons.c.uuid.in_(uuids))
+            .order_by(identity_persons.c.uuid)
+            .with_for_update()
+        ).all() if uuids else []
+        if self._owners(team_id, ids) != owners:
+            raise Moved()
+        owned = sorted(set(owners.values()))
+        rows = self.conn.execute(
+            sa.select(identity_distinct_ids.c.team_id, identity_distinct_ids.c.distinct_id,
+                      identity_distinct_ids.c.person_uuid, identity_distinct_ids.c.version)
+            .where(identity_distinct_ids.c.team_id == team_id,
+                   identity_distinct_ids.c.person_uuid.in_(owned))
+            .order_by(identity_distinct_ids.c.distinct_id)
+        ).all() if owned else []  # fmt: skip
+        return IdentityRows([tuple(p) for p in persons], [tuple(r) for r in rows])
+
+    def person_ids(self, team_id: int, person_uuid: str) -> list[str]:
+        """A person's distinct ids (unlocked: lock them with :meth:`lock_and_load`)."""
+        return list(self.conn.execute(
+            sa.select(identity_distinct_ids.c.distinct_id)
+            .where(identity_distinct_ids.c.team_id == team_id,
+                   identity_distinct_ids.c.person_uuid == person_uuid)
+        ).scalars())  # fmt: skip
+
+    def _owners(self, team_id: int, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        rows = self.conn.execute(
+            sa.select(identity_distinct_ids.c.distinct_id, identity_distinct_ids.c.person_uuid)
+            .where(identity_distinct_ids.c.team_id == team_id,
+                   identity_distinct_ids.c.distinct_id.in_(ids))
+        ).all()  # fmt: skip
+        return {d: p for d, p in rows}
+
+    def next_int_ids(self, count: int) -> list[int]:
+        """``count`` new integer person ids from the shared sequence."""
+        if count <= 0:
+            return []
+        return list(self.conn.execute(
+            sa.select(INT_ID_SEQUENCE.next_value()).select_from(sa.func.generate_series(1, count))
+        ).scalars())  # fmt: skip
+
+    def write(self, persons: list[tuple], deleted_persons: list[tuple[int, str]],
+              distinct_ids: list[tuple[int, str, str, int]],
+              deleted_distinct_ids: list[tuple[int, str]],
+              overrides: list[tuple[int, str, str, int]]) -> None:  # fmt: skip
+        """Store a batch's outcome (the rows of a sealed change log)."""
+        if persons:
+            names = [c.name for c in _PERSON_COLUMNS]
+            stmt = insert(identity_persons).values([dict(zip(names, p)) for p in persons])
+            self.conn.execute(stmt.on_conflict_do_update(
+                index_elements=["team_id", "uuid"],
+                set_={n: stmt.excluded[n] for n in names[2:]},
+            ))  # fmt: skip
+        for team_id, uuid in deleted_persons:
+            self.conn.execute(sa.delete(identity_persons).where(
+                identity_persons.c.team_id == team_id, identity_persons.c.uuid == uuid))  # fmt: skip
+        for table, rows in ((identity_distinct_ids, distinct_ids), (identity_overrides, overrides)):
+            if rows:
+                stmt = insert(table).values([
+                    {"team_id": t, "distinct_id": d, "person_uuid": p, "version": v}
+                    for t, d, p, v in rows
+                ])
+                self.conn.execute(stmt.on_conflict_do_update(
+                    index_elements=["team_id", "distinct_id"],
+                    set_={"person_uuid": stmt.excluded.person_uuid, "version": stmt.excluded.version},
+                ))  # fmt: skip
+        for team_id, distinct_id in deleted_distinct_ids:
+            for table in (identity_distinct_ids, identity_overrides):
+                self.conn.execute(sa.delete(table).where(
+                    table.c.team_id == team_id, table.c.distinct_id == distinct_id))  # fmt: skip
+
+
+class SharedIdentityStore:
+    """Runs identity transactions on the metadata database (PostgreSQL only)."""
+
+    def __init__(self, db: MetaDB, attempts: int = ATTEMPTS, lock_timeout_ms: int = LOCK_TIMEOUT_MS) -> None:
+        if db.engine.dialect.name != "postgresql":
+            raise ValueError("shared persons need PostgreSQL as the metadata database")
+        self.db = db
+        self.attempts = attempts
+        self.lock_timeout_ms = lock_timeout_ms
+
+    def run(self, work: Callable[[IdentityTransaction], T]) -> T:
+        """``work`` in one transaction, run again from the start on a deadlock, a
+        serialization failure or a concurrent move; :class:`StoreUnavailable` when it keeps
+        failing or the database does. ``work`` must have no effect outside the transaction."""
+        for attempt in range(self.attempts):
+            try:
+                with self.db.engine.begin() as conn:
+                    # A process that stopped while holding locks must not stall every other.
+                    conn.execute(sa.select(sa.func.set_config("lock_timeout", f"{self.lock_timeout_ms}ms", True)))
+                    return work(IdentityTransaction(conn))
+            except Moved:
+                pass
+            except exc.DBAPIError as error:
+                code = getattr(error.orig, "sqlstate", None)
+                if code not in _RETRY_CODES:
+                    raise StoreUnavailable("shared identity store error") from error
+            except exc.SQLAlchemyError as error:
+                raise StoreUnavailable("shared identity store error") from error
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        raise StoreUnavailable("shared identity transaction kept conflicting")
+
+    def person(self, team_id: int, distinct_id: str) -> tuple | None:
+        """The person row a distinct id belongs to now (unlocked read), or None."""
+        try:
+            with self.db.engine.connect() as conn:
+                row = conn.execute(
+                    sa.select(*_PERSON_COLUMNS)
+                    .join(identity_distinct_ids, sa.and_(
+                        identity_distinct_ids.c.team_id == identity_persons.c.team_id,
+                        identity_distinct_ids.c.person_uuid == identity_persons.c.uuid))
+                    .where(identity_distinct_ids.c.team_id == team_id,
+                           identity_distinct_ids.c.distinct_id == distinct_id)
+                ).first()  # fmt: skip
+        except exc.SQLAlchemyError as error:
+            raise StoreUnavailable("shared identity store error") from error
+        return tuple(row) if row is not None else None

@@ -1,0 +1,222 @@
+"""The shared identity store on a real PostgreSQL (a throwaway server unless
+``HEDGEROW_TEST_POSTGRES_URL`` names one): threads, each with its own connections, applying
+merges for the same people at once reach what one in-memory index reaches; the flags' person
+cache is bounded, short-lived and dropped on change; the mode is refused off PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from hedgerow.config import ConfigError, Settings
+from hedgerow.ingest.normalise import normalise_event
+from hedgerow.ingest.persons import Changes, PersonIndex
+from hedgerow.ingest.shared_persons import SharedPersons
+from hedgerow.services.person_cache import SharedPersonCache
+from hedgerow.store.meta.db import MetaDB
+from hedgerow.store.errors import StoreUnavailable
+from hedgerow.store.meta.identity import IdentityTransaction, SharedIdentityStore, lock_key
+from hedgerow.store.meta.tables import identity_distinct_ids, identity_persons
+from conftest import batch, resolve, rows, send
+from hedgerow.ingest.errors import RetryableSinkError
+from hedgerow.ingest.pipeline import Ingestor
+from hedgerow.store.events.duckdb import DuckDBEventStore
+from tests.throwaway_postgres import admin_url_or_skip, database
+
+TEAM = 1
+NOW = 1_700_000_000_000_000
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    with admin_url_or_skip() as url:
+        yield url
+
+
+@pytest.fixture
+def store(postgres: str) -> Iterator[SharedIdentityStore]:
+    with database(postgres) as url:
+        meta = MetaDB(url)
+        meta.migrate()
+        try:
+            yield SharedIdentityStore(meta)
+        finally:
+            meta.dispose()
+
+
+def _event(name: str, distinct_id: str, **properties) -> dict:
+    return {"event": name, "distinct_id": distinct_id, "properties": properties}
+
+
+def _normal(event: dict, n: int):
+    return normalise_event(orjson.loads(orjson.dumps(event)), event["distinct_id"],
+                           sent_at_us=None, now_us=NOW + n, ip=None)  # fmt: skip
+
+
+def _chains(people: int) -> list[list[dict]]:
+    """Per person: anonymous ids identified into the user, and two more ids joined by
+    ``$merge_dangerously`` into each other and into the user, so merges of already-merged,
+    identified persons meet. Every key is set once and every merge succeeds in any order, so
+    the result does not depend on the order."""
+    out = []
+    for p in range(people):
+        user, anons = f"u{p}", [f"a{p}-{j}" for j in range(5)]
+        events = [_event("$pageview", a, **{"$set_once": {f"seen_{j}": j}}) for j, a in enumerate(anons)]
+        events += [_event("$identify", user, **{"$anon_distinct_id": a, "$set": {f"by_{j}": True}})
+                   for j, a in enumerate(anons[:3])]  # fmt: skip
+        events.append(_event("$merge_dangerously", user, alias=anons[3]))
+        events.append(_event("$merge_dangerously", anons[3], alias=anons[4]))
+        out.append(events)
+    return out
+
+
+def _final(persons: dict[str, tuple], owners: dict[str, str]) -> list[tuple]:
+    ids: dict[str, list[str]] = {}
+    for distinct_id, uuid in owners.items():
+        ids.setdefault(uuid, []).append(distinct_id)
+    return sorted((sorted(d), orjson.loads(persons[u][4]), bool(persons[u][5])) for u, d in ids.items())
+
+
+def _read_all(store: SharedIdentityStore) -> tuple[dict[str, tuple], dict[str, str]]:
+    def read(tx: IdentityTransaction) -> tuple[dict[str, tuple], dict[str, str]]:
+        persons = {r[1]: tuple(r) for r in tx.conn.execute(sa.select(identity_persons)).all()}
+        owners = dict(tx.conn.execute(sa.select(identity_distinct_ids.c.distinct_id,
+                                                identity_distinct_ids.c.person_uuid)).all())  # fmt: skip
+        return persons, owners
+
+    return store.run(read)
+
+
+def test_threads_merging_the_same_people_reach_the_single_index_result(store) -> None:
+    chains = _chains(12)
+    # One process, in order: the reference.
+    index, changes = PersonIndex(), Changes()
+    for n, event in enumerate(e for chain in chains for e in chain):
+        index.process(TEAM, _normal(event, n), NOW, changes)
+    team = index.team(TEAM)
+    want = sorted((sorted(p.distinct_ids), p.properties, p.is_identified) for p in team.by_uuid.values())
+
+    # Four workers, shuffled one- and two-event batches for all people at once.
+    rng = random.Random(7)
+    batches = []
+    for n, event in enumerate(e for chain in chains for e in chain):
+        batches.append([_normal(event, n)])
+    rng.shuffle(batches)
+    shared = SharedPersons(store)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def work(mine: list) -> None:
+        barrier.wait()
+        try:
+            for batch in mine:
+                shared.process(TEAM, batch, NOW)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(batches[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    persons, owners = _read_all(store)
+    assert _final(persons, owners) == want
+    assert len(persons) == len(chains)  # no person left behind by a merge
+    assert len({p[2] for p in persons.values()}) == len(persons)  # integer ids are unique
+
+
+def test_batch_results_carry_the_decided_person_and_delete_removes_it(store) -> None:
+    shared = SharedPersons(store)
+    events = [_event("$pageview", "anon", **{"$set": {"a": 1}}),
+              _event("$identify", "user", **{"$anon_distinct_id": "anon", "$set": {"b": 2}})]  # fmt: skip
+    results, changes = shared.process(TEAM, [_normal(e, n) for n, e in enumerate(events)], NOW)
+    (first, first_props, _), (second, second_props, _) = results
+    assert first == second  # identify attached "user" to anon's person
+    assert orjson.loads(first_props) == {"a": 1} and orjson.loads(second_props) == {"a": 1, "b": 2}
+    persons, owners = _read_all(store)
+    assert owners == {"anon": first, "user": first}
+
+    removed = shared.delete_person(TEAM, first)
+    assert removed is not None and removed.deleted_persons
+    assert _read_all(store) == ({}, {})
+    assert shared.delete_person(TEAM, first) is None
+
+
+def test_person_cache_is_dropped_on_change_and_bounded(store) -> None:
+    shared = SharedPersons(store)
+    cache = SharedPersonCache(store, max_entries=3, ttl=3600)
+    shared.on_change = cache.changed
+    assert cache.person(TEAM, "x") is None
+    shared.process(TEAM, [_normal(_event("$set", "x", **{"$set": {"plan": "pro"}}), 0)], NOW)
+    person = cache.person(TEAM, "x")  # the cached "no person" was dropped by the change
+    assert person is not None and person.properties == {"plan": "pro"}
+    shared.process(TEAM, [_normal(_event("$set", "x", **{"$set": {"plan": "max"}}), 1)], NOW)
+    assert cache.person(TEAM, "x").properties == {"plan": "max"}
+    for distinct_id in ("p", "q", "r", "s"):
+        cache.person(TEAM, distinct_id)
+    assert len(cache) == 3
+
+
+def test_pipeline_refuses_what_the_shared_store_cannot_take_and_stores_its_retry(store, tmp_path) -> None:
+    events = DuckDBEventStore(str(tmp_path / "events.duckdb"))
+    ingestor = Ingestor(events, resolve, shared=SharedPersons(store))
+    ingestor.start()
+    rename = "ALTER TABLE {} RENAME TO {}"
+    try:
+        payload = batch({"event": "$pageview", "distinct_id": "d1", "uuid": "0190b4c1-0000-7000-8000-000000000001"},
+                        {"event": "$identify", "distinct_id": "d2", "properties": {"$anon_distinct_id": "d1"}})  # fmt: skip
+        with store.db.engine.begin() as conn:  # the shared store fails (a missing table)
+            conn.execute(sa.text(rename.format("identity_persons", "identity_persons_away")))
+        with pytest.raises(RetryableSinkError):
+            send(ingestor, payload)
+        assert rows(events, "select count(*) from events") == [(0,)]
+        with store.db.engine.begin() as conn:
+            conn.execute(sa.text(rename.format("identity_persons_away", "identity_persons")))
+        assert send(ingestor, payload) == 2  # the retry is not taken for a duplicate
+        _persons, owners = _read_all(store)
+        assert owners["d1"] == owners["d2"]
+        stored = rows(events, "select distinct_id, person_id::varchar from events order by distinct_id")
+        assert stored == [("d1", owners["d1"]), ("d2", owners["d2"])]
+    finally:
+        ingestor.close()
+        events.close()
+
+
+def test_a_lock_held_too_long_fails_the_batch_instead_of_stalling(store) -> None:
+    held = SharedIdentityStore(store.db, lock_timeout_ms=200)
+    shared = SharedPersons(held)
+    event = [_normal(_event("$pageview", "stuck"), 0)]
+    outcome: list[BaseException | None] = []
+
+    def attempt() -> None:
+        try:
+            shared.process(TEAM, event, NOW)
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - asserted below
+            outcome.append(error)
+
+    with store.db.engine.begin() as conn:  # another process, stopped while holding the lock
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_key(TEAM, "stuck"))))
+        worker = threading.Thread(target=attempt)
+        worker.start()
+        worker.join(30)  # generous: the timeout is 0.2 s
+        stalled = worker.is_alive()
+    worker.join()  # the lock is released now
+    assert not stalled
+    assert isinstance(outcome[0], StoreUnavailable)
+    results, _ = shared.process(TEAM, event, NOW)  # released: it goes through
+    assert results[0][0]
+
+
+def test_shared_persons_need_postgresql() -> None:
+    with pytest.raises(ConfigError):
+        Settings(persons="shared")  # the SQLite default
+    with pytest.raises(ConfigError):
+        Settings(persons="everywhere", database_url="postgresql://db/hedgerow")
+    assert Settings(persons="shared", database_url="postgresql://db/hedgerow").persons == "shared"
