@@ -42,6 +42,12 @@ REFUSED_BY_RULE = {
     "annotations_create": "PostHog's annotation rules (scope against dashboard_item, dates)",
     "annotations_partial_update": "PostHog's annotation rules (scope against dashboard_item, dates)",
     "annotations_update": "PostHog's annotation rules (scope against dashboard_item, dates)",
+    **{op: "PostHog's experiment rules (a valid, unused flag key; variants summing to 100; dates in order)"
+       for op in ("experiments_create", "experiments_partial_update", "experiments_update")},
+    **{op: "the webhook template's inputs (an http(s) url; templates of paths only)"
+       for op in ("hog_functions_create", "hog_functions_partial_update", "hog_functions_update")},
+    **{op: "the saved query node's own language (as query_create)"
+       for op in ("insights_create", "insights_partial_update", "insights_update")},
     # The names' pattern (no control characters) is in the schema, but schemathesis's stateful
     # phase draws names outside it; its other phases hold to it.
     **{op: "names refuse control characters (see the pattern)" for op in (

@@ -14,4 +14,4 @@ routes.bind("GET", ONE + "metrics/totals/", "hog_function.metrics_totals", name=
 routes.bind("GET", ONE + "metrics/", "hog_function.metrics", name="hog_functions_metrics_retrieve")
 routes.bind("GET", ONE, "hog_function.retrieve", name="hog_functions_retrieve")
 routes.update(ONE, "hog_function.update", name="hog_functions")
-routes.bind("DELETE", ONE, "hog_function.destroy", name="hog_functions_destroy")
+routes.bind("DELETE", ONE, "hog_function.destroy", name="hog_functions_destroy", status=405)

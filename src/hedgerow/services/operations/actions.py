@@ -9,6 +9,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.hogql.elements import selector_regex
 from hedgerow.services.actions import STEP_FIELDS, ActionRecord
+from hedgerow.services.catalogue.output import EMPTY
 from hedgerow.services.catalogue import Catalogue, Context, Reply, Tool
 from hedgerow.services.operations.organizations import user_basic, user_lookup
 
@@ -159,7 +160,7 @@ def delete_action(ctx: Context, args: ActionId) -> dict[str, Any]:
     return action_json(ctx, ctx.services.actions.update(ctx.project, args.action_id, {"deleted": True}))
 
 
-@operations.operation("action.destroy", "action:write", input=ActionId)
+@operations.operation("action.destroy", "action:write", input=ActionId, output=EMPTY)
 def destroy_action(ctx: Context, args: ActionId) -> Reply:
     """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
     return Reply(405)

@@ -8,6 +8,7 @@ from typing import Any, Callable
 from pydantic import AliasChoices, ConfigDict, Field
 
 from hedgerow import clock
+from hedgerow.services.catalogue.output import EMPTY
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.catalogue.tool_data import ToolData
@@ -236,7 +237,7 @@ def delete_dashboard(ctx: Context, args: DashboardKey) -> dict[str, Any]:
     return dashboard_basic(dashboard, user_lookup(ctx))
 
 
-@operations.operation("dashboard.destroy", "dashboard:write", input=DashboardKey)
+@operations.operation("dashboard.destroy", "dashboard:write", input=DashboardKey, output=EMPTY)
 def destroy_dashboard(ctx: Context, args: DashboardKey) -> Reply:
     """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
     return Reply(405)

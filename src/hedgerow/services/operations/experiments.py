@@ -9,6 +9,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import Exposed, ValidationError
+from hedgerow.services.catalogue.output import EMPTY
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.experiments import ExperimentRecord, status
@@ -64,7 +65,7 @@ class ExperimentList(Paged):
     DEFAULT_LIMIT: ClassVar[int] = 100
     search: str | None = None
     archived: str | None = None
-    status: str | None = None
+    status: str | None = Field(default=None, json_schema_extra={"enum": ["draft", "running", "complete", "all"]})
     created_by_id: str | None = None
     order: str | None = None
 
@@ -161,7 +162,7 @@ def update_experiment(ctx: Context, args: ExperimentUpdate) -> dict[str, Any]:
     return experiment_json(ctx, updated)
 
 
-@operations.operation("experiment.destroy", "experiment:write", input=ExperimentId)
+@operations.operation("experiment.destroy", "experiment:write", input=ExperimentId, output=EMPTY)
 def destroy_experiment(ctx: Context, args: ExperimentId) -> Reply:
     """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
     return Reply(405)

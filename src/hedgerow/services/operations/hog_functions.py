@@ -11,6 +11,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.destinations.template import TEMPLATES
 from hedgerow.errors import ValidationError
+from hedgerow.services.catalogue.output import EMPTY
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.hog_functions import WRITABLE, HogFunctionRecord, LogQuery, relative_date
@@ -91,21 +92,26 @@ class HogFunctionUpdate(HogFunctionFields, HogFunctionId):
     pass
 
 
+WHEN: dict[str, Any] = {"json_schema_extra": {"anyOf": [
+    {"type": "string", "format": "date-time"}, {"type": "string", "pattern": "^-[0-9]{1,5}[hdwm]$"}]}}  # fmt: skip
+"""A time parameter: ISO 8601, or relative to now (``-7d``, ``-24h``, ``-2w``, ``-30m``)."""
+
+
 class LogList(HogFunctionId, Paged):
     DEFAULT_LIMIT: ClassVar[int] = 50
     MAX_LIMIT: ClassVar[int | None] = 500
-    after: str | None = None
-    before: str | None = None
+    after: str | None = Field(default=None, **WHEN)
+    before: str | None = Field(default=None, **WHEN)
     level: str | None = None
     search: str | None = Field(default=None, max_length=1000)
     instance_id: str | None = Field(default=None, max_length=64)
 
 
 class MetricsQuery(HogFunctionId):
-    after: str | None = Field(default=None, max_length=64)
-    before: str | None = Field(default=None, max_length=64)
-    interval: str = "day"
-    breakdown_by: str = "kind"
+    after: str | None = Field(default=None, max_length=64, **WHEN)
+    before: str | None = Field(default=None, max_length=64, **WHEN)
+    interval: str = Field(default="day", json_schema_extra={"enum": ["hour", "day", "week"]})
+    breakdown_by: str = Field(default="kind", json_schema_extra={"enum": ["name", "kind"]})
     name: str | None = Field(default=None, max_length=1000)
     kind: str | None = Field(default=None, max_length=1000)
     instance_id: str | None = Field(default=None, max_length=64)
@@ -157,7 +163,7 @@ def update_hog_function(ctx: Context, args: HogFunctionUpdate) -> dict[str, Any]
     return hog_function_json(ctx, ctx.services.hog_functions.update(ctx.project, args.hog_function_id, args.given()))
 
 
-@operations.operation("hog_function.destroy", "hog_function:write", input=HogFunctionId)
+@operations.operation("hog_function.destroy", "hog_function:write", input=HogFunctionId, output=EMPTY)
 def destroy_hog_function(ctx: Context, args: HogFunctionId) -> Reply:
     """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
     return Reply(405)

@@ -11,6 +11,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import Exposed, ValidationError
+from hedgerow.services.catalogue.validation import TEXT_LIST, json_text
+from hedgerow.services.catalogue.output import EMPTY
 from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.catalogue.tool_data import ToolData
@@ -160,15 +162,19 @@ def insight_basic(full: dict[str, Any]) -> dict[str, Any]:
 # -- inputs ----------------------------------------------------------------------------------
 
 
+ID_LIST: dict[str, Any] = {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}}
+"""The JSON a list-of-ids parameter holds (``created_by``, ``dashboards``)."""
+
+
 class InsightList(ToolData, Paged, ResultOptions):
     saved: str | bool | None = None
     favorited: str | bool | None = None
     search: str | None = None
     short_id: str | None = None
-    created_by: str | list | None = None
+    created_by: str | list | None = json_text(ID_LIST)
     user: str | None = None
-    dashboards: str | list | None = None
-    tags: str | list | None = None
+    dashboards: str | list | None = json_text(ID_LIST)
+    tags: str | list | None = json_text(TEXT_LIST)
     insight: str | None = None
     basic: str | bool | None = None
     order: str | None = None
@@ -392,7 +398,7 @@ def delete_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
     return one_json(ctx, insight, ResultOptions(), result={})
 
 
-@operations.operation("insight.destroy", "insight:write", input=InsightKey)
+@operations.operation("insight.destroy", "insight:write", input=InsightKey, output=EMPTY)
 def destroy_insight(ctx: Context, args: InsightKey) -> Reply:
     """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
     return Reply(405)

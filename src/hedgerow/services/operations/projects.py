@@ -115,9 +115,10 @@ class ProjectCreate(BaseModel):
 
 
 class ProjectUpdate(BaseModel):
-    """Fields a project's settings may change; anything else in the body is ignored."""
+    """Fields a project's settings may change; anything else in the body is ignored. Strict:
+    a flag is a JSON boolean, as the document says (``0.0`` is not ``false``)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     name: str = Field(default=None, min_length=1, max_length=200, json_schema_extra={"pattern": NAME_PATTERN})
     timezone: str | None = Field(default=None, json_schema_extra={"enum": sorted(TIMEZONES)})
     week_start_day: int | None = Field(default=None, ge=0, le=1)

@@ -31,7 +31,7 @@ from hedgerow.store.events.identity_rows import (
     IdentityInputs,
     identity_inputs,
 )
-from hedgerow.store.events.person_filters import UnsupportedFilter, as_text
+from hedgerow.store.events.person_filters import UnsupportedFilter, as_text, number_bound
 from hedgerow.store.events.static_members import StaticMembers
 from hedgerow.store.events.protocol import (
     EventStoreError,
@@ -214,21 +214,6 @@ _MEMBERS = {
 }
 
 
-class UnsupportedFilter(ValueError):
-    """A person property filter whose operator the store does not know (or cannot apply)."""
-
-
-def _number(operator: str, value: Any) -> float:
-    """The bound of a numeric comparison: a number, or text that reads as a finite one."""
-    try:
-        number = float(value) if not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        number = None
-    if number is None or number != number or number in (float("inf"), float("-inf")):
-        raise UnsupportedFilter(f"{operator} needs a number")
-    return number
-
-
 class DuckDBEventStore(StaticMembers):
     """Events, persons and groups in one DuckDB file."""
 
@@ -389,7 +374,7 @@ class DuckDBEventStore(StaticMembers):
             elif operator in ("is_set", "is_not_set"):
                 params.append(path)
             elif operator in ("gt", "gte", "lt", "lte"):
-                params += [path, _number(operator, value)]
+                params += [path, number_bound(operator, value)]
             else:
                 params += [path, as_text(value)]
         return sql, params

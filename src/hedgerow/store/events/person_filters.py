@@ -9,7 +9,18 @@ import orjson
 
 
 class UnsupportedFilter(ValueError):
-    """A person property filter whose operator the store does not know."""
+    """A person property filter whose operator the store does not know (or cannot apply)."""
+
+
+def number_bound(operator: str, value: Any) -> float:
+    """The bound of a numeric comparison: a number, or text that reads as a finite one."""
+    try:
+        number = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number != number or number in (float("inf"), float("-inf")):
+        raise UnsupportedFilter(f"{operator} needs a number")
+    return number
 
 
 def as_text(value: Any) -> str:
