@@ -207,3 +207,68 @@ def test_flags_on_every_process_read_the_shared_person(cluster) -> None:
         while not _flag_enabled(server, token, "flag-anon", "pro-beta"):
             assert time.monotonic() < deadline, f"{server.url} never saw plan=pro"
             time.sleep(0.05)
+
+
+def _api(server: LiveServer, boot: dict, method: str, path: str, **kwargs) -> httpx.Response:
+    return httpx.request(method, f"{server.url}/api/projects/{boot['project_id']}/{path}",
+                         headers={"Authorization": f"Bearer {boot['personal_api_key']}"},
+                         timeout=60, **kwargs)  # fmt: skip
+
+
+def _hogql(server: LiveServer, boot: dict, query: str) -> list:
+    response = _api(server, boot, "POST", "query/", json={
+        "query": {"kind": "HogQLQuery", "query": query}, "refresh": "force_blocking"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+def _listed(server: LiveServer, boot: dict, distinct_id: str) -> list[dict]:
+    response = _api(server, boot, "GET", "persons/", params={"distinct_id": distinct_id})
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+def test_every_process_reads_the_persons_another_ingested(cluster) -> None:
+    """Ingest through one process, read through the others right after: the Persons API,
+    a HogQL query on persons, a cohort calculated on person properties; then changes made
+    through the Persons API of one process (update, delete) seen by another."""
+    servers, boot, _url = cluster
+    a, b, c = servers
+    capture = {"api_key": boot["project_api_key"], "batch": [
+        {"event": "$pageview", "distinct_id": "reader-anon"},
+        {"event": "$identify", "distinct_id": "reader-user",
+         "properties": {"$anon_distinct_id": "reader-anon",
+                        "$set": {"tier": "gold", "email": "reader@example.com"}}},
+    ]}  # fmt: skip
+    assert httpx.post(f"{a.url}/batch/", json=capture).status_code == 200
+
+    listed = _listed(b, boot, "reader-anon")
+    assert [(sorted(p["distinct_ids"]), p["properties"]) for p in listed] == [
+        (["reader-anon", "reader-user"], {"tier": "gold", "email": "reader@example.com"})]
+    uuid = listed[0]["uuid"]
+    retrieved = _api(c, boot, "GET", f"persons/{uuid}/")
+    assert retrieved.status_code == 200, retrieved.text
+    assert retrieved.json()["properties"]["tier"] == "gold"
+    assert _hogql(c, boot, "select toString(id), properties.email from persons "
+                           "where properties.tier = 'gold'") == [[uuid, "reader@example.com"]]  # fmt: skip
+
+    tier = {"type": "person", "key": "tier", "operator": "exact", "value": ["gold"]}
+    cohort = _api(b, boot, "POST", "cohorts/", json={"name": "Gold", "filters": {"properties": {
+        "type": "OR", "values": [{"type": "AND", "values": [tier]}]}}})  # fmt: skip
+    assert cohort.status_code == 201, cohort.text
+    deadline = time.monotonic() + 30
+    while _api(b, boot, "GET", f"cohorts/{cohort.json()['id']}/").json()["last_calculation"] is None:
+        assert time.monotonic() < deadline, "the cohort was never calculated"
+        time.sleep(0.05)
+    members = _api(b, boot, "GET", f"cohorts/{cohort.json()['id']}/persons/")
+    assert members.status_code == 200, members.text
+    assert [p["uuid"] for p in members.json()["results"]] == [uuid]
+
+    updated = _api(b, boot, "PATCH", f"persons/{uuid}/", json={"properties": {"tier": "platinum"}})
+    assert updated.status_code == 202, updated.text
+    assert _listed(a, boot, "reader-user")[0]["properties"]["tier"] == "platinum"
+    assert _hogql(a, boot, "select properties.tier from persons where properties.email = 'reader@example.com'") == [["platinum"]]
+
+    assert _api(c, boot, "DELETE", f"persons/{uuid}/").status_code == 202
+    assert _listed(a, boot, "reader-user") == []
+    assert _api(b, boot, "GET", f"persons/{uuid}/").status_code == 404

@@ -54,7 +54,7 @@ from hedgerow.ingest.definitions import DefinitionSink, DefinitionTracker, Memor
 from hedgerow.ingest.errors import InvalidToken, RetryableSinkError
 from hedgerow.ingest.normalise import NormalEvent, invalid_timestamp, normalise_event, parse_time
 from hedgerow.ingest.parse import CaptureRequest, extract_distinct_id, parse_request
-from hedgerow.ingest.persons import Changes, IngestionWarning, PersonIndex
+from hedgerow.ingest.persons import Changes, IngestionWarning, PersonIndex, SealedChanges
 from hedgerow.ingest.shared_persons import SharedPersons
 from hedgerow.ingest.writer import GroupWriter, Submission, Waiter
 from hedgerow.store.errors import StoreUnavailable
@@ -439,6 +439,21 @@ class Ingestor:
             self.writer.submit(
                 Submission([], [], changes.seal(), self._generation, deletes, future))
         return True
+
+    def apply_shared_changes(self, read: Callable[[], SealedChanges]) -> Waiter | None:
+        """Scale-out mode: ``read`` the shared store's newer identity rows and queue them for
+        this process's events store, resolved once committed; None when there were none.
+
+        Read and queued under the admission lock, so they take their place among this
+        process's own admissions: what the shared store said before an admission is
+        committed before that admission's changes, what it says after, after them.
+        """
+        with self._admission:
+            self._ensure_fresh()
+            changes = read()
+            if not changes:
+                return None
+            return self.writer.submit(Submission([], [], changes, self._generation, future=Future()))
 
     def flush_definitions(self) -> None:
         """Hand new definitions to the sink (cheap when nothing is new)."""

@@ -11,6 +11,7 @@ from hedgerow.auth.ratelimit import RateLimiter
 from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.ingest.pipeline import Project as IngestProject
+from hedgerow.ingest.person_replica import CaughtUpEvents, PersonReplica
 from hedgerow.ingest.shared_persons import SharedPersons
 from hedgerow.services.actions import ActionService
 from hedgerow.services.agents import AgentService
@@ -38,6 +39,7 @@ from hedgerow.store.events.engines import open_event_store
 from hedgerow.store.events.protocol import EventStore
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.identity import SharedIdentityStore
+from hedgerow.store.meta.identity_feed import IdentityFeed
 from hedgerow.store.meta.tenancy import Project
 
 TOKEN_CACHE_SECONDS = 5.0
@@ -156,13 +158,21 @@ class Services:
             shared.on_change = cache.changed
         self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink,
                                  on_first_event=self.projects.mark_ingested, shared=shared)  # fmt: skip
+        replica = None
+        if shared is not None:
+            # Reads of persons answer from the shared truth: the events store catches up first.
+            replica = PersonReplica(IdentityFeed(self.meta), self.ingestor)
+            self.events = CaughtUpEvents(self.events, replica)
+            self.query.events = self.events
         self.recordings = Recordings(self.events, resolve_token, offload=self.ingestor.in_worker)
         self.membership = CohortMembership(self.events, self.ingestor, self.flag_evaluation.changed)
         self.flag_evaluation.people.attach(self.ingestor, self.membership, cache)
         self.cohort_calculator = CohortCalculator(self)
         self.ingestor.definitions.seed(*self.definition_sink.known())
         self.ingestor.start()
-        self.persons = PersonsService(self.ingestor)
+        if replica is not None:
+            replica.catch_up()  # a new process replays the feed before it answers
+        self.persons = PersonsService(self.ingestor, self.events)
         # Before the server answers: the outbox must be filled from the first event on.
         # Only the DuckDB engine keeps an outbox so far: on ClickHouse nothing is delivered.
         if hasattr(self.events, "read_outbox"):

@@ -1,6 +1,7 @@
 """Persons use cases for the Persons API (REST and MCP): list, retrieve, update, delete.
 
-Reads come from the events store. Writes go through ingestion, as in PostHog: an update is a
+Reads come from the events store (in scale-out mode, one that first catches up with the
+persons shared in PostgreSQL, :mod:`hedgerow.ingest.person_replica`). Writes go through ingestion, as in PostHog: an update is a
 ``$set`` event for the person's first distinct id, a property deletion a
 ``$delete_person_property`` event with ``$unset``; a delete removes the person and its
 distinct ids (and, when asked, its events) through the single writer. So the in-memory
@@ -18,7 +19,7 @@ from hedgerow.errors import NotFound, ValidationError
 from hedgerow.ids import is_digits, parse_id
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.store.events.person_filters import UnsupportedFilter
-from hedgerow.store.events.protocol import PersonFilter
+from hedgerow.store.events.protocol import EventStore, PersonFilter
 
 __all__ = ["PersonFilter", "PersonsService"]
 
@@ -26,9 +27,11 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F
 
 
 class PersonsService:
-    def __init__(self, ingestor: Ingestor) -> None:
+    def __init__(self, ingestor: Ingestor, store: EventStore | None = None) -> None:
+        """``store`` is what persons are read from (the ingestor's, unless given: in
+        scale-out mode, one that first catches up with the shared persons)."""
         self.ingestor = ingestor
-        self.store = ingestor.store
+        self.store = store if store is not None else ingestor.store
 
     def list(self, team_id: int, filters: PersonFilter) -> tuple[list[dict[str, Any]], int]:
         """A page of persons, newest first, and the total matching; 400 for an operator the

@@ -10,7 +10,11 @@ One transaction per admitted batch (:meth:`SharedIdentityStore.run`):
 3. the requested ids' owners read again: if a concurrent merge moved one between steps 1
    and 2 (it moved the whole person, holding only the person's lock), the attempt is rolled
    back and retried;
-4. the caller decides and :meth:`IdentityTransaction.write` stores the outcome.
+4. the caller decides and :meth:`IdentityTransaction.write` stores the outcome, and numbers
+   the persons and distinct ids it changed in ``identity_changes`` (the change feed other
+   processes follow, :mod:`hedgerow.store.meta.identity_feed`). It takes one global lock
+   before numbering them, held to the commit, so the numbers follow commit order: a reader
+   that sees a number has seen every smaller one that will ever exist.
 
 Deadlocks (``40P01``), serialization failures (``40001``) and a lost race for a new row are
 retried with a short random backoff; the locks make them rare. A lock awaited longer than
@@ -33,7 +37,12 @@ from sqlalchemy.engine import Connection
 
 from hedgerow.store.errors import StoreUnavailable
 from hedgerow.store.meta.db import MetaDB
-from hedgerow.store.meta.tables import identity_distinct_ids, identity_overrides, identity_persons
+from hedgerow.store.meta.tables import (
+    identity_changes,
+    identity_distinct_ids,
+    identity_overrides,
+    identity_persons,
+)
 
 T = TypeVar("T")
 INT_ID_SEQUENCE = sa.Sequence("identity_person_int_id")
@@ -41,7 +50,11 @@ ATTEMPTS = 20
 LOCK_TIMEOUT_MS = 5_000
 """How long a transaction waits for a lock before the batch is refused (a 503 to retry)."""
 _RETRY_CODES = {"40P01", "40001", "23505"}  # deadlock, serialization failure, lost insert race
-_PERSON_COLUMNS = (identity_persons.c.team_id, identity_persons.c.uuid, identity_persons.c.int_id,
+FEED_LOCK = -0x4845444745524F57
+"""The advisory lock that orders the change feed (a constant outside the hash keys' use)."""
+PERSON_CHANGE, DISTINCT_ID_CHANGE = 0, 1
+"""``identity_changes.kind``: the key is a person uuid, or a distinct id (and its override)."""
+PERSON_COLUMNS = (identity_persons.c.team_id, identity_persons.c.uuid, identity_persons.c.int_id,
                    identity_persons.c.created_at_us, identity_persons.c.properties,
                    identity_persons.c.is_identified, identity_persons.c.version)  # fmt: skip
 
@@ -86,7 +99,7 @@ class IdentityTransaction:
         owners = self._owners(team_id, ids)
         uuids = sorted(set(owners.values()) | set(extra_uuids))
         persons = self.conn.execute(
-            sa.select(*_PERSON_COLUMNS)
+            sa.select(*PERSON_COLUMNS)
             .where(identity_persons.c.team_id == team_id, identity_persons.c.uuid.in_(uuids))
             .order_by(identity_persons.c.uuid)
             .with_for_update()
@@ -135,7 +148,7 @@ class IdentityTransaction:
               overrides: list[tuple[int, str, str, int]]) -> None:  # fmt: skip
         """Store a batch's outcome (the rows of a sealed change log)."""
         if persons:
-            names = [c.name for c in _PERSON_COLUMNS]
+            names = [c.name for c in PERSON_COLUMNS]
             stmt = insert(identity_persons).values([dict(zip(names, p)) for p in persons])
             self.conn.execute(stmt.on_conflict_do_update(
                 index_elements=["team_id", "uuid"],
@@ -158,6 +171,19 @@ class IdentityTransaction:
             for table in (identity_distinct_ids, identity_overrides):
                 self.conn.execute(sa.delete(table).where(
                     table.c.team_id == team_id, table.c.distinct_id == distinct_id))  # fmt: skip
+        changed = {(p[0], PERSON_CHANGE, p[1]) for p in [*persons, *deleted_persons]}
+        changed |= {(r[0], DISTINCT_ID_CHANGE, r[1])
+                    for r in [*distinct_ids, *deleted_distinct_ids, *overrides]}  # fmt: skip
+        self._log(sorted(changed))
+
+    def _log(self, changed: list[tuple[int, int, str]]) -> None:
+        """Number the changed keys in the feed, under the lock that makes the numbers follow
+        commit order (held until this transaction ends: keep it the last statement)."""
+        if not changed:
+            return
+        self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FEED_LOCK)))
+        self.conn.execute(sa.insert(identity_changes), [
+            {"team_id": t, "kind": k, "key": key} for t, k, key in changed])  # fmt: skip
 
 
 class SharedIdentityStore:
@@ -196,7 +222,7 @@ class SharedIdentityStore:
         try:
             with self.db.engine.connect() as conn:
                 row = conn.execute(
-                    sa.select(*_PERSON_COLUMNS)
+                    sa.select(*PERSON_COLUMNS)
                     .join(identity_distinct_ids, sa.and_(
                         identity_distinct_ids.c.team_id == identity_persons.c.team_id,
                         identity_distinct_ids.c.person_uuid == identity_persons.c.uuid))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -503,4 +504,14 @@ identity_overrides = Table(
     Column("distinct_id", Text, primary_key=True),
     Column("person_uuid", String(36), nullable=False),
     Column("version", Integer, nullable=False),
+)
+
+identity_changes = Table(
+    "identity_changes",
+    metadata,
+    # ``seq`` follows commit order: a writer takes one lock before it numbers its rows.
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("team_id", Integer, nullable=False),
+    Column("kind", SmallInteger, nullable=False),
+    Column("key", Text, nullable=False),
 )

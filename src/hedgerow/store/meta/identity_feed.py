@@ -1,0 +1,86 @@
+"""Reading the shared identity state's change feed (``identity_changes``, PostgreSQL).
+
+Each identity transaction numbers the persons and distinct ids it changed, in commit order
+(see :mod:`hedgerow.store.meta.identity`). A process follows the feed from the last number
+it applied: :meth:`IdentityFeed.read` returns the *current* rows of the keys changed since,
+as identity changes its events store applies like its own. Current rows rather than the
+changes themselves, so applying a page twice, or a key's changes out of order, still ends
+at the shared truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+
+from hedgerow.ingest.persons import SealedChanges
+from hedgerow.store.errors import StoreUnavailable
+from hedgerow.store.meta.db import MetaDB
+from hedgerow.store.meta.identity import PERSON_COLUMNS, DISTINCT_ID_CHANGE, PERSON_CHANGE
+from hedgerow.store.meta.tables import identity_changes, identity_distinct_ids, identity_overrides, identity_persons
+
+PAGE = 2_000
+"""Changed keys read per call (a new process replays the feed a page at a time)."""
+
+
+class IdentityFeed:
+    """The change feed of a :class:`~hedgerow.store.meta.identity.SharedIdentityStore`'s database."""
+
+    def __init__(self, db: MetaDB, page: int = PAGE) -> None:
+        self.db = db
+        self.page = page
+
+    def read(self, after: int) -> tuple[int, SealedChanges]:
+        """The current rows of the keys changed after number ``after`` (at most a page of
+        them), and the last number read (``after`` when nothing changed)."""
+        try:
+            with self.db.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(identity_changes.c.seq, identity_changes.c.team_id,
+                              identity_changes.c.kind, identity_changes.c.key)
+                    .where(identity_changes.c.seq > after)
+                    .order_by(identity_changes.c.seq)
+                    .limit(self.page)
+                ).all()  # fmt: skip
+                if not rows:
+                    return after, SealedChanges()
+                persons = {(r.team_id, r.key) for r in rows if r.kind == PERSON_CHANGE}
+                ids = {(r.team_id, r.key) for r in rows if r.kind == DISTINCT_ID_CHANGE}
+                return rows[-1].seq, _current(conn, persons, ids)
+        except exc.SQLAlchemyError as error:
+            raise StoreUnavailable("shared identity store error") from error
+
+
+def _current(conn: sa.Connection, persons: set[tuple[int, str]], ids: set[tuple[int, str]]) -> SealedChanges:
+    """These persons and distinct ids as they are now: rows for those that exist, deletions
+    for those that do not."""
+    found_persons = _rows(conn, PERSON_COLUMNS, identity_persons.c.uuid, persons)
+    id_columns = (identity_distinct_ids.c.team_id, identity_distinct_ids.c.distinct_id,
+                  identity_distinct_ids.c.person_uuid, identity_distinct_ids.c.version)  # fmt: skip
+    found_ids = _rows(conn, id_columns, identity_distinct_ids.c.distinct_id, ids)
+    override_columns = (identity_overrides.c.team_id, identity_overrides.c.distinct_id,
+                        identity_overrides.c.person_uuid, identity_overrides.c.version)  # fmt: skip
+    found_overrides = _rows(conn, override_columns, identity_overrides.c.distinct_id, ids)
+    present_persons = {(p[0], p[1]) for p in found_persons}
+    present_ids = {(d[0], d[1]) for d in found_ids}
+    return SealedChanges(
+        persons=found_persons,
+        deleted_persons=sorted(persons - present_persons),
+        distinct_ids=found_ids,
+        deleted_distinct_ids=sorted(ids - present_ids),
+        overrides=found_overrides,
+    )
+
+
+def _rows(conn: sa.Connection, columns: Iterable[sa.ColumnElement], key: sa.ColumnElement,
+          wanted: set[tuple[int, str]]) -> list[tuple]:  # fmt: skip
+    if not wanted:
+        return []
+    columns = tuple(columns)
+    team = columns[0]
+    found = conn.execute(
+        sa.select(*columns).where(sa.tuple_(team, key).in_(sorted(wanted)))
+    ).all()  # fmt: skip
+    return [tuple(row) for row in found]
