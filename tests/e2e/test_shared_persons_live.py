@@ -264,6 +264,11 @@ def test_every_process_reads_the_persons_another_ingested(cluster) -> None:
     assert members.status_code == 200, members.text
     assert [p["uuid"] for p in members.json()["results"]] == [uuid]
 
+    static = _api(c, boot, "POST", "cohorts/", json={"name": "Picked", "is_static": True,
+                                                     "_create_static_person_ids": [uuid]})  # fmt: skip
+    assert static.status_code == 201, static.text
+    assert static.json()["count"] == 1
+
     updated = _api(b, boot, "PATCH", f"persons/{uuid}/", json={"properties": {"tier": "platinum"}})
     assert updated.status_code == 202, updated.text
     assert _listed(a, boot, "reader-user")[0]["properties"]["tier"] == "platinum"

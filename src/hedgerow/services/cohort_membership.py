@@ -84,6 +84,8 @@ class CohortMembership:
 
     def person_uuids(self, project_id: int, kind: str, ids: list[str]) -> list[str]:
         """The persons that ``ids`` (person uuids, distinct ids or emails) name; unknown ids drop."""
+        if self._ingestor.shared is not None:
+            return self._person_uuids_in_store(project_id, kind, ids)
         team = self._ingestor.index.team(project_id)
         found: list[str] = []
         for value in ids:
@@ -101,6 +103,23 @@ class CohortMembership:
             else:
                 people, _ = self._store.list_persons(project_id, PersonFilter(email=value, limit=1000))
                 found.extend(p["uuid"] for p in people)
+        return list(dict.fromkeys(found))
+
+    def _person_uuids_in_store(self, project_id: int, kind: str, ids: list[str]) -> list[str]:
+        """Scale-out mode: no process holds the persons in memory, the store (caught up with
+        the shared persons) is asked instead."""
+        found: list[str] = []
+        for value in ids:
+            if kind == "person_id":
+                try:
+                    person = self._store.get_person(project_id, uuid=str(uuidlib.UUID(value)))
+                except ValueError:
+                    continue
+                people = [person] if person is not None else []
+            else:
+                field = "distinct_id" if kind == "distinct_id" else "email"
+                people, _ = self._store.list_persons(project_id, PersonFilter(**{field: value}, limit=1000))
+            found.extend(p["uuid"] for p in people)
         return list(dict.fromkeys(found))
 
     # -- static cohorts -----------------------------------------------------------------
