@@ -277,3 +277,39 @@ def test_every_process_reads_the_persons_another_ingested(cluster) -> None:
     assert _api(c, boot, "DELETE", f"persons/{uuid}/").status_code == 202
     assert _listed(a, boot, "reader-user") == []
     assert _api(b, boot, "GET", f"persons/{uuid}/").status_code == 404
+
+
+def test_group_types_and_groups_are_shared_by_every_process(cluster) -> None:
+    """A group type named first on one process and another type first on a second get one
+    index each, the same on every process: events' ``$group_N`` columns agree, the groups
+    table and a group-aggregated flag on a third process see the group set on the first."""
+    servers, boot, _url = cluster
+    a, b, c = servers
+    token = boot["project_api_key"]
+
+    def send(server: LiveServer, *events: dict) -> None:
+        response = httpx.post(f"{server.url}/batch/", json={"api_key": token, "batch": list(events)})
+        assert response.status_code == 200, response.text
+
+    send(a, {"event": "joined", "distinct_id": "g-user-a", "properties": {"$groups": {"company": "acme"}}},
+         {"event": "$groupidentify", "distinct_id": "g-user-a",
+          "properties": {"$group_type": "company", "$group_key": "acme", "$group_set": {"plan": "enterprise"}}})  # fmt: skip
+    send(b, {"event": "opened", "distinct_id": "g-user-b", "properties": {"$groups": {"project": "p1"}}})
+    send(b, {"event": "joined", "distinct_id": "g-user-b", "properties": {"$groups": {"company": "acme"}}})
+
+    on_b = _hogql(b, boot, "select event, $group_0, $group_1 from events "
+                           "where distinct_id = 'g-user-b' order by event")  # fmt: skip
+    assert on_b == [["joined", "acme", ""], ["opened", "", "p1"]]
+    assert _hogql(c, boot, "select index, key, properties.plan from groups order by index, key") == [
+        [0, "acme", "enterprise"]]
+
+    flag = {"key": "big-accounts", "active": True, "filters": {"aggregation_group_type_index": 0, "groups": [
+        {"rollout_percentage": 100,
+         "properties": [{"key": "plan", "value": ["enterprise"], "operator": "exact", "type": "group",
+                         "group_type_index": 0}]}]}}  # fmt: skip
+    created = _api(c, boot, "POST", "feature_flags/", json=flag)
+    assert created.status_code == 201, created.text
+    decided = httpx.post(f"{c.url}/flags/?v=2", json={"api_key": token, "distinct_id": "anyone",
+                                                       "groups": {"company": "acme"}})  # fmt: skip
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["flags"]["big-accounts"]["enabled"] is True

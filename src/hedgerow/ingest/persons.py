@@ -82,6 +82,22 @@ def merge_other_id(ev: NormalEvent) -> str | None:
     return other[:200]
 
 
+def group_key_text(key: Any) -> str:
+    """A group key as stored: a string as is, anything else as its JSON."""
+    return key if type(key) is str else orjson.dumps(key).decode()
+
+
+def groupidentify_target(ev: NormalEvent) -> tuple[str, str] | None:
+    """The ``(group type, key)`` a ``$groupidentify`` event names, or None when it names none."""
+    if ev.event != "$groupidentify":
+        return None
+    group_type = ev.properties.get("$group_type")
+    key = ev.properties.get("$group_key")
+    if not isinstance(group_type, str) or key is None or key == "":
+        return None
+    return group_type, group_key_text(key)
+
+
 def derived_person_uuid(team_id: int, distinct_id: str) -> str:
     """The person uuid derived from a team and a distinct id (a uuid5, like PostHog's
     ``uuidFromDistinctId``), built without ``uuid.UUID`` objects because it is on the hot path."""
@@ -236,9 +252,6 @@ class TeamState:
 class PersonIndex:
     """All persons, distinct ids, groups and group types, in memory."""
 
-    handles_groups = True
-    """False for an index that decides persons only (the shared mode's per-batch index)."""
-
     def __init__(self, next_int_id: int = 1) -> None:
         self.teams: dict[int, TeamState] = {}
         self.next_int_id = next_int_id
@@ -326,7 +339,7 @@ class PersonIndex:
                 person.touched()
                 changes.persons[person.uuid] = person
 
-        if ev.event == "$groupidentify" and self.handles_groups:
+        if ev.event == "$groupidentify":
             self._group_identify(team_id, state, ev, now_us, changes)
         return person.uuid, person.properties_json(), person.created_at_us
 
@@ -342,7 +355,7 @@ class PersonIndex:
                 index = self._add_group_type(team_id, group_type, changes)
                 if index is None:
                     continue
-            slots[index] = key if type(key) is str else orjson.dumps(key).decode()
+            slots[index] = group_key_text(key)
         return slots
 
     # -- identity internals ---------------------------------------------------------------
@@ -465,19 +478,14 @@ class PersonIndex:
         changes.group_types.append((team_id, group_type, index))
         return index
 
-    def group_identify(self, team_id: int, ev: NormalEvent, now_us: int, changes: Changes) -> None:
-        """A ``$groupidentify`` event's effect on groups (what :meth:`process` does for it)."""
-        self._group_identify(team_id, self.team(team_id), ev, now_us, changes)
-
     def _group_identify(
         self, team_id: int, state: TeamState, ev: NormalEvent, now_us: int, changes: Changes
     ) -> None:
-        props = ev.properties
-        group_type = props.get("$group_type")
-        key = props.get("$group_key")
-        if not isinstance(group_type, str) or key is None or key == "":
+        target = groupidentify_target(ev)
+        if target is None:
             return
-        key = key if type(key) is str else orjson.dumps(key).decode()
+        group_type, key = target
+        props = ev.properties
         index = state.group_types.get(group_type)
         if index is None:
             index = self._add_group_type(team_id, group_type, changes)

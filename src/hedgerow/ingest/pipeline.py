@@ -55,14 +55,13 @@ from hedgerow.ingest.errors import InvalidToken, RetryableSinkError
 from hedgerow.ingest.normalise import NormalEvent, invalid_timestamp, normalise_event, parse_time
 from hedgerow.ingest.parse import CaptureRequest, extract_distinct_id, parse_request
 from hedgerow.ingest.persons import Changes, IngestionWarning, PersonIndex, SealedChanges
-from hedgerow.ingest.shared_persons import SharedPersons
+from hedgerow.ingest.shared_persons import NO_GROUPS, PersonResult, SharedPersons
 from hedgerow.ingest.writer import GroupWriter, Submission, Waiter
 from hedgerow.store.errors import StoreUnavailable
 from hedgerow.store.events.protocol import EventStore
 
 log = logging.getLogger(__name__)
 
-_NO_GROUPS = ("", "", "", "", "")
 GIL_SWITCH_INTERVAL = 0.0005
 ADMIT_SLICE = 500
 """Requests of up to this many events are admitted in one go; bigger ones in slices this big."""
@@ -338,12 +337,13 @@ class Ingestor:
                       future: Waiter) -> Waiter:  # fmt: skip
         statuses = self.dedup.check(team_id, [n.uuid_int for n in normals])
         index, definitions = self.index, self.definitions
-        decided: Iterator[tuple[str, str, int | None]] | None = None
+        decided: Iterator[PersonResult] | None = None
+        group_types = index.team(team_id).group_types
         if self.shared is not None:
             normals = [n for n, status in zip(normals, statuses) if status != DUPLICATE]
             statuses = [status for status in statuses if status != DUPLICATE]
             try:
-                results, changes = self.shared.process(team_id, normals, now_us)
+                results, changes, group_types = self.shared.process(team_id, normals, now_us)
             except StoreUnavailable:
                 log.warning("shared identity store failed; refusing the batch", exc_info=True)
                 self.dedup.forget(team_id, [n.uuid_int for n in normals])
@@ -361,18 +361,16 @@ class Ingestor:
                                         for kind, details in n.warnings)  # fmt: skip
             if decided is None:
                 person_id, person_props, person_created = index.process(team_id, n, now_us, changes)
+                slots = index.group_slots(team_id, n.groups, changes) if n.groups else NO_GROUPS
             else:
-                person_id, person_props, person_created = next(decided)
-                if n.event == "$groupidentify":
-                    index.group_identify(team_id, n, now_us, changes)
-            slots = index.group_slots(team_id, n.groups, changes) if n.groups else _NO_GROUPS
+                person_id, person_props, person_created, slots = next(decided)
             props = n.properties
             definitions.observe(team_id, n.event, props, now_us)
             if not n.personless and (n.set is not None or n.set_once is not None
                                      or n.web is not None):  # fmt: skip
                 definitions.observe_person(team_id, n.set, n.set_once, n.web, props)
             if n.event == "$groupidentify" and isinstance(props.get("$group_set"), dict):
-                index_of = index.team(team_id).group_types.get(props.get("$group_type"))
+                index_of = group_types.get(props.get("$group_type"))
                 if index_of is not None:
                     definitions.observe_group(team_id, index_of, props["$group_set"])
             if status == MAYBE:

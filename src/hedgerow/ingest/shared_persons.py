@@ -5,8 +5,10 @@ Each admitted batch runs in one locked transaction of the shared store: the dist
 touches and their persons are locked and read into a batch-local :class:`PersonIndex`, the
 events are applied to it in order by the same rules as the embedded mode (one set of rules,
 :mod:`hedgerow.ingest.persons`), and the resulting changes are written back before the
-locks are released. The events carry the person ids decided there. Groups stay with the
-process's own index (they are not part of the shared state yet).
+locks are released. The events carry the person ids decided there. Groups are decided there
+too: the groups a batch's ``$groupidentify`` events change are locked and loaded with the
+team's group types (locked as well when the batch names a new type), so every process gives
+a group type the same index and the events' ``$group_N`` columns agree.
 """
 
 from __future__ import annotations
@@ -14,22 +16,29 @@ from __future__ import annotations
 from typing import Callable
 
 from hedgerow.ingest.normalise import NormalEvent
-from hedgerow.ingest.persons import Changes, PersonIndex, derived_person_uuid, merge_other_id
+from hedgerow.ingest.persons import (
+    Changes,
+    PersonIndex,
+    derived_person_uuid,
+    groupidentify_target,
+    merge_other_id,
+)
 from hedgerow.store.meta.identity import IdentityRows, IdentityTransaction, Moved, SharedIdentityStore
 
-PersonResult = tuple[str, str, "int | None"]
-"""(person_id, person_properties_json, person_created_at_us) for an event row."""
+NO_GROUPS = ("", "", "", "", "")
+PersonResult = tuple[str, str, "int | None", "tuple[str, ...] | list[str]"]
+"""(person_id, person_properties_json, person_created_at_us, the five ``$group_N`` values)
+for an event row."""
 
 
 class _BatchIndex(PersonIndex):
-    """An index holding only the persons one batch touches; groups are not its business."""
-
-    handles_groups = False
+    """An index holding only the persons and groups one batch touches (and the team's group
+    types when the batch names any)."""
 
     @classmethod
     def of(cls, rows: IdentityRows) -> "_BatchIndex":
         index = cls()
-        index.load(rows.persons, rows.distinct_ids)
+        index.load(rows.persons, rows.distinct_ids, rows.groups, rows.group_types)
         return index
 
 
@@ -42,29 +51,41 @@ class SharedPersons:
         """Called with every change this process committed (e.g. to drop cached persons)."""
 
     def process(self, team_id: int, events: list[NormalEvent],
-                now_us: int) -> tuple[list[PersonResult], Changes]:  # fmt: skip
-        """Apply ``events`` in order; return each event's person and the changes made (the
-        shared store already holds them when this returns)."""
+                now_us: int) -> tuple[list[PersonResult], Changes, dict[str, int]]:  # fmt: skip
+        """Apply ``events`` in order; return each event's person and groups, the changes made
+        (the shared store already holds them when this returns) and the team's group types
+        as the batch knew them (empty when it named none)."""
         if not events:
-            return [], Changes()
+            return [], Changes(), {}
         touched: set[str] = set()
+        group_types: set[str] = set()
+        groups: set[tuple[str, str]] = set()
         for ev in events:
             touched.add(ev.distinct_id)
             other = merge_other_id(ev)
             if other is not None:
                 touched.add(other)
+            if ev.groups:
+                group_types.update(ev.groups)
+            target = groupidentify_target(ev)
+            if target is not None:
+                groups.add(target)
         derived = [derived_person_uuid(team_id, d) for d in touched]
 
-        def attempt(tx: IdentityTransaction) -> tuple[list[PersonResult], Changes]:
-            index = _BatchIndex.of(tx.lock_and_load(team_id, touched, derived))
+        def attempt(tx: IdentityTransaction) -> tuple[list[PersonResult], Changes, dict[str, int]]:
+            index = _BatchIndex.of(tx.lock_and_load(team_id, touched, derived, group_types, groups))
             changes = Changes()
-            results = [index.process(team_id, ev, now_us, changes) for ev in events]
+            results = []
+            for ev in events:
+                person = index.process(team_id, ev, now_us, changes)
+                slots = index.group_slots(team_id, ev.groups, changes) if ev.groups else NO_GROUPS
+                results.append((*person, slots))
             _commit(tx, index, changes)
-            return results, changes
+            return results, changes, dict(index.team(team_id).group_types)
 
-        results, changes = self.store.run(attempt)
+        results, changes, types = self.store.run(attempt)
         self._changed(team_id, changes)
-        return results, changes
+        return results, changes, types
 
     def delete_person(self, team_id: int, uuid: str) -> Changes | None:
         """Remove a person and its distinct ids; None when there is no such person."""
@@ -99,4 +120,4 @@ def _commit(tx: IdentityTransaction, index: PersonIndex, changes: Changes) -> No
         changes.persons[uuid].int_id = int_id
     sealed = changes.seal()
     tx.write(sealed.persons, sealed.deleted_persons, sealed.distinct_ids,
-             sealed.deleted_distinct_ids, sealed.overrides)  # fmt: skip
+             sealed.deleted_distinct_ids, sealed.overrides, sealed.groups, sealed.group_types)  # fmt: skip

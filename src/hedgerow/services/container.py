@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from hedgerow.auth.audit import AuditLog
 from hedgerow.auth.ratelimit import RateLimiter
 from hedgerow.config import ConfigError, Settings
+from hedgerow.ingest.persons import Changes
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.ingest.pipeline import Project as IngestProject
 from hedgerow.ingest.person_replica import CaughtUpEvents, PersonReplica
@@ -29,6 +31,7 @@ from hedgerow.services.delivery import Delivery
 from hedgerow.services.flag_evaluation import FlagEvaluation, PeopleLookup
 from hedgerow.services.hog_functions import HogFunctionService
 from hedgerow.services.keys import KeyService
+from hedgerow.services.group_cache import SharedGroupCache
 from hedgerow.services.person_cache import SharedPersonCache
 from hedgerow.services.persons import PersonsService
 from hedgerow.services.query import QueryService
@@ -151,11 +154,11 @@ class Services:
         self.query.events = self.events
         self.definition_sink = MetaDefinitionSink(self.meta)
         resolve_token = self.project_for_token.for_ingestion
-        shared, cache = None, None
+        shared, cache, groups = None, None, None
         if self.settings.persons == "shared":
             shared = SharedPersons(SharedIdentityStore(self.meta))
-            cache = SharedPersonCache(shared.store)
-            shared.on_change = cache.changed
+            cache, groups = SharedPersonCache(shared.store), SharedGroupCache(shared.store)
+            shared.on_change = _both(cache.changed, groups.changed)
         self.ingestor = Ingestor(self.events, resolve_token, definitions=self.definition_sink,
                                  on_first_event=self.projects.mark_ingested, shared=shared)  # fmt: skip
         replica = None
@@ -166,7 +169,7 @@ class Services:
             self.query.events = self.events
         self.recordings = Recordings(self.events, resolve_token, offload=self.ingestor.in_worker)
         self.membership = CohortMembership(self.events, self.ingestor, self.flag_evaluation.changed)
-        self.flag_evaluation.people.attach(self.ingestor, self.membership, cache)
+        self.flag_evaluation.people.attach(self.ingestor, self.membership, cache, groups)
         self.cohort_calculator = CohortCalculator(self)
         self.ingestor.definitions.seed(*self.definition_sink.known())
         self.ingestor.start()
@@ -198,3 +201,12 @@ class Services:
             self.events.close()
         self.audit.close()
         self.meta.dispose()
+
+
+def _both(first: Callable[[int, Changes], None],
+          second: Callable[[int, Changes], None]) -> Callable[[int, Changes], None]:  # fmt: skip
+    def changed(team_id: int, changes: Changes) -> None:
+        first(team_id, changes)
+        second(team_id, changes)
+
+    return changed

@@ -47,13 +47,17 @@ class PeopleLookup:
         self._ingestor = ingestor
         self._membership = membership
         self._shared: Any | None = None
+        self._shared_groups: Any | None = None
 
-    def attach(self, ingestor: Any, membership: Any, shared_persons: Any | None = None) -> None:
+    def attach(self, ingestor: Any, membership: Any, shared_persons: Any | None = None,
+               shared_groups: Any | None = None) -> None:  # fmt: skip
         """Read from ``ingestor``'s index and static cohorts from now on (the server process);
-        persons from ``shared_persons`` (a SharedPersonCache) in scale-out mode."""
+        persons from ``shared_persons`` (a SharedPersonCache) and groups from
+        ``shared_groups`` (a SharedGroupCache) in scale-out mode."""
         self._ingestor = ingestor
         self._membership = membership
         self._shared = shared_persons
+        self._shared_groups = shared_groups
 
     def static_cohorts(self, project_id: int, person_uuid: str) -> frozenset[int]:
         if self._membership is None:
@@ -68,12 +72,16 @@ class PeopleLookup:
         return self._ingestor.index.person_for(project_id, distinct_id)
 
     def group_properties(self, project_id: int, index: int, key: str) -> Mapping[str, Any]:
+        if self._shared_groups is not None:
+            return self._shared_groups.group_properties(project_id, index, key)
         if self._ingestor is None:
             return {}
         group = self._ingestor.index.team(project_id).groups.get((index, key))
         return group.properties if group is not None else {}
 
     def group_types(self, project_id: int) -> dict[int, str]:
+        if self._shared_groups is not None:
+            return self._shared_groups.group_types(project_id)
         if self._ingestor is None:
             return {}
         return {index: name for name, index in self._ingestor.index.team(project_id).group_types.items()}

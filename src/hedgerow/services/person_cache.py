@@ -43,7 +43,7 @@ class SharedPersonCache:
             if found is not None and found[0] > now:
                 self._entries.move_to_end(key)
                 return found[1]
-        if _on_event_loop():
+        if on_event_loop():
             raise WouldBlock()
         row = self.store.person(team_id, distinct_id)
         person = None
@@ -81,7 +81,8 @@ class SharedPersonCache:
         return len(self._entries)
 
 
-def _on_event_loop() -> bool:
+def on_event_loop() -> bool:
+    """Whether the caller runs on an asyncio event loop (where a database read must not)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

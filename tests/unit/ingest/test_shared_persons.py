@@ -15,12 +15,13 @@ import sqlalchemy as sa
 
 from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.normalise import normalise_event
-from hedgerow.ingest.persons import Changes, PersonIndex
+from hedgerow.ingest.persons import Changes, PersonIndex, SealedChanges
 from hedgerow.ingest.shared_persons import SharedPersons
 from hedgerow.services.person_cache import SharedPersonCache
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.errors import StoreUnavailable
 from hedgerow.store.meta.identity import IdentityTransaction, SharedIdentityStore, lock_key
+from hedgerow.store.meta.identity_feed import IdentityFeed
 from hedgerow.store.meta.tables import identity_distinct_ids, identity_persons
 from conftest import batch, resolve, rows, send
 from hedgerow.ingest.errors import RetryableSinkError
@@ -135,8 +136,8 @@ def test_batch_results_carry_the_decided_person_and_delete_removes_it(store) -> 
     shared = SharedPersons(store)
     events = [_event("$pageview", "anon", **{"$set": {"a": 1}}),
               _event("$identify", "user", **{"$anon_distinct_id": "anon", "$set": {"b": 2}})]  # fmt: skip
-    results, changes = shared.process(TEAM, [_normal(e, n) for n, e in enumerate(events)], NOW)
-    (first, first_props, _), (second, second_props, _) = results
+    results, changes, _types = shared.process(TEAM, [_normal(e, n) for n, e in enumerate(events)], NOW)
+    (first, first_props, _, _), (second, second_props, _, _) = results
     assert first == second  # identify attached "user" to anon's person
     assert orjson.loads(first_props) == {"a": 1} and orjson.loads(second_props) == {"a": 1, "b": 2}
     persons, owners = _read_all(store)
@@ -210,7 +211,7 @@ def test_a_lock_held_too_long_fails_the_batch_instead_of_stalling(store) -> None
     worker.join()  # the lock is released now
     assert not stalled
     assert isinstance(outcome[0], StoreUnavailable)
-    results, _ = shared.process(TEAM, event, NOW)  # released: it goes through
+    results, _, _ = shared.process(TEAM, event, NOW)  # released: it goes through
     assert results[0][0]
 
 
@@ -220,3 +221,75 @@ def test_shared_persons_need_postgresql() -> None:
     with pytest.raises(ConfigError):
         Settings(persons="everywhere", database_url="postgresql://db/hedgerow")
     assert Settings(persons="shared", database_url="postgresql://db/hedgerow").persons == "shared"
+
+
+def test_threads_naming_new_group_types_at_once_give_each_type_one_index(store) -> None:
+    """Four "processes" (each its own SharedPersons) send events naming the same three new
+    group types in different orders, and ``$groupidentify`` for the same groups: every type
+    gets one index everywhere, every event's ``$group_N`` columns use it, the groups end with
+    every property set."""
+    types = ["company", "project", "team"]
+    errors: list[BaseException] = []
+    slots: list[tuple[dict, tuple]] = []
+    barrier = threading.Barrier(4)
+
+    def work(worker: int) -> None:
+        shared = SharedPersons(store)
+        order = types[worker % 3:] + types[:worker % 3]
+        barrier.wait()
+        try:
+            for n, group_type in enumerate(order):
+                groups = {group_type: f"{group_type}-1"}
+                events = [_normal(_event("$pageview", f"u{worker}", **{"$groups": groups}), n),
+                          _normal(_event("$groupidentify", f"u{worker}", **{
+                              "$group_type": group_type, "$group_key": f"{group_type}-1",
+                              "$group_set": {f"by_{worker}": True}}), n)]  # fmt: skip
+                results, _, known = shared.process(TEAM, events, NOW)
+                slots.append((groups, tuple(results[0][3]), dict(known)))
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    mapping = store.group_types(TEAM)
+    assert sorted(mapping.values()) == types and sorted(mapping) == [0, 1, 2]
+    index_of = {name: index for index, name in mapping.items()}
+    for groups, row_slots, known in slots:
+        ((group_type, key),) = groups.items()
+        assert row_slots[index_of[group_type]] == key
+        assert known[group_type] == index_of[group_type]
+    for group_type in types:
+        row = store.group(TEAM, index_of[group_type], f"{group_type}-1")
+        assert row is not None and orjson.loads(row[3]) == {f"by_{w}": True for w in range(4)}
+
+
+def test_the_feed_gives_the_current_rows_of_what_changed_after_a_number(store) -> None:
+    feed = IdentityFeed(store.db)
+    shared = SharedPersons(store)
+    start, nothing = feed.read(0)
+    assert start == 0 and not nothing
+    shared.process(TEAM, [_normal(_event("$identify", "fu", **{"$anon_distinct_id": "fa", "$set": {"v": 1}}), 0),
+                          _normal(_event("$groupidentify", "fu", **{"$group_type": "org", "$group_key": "o1",
+                                                                    "$group_set": {"size": 3}}), 1)], NOW)  # fmt: skip
+    first, changes = feed.read(0)
+    assert first > 0
+    (person,) = changes.persons
+    assert orjson.loads(person[4]) == {"v": 1}
+    assert sorted(d[1] for d in changes.distinct_ids) == ["fa", "fu"]
+    assert changes.group_types == [(TEAM, "org", 0)]
+    assert [(g[1], g[2], orjson.loads(g[3])) for g in changes.groups] == [(0, "o1", {"size": 3})]
+    assert feed.read(first) == (first, SealedChanges())
+
+    shared.process(TEAM, [_normal(_event("$set", "fa", **{"$set": {"v": 2}}), 2)], NOW)
+    second, changes = feed.read(first)
+    assert second > first and [orjson.loads(p[4]) for p in changes.persons] == [{"v": 2}]
+    assert not changes.distinct_ids and not changes.groups
+
+    shared.delete_person(TEAM, person[1])
+    third, changes = feed.read(second)
+    assert third > second and changes.deleted_persons == [(TEAM, person[1])]
+    assert sorted(changes.deleted_distinct_ids) == [(TEAM, "fa"), (TEAM, "fu")] and not changes.persons

@@ -227,7 +227,10 @@ async def answer_async(
     if len(raw) > INLINE_BYTES or (query.get("compression") or "").lower() in ("lz64", "lz-string"):
         outcome = await run_in_threadpool(prepare, services, route, method, query, headers, raw)
     else:
-        outcome = prepare(services, route, method, query, headers, raw)
+        try:
+            outcome = prepare(services, route, method, query, headers, raw)
+        except WouldBlock:  # the flags' group types were not cached (scale-out mode)
+            outcome = await run_in_threadpool(prepare, services, route, method, query, headers, raw)
     if isinstance(outcome, tuple):
         return outcome
     if not outcome.costly:

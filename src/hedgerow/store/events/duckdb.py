@@ -113,9 +113,12 @@ INSERT INTO groups (team_id, group_type_index, group_key, properties, created_at
 SELECT team_id, group_type_index, group_key, properties, created_at, updated_at
 FROM hedgerow_groups_in
 """
+# Idempotent: in scale-out mode a type this process added comes back in the shared feed.
 _INSERT_GROUP_TYPES = """
 INSERT INTO group_type_mapping (team_id, group_type, group_type_index)
-SELECT team_id, group_type, group_type_index FROM hedgerow_group_types_in
+SELECT DISTINCT team_id, group_type, group_type_index FROM hedgerow_group_types_in g
+WHERE NOT EXISTS (SELECT 1 FROM group_type_mapping m
+                  WHERE m.team_id = g.team_id AND m.group_type = g.group_type)
 """
 _APPEND_IDENTITY = """
 INSERT INTO identity_log SELECT kind, team_id, key, CAST(person_id AS UUID), int_id, created_at,

@@ -2,8 +2,10 @@
 
 One transaction per admitted batch (:meth:`SharedIdentityStore.run`):
 
-1. an advisory transaction lock per distinct id the batch touches, taken in one global order
-   (by the lock key), so ids that have no row yet are covered too;
+1. an advisory transaction lock per distinct id the batch touches, per group a
+   ``$groupidentify`` changes, and on the team's group types when the batch names a type
+   they lack (so two processes never give two types one index), taken in one statement in
+   one global order (by the lock key), so keys that have no row yet are covered too;
 2. the persons those ids belong to (and the persons their derived uuids name) read
    ``FOR UPDATE``, ordered by uuid. Every change to a person's set of distinct ids happens
    under that person's row lock, so once it is held the person's ids are stable;
@@ -27,7 +29,7 @@ import hashlib
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -40,6 +42,8 @@ from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tables import (
     identity_changes,
     identity_distinct_ids,
+    identity_group_types,
+    identity_groups,
     identity_overrides,
     identity_persons,
 )
@@ -52,11 +56,17 @@ LOCK_TIMEOUT_MS = 5_000
 _RETRY_CODES = {"40P01", "40001", "23505"}  # deadlock, serialization failure, lost insert race
 FEED_LOCK = -0x4845444745524F57
 """The advisory lock that orders the change feed (a constant outside the hash keys' use)."""
-PERSON_CHANGE, DISTINCT_ID_CHANGE = 0, 1
-"""``identity_changes.kind``: the key is a person uuid, or a distinct id (and its override)."""
+PERSON_CHANGE, DISTINCT_ID_CHANGE, GROUP_CHANGE, GROUP_TYPE_CHANGE = 0, 1, 2, 3
+"""``identity_changes.kind``: the key is a person uuid, a distinct id (and its override), a
+group (``"<type index>:<group key>"``) or a group type's name."""
 PERSON_COLUMNS = (identity_persons.c.team_id, identity_persons.c.uuid, identity_persons.c.int_id,
                    identity_persons.c.created_at_us, identity_persons.c.properties,
                    identity_persons.c.is_identified, identity_persons.c.version)  # fmt: skip
+
+
+GROUP_COLUMNS = (identity_groups.c.team_id, identity_groups.c.group_type_index, identity_groups.c.group_key,
+                 identity_groups.c.properties, identity_groups.c.created_at_us,
+                 identity_groups.c.updated_at_us)  # fmt: skip
 
 
 class Moved(Exception):
@@ -71,6 +81,9 @@ class IdentityRows:
 
     persons: list[tuple]
     distinct_ids: list[tuple[int, str, str, int]]
+    groups: list[tuple] = field(default_factory=list)
+    """``(team, type_index, key, props_json, created_us, updated_us)``"""
+    group_types: list[tuple[int, str, int]] = field(default_factory=list)
 
 
 def lock_key(team_id: int, distinct_id: str) -> int:
@@ -80,6 +93,16 @@ def lock_key(team_id: int, distinct_id: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def group_lock_key(team_id: int, group_type: str, group_key: str) -> int:
+    """The advisory lock key of one group (by type name: its index may not exist yet)."""
+    return lock_key(team_id, f"\x00group\x00{group_type}\x00{group_key}")
+
+
+def group_types_lock_key(team_id: int) -> int:
+    """The advisory lock key of a team's group types (held to add one)."""
+    return lock_key(team_id, "\x00group-types")
+
+
 class IdentityTransaction:
     """The statements of one identity transaction (see the module docstring for the order)."""
 
@@ -87,11 +110,20 @@ class IdentityTransaction:
         self.conn = conn
 
     def lock_and_load(self, team_id: int, distinct_ids: Iterable[str],
-                      extra_uuids: Iterable[str] = ()) -> IdentityRows:  # fmt: skip
-        """Lock ``distinct_ids`` and their persons (and persons named by ``extra_uuids``);
-        return those persons with all their distinct ids."""
+                      extra_uuids: Iterable[str] = (), group_types: Iterable[str] = (),
+                      groups: Iterable[tuple[str, str]] = ()) -> IdentityRows:  # fmt: skip
+        """Lock ``distinct_ids`` and their persons (and persons named by ``extra_uuids``),
+        and the ``groups`` (``(type name, key)``) a batch changes; return those persons with
+        all their distinct ids, those groups and, when the batch names group types
+        (``group_types`` or those of ``groups``), all the team's group types."""
         ids = sorted(set(distinct_ids))
-        keys = sorted({lock_key(team_id, d) for d in ids})
+        groups = sorted(set(groups))
+        named = set(group_types) | {group_type for group_type, _ in groups}
+        wanted = {lock_key(team_id, d) for d in ids}
+        wanted |= {group_lock_key(team_id, t, k) for t, k in groups}
+        if named and not named <= self._group_types(team_id).keys():
+            wanted.add(group_types_lock_key(team_id))
+        keys = sorted(wanted)
         if keys:
             # One statement; a function scan over the array yields (and locks) in its order.
             key = sa.func.unnest(sa.bindparam("keys", keys, type_=ARRAY(sa.BigInteger))).column_valued("k")
@@ -114,7 +146,29 @@ class IdentityTransaction:
                    identity_distinct_ids.c.person_uuid.in_(owned))
             .order_by(identity_distinct_ids.c.distinct_id)
         ).all() if owned else []  # fmt: skip
-        return IdentityRows([tuple(p) for p in persons], [tuple(r) for r in rows])
+        types = self._group_types(team_id) if named else {}
+        group_rows = self._groups(team_id, [(types[t], k) for t, k in groups if t in types])
+        return IdentityRows([tuple(p) for p in persons], [tuple(r) for r in rows], group_rows,
+                            [(team_id, name, index) for name, index in types.items()])  # fmt: skip
+
+    def group_types_by_name(self, team_id: int) -> dict[str, int]:
+        """The team's group types: name -> index."""
+        return self._group_types(team_id)
+
+    def _group_types(self, team_id: int) -> dict[str, int]:
+        return dict(self.conn.execute(
+            sa.select(identity_group_types.c.group_type, identity_group_types.c.group_type_index)
+            .where(identity_group_types.c.team_id == team_id)
+        ).all())  # fmt: skip
+
+    def _groups(self, team_id: int, keys: list[tuple[int, str]]) -> list[tuple]:
+        if not keys:
+            return []
+        g = identity_groups.c
+        return [tuple(row) for row in self.conn.execute(
+            sa.select(*GROUP_COLUMNS)
+            .where(g.team_id == team_id, sa.tuple_(g.group_type_index, g.group_key).in_(keys))
+        ).all()]  # fmt: skip
 
     def person_ids(self, team_id: int, person_uuid: str) -> list[str]:
         """A person's distinct ids (unlocked: lock them with :meth:`lock_and_load`)."""
@@ -145,8 +199,19 @@ class IdentityTransaction:
     def write(self, persons: list[tuple], deleted_persons: list[tuple[int, str]],
               distinct_ids: list[tuple[int, str, str, int]],
               deleted_distinct_ids: list[tuple[int, str]],
-              overrides: list[tuple[int, str, str, int]]) -> None:  # fmt: skip
+              overrides: list[tuple[int, str, str, int]], groups: list[tuple] = (),
+              group_types: list[tuple[int, str, int]] = ()) -> None:  # fmt: skip
         """Store a batch's outcome (the rows of a sealed change log)."""
+        if group_types:
+            # A plain insert: under the team's group-types lock it cannot conflict (and if it
+            # did, the unique index refuses it and the attempt is run again).
+            self.conn.execute(sa.insert(identity_group_types), [
+                {"team_id": t, "group_type": name, "group_type_index": i} for t, name, i in group_types])  # fmt: skip
+        if groups:
+            names = [c.name for c in GROUP_COLUMNS]
+            stmt = insert(identity_groups).values([dict(zip(names, g)) for g in groups])
+            self.conn.execute(stmt.on_conflict_do_update(
+                index_elements=names[:3], set_={n: stmt.excluded[n] for n in names[3:]}))  # fmt: skip
         if persons:
             names = [c.name for c in PERSON_COLUMNS]
             stmt = insert(identity_persons).values([dict(zip(names, p)) for p in persons])
@@ -174,6 +239,8 @@ class IdentityTransaction:
         changed = {(p[0], PERSON_CHANGE, p[1]) for p in [*persons, *deleted_persons]}
         changed |= {(r[0], DISTINCT_ID_CHANGE, r[1])
                     for r in [*distinct_ids, *deleted_distinct_ids, *overrides]}  # fmt: skip
+        changed |= {(g[0], GROUP_CHANGE, f"{g[1]}:{g[2]}") for g in groups}
+        changed |= {(t, GROUP_TYPE_CHANGE, name) for t, name, _ in group_types}
         self._log(sorted(changed))
 
     def _log(self, changed: list[tuple[int, int, str]]) -> None:
@@ -219,16 +286,33 @@ class SharedIdentityStore:
 
     def person(self, team_id: int, distinct_id: str) -> tuple | None:
         """The person row a distinct id belongs to now (unlocked read), or None."""
+        return self._first(
+            sa.select(*PERSON_COLUMNS)
+            .join(identity_distinct_ids, sa.and_(
+                identity_distinct_ids.c.team_id == identity_persons.c.team_id,
+                identity_distinct_ids.c.person_uuid == identity_persons.c.uuid))
+            .where(identity_distinct_ids.c.team_id == team_id,
+                   identity_distinct_ids.c.distinct_id == distinct_id)
+        )  # fmt: skip
+
+    def group(self, team_id: int, type_index: int, key: str) -> tuple | None:
+        """A group's row (:data:`GROUP_COLUMNS`), or None."""
+        g = identity_groups.c
+        return self._first(sa.select(*GROUP_COLUMNS).where(
+            g.team_id == team_id, g.group_type_index == type_index, g.group_key == key))  # fmt: skip
+
+    def group_types(self, team_id: int) -> dict[int, str]:
+        """A team's group types by index."""
         try:
             with self.db.engine.connect() as conn:
-                row = conn.execute(
-                    sa.select(*PERSON_COLUMNS)
-                    .join(identity_distinct_ids, sa.and_(
-                        identity_distinct_ids.c.team_id == identity_persons.c.team_id,
-                        identity_distinct_ids.c.person_uuid == identity_persons.c.uuid))
-                    .where(identity_distinct_ids.c.team_id == team_id,
-                           identity_distinct_ids.c.distinct_id == distinct_id)
-                ).first()  # fmt: skip
+                return {index: name for name, index in IdentityTransaction(conn).group_types_by_name(team_id).items()}
+        except exc.SQLAlchemyError as error:
+            raise StoreUnavailable("shared identity store error") from error
+
+    def _first(self, statement: sa.Select) -> tuple | None:
+        try:
+            with self.db.engine.connect() as conn:
+                row = conn.execute(statement).first()
         except exc.SQLAlchemyError as error:
             raise StoreUnavailable("shared identity store error") from error
         return tuple(row) if row is not None else None

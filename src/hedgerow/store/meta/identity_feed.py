@@ -18,8 +18,22 @@ from sqlalchemy import exc
 from hedgerow.ingest.persons import SealedChanges
 from hedgerow.store.errors import StoreUnavailable
 from hedgerow.store.meta.db import MetaDB
-from hedgerow.store.meta.identity import PERSON_COLUMNS, DISTINCT_ID_CHANGE, PERSON_CHANGE
-from hedgerow.store.meta.tables import identity_changes, identity_distinct_ids, identity_overrides, identity_persons
+from hedgerow.store.meta.identity import (
+    DISTINCT_ID_CHANGE,
+    GROUP_CHANGE,
+    GROUP_COLUMNS,
+    GROUP_TYPE_CHANGE,
+    PERSON_CHANGE,
+    PERSON_COLUMNS,
+)
+from hedgerow.store.meta.tables import (
+    identity_changes,
+    identity_distinct_ids,
+    identity_group_types,
+    identity_groups,
+    identity_overrides,
+    identity_persons,
+)
 
 PAGE = 2_000
 """Changed keys read per call (a new process replays the feed a page at a time)."""
@@ -48,21 +62,34 @@ class IdentityFeed:
                     return after, SealedChanges()
                 persons = {(r.team_id, r.key) for r in rows if r.kind == PERSON_CHANGE}
                 ids = {(r.team_id, r.key) for r in rows if r.kind == DISTINCT_ID_CHANGE}
-                return rows[-1].seq, _current(conn, persons, ids)
+                changes = _current(conn, persons, ids)
+                groups = {(r.team_id, *_group_key(r.key)) for r in rows if r.kind == GROUP_CHANGE}
+                types = {(r.team_id, r.key) for r in rows if r.kind == GROUP_TYPE_CHANGE}
+                changes.groups = _rows(conn, GROUP_COLUMNS, (identity_groups.c.group_type_index,
+                                                             identity_groups.c.group_key), groups)  # fmt: skip
+                changes.group_types = _rows(conn, (identity_group_types.c.team_id, identity_group_types.c.group_type,
+                                                   identity_group_types.c.group_type_index),
+                                            (identity_group_types.c.group_type,), types)  # fmt: skip
+                return rows[-1].seq, changes
         except exc.SQLAlchemyError as error:
             raise StoreUnavailable("shared identity store error") from error
+
+
+def _group_key(key: str) -> tuple[int, str]:
+    index, _, group_key = key.partition(":")
+    return int(index), group_key
 
 
 def _current(conn: sa.Connection, persons: set[tuple[int, str]], ids: set[tuple[int, str]]) -> SealedChanges:
     """These persons and distinct ids as they are now: rows for those that exist, deletions
     for those that do not."""
-    found_persons = _rows(conn, PERSON_COLUMNS, identity_persons.c.uuid, persons)
+    found_persons = _rows(conn, PERSON_COLUMNS, (identity_persons.c.uuid,), persons)
     id_columns = (identity_distinct_ids.c.team_id, identity_distinct_ids.c.distinct_id,
                   identity_distinct_ids.c.person_uuid, identity_distinct_ids.c.version)  # fmt: skip
-    found_ids = _rows(conn, id_columns, identity_distinct_ids.c.distinct_id, ids)
+    found_ids = _rows(conn, id_columns, (identity_distinct_ids.c.distinct_id,), ids)
     override_columns = (identity_overrides.c.team_id, identity_overrides.c.distinct_id,
                         identity_overrides.c.person_uuid, identity_overrides.c.version)  # fmt: skip
-    found_overrides = _rows(conn, override_columns, identity_overrides.c.distinct_id, ids)
+    found_overrides = _rows(conn, override_columns, (identity_overrides.c.distinct_id,), ids)
     present_persons = {(p[0], p[1]) for p in found_persons}
     present_ids = {(d[0], d[1]) for d in found_ids}
     return SealedChanges(
@@ -74,13 +101,13 @@ def _current(conn: sa.Connection, persons: set[tuple[int, str]], ids: set[tuple[
     )
 
 
-def _rows(conn: sa.Connection, columns: Iterable[sa.ColumnElement], key: sa.ColumnElement,
-          wanted: set[tuple[int, str]]) -> list[tuple]:  # fmt: skip
+def _rows(conn: sa.Connection, columns: Iterable[sa.ColumnElement], key: tuple[sa.ColumnElement, ...],
+          wanted: set[tuple]) -> list[tuple]:  # fmt: skip
+    """The rows of ``columns`` (the team's first) whose ``(team, *key)`` is in ``wanted``."""
     if not wanted:
         return []
     columns = tuple(columns)
-    team = columns[0]
     found = conn.execute(
-        sa.select(*columns).where(sa.tuple_(team, key).in_(sorted(wanted)))
+        sa.select(*columns).where(sa.tuple_(columns[0], *key).in_(sorted(wanted)))
     ).all()  # fmt: skip
     return [tuple(row) for row in found]

@@ -506,6 +506,26 @@ identity_overrides = Table(
     Column("version", Integer, nullable=False),
 )
 
+identity_group_types = Table(
+    "identity_group_types",
+    metadata,
+    Column("team_id", Integer, primary_key=True),
+    Column("group_type", Text, primary_key=True),
+    Column("group_type_index", Integer, nullable=False),
+    UniqueConstraint("team_id", "group_type_index", name="uq_identity_group_types_index"),
+)
+
+identity_groups = Table(
+    "identity_groups",
+    metadata,
+    Column("team_id", Integer, primary_key=True),
+    Column("group_type_index", Integer, primary_key=True),
+    Column("group_key", Text, primary_key=True),
+    Column("properties", Text, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+)
+
 identity_changes = Table(
     "identity_changes",
     metadata,
