@@ -17,6 +17,7 @@ from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.normalise import normalise_event
 from hedgerow.ingest.persons import Changes, PersonIndex, SealedChanges
 from hedgerow.ingest.shared_persons import SharedPersons
+from hedgerow.services.group_cache import SharedGroupCache
 from hedgerow.services.person_cache import SharedPersonCache
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.errors import StoreUnavailable
@@ -293,3 +294,23 @@ def test_the_feed_gives_the_current_rows_of_what_changed_after_a_number(store) -
     third, changes = feed.read(second)
     assert third > second and changes.deleted_persons == [(TEAM, person[1])]
     assert sorted(changes.deleted_distinct_ids) == [(TEAM, "fa"), (TEAM, "fu")] and not changes.persons
+
+
+def test_group_cache_is_dropped_on_change_and_bounded(store) -> None:
+    shared = SharedPersons(store)
+    cache = SharedGroupCache(store, max_entries=3, ttl=3600)
+    shared.on_change = cache.changed
+
+    def identify(n: int, **group_set) -> None:
+        event = _event("$groupidentify", "x", **{"$group_type": "org", "$group_key": "o1", "$group_set": group_set})
+        shared.process(TEAM, [_normal(event, n)], NOW)
+
+    assert cache.group_types(TEAM) == {} and cache.group_properties(TEAM, 0, "o1") == {}
+    identify(0, size=1)
+    assert cache.group_types(TEAM) == {0: "org"}  # the cached "no types" was dropped by the change
+    assert cache.group_properties(TEAM, 0, "o1") == {"size": 1}
+    identify(1, size=2)
+    assert cache.group_properties(TEAM, 0, "o1") == {"size": 2}
+    for key in ("p", "q", "r", "s"):
+        cache.group_properties(TEAM, 0, key)
+    assert len(cache) == 3

@@ -129,3 +129,13 @@ def test_an_arrow_input_refuses_another_schema():
     slot = ArrowInput(pa.schema([("a", pa.int64())]))
     with pytest.raises(ValueError):
         slot.fill(pa.table({"a": pa.array(["x"])}))
+
+
+def test_a_group_type_written_again_is_stored_once(store):
+    """In scale-out mode a process's own group types come back in the shared change feed."""
+    commit(store, group_types=[(1, "company", 0)])
+    commit(store, group_types=[(1, "company", 0), (1, "project", 1)])
+    store.commit(WriteBatch(changes=[SealedChanges(group_types=[(1, "project", 1)]),
+                                     SealedChanges(group_types=[(1, "project", 1)])]))  # fmt: skip
+    assert sorted(store.query("SELECT team_id, group_type, group_type_index FROM group_type_mapping")) == [
+        (1, "company", 0), (1, "project", 1)]
