@@ -157,9 +157,11 @@ class Ingestor:
         self._started = False
 
     def _load(self) -> None:
-        rows = self.store.load_identity()
-        index = PersonIndex(rows.next_int_id)
-        index.load(rows.persons, rows.distinct_ids, rows.groups, rows.group_types)
+        index = PersonIndex()
+        if self.shared is None:  # in scale-out mode identity lives in the shared store only
+            rows = self.store.load_identity()
+            index = PersonIndex(rows.next_int_id)
+            index.load(rows.persons, rows.distinct_ids, rows.groups, rows.group_types)
         dedup = Deduplicator(self._recent_uuids)
         dedup.load(*self.store.load_uuid_columns())
         self.index, self.dedup = index, dedup
