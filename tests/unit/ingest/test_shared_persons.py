@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.normalise import normalise_event
 from hedgerow.ingest.persons import Changes, PersonIndex, SealedChanges
+from hedgerow.ingest.person_replica import CaughtUpEvents, PersonReplica
 from hedgerow.ingest.shared_persons import SharedPersons
 from hedgerow.services.group_cache import SharedGroupCache
 from hedgerow.services.person_cache import SharedPersonCache
@@ -28,6 +29,7 @@ from conftest import batch, resolve, rows, send
 from hedgerow.ingest.errors import RetryableSinkError
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.store.events.duckdb import DuckDBEventStore
+from hedgerow.store.events.protocol import PersonFilter
 from tests.throwaway_postgres import admin_url_or_skip, database
 
 TEAM = 1
@@ -314,3 +316,31 @@ def test_group_cache_is_dropped_on_change_and_bounded(store) -> None:
     for key in ("p", "q", "r", "s"):
         cache.group_properties(TEAM, 0, key)
     assert len(cache) == 3
+
+
+def test_the_replica_brings_a_process_events_store_to_the_shared_persons(store, tmp_path) -> None:
+    """What another process decided (here: another SharedPersons) reaches this process's
+    events store, a small page at a time: persons, their distinct ids, groups, deletions."""
+    other = SharedPersons(store)
+    events = DuckDBEventStore(str(tmp_path / "events.duckdb"))
+    ingestor = Ingestor(events, resolve, shared=SharedPersons(store))
+    ingestor.start()
+    replica = PersonReplica(IdentityFeed(store.db, page=3), ingestor)
+    reads = CaughtUpEvents(events, replica)
+    try:
+        other.process(TEAM, [_normal(_event("$set", f"r{n}", **{"$set": {"n": n}}), n) for n in range(7)]
+                      + [_normal(_event("$groupidentify", "r0", **{"$group_type": "org", "$group_key": "o",
+                                                                   "$group_set": {"k": 1}}), 8)], NOW)  # fmt: skip
+        people, total = reads.list_persons(TEAM, PersonFilter(limit=100))
+        assert total == 7 and sorted(p["properties"]["n"] for p in people) == list(range(7))
+        assert rows(events, "select group_type_index, group_key, properties from groups") == [(0, "o", '{"k":1}')]
+        assert rows(events, "select group_type, group_type_index from group_type_mapping") == [("org", 0)]
+
+        gone = reads.list_persons(TEAM, PersonFilter(distinct_id="r3"))[0][0]["uuid"]
+        other.delete_person(TEAM, gone)
+        assert reads.get_person(TEAM, uuid=gone) is None
+        assert reads.list_persons(TEAM, PersonFilter(distinct_id="r3")) == ([], 0)
+        assert reads.list_persons(TEAM, PersonFilter())[1] == 6
+    finally:
+        ingestor.close()
+        events.close()
