@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.engine import Connection
 
 from hedgerow.store.errors import StoreUnavailable
+from hedgerow.store.events.schema import GROUP_SLOTS
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tables import (
     identity_changes,
@@ -121,8 +122,10 @@ class IdentityTransaction:
         named = set(group_types) | {group_type for group_type, _ in groups}
         wanted = {lock_key(team_id, d) for d in ids}
         wanted |= {group_lock_key(team_id, t, k) for t, k in groups}
-        if named and not named <= self._group_types(team_id).keys():
-            wanted.add(group_types_lock_key(team_id))
+        if named:
+            known = self._group_types(team_id)
+            if not named <= known.keys() and len(known) < GROUP_SLOTS:  # a type may be added
+                wanted.add(group_types_lock_key(team_id))
         keys = sorted(wanted)
         if keys:
             # One statement; a function scan over the array yields (and locks) in its order.
