@@ -2,7 +2,8 @@
 
 An operation declares what it answers with ``output=``:
 
-- an :class:`Output` model: the handler returns instances of it (or a
+- an :class:`Output` model, or a union of them (``Insight | InsightBasic``: the handler
+  answers one or the other, as its input asks): the handler returns instances of it (or a
   :class:`~hedgerow.services.catalogue.Listed` page of them, when its return annotation is
   ``Listed``; or a :class:`~hedgerow.services.catalogue.Reply` whose body is one);
 - :data:`EMPTY`: it answers with no body (PostHog's 202s and forbidden deletes);
@@ -23,9 +24,10 @@ bytes did not change.
 
 from __future__ import annotations
 
+from types import UnionType
 from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 if TYPE_CHECKING:
     from hedgerow.services.catalogue.operation import Operation
@@ -54,7 +56,7 @@ class _Empty:
 
 EMPTY: Final = _Empty()
 
-Declared = type[BaseModel] | _Empty | None
+Declared = type[BaseModel] | UnionType | _Empty | None
 """What an operation may declare as its output (see the module's docstring)."""
 
 
@@ -111,6 +113,8 @@ def _array(operation: "Operation") -> bool:
 def item_schema(operation: "Operation", ref_template: str = "#/$defs/{model}") -> dict[str, Any] | None:
     """The JSON schema of one resource the operation answers with (None when not modelled)."""
     output = operation.output
+    if isinstance(output, UnionType):
+        return TypeAdapter(output).json_schema(ref_template=ref_template, mode="serialization")
     if not isinstance(output, type):
         return None
     return output.model_json_schema(ref_template=ref_template, mode="serialization")
