@@ -5,25 +5,32 @@ cache key and new results, for an ``ActionsNode`` series and for ``matchesAction
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 
 import httpx
 import pytest
 
 from hedgerow.testing import LiveServer
+from tests.throwaway_postgres import admin_url_or_skip, database
 
 pytestmark = pytest.mark.e2e
 
 TRENDS = {"kind": "TrendsQuery", "dateRange": {"date_from": "-7d"}, "trendsFilter": {"display": "BoldNumber"}}
 
 
-@pytest.fixture
-def servers(tmp_path):
-    """Two server processes on one metadata database, each with its own events."""
-    env = {"HEDGEROW_DATABASE_URL": f"sqlite:///{tmp_path / 'meta.sqlite3'}"}
-    with LiveServer(tmp_path / "writer", env=env) as writer:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def servers(request, tmp_path):
+    """Two server processes on one metadata database (a SQLite file, or PostgreSQL when one
+    can be had), each with its own events."""
+    with ExitStack() as stack:
+        url = f"sqlite:///{tmp_path / 'meta.sqlite3'}"
+        if request.param == "postgresql":
+            url = stack.enter_context(database(stack.enter_context(admin_url_or_skip())))
+        env = {"HEDGEROW_DATABASE_URL": url}
+        writer = stack.enter_context(LiveServer(tmp_path / "writer", env=env))
         boot = writer.bootstrap()
-        with LiveServer(tmp_path / "reader", env=env) as reader:
-            yield writer, reader, boot
+        reader = stack.enter_context(LiveServer(tmp_path / "reader", env=env))
+        yield writer, reader, boot
 
 
 def test_an_action_changed_by_another_process_reaches_the_next_query(servers) -> None:
