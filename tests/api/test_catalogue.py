@@ -225,3 +225,14 @@ def test_an_answer_whose_shape_the_input_picks_is_described_as_either_model(api)
     assert list(full) == list(Insight.model_fields) and list(basic) == list(InsightBasic.model_fields)
     for answer in (full, basic):
         jsonschema.validate(answer, tool)
+
+
+MODELLED = ("insight", "dashboard", "action", "experiment", "hog_function", "cohort", "annotation")
+
+
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if op.name.split(".")[0] in MODELLED],
+                         ids=lambda op: op.name)  # fmt: skip
+def test_the_resources_answer_through_output_models(operation) -> None:
+    """Every operation of these resources declares its answer (a model, a union of models, or
+    no body), so REST, MCP and the document all render and describe it from the model."""
+    assert operation.output is not None
