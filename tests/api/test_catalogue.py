@@ -203,3 +203,36 @@ def test_the_wire_keeps_the_models_field_order(api) -> None:
     assert made.status_code == 201
     assert list(made.json()) == list(FeatureFlag.model_fields)
     assert made.text.startswith('{"id":') and '"key":"ordered"' in made.text
+
+
+def test_an_answer_whose_shape_the_input_picks_is_described_as_either_model(api) -> None:
+    """``insight.retrieve`` answers the full insight, or the basic one with ``basic=true``: the
+    document and the tool describe both, and each answer is exactly one of them, in order."""
+    from hedgerow.api import openapi
+    from hedgerow.mcp.tools import ToolBinding
+    from hedgerow.services.operations.insights import Insight, InsightBasic
+
+    one = openapi.build(all_routes())["paths"]["/api/projects/{project_id}/insights/{insight_id}/"]
+    body = one["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert body == {"anyOf": [{"$ref": "#/components/schemas/Insight"}, {"$ref": "#/components/schemas/InsightBasic"}]}
+    tool = ToolBinding(CATALOGUE["insight.retrieve"]).describe().output_schema
+    assert tool["type"] == "object" and {"Insight", "InsightBasic"} <= set(tool["$defs"])
+    made = api.post(f"/api/projects/{api.project_id}/insights/", {"name": "Either", "query": {
+        "kind": "DataVisualizationNode", "source": {"kind": "HogQLQuery", "query": "select 1"}}})  # fmt: skip
+    assert made.status_code == 201, made.text
+    full = api.get(f"/api/projects/{api.project_id}/insights/{made.json()['id']}/").json()
+    basic = api.get(f"/api/projects/{api.project_id}/insights/{made.json()['id']}/?basic=true").json()
+    assert list(full) == list(Insight.model_fields) and list(basic) == list(InsightBasic.model_fields)
+    for answer in (full, basic):
+        jsonschema.validate(answer, tool)
+
+
+MODELLED = ("insight", "dashboard", "action", "experiment", "hog_function", "cohort", "annotation")
+
+
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if op.name.split(".")[0] in MODELLED],
+                         ids=lambda op: op.name)  # fmt: skip
+def test_the_resources_answer_through_output_models(operation) -> None:
+    """Every operation of these resources declares its answer (a model, a union of models, or
+    no body), so REST, MCP and the document all render and describe it from the model."""
+    assert operation.output is not None

@@ -276,14 +276,14 @@ def test_agents_without_persons_access_are_refused_insights_that_read_persons(pr
 
 def test_insight_query_tool_answers_a_sql_insight_as_a_table(project) -> None:
     from hedgerow.auth.authenticate import principal_for_key
-    from hedgerow.services.catalogue import Where, invoke
+    from hedgerow.services.catalogue import Where, invoke, wire
     from hedgerow.services.operations import CATALOGUE
 
     sql = {"kind": "HogQLQuery", "query": "select count() as n from events where event = '$pageview'"}
     made = create(project, name="SQL", query={"kind": "DataVisualizationNode", "source": sql})
     principal, _ = principal_for_key(project.services.meta, project.admin_key)
-    out = invoke(project.services, principal, CATALOGUE["insight.query"], {"insightId": made["short_id"]},
-                 channel="mcp", where=Where(project=str(project.project_id)))  # fmt: skip
+    out = wire(invoke(project.services, principal, CATALOGUE["insight.query"], {"insightId": made["short_id"]},
+                      channel="mcp", where=Where(project=str(project.project_id))))  # fmt: skip
     direct = project.post(f"/api/projects/{project.project_id}/query/", {"query": sql}).json()
     assert out["query"] == sql and out["results"] == {"columns": ["n"], "results": direct["results"]}
     assert out["insight"]["id"] == made["id"] and out["insight"]["result"] == direct["results"]

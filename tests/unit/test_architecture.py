@@ -50,3 +50,14 @@ def test_the_import_reader_sees_nested_and_relative_imports() -> None:
     source = "def f():\n    from ...store.meta import keys\n    import hedgerow.store.events\n"
     found = imported_modules(PACKAGE_ROOT / "api" / "routes" / "probe.py", source)
     assert {"hedgerow.store.meta", "hedgerow.store.meta.keys", "hedgerow.store.events"} <= found
+
+
+def test_starting_the_server_or_the_cli_does_not_import_scipy() -> None:
+    """SciPy costs about half a second to import: only an experiment's statistics load it."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, hedgerow.cli.main, hedgerow.api.app, hedgerow.services.container, "
+             "hedgerow.experiments.results; print(sum(m.split('.')[0] == 'scipy' for m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0", f"{out.stdout.strip()} SciPy modules imported at start"

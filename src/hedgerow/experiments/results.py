@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import pydantic
-from scipy import stats as distributions
 
 from hedgerow.errors import ValidationError
 from hedgerow.experiments import queries, stats
@@ -160,7 +159,8 @@ def sample_ratio_mismatch(flag_filters: dict[str, Any], totals: dict[str, int]) 
     if len(keys) < 2 or observed_total < SRM_MINIMUM_SAMPLE_SIZE:
         return None
     expected = {k: shares[k] / 100 * observed_total for k in keys}
-    _, p_value = distributions.chisquare([float(totals.get(k, 0)) for k in keys], [expected[k] for k in keys])
+    observed = [float(totals.get(k, 0)) for k in keys]
+    _, p_value = stats.distributions().chisquare(observed, [expected[k] for k in keys])
     return {"expected": expected, "p_value": float(p_value)}
 
 

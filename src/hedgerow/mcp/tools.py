@@ -86,6 +86,8 @@ class ToolBinding:
             results = {**LIST_OUTPUT["properties"]["results"], "items": item}
             schema = {**LIST_OUTPUT, "properties": {**LIST_OUTPUT["properties"], "results": results}}
             return {**schema, "$defs": defs} if defs else schema
+        if item is not None and "anyOf" in item:
+            return {"type": "object", **item}  # a union of output models: each is an object
         return item if item is not None and item.get("type") == "object" else OBJECT_OUTPUT
 
 

@@ -4,7 +4,10 @@ definitions the HogQL compiler matches events with."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+import threading
+from collections import OrderedDict
+from types import MappingProxyType
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from hedgerow import clock
@@ -17,7 +20,7 @@ from hedgerow.store.meta.actions import ActionRecord
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import Project
 
-__all__ = ["ActionRecord", "ActionService", "STEP_FIELDS"]
+__all__ = ["ActionRecord", "ActionService", "ActionSnapshot", "STEP_FIELDS"]
 
 MATCHING = ("contains", "regex", "exact")
 STEP_FIELDS = ("event", "properties", "selector", "tag_name", "text", "text_matching", "href",
@@ -28,6 +31,8 @@ MAX_TAGS = 100
 MAX_SELECTOR = 1000
 """A selector is parsed with backtracking patterns (PostHog's): bounded, so it stays cheap."""
 MAX_STEP_TEXT = 65_535
+MAX_SNAPSHOTS = 1024
+"""Projects whose actions are kept in memory (the least recently read are dropped first)."""
 _UNTRIMMED = frozenset({"event", "tag_name", "text", "href"})  # trim_whitespace=False in PostHog
 
 
@@ -126,17 +131,69 @@ def definition(action: ActionRecord) -> ActionDefinition:
     return ActionDefinition(id=action.id, name=action.name, steps=tuple(action.steps))
 
 
+@dataclass(frozen=True)
+class ActionSnapshot:
+    """A project's actions as read at one version (deleted ones too, as ``matchesAction`` sees
+    them): what the compiler, the query cache key, the audit and delivery read."""
+
+    version: store.Version
+    definitions: Mapping[int, ActionDefinition]
+    """By id."""
+    state: tuple[tuple[Any, ...], ...]
+    """``(id, name, steps)`` by id: what a query's results depend on (its cache key)."""
+
+    @classmethod
+    def of(cls, version: store.Version, rows: list[ActionRecord]) -> "ActionSnapshot":
+        found = {row.id: definition(row) for row in rows if row.id is not None}
+        state = tuple((a.id, a.name, list(a.steps)) for _, a in sorted(found.items()))
+        return cls(version, MappingProxyType(found), state)
+
+
 class ActionService:
-    """Use cases over a project's actions."""
+    """Use cases over a project's actions, and a cached snapshot of each project's actions
+    for the hot paths (:meth:`snapshot`)."""
 
     def __init__(self, db: MetaDB) -> None:
         self._db = db
         self.on_change: Callable[[], None] | None = None
         """Called after an action is created or changed (its legacy webhook may start or stop)."""
+        self._snapshots: OrderedDict[int, ActionSnapshot] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def _changed(self) -> None:
+    def _changed(self, project_id: int) -> None:
+        with self._lock:
+            self._snapshots.pop(project_id, None)
         if self.on_change is not None:
             self.on_change()
+
+    def snapshot(self, project_id: int) -> ActionSnapshot:
+        """The project's actions, read again only when their version changed: one aggregate
+        query per call, so a change made by another process on the same database is seen by
+        the next call (the version is read before the rows, so a snapshot is never older
+        than its version)."""
+        with self._db.read() as conn:
+            version = store.version(conn, project_id)
+            with self._lock:
+                cached = self._snapshots.get(project_id)
+                if cached is not None and cached.version == version:
+                    self._snapshots.move_to_end(project_id)
+                    return cached
+            rows = store.search(conn, project_id, include_deleted=True)
+        snapshot = ActionSnapshot.of(version, rows)
+        with self._lock:
+            self._snapshots[project_id] = snapshot
+            self._snapshots.move_to_end(project_id)
+            while len(self._snapshots) > MAX_SNAPSHOTS:
+                self._snapshots.popitem(last=False)
+        return snapshot
+
+    def name(self, project_id: int, action_id: int) -> str | None:
+        """An action's name (a deleted one's too), from the snapshot; NotFound when it is not
+        one of the project's."""
+        found = self.snapshot(project_id).definitions.get(action_id)
+        if found is None:
+            raise NotFound()
+        return found.name
 
     def search(self, project: Project, search: str | None = None) -> list[ActionRecord]:
         with self._db.read() as conn:
@@ -149,11 +206,9 @@ class ActionService:
             raise NotFound()
         return found
 
-    def definitions(self, project_id: int) -> dict[int, ActionDefinition]:
+    def definitions(self, project_id: int) -> Mapping[int, ActionDefinition]:
         """Every action of the project (deleted ones too, as PostHog's ``matchesAction``), by id."""
-        with self._db.read() as conn:
-            rows = store.search(conn, project_id, include_deleted=True)
-        return {row.id: definition(row) for row in rows if row.id is not None}
+        return self.snapshot(project_id).definitions
 
     def create(self, project: Project, user_id: int | None, given: Mapping[str, Any]) -> ActionRecord:
         fields = _clean(given)
@@ -168,8 +223,8 @@ class ActionService:
         )  # fmt: skip
         with self._db.write() as conn:
             self._unique_name(conn, project.id, action.name, None)
-            created = store.insert(conn, action)
-        self._changed()
+            created = store.insert(conn, replace(action, updated_at=store.stamp(conn, project.id, now)))
+        self._changed(project.id)
         return created
 
     def update(self, project: Project, action_id: int, given: Mapping[str, Any]) -> ActionRecord:
@@ -182,9 +237,9 @@ class ActionService:
                 fields["pinned_at"] = (found.pinned_at or clock.now()) if fields["pinned_at"] else None
             if "name" in fields:
                 self._unique_name(conn, project.id, fields["name"], action_id)
-            changed = replace(found, **fields, updated_at=clock.now())
+            changed = replace(found, **fields, updated_at=store.stamp(conn, project.id, clock.now()))
             store.save(conn, changed)
-        self._changed()
+        self._changed(project.id)
         return changed
 
     @staticmethod

@@ -121,7 +121,8 @@ class Services:
         projects = ProjectService(meta)
         people = PeopleLookup(None)
         evaluation = FlagEvaluation(meta, people)
-        query = QueryService(meta, None)
+        actions = ActionService(meta)
+        query = QueryService(meta, None, actions=actions)
         flags = FlagService(meta, on_change=evaluation.changed)
         services = cls(
             settings=settings,
@@ -132,7 +133,7 @@ class Services:
             keys=KeyService(meta),
             agents=AgentService(meta),
             annotations=AnnotationService(meta),
-            actions=ActionService(meta),
+            actions=actions,
             insights=InsightService(meta, query.check),
             dashboards=DashboardService(meta),
             flags=flags,
@@ -179,7 +180,7 @@ class Services:
         # Before the server answers: the outbox must be filled from the first event on.
         # Only the DuckDB engine keeps an outbox so far: on ClickHouse nothing is delivered.
         if hasattr(self.events, "read_outbox"):
-            self.delivery = Delivery(self.settings, self.meta, self.events, self.projects.get)
+            self.delivery = Delivery(self.settings, self.meta, self.events, self.projects.get, self.actions.definitions)
             self.hog_functions.on_change = self.delivery.changed
             self.actions.on_change = self.delivery.changed
             self.projects.on_change = self.delivery.changed

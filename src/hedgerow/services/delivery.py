@@ -26,7 +26,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import quote
 
 import orjson
@@ -46,9 +46,9 @@ from hedgerow.destinations.legacy_webhook import (
 from hedgerow.destinations.send import Sender, Sent
 from hedgerow.errors import Exposed
 from hedgerow.hogql import CompileContext, compile_hogql
+from hedgerow.hogql.actions import ActionDefinition
 from hedgerow.hogql.nodes import Value
 from hedgerow.hogql.property_filters import field, literal
-from hedgerow.services.actions import definition
 from hedgerow.store.events.duckdb import DuckDBEventStore
 from hedgerow.store.events.protocol import EventStoreError
 from hedgerow.store.errors import StoreError
@@ -175,12 +175,14 @@ class Delivery:
     """The matcher and the per-destination lanes, on one thread with its own event loop."""
 
     def __init__(self, settings: Settings, meta: MetaDB, events: DuckDBEventStore,
-                 project: Any) -> None:  # fmt: skip
+                 project: Any, actions: Callable[[int], Mapping[int, ActionDefinition]]) -> None:  # fmt: skip
         self.settings = settings
         self.meta = meta
         self.events = events
         self.project = project
         """project id -> Project (or None)"""
+        self.actions = actions
+        """project id -> its actions (the actions service's cached snapshot)"""
         self._destinations: dict[int, list[HogFunctionRecord]] = {}
         self._by_id: dict[str, HogFunctionRecord] = {}
         self._legacy: dict[str, tuple[ActionRecord, str]] = {}
@@ -385,9 +387,8 @@ class Delivery:
         tree = tree.order_by(exp.Ordered(this=field("timestamp")), copy=False).limit(limit, copy=False)
         with self.meta.read() as conn:
             property_types = definitions.property_types(conn, project.id)
-            actions = {a.id: definition(a) for a in action_store.search(conn, project.id, include_deleted=True)}
         ctx = CompileContext(team_id=project.id, timezone="UTC", property_types=property_types,
-                             modifiers={"convertToProjectTimezone": False}, actions=actions)  # fmt: skip
+                             modifiers={"convertToProjectTimezone": False}, actions=self.actions(project.id))  # fmt: skip
         compiled = compile_hogql(tree, ctx, engine=self.events.engine)
         return self.events.execute(compiled, MATCH_TIMEOUT_SECONDS).results
 

@@ -108,6 +108,7 @@ class RunContext:
     events: EventStore
     running: Running
     timeout_seconds: float
+    action_source: ActionService
     refused: frozenset[str] = frozenset()
     timings: list[dict[str, Any]] = field(default_factory=list)
     result_bytes: int = 0
@@ -121,7 +122,7 @@ class RunContext:
             with self.meta.read() as conn:
                 self._property_types = definitions.property_types(conn, self.project.id)
                 self._cohorts = cohort_store.ids_by_name(conn, self.project.id)
-            self._actions = ActionService(self.meta).definitions(self.project.id)
+            self._actions = self.action_source.definitions(self.project.id)
 
     def actions(self) -> Mapping[int, ActionDefinition]:
         """The project's actions by id (what ``matchesAction`` and ``ActionsNode`` resolve)."""
@@ -344,9 +345,11 @@ class QueryService:
         timeout_seconds: float = 60.0,
         fresh_for: dt.timedelta = dt.timedelta(seconds=60),
         workers: int = 4,
+        actions: ActionService | None = None,
     ) -> None:
         self.meta = meta
         self.events = events
+        self.actions = actions or ActionService(meta)
         self.slots = ProjectSlots(slots_per_project)
         self.concurrency_wait = concurrency_wait
         self.timeout_seconds = timeout_seconds
@@ -449,15 +452,14 @@ class QueryService:
         digest = hashlib.blake2b(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), digest_size=16)
         return "cache_" + digest.hexdigest()
 
-    def _actions_state(self, project: Project) -> list[Any]:
+    def _actions_state(self, project: Project) -> tuple[tuple[Any, ...], ...]:
         """The project's actions as ``matchesAction`` sees them (deleted ones too)."""
-        found = ActionService(self.meta).definitions(project.id)
-        return [[a.id, a.name, list(a.steps)] for _, a in sorted(found.items())]
+        return self.actions.snapshot(project.id).state
 
     def _context(self, project: Project, running: Running, refused: frozenset[str] = frozenset()) -> RunContext:
         if self.events is None:
             raise ServiceUnavailable()
-        return RunContext(project, self.meta, self.events, running, self.timeout_seconds, refused)
+        return RunContext(project, self.meta, self.events, running, self.timeout_seconds, self.actions, refused)
 
     def _compute(
         self, project: Project, node: Any, kind: QueryKind, running: Running, cache_key: str,

@@ -2,7 +2,8 @@
 
 An operation declares what it answers with ``output=``:
 
-- an :class:`Output` model: the handler returns instances of it (or a
+- an :class:`Output` model, or a union of them (``Insight | InsightBasic``: the handler
+  answers one or the other, as its input asks): the handler returns instances of it (or a
   :class:`~hedgerow.services.catalogue.Listed` page of them, when its return annotation is
   ``Listed``; or a :class:`~hedgerow.services.catalogue.Reply` whose body is one);
 - :data:`EMPTY`: it answers with no body (PostHog's 202s and forbidden deletes);
@@ -17,15 +18,17 @@ Converting a resource that still answers with a hand-written dict: declare an ``
 subclass with the dict's keys as fields in the same order, typed as their JSON values
 (datetimes as the ISO text the dict held, free-form parts as ``dict[str, Any]`` or ``Any``),
 move the dict-building into a classmethod ``of(...)``, return the model from the handlers,
-and pass ``output=TheModel`` to the operation. The resource's existing API tests show the
-bytes did not change.
+and pass ``output=TheModel`` to the operation. The resource's existing API tests, and the
+recorded answers of ``tests/e2e/test_output_bytes.py`` (extend its scenario, recorded on the
+code before the change), show the bytes did not change.
 """
 
 from __future__ import annotations
 
+from types import UnionType
 from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 if TYPE_CHECKING:
     from hedgerow.services.catalogue.operation import Operation
@@ -54,7 +57,7 @@ class _Empty:
 
 EMPTY: Final = _Empty()
 
-Declared = type[BaseModel] | _Empty | None
+Declared = type[BaseModel] | UnionType | _Empty | None
 """What an operation may declare as its output (see the module's docstring)."""
 
 
@@ -111,6 +114,8 @@ def _array(operation: "Operation") -> bool:
 def item_schema(operation: "Operation", ref_template: str = "#/$defs/{model}") -> dict[str, Any] | None:
     """The JSON schema of one resource the operation answers with (None when not modelled)."""
     output = operation.output
+    if isinstance(output, UnionType):
+        return TypeAdapter(output).json_schema(ref_template=ref_template, mode="serialization")
     if not isinstance(output, type):
         return None
     return output.model_json_schema(ref_template=ref_template, mode="serialization")

@@ -40,7 +40,7 @@ def _flag(services: "Services", project: "Project", raw: str) -> str | None:
 
 def _action(services: "Services", project: "Project", raw: str) -> str | None:
     number = parse_id(raw)
-    return services.actions.get(project, number).name if number is not None else None
+    return services.actions.name(project.id, number) if number is not None else None
 
 
 def _experiment(services: "Services", project: "Project", raw: str) -> str | None:

@@ -9,9 +9,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.hogql.elements import selector_regex
 from hedgerow.services.actions import STEP_FIELDS, ActionRecord
-from hedgerow.services.catalogue.output import EMPTY
-from hedgerow.services.catalogue import Catalogue, Context, Reply, Tool
-from hedgerow.services.operations.organizations import user_basic, user_lookup
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Output, Reply, Tool
+from hedgerow.services.operations.organizations import UserBasic, user_lookup
 
 operations = Catalogue()
 
@@ -46,39 +45,74 @@ ACTION_CREATE_SCHEMA = {
 """PostHog's ``action-create`` arguments, typed for agents (the service checks them again)."""
 
 
-def step_json(step: dict[str, Any]) -> dict[str, Any]:
+class ActionStep(Output):
     """A step as PostHog's ``ActionStepJSONSerializer`` shows it, with the derived regex."""
-    out: dict[str, Any] = {}
-    for name in STEP_FIELDS:
-        out[name] = step.get(name)
-        if name == "selector":
-            out["selector_regex"] = selector_regex(step["selector"]) or None if step.get("selector") else None
-    return out
+
+    event: str | None
+    properties: list[dict[str, Any]] | None
+    selector: str | None
+    selector_regex: str | None
+    tag_name: str | None
+    text: str | None
+    text_matching: str | None
+    href: str | None
+    href_matching: str | None
+    url: str | None
+    url_matching: str | None
+
+    @classmethod
+    def of(cls, step: dict[str, Any]) -> "ActionStep":
+        selector = step.get("selector")
+        derived = (selector_regex(selector) or None) if selector else None
+        return cls(selector_regex=derived, **{name: step.get(name) for name in STEP_FIELDS})
 
 
-def action_json(ctx: Context, action: ActionRecord, users: Any = None) -> dict[str, Any]:
+class Action(Output):
     """An action as PostHog's ``ActionSerializer`` shows it."""
-    users = users or user_lookup(ctx)
-    return {
-        "id": action.id,
-        "name": action.name,
-        "description": action.description,
-        "tags": list(action.tags),
-        "post_to_slack": action.post_to_slack,
-        "slack_message_format": action.slack_message_format,
-        "steps": [step_json(step) for step in action.steps],
-        "created_at": clock.iso(action.created_at),
-        "created_by": user_basic(users(action.created_by_id)),
-        "deleted": action.deleted,
-        "is_calculating": False,
-        "last_calculated_at": clock.iso(action.last_calculated_at),
-        "team_id": action.project_id,
-        "is_action": True,
-        "bytecode_error": None,
-        "pinned_at": clock.iso(action.pinned_at) if action.pinned_at else None,
-        "creation_context": None,
-        "user_access_level": "editor",
-    }
+
+    id: int | None
+    name: str | None
+    description: str
+    tags: list[str]
+    post_to_slack: bool
+    slack_message_format: str
+    steps: list[ActionStep]
+    created_at: str | None
+    created_by: UserBasic | None
+    deleted: bool
+    is_calculating: bool = False
+    last_calculated_at: str | None
+    team_id: int
+    is_action: bool = True
+    bytecode_error: None = None
+    pinned_at: str | None
+    creation_context: None = None
+    user_access_level: str = "editor"
+
+    @classmethod
+    def of(cls, ctx: Context, action: ActionRecord, users: Any = None) -> "Action":
+        users = users or user_lookup(ctx)
+        return cls(
+            id=action.id,
+            name=action.name,
+            description=action.description,
+            tags=list(action.tags),
+            post_to_slack=action.post_to_slack,
+            slack_message_format=action.slack_message_format,
+            steps=[ActionStep.of(step) for step in action.steps],
+            created_at=clock.iso(action.created_at),
+            created_by=UserBasic.of(users(action.created_by_id)),
+            deleted=action.deleted,
+            last_calculated_at=clock.iso(action.last_calculated_at),
+            team_id=action.project_id,
+            pinned_at=clock.iso(action.pinned_at) if action.pinned_at else None,
+        )
+
+
+class ActionPage(Output):
+    """PostHog's action list: every action, unpaged."""
+
+    results: list[Action]
 
 
 class ActionList(BaseModel):
@@ -114,50 +148,50 @@ class ActionUpdate(ActionFields, ActionId):
     pass
 
 
-@operations.operation("action.list", "action:read", input=ActionList,
+@operations.operation("action.list", "action:read", input=ActionList, output=ActionPage,
                       tool=Tool("actions-get-all", "Get all actions", read_only=True))  # fmt: skip
-def list_actions(ctx: Context, args: ActionList) -> dict[str, Any]:
+def list_actions(ctx: Context, args: ActionList) -> ActionPage:
     """The project's actions (not deleted), all of them: PostHog does not page this list."""
     assert ctx.project is not None
     rows = ctx.services.actions.search(ctx.project, args.search or None)
     users = user_lookup(ctx)
-    return {"results": [action_json(ctx, a, users) for a in rows]}
+    return ActionPage(results=[Action.of(ctx, a, users) for a in rows])
 
 
-@operations.operation("action.create", "action:write", input=ActionFields,
+@operations.operation("action.create", "action:write", output=Action, input=ActionFields,
                       tool=Tool("action-create", "Create action", read_only=False,
                                 input_schema=ACTION_CREATE_SCHEMA))  # fmt: skip
-def create_action(ctx: Context, args: ActionFields) -> dict[str, Any]:
+def create_action(ctx: Context, args: ActionFields) -> Action:
     """A new action, created by the caller."""
     assert ctx.project is not None
-    return action_json(ctx, ctx.services.actions.create(ctx.project, ctx.user_id, args.given()))
+    return Action.of(ctx, ctx.services.actions.create(ctx.project, ctx.user_id, args.given()))
 
 
-@operations.operation("action.retrieve", "action:read", input=ActionId,
+@operations.operation("action.retrieve", "action:read", output=Action, input=ActionId,
                       tool=Tool("action-get", "Get action", read_only=True, input_schema={
                           "type": "object", "properties": {"id": {"type": "integer", "description": "The action's id"}},
                           "required": ["id"]}))  # fmt: skip
-def retrieve_action(ctx: Context, args: ActionId) -> dict[str, Any]:
+def retrieve_action(ctx: Context, args: ActionId) -> Action:
     """One action (a soft-deleted one too, as in PostHog)."""
     assert ctx.project is not None
-    return action_json(ctx, ctx.services.actions.get(ctx.project, args.action_id))
+    return Action.of(ctx, ctx.services.actions.get(ctx.project, args.action_id))
 
 
-@operations.operation("action.update", "action:write", input=ActionUpdate,
+@operations.operation("action.update", "action:write", output=Action, input=ActionUpdate,
                       tool=Tool("action-update", "Update action", read_only=False, idempotent=True))  # fmt: skip
-def update_action(ctx: Context, args: ActionUpdate) -> dict[str, Any]:
+def update_action(ctx: Context, args: ActionUpdate) -> Action:
     """Change an action; ``deleted: true`` soft-deletes it."""
     assert ctx.project is not None
     changes = {k: v for k, v in args.given().items() if k != "action_id"}
-    return action_json(ctx, ctx.services.actions.update(ctx.project, args.action_id, changes))
+    return Action.of(ctx, ctx.services.actions.update(ctx.project, args.action_id, changes))
 
 
-@operations.operation("action.delete", "action:write", input=ActionId,
+@operations.operation("action.delete", "action:write", output=Action, input=ActionId,
                       tool=Tool("action-delete", "Delete action", read_only=False, destructive=True))  # fmt: skip
-def delete_action(ctx: Context, args: ActionId) -> dict[str, Any]:
+def delete_action(ctx: Context, args: ActionId) -> Action:
     """Soft-delete an action (``deleted: true``), as PostHog's delete tool does."""
     assert ctx.project is not None
-    return action_json(ctx, ctx.services.actions.update(ctx.project, args.action_id, {"deleted": True}))
+    return Action.of(ctx, ctx.services.actions.update(ctx.project, args.action_id, {"deleted": True}))
 
 
 @operations.operation("action.destroy", "action:write", input=ActionId, output=EMPTY)

@@ -9,56 +9,85 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import Exposed, ValidationError
-from hedgerow.services.catalogue.output import EMPTY
-from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.experiments import ExperimentRecord, status
 from hedgerow.services.flag_definitions import flag_definition
-from hedgerow.services.operations.organizations import user_basic, user_lookup
+from hedgerow.services.operations.organizations import UserBasic, user_lookup
 from hedgerow.services.operations.query import refused_data
 
 operations = Catalogue()
 
 
-def experiment_json(ctx: Context, experiment: ExperimentRecord, users: Any = None) -> dict[str, Any]:
+class Experiment(Output):
     """An experiment as PostHog's serializer shows it, with the flag behind it."""
-    users = users or user_lookup(ctx)
-    flag = ctx.services.experiments.flag(experiment)
-    return {
-        "id": experiment.id,
-        "name": experiment.name,
-        "description": experiment.description,
-        "start_date": clock.iso(experiment.start_date),
-        "end_date": clock.iso(experiment.end_date),
-        "feature_flag_key": flag.key,
-        "feature_flag": flag_definition(flag),
-        "holdout": None,
-        "holdout_id": None,
-        "exposure_cohort": None,
-        "parameters": experiment.parameters,
-        "secondary_metrics": experiment.secondary_metrics,
-        "saved_metrics": [],
-        "filters": experiment.filters,
-        "archived": experiment.archived,
-        "deleted": experiment.deleted,
-        "created_by": user_basic(users(experiment.created_by_id)),
-        "created_at": clock.iso(experiment.created_at),
-        "updated_at": clock.iso(experiment.updated_at),
-        "type": experiment.type,
-        "exposure_criteria": experiment.exposure_criteria,
-        "metrics": experiment.metrics,
-        "metrics_secondary": experiment.metrics_secondary,
-        "stats_config": experiment.stats_config,
-        "scheduling_config": experiment.scheduling_config,
-        "conclusion": experiment.conclusion,
-        "conclusion_comment": experiment.conclusion_comment,
-        "primary_metrics_ordered_uuids": experiment.primary_metrics_ordered_uuids,
-        "secondary_metrics_ordered_uuids": experiment.secondary_metrics_ordered_uuids,
-        "exposure_preaggregation_enabled": False,
-        "only_count_matured_users": False,
-        "status": status(experiment),
-        "user_access_level": "editor",
-    }
+
+    id: int | None
+    name: str
+    description: str | None
+    start_date: str | None
+    end_date: str | None
+    feature_flag_key: str
+    feature_flag: dict[str, Any]
+    holdout: None = None
+    holdout_id: None = None
+    exposure_cohort: None = None
+    parameters: dict[str, Any] | None
+    secondary_metrics: list[Any]
+    saved_metrics: list[Any] = []
+    filters: dict[str, Any]
+    archived: bool
+    deleted: bool
+    created_by: UserBasic | None
+    created_at: str | None
+    updated_at: str | None
+    type: str
+    exposure_criteria: dict[str, Any] | None
+    metrics: list[Any]
+    metrics_secondary: list[Any]
+    stats_config: dict[str, Any] | None
+    scheduling_config: dict[str, Any] | None
+    conclusion: str | None
+    conclusion_comment: str | None
+    primary_metrics_ordered_uuids: list[str] | None
+    secondary_metrics_ordered_uuids: list[str] | None
+    exposure_preaggregation_enabled: bool = False
+    only_count_matured_users: bool = False
+    status: str
+    user_access_level: str = "editor"
+
+    @classmethod
+    def of(cls, ctx: Context, experiment: ExperimentRecord, users: Any = None) -> "Experiment":
+        users = users or user_lookup(ctx)
+        flag = ctx.services.experiments.flag(experiment)
+        return cls(
+            id=experiment.id,
+            name=experiment.name,
+            description=experiment.description,
+            start_date=clock.iso(experiment.start_date),
+            end_date=clock.iso(experiment.end_date),
+            feature_flag_key=flag.key,
+            feature_flag=flag_definition(flag),
+            parameters=experiment.parameters,
+            secondary_metrics=experiment.secondary_metrics,
+            filters=experiment.filters,
+            archived=experiment.archived,
+            deleted=experiment.deleted,
+            created_by=UserBasic.of(users(experiment.created_by_id)),
+            created_at=clock.iso(experiment.created_at),
+            updated_at=clock.iso(experiment.updated_at),
+            type=experiment.type,
+            exposure_criteria=experiment.exposure_criteria,
+            metrics=experiment.metrics,
+            metrics_secondary=experiment.metrics_secondary,
+            stats_config=experiment.stats_config,
+            scheduling_config=experiment.scheduling_config,
+            conclusion=experiment.conclusion,
+            conclusion_comment=experiment.conclusion_comment,
+            primary_metrics_ordered_uuids=experiment.primary_metrics_ordered_uuids,
+            secondary_metrics_ordered_uuids=experiment.secondary_metrics_ordered_uuids,
+            status=status(experiment),
+        )
 
 
 class ExperimentList(Paged):
@@ -129,37 +158,37 @@ def _listed(args: ExperimentList, experiments: list[ExperimentRecord]) -> list[E
     return found
 
 
-@operations.operation("experiment.list", "experiment:read", input=ExperimentList,
+@operations.operation("experiment.list", "experiment:read", input=ExperimentList, output=Experiment,
                       tool=Tool("experiment-get-all", "Get all experiments", read_only=True))  # fmt: skip
 def list_experiments(ctx: Context, args: ExperimentList) -> Listed:
     """The project's experiments (not deleted), newest first, each with its flag."""
     experiments = _listed(args, ctx.services.experiments.live(ctx.project_id))
     users = user_lookup(ctx)
     page = sliced(args, experiments)
-    return Listed([experiment_json(ctx, e, users) for e in page.results], page.count, page.limit, page.offset)
+    return Listed([Experiment.of(ctx, e, users) for e in page.results], page.count, page.limit, page.offset)
 
 
-@operations.operation("experiment.create", "experiment:write", input=ExperimentFields,
+@operations.operation("experiment.create", "experiment:write", output=Experiment, input=ExperimentFields,
                       tool=Tool("experiment-create", "Create an experiment", read_only=False))  # fmt: skip
-def create_experiment(ctx: Context, args: ExperimentFields) -> dict[str, Any]:
+def create_experiment(ctx: Context, args: ExperimentFields) -> Experiment:
     """A new experiment (a draft unless ``start_date`` is given) and the flag behind it."""
-    return experiment_json(ctx, ctx.services.experiments.create(ctx.project_id, ctx.user_id, args.given()))
+    return Experiment.of(ctx, ctx.services.experiments.create(ctx.project_id, ctx.user_id, args.given()))
 
 
-@operations.operation("experiment.retrieve", "experiment:read", input=ExperimentId,
+@operations.operation("experiment.retrieve", "experiment:read", output=Experiment, input=ExperimentId,
                       tool=Tool("experiment-get", "Get an experiment", read_only=True))  # fmt: skip
-def retrieve_experiment(ctx: Context, args: ExperimentId) -> dict[str, Any]:
+def retrieve_experiment(ctx: Context, args: ExperimentId) -> Experiment:
     """One experiment (a deleted one answers 404)."""
-    return experiment_json(ctx, ctx.services.experiments.get(ctx.project_id, args.experiment_id))
+    return Experiment.of(ctx, ctx.services.experiments.get(ctx.project_id, args.experiment_id))
 
 
-@operations.operation("experiment.update", "experiment:write", input=ExperimentUpdate)
-def update_experiment(ctx: Context, args: ExperimentUpdate) -> dict[str, Any]:
+@operations.operation("experiment.update", "experiment:write", output=Experiment, input=ExperimentUpdate)
+def update_experiment(ctx: Context, args: ExperimentUpdate) -> Experiment:
     """Change an experiment; a ``start_date`` on a draft launches it (its flag is activated),
     ``deleted: true`` soft-deletes it."""
     changes = {k: v for k, v in args.given().items() if k != "experiment_id"}
     updated = ctx.services.experiments.update(ctx.project_id, args.experiment_id, ctx.user_id, changes)
-    return experiment_json(ctx, updated)
+    return Experiment.of(ctx, updated)
 
 
 @operations.operation("experiment.destroy", "experiment:write", input=ExperimentId, output=EMPTY)
@@ -177,6 +206,39 @@ class ResultsRequest(BaseModel):
     refresh: bool = False
 
 
+class ResultsExperiment(Output):
+    """The experiment as PostHog's ``experiment-results-get`` tool summarises it."""
+
+    id: int | None
+    name: str
+    description: str | None
+    feature_flag_key: str
+    metrics: list[Any]
+    metrics_secondary: list[Any]
+    start_date: str | None
+    end_date: str | None
+    status: str
+    variants: list[Any]
+
+
+class MetricResult(Output):
+    index: int
+    data: dict[str, Any]
+
+
+class MetricResults(Output):
+    count: int
+    results: list[MetricResult]
+
+
+class ExperimentResults(Output):
+    """An experiment, its exposures and its metrics' results (the query service's answers)."""
+
+    experiment: ResultsExperiment
+    exposures: dict[str, Any]
+    metrics: dict[str, MetricResults]
+
+
 def _query(ctx: Context, query: dict[str, Any], refresh: bool) -> dict[str, Any]:
     assert ctx.project is not None
     request = {"query": query, "refresh": "force_blocking" if refresh else "blocking"}
@@ -185,9 +247,9 @@ def _query(ctx: Context, query: dict[str, Any], refresh: bool) -> dict[str, Any]
 
 
 @operations.operation("experiment.results", "experiment:read", input=ResultsRequest, rate="query",
-                      also=("query:read",),
+                      also=("query:read",), output=ExperimentResults,
                       tool=Tool("experiment-results-get", "Get experiment results", read_only=True))  # fmt: skip
-def experiment_results(ctx: Context, args: ResultsRequest) -> dict[str, Any]:
+def experiment_results(ctx: Context, args: ResultsRequest) -> ExperimentResults:
     """An experiment, its exposures and its primary and secondary metrics' results (a metric whose
     query fails is left out), as PostHog's ``experiment-results-get`` tool answers."""
     experiment = ctx.services.experiments.get(ctx.project_id, args.experiment_id)
@@ -199,7 +261,7 @@ def experiment_results(ctx: Context, args: ResultsRequest) -> dict[str, Any]:
     flag = ctx.services.experiments.flag(experiment)
     exposures = _query(ctx, {"kind": "ExperimentExposureQuery", "experiment_id": experiment.id,
                              "experiment_name": experiment.name}, args.refresh)  # fmt: skip
-    metrics: dict[str, Any] = {}
+    metrics: dict[str, MetricResults] = {}
     for name, listed in (("primary", experiment.metrics), ("secondary", experiment.metrics_secondary)):
         found = []
         for index, metric in enumerate(listed):
@@ -208,17 +270,13 @@ def experiment_results(ctx: Context, args: ResultsRequest) -> dict[str, Any]:
                               args.refresh)  # fmt: skip
             except Exposed:
                 continue
-            found.append({"index": index, "data": data})
-        metrics[name] = {"count": len(found), "results": found}
+            found.append(MetricResult(index=index, data=data))
+        metrics[name] = MetricResults(count=len(found), results=found)
     variants = [v.get("key") for v in (flag.filters.get("multivariate") or {}).get("variants") or []]
-    return {
-        "experiment": {
-            "id": experiment.id, "name": experiment.name, "description": experiment.description,
-            "feature_flag_key": flag.key, "metrics": experiment.metrics,
-            "metrics_secondary": experiment.metrics_secondary, "start_date": clock.iso(experiment.start_date),
-            "end_date": clock.iso(experiment.end_date),
-            "status": "running" if experiment.end_date is None else "completed", "variants": variants,
-        },
-        "exposures": exposures,
-        "metrics": metrics,
-    }
+    summary = ResultsExperiment(
+        id=experiment.id, name=experiment.name, description=experiment.description, feature_flag_key=flag.key,
+        metrics=experiment.metrics, metrics_secondary=experiment.metrics_secondary,
+        start_date=clock.iso(experiment.start_date), end_date=clock.iso(experiment.end_date),
+        status="running" if experiment.end_date is None else "completed", variants=variants,
+    )  # fmt: skip
+    return ExperimentResults(experiment=summary, exposures=exposures, metrics=metrics)

@@ -11,11 +11,10 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.destinations.template import TEMPLATES
 from hedgerow.errors import ValidationError
-from hedgerow.services.catalogue.output import EMPTY
-from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.hog_functions import WRITABLE, HogFunctionRecord, LogQuery, relative_date
-from hedgerow.services.operations.organizations import user_basic, user_lookup
+from hedgerow.services.operations.organizations import UserBasic, user_lookup
 
 operations = Catalogue()
 
@@ -25,32 +24,59 @@ INTERVALS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timed
 MAX_LABELS = 2_000
 
 
-def hog_function_json(ctx: Context, fn: HogFunctionRecord, users: Any = None, *,
-                      minimal: bool = False) -> dict[str, Any]:  # fmt: skip
-    """A function as PostHog's serializer shows it (the minimal one in lists)."""
-    users = users or user_lookup(ctx)
-    body: dict[str, Any] = {
-        "id": fn.id,
-        "type": fn.type,
-        "name": fn.name,
-        "description": fn.description,
-        "created_at": clock.iso(fn.created_at),
-        "created_by": user_basic(users(fn.created_by_id)),
-        "updated_at": clock.iso(fn.updated_at),
-        "enabled": fn.enabled,
-        "hog": fn.hog,
-        "filters": fn.filters,
-        "icon_url": fn.icon_url,
-        "template": TEMPLATES.get(fn.template_id or ""),
-        "status": STATUS,
-        "execution_order": fn.execution_order,
-    }
-    if not minimal:
-        body.update({
-            "bytecode": None, "transpiled": None, "inputs_schema": fn.inputs_schema, "inputs": fn.inputs,
-            "masking": fn.masking, "mappings": fn.mappings,
-        })  # fmt: skip
-    return body
+class HogFunctionMinimal(Output):
+    """A function as PostHog's minimal serializer shows it (in lists)."""
+
+    id: str
+    type: str
+    name: str | None
+    description: str
+    created_at: str | None
+    created_by: UserBasic | None
+    updated_at: str | None
+    enabled: bool
+    hog: str
+    filters: dict[str, Any]
+    icon_url: str | None
+    template: dict[str, Any] | None
+    status: dict[str, int] = STATUS
+    execution_order: int | None
+
+    @classmethod
+    def of(cls, ctx: Context, fn: HogFunctionRecord, users: Any = None) -> "HogFunctionMinimal":
+        users = users or user_lookup(ctx)
+        return cls(
+            id=fn.id,
+            type=fn.type,
+            name=fn.name,
+            description=fn.description,
+            created_at=clock.iso(fn.created_at),
+            created_by=UserBasic.of(users(fn.created_by_id)),
+            updated_at=clock.iso(fn.updated_at),
+            enabled=fn.enabled,
+            hog=fn.hog,
+            filters=fn.filters,
+            icon_url=fn.icon_url,
+            template=TEMPLATES.get(fn.template_id or ""),
+            execution_order=fn.execution_order,
+        )
+
+
+class HogFunction(HogFunctionMinimal):
+    """A function as PostHog's serializer shows it."""
+
+    bytecode: None = None
+    transpiled: None = None
+    inputs_schema: list[Any]
+    inputs: dict[str, Any]
+    masking: dict[str, Any] | None
+    mappings: list[Any] | None
+
+    @classmethod
+    def of(cls, ctx: Context, fn: HogFunctionRecord, users: Any = None) -> "HogFunction":
+        minimal = HogFunctionMinimal.of(ctx, fn, users)
+        return cls(**dict(minimal), inputs_schema=fn.inputs_schema, inputs=fn.inputs, masking=fn.masking,
+                   mappings=fn.mappings)  # fmt: skip
 
 
 class HogFunctionList(Paged):
@@ -125,7 +151,7 @@ def _types(args: HogFunctionList) -> list[str]:
     return ["destination"]
 
 
-@operations.operation("hog_function.list", "hog_function:read", input=HogFunctionList,
+@operations.operation("hog_function.list", "hog_function:read", input=HogFunctionList, output=HogFunctionMinimal,
                       tool=Tool("cdp-functions-list", "List destinations", read_only=True))  # fmt: skip
 def list_hog_functions(ctx: Context, args: HogFunctionList) -> Listed:
     """The project's functions of the asked types (destinations by default)."""
@@ -135,32 +161,32 @@ def list_hog_functions(ctx: Context, args: HogFunctionList) -> Listed:
                                            search=args.search[:400] if args.search else None)  # fmt: skip
     users = user_lookup(ctx)
     page = sliced(args, rows)
-    return Listed([hog_function_json(ctx, fn, users, minimal=True) for fn in page.results], page.count,
+    return Listed([HogFunctionMinimal.of(ctx, fn, users) for fn in page.results], page.count,
                   page.limit, page.offset)  # fmt: skip
 
 
-@operations.operation("hog_function.create", "hog_function:write", input=HogFunctionFields,
+@operations.operation("hog_function.create", "hog_function:write", output=HogFunction, input=HogFunctionFields,
                       tool=Tool("cdp-functions-create", "Create a destination", read_only=False))  # fmt: skip
-def create_hog_function(ctx: Context, args: HogFunctionFields) -> dict[str, Any]:
+def create_hog_function(ctx: Context, args: HogFunctionFields) -> HogFunction:
     """A new destination from the HTTP webhook template."""
     assert ctx.project is not None
-    return hog_function_json(ctx, ctx.services.hog_functions.create(ctx.project, ctx.user_id, args.given()))
+    return HogFunction.of(ctx, ctx.services.hog_functions.create(ctx.project, ctx.user_id, args.given()))
 
 
-@operations.operation("hog_function.retrieve", "hog_function:read", input=HogFunctionId,
+@operations.operation("hog_function.retrieve", "hog_function:read", output=HogFunction, input=HogFunctionId,
                       tool=Tool("cdp-functions-retrieve", "Get a destination", read_only=True))  # fmt: skip
-def retrieve_hog_function(ctx: Context, args: HogFunctionId) -> dict[str, Any]:
+def retrieve_hog_function(ctx: Context, args: HogFunctionId) -> HogFunction:
     """One function (a deleted one answers 404)."""
     assert ctx.project is not None
-    return hog_function_json(ctx, ctx.services.hog_functions.get(ctx.project, args.hog_function_id))
+    return HogFunction.of(ctx, ctx.services.hog_functions.get(ctx.project, args.hog_function_id))
 
 
-@operations.operation("hog_function.update", "hog_function:write", input=HogFunctionUpdate,
+@operations.operation("hog_function.update", "hog_function:write", output=HogFunction, input=HogFunctionUpdate,
                       tool=Tool("cdp-functions-partial-update", "Update a destination", read_only=False))  # fmt: skip
-def update_hog_function(ctx: Context, args: HogFunctionUpdate) -> dict[str, Any]:
+def update_hog_function(ctx: Context, args: HogFunctionUpdate) -> HogFunction:
     """Change a function; ``deleted: true`` soft-deletes it (and ``deleted: false`` restores it)."""
     assert ctx.project is not None
-    return hog_function_json(ctx, ctx.services.hog_functions.update(ctx.project, args.hog_function_id, args.given()))
+    return HogFunction.of(ctx, ctx.services.hog_functions.update(ctx.project, args.hog_function_id, args.given()))
 
 
 @operations.operation("hog_function.destroy", "hog_function:write", input=HogFunctionId, output=EMPTY)
@@ -169,11 +195,39 @@ def destroy_hog_function(ctx: Context, args: HogFunctionId) -> Reply:
     return Reply(405)
 
 
+class LogEntry(Output):
+    """One log line, as PostHog's ``LogEntry``."""
+
+    log_source_id: str
+    instance_id: str | None
+    timestamp: str | None
+    level: str
+    message: str
+
+
+class MetricSeries(Output):
+    name: str
+    values: list[int]
+
+
+class Metrics(Output):
+    """Delivery counts per interval: one series per metric kind (or name)."""
+
+    labels: list[str]
+    series: list[MetricSeries]
+
+
+class MetricsTotals(Output):
+    """Delivery counts over the period, by metric kind (or name)."""
+
+    totals: dict[str, int]
+
+
 def _date(raw: str | None, attr: str, now: datetime) -> datetime | None:
     return relative_date(raw, now, attr) if raw else None
 
 
-@operations.operation("hog_function.logs", "hog_function:read", input=LogList,
+@operations.operation("hog_function.logs", "hog_function:read", input=LogList, output=LogEntry,
                       tool=Tool("cdp-functions-logs-retrieve", "A destination's logs", read_only=True))  # fmt: skip
 def hog_function_logs(ctx: Context, args: LogList) -> Listed:
     """The function's log lines, newest first (PostHog's ``LogEntry`` shape)."""
@@ -184,8 +238,8 @@ def hog_function_logs(ctx: Context, args: LogList) -> Listed:
                      before=_date(args.before, "before", now), search=args.search, levels=levels,
                      instance_id=args.instance_id)  # fmt: skip
     rows = ctx.services.hog_functions.logs(ctx.project, args.hog_function_id, query)
-    entries = [{"log_source_id": args.hog_function_id, "instance_id": instance, "timestamp": clock.iso(ts),
-                "level": level.upper(), "message": message} for instance, ts, level, message in rows]  # fmt: skip
+    entries = [LogEntry(log_source_id=args.hog_function_id, instance_id=instance, timestamp=clock.iso(ts),
+                        level=level.upper(), message=message) for instance, ts, level, message in rows]  # fmt: skip
     return sliced(args, entries)
 
 
@@ -211,8 +265,8 @@ def _metrics_args(args: MetricsQuery, now: datetime, *, totals: bool) -> dict[st
     }  # fmt: skip
 
 
-@operations.operation("hog_function.metrics", "hog_function:read", input=MetricsQuery)
-def hog_function_metrics(ctx: Context, args: MetricsQuery) -> dict[str, Any]:
+@operations.operation("hog_function.metrics", "hog_function:read", input=MetricsQuery, output=Metrics)
+def hog_function_metrics(ctx: Context, args: MetricsQuery) -> Metrics:
     """Delivery counts per interval, by metric kind (or name): ``{labels, series}``."""
     assert ctx.project is not None
     now = clock.now()
@@ -229,17 +283,16 @@ def hog_function_metrics(ctx: Context, args: MetricsQuery) -> dict[str, Any]:
         label = _floor(hour, args.interval).strftime(label_format)
         bucket = counts.setdefault(value, {})
         bucket[label] = bucket.get(label, 0) + n
-    return {"labels": labels,
-            "series": [{"name": name, "values": [by_label.get(label, 0) for label in labels]}
-                       for name, by_label in counts.items()]}  # fmt: skip
+    return Metrics(labels=labels, series=[MetricSeries(name=name, values=[by_label.get(label, 0) for label in labels])
+                                          for name, by_label in counts.items()])  # fmt: skip
 
 
-@operations.operation("hog_function.metrics_totals", "hog_function:read", input=MetricsQuery)
-def hog_function_metrics_totals(ctx: Context, args: MetricsQuery) -> dict[str, Any]:
+@operations.operation("hog_function.metrics_totals", "hog_function:read", input=MetricsQuery, output=MetricsTotals)
+def hog_function_metrics_totals(ctx: Context, args: MetricsQuery) -> MetricsTotals:
     """Delivery counts over the period, by metric kind (or name): ``{totals}``."""
     assert ctx.project is not None
     window = _metrics_args(args, clock.now(), totals=True)
     totals: dict[str, int] = {}
     for _, value, n in ctx.services.hog_functions.metrics(ctx.project, args.hog_function_id, **window):
         totals[value] = totals.get(value, 0) + n
-    return {"totals": totals}
+    return MetricsTotals(totals=totals)

@@ -12,13 +12,12 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.errors import Exposed, ValidationError
 from hedgerow.services.catalogue.validation import TEXT_LIST, json_text
-from hedgerow.services.catalogue.output import EMPTY
-from hedgerow.services.catalogue import Catalogue, Context, Listed, Reply, Tool
+from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.catalogue.tool_data import ToolData
 from hedgerow.services.fields import TRUE_WORDS
 from hedgerow.services.insights import ORDERS, WRAPPERS, InsightQuery, InsightRecord, runnable
-from hedgerow.services.operations.organizations import user_basic, user_lookup
+from hedgerow.services.operations.organizations import UserBasic, user_lookup
 from hedgerow.services.operations.query import refused_data
 from hedgerow.services.query_schema import REFRESH_MODES
 from hedgerow.store.meta.dashboards import TileRecord
@@ -98,65 +97,138 @@ def json_param(raw: Any, attr: str) -> dict[str, Any] | None:
     raise ValidationError(f"{attr} must be a JSON object.", attr=attr)
 
 
-def tile_basic(tile: TileRecord) -> dict[str, Any]:
-    return {"id": tile.id, "dashboard_id": tile.dashboard_id, "deleted": tile.deleted}
+class TileBasic(Output):
+    """A tile as it appears inside the objects it holds (``dashboard_tiles``)."""
+
+    id: int
+    dashboard_id: int
+    deleted: bool
+
+    @classmethod
+    def of(cls, tile: TileRecord) -> "TileBasic":
+        return cls(id=tile.id, dashboard_id=tile.dashboard_id, deleted=tile.deleted)
 
 
-def insight_json(insight: InsightRecord, tiles: list[TileRecord], result: dict[str, Any] | None,
-                 users: Callable[[int | None], Any]) -> dict[str, Any]:  # fmt: skip
-    """An insight as PostHog's ``InsightSerializer`` shows it (results from ``result``)."""
-    r = result or {}
-    return {
-        "id": insight.id,
-        "short_id": insight.short_id,
-        "name": insight.name,
-        "derived_name": insight.derived_name,
-        "filters": {} if insight.query is not None else insight.filters,
-        "query": insight.query,
-        "order": insight.order,
-        "deleted": insight.deleted,
-        "dashboards": [t.dashboard_id for t in tiles],
-        "dashboard_tiles": [tile_basic(t) for t in tiles],
-        "last_refresh": r.get("last_refresh"),
-        "cache_target_age": r.get("cache_target_age"),
-        "next_allowed_client_refresh": r.get("next_allowed_client_refresh"),
-        "result": r.get("results"),
-        "hasMore": r.get("hasMore"),
-        "columns": r.get("columns"),
-        "created_at": clock.iso(insight.created_at),
-        "created_by": user_basic(users(insight.created_by_id)),
-        "description": insight.description,
-        "updated_at": clock.iso(insight.updated_at),
-        "tags": insight.tags,
-        "favorited": insight.favorited,
-        "saved": insight.saved,
-        "last_modified_at": clock.iso(insight.last_modified_at),
-        "last_modified_by": user_basic(users(insight.last_modified_by_id)),
-        "is_sample": insight.is_sample,
-        "effective_restriction_level": 21,
-        "effective_privilege_level": 37,
-        "user_access_level": "editor",
-        "timezone": r.get("timezone"),
-        "is_cached": bool(r.get("is_cached", False)),
-        "query_status": r.get("query_status"),
-        "hogql": r.get("hogql"),
-        "types": r.get("types"),
-        "resolved_date_range": r.get("resolved_date_range"),
-        "alerts": [],
-        "last_viewed_at": None,
-        "search_match_type": None,
-        "filters_hash": r.get("cache_key"),
-    }
+class Insight(Output):
+    """An insight as PostHog's ``InsightSerializer`` shows it (results from the query service)."""
+
+    id: int
+    short_id: str
+    name: str | None
+    derived_name: str | None
+    filters: dict[str, Any]
+    query: dict[str, Any] | None
+    order: int | None
+    deleted: bool
+    dashboards: list[int]
+    dashboard_tiles: list[TileBasic]
+    last_refresh: str | None
+    cache_target_age: str | None
+    next_allowed_client_refresh: str | None
+    result: Any
+    hasMore: bool | None
+    columns: list[Any] | None
+    created_at: str | None
+    created_by: UserBasic | None
+    description: str | None
+    updated_at: str | None
+    tags: list[str]
+    favorited: bool
+    saved: bool
+    last_modified_at: str | None
+    last_modified_by: UserBasic | None
+    is_sample: bool
+    effective_restriction_level: int = 21
+    effective_privilege_level: int = 37
+    user_access_level: str = "editor"
+    timezone: str | None
+    is_cached: bool
+    query_status: dict[str, Any] | None
+    hogql: str | None
+    types: list[Any] | None
+    resolved_date_range: dict[str, Any] | None
+    alerts: list[Any] = []
+    last_viewed_at: None = None
+    search_match_type: None = None
+    filters_hash: str | None
+
+    @classmethod
+    def of(cls, insight: InsightRecord, tiles: list[TileRecord], result: dict[str, Any] | None,
+           users: Callable[[int | None], Any]) -> "Insight":  # fmt: skip
+        r = result or {}
+        return cls(
+            id=insight.id,
+            short_id=insight.short_id,
+            name=insight.name,
+            derived_name=insight.derived_name,
+            filters={} if insight.query is not None else insight.filters,
+            query=insight.query,
+            order=insight.order,
+            deleted=insight.deleted,
+            dashboards=[t.dashboard_id for t in tiles],
+            dashboard_tiles=[TileBasic.of(t) for t in tiles],
+            last_refresh=r.get("last_refresh"),
+            cache_target_age=r.get("cache_target_age"),
+            next_allowed_client_refresh=r.get("next_allowed_client_refresh"),
+            result=r.get("results"),
+            hasMore=r.get("hasMore"),
+            columns=r.get("columns"),
+            created_at=clock.iso(insight.created_at),
+            created_by=UserBasic.of(users(insight.created_by_id)),
+            description=insight.description,
+            updated_at=clock.iso(insight.updated_at),
+            tags=insight.tags,
+            favorited=insight.favorited,
+            saved=insight.saved,
+            last_modified_at=clock.iso(insight.last_modified_at),
+            last_modified_by=UserBasic.of(users(insight.last_modified_by_id)),
+            is_sample=insight.is_sample,
+            timezone=r.get("timezone"),
+            is_cached=bool(r.get("is_cached", False)),
+            query_status=r.get("query_status"),
+            hogql=r.get("hogql"),
+            types=r.get("types"),
+            resolved_date_range=r.get("resolved_date_range"),
+            filters_hash=r.get("cache_key"),
+        )
 
 
-BASIC_FIELDS = ("id", "short_id", "name", "derived_name", "filters", "query", "dashboards", "dashboard_tiles",
-                "description", "last_refresh", "saved", "tags", "updated_at", "created_by", "created_at",
-                "last_modified_at", "favorited", "user_access_level", "last_viewed_at", "search_match_type")  # fmt: skip
-
-
-def insight_basic(full: dict[str, Any]) -> dict[str, Any]:
+class InsightBasic(Output):
     """PostHog's ``InsightBasicSerializer`` (``basic=true``): metadata only, no results."""
-    return {**{name: full[name] for name in BASIC_FIELDS}, "refreshing": False}
+
+    id: int
+    short_id: str
+    name: str | None
+    derived_name: str | None
+    filters: dict[str, Any]
+    query: dict[str, Any] | None
+    dashboards: list[int]
+    dashboard_tiles: list[TileBasic]
+    description: str | None
+    last_refresh: str | None
+    saved: bool
+    tags: list[str]
+    updated_at: str | None
+    created_by: UserBasic | None
+    created_at: str | None
+    last_modified_at: str | None
+    favorited: bool
+    user_access_level: str
+    last_viewed_at: None
+    search_match_type: None
+    refreshing: bool = False
+
+    @classmethod
+    def of(cls, full: Insight) -> "InsightBasic":
+        return cls(**{name: getattr(full, name) for name in cls.model_fields if name != "refreshing"})
+
+
+class InsightRun(Output):
+    """PostHog's ``insight-query`` tool: the query run, the insight, and its results."""
+
+    query: dict[str, Any] | None
+    insight: Insight
+    results: Any
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -243,25 +315,26 @@ def _query(ctx: Context, args: InsightList) -> InsightQuery:
     )
 
 
-def _listed_json(ctx: Context, insights: list[InsightRecord], options: ResultOptions, basic: bool) -> list[dict]:
+def _listed(ctx: Context, insights: list[InsightRecord], options: ResultOptions,
+            basic: bool) -> list[Insight] | list[InsightBasic]:  # fmt: skip
     users = user_lookup(ctx)
     tiles = ctx.services.insights.tiles([i.id for i in insights])
     out = []
     for insight in insights:
         quiet = basic or (refused_data(ctx) and refresh_mode(options.refresh) is None)
         result = None if quiet else computed(ctx, insight.query, options, strict=False)
-        shown = insight_json(insight, tiles.get(insight.id, []), result, users)
-        out.append(insight_basic(shown) if basic else shown)
+        shown = Insight.of(insight, tiles.get(insight.id, []), result, users)
+        out.append(InsightBasic.of(shown) if basic else shown)
     return out
 
 
-def one_json(ctx: Context, insight: InsightRecord, options: ResultOptions,
-             dashboard_filters: dict[str, Any] | None = None, result: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+def one(ctx: Context, insight: InsightRecord, options: ResultOptions,
+        dashboard_filters: dict[str, Any] | None = None, result: dict[str, Any] | None = None) -> Insight:  # fmt: skip
     """One insight with its results (computed unless ``result`` is given)."""
     if result is None:
         result = computed(ctx, insight.query, options, dashboard_filters)
     tiles = ctx.services.insights.tiles([insight.id])[insight.id]
-    return insight_json(insight, tiles, result, user_lookup(ctx))
+    return Insight.of(insight, tiles, result, user_lookup(ctx))
 
 
 # -- operations ------------------------------------------------------------------------------
@@ -287,7 +360,7 @@ CREATE_SCHEMA = {
 }  # fmt: skip
 
 
-@operations.operation("insight.list", "insight:read", input=InsightList,
+@operations.operation("insight.list", "insight:read", input=InsightList, output=Insight | InsightBasic,
                       tool=Tool("insights-get-all", "List saved insights", read_only=True,
                                 input_schema=LIST_SCHEMA))  # fmt: skip
 def list_insights(ctx: Context, args: InsightList) -> Listed:
@@ -295,7 +368,7 @@ def list_insights(ctx: Context, args: InsightList) -> Listed:
     assert ctx.project is not None
     rows = ctx.services.insights.search(ctx.project, _query(ctx, args))
     page = sliced(args, rows)
-    results = _listed_json(ctx, list(page.results), args, flag_param(args.basic) or False)
+    results = _listed(ctx, list(page.results), args, flag_param(args.basic) or False)
     return Listed(results, page.count, page.limit, page.offset)
 
 
@@ -321,28 +394,28 @@ def _checked_result(ctx: Context, query: Any) -> dict[str, Any] | None:
     return computed(ctx, query, ResultOptions())
 
 
-@operations.operation("insight.create", "insight:write", input=InsightFields,
+@operations.operation("insight.create", "insight:write", input=InsightFields, output=Insight,
                       tool=Tool("insight-create-from-query", "Save a query as an insight", read_only=False,
                                 input_schema=CREATE_SCHEMA))  # fmt: skip
-def create_insight(ctx: Context, args: InsightFields) -> dict[str, Any]:
+def create_insight(ctx: Context, args: InsightFields) -> Insight:
     """A new insight (``short_id`` assigned; a tile on each of ``dashboards``)."""
     assert ctx.project is not None
     given = _wrapped_for_mcp(ctx, args.given())
     result = _checked_result(ctx, given.get("query"))
     insight = ctx.services.insights.create(ctx.project, ctx.user_id, given)
-    return one_json(ctx, insight, ResultOptions(), result=result)
+    return one(ctx, insight, ResultOptions(), result=result)
 
 
-@operations.operation("insight.retrieve", "insight:read", input=InsightKey,
+@operations.operation("insight.retrieve", "insight:read", input=InsightKey, output=Insight | InsightBasic,
                       tool=Tool("insight-get", "Get a saved insight", read_only=True, input_schema=GET_SCHEMA))  # fmt: skip
-def retrieve_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
+def retrieve_insight(ctx: Context, args: InsightKey) -> Insight | InsightBasic:
     """One insight by id or short id, its results per ``refresh`` (cache only by default)."""
     assert ctx.project is not None
     insight = ctx.services.insights.get(ctx.project, args.insight_id)
     if flag_param(args.basic):
-        return insight_basic(one_json(ctx, insight, args, result={}))
+        return InsightBasic.of(one(ctx, insight, args, result={}))
     dashboard = ctx.services.dashboards.find(ctx.project, args.from_dashboard)
-    return one_json(ctx, insight, args, dashboard.filters if dashboard is not None else None)
+    return one(ctx, insight, args, dashboard.filters if dashboard is not None else None)
 
 
 QUERY_SCHEMA = {"type": "object", "properties": {
@@ -351,8 +424,9 @@ QUERY_SCHEMA = {"type": "object", "properties": {
 
 
 @operations.operation("insight.query", "insight:read", input=InsightKey, also=("query:read",), rate="query",
+                      output=InsightRun,
                       tool=Tool("insight-query", "Run a saved insight", read_only=True, input_schema=QUERY_SCHEMA))  # fmt: skip
-def query_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
+def query_insight(ctx: Context, args: InsightKey) -> InsightRun:
     """Run a saved insight's query now (as PostHog's ``insight-query`` tool does): the query
     run, the insight, and its results (``{columns, results}`` for a SQL insight)."""
     assert ctx.project is not None
@@ -364,18 +438,18 @@ def query_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
     tabular = isinstance(inner, dict) and inner.get("kind") == "HogQLQuery"
     results = ({"columns": response.get("columns") or [], "results": response.get("results") or []}
                if tabular else response.get("results"))  # fmt: skip
-    return {"query": inner, "insight": one_json(ctx, insight, options, result=response), "results": results}
+    return InsightRun(query=inner, insight=one(ctx, insight, options, result=response), results=results)
 
 
-@operations.operation("insight.update", "insight:write", input=InsightUpdate,
+@operations.operation("insight.update", "insight:write", input=InsightUpdate, output=Insight,
                       tool=Tool("insight-update", "Update a saved insight", read_only=False, idempotent=True))  # fmt: skip
-def update_insight(ctx: Context, args: InsightUpdate) -> dict[str, Any]:
+def update_insight(ctx: Context, args: InsightUpdate) -> Insight:
     """Change an insight; ``deleted: true`` soft-deletes it (and its tiles), ``false`` restores."""
     assert ctx.project is not None
     return checked_update(ctx, args.insight_id, _wrapped_for_mcp(ctx, args.given()))
 
 
-def checked_update(ctx: Context, key: int | str, given: dict[str, Any]) -> dict[str, Any]:
+def checked_update(ctx: Context, key: int | str, given: dict[str, Any]) -> Insight:
     """Update an insight; for a caller whose queries are checked, the query it will hold
     (new or current) is checked first, so a refused update changes nothing."""
     assert ctx.project is not None
@@ -385,17 +459,17 @@ def checked_update(ctx: Context, key: int | str, given: dict[str, Any]) -> dict[
         query = ctx.services.insights.get(ctx.project, key, include_deleted=restoring).query
     result = _checked_result(ctx, query)
     insight = ctx.services.insights.update(ctx.project, key, ctx.user_id, given)
-    return one_json(ctx, insight, ResultOptions(), result=result)
+    return one(ctx, insight, ResultOptions(), result=result)
 
 
-@operations.operation("insight.delete", "insight:write", input=InsightKey,
+@operations.operation("insight.delete", "insight:write", input=InsightKey, output=Insight,
                       tool=Tool("insight-delete", "Delete a saved insight", read_only=False, destructive=True,
                                 idempotent=True, input_schema=GET_SCHEMA))  # fmt: skip
-def delete_insight(ctx: Context, args: InsightKey) -> dict[str, Any]:
+def delete_insight(ctx: Context, args: InsightKey) -> Insight:
     """Soft-delete an insight (``deleted: true``), as PostHog's delete tool does."""
     assert ctx.project is not None
     insight = ctx.services.insights.update(ctx.project, args.insight_id, ctx.user_id, {"deleted": True})
-    return one_json(ctx, insight, ResultOptions(), result={})
+    return one(ctx, insight, ResultOptions(), result={})
 
 
 @operations.operation("insight.destroy", "insight:write", input=InsightKey, output=EMPTY)

@@ -38,12 +38,6 @@ class UserBasic(Output):
                    last_name=user.last_name, email=user.email)  # fmt: skip
 
 
-def user_basic(user: User | None) -> dict[str, Any] | None:
-    """A user as JSON inside the answers not yet converted to output models."""
-    basic = UserBasic.of(user)
-    return None if basic is None else basic.model_dump(mode="json")
-
-
 def user_lookup(ctx: Context) -> Callable[[int | None], Any]:
     """Users by id, each looked up once (a list names the same creators again and again)."""
 

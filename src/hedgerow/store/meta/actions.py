@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hedgerow import clock
-from hedgerow.store.meta.tables import actions
+from hedgerow.store.meta.tables import actions, projects
+
+Version = tuple[int, Any]
+"""What changes whenever one of a project's actions does: (how many, the latest change)."""
 
 
 @dataclass(frozen=True)
@@ -84,3 +87,24 @@ def named(conn: Connection, project_id: int, name: str, *, other_than: int | Non
 def save(conn: Connection, action: ActionRecord) -> None:
     values = asdict(action)
     conn.execute(actions.update().where(actions.c.id == values.pop("id")).values(**values))
+
+
+def version(conn: Connection, project_id: int) -> Version:
+    """The project's actions' version: one aggregate over the project's index. :func:`stamp`
+    makes the latest change grow with every committed change, so an equal version means the
+    same actions."""
+    query = sa.select(sa.func.count(), sa.func.max(actions.c.updated_at)).where(actions.c.project_id == project_id)
+    count, latest = conn.execute(query).one()
+    return int(count), latest
+
+
+def stamp(conn: Connection, project_id: int, now: datetime) -> datetime:
+    """The change time for a write to one of the project's actions, in the writing transaction:
+    later than every stored one (whatever the writers' clocks), with the project's row locked
+    (PostgreSQL; SQLite has one writer) so that concurrent writers stamp one after the other."""
+    conn.execute(sa.select(projects.c.id).where(projects.c.id == project_id).with_for_update())
+    query = sa.select(sa.func.max(actions.c.updated_at)).where(actions.c.project_id == project_id)
+    latest = conn.execute(query).scalar()
+    if latest is not None and clock.as_utc(latest) >= now:
+        return clock.as_utc(latest) + timedelta(microseconds=1)
+    return now
