@@ -24,7 +24,7 @@ from typing import Any
 from sqlglot import exp
 
 from hedgerow.errors import ValidationError
-from hedgerow.insights import breakdown, date_range, funnel_steps, funnel_trends, series as series_
+from hedgerow.insights import breakdown, date_range, funnel_chains, funnel_steps, funnel_trends, series as series_
 from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value
 from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
@@ -145,10 +145,10 @@ def _encoding(rng: date_range.DateRange, flags: int) -> tuple[str, int]:
 
 
 def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool], window: float,
-            unordered: bool, with_ids: bool = False) -> exp.Expression:
+            unordered: bool, with_ids: bool = False, only: exp.Expression | None = None) -> exp.Expression:
     """Per person who did anything beyond the first step: their candidate events, each one
     integer ``time << flags | flags`` (sorted), their attributed breakdown value, and (``with_ids``)
-    who they are.
+    who they are. ``only``: an aggregate condition the persons walked must also meet.
 
     Events more than a window before the person's first later-step (or exclusion) event, and
     after their last one (a window after, for unordered funnels), cannot change the outcome (an
@@ -166,21 +166,25 @@ def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, boo
         " SELECT {actor} AS actor, arraySort(groupArray({event})) AS events, minIf({event}, {later}) - {span} AS lo,"
         " max(if({first}, 1, 0)) AS entered,"
         " maxIf({event}, {later}) + {tail} AS hi, " + ATTRIBUTION[attribution] + " AS value FROM events"
-        " WHERE {where} GROUP BY actor" + _grouped(attribution) + " HAVING max(if({later}, 1, 0)) = 1)",
+        " WHERE {where} GROUP BY actor" + _grouped(attribution) + " HAVING max(if({later}, 1, 0)) = 1 AND {only})",
         event=event, where=parts.where, value=parts.value, null=breakdown.NULL, actor=parts.actor,
         attributed=parts.attributed,
         later=_any(parts.steps[1:] + parts.exclusions), span=span, tail=span if unordered else shift,
-        first=parts.steps[0],
+        first=parts.steps[0], only=only if only is not None else exp.true(),
     )
+
+
+def _event_time(rng: date_range.DateRange, flags: int) -> exp.Expression:
+    """An event's time since the range start, in the unit of :func:`_encoding`."""
+    unit, _ = _encoding(rng, flags)
+    # the base as epoch seconds through toDateTime, so both ends of dateDiff are typed instants
+    return expr("dateDiff({unit}, toDateTime({start}), timestamp)", unit=unit, start=_base_seconds(rng))
 
 
 def _encoded_event(parts: Parts, rng: date_range.DateRange) -> exp.Expression:
     """An event as one integer: time since the range start, shifted past its step flags."""
     conditions = parts.steps + parts.exclusions
-    unit, _ = _encoding(rng, len(conditions))
-    # the base as epoch seconds through toDateTime, so both ends of dateDiff are typed instants
-    event = expr("dateDiff({unit}, toDateTime({start}), timestamp) * {shift}", unit=unit, start=_base_seconds(rng),
-                 shift=1 << len(conditions))
+    event = expr("{time} * {shift}", time=_event_time(rng, len(conditions)), shift=1 << len(conditions))
     for bit, condition in enumerate(conditions):
         event = exp.Add(this=event, expression=expr("if({c}, {bit}, 0)", c=condition, bit=1 << bit))
     return event
@@ -262,24 +266,36 @@ def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: floa
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
     parts = _parts(query, rng, tz, order == "strict", global_properties(ctx, query))
-    walked = _walked(parts, rng, attribution, window, order == "unordered", with_ids)
-    rows, walked_hogql = run_rows(ctx, walked, PER_PERSON_LIMITS)
-    first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution, with_ids), PER_PERSON_LIMITS)
-
     num_steps = len(query.series)
     exclusions = options.exclusions or []
+    bits = num_steps + len(exclusions)
+    _, scale = _encoding(rng, bits)
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     outcomes: dict[str, list[funnel_steps.Outcome]] = defaultdict(list)
     persons: dict[str, list[str]] = defaultdict(list)
-    for value, person in first_rows:
+
+    def add(value: Any, outcome: funnel_steps.Outcome, count: int, person: Any) -> None:
         key = _value(value) if has_breakdown else ""
+        outcomes[key].extend([outcome] * count)
         if with_ids:
-            outcomes[key].append(STOPPED_AT_FIRST)
             persons[key].append(str(person))
-        else:
-            outcomes[key].extend([STOPPED_AT_FIRST] * person)
-    bits = num_steps + len(exclusions)
-    _, scale = _encoding(rng, bits)
+
+    if funnel_chains.supported(order, exclusions):
+        time = _event_time(rng, bits)
+        chains, first_hogql = run_rows(ctx, _chains(parts, attribution, options, time, window, scale, order, with_ids),
+                                       PER_PERSON_LIMITS)
+        for value, best, count, person in chains:
+            seconds = [item * scale / 1e6 for item in funnel_chains.times(best)]
+            add(value, funnel_steps.Outcome(len(seconds) - 1, tuple(b - a for a, b in zip(seconds, seconds[1:]))),
+                count, person)
+        only = funnel_chains.fallback(parts.steps, order == "strict", time)
+    else:
+        first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution, with_ids), PER_PERSON_LIMITS)
+        for value, person in first_rows:
+            add(value, STOPPED_AT_FIRST, 1 if with_ids else person, person)
+        only = None
+    walked = _walked(parts, rng, attribution, window, order == "unordered", with_ids, only)
+    rows, walked_hogql = run_rows(ctx, walked, PER_PERSON_LIMITS)
     mask = (1 << bits) - 1
     step_sets = _StepSets(num_steps, exclusions)
     for encoded, value, entered, person in rows:
@@ -294,11 +310,21 @@ def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: floa
             if not entered:
                 continue
             outcome = STOPPED_AT_FIRST  # the events kept reached nothing, but the person entered
-        key = _value(value) if has_breakdown else ""
-        outcomes[key].append(outcome)
-        if with_ids:
-            persons[key].append(str(person))
+        add(value, outcome, 1, person)
     return Walk(rng, as_list, outcomes, persons, walked_hogql + "\n\n" + first_hogql)
+
+
+def _chains(parts: Parts, attribution: tuple[str, bool], options: FunnelsFilter, time: exp.Expression,
+            window: float, scale: int, order: str, with_ids: bool) -> exp.Expression:
+    """The engine's query of :mod:`.funnel_chains` for this funnel."""
+    step = (options.breakdownAttributionValue or 0) + 1
+    return funnel_chains.query(
+        steps=parts.steps, where=parts.where, actor=parts.actor, value=parts.value,
+        attribution=ATTRIBUTION[attribution].replace("{value}", "bv").replace("timestamp", "t"),
+        by_value=attribution[0] == "all_events", time=time, later=_any(parts.steps[1:]),
+        window_units=int(window * 1_000_000) // scale, strict=order == "strict", with_ids=with_ids,
+        holes={"null": breakdown.NULL, "attributed": expr(f"s{step} = 1") if attribution[0] == "step" else exp.true()},
+    )
 
 
 def _ranked(query: FunnelsQuery, outcomes: dict[str, list[funnel_steps.Outcome]], order: str) -> tuple[list[str], list[str]]:

@@ -1,0 +1,100 @@
+"""Ordered and strict funnels computed in the engine, set-based: the walk of
+:mod:`.funnel_steps` restated as window functions over each actor's events.
+
+The walk keeps, per step k, the attempt that most recently reached k (``entered[k]``). Here each
+event row carries, per step, the attempt it makes reach that step (``c_k``: an array
+``[start, -t2, ..., -tk]``, empty when none), and ``entered[k]`` before a row is the largest
+``c_k`` of the rows before it: attempts only ever move to later starts, and among arrays with the
+same start the first one set (the earliest ``tk``) wins, as the walk keeps the first. An event
+advances ``entered[k-1]`` to step k when it matches step k and lies within the window of the
+attempt's start; using the rows strictly *before* it keeps one event from serving two
+consecutive steps. Strict funnels forget a step at every event that does not match it, so there
+``entered[k]`` is the largest ``c_k`` within the current run of events matching k.
+
+Two things the walk does that rows in an order cannot: events sharing a timestamp (the walk
+tries their orders), and, in strict funnels, one event matching several steps. Actors with either
+(and an event beyond the first step) are left out here and walked in Python; ``fallback`` is the
+condition that picks them. Exclusions and unordered funnels are walked in Python throughout.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from hedgerow.insights.templates import expr, select
+
+ARRAY_MARK = "c"
+
+
+def supported(order: str, exclusions: list) -> bool:
+    """Whether the funnel is computed here (ordered or strict, without exclusions)."""
+    return order in ("ordered", "strict") and not exclusions
+
+
+def fallback(steps: list[exp.Expression], strict: bool, time: exp.Expression) -> exp.Expression:
+    """The per-actor aggregate condition of actors walked in Python instead (see module doc)."""
+    ties = expr("count() != count(DISTINCT {t})", t=time)
+    if not strict:
+        return ties
+    matched = exp.Add(this=_flag(steps[0]), expression=exp.Literal.number(0))
+    for condition in steps[1:]:
+        matched = exp.Add(this=matched, expression=_flag(condition))
+    return expr("{ties} OR max({matched}) > 1", ties=ties, matched=matched)
+
+
+def _flag(condition: exp.Expression) -> exp.Expression:
+    return expr("if({c}, 1, 0)", c=condition)
+
+
+def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expression, value: exp.Expression,
+          attribution: str, by_value: bool, time: exp.Expression, later: exp.Expression, window_units: int,
+          strict: bool, with_ids: bool, holes: dict) -> exp.Expression:
+    """Per actor who did the first step (and is not walked in Python): their breakdown value
+    and the attempt that reached their furthest step, ``[start, -t2, ..., -tk]`` in encoded time
+    units. Grouped with a count per (value, attempt), or with ``with_ids`` one row per actor.
+
+    ``attribution`` is the aggregate giving an actor's value (see ``funnels.ATTRIBUTION``) over
+    the rows' value ``bv`` and time ``t``, its other holes in ``holes``; with ``by_value`` each
+    (actor, value) is a funnel of its own.
+    """
+    num = len(steps)
+    part = "actor, bv" if by_value else "actor"
+    flags = ", ".join(f"if({{s{k}}}, 1, 0) AS s{k}" for k in range(1, num + 1))
+    inner = ("SELECT {actor} AS actor, {value} AS bv, {time} AS t, {later_flag} AS later, " + flags +
+             ", if(s1 = 1, [t], []) AS c1 FROM events WHERE {where}")
+    carried = ["actor", "bv", "t", "later"] + [f"s{k}" for k in range(1, num + 1)]
+    text = inner
+    for k in range(2, num + 1):
+        cols = ", ".join(carried + [f"c{j}" for j in range(1, k)])
+        if strict:
+            run = (f"SELECT {cols}, sum(if(s{k - 1} = 1, 0, 1)) OVER (PARTITION BY {part} ORDER BY t"
+                   f" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run FROM ({text})")
+            latest = (f"SELECT {cols}, max(c{k - 1}) OVER (PARTITION BY {part}, run ORDER BY t"
+                      f" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS latest FROM ({run})")
+            before = (f"SELECT {cols}, max(latest) OVER (PARTITION BY {part} ORDER BY t"
+                      f" ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS p FROM ({latest})")
+        else:
+            before = (f"SELECT {cols}, max(c{k - 1}) OVER (PARTITION BY {part} ORDER BY t"
+                      f" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS p FROM ({text})")
+        text = (f"SELECT {cols}, if(s{k} = 1 AND length(p) > 0 AND t - p[1] <= {{window}},"
+                f" arrayPushBack(p, -t), []) AS c{k} FROM ({before})")
+    reached = ", ".join(f"argMinIf(c{k}, t, length(c{k}) > 0) AS b{k}" for k in range(num, 0, -1))
+    best = "b1"
+    for k in range(2, num + 1):
+        best = f"if(length(b{k}) > 0, b{k}, {best})"
+    per_actor = (f"SELECT actor, value, {best} AS best FROM (SELECT actor, {attribution} AS value, {reached}"
+                 f" FROM ({text}) GROUP BY {part} HAVING max(s1) = 1 AND NOT (max(later) = 1 AND ({{fallback}})))")
+    if with_ids:
+        text = f"SELECT value, best, 1, actor FROM ({per_actor})"
+    else:
+        text = f"SELECT value, best, count(), NULL FROM ({per_actor}) GROUP BY value, best"
+    step_holes = {f"s{k}": steps[k - 1] for k in range(1, num + 1)}
+    return select(text, actor=actor, value=value, time=time, where=where, window=window_units,
+                  later_flag=_flag(later),
+                  fallback=fallback([expr(f"s{k} = 1") for k in range(1, num + 1)], strict, exp.column("t")),
+                  **step_holes, **holes)
+
+
+def times(best: list[int]) -> list[int]:
+    """An attempt's step times (encoded units) from its ``[start, -t2, ..., -tk]``."""
+    return [best[0], *(-item for item in best[1:])]
