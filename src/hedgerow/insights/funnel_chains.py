@@ -51,7 +51,8 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
           strict: bool, with_ids: bool, holes: dict) -> exp.Expression:
     """Per actor who did the first step (and is not walked in Python): their breakdown value
     and the attempt that reached their furthest step, ``[start, -t2, ..., -tk]`` in encoded time
-    units. Grouped with a count per (value, attempt), or with ``with_ids`` one row per actor.
+    units, or ``[]`` for actors to walk in Python. Grouped with a count per (value, attempt), or
+    with ``with_ids`` one row per actor.
 
     ``attribution`` is the aggregate giving an actor's value (see ``funnels.ATTRIBUTION``) over
     the rows' value ``bv`` and time ``t``, its other holes in ``holes``; with ``by_value`` each
@@ -82,8 +83,9 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     best = "b1"
     for k in range(2, num + 1):
         best = f"if(length(b{k}) > 0, b{k}, {best})"
-    per_actor = (f"SELECT actor, value, {best} AS best FROM (SELECT actor, {attribution} AS value, {reached}"
-                 f" FROM ({text}) GROUP BY {part} HAVING max(s1) = 1 AND NOT (max(later) = 1 AND ({{fallback}})))")
+    per_actor = (f"SELECT actor, value, if(walk, [], {best}) AS best FROM (SELECT actor, {attribution} AS value,"
+                 f" {reached}, max(later) = 1 AND ({{fallback}}) AS walk FROM ({text}) GROUP BY {part}"
+                 f" HAVING max(s1) = 1)")
     if with_ids:
         text = f"SELECT value, best, 1, actor FROM ({per_actor})"
     else:
