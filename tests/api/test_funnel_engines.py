@@ -94,7 +94,7 @@ def test_strict_needs_the_steps_back_to_back(api):
 
 def test_tied_timestamps_beside_untied_persons(api):
     send(api, [
-        ("p1", "a", 0), ("p1", "b", 0), ("p1", "c", 60),  # a and b at once: either order is tried
+        ("p1", "b", 0), ("p1", "a", 0), ("p1", "c", 60),  # a and b at once: either order is tried
         ("p2", "a", 0), ("p2", "b", 30),                  # no ties
         ("p3", "b", 0), ("p3", "a", 10), ("p3", "a", 10),  # a twice at once, no b after
     ])

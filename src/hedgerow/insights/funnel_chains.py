@@ -31,9 +31,11 @@ def supported(order: str, exclusions: list) -> bool:
     return order in ("ordered", "strict") and not exclusions
 
 
-def fallback(steps: list[exp.Expression], strict: bool, time: exp.Expression) -> exp.Expression:
-    """The per-actor aggregate condition of actors walked in Python instead (see module doc)."""
-    ties = expr("count() != count(DISTINCT {t})", t=time)
+def fallback(steps: list[exp.Expression], strict: bool, time: exp.Expression,
+             ties: exp.Expression | None = None) -> exp.Expression:
+    """The per-actor aggregate condition of actors walked in Python instead (see module doc);
+    ``ties``: how to tell tied timestamps when not by counting them."""
+    ties = ties or expr("count() != count(DISTINCT {t})", t=time)
     if not strict:
         return ties
     matched = exp.Add(this=_flag(steps[0]), expression=exp.Literal.number(0))
@@ -67,18 +69,24 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     text = inner
     for k in range(2, num + 1):
         cols = ", ".join(carried + [f"c{j}" for j in range(1, k)])
+        # the previous row's t + 1 (ClickHouse gives 0 for an empty frame, and t >= 0)
+        tie = (f", max(t + 1) OVER (PARTITION BY {part} ORDER BY t ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING)"
+               " AS prev" if k == 2 else "")
         if strict:
             run = (f"SELECT {cols}, sum(if(s{k - 1} = 1, 0, 1)) OVER (PARTITION BY {part} ORDER BY t"
                    f" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run FROM ({text})")
             latest = (f"SELECT {cols}, max(c{k - 1}) OVER (PARTITION BY {part}, run ORDER BY t"
                       f" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS latest FROM ({run})")
             before = (f"SELECT {cols}, max(latest) OVER (PARTITION BY {part} ORDER BY t"
-                      f" ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS p FROM ({latest})")
+                      f" ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS p{tie} FROM ({latest})")
         else:
             before = (f"SELECT {cols}, max(c{k - 1}) OVER (PARTITION BY {part} ORDER BY t"
-                      f" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS p FROM ({text})")
+                      f" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS p{tie} FROM ({text})")
         text = (f"SELECT {cols}, if(s{k} = 1 AND length(p) > 0 AND t - p[1] <= {{window}},"
-                f" arrayPushBack(p, -t), []) AS c{k} FROM ({before})")
+                f" arrayPushBack(p, -t), []) AS c{k}{', if(prev = t + 1, 1, 0) AS tie' if tie else ''}"
+                f" FROM ({before})")
+        if tie:
+            carried.append("tie")
     reached = ", ".join(f"argMinIf(c{k}, t, length(c{k}) > 0) AS b{k}" for k in range(num, 0, -1))
     best = "b1"
     for k in range(2, num + 1):
@@ -93,7 +101,8 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     step_holes = {f"s{k}": steps[k - 1] for k in range(1, num + 1)}
     return select(text, actor=actor, value=value, time=time, where=where, window=window_units,
                   later_flag=_flag(later),
-                  fallback=fallback([expr(f"s{k} = 1") for k in range(1, num + 1)], strict, exp.column("t")),
+                  fallback=fallback([expr(f"s{k} = 1") for k in range(1, num + 1)], strict, exp.column("t"),
+                                    expr("max(tie) = 1") if num > 1 else exp.false()),
                   **step_holes, **holes)
 
 
