@@ -3,7 +3,7 @@
 
 The walk keeps, per step k, the attempt that most recently reached k (``entered[k]``). Here each
 event row carries, per step, the attempt it makes reach that step (``c_k``: an array
-``[start, -t2, ..., -tk]``, empty when none), and ``entered[k]`` before a row is the largest
+``[start, start - t2, ..., start - tk]``, empty when none), and ``entered[k]`` before a row is the largest
 ``c_k`` of the rows before it: attempts only ever move to later starts, and among arrays with the
 same start the first one set (the earliest ``tk``) wins, as the walk keeps the first. An event
 advances ``entered[k-1]`` to step k when it matches step k and lies within the window of the
@@ -51,10 +51,10 @@ def _flag(condition: exp.Expression) -> exp.Expression:
 def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expression, value: exp.Expression,
           attribution: str, by_value: bool, time: exp.Expression, later: exp.Expression, window_units: int,
           strict: bool, with_ids: bool, holes: dict) -> exp.Expression:
-    """Per actor who did the first step (and is not walked in Python): their breakdown value
-    and the attempt that reached their furthest step, ``[start, -t2, ..., -tk]`` in encoded time
-    units, or ``[]`` for actors to walk in Python. Grouped with a count per (value, attempt), or
-    with ``with_ids`` one row per actor.
+    """Per actor who did the first step: their breakdown value, the furthest step they reached
+    (0-based; -1 for actors to walk in Python) and the times of the steps after the first of the
+    attempt that reached it, after its start in encoded time units. Grouped with a count per
+    (value, step, times), or with ``with_ids`` one row per actor.
 
     ``attribution`` is the aggregate giving an actor's value (see ``funnels.ATTRIBUTION``) over
     the rows' value ``bv`` and time ``t``, its other holes in ``holes``; with ``by_value`` each
@@ -83,7 +83,7 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
             before = (f"SELECT {cols}, max(c{k - 1}) OVER (PARTITION BY {part} ORDER BY t"
                       f" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS p{tie} FROM ({text})")
         text = (f"SELECT {cols}, if(s{k} = 1 AND length(p) > 0 AND t - p[1] <= {{window}},"
-                f" arrayPushBack(p, -t), []) AS c{k}{', if(prev = t + 1, 1, 0) AS tie' if tie else ''}"
+                f" arrayPushBack(p, p[1] - t), []) AS c{k}{', if(prev = t + 1, 1, 0) AS tie' if tie else ''}"
                 f" FROM ({before})")
         if tie:
             carried.append("tie")
@@ -91,13 +91,15 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     best = "b1"
     for k in range(2, num + 1):
         best = f"if(length(b{k}) > 0, b{k}, {best})"
-    per_actor = (f"SELECT actor, value, if(walk, [], {best}) AS best FROM (SELECT actor, {attribution} AS value,"
+    per_actor = (f"SELECT actor, value, if(walk, -1, length(best) - 1) AS step,"
+                 " arrayMap(x -> -x, arraySlice(best, 2)) AS offsets FROM ("
+                 f"SELECT actor, value, walk, {best} AS best FROM (SELECT actor, {attribution} AS value,"
                  f" {reached}, max(later) = 1 AND ({{fallback}}) AS walk FROM ({text}) GROUP BY {part}"
-                 f" HAVING max(s1) = 1)")
+                 f" HAVING max(s1) = 1))")
     if with_ids:
-        text = f"SELECT value, best, 1, actor FROM ({per_actor})"
+        text = f"SELECT value, step, offsets, 1, actor FROM ({per_actor})"
     else:
-        text = f"SELECT value, best, count(), NULL FROM ({per_actor}) GROUP BY value, best"
+        text = f"SELECT value, step, offsets, count(), NULL FROM ({per_actor}) GROUP BY value, step, offsets"
     step_holes = {f"s{k}": steps[k - 1] for k in range(1, num + 1)}
     return select(text, actor=actor, value=value, time=time, where=where, window=window_units,
                   later_flag=_flag(later),
@@ -106,6 +108,7 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
                   **step_holes, **holes)
 
 
-def times(best: list[int]) -> list[int]:
-    """An attempt's step times (encoded units) from its ``[start, -t2, ..., -tk]``."""
-    return [best[0], *(-item for item in best[1:])]
+def durations(offsets: list[int], scale: int) -> tuple[float, ...]:
+    """Seconds between consecutive steps, from the steps' times after the first (in units of
+    ``scale`` microseconds)."""
+    return tuple((b - a) * scale / 1e6 for a, b in zip([0, *offsets], offsets))

@@ -285,13 +285,11 @@ def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: floa
         chains, first_hogql = run_rows(ctx, _chains(parts, attribution, options, time, window, scale, order, with_ids),
                                        PER_PERSON_LIMITS)
         to_walk = False
-        for value, best, count, person in chains:
-            if not best:
+        for value, step, offsets, count, person in chains:
+            if step < 0:
                 to_walk = True
                 continue
-            seconds = [item * scale / 1e6 for item in funnel_chains.times(best)]
-            add(value, funnel_steps.Outcome(len(seconds) - 1, tuple(b - a for a, b in zip(seconds, seconds[1:]))),
-                count, person)
+            add(value, funnel_steps.Outcome(step, funnel_chains.durations(offsets, scale)), count, person)
         if not to_walk:
             return Walk(rng, as_list, outcomes, persons, first_hogql)
         only = funnel_chains.fallback(parts.steps, order == "strict", time)
