@@ -20,13 +20,14 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.insights import breakdown, date_range, funnel_chains, funnel_steps, funnel_trends, series as series_
 from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value
-from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
+from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, now, resolve_range, run_rows, timezone
 from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
 from hedgerow.hogql.parse import parse_expr
 from hedgerow.hogql.property_filters import field
@@ -195,10 +196,13 @@ def _base_seconds(rng: date_range.DateRange) -> int:
     return math.floor(rng.date_from.timestamp())
 
 
-def _entrants(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool]) -> exp.Expression:
-    """Per person who did the first step: all their candidate events (encoded, sorted) and value."""
+def _entrants(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool],
+              with_ids: bool = False) -> exp.Expression:
+    """Per person who did the first step: all their candidate events (encoded, sorted), value
+    and (``with_ids``) who they are."""
     return select(
-        "SELECT arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + " FROM events"
+        "SELECT arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + ", "
+        + ("{actor}" if with_ids else "NULL") + " FROM events"
         " WHERE {where} GROUP BY {actor}" + _grouped(attribution) + " HAVING max(if({first}, 1, 0)) = 1",
         event=_encoded_event(parts, rng), where=parts.where, value=parts.value, null=breakdown.NULL,
         actor=parts.actor, attributed=parts.attributed,
@@ -347,14 +351,16 @@ def actors(ctx: Runner, query: FunnelsQuery, point: ActorPoint) -> ActorSource:
     _validate(query)
     options = query.funnelsFilter or FunnelsFilter()
     num_steps = len(query.series)
-    step = point.funnelStep
-    if step is None or step == 0 or step == -1 or abs(step) > num_steps:
-        raise ValidationError(f"funnelStep must be 1..{num_steps}, or -2..-{num_steps} for drop-offs", attr="funnelStep")
-    if options.funnelVizType == "trends" or point.funnelTrendsEntrancePeriodStart or point.funnelCustomSteps:
-        raise ValidationError("Actors of funnel trends and custom steps are not supported", attr="funnelStep")
+    if point.funnelCustomSteps:
+        raise ValidationError("Actors of funnel custom steps are not supported", attr="funnelCustomSteps")
     if not _by_person(query):
         raise ValidationError("The actors of a funnel aggregated by groups or HogQL are not supported", attr="source")
     window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
+    if options.funnelVizType == "trends":
+        return ActorSource(ids=_trend_actors(ctx, query, options, window, point))
+    step = point.funnelStep
+    if step is None or step == 0 or step == -1 or abs(step) > num_steps:
+        raise ValidationError(f"funnelStep must be 1..{num_steps}, or -2..-{num_steps} for drop-offs", attr="funnelStep")
     walk = _walk(ctx, query, options, window, with_ids=True)
     keys = list(walk.outcomes)
     if breakdown.enabled(query.breakdownFilter) and point.funnelStepBreakdown is not None:
@@ -460,8 +466,19 @@ def time_to_convert(people: list[funnel_steps.Outcome], options: Any, num_steps:
     }
 
 
-def _trends(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float, tz: str) -> dict[str, Any]:
-    """The ``trends`` visualisation: per period people entered, the % who converted."""
+@dataclass
+class TrendWalk:
+    """The funnel trends walked: per person, their breakdown key, id and periods
+    (period key -> converted; a period where they only reached ``funnelFromStep`` is False)."""
+
+    rng: date_range.DateRange
+    as_list: bool
+    people: list[tuple[str, str | None, dict[str, bool]]]
+    hogql: str
+
+
+def _trend_walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float, tz: str,
+                with_ids: bool = False) -> TrendWalk:
     order = options.funnelOrderType or "ordered"
     if order == "unordered":
         raise ValidationError("Unordered funnels have no trends visualisation here", attr="funnelOrderType")
@@ -472,12 +489,11 @@ def _trends(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: fl
         raise ValidationError("funnelFromStep and funnelToStep must be steps, from before to", attr="funnelToStep")
     interval = query.interval or "day"
     rng = resolve_range(ctx, query.dateRange, interval)
-    buckets = rng.buckets
     window_range = rng.shifted(rng.window_from, rng.date_to)
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
     parts = _parts(query, window_range, tz, order == "strict", global_properties(ctx, query))
-    rows, hogql = run_rows(ctx, _entrants(parts, window_range, attribution), PER_PERSON_LIMITS)
+    rows, hogql = run_rows(ctx, _entrants(parts, window_range, attribution, with_ids), PER_PERSON_LIMITS)
 
     exclusions = options.exclusions or []
     bits = num_steps + len(exclusions)
@@ -492,11 +508,46 @@ def _trends(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: fl
         return rng.key(date_range.start_of(local, interval, rng.week_start_day))
 
     has_breakdown = breakdown.enabled(query.breakdownFilter)
-    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for encoded, value in rows:
+    people = []
+    for encoded, value, person in rows:
         events = [((item >> bits) * scale / 1e6, step_sets[item & mask]) for item in encoded]
         periods = funnel_trends.walk(events, period_of, last + 1, first, window, strict=order == "strict")
-        cells = counts[_value(value) if has_breakdown else ""]
+        people.append((_value(value) if has_breakdown else "", None if person is None else str(person), periods))
+    return TrendWalk(rng, as_list, people, hogql)
+
+
+def _trend_actors(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float,
+                  point: ActorPoint) -> list[str]:
+    """The persons who entered the funnel trends in the period starting at
+    ``funnelTrendsEntrancePeriodStart`` and converted, or (``funnelTrendsDropOff``) reached
+    ``funnelFromStep`` there but did not convert (as PostHog's funnel trends actors)."""
+    if point.funnelTrendsDropOff is None:
+        raise ValidationError("Actors parameter `funnelTrendsDropOff` must be provided for funnel trends persons!",
+                              attr="funnelTrendsDropOff")
+    if point.funnelTrendsEntrancePeriodStart is None:
+        raise ValidationError("Actors parameter `funnelTrendsEntrancePeriodStart` must be provided for funnel trends"
+                              " persons!", attr="funnelTrendsEntrancePeriodStart")
+    tz = timezone(ctx)
+    walk = _trend_walk(ctx, query, options, window, tz, with_ids=True)
+    start = date_range.parse_date(point.funnelTrendsEntrancePeriodStart, ZoneInfo(tz), now(),
+                                  field="funnelTrendsEntrancePeriodStart").value
+    rng = walk.rng
+    if date_range.start_of(start, rng.interval, rng.week_start_day) != start:
+        return []  # no period starts there
+    period = rng.key(start)
+    converted = not point.funnelTrendsDropOff
+    return [person for _, person, periods in walk.people if person is not None and periods.get(period) is converted]
+
+
+def _trends(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float, tz: str) -> dict[str, Any]:
+    """The ``trends`` visualisation: per period people entered, the % who converted."""
+    walk = _trend_walk(ctx, query, options, window, tz)
+    rng, as_list, hogql = walk.rng, walk.as_list, walk.hogql
+    buckets = rng.buckets
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for key, _, periods in walk.people:
+        cells = counts[key]
         for period, converted in periods.items():
             cells[period][0] += 1
             cells[period][1] += int(converted)
