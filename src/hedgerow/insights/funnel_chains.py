@@ -23,8 +23,6 @@ from sqlglot import exp
 
 from hedgerow.insights.templates import expr, select
 
-ARRAY_MARK = "c"
-
 
 def supported(order: str, exclusions: list) -> bool:
     """Whether the funnel is computed here (ordered or strict, without exclusions)."""
@@ -62,40 +60,39 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     """
     num = len(steps)
     part = "actor, bv" if by_value else "actor"
+    ordered_by = f"PARTITION BY {part} ORDER BY t ROWS BETWEEN"
     flags = ", ".join(f"if({{s{k}}}, 1, 0) AS s{k}" for k in range(1, num + 1))
-    inner = ("SELECT {actor} AS actor, {value} AS bv, {time} AS t, {later_flag} AS later, " + flags +
-             ", if(s1 = 1, [t], []) AS c1 FROM events WHERE {where}")
+    text = ("SELECT {actor} AS actor, {value} AS bv, {time} AS t, {later_flag} AS later, " + flags +
+            " FROM events WHERE {where}")
+    # the previous row's t + 1 (ClickHouse gives 0 for an empty frame, and t >= 0)
+    firsts = [f"max(t + 1) OVER ({ordered_by} 1 PRECEDING AND 1 PRECEDING) AS prev"]
+    if strict:
+        firsts += [f"sum(if(s{k} = 1, 0, 1)) OVER ({ordered_by} UNBOUNDED PRECEDING AND CURRENT ROW) AS run{k}"
+                   for k in range(1, num)]
+    elif num > 1:
+        firsts.append(f"max({_attempt(1)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING) AS p2")
     carried = ["actor", "bv", "t", "later"] + [f"s{k}" for k in range(1, num + 1)]
-    text = inner
-    for k in range(2, num + 1):
-        cols = ", ".join(carried + [f"c{j}" for j in range(1, k)])
-        # the previous row's t + 1 (ClickHouse gives 0 for an empty frame, and t >= 0)
-        tie = (f", max(t + 1) OVER (PARTITION BY {part} ORDER BY t ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING)"
-               " AS prev" if k == 2 else "")
+    text = f"SELECT {', '.join(carried)}, {', '.join(firsts)} FROM ({text})"
+    carried += [name.rsplit(" ", 1)[1] for name in firsts]
+    for k in range(2 if strict else 3, num + 1):
+        cols = ", ".join(carried)
         if strict:
-            run = (f"SELECT {cols}, sum(if(s{k - 1} = 1, 0, 1)) OVER (PARTITION BY {part} ORDER BY t"
-                   f" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run FROM ({text})")
-            latest = (f"SELECT {cols}, max(c{k - 1}) OVER (PARTITION BY {part}, run ORDER BY t"
-                      f" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS latest FROM ({run})")
-            before = (f"SELECT {cols}, max(latest) OVER (PARTITION BY {part} ORDER BY t"
-                      f" ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS p{tie} FROM ({latest})")
+            text = (f"SELECT {cols}, max({_attempt(k - 1)}) OVER (PARTITION BY {part}, run{k - 1} ORDER BY t"
+                    f" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS latest FROM ({text})")
+            text = (f"SELECT {cols}, max(latest) OVER ({ordered_by} 1 PRECEDING AND 1 PRECEDING) AS p{k}"
+                    f" FROM ({text})")
         else:
-            before = (f"SELECT {cols}, max(c{k - 1}) OVER (PARTITION BY {part} ORDER BY t"
-                      f" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS p{tie} FROM ({text})")
-        text = (f"SELECT {cols}, if(s{k} = 1 AND length(p) > 0 AND t - p[1] <= {{window}},"
-                f" arrayPushBack(p, p[1] - t), []) AS c{k}{', if(prev = t + 1, 1, 0) AS tie' if tie else ''}"
-                f" FROM ({before})")
-        if tie:
-            carried.append("tie")
-    reached = ", ".join(f"argMinIf(c{k}, t, length(c{k}) > 0) AS b{k}" for k in range(num, 0, -1))
+            text = (f"SELECT {cols}, max({_attempt(k - 1)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING)"
+                    f" AS p{k} FROM ({text})")
+        carried.append(f"p{k}")
+    reached = ", ".join(f"argMinIf({_value(k)}, t, {_condition(k)}) AS b{k}" for k in range(num, 0, -1))
     best = "b1"
     for k in range(2, num + 1):
         best = f"if(length(b{k}) > 0, b{k}, {best})"
-    per_actor = (f"SELECT actor, value, if(walk, -1, length(best) - 1) AS step,"
-                 " arrayMap(x -> -x, arraySlice(best, 2)) AS offsets FROM ("
-                 f"SELECT actor, value, walk, {best} AS best FROM (SELECT actor, {attribution} AS value,"
+    per_actor = (f"SELECT actor, value, if(walk, -1, length({best}) - 1) AS step,"
+                 f" arrayMap(x -> -x, arraySlice({best}, 2)) AS offsets FROM (SELECT actor, {attribution} AS value,"
                  f" {reached}, max(later) = 1 AND ({{fallback}}) AS walk FROM ({text}) GROUP BY {part}"
-                 f" HAVING max(s1) = 1))")
+                 f" HAVING max(s1) = 1)")
     if with_ids:
         text = f"SELECT value, step, offsets, 1, actor FROM ({per_actor})"
     else:
@@ -104,7 +101,7 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     return select(text, actor=actor, value=value, time=time, where=where, window=window_units,
                   later_flag=_flag(later),
                   fallback=fallback([expr(f"s{k} = 1") for k in range(1, num + 1)], strict, exp.column("t"),
-                                    expr("max(tie) = 1") if num > 1 else exp.false()),
+                                    expr("max(if(prev = t + 1, 1, 0)) = 1")),
                   **step_holes, **holes)
 
 
@@ -112,3 +109,20 @@ def durations(offsets: list[int], scale: int) -> tuple[float, ...]:
     """Seconds between consecutive steps, from the steps' times after the first (in units of
     ``scale`` microseconds)."""
     return tuple((b - a) * scale / 1e6 for a, b in zip([0, *offsets], offsets))
+
+
+def _condition(k: int) -> str:
+    """Whether a row takes the attempt before it (``p{k}``) to step k (1: starts one)."""
+    if k == 1:
+        return "s1 = 1"
+    return f"s{k} = 1 AND length(p{k}) > 0 AND t - p{k}[1] <= {{window}}"
+
+
+def _value(k: int) -> str:
+    """The attempt a row takes to step k (when :func:`_condition` holds)."""
+    return "[t]" if k == 1 else f"arrayPushBack(p{k}, p{k}[1] - t)"
+
+
+def _attempt(k: int) -> str:
+    """``c_k`` of the module docstring: the attempt a row takes to step k, or ``[]``."""
+    return f"if({_condition(k)}, {_value(k)}, [])"
