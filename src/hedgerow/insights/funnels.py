@@ -1,15 +1,19 @@
-"""``FunnelsQuery`` (steps and time-to-convert visualisations): per-person event sequences from
-the engine, the walk of :mod:`.funnel_steps`, then counts and conversion times per step (and
-breakdown value).
+"""``FunnelsQuery`` (steps and time-to-convert visualisations): each person's outcome (the
+furthest step reached, and the times between steps), then counts and conversion times per step
+(and breakdown value).
 
-Candidate events are those in the date range matching any step or exclusion (every event for
-strict funnels). Persons whose candidate events all match only the first step stop there: the
-engine counts them per attributed breakdown value. For everyone else it returns the sorted
-candidate events, each as one integer (time since the range start, shifted left past one flag
-bit per step and exclusion), and the attributed breakdown value; they are walked here. "Person"
-is the aggregation target: the person, the group of ``aggregation_group_type_index``, or the
-``funnelAggregateByHogQL`` expression; with ``all_events`` attribution, each (person, breakdown
-value) is walked apart.
+Ordered and strict funnels without exclusions are computed in the engine, set-based
+(:mod:`.funnel_chains`); only the persons that query cannot settle (tied timestamps, or in
+strict funnels one event matching several steps) are walked here with :mod:`.funnel_steps`.
+Other funnels (unordered, with exclusions) are walked here throughout: candidate events are
+those in the date range matching any step or exclusion (every event for strict funnels).
+Persons whose candidate events all match only the first step stop there: the engine counts them
+per attributed breakdown value. For everyone else it returns the sorted candidate events, each as
+one integer (time since the range start, shifted left past one flag bit per step and exclusion),
+and the attributed breakdown value; they are walked here. "Person" is the aggregation target:
+the person, the group of ``aggregation_group_type_index``, or the ``funnelAggregateByHogQL``
+expression; with ``all_events`` attribution, each (person, breakdown value) is a funnel apart.
+The ``trends`` visualisation and its actors are walked here too (:mod:`.funnel_trends`).
 """
 
 from __future__ import annotations
