@@ -33,10 +33,11 @@ def api(request, tmp_path, database_url) -> Iterator[Harness]:
     yield from make_harness(settings)
 
 
-def send(api: Harness, events: list[tuple[str, str, float]]) -> None:
-    """Capture (person, event, seconds after BASE) triples."""
-    batch = [{"event": event, "distinct_id": who, "properties": {"$browser": "b" + who[-1]},
-              "timestamp": (BASE + dt.timedelta(seconds=seconds)).isoformat()} for who, event, seconds in events]
+def send(api: Harness, events: list[tuple]) -> None:
+    """Capture (person, event, seconds after BASE[, $browser]) tuples; the browser defaults to
+    "b" and the person's last character."""
+    batch = [{"event": event, "distinct_id": who, "properties": {"$browser": browser[0] if browser else "b" + who[-1]},
+              "timestamp": (BASE + dt.timedelta(seconds=seconds)).isoformat()} for who, event, seconds, *browser in events]
     response = api.client.post("/batch/", json={"api_key": api.project_token, "batch": batch})
     assert response.status_code == 200, response.text
 
@@ -115,6 +116,23 @@ def test_breakdown_and_time_to_convert(api):
     result = response.json()["results"]
     assert result["bins"] == [[100, 1], [200, 0], [300, 0], [400, 1]]
     assert result["average_conversion_time"] == 250 and result["median_conversion_time"] == 250
+
+
+@pytest.mark.parametrize("attribution, want", [
+    ({"breakdownAttributionType": "first_touch"}, {"X": [1, 1], "Y": [1, 1]}),
+    ({"breakdownAttributionType": "last_touch"}, {"Z": [1, 1], "Y": [1, 1]}),
+    ({"breakdownAttributionType": "step", "breakdownAttributionValue": 1}, {"Z": [1, 1], "Y": [1, 1]}),
+    # one funnel per value over its events: p1's X and Y funnels stop at a, its Z one never starts
+    ({"breakdownAttributionType": "all_events"}, {"X": [1, 0], "Y": [2, 1]}),
+])
+def test_breakdown_attribution(api, attribution, want):
+    send(api, [("p1", "a", 0, "X"), ("p1", "a", 10, "Y"), ("p1", "b", 20, "Z"),
+               ("p2", "a", 0, "Y"), ("p2", "b", 30, "Y")])
+    query = {"kind": "FunnelsQuery", "series": [{"kind": "EventsNode", "event": s} for s in ("a", "b")],
+             "dateRange": RANGE, "breakdownFilter": {"breakdown": "$browser"}, "funnelsFilter": attribution}
+    response = api.post(f"/api/projects/{api.project_id}/query/", {"query": query, "refresh": "force_blocking"})
+    assert response.status_code == 200, response.text
+    assert {g[0]["breakdown_value"]: [s["count"] for s in g] for g in response.json()["results"]} == want
 
 
 def _random_events(seed: int) -> list[tuple[str, str, float]]:
