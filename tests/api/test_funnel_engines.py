@@ -36,8 +36,10 @@ def api(request, tmp_path, database_url) -> Iterator[Harness]:
 def send(api: Harness, events: list[tuple]) -> None:
     """Capture (person, event, seconds after BASE[, $browser]) tuples; the browser defaults to
     "b" and the person's last character."""
-    batch = [{"event": event, "distinct_id": who, "properties": {"$browser": browser[0] if browser else "b" + who[-1]},
-              "timestamp": (BASE + dt.timedelta(seconds=seconds)).isoformat()} for who, event, seconds, *browser in events]
+    batch = [{"event": event, "distinct_id": who,
+              "properties": {"$browser": browser[0] if browser else "b" + who[-1]},
+              "timestamp": (BASE + dt.timedelta(seconds=seconds)).isoformat()}
+             for who, event, seconds, *browser in events]
     response = api.client.post("/batch/", json={"api_key": api.project_token, "batch": batch})
     assert response.status_code == 200, response.text
 

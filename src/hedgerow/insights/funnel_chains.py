@@ -2,12 +2,12 @@
 :mod:`.funnel_steps` restated as window functions over each actor's events.
 
 The walk keeps, per step k, the attempt that most recently reached k (``entered[k]``). Here each
-event row carries, per step, the attempt it makes reach that step (``c_k``: an array
+event row carries, per step, the attempt it makes reach that step (``c_k``: the array
 ``[start, start - t2, ..., start - tk]``, empty when none), and ``entered[k]`` before a row is the largest
-``c_k`` of the rows before it: attempts only ever move to later starts, and among arrays with the
-same start the first one set (the earliest ``tk``) wins, as the walk keeps the first. An event
-advances ``entered[k-1]`` to step k when it matches step k and lies within the window of the
-attempt's start; using the rows strictly *before* it keeps one event from serving two
+``c_k`` of the rows before it: attempts only ever move to later starts, and among arrays with
+the same start the first one set (the earliest ``tk``) wins, as the walk keeps the first. An
+event advances ``entered[k-1]`` to step k when it matches step k and lies within the window of
+the attempt's start; using the rows strictly *before* it keeps one event from serving two
 consecutive steps. Strict funnels forget a step at every event that does not match it, so there
 ``entered[k]`` is the largest ``c_k`` within the current run of events matching k.
 

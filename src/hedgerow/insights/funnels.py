@@ -31,7 +31,8 @@ from sqlglot import exp
 from hedgerow.errors import ValidationError
 from hedgerow.insights import breakdown, date_range, funnel_chains, funnel_steps, funnel_trends, series as series_
 from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value
-from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, now, resolve_range, run_rows, timezone
+from hedgerow.insights.context import (PER_PERSON_LIMITS, Runner, global_properties, now, resolve_range, run_rows,
+                                       timezone)
 from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
 from hedgerow.hogql.parse import parse_expr
 from hedgerow.hogql.property_filters import field
@@ -364,7 +365,8 @@ def actors(ctx: Runner, query: FunnelsQuery, point: ActorPoint) -> ActorSource:
         return ActorSource(ids=_trend_actors(ctx, query, options, window, point))
     step = point.funnelStep
     if step is None or step == 0 or step == -1 or abs(step) > num_steps:
-        raise ValidationError(f"funnelStep must be 1..{num_steps}, or -2..-{num_steps} for drop-offs", attr="funnelStep")
+        raise ValidationError(f"funnelStep must be 1..{num_steps}, or -2..-{num_steps} for drop-offs",
+                              attr="funnelStep")
     walk = _walk(ctx, query, options, window, with_ids=True)
     keys = list(walk.outcomes)
     if breakdown.enabled(query.breakdownFilter) and point.funnelStepBreakdown is not None:
