@@ -70,7 +70,7 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
         firsts += [f"sum(if(s{k} = 1, 0, 1)) OVER ({ordered_by} UNBOUNDED PRECEDING AND CURRENT ROW) AS run{k}"
                    for k in range(1, num)]
     elif num > 1:
-        firsts.append(f"max({_attempt(1)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING) AS p2")
+        firsts.append(f"coalesce(max({_attempt(1)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS p2")
     carried = ["actor", "bv", "t", "later"] + [f"s{k}" for k in range(1, num + 1)]
     text = f"SELECT {', '.join(carried)}, {', '.join(firsts)} FROM ({text})"
     carried += [name.rsplit(" ", 1)[1] for name in firsts]
@@ -79,20 +79,23 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
         if strict:
             text = (f"SELECT {cols}, max({_attempt(k - 1)}) OVER (PARTITION BY {part}, run{k - 1} ORDER BY t"
                     f" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS latest FROM ({text})")
-            text = (f"SELECT {cols}, max(latest) OVER ({ordered_by} 1 PRECEDING AND 1 PRECEDING) AS p{k}"
-                    f" FROM ({text})")
+            before = f"max(latest) OVER ({ordered_by} 1 PRECEDING AND 1 PRECEDING)"
+            text = (f"SELECT {cols}, {f'coalesce({before}, 0)' if k == 2 else before} AS p{k} FROM ({text})")
         else:
             text = (f"SELECT {cols}, max({_attempt(k - 1)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING)"
                     f" AS p{k} FROM ({text})")
         carried.append(f"p{k}")
-    reached = ", ".join(f"argMinIf({_value(k)}, t, {_condition(k)}) AS b{k}" for k in range(num, 0, -1))
-    best = "b1"
+    # per step, the first attempt to reach it (step 2: its offset, > 0 as ties are walked apart)
+    reached = [f"coalesce(argMinIf(t - (p2 - 1), t, {_condition(2)}), 0) AS b2"] if num > 1 else []
+    reached += [f"argMinIf({_value(k)}, t, {_condition(k)}) AS b{k}" for k in range(3, num + 1)]
+    step, offsets = "0", "[]"
     for k in range(2, num + 1):
-        best = f"if(length(b{k}) > 0, b{k}, {best})"
-    per_actor = (f"SELECT actor, value, if(walk, -1, length({best}) - 1) AS step,"
-                 f" arrayMap(x -> -x, arraySlice({best}, 2)) AS offsets FROM (SELECT actor, {attribution} AS value,"
-                 f" {reached}, max(later) = 1 AND ({{fallback}}) AS walk FROM ({text}) GROUP BY {part}"
-                 f" HAVING max(s1) = 1)")
+        has = "b2 > 0" if k == 2 else f"length(b{k}) > 0"
+        step = f"if({has}, {k - 1}, {step})"
+        offsets = f"if({has}, {'[b2]' if k == 2 else f'arrayMap(x -> -x, arraySlice(b{k}, 2))'}, {offsets})"
+    per_actor = (f"SELECT actor, value, if(walk, -1, {step}) AS step, {offsets} AS offsets"
+                 f" FROM (SELECT actor, {attribution} AS value, {''.join(r + ', ' for r in reached)}"
+                 f"max(later) = 1 AND ({{fallback}}) AS walk FROM ({text}) GROUP BY {part} HAVING max(s1) = 1)")
     if with_ids:
         text = f"SELECT value, step, offsets, 1, actor FROM ({per_actor})"
     else:
@@ -115,14 +118,21 @@ def _condition(k: int) -> str:
     """Whether a row takes the attempt before it (``p{k}``) to step k (1: starts one)."""
     if k == 1:
         return "s1 = 1"
+    if k == 2:
+        return "s2 = 1 AND p2 > 0 AND t - (p2 - 1) <= {window}"
     return f"s{k} = 1 AND length(p{k}) > 0 AND t - p{k}[1] <= {{window}}"
 
 
 def _value(k: int) -> str:
     """The attempt a row takes to step k (when :func:`_condition` holds)."""
-    return "[t]" if k == 1 else f"arrayPushBack(p{k}, p{k}[1] - t)"
+    if k == 1:
+        return "t + 1"
+    if k == 2:
+        return "[p2 - 1, p2 - 1 - t]"
+    return f"arrayPushBack(p{k}, p{k}[1] - t)"
 
 
 def _attempt(k: int) -> str:
-    """``c_k`` of the module docstring: the attempt a row takes to step k, or ``[]``."""
-    return f"if({_condition(k)}, {_value(k)}, [])"
+    """``c_k`` of the module docstring: the attempt a row takes to step k, or none. Step 1's is
+    a number, its start + 1 (0: none), so the first window works on numbers, not arrays."""
+    return f"if({_condition(k)}, {_value(k)}, {'0' if k == 1 else '[]'})"
