@@ -142,8 +142,8 @@ def _random_events(seed: int) -> list[tuple[str, str, float]]:
     events = []
     for person in range(60):
         for _ in range(rng.randrange(1, 12)):
-            # whole minutes over four days: some persons get tied timestamps
-            events.append((f"u{person}", rng.choice("abcx"), rng.randrange(4 * 24 * 60) * 60.0))
+            # whole hours over four days: steps exactly a window apart, and some tied timestamps
+            events.append((f"u{person}", rng.choice("abcx"), rng.randrange(4 * 24) * 3600.0))
     return events
 
 
