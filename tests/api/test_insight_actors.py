@@ -98,6 +98,32 @@ def test_funnel_steps_drop_offs_and_breakdowns(project):
     assert ids(project, steps(-2, funnelStepBreakdown="Chrome")) == {data.F}
 
 
+def test_funnel_trends_converted_and_dropped_off_by_entrance_period(project):
+    funnel = {"kind": "FunnelsQuery", "series": [pv(), {"kind": "EventsNode", "event": "signup"}],
+              "dateRange": dates("2024-01-01", "2024-01-11"), "funnelsFilter": {"funnelVizType": "trends"}}
+
+    def period(start, drop_off):
+        return {"kind": "FunnelsActorsQuery", "source": funnel, "funnelTrendsEntrancePeriodStart": start,
+                "funnelTrendsDropOff": drop_off}
+
+    # as in test_funnel_trends: A converts from Jan 1 and Jan 2 (one signup serves both) but not
+    # from Jan 9; on Jan 6 C converts (the ghost, who dropped off, has no person); D on Jan 10
+    assert ids(project, period("2024-01-01 00:00:00", False)) == {data.A}
+    assert ids(project, period("2024-01-02", False)) == {data.A}
+    assert ids(project, period("2024-01-09 00:00:00", False)) == set()
+    assert ids(project, period("2024-01-09 00:00:00", True)) == {data.A}
+    assert ids(project, period("2024-01-06 00:00:00", False)) == {data.C}
+    assert ids(project, period("2024-01-06 00:00:00", True)) == set()
+    assert ids(project, period("2024-01-10 00:00:00", False)) == {data.D}
+    assert ids(project, period("2024-01-10 00:00:00", True)) == set()
+    assert ids(project, period("2024-01-06 10:00:00", False)) == set()  # no period starts there
+    missing = post(project, {"kind": "ActorsQuery", "source": {
+        "kind": "FunnelsActorsQuery", "source": funnel, "funnelTrendsEntrancePeriodStart": "2024-01-01"}})
+    assert missing.status_code == 400 and missing.json()["attr"] == "funnelTrendsDropOff", missing.text
+    bad = post(project, {"kind": "ActorsQuery", "source": period("soon", False)})
+    assert bad.status_code == 400 and bad.json()["attr"] == "funnelTrendsEntrancePeriodStart", bad.text
+
+
 def test_retention_cohort_rows(project):
     retention = {"kind": "RetentionQuery", "dateRange": dates("2024-01-01", "2024-01-10"),
                  "retentionFilter": {"period": "Week", "totalIntervals": 2}}

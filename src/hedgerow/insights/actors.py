@@ -172,7 +172,10 @@ def _source_tree(source: ActorSource, query: ActorsQuery, offset: int, limit: in
             raise ValidationError(f"The data point has more than {MAX_LISTED:,} persons: search, filter or order "
                                   "them in a smaller one", attr="source")
         ids, offset = ids[offset:offset + limit + 1], 0
-    return select("SELECT arrayJoin({ids}) AS actor_id", ids=ids or [""]), offset
+    if not ids:  # no persons: a typed id that is filtered out (an empty list has no item type)
+        return select("SELECT actor_id FROM (SELECT arrayJoin({ids}) AS actor_id) WHERE 0",
+                      ids=["00000000-0000-0000-0000-000000000000"]), offset
+    return select("SELECT arrayJoin({ids}) AS actor_id", ids=ids), offset
 
 
 def run(ctx: Runner, query: ActorsQuery) -> dict[str, Any]:

@@ -1,15 +1,19 @@
-"""``FunnelsQuery`` (steps and time-to-convert visualisations): per-person event sequences from
-the engine, the walk of :mod:`.funnel_steps`, then counts and conversion times per step (and
-breakdown value).
+"""``FunnelsQuery`` (steps and time-to-convert visualisations): each person's outcome (the
+furthest step reached, and the times between steps), then counts and conversion times per step
+(and breakdown value).
 
-Candidate events are those in the date range matching any step or exclusion (every event for
-strict funnels). Persons whose candidate events all match only the first step stop there: the
-engine counts them per attributed breakdown value. For everyone else it returns the sorted
-candidate events, each as one integer (time since the range start, shifted left past one flag
-bit per step and exclusion), and the attributed breakdown value; they are walked here. "Person"
-is the aggregation target: the person, the group of ``aggregation_group_type_index``, or the
-``funnelAggregateByHogQL`` expression; with ``all_events`` attribution, each (person, breakdown
-value) is walked apart.
+Ordered and strict funnels without exclusions are computed in the engine, set-based
+(:mod:`.funnel_chains`); only the persons that query cannot settle (tied timestamps, or in
+strict funnels one event matching several steps) are walked here with :mod:`.funnel_steps`.
+Other funnels (unordered, with exclusions) are walked here throughout: candidate events are
+those in the date range matching any step or exclusion (every event for strict funnels).
+Persons whose candidate events all match only the first step stop there: the engine counts them
+per attributed breakdown value. For everyone else it returns the sorted candidate events, each as
+one integer (time since the range start, shifted left past one flag bit per step and exclusion),
+and the attributed breakdown value; they are walked here. "Person" is the aggregation target:
+the person, the group of ``aggregation_group_type_index``, or the ``funnelAggregateByHogQL``
+expression; with ``all_events`` attribution, each (person, breakdown value) is a funnel apart.
+The ``trends`` visualisation and its actors are walked here too (:mod:`.funnel_trends`).
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlglot import exp
 
 from hedgerow.errors import ValidationError
-from hedgerow.insights import breakdown, date_range, funnel_steps, funnel_trends, series as series_
+from hedgerow.insights import breakdown, date_range, funnel_chains, funnel_steps, funnel_trends, series as series_
 from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value
-from hedgerow.insights.context import PER_PERSON_LIMITS, Runner, global_properties, resolve_range, run_rows, timezone
+from hedgerow.insights.context import (PER_PERSON_LIMITS, Runner, global_properties, now, resolve_range, run_rows,
+                                       timezone)
 from hedgerow.insights.models import FunnelsFilter, FunnelsQuery
 from hedgerow.hogql.parse import parse_expr
 from hedgerow.hogql.property_filters import field
@@ -145,10 +151,10 @@ def _encoding(rng: date_range.DateRange, flags: int) -> tuple[str, int]:
 
 
 def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool], window: float,
-            unordered: bool, with_ids: bool = False) -> exp.Expression:
+            unordered: bool, with_ids: bool = False, only: exp.Expression | None = None) -> exp.Expression:
     """Per person who did anything beyond the first step: their candidate events, each one
     integer ``time << flags | flags`` (sorted), their attributed breakdown value, and (``with_ids``)
-    who they are.
+    who they are. ``only``: an aggregate condition the persons walked must also meet.
 
     Events more than a window before the person's first later-step (or exclusion) event, and
     after their last one (a window after, for unordered funnels), cannot change the outcome (an
@@ -166,21 +172,25 @@ def _walked(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, boo
         " SELECT {actor} AS actor, arraySort(groupArray({event})) AS events, minIf({event}, {later}) - {span} AS lo,"
         " max(if({first}, 1, 0)) AS entered,"
         " maxIf({event}, {later}) + {tail} AS hi, " + ATTRIBUTION[attribution] + " AS value FROM events"
-        " WHERE {where} GROUP BY actor" + _grouped(attribution) + " HAVING max(if({later}, 1, 0)) = 1)",
+        " WHERE {where} GROUP BY actor" + _grouped(attribution) + " HAVING max(if({later}, 1, 0)) = 1 AND {only})",
         event=event, where=parts.where, value=parts.value, null=breakdown.NULL, actor=parts.actor,
         attributed=parts.attributed,
         later=_any(parts.steps[1:] + parts.exclusions), span=span, tail=span if unordered else shift,
-        first=parts.steps[0],
+        first=parts.steps[0], only=only if only is not None else exp.true(),
     )
+
+
+def _event_time(rng: date_range.DateRange, flags: int) -> exp.Expression:
+    """An event's time since the range start, in the unit of :func:`_encoding`."""
+    unit, _ = _encoding(rng, flags)
+    # the base as epoch seconds through toDateTime, so both ends of dateDiff are typed instants
+    return expr("dateDiff({unit}, toDateTime({start}), timestamp)", unit=unit, start=_base_seconds(rng))
 
 
 def _encoded_event(parts: Parts, rng: date_range.DateRange) -> exp.Expression:
     """An event as one integer: time since the range start, shifted past its step flags."""
     conditions = parts.steps + parts.exclusions
-    unit, _ = _encoding(rng, len(conditions))
-    # the base as epoch seconds through toDateTime, so both ends of dateDiff are typed instants
-    event = expr("dateDiff({unit}, toDateTime({start}), timestamp) * {shift}", unit=unit, start=_base_seconds(rng),
-                 shift=1 << len(conditions))
+    event = expr("{time} * {shift}", time=_event_time(rng, len(conditions)), shift=1 << len(conditions))
     for bit, condition in enumerate(conditions):
         event = exp.Add(this=event, expression=expr("if({c}, {bit}, 0)", c=condition, bit=1 << bit))
     return event
@@ -191,10 +201,13 @@ def _base_seconds(rng: date_range.DateRange) -> int:
     return math.floor(rng.date_from.timestamp())
 
 
-def _entrants(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool]) -> exp.Expression:
-    """Per person who did the first step: all their candidate events (encoded, sorted) and value."""
+def _entrants(parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool],
+              with_ids: bool = False) -> exp.Expression:
+    """Per person who did the first step: all their candidate events (encoded, sorted), value
+    and (``with_ids``) who they are."""
     return select(
-        "SELECT arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + " FROM events"
+        "SELECT arraySort(groupArray({event})), " + ATTRIBUTION[attribution] + ", "
+        + ("{actor}" if with_ids else "NULL") + " FROM events"
         " WHERE {where} GROUP BY {actor}" + _grouped(attribution) + " HAVING max(if({first}, 1, 0)) = 1",
         event=_encoded_event(parts, rng), where=parts.where, value=parts.value, null=breakdown.NULL,
         actor=parts.actor, attributed=parts.attributed,
@@ -262,24 +275,40 @@ def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: floa
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
     parts = _parts(query, rng, tz, order == "strict", global_properties(ctx, query))
-    walked = _walked(parts, rng, attribution, window, order == "unordered", with_ids)
-    rows, walked_hogql = run_rows(ctx, walked, PER_PERSON_LIMITS)
-    first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution, with_ids), PER_PERSON_LIMITS)
-
     num_steps = len(query.series)
     exclusions = options.exclusions or []
+    bits = num_steps + len(exclusions)
+    _, scale = _encoding(rng, bits)
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     outcomes: dict[str, list[funnel_steps.Outcome]] = defaultdict(list)
     persons: dict[str, list[str]] = defaultdict(list)
-    for value, person in first_rows:
+
+    def add(value: Any, outcome: funnel_steps.Outcome, count: int, person: Any) -> None:
         key = _value(value) if has_breakdown else ""
+        outcomes[key].extend([outcome] * count)
         if with_ids:
-            outcomes[key].append(STOPPED_AT_FIRST)
             persons[key].append(str(person))
-        else:
-            outcomes[key].extend([STOPPED_AT_FIRST] * person)
-    bits = num_steps + len(exclusions)
-    _, scale = _encoding(rng, bits)
+
+    if funnel_chains.supported(order, exclusions):
+        time = _event_time(rng, bits)
+        chains, first_hogql = run_rows(ctx, _chains(parts, attribution, options, time, window, scale, order, with_ids),
+                                       PER_PERSON_LIMITS)
+        to_walk = False
+        for value, step, offsets, count, person in chains:
+            if step < 0:
+                to_walk = True
+                continue
+            add(value, funnel_steps.Outcome(step, funnel_chains.durations(offsets, scale)), count, person)
+        if not to_walk:
+            return Walk(rng, as_list, outcomes, persons, first_hogql)
+        only = funnel_chains.fallback(parts.steps, order == "strict", time)
+    else:
+        first_rows, first_hogql = run_rows(ctx, _first_step_only(parts, attribution, with_ids), PER_PERSON_LIMITS)
+        for value, person in first_rows:
+            add(value, STOPPED_AT_FIRST, 1 if with_ids else person, person)
+        only = None
+    walked = _walked(parts, rng, attribution, window, order == "unordered", with_ids, only)
+    rows, walked_hogql = run_rows(ctx, walked, PER_PERSON_LIMITS)
     mask = (1 << bits) - 1
     step_sets = _StepSets(num_steps, exclusions)
     for encoded, value, entered, person in rows:
@@ -294,11 +323,21 @@ def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: floa
             if not entered:
                 continue
             outcome = STOPPED_AT_FIRST  # the events kept reached nothing, but the person entered
-        key = _value(value) if has_breakdown else ""
-        outcomes[key].append(outcome)
-        if with_ids:
-            persons[key].append(str(person))
+        add(value, outcome, 1, person)
     return Walk(rng, as_list, outcomes, persons, walked_hogql + "\n\n" + first_hogql)
+
+
+def _chains(parts: Parts, attribution: tuple[str, bool], options: FunnelsFilter, time: exp.Expression,
+            window: float, scale: int, order: str, with_ids: bool) -> exp.Expression:
+    """The engine's query of :mod:`.funnel_chains` for this funnel."""
+    step = (options.breakdownAttributionValue or 0) + 1
+    return funnel_chains.query(
+        steps=parts.steps, where=parts.where, actor=parts.actor, value=parts.value,
+        attribution=ATTRIBUTION[attribution].replace("{value}", "bv").replace("timestamp", "t"),
+        by_value=attribution[0] == "all_events", time=time, later=_any(parts.steps[1:]),
+        window_units=int(window * 1_000_000) // scale, strict=order == "strict", with_ids=with_ids,
+        holes={"null": breakdown.NULL, "attributed": expr(f"s{step} = 1") if attribution[0] == "step" else exp.true()},
+    )
 
 
 def _ranked(query: FunnelsQuery, outcomes: dict[str, list[funnel_steps.Outcome]], order: str) -> tuple[list[str], list[str]]:
@@ -317,14 +356,17 @@ def actors(ctx: Runner, query: FunnelsQuery, point: ActorPoint) -> ActorSource:
     _validate(query)
     options = query.funnelsFilter or FunnelsFilter()
     num_steps = len(query.series)
-    step = point.funnelStep
-    if step is None or step == 0 or step == -1 or abs(step) > num_steps:
-        raise ValidationError(f"funnelStep must be 1..{num_steps}, or -2..-{num_steps} for drop-offs", attr="funnelStep")
-    if options.funnelVizType == "trends" or point.funnelTrendsEntrancePeriodStart or point.funnelCustomSteps:
-        raise ValidationError("Actors of funnel trends and custom steps are not supported", attr="funnelStep")
+    if point.funnelCustomSteps:
+        raise ValidationError("Actors of funnel custom steps are not supported", attr="funnelCustomSteps")
     if not _by_person(query):
         raise ValidationError("The actors of a funnel aggregated by groups or HogQL are not supported", attr="source")
     window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
+    if options.funnelVizType == "trends":
+        return ActorSource(ids=_trend_actors(ctx, query, options, window, point))
+    step = point.funnelStep
+    if step is None or step == 0 or step == -1 or abs(step) > num_steps:
+        raise ValidationError(f"funnelStep must be 1..{num_steps}, or -2..-{num_steps} for drop-offs",
+                              attr="funnelStep")
     walk = _walk(ctx, query, options, window, with_ids=True)
     keys = list(walk.outcomes)
     if breakdown.enabled(query.breakdownFilter) and point.funnelStepBreakdown is not None:
@@ -430,8 +472,19 @@ def time_to_convert(people: list[funnel_steps.Outcome], options: Any, num_steps:
     }
 
 
-def _trends(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float, tz: str) -> dict[str, Any]:
-    """The ``trends`` visualisation: per period people entered, the % who converted."""
+@dataclass
+class TrendWalk:
+    """The funnel trends walked: per person, their breakdown key, id and periods
+    (period key -> converted; a period where they only reached ``funnelFromStep`` is False)."""
+
+    rng: date_range.DateRange
+    as_list: bool
+    people: list[tuple[str, str | None, dict[str, bool]]]
+    hogql: str
+
+
+def _trend_walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float, tz: str,
+                with_ids: bool = False) -> TrendWalk:
     order = options.funnelOrderType or "ordered"
     if order == "unordered":
         raise ValidationError("Unordered funnels have no trends visualisation here", attr="funnelOrderType")
@@ -442,12 +495,11 @@ def _trends(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: fl
         raise ValidationError("funnelFromStep and funnelToStep must be steps, from before to", attr="funnelToStep")
     interval = query.interval or "day"
     rng = resolve_range(ctx, query.dateRange, interval)
-    buckets = rng.buckets
     window_range = rng.shifted(rng.window_from, rng.date_to)
     as_list = isinstance(query.breakdownFilter.breakdown, list) if query.breakdownFilter else False
     attribution = (options.breakdownAttributionType or "first_touch", as_list)
     parts = _parts(query, window_range, tz, order == "strict", global_properties(ctx, query))
-    rows, hogql = run_rows(ctx, _entrants(parts, window_range, attribution), PER_PERSON_LIMITS)
+    rows, hogql = run_rows(ctx, _entrants(parts, window_range, attribution, with_ids), PER_PERSON_LIMITS)
 
     exclusions = options.exclusions or []
     bits = num_steps + len(exclusions)
@@ -462,11 +514,46 @@ def _trends(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: fl
         return rng.key(date_range.start_of(local, interval, rng.week_start_day))
 
     has_breakdown = breakdown.enabled(query.breakdownFilter)
-    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for encoded, value in rows:
+    people = []
+    for encoded, value, person in rows:
         events = [((item >> bits) * scale / 1e6, step_sets[item & mask]) for item in encoded]
         periods = funnel_trends.walk(events, period_of, last + 1, first, window, strict=order == "strict")
-        cells = counts[_value(value) if has_breakdown else ""]
+        people.append((_value(value) if has_breakdown else "", None if person is None else str(person), periods))
+    return TrendWalk(rng, as_list, people, hogql)
+
+
+def _trend_actors(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float,
+                  point: ActorPoint) -> list[str]:
+    """The persons who entered the funnel trends in the period starting at
+    ``funnelTrendsEntrancePeriodStart`` and converted, or (``funnelTrendsDropOff``) reached
+    ``funnelFromStep`` there but did not convert (as PostHog's funnel trends actors)."""
+    if point.funnelTrendsDropOff is None:
+        raise ValidationError("Actors parameter `funnelTrendsDropOff` must be provided for funnel trends persons!",
+                              attr="funnelTrendsDropOff")
+    if point.funnelTrendsEntrancePeriodStart is None:
+        raise ValidationError("Actors parameter `funnelTrendsEntrancePeriodStart` must be provided for funnel trends"
+                              " persons!", attr="funnelTrendsEntrancePeriodStart")
+    tz = timezone(ctx)
+    walk = _trend_walk(ctx, query, options, window, tz, with_ids=True)
+    start = date_range.parse_date(point.funnelTrendsEntrancePeriodStart, ZoneInfo(tz), now(),
+                                  field="funnelTrendsEntrancePeriodStart").value
+    rng = walk.rng
+    if date_range.start_of(start, rng.interval, rng.week_start_day) != start:
+        return []  # no period starts there
+    period = rng.key(start)
+    converted = not point.funnelTrendsDropOff
+    return [person for _, person, periods in walk.people if person is not None and periods.get(period) is converted]
+
+
+def _trends(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float, tz: str) -> dict[str, Any]:
+    """The ``trends`` visualisation: per period people entered, the % who converted."""
+    walk = _trend_walk(ctx, query, options, window, tz)
+    rng, as_list, hogql = walk.rng, walk.as_list, walk.hogql
+    buckets = rng.buckets
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for key, _, periods in walk.people:
+        cells = counts[key]
         for period, converted in periods.items():
             cells[period][0] += 1
             cells[period][1] += int(converted)

@@ -1,0 +1,138 @@
+"""Ordered and strict funnels computed in the engine, set-based: the walk of
+:mod:`.funnel_steps` restated as window functions over each actor's events.
+
+The walk keeps, per step k, the attempt that most recently reached k (``entered[k]``). Here each
+event row carries, per step, the attempt it makes reach that step (``c_k``: the array
+``[start, start - t2, ..., start - tk]``, empty when none), and ``entered[k]`` before a row is the largest
+``c_k`` of the rows before it: attempts only ever move to later starts, and among arrays with
+the same start the first one set (the earliest ``tk``) wins, as the walk keeps the first. An
+event advances ``entered[k-1]`` to step k when it matches step k and lies within the window of
+the attempt's start; using the rows strictly *before* it keeps one event from serving two
+consecutive steps. Strict funnels forget a step at every event that does not match it, so there
+``entered[k]`` is the largest ``c_k`` within the current run of events matching k.
+
+Two things the walk does that rows in an order cannot: events sharing a timestamp (the walk
+tries their orders), and, in strict funnels, one event matching several steps. Actors with either
+(and an event beyond the first step) are left out here and walked in Python; ``fallback`` is the
+condition that picks them. Exclusions and unordered funnels are walked in Python throughout.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from hedgerow.insights.templates import expr, select
+
+
+def supported(order: str, exclusions: list) -> bool:
+    """Whether the funnel is computed here (ordered or strict, without exclusions)."""
+    return order in ("ordered", "strict") and not exclusions
+
+
+def fallback(steps: list[exp.Expression], strict: bool, time: exp.Expression,
+             ties: exp.Expression | None = None) -> exp.Expression:
+    """The per-actor aggregate condition of actors walked in Python instead (see module doc);
+    ``ties``: how to tell tied timestamps when not by counting them."""
+    ties = ties or expr("count() != count(DISTINCT {t})", t=time)
+    if not strict:
+        return ties
+    matched = exp.Add(this=_flag(steps[0]), expression=exp.Literal.number(0))
+    for condition in steps[1:]:
+        matched = exp.Add(this=matched, expression=_flag(condition))
+    return expr("{ties} OR max({matched}) > 1", ties=ties, matched=matched)
+
+
+def _flag(condition: exp.Expression) -> exp.Expression:
+    return expr("if({c}, 1, 0)", c=condition)
+
+
+def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expression, value: exp.Expression,
+          attribution: str, by_value: bool, time: exp.Expression, later: exp.Expression, window_units: int,
+          strict: bool, with_ids: bool, holes: dict) -> exp.Expression:
+    """Per actor who did the first step: their breakdown value, the furthest step they reached
+    (0-based; -1 for actors to walk in Python) and the times of the steps after the first of the
+    attempt that reached it, after its start in encoded time units. Grouped with a count per
+    (value, step, times), or with ``with_ids`` one row per actor.
+
+    ``attribution`` is the aggregate giving an actor's value (see ``funnels.ATTRIBUTION``) over
+    the rows' value ``bv`` and time ``t``, its other holes in ``holes``; with ``by_value`` each
+    (actor, value) is a funnel of its own.
+    """
+    num = len(steps)
+    part = "actor, bv" if by_value else "actor"
+    ordered_by = f"PARTITION BY {part} ORDER BY t ROWS BETWEEN"
+    flags = ", ".join(f"if({{s{k}}}, 1, 0) AS s{k}" for k in range(1, num + 1))
+    text = ("SELECT {actor} AS actor, {value} AS bv, {time} AS t, {later_flag} AS later, " + flags +
+            " FROM events WHERE {where}")
+    # the previous row's t + 1 (ClickHouse gives 0 for an empty frame, and t >= 0)
+    firsts = [f"max(t + 1) OVER ({ordered_by} 1 PRECEDING AND 1 PRECEDING) AS prev"]
+    if strict:
+        firsts += [f"sum(if(s{k} = 1, 0, 1)) OVER ({ordered_by} UNBOUNDED PRECEDING AND CURRENT ROW) AS run{k}"
+                   for k in range(1, num)]
+    elif num > 1:
+        firsts.append(f"coalesce(max({_attempt(1)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS p2")
+    carried = ["actor", "bv", "t", "later"] + [f"s{k}" for k in range(1, num + 1)]
+    text = f"SELECT {', '.join(carried)}, {', '.join(firsts)} FROM ({text})"
+    carried += [name.rsplit(" ", 1)[1] for name in firsts]
+    for k in range(2 if strict else 3, num + 1):
+        cols = ", ".join(carried)
+        if strict:
+            text = (f"SELECT {cols}, max({_attempt(k - 1)}) OVER (PARTITION BY {part}, run{k - 1} ORDER BY t"
+                    f" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS latest FROM ({text})")
+            before = f"max(latest) OVER ({ordered_by} 1 PRECEDING AND 1 PRECEDING)"
+            text = (f"SELECT {cols}, {f'coalesce({before}, 0)' if k == 2 else before} AS p{k} FROM ({text})")
+        else:
+            text = (f"SELECT {cols}, max({_attempt(k - 1)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING)"
+                    f" AS p{k} FROM ({text})")
+        carried.append(f"p{k}")
+    # per step, the first attempt to reach it (step 2: its offset, > 0 as ties are walked apart)
+    reached = [f"coalesce(argMinIf(t - (p2 - 1), t, {_condition(2)}), 0) AS b2"] if num > 1 else []
+    reached += [f"argMinIf({_value(k)}, t, {_condition(k)}) AS b{k}" for k in range(3, num + 1)]
+    step, offsets = "0", "[]"
+    for k in range(2, num + 1):
+        has = "b2 > 0" if k == 2 else f"length(b{k}) > 0"
+        step = f"if({has}, {k - 1}, {step})"
+        offsets = f"if({has}, {'[b2]' if k == 2 else f'arrayMap(x -> -x, arraySlice(b{k}, 2))'}, {offsets})"
+    per_actor = (f"SELECT actor, value, if(walk, -1, {step}) AS step, {offsets} AS offsets"
+                 f" FROM (SELECT actor, {attribution} AS value, {''.join(r + ', ' for r in reached)}"
+                 f"max(later) = 1 AND ({{fallback}}) AS walk FROM ({text}) GROUP BY {part} HAVING max(s1) = 1)")
+    if with_ids:
+        text = f"SELECT value, step, offsets, 1, actor FROM ({per_actor})"
+    else:
+        text = f"SELECT value, step, offsets, count(), NULL FROM ({per_actor}) GROUP BY value, step, offsets"
+    step_holes = {f"s{k}": steps[k - 1] for k in range(1, num + 1)}
+    return select(text, actor=actor, value=value, time=time, where=where, window=window_units,
+                  later_flag=_flag(later),
+                  fallback=fallback([expr(f"s{k} = 1") for k in range(1, num + 1)], strict, exp.column("t"),
+                                    expr("max(if(prev = t + 1, 1, 0)) = 1")),
+                  **step_holes, **holes)
+
+
+def durations(offsets: list[int], scale: int) -> tuple[float, ...]:
+    """Seconds between consecutive steps, from the steps' times after the first (in units of
+    ``scale`` microseconds)."""
+    return tuple((b - a) * scale / 1e6 for a, b in zip([0, *offsets], offsets))
+
+
+def _condition(k: int) -> str:
+    """Whether a row takes the attempt before it (``p{k}``) to step k (1: starts one)."""
+    if k == 1:
+        return "s1 = 1"
+    if k == 2:
+        return "s2 = 1 AND p2 > 0 AND t - (p2 - 1) <= {window}"
+    return f"s{k} = 1 AND length(p{k}) > 0 AND t - p{k}[1] <= {{window}}"
+
+
+def _value(k: int) -> str:
+    """The attempt a row takes to step k (when :func:`_condition` holds)."""
+    if k == 1:
+        return "t + 1"
+    if k == 2:
+        return "[p2 - 1, p2 - 1 - t]"
+    return f"arrayPushBack(p{k}, p{k}[1] - t)"
+
+
+def _attempt(k: int) -> str:
+    """``c_k`` of the module docstring: the attempt a row takes to step k, or none. Step 1's is
+    a number, its start + 1 (0: none), so the first window works on numbers, not arrays."""
+    return f"if({_condition(k)}, {_value(k)}, {'0' if k == 1 else '[]'})"
