@@ -6,7 +6,7 @@ times each insight uncached (``refresh: force_blocking``) through ``POST /query/
 hand-written SQL on a byte-identical copy of the events file; checks both give the same
 numbers and prints the ratio.
 
-    .venv/bin/python bench/insights.py [--events 200000] [--runs 5]
+    .venv/bin/python bench/insights.py [--events 200000] [--runs 5] [--only stickiness ...]
 """
 
 from __future__ import annotations
@@ -138,7 +138,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", action="append", metavar="KIND",
+                        help="run only the cases whose name starts with KIND (repeatable)")
     args = parser.parse_args()
+    cases = {name: case for name, case in CASES.items()
+             if not args.only or any(name.startswith(kind) for kind in args.only)}
 
     base = Path(tempfile.mkdtemp(prefix="hedgerow-bench-insights-"))
     data_dir = base / "data"
@@ -156,7 +160,7 @@ def main() -> None:
             key = server.create_key("bench", "query:read")["key"]
             url = f"{server.url}/api/projects/{team}/query/"
             with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=600) as client:
-                for name, (query, answer, sql) in CASES.items():
+                for name, (query, answer, sql) in cases.items():
                     sql = sql.replace("{team}", str(team))
                     raw_times, http_times, compile_times, engine_times = [], [], [], []
                     for _ in range(args.runs):
