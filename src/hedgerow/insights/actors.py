@@ -33,7 +33,7 @@ from hedgerow.errors import ParseError, ValidationError
 from hedgerow.hogql import LimitContext
 from hedgerow.hogql.parse import parse_expr, parse_order
 from hedgerow.hogql.property_filters import FilterEnv, property_filter
-from hedgerow.insights import funnels, lifecycle, paths, retention, stickiness, trends
+from hedgerow.insights import funnels, group_actors, lifecycle, paths, retention, stickiness, trends
 from hedgerow.insights.actor_source import ActorPoint, ActorSource
 from hedgerow.insights.context import Runner, run_rows, timezone
 from hedgerow.insights.events_query import is_aggregation
@@ -183,6 +183,9 @@ def run(ctx: Runner, query: ActorsQuery) -> dict[str, Any]:
     offset = query.offset or 0
     source = source_of(ctx, query.source) if query.source is not None else None
     names = _columns(source)
+    if source is not None and source.group_type_index is not None:
+        source_tree, offset = _source_tree(source, query, offset, limit)
+        return group_actors.run(ctx, query, source_tree, names, source.group_type_index, limit, offset)
     selected = list(query.select or DEFAULT_SELECT)
     if not query.select and "event_distinct_ids" in names:  # PostHog's default for trends
         selected.append("event_distinct_ids")

@@ -3,10 +3,10 @@
 
 The engine takes each actor's distinct active intervals from one interval before the range, with
 the interval of their person's (earliest) ``created_at``, and classifies them with window
-functions over the actor's intervals in order. An active interval is *new* when it is
-the creation interval, else *returning* when the actor was active in the interval before, else
-*resurrecting*; an active interval not followed by activity in the next one makes the actor
-*dormant* in that next interval. Personless events (``$process_person_profile: false``) have no
+functions over the actor's intervals in order. An active interval is *new* when it is the
+creation interval and the actor's first in the window, else *returning* when the actor was
+active in the interval before, else *resurrecting*; an active interval not followed by activity
+in the next one makes the actor *dormant* in that next interval. Personless events (``$process_person_profile: false``) have no
 lifecycle and are left out.
 
 With ``aggregation_group_type_index`` the actors are the groups of that type (events without
@@ -38,13 +38,13 @@ WITH_PERSON = ("position(toString(properties), '$process_person_profile') = 0"
 
 LIFECYCLE = (
     "WITH spans AS ("
-    " SELECT person_id, active, min(created) OVER actor AS first_created, lagInFrame(active) OVER actor AS previous,"
-    "  leadInFrame(active) OVER actor AS following"
+    " SELECT person_id, active, min(created) OVER actor AS first_created, min(active) OVER actor AS first_active,"
+    "  lagInFrame(active) OVER actor AS previous, leadInFrame(active) OVER actor AS following"
     " FROM (SELECT {actor} AS person_id, {bucket} AS active, min({created}) AS created FROM events"
     "  WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition} GROUP BY person_id, active)"
     " WINDOW actor AS (PARTITION BY person_id ORDER BY active ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))"
     " {outer} FROM ("
-    "  SELECT person_id, active AS bucket, multiIf(active = first_created, 'new', previous = {back}, 'returning',"
+    "  SELECT person_id, active AS bucket, multiIf(active = first_created AND active = first_active, 'new', previous = {back}, 'returning',"
     "   'resurrecting') AS status, 1 AS n FROM spans"
     "  UNION ALL"
     "  SELECT person_id, {forward} AS bucket, 'dormant' AS status, -1 AS n FROM spans WHERE following != {forward})"
