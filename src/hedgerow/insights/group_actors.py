@@ -17,30 +17,17 @@ import orjson
 from sqlglot import exp
 
 from hedgerow.errors import ValidationError
-from hedgerow.hogql import LimitContext
 from hedgerow.hogql.parse import parse_expr, parse_order
+from hedgerow.insights import actors_page
 from hedgerow.insights.context import Runner
-from hedgerow.insights.events_query import is_aggregation
 from hedgerow.insights.templates import expr, select
 
 DEFAULT_SELECT = ("group",)
 GROUP_COLUMNS = ("key", "index", "created_at", "properties")
-SPECIAL = {"id": "groups.key", "key": "groups.key", "created_at": "groups.created_at"}
+SPECIAL = {"group": "groups.key", "actor": "groups.key", "id": "groups.key", "key": "groups.key",
+           "created_at": "groups.created_at"}
 GROUP_OBJECTS = ("group", "actor")
 BY_NAME = (["group"], ["group ASC"], ["group DESC"])
-
-
-def _column(text: str, names: set[str]) -> exp.Expression:
-    if text in GROUP_OBJECTS:
-        return parse_expr("groups.key")
-    if text in SPECIAL:
-        return parse_expr(SPECIAL[text])
-    if text in names:
-        return exp.column(text, table="source")
-    tree = parse_expr(text, what="select")
-    if is_aggregation(tree):
-        raise ValidationError(f"The actors column '{text}' may not aggregate", attr="select")
-    return tree
 
 
 def _group(key: Any, index: Any, created_at: Any, properties: Any) -> dict[str, Any]:
@@ -56,7 +43,7 @@ def run(ctx: Runner, query: Any, source: exp.Expression, names: set[str], group_
     if query.properties or query.fixedProperties:
         raise ValidationError("Person property filters do not apply to group actors", attr="properties")
     selected = list(query.select or DEFAULT_SELECT)
-    columns = [_column(text, names) for text in selected]
+    columns = [actors_page.column(text, names, SPECIAL) for text in selected]
     tree = select("SELECT 1 FROM groups WHERE groups.index = {index}", index=group_type_index)
     joined = exp.Subquery(this=source, alias=exp.TableAlias(this=exp.to_identifier("source")))
     tree = tree.join(joined, on=parse_expr("groups.key = source.actor_id"), join_type="inner", copy=False)
@@ -68,12 +55,9 @@ def run(ctx: Runner, query: Any, source: exp.Expression, names: set[str], group_
     if query.orderBy in BY_NAME:
         order = [exp.Ordered(this=parse_expr("groups.properties.name"), desc=query.orderBy[0] == "group DESC")]
     elif query.orderBy:
-        order = [parse_order(text) for text in query.orderBy]
+        order = [actors_page.qualify(parse_order(text), names) for text in query.orderBy]
     tree.set("order", exp.Order(expressions=[*order, exp.Ordered(this=parse_expr("groups.key"), desc=False)]))
-    if offset:
-        tree.set("offset", exp.Offset(expression=exp.Literal.number(offset)))
-    compiled = ctx.compile(tree, limit_context=LimitContext(default=limit, maximum=limit))
-    result = ctx.execute(compiled)
+    compiled, result = actors_page.fetch(ctx, tree, offset, limit)
     width = len(selected)
     rows = []
     for row in result.results:
@@ -82,15 +66,4 @@ def run(ctx: Runner, query: Any, source: exp.Expression, names: set[str], group_
             if name in GROUP_OBJECTS:
                 out[index] = _group(*row[width:])
         rows.append(out)
-    return {
-        "results": rows,
-        "columns": selected,
-        "types": [t for _, t in compiled.types[:width]],
-        "hasMore": bool(result.has_more),
-        "limit": limit,
-        "offset": query.offset or 0,
-        "missing_actors_count": None,
-        "hogql": compiled.hogql,
-        "error": None,
-        "timings": ctx.timings,
-    }
+    return actors_page.response(ctx, query, selected, rows, compiled, result.has_more, limit)
