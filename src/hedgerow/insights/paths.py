@@ -57,18 +57,18 @@ END_AT = "min(if(item = {end_point} AND pos >= at, pos, {nowhere})) OVER (PARTIT
 """Where the end point first follows the start point (computed only when both are given)."""
 
 DEDUPED = """
-SELECT person_id, session, ts, item,
-       lagInFrame(item) OVER (PARTITION BY person_id, session ORDER BY ts, item) AS previous_item,
-       row_number() OVER (PARTITION BY person_id, session ORDER BY ts, item) AS seen
+SELECT person_id, session, ts, item, seq,
+       lagInFrame(item) OVER (PARTITION BY person_id, session ORDER BY seq) AS previous_item,
+       row_number() OVER (PARTITION BY person_id, session ORDER BY seq) AS seen
 FROM (
-  SELECT person_id, ts, item,
+  SELECT person_id, ts, item, seq,
          sum(if(dateDiff('microsecond', previous_ts, ts) >= {gap}, 1, 0)) OVER (
-           PARTITION BY person_id ORDER BY ts, item ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+           PARTITION BY person_id ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
          ) AS session
   FROM (
     SELECT person_id, ts, item,
-           lagInFrame(ts) OVER (PARTITION BY person_id ORDER BY ts, item
-                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS previous_ts
+           lagInFrame(ts) OVER timeline AS previous_ts,
+           row_number() OVER timeline AS seq
     FROM (
       SELECT person_id, ts, {item} AS item
       FROM (
@@ -77,10 +77,12 @@ FROM (
         WHERE timestamp >= {date_from} AND timestamp <= {date_to} AND {condition}
       )
     )
+    WINDOW timeline AS (PARTITION BY person_id ORDER BY ts, item ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
   )
 )
 """
-"""Each person's items split into sessions, with what is needed to drop repeats in a row."""
+"""Each person's items in order (``seq``: by time, then item, the one sort on text), split into
+sessions, with what is needed to drop repeats in a row."""
 FROM_START = """
 SELECT person_id, concat(toString(step), '_', item) AS source, concat(toString(step + 1), '_', next_item) AS target,
        step, if(has_next = 1 AND step < {limit}, step + 1, 0) AS next_step, ts, next_ts
@@ -92,8 +94,7 @@ FROM (
          leadInFrame(1) OVER steps AS has_next
   FROM ({deduped})
   WHERE seen = 1 OR previous_item != item
-  WINDOW steps AS (PARTITION BY person_id, session ORDER BY ts, item
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  WINDOW steps AS (PARTITION BY person_id, session ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 )
 WHERE step <= {limit}
 """
@@ -117,7 +118,7 @@ FROM (
            min(if(item = {point}, pos, {nowhere})) OVER (PARTITION BY person_id, session) AS at
     FROM (
       SELECT person_id, session, ts, item,
-             row_number() OVER (PARTITION BY person_id, session ORDER BY ts, item) AS pos
+             row_number() OVER (PARTITION BY person_id, session ORDER BY seq) AS pos
       FROM ({deduped})
       WHERE seen = 1 OR previous_item != item
     )
