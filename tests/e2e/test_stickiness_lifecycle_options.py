@@ -87,6 +87,16 @@ STICKY_CASES = [
     ({"interval": "week", "dateRange": {"date_from": "2024-05-01", "date_to": "2024-05-08"}, "intervalCount": 1},
      [4, 2]),
     ({"interval": "week", "dateRange": {"date_from": "2024-05-01", "date_to": "2024-05-08"}}, [3, 3]),
+    # hours up to May 8 00:00, 49 of them, in periods of 24 back from it: eve's May 6 09:00 is 39 hours
+    # before (period 1) and her May 7 12:00 is 12 (period 0); dee's May 6 13:00 35 (1); ada's May 7
+    # events 14 and 6 (0)
+    ({"interval": "hour", "dateRange": {"date_from": "2024-05-06", "date_to": "2024-05-08"}, "intervalCount": 24},
+     [2, 1, 0]),
+    # months back from May 10 23:59:59.999999: ada's Apr 25 is less than a whole month before it (period
+    # 0 with her May events), in calendar months it is April
+    ({"interval": "month", "dateRange": {"date_from": "2024-03-15", "date_to": "2024-05-10"}, "intervalCount": 1},
+     [6, 0, 0]),
+    ({"interval": "month", "dateRange": {"date_from": "2024-03-15", "date_to": "2024-05-10"}}, [5, 1, 0]),
 ]
 
 LIFECYCLE_BY_COMPANY = {
