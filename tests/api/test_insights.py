@@ -354,7 +354,6 @@ def test_stickiness_cumulative_and_criteria(project):
      "breakdownFilter": {"breakdown": "$browser", "breakdown_histogram_bin_count": 5}},
     {"kind": "RetentionQuery", "retentionFilter": {"timeWindowMode": "24_hour_windows"}},
     {"kind": "RetentionQuery", "retentionFilter": {}, "breakdownFilter": {"breakdown": "$browser", "breakdowns": []}},
-    {"kind": "StickinessQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}], "intervalCount": 2},
     {"kind": "PathsQuery", "pathsFilter": {"pathGroupings": ["/a/*"]}},
 ])
 def test_options_not_computed_are_refused(project, query):

@@ -45,11 +45,13 @@ class ActorPoint(InsightNode):
 @dataclass(frozen=True)
 class ActorSource:
     """The actors of a data point: a HogQL ``tree`` selecting ``actor_id`` and ``columns``,
-    or the person ``ids`` (no extra columns)."""
+    or the person ``ids`` (no extra columns). The actors are persons, or the keys of groups
+    of type ``group_type_index``."""
 
     tree: exp.Expression | None = None
     ids: Sequence[str] | None = None
     columns: tuple[str, ...] = ()
+    group_type_index: int | None = None
 
 
 def series_index(point: ActorPoint, series: Sequence[Any]) -> int:

@@ -33,10 +33,9 @@ from hedgerow.errors import ParseError, ValidationError
 from hedgerow.hogql import LimitContext
 from hedgerow.hogql.parse import parse_expr, parse_order
 from hedgerow.hogql.property_filters import FilterEnv, property_filter
-from hedgerow.insights import funnels, lifecycle, paths, retention, stickiness, trends
+from hedgerow.insights import actors_page, funnels, group_actors, lifecycle, paths, retention, stickiness, trends
 from hedgerow.insights.actor_source import ActorPoint, ActorSource
 from hedgerow.insights.context import Runner, run_rows, timezone
-from hedgerow.insights.events_query import is_aggregation
 from hedgerow.insights.series import bind_actions
 from hedgerow.insights.models import (
     Filters,
@@ -119,30 +118,15 @@ def _columns(source: ActorSource | None) -> set[str]:
     return {"actor_id", *source.columns} if source is not None else set()
 
 
-def _qualify(tree: exp.Expression, names: set[str]) -> exp.Expression:
-    """Unqualified names of source columns read from the ``source`` subquery."""
-    for column in list(tree.find_all(exp.Column)):
-        if not column.table and column.name in names:
-            column.replace(exp.column(column.name, table="source"))
-    return tree
-
-
 def _column(text: str, names: set[str]) -> exp.Expression:
-    if text in SPECIAL:
-        return parse_expr(SPECIAL[text])
-    if text in names:
-        return exp.column(text, table="source")
-    tree = parse_expr(text, what="select")
-    if is_aggregation(tree):
-        raise ValidationError(f"The actors column '{text}' may not aggregate", attr="select")
-    return _qualify(tree, names)
+    return actors_page.column(text, names, SPECIAL)
 
 
 def _order(query: ActorsQuery, selected: list[str], names: set[str]) -> list[exp.Expression]:
     if query.orderBy:
         if query.orderBy in (["person"], ["person ASC"], ["person DESC"], ["actor"]):
             return [exp.Ordered(this=parse_expr("persons.properties.email"), desc=query.orderBy[0] == "person DESC")]
-        return [_qualify(parse_order(text), names) for text in query.orderBy]
+        return [actors_page.qualify(parse_order(text), names) for text in query.orderBy]
     if "created_at" in selected:
         return [exp.Ordered(this=parse_expr("persons.created_at"), desc=True)]
     return [exp.Ordered(this=_column(selected[0], names), desc=False)] if selected else []
@@ -186,6 +170,9 @@ def run(ctx: Runner, query: ActorsQuery) -> dict[str, Any]:
     offset = query.offset or 0
     source = source_of(ctx, query.source) if query.source is not None else None
     names = _columns(source)
+    if source is not None and source.group_type_index is not None:
+        source_tree, offset = _source_tree(source, query, offset, limit)
+        return group_actors.run(ctx, query, source_tree, names, source.group_type_index, limit, offset)
     selected = list(query.select or DEFAULT_SELECT)
     if not query.select and "event_distinct_ids" in names:  # PostHog's default for trends
         selected.append("event_distinct_ids")
@@ -199,10 +186,7 @@ def run(ctx: Runner, query: ActorsQuery) -> dict[str, Any]:
     tree = tree.where(_filters(ctx, query)) if query.search or query.properties or query.fixedProperties else tree
     order = _order(query, selected, names) + [exp.Ordered(this=parse_expr("persons.id"), desc=False)]
     tree.set("order", exp.Order(expressions=order))
-    if offset:
-        tree.set("offset", exp.Offset(expression=exp.Literal.number(offset)))
-    compiled = ctx.compile(tree, limit_context=LimitContext(default=limit, maximum=limit))
-    result = ctx.execute(compiled)
+    compiled, result = actors_page.fetch(ctx, tree, offset, limit)
     rows = [list(row) for row in result.results]
     width = len(selected)
     persons = _persons(ctx, [row[width:] for row in rows]) if any(s in PERSON_OBJECTS for s in selected) else {}
@@ -211,18 +195,7 @@ def run(ctx: Runner, query: ActorsQuery) -> dict[str, Any]:
             if name in PERSON_OBJECTS:
                 row[index] = persons.get(str(row[width]), {"id": str(row[width])})
         del row[width:]
-    return {
-        "results": rows,
-        "columns": selected,
-        "types": [t for _, t in compiled.types[:width]],
-        "hasMore": bool(result.has_more),
-        "limit": limit,
-        "offset": query.offset or 0,
-        "missing_actors_count": None,
-        "hogql": compiled.hogql,
-        "error": None,
-        "timings": ctx.timings,
-    }
+    return actors_page.response(ctx, query, selected, rows, compiled, result.has_more, limit)
 
 
 def _persons(ctx: Runner, rows: list[list[Any]]) -> dict[str, dict[str, Any]]:

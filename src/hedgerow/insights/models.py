@@ -210,15 +210,17 @@ class StickinessFilter(InsightNode):
 
 class StickinessQuery(InsightQuery):
     kind: Literal["StickinessQuery"]
+    aggregation_group_type_index: int | None = Field(None, ge=0, le=4)  # type: ignore[assignment]
     series: list[SeriesNode] = Field(..., min_length=1, max_length=50)
     interval: Interval | None = "day"
-    intervalCount: Literal[1] | None = None
+    intervalCount: int | None = Field(None, ge=1, le=10_000)
     compareFilter: None = None
     stickinessFilter: StickinessFilter | None = None
 
 
 class LifecycleQuery(InsightQuery):
     kind: Literal["LifecycleQuery"]
+    aggregation_group_type_index: int | None = Field(None, ge=0, le=4)  # type: ignore[assignment]
     series: list[SeriesNode] = Field(..., min_length=1, max_length=1)
     interval: Interval | None = "day"
 
