@@ -77,10 +77,12 @@ STICKY_CASES = [
     # persons, periods of 3 days: ada {3,2,1}, bob {3,2,0}, cy {2,0}, dee {2,1,0}, eve {1}, ghost {1}
     ({"intervalCount": 3}, [2, 1, 3, 0]),
     # companies, active days: acme {1,2,4,5,7} (ghost's event counts), beta 4, cyan 2, delta 2
-    (BY_COMPANY, [0, 2, 0, 1, 1, 0, 0, 0, 0, 0]),
+    # PostHog's stickiness counts groups only for a unique_group series: the query's
+    # aggregation_group_type_index is ignored (persons, as with no option)
+    (BY_COMPANY, [1, 1, 1, 3, 0, 0, 0, 0, 0, 0]),
     (UNIQUE_COMPANIES, [0, 2, 0, 1, 1, 0, 0, 0, 0, 0]),
     # companies, periods of 3 days: acme {3,2,1}, beta {3,2,0}, cyan {2,0}, delta {1}
-    ({**BY_COMPANY, "intervalCount": 3}, [1, 1, 2, 0]),
+    ({**UNIQUE_COMPANIES, "intervalCount": 3}, [1, 1, 2, 0]),
     # weeks up to Wednesday May 8: 7-day windows back from its end (May 2-8, then Apr 28 - May 1)
     # give ada, bob 2 and the rest 1; calendar weeks (Sun Apr 28 - Sat May 4, May 5 - 8) give
     # ada, bob, dee 2 and cy, eve, ghost 1
@@ -110,10 +112,10 @@ LIFECYCLE_BY_COMPANY = {
 
 ACTOR_CASES = [
     # companies active in exactly 3 periods of 3 days
-    ({"kind": "InsightActorsQuery", "source": {**STICKINESS, **BY_COMPANY, "intervalCount": 3}, "day": 3},
+    ({"kind": "InsightActorsQuery", "source": {**STICKINESS, **UNIQUE_COMPANIES, "intervalCount": 3}, "day": 3},
      ["acme", "beta"]),
     # cyan (2 periods) has no group row: left out
-    ({"kind": "InsightActorsQuery", "source": {**STICKINESS, **BY_COMPANY, "intervalCount": 3}, "day": 2}, []),
+    ({"kind": "InsightActorsQuery", "source": {**STICKINESS, **UNIQUE_COMPANIES, "intervalCount": 3}, "day": 2}, []),
     ({"kind": "StickinessActorsQuery", "source": {**STICKINESS, **UNIQUE_COMPANIES}, "day": 2, "operator": "gte"},
      ["acme", "beta", "delta"]),
     ({"kind": "InsightActorsQuery", "source": LIFECYCLE, "day": "2024-05-02", "status": "returning"}, ["acme", "beta"]),
@@ -183,6 +185,6 @@ def test_person_actors_of_periods(served) -> None:
 def test_group_actors_search_and_columns(served) -> None:
     body = _post(*served, {"kind": "ActorsQuery", "select": ["key", "created_at", "active_intervals"],
                            "search": "ET", "source": {"kind": "InsightActorsQuery", "day": 3,
-                                                       "source": {**STICKINESS, **BY_COMPANY, "intervalCount": 3}}})
+                                                       "source": {**STICKINESS, **UNIQUE_COMPANIES, "intervalCount": 3}}})
     assert [row[0] for row in body["results"]] == ["beta"]
     assert body["results"][0][2] == 3 and body["results"][0][1].startswith("2024-04-20")

@@ -49,7 +49,9 @@ def group_type(query: StickinessQuery, node: Any) -> int | None:
     if node.math == "unique_group":
         series_.group_key(node)  # a 400 without math_group_type_index
         return node.math_group_type_index
-    return query.aggregation_group_type_index
+    # As in PostHog, the query's aggregation_group_type_index does not make stickiness count
+    # groups: only a unique_group series does.
+    return None
 
 
 def _actor(query: StickinessQuery, node: Any) -> tuple[Any, Any]:
