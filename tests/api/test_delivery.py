@@ -11,7 +11,7 @@ import pytest
 
 from hedgerow.config import Settings
 from hedgerow.store.events.duckdb import DuckDBEventStore
-from hedgerow.store.meta import hog_functions as hog_store
+from hedgerow.store.meta import delivery_claims
 from hedgerow.store.meta.db import MetaDB
 from tests.conftest import make_harness
 from tests.webhook_receiver import Receiver, wait_for
@@ -172,7 +172,7 @@ def test_acknowledged_events_wait_in_the_outbox_across_a_restart(tmp_path: Path)
         try:
             assert [row[2] for row in events.read_outbox(0, 100)] == sent
             with meta.read() as conn:
-                assert hog_store.cursor(conn) is None
+                assert delivery_claims.cursor(conn, events.store_id) is None
         finally:
             events.close()
             meta.dispose()
