@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hedgerow.config import Settings
+from hedgerow.store.events.clickhouse_connection import ChdbConnection
 from hedgerow.store.events.duckdb import DuckDBEventStore
 from hedgerow.store.meta import delivery_claims
 from hedgerow.store.meta.db import MetaDB
@@ -17,9 +18,20 @@ from tests.conftest import make_harness
 from tests.webhook_receiver import Receiver, wait_for
 
 
-@pytest.fixture
-def dapi(settings: Settings):
-    yield from make_harness(settings.with_(webhooks_allow_private=True, webhooks_retry_seconds=0.05))
+@pytest.fixture(params=["duckdb", "chdb"])
+def dapi(request, settings: Settings):
+    """A server delivering, with events in DuckDB or in the embedded ClickHouse (whose one
+    in-memory server per process holds the ``hedgerow`` database, dropped afterwards)."""
+    settings = settings.with_(webhooks_allow_private=True, webhooks_retry_seconds=0.05)
+    if request.param == "duckdb":
+        yield from make_harness(settings)
+        return
+    try:
+        yield from make_harness(settings.with_(events_url="chdb:///:memory:"))
+    finally:
+        chdb = ChdbConnection(":memory:")
+        chdb.command("DROP DATABASE IF EXISTS hedgerow")
+        chdb.close()
 
 
 def destination(api, target: str, **body) -> dict:
