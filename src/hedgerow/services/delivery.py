@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import uuid as uuid_lib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ TRIM_EVERY = 20
 """Rounds of outcomes between trims of the logs."""
 IDLE_SECONDS = 0.1
 MAX_BACKOFF = timedelta(minutes=10)
+RELOAD_SECONDS = 5.0
+"""How often the running destinations are read again (another process may have changed them)."""
 HEARTBEAT_SECONDS = 2.0
 WORKER_STALE = timedelta(seconds=15)
 """A worker not seen for this long is taken for dead: its claims are free."""
@@ -200,6 +203,7 @@ class Delivery:
         self._reload = threading.Event()
         self._stop = threading.Event()
         self._rounds = 0
+        self._loaded_at = 0.0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -209,6 +213,7 @@ class Delivery:
 
     def load(self) -> None:
         """Read the running destinations; the events store starts or stops filling the outbox."""
+        self._loaded_at = time.monotonic()
         with self.meta.read() as conn:
             running = store.running(conn, ["destination"])
             posting = action_store.posting_to_slack(conn)
@@ -286,6 +291,8 @@ class Delivery:
         try:
             while not self._stop.is_set():
                 try:
+                    if time.monotonic() - self._loaded_at >= RELOAD_SECONDS:
+                        await asyncio.to_thread(self.load)
                     matched = await asyncio.to_thread(self.match_once)
                 except Exception:  # noqa: BLE001 - a store error or a bug: retried, never fatal
                     log.exception("matching events against destinations failed; will retry")

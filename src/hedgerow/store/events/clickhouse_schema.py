@@ -195,7 +195,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
     Migration(3, "the store's identity (processes sharing one database share one outbox)", (
         _STORE_IDENTITY,
-        "INSERT INTO {db}.store_identity (id) SELECT toString(generateUUIDv4())",
+        "INSERT INTO {db}.store_identity (id) SELECT toString(generateUUIDv4()) FROM system.one"
+        " WHERE (SELECT count() FROM {db}.store_identity) = 0",
     )),
 )  # fmt: skip
 """The schema's history, oldest first. Never edit a released migration: add one."""
