@@ -3,7 +3,8 @@
 Each delivering process is a *worker* with a random id that it marks alive every few
 seconds. Work (a delivery owed, an outbox row to match) is *claimed* by writing the
 worker's id on it, in a transaction that skips rows another transaction holds locked
-(``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite runs one writer at a time). A claim holds
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, where several processes share the work; on SQLite
+one process works alone, its matcher and each destination's lane on rows of their own). A claim holds
 while its worker is alive; the claims of a worker not seen for ``stale`` are free for any
 other, so a killed process's work is picked up. Outbox cursors of events stores that keep
 their own outbox (DuckDB) are kept here per store, so processes with a store each do not
