@@ -3,8 +3,8 @@
 Each delivering process is a *worker* with a random id that it marks alive every few
 seconds. Work (a delivery owed, an outbox row to match) is *claimed* by writing the
 worker's id on it, in a transaction that skips rows another transaction holds locked
-(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, where several processes share the work; on SQLite
-one process works alone, its matcher and each destination's lane on rows of their own). A claim holds
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL), and only where the row is still free when the
+claim is written (so SQLite, whose reads run outside its write lock, holds too). A claim holds
 while its worker is alive; the claims of a worker not seen for ``stale`` are free for any
 other, so a killed process's work is picked up. Outbox cursors of events stores that keep
 their own outbox (DuckDB) are kept here per store, so processes with a store each do not
@@ -64,6 +64,17 @@ def _locked(conn: Connection, query: sa.Select) -> sa.Select:
     return query.with_for_update(skip_locked=True) if conn.dialect.name == "postgresql" else query
 
 
+def _take(conn: Connection, table: sa.Table, ids: list[int], worker: str, stale_before: datetime) -> set[int]:
+    """Claim the rows ``ids`` that are still free; the ids taken. (On PostgreSQL the locks
+    already hold them; on SQLite the select ran outside the write lock, so another worker
+    may have claimed some since.)"""
+    if not ids:
+        return set()
+    free = _free(table.c.claimed_by, worker, stale_before)
+    conn.execute(table.update().where(table.c.id.in_(ids), free).values(claimed_by=worker))
+    return set(conn.execute(sa.select(table.c.id).where(table.c.id.in_(ids), table.c.claimed_by == worker)).scalars())
+
+
 # -- deliveries owed -------------------------------------------------------------------------
 
 
@@ -79,9 +90,8 @@ def claim_due(conn: Connection, function_id: str, worker: str, now: datetime, li
         .limit(limit)
     )  # fmt: skip
     due = [Delivery(*row) for row in conn.execute(_locked(conn, query))]
-    if due:
-        conn.execute(t.update().where(t.c.id.in_([d.id for d in due])).values(claimed_by=worker))
-    return due
+    taken = _take(conn, t, [d.id for d in due], worker, now - stale)
+    return [d for d in due if d.id in taken]
 
 
 # -- the outbox of stores without transactions -----------------------------------------------
@@ -115,9 +125,8 @@ def claim_outbox(conn: Connection, store_id: str, worker: str, now: datetime, li
     )
     rows = [OutboxRow(i, team, uuid, clock.as_utc(created), clock.as_utc(queued))
             for i, team, uuid, created, queued in conn.execute(_locked(conn, query))]  # fmt: skip
-    if rows:
-        conn.execute(t.update().where(t.c.id.in_([r.id for r in rows])).values(claimed_by=worker))
-    return rows
+    taken = _take(conn, t, [r.id for r in rows], worker, now - stale)
+    return [r for r in rows if r.id in taken]
 
 
 def postpone(conn: Connection, ids: Sequence[int], until: datetime) -> None:
