@@ -293,3 +293,27 @@ def test_legacy_action_webhook_posts_the_formatted_message_to_the_projects_incom
     assert text == f"[Signed up]({base}/data-management/actions/{signed['id']}) by [ana@shop.io]({base}/person/ana) with plan pro"
     assert posts[0].headers["content-type"] == "application/json"
     assert sentinel_fn["id"] and event_uuid
+
+
+def test_a_process_matching_events_another_queued_reads_the_destination_first(settings, monkeypatch) -> None:
+    """Two servers on one metadata database and one ClickHouse database (the embedded one,
+    shared in this process): events queued by the server that knows a new destination, and
+    matched by the other, which has not read it yet, are delivered all the same."""
+    from hedgerow.services import delivery
+
+    monkeypatch.setattr(delivery, "RELOAD_SECONDS", 3600.0)  # no periodic reload to hide behind
+    settings = settings.with_(webhooks_allow_private=True, events_url="chdb:///:memory:")
+    try:
+        with Receiver() as receiver:
+            for matcher in make_harness(settings):
+                for api in make_harness(settings):
+                    fn = destination(api, receiver.url + "/")
+                    api.services.delivery.close()  # only the other server matches
+                    assert fn["id"] not in matcher.services.delivery._by_id
+                    sent = [capture(api, "order", n=i) for i in range(3)]
+                    wait_for(lambda: len(receiver.answered) == 3, what="the events delivered by the other server")
+                    assert sorted(r.json()["event"]["uuid"] for r in receiver.answered) == sorted(sent)
+    finally:
+        chdb = ChdbConnection(":memory:")
+        chdb.command("DROP DATABASE IF EXISTS hedgerow")
+        chdb.close()

@@ -325,6 +325,8 @@ class Delivery:
         by_team: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
         for team_id, uuid, created_at in batch.rows:
             by_team[team_id].append((uuid, created_at))
+        if not by_team.keys() <= self._destinations.keys():
+            self.load()  # another process queued them for a destination this one has not read yet
         outcomes = Outcomes()
         owed: list[NewDelivery] = []
         for team_id, events in by_team.items():
