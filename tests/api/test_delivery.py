@@ -8,11 +8,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from hedgerow.config import Settings
 from hedgerow.store.events.clickhouse_connection import ChdbConnection
 from hedgerow.store.events.duckdb import DuckDBEventStore
-from hedgerow.store.meta import delivery_claims
+from hedgerow.store.meta import delivery_claims, tables
 from hedgerow.store.meta.db import MetaDB
 from tests.conftest import make_harness
 from tests.webhook_receiver import Receiver, wait_for
@@ -317,3 +318,26 @@ def test_a_process_matching_events_another_queued_reads_the_destination_first(se
         chdb = ChdbConnection(":memory:")
         chdb.command("DROP DATABASE IF EXISTS hedgerow")
         chdb.close()
+
+
+def test_two_servers_on_one_clickhouse_database_deliver_each_event_once(settings) -> None:
+    """Both match the one outbox of the shared events database and both send from the one
+    queue of deliveries owed: every event arrives, once."""
+    settings = settings.with_(webhooks_allow_private=True, events_url="chdb:///:memory:")
+    try:
+        with Receiver(answer=lambda request, n: (200, 0.01)) as receiver:
+            for one in make_harness(settings):
+                for other in make_harness(settings):
+                    destination(one, receiver.url + "/")
+                    other.services.delivery.changed()  # rather than wait for its next reload
+                    sent = [capture(api, "order", n=i) for i in range(15) for api in (one, other)]
+                    wait_for(lambda: len(receiver.answered) >= len(sent), what="every event delivered")
+                    with one.services.meta.read() as conn:
+                        wait_for(lambda: not conn.execute(sa.select(tables.hog_function_deliveries.c.id)).all()
+                                 and not conn.execute(sa.select(tables.delivery_outbox.c.id)).all(),
+                                 what="nothing left owed or queued")  # fmt: skip
+    finally:
+        chdb = ChdbConnection(":memory:")
+        chdb.command("DROP DATABASE IF EXISTS hedgerow")
+        chdb.close()
+    assert sorted(r.json()["event"]["uuid"] for r in receiver.received) == sorted(sent)
