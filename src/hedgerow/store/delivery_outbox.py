@@ -35,7 +35,7 @@ from hedgerow.store.meta.db import MetaDB
 
 log = logging.getLogger(__name__)
 
-RECHECK = timedelta(seconds=1)
+RECHECK = timedelta(seconds=0.5)
 """How soon a queued event that is not stored yet is looked at again."""
 ABANDON_AFTER = timedelta(hours=1)
 """A queued event still not stored after this was never acknowledged, nor retried: dropped."""
