@@ -10,7 +10,11 @@ until every event had reached all 5 destinations, and the time from the last ack
 delivery; and the baseline for deliveries, measured first in the same run: httpx posting the
 same bodies straight to the same receiver over as many connections as the 5 lanes use.
 
+With ``--engine chdb`` both servers keep events in the embedded ClickHouse (the outbox then
+lives in the metadata database, written before each insert).
+
     .venv/bin/python bench/destinations.py [--events 5000] [--connections 8] [--destinations 5]
+        [--engine duckdb|chdb]
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--destinations", type=int, default=5)
+    parser.add_argument("--engine", choices=("duckdb", "chdb"), default="duckdb")
     args = parser.parse_args()
     events = max(1, args.events // 100) * 100
 
@@ -121,11 +126,14 @@ def main() -> None:
     with count.get_lock():
         count.value = 0
 
+    def env(data: Path) -> dict[str, str]:
+        return ENV if args.engine == "duckdb" else {**ENV, "HEDGEROW_EVENTS_URL": f"chdb:///{data / 'events.chdb'}"}
+
     with tempfile.TemporaryDirectory() as tmp:
-        with LiveServer(Path(tmp) / "none", env=ENV) as server:
+        with LiveServer(Path(tmp) / "none", env=env(Path(tmp) / "none")) as server:
             boot = server.bootstrap()
             baseline = asyncio.run(_capture(server.url, boot["project_api_key"], events, args.connections))
-        with LiveServer(Path(tmp) / "five", env=ENV) as server:
+        with LiveServer(Path(tmp) / "five", env=env(Path(tmp) / "five")) as server:
             boot = server.bootstrap()
             for _ in range(args.destinations):
                 _destination(server, boot["personal_api_key"], boot["project_id"], f"http://127.0.0.1:{port}/in")
@@ -139,7 +147,7 @@ def main() -> None:
             delivered = count.value
     receiver.terminate()
 
-    print(f"events: {events}, connections: {args.connections}, destinations: {args.destinations}")
+    print(f"engine: {args.engine}, events: {events}, connections: {args.connections}, destinations: {args.destinations}")
     print(f"capture, no destination:        {baseline:10,.0f} events/s")
     print(f"capture, {args.destinations} destinations:        {with_destinations:10,.0f} events/s"
           f"  ({with_destinations / baseline:.2f}x of the baseline)")  # fmt: skip

@@ -1,5 +1,6 @@
 """Destinations on a live server: every matching event reaches a real receiver on loopback,
-templated, even when the server is SIGKILLed between acknowledging events and delivering them."""
+templated, even when the server is SIGKILLed between acknowledging events and delivering them
+(events in DuckDB, or in the embedded ClickHouse with the outbox in the metadata database)."""
 
 from __future__ import annotations
 
@@ -31,14 +32,16 @@ def _destination(server: LiveServer, key: str, project_id: int, url: str) -> dic
     return response.json()
 
 
-def test_sigkill_between_ack_and_delivery_still_delivers(tmp_path) -> None:
+@pytest.mark.parametrize("engine", ["duckdb", "chdb"])
+def test_sigkill_between_ack_and_delivery_still_delivers(tmp_path, engine) -> None:
+    env = ENV if engine == "duckdb" else {**ENV, "HEDGEROW_EVENTS_URL": f"chdb:///{tmp_path / 'events.chdb'}"}
     release = threading.Event()
 
     def answer(request, n):  # hold every delivery until the server is dead, then accept
         return (200, 0.0) if release.is_set() else (200, 3600.0)
 
     with Receiver(answer=answer) as receiver:
-        server = LiveServer(tmp_path / "data", env=ENV).start()
+        server = LiveServer(tmp_path / "data", env=env).start()
         boot = server.bootstrap()
         _destination(server, boot["personal_api_key"], boot["project_id"], receiver.url + "/in")
         acked: list[str] = []
@@ -53,9 +56,9 @@ def test_sigkill_between_ack_and_delivery_still_delivers(tmp_path) -> None:
         assert not receiver.answered  # nothing was delivered before the kill
 
         release.set()
-        server = LiveServer(tmp_path / "data", env=ENV, port=server.port).start()
-        try:
-            wait_for(lambda: {r.json()["uuid"] for r in receiver.answered} >= set(acked), 60,
+        server = LiveServer(tmp_path / "data", env=env, port=server.port).start()
+        try:  # deliveries the dead process had claimed are free once it is seen as dead (15 s)
+            wait_for(lambda: {r.json()["uuid"] for r in receiver.answered} >= set(acked), 120,
                      "every acknowledged matching event delivered after the restart")  # fmt: skip
         finally:
             server.stop()

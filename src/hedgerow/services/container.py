@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -73,8 +72,6 @@ class TokenCache:
         return IngestProject(project.id, anonymize_ips=bool(settings.get("anonymize_ips")),
                              ingested_event=bool(settings.get("ingested_event")))  # fmt: skip
 
-
-log = logging.getLogger(__name__)
 
 @dataclass
 class Services:
@@ -178,15 +175,11 @@ class Services:
             replica.catch_up()  # a new process replays the feed before it answers
         self.persons = PersonsService(self.ingestor, self.events)
         # Before the server answers: the outbox must be filled from the first event on.
-        # Only the DuckDB engine keeps an outbox so far: on ClickHouse nothing is delivered.
-        if hasattr(self.events, "read_outbox"):
-            self.delivery = Delivery(self.settings, self.meta, self.events, self.projects.get, self.actions.definitions)
-            self.hog_functions.on_change = self.delivery.changed
-            self.actions.on_change = self.delivery.changed
-            self.projects.on_change = self.delivery.changed
-            self.delivery.start()
-        else:
-            log.warning("webhook destinations are not delivered on the %s events engine", self.events.engine)
+        self.delivery = Delivery(self.settings, self.meta, self.events, self.projects.get, self.actions.definitions)
+        self.hog_functions.on_change = self.delivery.changed
+        self.actions.on_change = self.delivery.changed
+        self.projects.on_change = self.delivery.changed
+        self.delivery.start()
 
     def close(self) -> None:
         if self.delivery is not None:

@@ -1,14 +1,18 @@
 """Delivery: matching acknowledged events against destinations, and sending them out.
 
-Durability is ingestion's: an event of a project with destinations is written to the
-events store's *outbox* in the same transaction as the event itself (so an acknowledged
-event is in it, even across ``kill -9``). The matcher reads the outbox after a cursor kept
-in the metadata database, evaluates each destination's trigger filters with the HogQL
-compiler over those events (one condition per destination, the one insights would use),
-renders each match into the request it owes, and stores those requests together with the
-new cursor in one transaction; then the outbox rows are dropped. Requests are deleted once
-delivered or failed for good, so a crash at any point redelivers rather than loses
-(at least once).
+Durability is ingestion's: an event of a project with destinations is written to an
+*outbox* before it is acknowledged, even across ``kill -9`` (in the events file's own
+transaction on DuckDB, in the metadata database before the insert on ClickHouse: see
+:mod:`hedgerow.store.delivery_outbox`). The matcher claims a batch of the outbox,
+evaluates each destination's trigger filters with the HogQL compiler over those events (one
+condition per destination, the one insights would use), renders each match into the
+request it owes, and stores those requests in the transaction that marks the batch
+matched. Requests are deleted once delivered or failed for good, so a crash at any point
+redelivers rather than loses (at least once).
+
+Several processes may share one metadata database: each is a *worker* that claims the
+outbox rows and the deliveries it works on, and marks itself alive every few seconds; the
+claims of a worker not seen for :data:`WORKER_STALE` pass to the others.
 
 Sending runs on its own thread and event loop, never the server's: one *lane* per
 destination, with its own bounded concurrency and a timeout per request, so a slow or dead
@@ -23,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
+import uuid as uuid_lib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -49,11 +55,12 @@ from hedgerow.hogql import CompileContext, compile_hogql
 from hedgerow.hogql.actions import ActionDefinition
 from hedgerow.hogql.nodes import Value
 from hedgerow.hogql.property_filters import field, literal
-from hedgerow.store.events.duckdb import DuckDBEventStore
-from hedgerow.store.events.protocol import EventStoreError
+from hedgerow.store.delivery_outbox import open_outbox
+from hedgerow.store.events.protocol import EventStore, EventStoreError
 from hedgerow.store.errors import StoreError
 from hedgerow.store.meta import actions as action_store
 from hedgerow.store.meta import definitions
+from hedgerow.store.meta import delivery_claims as claims
 from hedgerow.store.meta import hog_functions as store
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.hog_functions import HogFunctionRecord, LogLine, NewDelivery, Outcomes
@@ -71,6 +78,11 @@ TRIM_EVERY = 20
 """Rounds of outcomes between trims of the logs."""
 IDLE_SECONDS = 0.1
 MAX_BACKOFF = timedelta(minutes=10)
+RELOAD_SECONDS = 5.0
+"""How often the running destinations are read again (another process may have changed them)."""
+HEARTBEAT_SECONDS = 2.0
+WORKER_STALE = timedelta(seconds=15)
+"""A worker not seen for this long is taken for dead: its claims are free."""
 MATCH_TIMEOUT_SECONDS = 30.0
 MATCH_ROWS = 50_000
 """At most this many events of one ingestion-time range are read per destination and batch."""
@@ -174,11 +186,14 @@ def render_request(fn: HogFunctionRecord, globals_: Mapping[str, Any]) -> dict[s
 class Delivery:
     """The matcher and the per-destination lanes, on one thread with its own event loop."""
 
-    def __init__(self, settings: Settings, meta: MetaDB, events: DuckDBEventStore,
+    def __init__(self, settings: Settings, meta: MetaDB, events: EventStore,
                  project: Any, actions: Callable[[int], Mapping[int, ActionDefinition]]) -> None:  # fmt: skip
         self.settings = settings
         self.meta = meta
         self.events = events
+        self.worker = str(uuid_lib.uuid4())
+        """This process's id among the workers sharing the metadata database."""
+        self.outbox = open_outbox(meta, events, self.worker, WORKER_STALE)
         self.project = project
         """project id -> Project (or None)"""
         self.actions = actions
@@ -190,6 +205,7 @@ class Delivery:
         self._reload = threading.Event()
         self._stop = threading.Event()
         self._rounds = 0
+        self._loaded_at = 0.0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -199,6 +215,7 @@ class Delivery:
 
     def load(self) -> None:
         """Read the running destinations; the events store starts or stops filling the outbox."""
+        self._loaded_at = time.monotonic()
         with self.meta.read() as conn:
             running = store.running(conn, ["destination"])
             posting = action_store.posting_to_slack(conn)
@@ -216,7 +233,7 @@ class Delivery:
             by_project[fn.project_id].append(fn)
         self._destinations = dict(by_project)
         self._by_id = {fn.id: fn for fn in running}
-        self.events.outbox_teams = frozenset(by_project)
+        self.outbox.watch(frozenset(by_project))
 
     def changed(self) -> None:
         """A destination was created, changed or deleted."""
@@ -234,6 +251,7 @@ class Delivery:
 
     def start(self) -> None:
         if self._thread is None:
+            self._alive()
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="hedgerow-delivery", daemon=True)
             self._thread.start()
@@ -244,6 +262,25 @@ class Delivery:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+            try:
+                with self.meta.write() as conn:
+                    claims.retire(conn, self.worker)
+            except StoreError:  # its claims pass to the others once it is stale
+                log.exception("could not release this process's delivery claims")
+
+    def _alive(self) -> None:
+        with self.meta.write() as conn:
+            claims.alive(conn, self.worker, clock.now())
+
+    async def _heartbeat(self) -> None:
+        """Mark this worker alive every :data:`HEARTBEAT_SECONDS`, apart from the matcher
+        (whose queries may take longer than that)."""
+        while not self._stop.is_set():
+            try:
+                await asyncio.to_thread(self._alive)
+            except Exception:  # noqa: BLE001 - retried at the next beat
+                log.exception("could not mark this delivery worker alive")
+            await asyncio.sleep(HEARTBEAT_SECONDS)
 
     def _run(self) -> None:
         asyncio.run(self._main())
@@ -252,9 +289,12 @@ class Delivery:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         lanes: dict[str, asyncio.Task[None]] = {}
+        heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while not self._stop.is_set():
                 try:
+                    if time.monotonic() - self._loaded_at >= RELOAD_SECONDS:
+                        await asyncio.to_thread(self.load)
                     matched = await asyncio.to_thread(self.match_once)
                 except Exception:  # noqa: BLE001 - a store error or a bug: retried, never fatal
                     log.exception("matching events against destinations failed; will retry")
@@ -273,22 +313,22 @@ class Delivery:
                     except asyncio.TimeoutError:
                         pass
         finally:
-            for task in lanes.values():
+            for task in (*lanes.values(), heartbeat):
                 task.cancel()
-            await asyncio.gather(*lanes.values(), return_exceptions=True)
+            await asyncio.gather(*lanes.values(), heartbeat, return_exceptions=True)
 
     # -- matching ----------------------------------------------------------------------------
 
     def match_once(self) -> int:
         """Match one batch of the outbox; returns how many outbox rows it consumed."""
-        with self.meta.read() as conn:
-            after = store.cursor(conn) or 0
-        rows = self.events.read_outbox(after, OUTBOX_BATCH)
-        if not rows:
+        batch = self.outbox.claim(OUTBOX_BATCH)
+        if batch is None:
             return 0
         by_team: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
-        for _, team_id, uuid, created_at in rows:
+        for team_id, uuid, created_at in batch.rows:
             by_team[team_id].append((uuid, created_at))
+        if not by_team.keys() <= self._destinations.keys():
+            self.load()  # another process queued them for a destination this one has not read yet
         outcomes = Outcomes()
         owed: list[NewDelivery] = []
         for team_id, events in by_team.items():
@@ -298,13 +338,12 @@ class Delivery:
                 continue
             for fn in destinations:
                 owed.extend(self._match(fn, project, events, outcomes))
-        last = rows[-1][0]
         with self.meta.write() as conn:
             store.enqueue(conn, owed)
             store.record(conn, outcomes, trim=True)
-            store.set_cursor(conn, last)
-        self.events.prune_outbox(last)
-        return len(rows)
+            self.outbox.settle(conn, batch)
+        self.outbox.settled(batch)
+        return len(batch.rows)
 
     def _match(self, fn: HogFunctionRecord, project: Project, events: list[tuple[str, datetime]],
                outcomes: Outcomes) -> list[NewDelivery]:  # fmt: skip
@@ -422,8 +461,8 @@ class Delivery:
                 await asyncio.sleep(1.0)
 
     def _due(self, fn_id: str) -> list[store.Delivery]:
-        with self.meta.read() as conn:
-            return store.due(conn, fn_id, clock.now(), LANE_BATCH)
+        with self.meta.write() as conn:
+            return claims.claim_due(conn, fn_id, self.worker, clock.now(), LANE_BATCH, WORKER_STALE)
 
     def _record(self, results: list[tuple[store.Delivery, Sent]]) -> None:
         outcomes = Outcomes()

@@ -10,6 +10,8 @@ A crash between the two inserts leaves identity rows whose events were never ack
 the client retries them, and identity rows are upserts keyed by id, so the retry ends in the
 same state. Event uuids are stored once: the ingestion dedup window answers most retries, and
 the writer looks up the uuids it is unsure of (``WriteBatch.maybe``) before inserting.
+Events of projects with destinations are queued for delivery (in the metadata database,
+through ``outbox``) before they are inserted, so an acknowledged event is always queued.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid as uuid_lib
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import orjson
@@ -50,6 +52,8 @@ def _micros(text: str | None) -> int | None:
     return (value - _EPOCH) // dt.timedelta(microseconds=1)
 
 
+_EPOCH_UTC = _EPOCH.replace(tzinfo=dt.timezone.utc)
+_CREATED_AT = EVENT_COLUMNS.index("created_at")
 _TIME_COLUMNS = {EVENT_COLUMNS.index(c) for c in ("timestamp", "created_at", "person_created_at")}
 
 _PERSON_COLUMNS = ("id", "created_at", "team_id", "int_id", "properties", "is_identified",
@@ -57,6 +61,7 @@ _PERSON_COLUMNS = ("id", "created_at", "team_id", "int_id", "properties", "is_id
 _PDI_COLUMNS = ("team_id", "distinct_id", "person_id", "is_deleted", "version", "_version")
 _GROUP_COLUMNS = ("team_id", "group_type_index", "group_key", "properties", "created_at", "updated_at", "_version")
 
+_STORE_ID = "SELECT id FROM store_identity ORDER BY id LIMIT 1"
 _FIND_STORED = "SELECT toString(uuid) FROM events WHERE team_id = {team:Int64} AND uuid IN {uuids:Array(UUID)}"
 _LOAD_PERSONS = """SELECT team_id, toString(id), int_id, toString(created_at), properties, is_identified, version
 FROM persons WHERE NOT is_deleted"""
@@ -125,6 +130,13 @@ class ClickHouseEventStore(StaticMembers):
         last = self._one(_LAST_VERSION)
         self._seq = int(last or 0)
         """The last commit's sequence number: identity rows carry it as their version."""
+        self.store_id: str = self._one(_STORE_ID)
+        """This database's identity: processes sharing it share its delivery outbox."""
+        self.outbox_teams: frozenset[int] = frozenset()
+        """Projects whose events are queued for delivery (set by delivery)."""
+        self.outbox: Callable[[list[tuple[int, str, dt.datetime]]], None] | None = None
+        """Where (team id, event uuid, created at) rows of ``outbox_teams`` are queued before
+        their events are inserted (set by delivery; ClickHouse has no transaction to hold them)."""
 
     @classmethod
     def open(cls, url: EventsUrl) -> "ClickHouseEventStore":
@@ -235,11 +247,29 @@ class ClickHouseEventStore(StaticMembers):
                 self.connection.command(_DELETE_EVENTS, {"team": team_id, "persons": list(person_ids),
                                                          "distinct_ids": list(distinct_ids)})  # fmt: skip
             skipped = self._stored(batch.events, batch.maybe)
+            self._queue_for_delivery(batch.events, skipped)
             rows = [_event_json(row) for i, row in enumerate(batch.events) if i not in skipped]
             if rows:
                 self.connection.insert("events", EVENT_COLUMNS, rows)
             self._seq = seq
         return skipped
+
+    def _queue_for_delivery(self, rows: list[tuple], skipped: set[int]) -> None:
+        """Queue the events of projects with destinations before inserting them: a crash
+        in between leaves a queued event that was never acknowledged (matched once the
+        client's retry stores it, or dropped when it never comes), never an acknowledged
+        event that is not queued."""
+        teams, outbox = self.outbox_teams, self.outbox
+        if outbox is None or not teams:
+            return
+        queued = [(row[0], row[1].lower(), _EPOCH_UTC + dt.timedelta(microseconds=int(row[_CREATED_AT])))
+                  for i, row in enumerate(rows) if row[0] in teams and i not in skipped]  # fmt: skip
+        if queued:
+            outbox(queued)
+
+    def stored_uuids(self, team_id: int, uuids: list[str]) -> set[str]:
+        """Which of ``uuids`` the project has stored."""
+        return {uuid for (uuid,) in self._rows(_FIND_STORED, {"team": team_id, "uuids": uuids})}
 
     def _stored(self, rows: list[tuple], maybe: list[int]) -> set[int]:
         by_team: dict[int, dict[str, list[int]]] = {}

@@ -151,6 +151,16 @@ _VIEWS = (
 )
 
 
+_STORE_IDENTITY = """
+CREATE TABLE IF NOT EXISTS {db}.store_identity (
+    id          String,
+    created_at  DateTime64(6) DEFAULT now64(6)
+) ENGINE = MergeTree ORDER BY id
+"""
+"""One random id per database, made by its first migration: the key its events are queued
+under for delivery (two processes racing the migration may each add one; the smallest wins)."""
+
+
 def _materialized_column(key: str) -> str:
     """A hot event property as its own column, holding HogQL's text of it (the expression the
     compiler would otherwise evaluate on every read: ``hogql.passes.native.text_of``)."""
@@ -182,6 +192,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _materialized_column(key)
         for key in ("$browser", "$os", "$device_type", "$current_url", "$pathname", "$host", "$referring_domain",
                     "$screen_name", "$session_id", "$window_id")
+    )),
+    Migration(3, "the store's identity (processes sharing one database share one outbox)", (
+        _STORE_IDENTITY,
+        "INSERT INTO {db}.store_identity (id) SELECT toString(generateUUIDv4()) FROM system.one"
+        " WHERE (SELECT count() FROM {db}.store_identity) = 0",
     )),
 )  # fmt: skip
 """The schema's history, oldest first. Never edit a released migration: add one."""

@@ -14,6 +14,7 @@ separate connection to the same database object.
 from __future__ import annotations
 
 import threading
+import uuid as uuid_lib
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -244,6 +245,7 @@ class DuckDBEventStore(StaticMembers):
             self._writer = self._db.cursor()
             self._inputs = Inputs(self._writer, _INPUTS)
             log_rows, last_seq = self._writer.execute(_LOG_STATE).fetchone()
+            self.store_id: str = _store_id(self._writer)
         except duckdb.Error as exc:
             raise EventStoreError(f"cannot open events store {path}") from exc
         self.path = Path(path)
@@ -550,6 +552,16 @@ class DuckDBEventStore(StaticMembers):
             self._db.close()
         except duckdb.Error as exc:
             raise EventStoreError("cannot close events store") from exc
+
+
+def _store_id(cur: duckdb.DuckDBPyConnection) -> str:
+    """The file's identity, made on first use."""
+    found = cur.execute("SELECT id FROM store_identity LIMIT 1").fetchone()
+    if found:
+        return found[0]
+    made = str(uuid_lib.uuid4())
+    cur.execute("INSERT INTO store_identity VALUES (?)", [made])
+    return made
 
 
 def _create_tables(db: duckdb.DuckDBPyConnection) -> None:

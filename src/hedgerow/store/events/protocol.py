@@ -63,6 +63,11 @@ class Interruptions(Protocol):
 class EventStore(Protocol):
     engine: str
     """The HogQL dialect its queries are compiled for: ``duckdb`` or ``clickhouse``."""
+    store_id: str
+    """This store's identity, kept in it: processes sharing a store share its delivery outbox."""
+    outbox_teams: frozenset[int]
+    """Projects whose events are queued for delivery (set by delivery; see
+    :mod:`hedgerow.store.delivery_outbox`)."""
 
     def execute(self, compiled: Any, timeout_seconds: float = 60.0, *,
                 running: Interruptions | None = None) -> Any:  # fmt: skip

@@ -233,8 +233,13 @@ DELIVERY_OUTBOX = (
 transaction as the events): what destinations still have to be matched against. Rows are
 removed once matched (:meth:`DuckDBEventStore.prune_outbox`)."""
 
+STORE_IDENTITY = "CREATE TABLE IF NOT EXISTS store_identity (id VARCHAR NOT NULL)"
+"""One random id per events file, made when the file is first opened: the key its outbox
+cursor is kept under in the metadata database (each process with a file has its own)."""
+
 TABLES: tuple[str, ...] = (
     EVENTS,
+    STORE_IDENTITY,
     *DELIVERY_OUTBOX,
     IDENTITY_LOG,
     *(ddl for t in IDENTITY_TABLES for ddl in (t.create_folded(), t.create_view())),

@@ -1,4 +1,4 @@
-"""Hog function records, the deliveries they owe, the outbox cursor, their logs and metrics."""
+"""Hog function records, the deliveries they owe, their logs and metrics."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sqlalchemy.engine import Connection
 
 from hedgerow import clock
 from hedgerow.store.meta.tables import (
-    delivery_cursor,
     hog_function_deliveries,
     hog_function_logs,
     hog_function_metrics,
@@ -153,18 +152,7 @@ def running(conn: Connection, types: Iterable[str]) -> list[HogFunctionRecord]:
     return [_record(row) for row in conn.execute(query.order_by(hog_functions.c.created_at))]
 
 
-# -- the outbox cursor and the deliveries owed -----------------------------------------------
-
-
-def cursor(conn: Connection) -> int | None:
-    """The last outbox id matched, or None before the first match."""
-    return conn.execute(sa.select(delivery_cursor.c.outbox_id).where(delivery_cursor.c.id == 1)).scalar()
-
-
-def set_cursor(conn: Connection, outbox_id: int) -> None:
-    updated = conn.execute(delivery_cursor.update().where(delivery_cursor.c.id == 1).values(outbox_id=outbox_id))
-    if updated.rowcount == 0:
-        conn.execute(delivery_cursor.insert().values(id=1, outbox_id=outbox_id))
+# -- the deliveries owed -----------------------------------------------
 
 
 def enqueue(conn: Connection, deliveries: list[NewDelivery]) -> None:
@@ -174,18 +162,6 @@ def enqueue(conn: Connection, deliveries: list[NewDelivery]) -> None:
     conn.execute(hog_function_deliveries.insert(), [
         {**asdict(d), "attempts": 0, "next_attempt_at": now, "created_at": now} for d in deliveries
     ])  # fmt: skip
-
-
-def due(conn: Connection, function_id: str, now: datetime, limit: int) -> list[Delivery]:
-    """The function's deliveries whose next attempt is due, oldest first."""
-    t = hog_function_deliveries
-    query = (
-        sa.select(t.c.id, t.c.hog_function_id, t.c.project_id, t.c.event_uuid, t.c.request, t.c.attempts)
-        .where(t.c.hog_function_id == function_id, t.c.next_attempt_at <= now)
-        .order_by(t.c.id)
-        .limit(limit)
-    )
-    return [Delivery(*row) for row in conn.execute(query)]
 
 
 def owed(conn: Connection, function_id: str) -> int:
@@ -205,7 +181,8 @@ def record(conn: Connection, outcomes: Outcomes, *, trim: bool = True) -> None:
     if outcomes.done:
         conn.execute(t.delete().where(t.c.id.in_(outcomes.done)))
     for delivery_id, attempts, next_at in outcomes.retry:
-        conn.execute(t.update().where(t.c.id == delivery_id).values(attempts=attempts, next_attempt_at=next_at))
+        conn.execute(t.update().where(t.c.id == delivery_id).values(attempts=attempts, next_attempt_at=next_at,
+                                                                    claimed_by=None))
     if outcomes.logs:
         conn.execute(hog_function_logs.insert(), [asdict(line) for line in outcomes.logs])
         if trim:

@@ -437,17 +437,44 @@ hog_function_deliveries = Table(
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(36), nullable=True),
     Index("ix_hog_function_deliveries_due", "hog_function_id", "next_attempt_at"),
 )
 """Deliveries owed: a matching event's rendered request, until it succeeds or fails for good."""
 
-delivery_cursor = Table(
-    "delivery_cursor",
+delivery_cursors = Table(
+    "delivery_cursors",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("store_id", String(36), primary_key=True),
     Column("outbox_id", BigInteger, nullable=False),
 )
-"""How far the events outbox has been matched against the destinations (one row)."""
+"""How far each events store's own outbox has been matched against the destinations."""
+
+delivery_outbox = Table(
+    "delivery_outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("store_id", String(36), nullable=False),
+    Column("team_id", Integer, nullable=False),
+    Column("uuid", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Column("check_after", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(36), nullable=True),
+    UniqueConstraint("store_id", "team_id", "uuid", name="uq_delivery_outbox_event"),
+    Index("ix_delivery_outbox_store", "store_id", "check_after"),
+)
+"""Events still to be matched, for events stores with no transaction to hold an outbox
+(ClickHouse): written before the event, keyed by event so a retried batch is queued once."""
+
+delivery_workers = Table(
+    "delivery_workers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+"""Processes delivering, and when each was last alive: the claims of one not seen for a
+while are free for the others."""
 
 hog_function_logs = Table(
     "hog_function_logs",
