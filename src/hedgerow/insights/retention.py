@@ -153,6 +153,7 @@ def plan(ctx: Runner, query: RetentionQuery) -> Plan:
         "range_start": starts[0],
         "actor": field("person_id"),
         "minimum": options.minimumOccurrences or 1,
+        "columns": columns,
     }
     if query.aggregation_group_type_index is not None:
         holes["actor"] = field(f"$group_{query.aggregation_group_type_index}")
@@ -242,7 +243,7 @@ def actors(ctx: Runner, query: RetentionQuery, point: ActorPoint) -> ActorSource
         shape.ctes
         + f" SELECT actor_id, appearances, {', '.join(f'has(appearances, {k}) AS {flag}' for k, flag in enumerate(flags))}"
         " FROM (SELECT actor AS actor_id, arraySort(groupUniqArray(col)) AS appearances FROM pairs"
-        " WHERE col >= 0 AND {condition} GROUP BY actor_id)",
+        " WHERE col >= 0 AND col < {columns} AND {condition} GROUP BY actor_id)",
         **holes,
     )
     return ActorSource(tree=tree, columns=("appearances", *flags))
@@ -257,10 +258,10 @@ def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
     has_breakdown = breakdown.enabled(query.breakdownFilter)
     if options.cumulative:  # an actor counts in every column up to the last one they reached
         text = (" SELECT value, cohort, last, count() FROM (SELECT value, cohort, actor, max(col) AS last FROM pairs"
-                " WHERE col >= 0 GROUP BY value, cohort, actor) GROUP BY value, cohort, last")
+                " WHERE col >= 0 AND col < {columns} GROUP BY value, cohort, actor) GROUP BY value, cohort, last")
     else:
         count = "count()" if shape.exact_pairs else "count(DISTINCT actor)"
-        text = f" SELECT value, cohort, col, {count} FROM pairs WHERE col >= 0 GROUP BY value, cohort, col"
+        text = f" SELECT value, cohort, col, {count} FROM pairs WHERE col >= 0 AND col < {{columns}} GROUP BY value, cohort, col"
     rows, hogql = run_rows(ctx, select(shape.ctes + text, **shape.holes))
     index = {_key(start, shape.interval): i for i, start in enumerate(shape.starts)}
     counts: dict[str, dict[tuple[int, int], int]] = defaultdict(lambda: defaultdict(int))
