@@ -150,7 +150,6 @@ def plan(ctx: Runner, query: RetentionQuery) -> Plan:
         "anchor": _condition(bare, scope, tz),
         "date_from": date_range.to_utc(starts[0]),
         "date_to": date_range.to_utc(end),
-        "range_start": starts[0],
         "actor": field("person_id"),
         "minimum": options.minimumOccurrences or 1,
         "columns": columns,
@@ -183,7 +182,10 @@ def plan(ctx: Runner, query: RetentionQuery) -> Plan:
             anchors = ("SELECT {actor} AS actor, min(timestamp) AS t0 FROM events WHERE {target}"
                        " AND timestamp >= {date_from} AND timestamp < {date_to} GROUP BY actor")
         column = _column("intDiv(dateDiff({unit}, s.t0, r.timestamp), {size})", brackets, holes)
-        cohort = "intDiv(dateDiff({unit}, {range_start}, s.t0), {size})"
+        # the range start as a zoned DateTime: a datetime constant would be read as wall time
+        holes["range_start"] = date_range.to_utc(starts[0]).strftime("%Y-%m-%d %H:%M:%S")
+        holes["tz"] = tz
+        cohort = "intDiv(dateDiff({unit}, toTimeZone(toDateTime({range_start}, 'UTC'), {tz}), s.t0), {size})"
         ctes = (
             f"WITH anchors AS ({anchors}), pairs AS ("
             f"SELECT s.actor AS actor, {value} AS value, {cohort} AS cohort, 0 AS col FROM anchors AS s"
