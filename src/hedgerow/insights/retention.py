@@ -137,6 +137,9 @@ def plan(ctx: Runner, query: RetentionQuery) -> Plan:
     brackets = options.retentionCustomBrackets or None
     columns = len(brackets) + 1 if brackets else options.totalIntervals or 11
     windows = options.timeWindowMode == "24_hour_windows"
+    if windows and options.cumulative:
+        raise ValidationError("Cumulative retention is not supported for 24 hour windows.",
+                              code="retention_cumulative_24_hour_windows_unsupported", attr="cumulative")
     if not starts:
         return Plan(interval, starts, columns, windows, True, "", {})
     tz = timezone(ctx)
@@ -251,6 +254,18 @@ def actors(ctx: Runner, query: RetentionQuery, point: ActorPoint) -> ActorSource
     return ActorSource(tree=tree, columns=("appearances", *flags))
 
 
+def column_labels(word: str, brackets: list[int] | None, columns: int) -> list[str]:
+    """PostHog's value labels: ``Day 0`` .. ``Day n``, or one per bracket (``Day 2-4``)."""
+    if not brackets:
+        return [f"{word} {k}" for k in range(columns)]
+    labels, first = [f"{word} 0"], 1
+    for size in brackets:
+        last = first + size - 1
+        labels.append(f"{word} {first}" if first == last else f"{word} {first}-{last}")
+        first = last + 1
+    return labels
+
+
 def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
     """Compute a RetentionQuery in PostHog's response shape."""
     options = query.retentionFilter
@@ -276,7 +291,7 @@ def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
         for k in range(min(last, shape.columns - 1) + 1) if options.cumulative else range(last, min(last + 1, shape.columns)):
             cells[(c, k)] += actors_
     word = shape.interval.capitalize()
-    columns = shape.columns
+    labels = column_labels(word, options.retentionCustomBrackets or None, shape.columns)
 
     def table(cells: dict[tuple[int, int], int], value_key: str | None) -> list[dict[str, Any]]:
         return [
@@ -284,7 +299,7 @@ def run(ctx: Runner, query: RetentionQuery) -> dict[str, Any]:
                 "label": f"{word} {c}",
                 "date": _iso(start),
                 **({"breakdown_value": value_key} if has_breakdown else {}),
-                "values": [{"count": cells.get((c, k), 0), "label": f"{word} {k}"} for k in range(columns)],
+                "values": [{"count": cells.get((c, k), 0), "label": label} for k, label in enumerate(labels)],
             }
             for c, start in enumerate(shape.starts)
         ]
