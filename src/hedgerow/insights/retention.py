@@ -211,9 +211,14 @@ def plan(ctx: Runner, query: RetentionQuery) -> Plan:
                   " AND timestamp < {date_to} GROUP BY actor) AS f ON c.actor = f.actor AND c.period = f.first")
     else:
         firsts = ""
+    if holes["minimum"] == 1 and holes["target"].sql() == holes["returning"].sql():
+        # the usual case (the same entity both ways): each active period is both
+        flags, scope_events = "true AS is_target, true AS is_return", "{target}"
+    else:
+        flags = "countIf({target}) > 0 AS is_target, countIf({returning}) >= {minimum} AS is_return"
+        scope_events = "({target} OR {returning})"
     ctes = (
-        "WITH periods AS (SELECT {actor} AS actor, {bucket} AS period, countIf({target}) > 0 AS is_target,"
-        " countIf({returning}) >= {minimum} AS is_return FROM events WHERE ({target} OR {returning})"
+        f"WITH periods AS (SELECT {{actor}} AS actor, {{bucket}} AS period, {flags} FROM events WHERE {scope_events}"
         " AND timestamp >= {date_from} AND timestamp < {date_to} GROUP BY actor, period),"
         f" pairs AS (SELECT c.actor AS actor, {value} AS value, c.period AS cohort, {column} AS col"
         " FROM periods AS c JOIN periods AS r ON c.actor = r.actor" + firsts + pinned.replace("{side}", "c")
