@@ -391,8 +391,25 @@ def test_bad_options_are_a_400(project, options):
     assert set(response.json()) == {"type", "code", "detail", "attr"}
 
 
-def test_too_many_hourly_cohorts_are_a_400(project):
-    response = post(project, {"kind": "RetentionQuery", "dateRange": {"date_from": "-10y"},
-                              "retentionFilter": {"period": "Hour"}})
+@pytest.mark.parametrize("query", [
+    {"dateRange": {"date_from": "-10y"}, "retentionFilter": {"period": "Hour"}},  # 87,600 cohorts
+    {"dateRange": {"date_from": "-2y"}, "retentionFilter": {"period": "Day", "totalIntervals": 200}},
+    {"retentionFilter": {"period": "Day", "retentionCustomBrackets": [60, 60]}},  # 120 days ahead
+    {"dateRange": {"date_from": "-1000d"}, "retentionFilter": {"period": "Day", "totalIntervals": 100}},  # 100,100 cells
+    {"dateRange": {"date_from": "-300d"}, "retentionFilter": {"period": "Day", "totalIntervals": 100},
+     "breakdownFilter": {"breakdown": "$browser", "breakdown_limit": 50}},  # 30,100 cells x 51 matrices
+])
+def test_matrices_past_posthogs_bounds_are_a_400(project, query):
+    response = post(project, {"kind": "RetentionQuery", **query})
     assert response.status_code == 400, response.text
+    assert response.json()["code"] == "retention_too_many_intervals"
     assert set(response.json()) == {"type", "code", "detail", "attr"}
+
+
+def test_a_matrix_at_the_bounds_is_computed(project):
+    # 1,000 cohorts x 100 columns: exactly the cell bound
+    query = {"kind": "RetentionQuery", "dateRange": {"date_from": "2021-06-24", "date_to": "2024-03-19"},
+             "retentionFilter": {"period": "Day", "totalIntervals": 100}}
+    results = run(project, query)
+    assert (len(results), len(results[0]["values"])) == (1000, 100)
+    assert sum(row["values"][0]["count"] for row in results) > 0

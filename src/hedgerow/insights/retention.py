@@ -41,6 +41,10 @@ from hedgerow.insights.templates import and_, expr, select
 from hedgerow.insights.trends import BUCKETS, bucket_key
 
 DEFAULT_ENTITY = "$pageview"
+MAX_INTERVALS, MAX_COHORTS, MAX_CELLS, MAX_RESPONSE_CELLS = 100, 10_000, 100_000, 1_000_000
+"""PostHog's bounds of a retention matrix: return columns (or the brackets' sum), cohort rows,
+their product, and that product over every breakdown value kept (plus "other")."""
+TOO_MANY = "retention_too_many_intervals"
 FIRST_TIME = ("retention_first_time", "retention_first_ever_occurrence")
 
 
@@ -63,9 +67,9 @@ def periods(query: RetentionQuery, rng: date_range.DateRange) -> tuple[str, list
     starts = []
     while start < end:
         starts.append(start)
-        if len(starts) > date_range.MAX_BUCKETS:
-            raise ValidationError(f"The retention has more than {date_range.MAX_BUCKETS:,} {interval} cohorts",
-                                  attr="date_from")
+        if len(starts) > MAX_COHORTS:
+            raise ValidationError(f"Retention supports up to {MAX_COHORTS:,} cohorts. Shorten the date range,"
+                                  " or use a longer period.", code=TOO_MANY, attr="dateRange")
         start = date_range.step(start, interval)
     return interval, starts, end
 
@@ -114,6 +118,26 @@ class Plan:
         return index.get(bucket_key(cohort))
 
 
+def _check_size(query: RetentionQuery, cohorts: int, columns: int) -> None:
+    """A 400 for a matrix past PostHog's bounds (see :data:`MAX_INTERVALS`)."""
+    options = query.retentionFilter
+    brackets = options.retentionCustomBrackets or []
+    if max(options.totalIntervals or 0, len(brackets), sum(brackets)) > MAX_INTERVALS:
+        raise ValidationError(f"Retention supports up to {MAX_INTERVALS} intervals. Ask for fewer intervals,"
+                              " or use a longer period.", code=TOO_MANY, attr="retentionFilter")
+    cells = cohorts * columns
+    if cells > MAX_CELLS:
+        raise ValidationError(f"Retention supports up to {MAX_CELLS:,} cells, and this query asks for {cells:,}."
+                              " Shorten the date range, or ask for fewer intervals.", code=TOO_MANY,
+                              attr="retentionFilter")
+    if breakdown.enabled(query.breakdownFilter):
+        cells *= breakdown.limit_of(query.breakdownFilter) + 1
+        if cells > MAX_RESPONSE_CELLS:
+            raise ValidationError(f"Retention supports up to {MAX_RESPONSE_CELLS:,} cells across a breakdown, and"
+                                  f" this query asks for {cells:,}. Break down by fewer values, shorten the date"
+                                  " range, or ask for fewer intervals.", code=TOO_MANY, attr="breakdownFilter")
+
+
 def _column(offset: str, brackets: list[int] | None, holes: dict[str, Any]) -> str:
     """The return column of an offset: itself, or its custom bracket (-1: past the last one)."""
     if not brackets:
@@ -136,6 +160,7 @@ def plan(ctx: Runner, query: RetentionQuery) -> Plan:
     interval_, starts, end = periods(query, resolve_range(ctx, query.dateRange, "hour" if interval == "hour" else "day"))
     brackets = options.retentionCustomBrackets or None
     columns = len(brackets) + 1 if brackets else options.totalIntervals or 11
+    _check_size(query, len(starts), columns)
     windows = options.timeWindowMode == "24_hour_windows"
     if windows and options.cumulative:
         raise ValidationError("Cumulative retention is not supported for 24 hour windows.",
