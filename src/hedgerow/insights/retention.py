@@ -113,6 +113,7 @@ class Plan:
         return start if self.interval == "hour" else start.date()
 
     def row(self, cohort: Any, index: dict[str, int]) -> int | None:
+        """The row of a ``cohort`` value read back from the engine (None: outside the table)."""
         if self.windows:
             return int(cohort) if 0 <= int(cohort) < len(self.starts) else None
         return index.get(bucket_key(cohort))
@@ -157,7 +158,7 @@ def plan(ctx: Runner, query: RetentionQuery) -> Plan:
         raise ValidationError("Several breakdowns are only supported by trends", attr="breakdowns")
     options = query.retentionFilter
     interval = (options.period or "Day").lower()
-    interval_, starts, end = periods(query, resolve_range(ctx, query.dateRange, "hour" if interval == "hour" else "day"))
+    _, starts, end = periods(query, resolve_range(ctx, query.dateRange, "hour" if interval == "hour" else "day"))
     brackets = options.retentionCustomBrackets or None
     columns = len(brackets) + 1 if brackets else options.totalIntervals or 11
     _check_size(query, len(starts), columns)
