@@ -56,6 +56,15 @@ QUERIES = [
     {"kind": "FunnelsQuery", "dateRange": RANGE, "series": [{"kind": "EventsNode", "event": "$pageview"},
                                                             {"kind": "EventsNode", "event": "signed_up"}]},
     {"kind": "RetentionQuery", "dateRange": RANGE, "retentionFilter": {"totalIntervals": 4, "period": "Day"}},
+    {"kind": "RetentionQuery", "dateRange": RANGE, "retentionFilter": {
+        "totalIntervals": 4, "period": "Day", "timeWindowMode": "24_hour_windows", "retentionCustomBrackets": [1, 2]}},
+    {"kind": "RetentionQuery", "dateRange": RANGE, "retentionFilter": {
+        "totalIntervals": 3, "period": "Week", "retentionType": "retention_first_ever_occurrence",
+        "targetEntity": {"id": "signed_up", "type": "events", "properties": [{"key": "plan", "value": "pro"}]}},
+     "breakdownFilter": {"breakdown": "$browser"}},
+    {"kind": "RetentionQuery", "dateRange": {"date_from": "2024-05-06T10:00:00", "date_to": "2024-05-07T14:00:00"},
+     "retentionFilter": {"totalIntervals": 30, "period": "Hour", "retentionType": "retention_first_time",
+                         "cumulative": True}},
     {"kind": "StickinessQuery", "dateRange": RANGE, "series": [{"kind": "EventsNode", "event": "$pageview"}]},
     {"kind": "LifecycleQuery", "dateRange": RANGE, "series": [{"kind": "EventsNode", "event": "$pageview"}]},
     {"kind": "PathsQuery", "dateRange": RANGE, "pathsFilter": {"includeEventTypes": ["$pageview"]}},

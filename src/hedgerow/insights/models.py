@@ -181,13 +181,15 @@ class RetentionEntity(InsightNode):
 class RetentionFilter(InsightNode):
     targetEntity: RetentionEntity | None = None
     returningEntity: RetentionEntity | None = None
-    period: Literal["Day", "Week", "Month"] | None = "Day"
+    period: Literal["Hour", "Day", "Week", "Month"] | None = "Day"
     totalIntervals: int | None = Field(11, ge=1, le=1000)
-    retentionType: Literal["retention_recurring", "retention_first_time"] | None = "retention_recurring"
+    retentionType: Literal["retention_recurring", "retention_first_time",
+                           "retention_first_ever_occurrence"] | None = "retention_recurring"
     minimumOccurrences: int | None = Field(None, ge=1, le=1_000_000)
     cumulative: bool | None = None
-    timeWindowMode: Literal["strict_calendar_dates"] | None = None
-    retentionCustomBrackets: None = None
+    timeWindowMode: Literal["strict_calendar_dates", "24_hour_windows"] | None = None
+    retentionCustomBrackets: list[Annotated[int, Field(ge=1, le=10_000)]] | None = Field(None, max_length=100)
+    """Return columns after the cohort's own: bracket i holds offsets up to the i-th running sum."""
     aggregationType: Literal["count"] | None = None
 
 
