@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default="", help="time only the cases whose name contains this text")
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="hedgerow-bench-insights-"))
@@ -157,6 +158,8 @@ def main() -> None:
             url = f"{server.url}/api/projects/{team}/query/"
             with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=600) as client:
                 for name, (query, answer, sql) in CASES.items():
+                    if args.only not in name:
+                        continue
                     sql = sql.replace("{team}", str(team))
                     raw_times, http_times, compile_times, engine_times = [], [], [], []
                     for _ in range(args.runs):

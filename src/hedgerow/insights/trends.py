@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.hogql.property_filters import literal
-from hedgerow.insights import breakdown, date_range, formula, series as series_
+from hedgerow.insights import breakdown, date_range, formula, histogram, series as series_
 from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value, series_index
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import COUNT_PER_ACTOR_MATHS, TrendsQuery
@@ -70,9 +70,9 @@ TEMPLATES: dict[tuple[str, bool], str] = {
     # weekly/monthly active: each (actor, local day) counts in the {span} days from that day on
     ("active", False): "SELECT bucket, breakdown_value, count(DISTINCT actor) AS value FROM ("
                        " SELECT addDays(day, arrayJoin(range({span}))) AS bucket, actor, breakdown_value FROM ("
-                       "  SELECT DISTINCT person_id AS actor, toDate(timestamp) AS day, {breakdown} AS breakdown_value"
+                       "  SELECT DISTINCT {actor} AS actor, toDate(timestamp) AS day, {breakdown} AS breakdown_value"
                        "  FROM events WHERE " + WINDOW + " AND {condition})) GROUP BY bucket, breakdown_value",
-    ("active", True): "SELECT {breakdown} AS breakdown_value, count(DISTINCT person_id) AS value FROM events"
+    ("active", True): "SELECT {breakdown} AS breakdown_value, count(DISTINCT {actor}) AS value FROM events"
                       " WHERE " + WINDOW + " AND {condition} GROUP BY breakdown_value",
     ("per_actor", False): "SELECT bucket, breakdown_value, {value} AS value FROM (SELECT {bucket} AS bucket,"
                           " {breakdown} AS breakdown_value, person_id, count() AS n FROM events"
@@ -122,7 +122,7 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
         "date_to": date_range.to_utc(rng.date_to),
         "breakdown": breakdown.expression(query.breakdownFilter, kept) if has_breakdown else exp.Null(),
         "bucket": parse_expr(BUCKETS[rng.interval]),
-        "actor": series_.group_key(node) if math == "unique_group" else parse_expr("person_id"),
+        "actor": series_.actor(node.model_copy(update={"math": math})),
     }
     if shape == "active":
         holes["span"] = ACTIVE_WINDOWS[math]
@@ -156,6 +156,7 @@ def _filter_dict(query: TrendsQuery, rng: date_range.DateRange) -> dict[str, Any
         "date_to": rng.date_to_iso,
         "date_from": rng.date_from_iso,
         "entity_type": "events",
+        "aggregation_group_type_index": query.aggregation_group_type_index,
         "interval": query.interval,
     }
     if query.trendsFilter is not None:
@@ -207,6 +208,9 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
     properties = global_properties(ctx, query)
     limit = breakdown.limit_of(query.breakdownFilter) if has_breakdown else 0
     cohorts = breakdown.cohorts(query.breakdownFilter)
+    bins = breakdown.histogram_bins(query.breakdownFilter) if cohorts is None else []
+    if bins:
+        histogram.refuse_unsupported_maths(query.series)
     unbroken = query.model_copy(update={"breakdownFilter": None})
     cohort_names: dict[Any, str] = {"all": "all users"}
     if cohorts:
@@ -243,7 +247,13 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
             rows, text = run_rows(ctx, tree)
             hogql.append(text)
             by_value = _rows_by_value(rows, total_value)
-            if has_breakdown:
+            if bins:
+                by_value = histogram.binned(by_value, bins, bool(breakdown.multiple(query.breakdownFilter)))
+                kept = breakdown.top(by_value, total, limit)
+                if kept is not None:
+                    by_value = histogram.fold_other(by_value, kept)
+                ranked = breakdown.order(by_value, total)
+            elif has_breakdown:
                 kept = breakdown.top(by_value, total, limit)
                 if kept is not None:
                     tree = _series_query(query, node, period, math, total_value, tz, properties, cumulative, kept)
@@ -476,13 +486,19 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
     if point.compare == "previous":
         rng = _previous(query, rng)
     math = _math(node, interval, total_value)
+    if series_.counts_groups(node.model_copy(update={"math": math})):
+        raise ValidationError("The actors of a series counting groups are not supported", attr="series")
     cumulative = display == "ActionsLineGraphCumulative"
     start, end = _actor_window(rng, math, point.day, total_value, cumulative)
     properties = global_properties(ctx, query)
     matches: exp.Expression = exp.true()
     value_expr: exp.Expression = exp.Null()
     cohorts = breakdown.cohorts(query.breakdownFilter)
-    if cohorts is not None:
+    bins = breakdown.histogram_bins(query.breakdownFilter) if cohorts is None else []
+    if bins:
+        value_expr, wanted_bin = _histogram_point(query.breakdownFilter, point.breakdown)
+        matches = histogram.actor_condition(wanted_bin, exp.column("breakdown_value")) or matches
+    elif cohorts is not None:
         wanted = breakdown_value(point.breakdown)
         chosen = next((c for c in cohorts if str(c) == wanted), None)
         if chosen is None:
@@ -508,8 +524,19 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
                       date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
     else:
         condition = series_.condition(node, properties, tz)
-        if not isinstance(matches, exp.Boolean):
+        if bins:
+            condition = and_(condition, histogram.actor_condition(wanted_bin, value_expr))
+        elif not isinstance(matches, exp.Boolean):
             condition = and_(condition, exp.EQ(this=value_expr, expression=matches.expression))
         tree = select(ACTOR_TEMPLATES["events"], condition=condition,
                       date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
     return ActorSource(tree=tree, columns=("event_count", "event_distinct_ids"))
+
+
+def _histogram_point(breakdown_filter: Any, wanted: Any) -> tuple[exp.Expression, Any]:
+    """(the number binned, the bin asked for) of a histogram breakdown's actors."""
+    if breakdown.multiple(breakdown_filter) > 1:
+        raise ValidationError("The actors of several breakdowns with bins are not supported", attr="breakdown")
+    if breakdown_filter.breakdowns and isinstance(wanted, list):
+        wanted = breakdown_value(wanted)
+    return breakdown.number(breakdown_filter), wanted
