@@ -22,8 +22,7 @@ from hedgerow.insights import breakdown, date_range, formula, histogram, series 
 from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value, series_index
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import COUNT_PER_ACTOR_MATHS, TrendsQuery
-from hedgerow.hogql.parse import parse_expr
-from hedgerow.insights.templates import and_, select
+from hedgerow.insights.templates import and_, expr, select
 
 EXACT_DISPLAY = "BoldNumber"
 """PostHog counts a bold number over its exact range: a relative start is not rounded to the day,
@@ -121,7 +120,7 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
         "date_from": date_range.to_utc(rng.window_from),
         "date_to": date_range.to_utc(rng.date_to),
         "breakdown": breakdown.expression(query.breakdownFilter, kept) if has_breakdown else exp.Null(),
-        "bucket": parse_expr(BUCKETS[rng.interval]),
+        "bucket": expr(BUCKETS[rng.interval]),
         "actor": series_.actor(node.model_copy(update={"math": math})),
     }
     if shape == "active":
@@ -137,7 +136,7 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
             holes.update(seen=and_(event, filters), passes=exp.true())
         else:
             holes.update(seen=and_(event), passes=filters)
-        holes["first_bucket"] = parse_expr(BUCKETS[rng.interval].replace("timestamp", "first_seen"))
+        holes["first_bucket"] = expr(BUCKETS[rng.interval].replace("timestamp", "first_seen"))
     else:
         holes["value"] = series_.aggregate(node.model_copy(update={"math": math}))
     text = TEMPLATES[(shape, total_value)]
