@@ -162,6 +162,12 @@ def test_histogram_actors_per_bin(server):
     response = query(server, {"kind": "ActorsQuery", "source": {"kind": "InsightActorsQuery", "source": source,
                                                                  "day": D2, "breakdown": "[1,a]"}})
     assert response.status_code == 400, response.text
+    several = trends([{"kind": "EventsNode", "event": "$pageview"}], breakdownFilter={
+        "breakdowns": [{"property": "amount", "histogram_bin_count": 4}, {"property": "amount"}]})
+    assert actor_names(server, several, day=D2, breakdown=[BIN1, "15"]) == {"p1"}
+    assert actor_names(server, several, day=D2, breakdown=[BIN1, "25"]) == set()
+    # "amount" is a numeric property (its definition): "abc" is no number in either breakdown
+    assert actor_names(server, several, day=D2, breakdown=[NULL, NULL]) == {"p3"}
 
 
 # -- normalize_url -------------------------------------------------------------------------

@@ -100,15 +100,24 @@ def _part(kind: str, key: Any, group_index: int | None, normalize_url: bool | No
     return _text(target)
 
 
-def number(breakdown_filter: Any) -> exp.Expression:
-    """The number a (single) histogram breakdown bins, over ``events``."""
-    item = breakdown_filter.breakdowns[0] if breakdown_filter.breakdowns else None
-    if item is not None:
-        target = _target(item.type or "event", item.property, item.group_type_index)
+def parts(breakdown_filter: Any) -> list[tuple[exp.Expression, bool]]:
+    """Each breakdown's value over ``events`` and whether it is binned: the number itself for a
+    histogram, else its text (as one part of :func:`expression`)."""
+    if breakdown_filter.breakdowns:
+        items = [(i.type or "event", i.property, i.group_type_index, getattr(i, "normalize_url", None),
+                  getattr(i, "histogram_bin_count", None)) for i in breakdown_filter.breakdowns]
     else:
         key = breakdown_filter.breakdown[0] if isinstance(breakdown_filter.breakdown, list) else breakdown_filter.breakdown
-        target = _target(breakdown_filter.breakdown_type or "event", key, breakdown_filter.breakdown_group_type_index)
-    return expr("toFloat({target})", target=target)
+        items = [(breakdown_filter.breakdown_type or "event", key, breakdown_filter.breakdown_group_type_index,
+                  getattr(breakdown_filter, "breakdown_normalize_url", None),
+                  getattr(breakdown_filter, "breakdown_histogram_bin_count", None))]
+    out = []
+    for kind, key, group_index, normalize_url, bins in items:
+        if bins is not None:
+            out.append((expr("toFloat({target})", target=_target(kind, key, group_index)), True))
+        else:
+            out.append((_part(kind, key, group_index, normalize_url, None), False))
+    return out
 
 
 def histogram_bins(breakdown_filter: Any) -> list[int | None]:

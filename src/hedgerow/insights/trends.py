@@ -495,8 +495,12 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
     cohorts = breakdown.cohorts(query.breakdownFilter)
     bins = breakdown.histogram_bins(query.breakdownFilter) if cohorts is None else []
     if bins:
-        value_expr, wanted_bin = _histogram_point(query.breakdownFilter, point.breakdown)
-        matches = histogram.actor_condition(wanted_bin, exp.column("breakdown_value")) or matches
+        wanted_parts = _wanted_parts(query.breakdownFilter, point.breakdown)
+        if len(wanted_parts) > 1 and math in FIRST_TIME_MATHS:
+            raise ValidationError("The first-time actors of several breakdowns with bins are not supported",
+                                  attr="breakdown")
+        value_expr, wanted_bin = wanted_parts[0]
+        matches = _part_condition(wanted_bin, exp.column("breakdown_value")) or matches
     elif cohorts is not None:
         wanted = breakdown_value(point.breakdown)
         chosen = next((c for c in cohorts if str(c) == wanted), None)
@@ -524,7 +528,7 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
     else:
         condition = series_.condition(node, properties, tz)
         if bins:
-            condition = and_(condition, histogram.actor_condition(wanted_bin, value_expr))
+            condition = and_(condition, *(_part_condition(wanted, value) for value, wanted in wanted_parts))
         elif not isinstance(matches, exp.Boolean):
             condition = and_(condition, exp.EQ(this=value_expr, expression=matches.expression))
         tree = select(ACTOR_TEMPLATES["events"], condition=condition,
@@ -532,10 +536,21 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
     return ActorSource(tree=tree, columns=("event_count", "event_distinct_ids"))
 
 
-def _histogram_point(breakdown_filter: Any, wanted: Any) -> tuple[exp.Expression, Any]:
-    """(the number binned, the bin asked for) of a histogram breakdown's actors."""
-    if breakdown.multiple(breakdown_filter) > 1:
-        raise ValidationError("The actors of several breakdowns with bins are not supported", attr="breakdown")
-    if breakdown_filter.breakdowns and isinstance(wanted, list):
-        wanted = breakdown_value(wanted)
-    return breakdown.number(breakdown_filter), wanted
+def _wanted_parts(breakdown_filter: Any, wanted: Any) -> list[tuple[exp.Expression, Any]]:
+    """(each breakdown's value over events, the value asked for) of a breakdown with bins."""
+    parts = breakdown.parts(breakdown_filter)
+    values = wanted if breakdown_filter.breakdowns and isinstance(wanted, list) else [wanted]
+    if len(values) != len(parts):
+        raise ValidationError(f"Give {len(parts)} breakdown values", attr="breakdown")
+    return [(value, (asked, binned)) for (value, binned), asked in zip(parts, values)]
+
+
+def _part_condition(wanted: tuple[Any, bool], value: exp.Expression) -> exp.Expression | None:
+    """The events whose breakdown ``value`` is the one ``wanted``: in its bin for a histogram."""
+    asked, binned = wanted
+    if binned:
+        return histogram.actor_condition(asked, value)
+    if asked == breakdown.OTHER:
+        return None
+    text = breakdown_value(asked)
+    return exp.EQ(this=value, expression=literal(breakdown.NULL if text is None else text))
