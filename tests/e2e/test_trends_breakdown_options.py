@@ -156,6 +156,7 @@ def test_histogram_actors_per_bin(server):
     source = trends([{"kind": "EventsNode", "event": "$pageview"}], breakdownFilter=HISTOGRAM)
     assert actor_names(server, source, day=D1, breakdown=BIN1) == {"p1", "p4"}
     assert actor_names(server, source, day=D2, breakdown=BIN3) == {"p1"}  # 25 is in [25, 32.5)
+    assert actor_names(server, source, day=D2, breakdown=[BIN3]) == {"p1"}
     assert actor_names(server, source, day=D2, breakdown=BIN4) == {"p2"}
     assert actor_names(server, source, day=D2, breakdown=NULL) == {"p3"}
     assert actor_names(server, source, day=D2, breakdown='["",""]') == {"p1", "p2", "p3"}

@@ -539,6 +539,8 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
 def _wanted_parts(breakdown_filter: Any, wanted: Any) -> list[tuple[exp.Expression, Any]]:
     """(each breakdown's value over events, the value asked for) of a breakdown with bins."""
     parts = breakdown.parts(breakdown_filter)
+    if isinstance(wanted, list) and not breakdown_filter.breakdowns and len(wanted) == 1:
+        wanted = wanted[0]  # one breakdown's value, sent in a list
     values = wanted if breakdown_filter.breakdowns and isinstance(wanted, list) else [wanted]
     if len(values) != len(parts):
         raise ValidationError(f"Give {len(parts)} breakdown values", attr="breakdown")
