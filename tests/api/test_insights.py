@@ -349,8 +349,7 @@ def test_stickiness_cumulative_and_criteria(project):
 
 
 @pytest.mark.parametrize("query", [
-    {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}], "aggregation_group_type_index": 0},
-    {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}],
+    {"kind": "FunnelsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"}] * 2,
      "breakdownFilter": {"breakdown": "$browser", "breakdown_histogram_bin_count": 5}},
     {"kind": "RetentionQuery", "retentionFilter": {}, "breakdownFilter": {"breakdown": "$browser", "breakdowns": []}},
     {"kind": "PathsQuery", "pathsFilter": {"pathGroupings": ["/a/*"]}},

@@ -82,6 +82,55 @@ def _text(target: exp.Expression) -> exp.Expression:
     return expr("coalesce(nullIf(toString({target}), ''), {null})", target=target, null=NULL)
 
 
+def _normalised_url(target: exp.Expression) -> exp.Expression:
+    """PostHog's ``normalize_url``: trailing ``/``, ``?`` and ``#`` trimmed; nothing left is ``/``."""
+    return expr("if(empty(trimRight(toString({target}), '/?#')), '/', trimRight(toString({target}), '/?#'))",
+                target=target)
+
+
+def _part(kind: str, key: Any, group_index: int | None, normalize_url: bool | None,
+          bins: int | None) -> exp.Expression:
+    """One breakdown's value as text: the number itself for a histogram (binned after the
+    query, see :mod:`hedgerow.insights.histogram`), the normalised URL under ``normalize_url``."""
+    target = _target(kind, key, group_index)
+    if bins is not None:
+        return _text(expr("toFloat({target})", target=target))
+    if normalize_url and kind != "hogql":
+        target = _normalised_url(target)
+    return _text(target)
+
+
+def parts(breakdown_filter: Any) -> list[tuple[exp.Expression, bool]]:
+    """Each breakdown's value over ``events`` and whether it is binned: the number itself for a
+    histogram, else its text (as one part of :func:`expression`)."""
+    if breakdown_filter.breakdowns:
+        items = [(i.type or "event", i.property, i.group_type_index, getattr(i, "normalize_url", None),
+                  getattr(i, "histogram_bin_count", None)) for i in breakdown_filter.breakdowns]
+    else:
+        key = breakdown_filter.breakdown[0] if isinstance(breakdown_filter.breakdown, list) else breakdown_filter.breakdown
+        items = [(breakdown_filter.breakdown_type or "event", key, breakdown_filter.breakdown_group_type_index,
+                  getattr(breakdown_filter, "breakdown_normalize_url", None),
+                  getattr(breakdown_filter, "breakdown_histogram_bin_count", None))]
+    out = []
+    for kind, key, group_index, normalize_url, bins in items:
+        if bins is not None:
+            out.append((expr("toFloat({target})", target=_target(kind, key, group_index)), True))
+        else:
+            out.append((_part(kind, key, group_index, normalize_url, None), False))
+    return out
+
+
+def histogram_bins(breakdown_filter: Any) -> list[int | None]:
+    """The bin count of each breakdown (None where it is not a histogram); empty if none is."""
+    if not enabled(breakdown_filter):
+        return []
+    if breakdown_filter.breakdowns:
+        counts = [getattr(item, "histogram_bin_count", None) for item in breakdown_filter.breakdowns]
+    else:
+        counts = [getattr(breakdown_filter, "breakdown_histogram_bin_count", None)]
+    return counts if any(c is not None for c in counts) else []
+
+
 def expression(breakdown_filter: Any, kept: list[str] | None = None) -> exp.Expression:
     """The HogQL expression of the breakdown value over ``events`` (text; the null sentinel);
     with ``kept``, every other value becomes the "other" sentinel (so maths that do not add up,
@@ -92,7 +141,8 @@ def expression(breakdown_filter: Any, kept: list[str] | None = None) -> exp.Expr
         for index, item in enumerate(breakdown_filter.breakdowns):
             if index:
                 parts.append(exp.Literal.string(SEPARATOR))
-            parts.append(_text(_target(item.type or "event", item.property, item.group_type_index)))
+            parts.append(_part(item.type or "event", item.property, item.group_type_index,
+                               getattr(item, "normalize_url", None), getattr(item, "histogram_bin_count", None)))
         value = exp.Anonymous(this="concat", expressions=parts)
     else:
         key = breakdown_filter.breakdown
@@ -100,8 +150,9 @@ def expression(breakdown_filter: Any, kept: list[str] | None = None) -> exp.Expr
             if len(key) != 1:
                 raise ValidationError("Give several breakdowns in 'breakdowns'", attr="breakdown")
             key = key[0]
-        value = _text(_target(breakdown_filter.breakdown_type or "event", key,
-                              breakdown_filter.breakdown_group_type_index))
+        value = _part(breakdown_filter.breakdown_type or "event", key, breakdown_filter.breakdown_group_type_index,
+                      getattr(breakdown_filter, "breakdown_normalize_url", None),
+                      getattr(breakdown_filter, "breakdown_histogram_bin_count", None))
     if kept is None:
         return value
     return expr("if(has({kept}, {value}), {value}, {other})", kept=kept, value=value, other=OTHER)

@@ -20,6 +20,7 @@ Interval = Literal["hour", "day", "week", "month"]
 PROPERTY_MATHS = ("sum", "avg", "min", "max", "median", "p75", "p90", "p95", "p99")
 BASE_MATHS = ("total", "dau", "weekly_active", "monthly_active", "unique_session", "first_time_for_user",
               "first_matching_event_for_user", "hogql", "unique_group")
+HISTOGRAM_MAX_BINS = 1000
 COUNT_PER_ACTOR_MATHS = tuple(
     f"{m}_count_per_actor" for m in ("avg", "min", "max", "median", "p75", "p90", "p95", "p99")
 )
@@ -96,6 +97,21 @@ class BreakdownFilter(InsightNode):
     breakdown_normalize_url: Unsupported = None
 
 
+class TrendsBreakdown(Breakdown):
+    """A breakdown of a trends query: numeric bins and URL normalising are computed there."""
+
+    histogram_bin_count: int | None = Field(None, ge=1, le=HISTOGRAM_MAX_BINS)  # type: ignore[assignment]
+    normalize_url: bool | None = None  # type: ignore[assignment]
+
+
+class TrendsBreakdownFilter(BreakdownFilter):
+    """A trends query's breakdown filter (the other kinds refuse bins and URL normalising)."""
+
+    breakdowns: list[TrendsBreakdown] | None = Field(None, min_length=1, max_length=3)  # type: ignore[assignment]
+    breakdown_histogram_bin_count: int | None = Field(None, ge=1, le=HISTOGRAM_MAX_BINS)  # type: ignore[assignment]
+    breakdown_normalize_url: bool | None = None  # type: ignore[assignment]
+
+
 class CompareFilter(InsightNode):
     compare: bool | None = None
     compare_to: str | None = None
@@ -124,9 +140,12 @@ class InsightQuery(InsightNode):
 
 class TrendsQuery(InsightQuery):
     kind: Literal["TrendsQuery"]
+    aggregation_group_type_index: int | None = Field(None, ge=0, le=4)  # type: ignore[assignment]
+    """Echoed in each result's ``filter``; as in PostHog, a series counts groups through its own
+    ``math_group_type_index``."""
     series: list[SeriesNode] = Field(..., min_length=1, max_length=50)
     interval: Literal["minute", "hour", "day", "week", "month"] | None = "day"
-    breakdownFilter: BreakdownFilter | None = None
+    breakdownFilter: TrendsBreakdownFilter | None = None
     compareFilter: CompareFilter | None = None
     trendsFilter: TrendsFilter | None = None
 

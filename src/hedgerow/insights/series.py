@@ -110,8 +110,23 @@ def condition(series: Any, global_properties: Any, timezone: str) -> exp.Express
         node_condition(series),
         filters(global_properties, timezone),
         filters(series.properties, timezone),
-        expr("{group} != ''", group=group_key(series)) if series.math == "unique_group" else None,
+        expr("{group} != ''", group=group_key(series)) if counts_groups(series) else None,
     )
+
+
+GROUP_MATHS = ("unique_group", "dau", "weekly_active", "monthly_active")
+
+
+def counts_groups(series: Any) -> bool:
+    """Whether the series counts groups rather than persons: unique groups, and, as in PostHog,
+    (daily, weekly, monthly) active users given a ``math_group_type_index``."""
+    math = series.math or "total"
+    return math == "unique_group" or math in GROUP_MATHS and series.math_group_type_index is not None
+
+
+def actor(series: Any) -> exp.Expression:
+    """What the series' unique counts count: its group key, or ``person_id``."""
+    return group_key(series) if counts_groups(series) else field("person_id")
 
 
 def group_key(series: Any) -> exp.Expression:
@@ -185,6 +200,6 @@ def aggregate(series: Any) -> exp.Expression:
     if math not in AGGREGATES:
         raise ValidationError(f"Math '{math}' is not supported", attr="math")
     holes = {"target": math_property(series)} if math in PROPERTY_MATHS else {}
-    if math == "unique_group":
-        holes["group"] = group_key(series)
+    if counts_groups(series):
+        return expr("count(DISTINCT {group})", group=group_key(series))
     return expr(AGGREGATES[math], **holes)

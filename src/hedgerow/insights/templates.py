@@ -10,6 +10,7 @@ spliced into query text. The result goes through the ordinary compiler like any 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any, Mapping
 
 from sqlglot import exp
@@ -27,15 +28,20 @@ def value(item: Any) -> exp.Expression:
     return constant(item)
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str, whole_query: bool) -> exp.Expression:
+    # templates are a fixed set of server texts: parse each once, fill a copy on every use
+    return parse(text) if whole_query else parse_expr(text)
+
+
 def select(text: str, **holes: Any) -> exp.Expression:
     """Parse ``text`` (one SELECT) and fill its placeholders from ``holes``."""
-    tree = parse(text)
-    return fill(tree, holes)
+    return fill(_parsed(text, True).copy(), holes)
 
 
 def expr(text: str, **holes: Any) -> exp.Expression:
     """Parse one HogQL expression and fill its placeholders from ``holes``."""
-    return fill(parse_expr(text), holes)
+    return fill(_parsed(text, False).copy(), holes)
 
 
 def fill(tree: exp.Expression, holes: Mapping[str, Any]) -> exp.Expression:

@@ -18,12 +18,11 @@ from sqlglot import exp
 
 from hedgerow.errors import ValidationError
 from hedgerow.hogql.property_filters import literal
-from hedgerow.insights import breakdown, date_range, formula, series as series_
+from hedgerow.insights import breakdown, date_range, formula, histogram, series as series_
 from hedgerow.insights.actor_source import ActorPoint, ActorSource, breakdown_value, series_index
 from hedgerow.insights.context import Runner, global_properties, resolve_range, run_rows, timezone
 from hedgerow.insights.models import COUNT_PER_ACTOR_MATHS, TrendsQuery
-from hedgerow.hogql.parse import parse_expr
-from hedgerow.insights.templates import and_, select
+from hedgerow.insights.templates import and_, expr, select
 
 EXACT_DISPLAY = "BoldNumber"
 """PostHog counts a bold number over its exact range: a relative start is not rounded to the day,
@@ -70,9 +69,9 @@ TEMPLATES: dict[tuple[str, bool], str] = {
     # weekly/monthly active: each (actor, local day) counts in the {span} days from that day on
     ("active", False): "SELECT bucket, breakdown_value, count(DISTINCT actor) AS value FROM ("
                        " SELECT addDays(day, arrayJoin(range({span}))) AS bucket, actor, breakdown_value FROM ("
-                       "  SELECT DISTINCT person_id AS actor, toDate(timestamp) AS day, {breakdown} AS breakdown_value"
+                       "  SELECT DISTINCT {actor} AS actor, toDate(timestamp) AS day, {breakdown} AS breakdown_value"
                        "  FROM events WHERE " + WINDOW + " AND {condition})) GROUP BY bucket, breakdown_value",
-    ("active", True): "SELECT {breakdown} AS breakdown_value, count(DISTINCT person_id) AS value FROM events"
+    ("active", True): "SELECT {breakdown} AS breakdown_value, count(DISTINCT {actor}) AS value FROM events"
                       " WHERE " + WINDOW + " AND {condition} GROUP BY breakdown_value",
     ("per_actor", False): "SELECT bucket, breakdown_value, {value} AS value FROM (SELECT {bucket} AS bucket,"
                           " {breakdown} AS breakdown_value, person_id, count() AS n FROM events"
@@ -121,8 +120,8 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
         "date_from": date_range.to_utc(rng.window_from),
         "date_to": date_range.to_utc(rng.date_to),
         "breakdown": breakdown.expression(query.breakdownFilter, kept) if has_breakdown else exp.Null(),
-        "bucket": parse_expr(BUCKETS[rng.interval]),
-        "actor": series_.group_key(node) if math == "unique_group" else parse_expr("person_id"),
+        "bucket": expr(BUCKETS[rng.interval]),
+        "actor": series_.actor(node.model_copy(update={"math": math})),
     }
     if shape == "active":
         holes["span"] = ACTIVE_WINDOWS[math]
@@ -137,7 +136,7 @@ def _series_query(query: TrendsQuery, node: Any, period: Period, math: str, tota
             holes.update(seen=and_(event, filters), passes=exp.true())
         else:
             holes.update(seen=and_(event), passes=filters)
-        holes["first_bucket"] = parse_expr(BUCKETS[rng.interval].replace("timestamp", "first_seen"))
+        holes["first_bucket"] = expr(BUCKETS[rng.interval].replace("timestamp", "first_seen"))
     else:
         holes["value"] = series_.aggregate(node.model_copy(update={"math": math}))
     text = TEMPLATES[(shape, total_value)]
@@ -156,6 +155,7 @@ def _filter_dict(query: TrendsQuery, rng: date_range.DateRange) -> dict[str, Any
         "date_to": rng.date_to_iso,
         "date_from": rng.date_from_iso,
         "entity_type": "events",
+        "aggregation_group_type_index": query.aggregation_group_type_index,
         "interval": query.interval,
     }
     if query.trendsFilter is not None:
@@ -207,6 +207,9 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
     properties = global_properties(ctx, query)
     limit = breakdown.limit_of(query.breakdownFilter) if has_breakdown else 0
     cohorts = breakdown.cohorts(query.breakdownFilter)
+    bins = breakdown.histogram_bins(query.breakdownFilter) if cohorts is None else []
+    if bins:
+        histogram.refuse_unsupported_maths(query.series)
     unbroken = query.model_copy(update={"breakdownFilter": None})
     cohort_names: dict[Any, str] = {"all": "all users"}
     if cohorts:
@@ -243,7 +246,13 @@ def run(ctx: Runner, query: TrendsQuery) -> dict[str, Any]:
             rows, text = run_rows(ctx, tree)
             hogql.append(text)
             by_value = _rows_by_value(rows, total_value)
-            if has_breakdown:
+            if bins:
+                by_value = histogram.binned(by_value, bins, bool(breakdown.multiple(query.breakdownFilter)))
+                kept = breakdown.top(by_value, total, limit)
+                if kept is not None:
+                    by_value = histogram.fold_other(by_value, kept)
+                ranked = breakdown.order(by_value, total)
+            elif has_breakdown:
                 kept = breakdown.top(by_value, total, limit)
                 if kept is not None:
                     tree = _series_query(query, node, period, math, total_value, tz, properties, cumulative, kept)
@@ -476,13 +485,23 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
     if point.compare == "previous":
         rng = _previous(query, rng)
     math = _math(node, interval, total_value)
+    if series_.counts_groups(node.model_copy(update={"math": math})):
+        raise ValidationError("The actors of a series counting groups are not supported", attr="series")
     cumulative = display == "ActionsLineGraphCumulative"
     start, end = _actor_window(rng, math, point.day, total_value, cumulative)
     properties = global_properties(ctx, query)
     matches: exp.Expression = exp.true()
     value_expr: exp.Expression = exp.Null()
     cohorts = breakdown.cohorts(query.breakdownFilter)
-    if cohorts is not None:
+    bins = breakdown.histogram_bins(query.breakdownFilter) if cohorts is None else []
+    if bins:
+        wanted_parts = _wanted_parts(query.breakdownFilter, point.breakdown)
+        if len(wanted_parts) > 1 and math in FIRST_TIME_MATHS:
+            raise ValidationError("The first-time actors of several breakdowns with bins are not supported",
+                                  attr="breakdown")
+        value_expr, wanted_bin = wanted_parts[0]
+        matches = _part_condition(wanted_bin, exp.column("breakdown_value")) or matches
+    elif cohorts is not None:
         wanted = breakdown_value(point.breakdown)
         chosen = next((c for c in cohorts if str(c) == wanted), None)
         if chosen is None:
@@ -508,8 +527,32 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
                       date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
     else:
         condition = series_.condition(node, properties, tz)
-        if not isinstance(matches, exp.Boolean):
+        if bins:
+            condition = and_(condition, *(_part_condition(wanted, value) for value, wanted in wanted_parts))
+        elif not isinstance(matches, exp.Boolean):
             condition = and_(condition, exp.EQ(this=value_expr, expression=matches.expression))
         tree = select(ACTOR_TEMPLATES["events"], condition=condition,
                       date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
     return ActorSource(tree=tree, columns=("event_count", "event_distinct_ids"))
+
+
+def _wanted_parts(breakdown_filter: Any, wanted: Any) -> list[tuple[exp.Expression, Any]]:
+    """(each breakdown's value over events, the value asked for) of a breakdown with bins."""
+    parts = breakdown.parts(breakdown_filter)
+    if isinstance(wanted, list) and not breakdown_filter.breakdowns and len(wanted) == 1:
+        wanted = wanted[0]  # one breakdown's value, sent in a list
+    values = wanted if breakdown_filter.breakdowns and isinstance(wanted, list) else [wanted]
+    if len(values) != len(parts):
+        raise ValidationError(f"Give {len(parts)} breakdown values", attr="breakdown")
+    return [(value, (asked, binned)) for (value, binned), asked in zip(parts, values)]
+
+
+def _part_condition(wanted: tuple[Any, bool], value: exp.Expression) -> exp.Expression | None:
+    """The events whose breakdown ``value`` is the one ``wanted``: in its bin for a histogram."""
+    asked, binned = wanted
+    if binned:
+        return histogram.actor_condition(asked, value)
+    if asked == breakdown.OTHER:
+        return None
+    text = breakdown_value(asked)
+    return exp.EQ(this=value, expression=literal(breakdown.NULL if text is None else text))
