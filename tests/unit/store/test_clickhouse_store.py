@@ -172,6 +172,31 @@ def test_a_store_restarts_its_versions_after_the_last_commit(connection, store):
     assert [p[4] for p in reopened.load_identity().persons] == ['{"v": 2}']
 
 
+def test_shared_feed_versions_decide_which_identity_row_wins_whatever_the_insert_order(store):
+    """Several processes write a shared server, each at its own pace: rows carry the shared
+    feed's number, so a state inserted late but older than what is stored loses."""
+    person, other = str(uuid.uuid4()), str(uuid.uuid4())
+    group = (1, 0, "acme", '{"size": 9}', T0, T0)
+    newest = SealedChanges(persons=[(1, person, 1, T0, '{"v": "new"}', True, 3)],
+                           distinct_ids=[(1, "d", other, 2)], deleted_persons=[(1, other)],
+                           groups=[group], version=9)  # fmt: skip
+    store.commit(WriteBatch(changes=[newest]))
+    older = SealedChanges(persons=[(1, person, 1, T0, '{"v": "old"}', False, 1), (1, other, 2, T0, "{}", False, 0)],
+                          distinct_ids=[(1, "d", person, 1)], groups=[(*group[:3], '{"size": 1}', T0, T0)],
+                          version=5)  # fmt: skip
+    store.commit(WriteBatch(changes=[older]))
+    loaded = store.load_identity()
+    assert [(p[1], p[4]) for p in loaded.persons] == [(person, '{"v": "new"}')]  # `other` stays deleted
+    assert [(d[1], d[2]) for d in loaded.distinct_ids] == [("d", other)]
+    assert [g[3] for g in loaded.groups] == ['{"size": 9}']
+    # In one commit too: each row keeps its own change's number.
+    store.commit(WriteBatch(changes=[SealedChanges(persons=[(1, person, 1, T0, '{"v": "newer"}', True, 4)],
+                                                   version=12),
+                                     SealedChanges(groups=[(*group[:3], '{"size": 2}', T0, T0)], version=7)]))
+    loaded = store.load_identity()
+    assert [p[4] for p in loaded.persons] == ['{"v": "newer"}'] and [g[3] for g in loaded.groups] == ['{"size": 9}']
+
+
 # -- queries -------------------------------------------------------------------------------
 
 

@@ -8,9 +8,11 @@
   the engine is the second line.
 * Identity: ``person``, ``person_distinct_id2`` and ``person_distinct_id_overrides_raw`` are
   ``ReplacingMergeTree(_version)`` tables keyed like PostHog's (``(team_id, id)``,
-  ``(team_id, distinct_id)``); ``_version`` is the writer's commit sequence, so the latest
-  write of a key wins, as in the DuckDB identity log, and a deletion is a row with
-  ``is_deleted = 1``. The compiler reads them through views named as its storage tables
+  ``(team_id, distinct_id)``); ``_version`` is the shared change feed's number of the
+  state a row holds in scale-out mode (every process writing a shared server agrees on it,
+  so the newest state wins whichever process inserts last), else the writer's commit
+  sequence (the latest write of a key wins, as in the DuckDB identity log); a deletion is a
+  row with ``is_deleted = 1``. The compiler reads them through views named as its storage tables
   (``persons``, ``person_distinct_ids``, ``person_distinct_id_overrides``), which collapse
   versions with ``FINAL``.
 * Times are ``DateTime64(6, 'UTC')``; JSON documents are ``String`` (ZSTD), as PostHog.

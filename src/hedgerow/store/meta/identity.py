@@ -203,8 +203,9 @@ class IdentityTransaction:
               distinct_ids: list[tuple[int, str, str, int]],
               deleted_distinct_ids: list[tuple[int, str]],
               overrides: list[tuple[int, str, str, int]], groups: list[tuple] = (),
-              group_types: list[tuple[int, str, int]] = ()) -> None:  # fmt: skip
-        """Store a batch's outcome (the rows of a sealed change log)."""
+              group_types: list[tuple[int, str, int]] = ()) -> int | None:  # fmt: skip
+        """Store a batch's outcome (the rows of a sealed change log); the highest feed number
+        it was given (None when nothing changed): every row written is the state after it."""
         if group_types:
             # A plain insert: under the team's group-types lock it cannot conflict (and if it
             # did, the unique index refuses it and the attempt is run again).
@@ -244,16 +245,18 @@ class IdentityTransaction:
                     for r in [*distinct_ids, *deleted_distinct_ids, *overrides]}  # fmt: skip
         changed |= {(g[0], GROUP_CHANGE, f"{g[1]}:{g[2]}") for g in groups}
         changed |= {(t, GROUP_TYPE_CHANGE, name) for t, name, _ in group_types}
-        self._log(sorted(changed))
+        return self._log(sorted(changed))
 
-    def _log(self, changed: list[tuple[int, int, str]]) -> None:
+    def _log(self, changed: list[tuple[int, int, str]]) -> int | None:
         """Number the changed keys in the feed, under the lock that makes the numbers follow
-        commit order (held until this transaction ends: keep it the last statement)."""
+        commit order (held until this transaction ends: keep it the last statement); the
+        highest number given."""
         if not changed:
-            return
+            return None
         self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FEED_LOCK)))
-        self.conn.execute(sa.insert(identity_changes), [
+        seqs = self.conn.execute(sa.insert(identity_changes).returning(identity_changes.c.seq), [
             {"team_id": t, "kind": k, "key": key} for t, k, key in changed])  # fmt: skip
+        return max(seqs.scalars())
 
 
 class SharedIdentityStore:

@@ -70,6 +70,8 @@ class IdentityFeed:
                 changes.group_types = _rows(conn, (identity_group_types.c.team_id, identity_group_types.c.group_type,
                                                    identity_group_types.c.group_type_index),
                                             (identity_group_types.c.group_type,), types)  # fmt: skip
+                # Read after the page, so every row is the state after its last number or newer.
+                changes.version = rows[-1].seq
                 return rows[-1].seq, changes
         except exc.SQLAlchemyError as error:
             raise StoreUnavailable("shared identity store error") from error
