@@ -201,9 +201,9 @@ class Changes:
     groups: dict[tuple[int, int, str], Group] = field(default_factory=dict)
     group_types: list[tuple[int, str, int]] = field(default_factory=list)
     warnings: list[IngestionWarning] = field(default_factory=list)
-    version: int | None = None
-    """Scale-out mode: the shared change feed's number these rows are the state after (see
-    :attr:`SealedChanges.version`); None in the embedded mode."""
+    feed_numbers: list[int] = field(default_factory=list)
+    """Scale-out mode: the shared change feed's numbers these changes were given (the last
+    is :attr:`SealedChanges.version`); empty in the embedded mode."""
 
     def seal(self) -> "SealedChanges":
         """Freeze the log into plain rows (safe to hand to another thread)."""
@@ -221,7 +221,7 @@ class Changes:
             overrides=[(t, d, p, v) for (t, d), (p, v) in self.overrides.items()],
             groups=groups,
             group_types=list(self.group_types),
-            version=self.version,
+            version=self.feed_numbers[-1] if self.feed_numbers else None,
         )
 
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.normalise import normalise_event
 from hedgerow.ingest.persons import Changes, PersonIndex, SealedChanges
+from hedgerow.ingest.own_changes import OwnChanges
 from hedgerow.ingest.person_replica import CaughtUpEvents, PersonReplica
 from hedgerow.ingest.shared_persons import SharedPersons
 from hedgerow.services.group_cache import SharedGroupCache
@@ -344,3 +345,84 @@ def test_the_replica_brings_a_process_events_store_to_the_shared_persons(store, 
     finally:
         ingestor.close()
         events.close()
+
+
+def test_changes_carry_the_feed_numbers_every_process_agrees_on(store) -> None:
+    """A batch's changes carry the numbers the feed gave them (its last is the version a
+    shared ClickHouse keeps rows by); a page read from the feed carries its last number."""
+    shared, feed = SharedPersons(store), IdentityFeed(store.db)
+    _results, changes, _types = shared.process(TEAM, [_normal(_event("$set", "v1", **{"$set": {"n": 1}}), 0)], NOW)
+    last, read = feed.read(0)
+    assert changes.feed_numbers and changes.seal().version == max(changes.feed_numbers) == last
+    assert read.version == last and [orjson.loads(p[4]) for p in read.persons] == [{"n": 1}]
+    _results, again, _types = shared.process(TEAM, [_normal(_event("$set", "v1", **{"$set": {"n": 2}}), 1)], NOW)
+    assert min(again.feed_numbers) > last
+
+
+def test_the_feed_keeps_one_row_per_key_and_still_gives_every_reader_what_changed(store) -> None:
+    """Compaction: a key changed a hundred times is one row (its newest); a reader from any
+    earlier position still gets the key's current row, a deleted one's deletion included."""
+    shared, feed = SharedPersons(store), IdentityFeed(store.db)
+    shared.process(TEAM, [_normal(_event("$set", "k1", **{"$set": {"n": 0}}), 0)], NOW)
+    early, _ = feed.read(0)
+    for n in range(1, 100):
+        shared.process(TEAM, [_normal(_event("$set", "k1", **{"$set": {"n": n}}), n)], NOW)
+    shared.process(TEAM, [_normal(_event("$set", "k2", **{"$set": {"n": 0}}), 200)], NOW)
+    with store.db.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from identity_changes")).scalar() == 4  # 2 persons, 2 ids
+    for position in (0, early):
+        _last, changes = feed.read(position)
+        assert sorted(orjson.loads(p[4])["n"] for p in changes.persons) == [0, 99]
+    _last, changes = feed.read(0)
+    k1 = next(p[1] for p in changes.persons if orjson.loads(p[4])["n"] == 99)
+    shared.delete_person(TEAM, k1)
+    _last, changes = feed.read(early)
+    assert changes.deleted_persons == [(TEAM, k1)] and (TEAM, "k1") in changes.deleted_distinct_ids
+    with store.db.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from identity_changes")).scalar() == 4
+
+
+def test_the_replica_skips_what_its_own_process_wrote_and_reads_the_rest(store, tmp_path) -> None:
+    """Own changes are in the events store already: catching up writes none of them again
+    (the DuckDB identity log, unfolded, shows every write), while another process's are
+    applied; a failed commit makes its own changes read back after all."""
+    other = SharedPersons(store)
+    events = DuckDBEventStore(str(tmp_path / "events.duckdb"))
+    ingestor = Ingestor(events, resolve, shared=SharedPersons(store))
+    ingestor.start()
+    replica = PersonReplica(IdentityFeed(store.db, page=3), ingestor)
+    reads = CaughtUpEvents(events, replica)
+    log = "select count(*) from identity_log"
+    try:
+        send(ingestor, batch(*[{"event": "$identify", "distinct_id": f"own{n}",
+                                "properties": {"$set": {"n": n}}} for n in range(5)]))  # fmt: skip
+        written = rows(events, log)[0][0]
+        assert written == 10 and len(ingestor.own_changes) == 10  # 5 persons, 5 distinct ids
+        assert reads.list_persons(TEAM, PersonFilter())[1] == 5
+        assert rows(events, log)[0][0] == written and len(ingestor.own_changes) == 0
+
+        other.process(TEAM, [_normal(_event("$set", "theirs", **{"$set": {"n": 9}}), 9)], NOW)
+        assert reads.list_persons(TEAM, PersonFilter())[1] == 6
+        assert rows(events, log)[0][0] == written + 2
+
+        send(ingestor, batch({"event": "$set", "distinct_id": "own0", "properties": {"$set": {"n": 10}}}))
+        ingestor.own_changes.failed(ingestor._generation)  # as a failed commit of that generation does
+        before = rows(events, log)[0][0]
+        (person,), _ = reads.list_persons(TEAM, PersonFilter(distinct_id="own0"))
+        assert person["properties"]["n"] == 10 and rows(events, log)[0][0] == before + 1
+    finally:
+        ingestor.close()
+        events.close()
+
+
+def test_own_changes_are_bounded_and_forget_a_failed_generation() -> None:
+    own = OwnChanges(max_numbers=3)
+    own.add([1, 2], generation=0)
+    own.add([3, 4], generation=1)
+    assert 1 not in own and all(n in own for n in (2, 3, 4))
+    own.failed(0)
+    assert 2 not in own and 3 in own
+    own.add([5], generation=0)  # admitted before the failure was seen: its submission fails
+    assert 5 not in own
+    own.forget_through(3)
+    assert 3 not in own and 4 in own

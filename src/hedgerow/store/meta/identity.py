@@ -109,6 +109,8 @@ class IdentityTransaction:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.numbers: list[int] = []
+        """The feed numbers :meth:`write` gave this transaction's changes."""
 
     def lock_and_load(self, team_id: int, distinct_ids: Iterable[str],
                       extra_uuids: Iterable[str] = (), group_types: Iterable[str] = (),
@@ -249,14 +251,22 @@ class IdentityTransaction:
 
     def _log(self, changed: list[tuple[int, int, str]]) -> int | None:
         """Number the changed keys in the feed, under the lock that makes the numbers follow
-        commit order (held until this transaction ends: keep it the last statement); the
-        highest number given."""
+        commit order (held until this transaction ends: keep it the last statement), and
+        delete the keys' older rows: a reader after any position still finds every key that
+        changed since (by its newest number), and the feed holds one row per key rather than
+        one per change. The numbers given are kept in :attr:`numbers`; the highest returned."""
         if not changed:
             return None
         self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FEED_LOCK)))
-        seqs = self.conn.execute(sa.insert(identity_changes).returning(identity_changes.c.seq), [
+        c = identity_changes.c
+        # Under the feed lock: deleters never wait on each other's row locks (no deadlock),
+        # and no older row of a key survives a concurrent writer of the same key.
+        self.conn.execute(sa.delete(identity_changes).where(
+            sa.tuple_(c.team_id, c.kind, c.key).in_(changed)))  # fmt: skip
+        seqs = self.conn.execute(sa.insert(identity_changes).returning(c.seq), [
             {"team_id": t, "kind": k, "key": key} for t, k, key in changed])  # fmt: skip
-        return max(seqs.scalars())
+        self.numbers = sorted(seqs.scalars())
+        return self.numbers[-1]
 
 
 class SharedIdentityStore:

@@ -10,7 +10,7 @@ at the shared truth.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -46,9 +46,11 @@ class IdentityFeed:
         self.db = db
         self.page = page
 
-    def read(self, after: int) -> tuple[int, SealedChanges]:
+    def read(self, after: int, skip: Container[int] = ()) -> tuple[int, SealedChanges]:
         """The current rows of the keys changed after number ``after`` (at most a page of
-        them), and the last number read (``after`` when nothing changed)."""
+        them), and the last number read (``after`` when nothing changed). Keys whose rows in
+        the page all have numbers in ``skip`` (what the reader wrote itself) are left out;
+        ``version`` is set whenever the page was not empty."""
         try:
             with self.db.engine.connect() as conn:
                 rows = conn.execute(
@@ -60,6 +62,10 @@ class IdentityFeed:
                 ).all()  # fmt: skip
                 if not rows:
                     return after, SealedChanges()
+                last = rows[-1].seq
+                # One row per key (older ones are deleted as a key changes again), so a
+                # skipped number is a key whose newest state the reader already holds.
+                rows = [r for r in rows if r.seq not in skip]
                 persons = {(r.team_id, r.key) for r in rows if r.kind == PERSON_CHANGE}
                 ids = {(r.team_id, r.key) for r in rows if r.kind == DISTINCT_ID_CHANGE}
                 changes = _current(conn, persons, ids)
@@ -71,8 +77,8 @@ class IdentityFeed:
                                                    identity_group_types.c.group_type_index),
                                             (identity_group_types.c.group_type,), types)  # fmt: skip
                 # Read after the page, so every row is the state after its last number or newer.
-                changes.version = rows[-1].seq
-                return rows[-1].seq, changes
+                changes.version = last
+                return last, changes
         except exc.SQLAlchemyError as error:
             raise StoreUnavailable("shared identity store error") from error
 
