@@ -269,6 +269,39 @@ def test_settings_refuse_an_events_url_of_no_known_engine(tmp_path):
     assert not (tmp_path / "meta.sqlite3").exists()
 
 
+def test_hot_person_properties_read_their_materialised_columns_with_the_same_answers(store):
+    """A person property filter on events reads ``pmat_<key>`` instead of parsing the
+    person's JSON on every event, with the answers the JSON gives (odd values included)."""
+    from hedgerow.hogql.passes.native import MATERIALIZED_PERSON
+
+    columns = dict(store.connection.query(
+        "SELECT name, default_kind FROM system.columns WHERE database = {db:String} AND table = 'events'",
+        {"db": store.database},
+    ).rows)  # fmt: skip
+    assert all(columns.get(column) == "MATERIALIZED" for column in MATERIALIZED_PERSON.values())
+    people = ['{"plan": "pro", "email": "a@x"}', '{"plan": 3, "name": null}', '{"plan": {"tier": 1}}', "{}",
+              '{"plan": "pr\\u006f", "email": ""}']  # fmt: skip
+    rows = []
+    for n, person in enumerate(people):
+        row = list(event_row(distinct_id=f"p{n}"))
+        row[8] = person
+        rows.append(tuple(row))
+    store.commit(WriteBatch(events=rows))
+    hot = ("select distinct_id, person.properties.plan, person.properties.email, person.properties.name from events"
+           " where person.properties.plan = 'pro' or person.properties.plan is null or person.properties.plan = '3'"
+           " order by distinct_id")  # fmt: skip
+    compiled = compile_hogql(hot, CompileContext(team_id=1), engine="clickhouse")
+    assert "`pmat_plan`" in compiled.sql and "JSONExtract" not in compiled.sql
+    expected = [["p0", "pro", "a@x", None], ["p1", "3", None, None], ["p3", None, None, None], ["p4", "pro", "", None]]
+    assert store.execute(compiled).results == expected
+    # The same documents as event properties (no column for these keys): the JSON's answers.
+    store.commit(WriteBatch(events=[(*r[:3], "e" + r[3][1:], r[8], *r[5:]) for r in rows]))
+    plain = compile_hogql(hot.replace("person.properties.", "properties."), CompileContext(team_id=1), engine="clickhouse")
+    assert "mat_" not in plain.sql
+    from_json = [r for r in store.execute(plain).results if r[0].startswith("e")]
+    assert from_json == [["e" + r[0][1:], *r[1:]] for r in expected]
+
+
 def test_an_unknown_person_filter_operator_is_the_shared_refusal(store):
     from hedgerow.store.events.person_filters import UnsupportedFilter
 

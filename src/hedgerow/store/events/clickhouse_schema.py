@@ -15,6 +15,9 @@
   row with ``is_deleted = 1``. The compiler reads them through views named as its storage tables
   (``persons``, ``person_distinct_ids``, ``person_distinct_id_overrides``), which collapse
   versions with ``FINAL``.
+* Hot event properties (``mat_<key>``) and person properties (``pmat_<key>``, from the
+  event's ``person_properties``) are ``MATERIALIZED`` columns holding the compiler's text of
+  the value, so a filter or breakdown on one reads a column instead of parsing JSON.
 * Times are ``DateTime64(6, 'UTC')``; JSON documents are ``String`` (ZSTD), as PostHog.
 
 Migrations are numbered and recorded in ``hedgerow_schema_migrations``; every statement is
@@ -153,13 +156,14 @@ _VIEWS = (
 )
 
 
-def _materialized_column(key: str) -> str:
-    """A hot event property as its own column, holding HogQL's text of it (the expression the
-    compiler would otherwise evaluate on every read: ``hogql.passes.native.text_of``)."""
+def _materialized_column(key: str, source: str = "properties", prefix: str = "mat_") -> str:
+    """A hot property of the JSON column ``source`` as its own column, holding HogQL's text of
+    it (the expression the compiler would otherwise evaluate on every read:
+    ``hogql.passes.native.text_of``)."""
     quoted = "'" + key.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    text = (f"if(JSONType(properties, {quoted}) = 'String', JSONExtractString(properties, {quoted}), "
-            f"nullIf(nullIf(JSONExtractRaw(properties, {quoted}), ''), 'null'))")  # fmt: skip
-    return f"ALTER TABLE {{db}}.events ADD COLUMN IF NOT EXISTS `mat_{key}` Nullable(String) MATERIALIZED {text}"
+    text = (f"if(JSONType({source}, {quoted}) = 'String', JSONExtractString({source}, {quoted}), "
+            f"nullIf(nullIf(JSONExtractRaw({source}, {quoted}), ''), 'null'))")  # fmt: skip
+    return f"ALTER TABLE {{db}}.events ADD COLUMN IF NOT EXISTS `{prefix}{key}` Nullable(String) MATERIALIZED {text}"
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         _materialized_column(key)
         for key in ("$browser", "$os", "$device_type", "$current_url", "$pathname", "$host", "$referring_domain",
                     "$screen_name", "$session_id", "$window_id")
+    )),
+    # Parts written before this migration compute the columns when read: same answers.
+    Migration(3, "materialised columns for hot person properties", tuple(
+        _materialized_column(key, "person_properties", "pmat_") for key in ("email", "name", "plan")
     )),
 )  # fmt: skip
 """The schema's history, oldest first. Never edit a released migration: add one."""
