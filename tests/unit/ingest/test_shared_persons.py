@@ -30,7 +30,7 @@ from conftest import batch, resolve, rows, send
 from hedgerow.ingest.errors import RetryableSinkError
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.store.events.duckdb import DuckDBEventStore
-from hedgerow.store.events.protocol import PersonFilter
+from hedgerow.store.events.protocol import EventStoreError, PersonFilter
 from tests.throwaway_postgres import admin_url_or_skip, database
 
 TEAM = 1
@@ -319,32 +319,38 @@ def test_group_cache_is_dropped_on_change_and_bounded(store) -> None:
     assert len(cache) == 3
 
 
-def test_the_replica_brings_a_process_events_store_to_the_shared_persons(store, tmp_path) -> None:
-    """What another process decided (here: another SharedPersons) reaches this process's
-    events store, a small page at a time: persons, their distinct ids, groups, deletions."""
-    other = SharedPersons(store)
+@pytest.fixture
+def replicated(store, tmp_path) -> Iterator[tuple[SharedPersons, DuckDBEventStore, Ingestor, CaughtUpEvents]]:
+    """Another process's SharedPersons, and this process's events store, ingestor and reads
+    caught up through its replica (small pages)."""
     events = DuckDBEventStore(str(tmp_path / "events.duckdb"))
     ingestor = Ingestor(events, resolve, shared=SharedPersons(store))
     ingestor.start()
     replica = PersonReplica(IdentityFeed(store.db, page=3), ingestor)
-    reads = CaughtUpEvents(events, replica)
     try:
-        other.process(TEAM, [_normal(_event("$set", f"r{n}", **{"$set": {"n": n}}), n) for n in range(7)]
-                      + [_normal(_event("$groupidentify", "r0", **{"$group_type": "org", "$group_key": "o",
-                                                                   "$group_set": {"k": 1}}), 8)], NOW)  # fmt: skip
-        people, total = reads.list_persons(TEAM, PersonFilter(limit=100))
-        assert total == 7 and sorted(p["properties"]["n"] for p in people) == list(range(7))
-        assert rows(events, "select group_type_index, group_key, properties from groups") == [(0, "o", '{"k":1}')]
-        assert rows(events, "select group_type, group_type_index from group_type_mapping") == [("org", 0)]
-
-        gone = reads.list_persons(TEAM, PersonFilter(distinct_id="r3"))[0][0]["uuid"]
-        other.delete_person(TEAM, gone)
-        assert reads.get_person(TEAM, uuid=gone) is None
-        assert reads.list_persons(TEAM, PersonFilter(distinct_id="r3")) == ([], 0)
-        assert reads.list_persons(TEAM, PersonFilter())[1] == 6
+        yield SharedPersons(store), events, ingestor, CaughtUpEvents(events, replica)
     finally:
         ingestor.close()
         events.close()
+
+
+def test_the_replica_brings_a_process_events_store_to_the_shared_persons(replicated) -> None:
+    """What another process decided (here: another SharedPersons) reaches this process's
+    events store, a small page at a time: persons, their distinct ids, groups, deletions."""
+    other, events, _ingestor, reads = replicated
+    other.process(TEAM, [_normal(_event("$set", f"r{n}", **{"$set": {"n": n}}), n) for n in range(7)]
+                  + [_normal(_event("$groupidentify", "r0", **{"$group_type": "org", "$group_key": "o",
+                                                               "$group_set": {"k": 1}}), 8)], NOW)  # fmt: skip
+    people, total = reads.list_persons(TEAM, PersonFilter(limit=100))
+    assert total == 7 and sorted(p["properties"]["n"] for p in people) == list(range(7))
+    assert rows(events, "select group_type_index, group_key, properties from groups") == [(0, "o", '{"k":1}')]
+    assert rows(events, "select group_type, group_type_index from group_type_mapping") == [("org", 0)]
+
+    gone = reads.list_persons(TEAM, PersonFilter(distinct_id="r3"))[0][0]["uuid"]
+    other.delete_person(TEAM, gone)
+    assert reads.get_person(TEAM, uuid=gone) is None
+    assert reads.list_persons(TEAM, PersonFilter(distinct_id="r3")) == ([], 0)
+    assert reads.list_persons(TEAM, PersonFilter())[1] == 6
 
 
 def test_changes_carry_the_feed_numbers_every_process_agrees_on(store) -> None:
@@ -382,37 +388,35 @@ def test_the_feed_keeps_one_row_per_key_and_still_gives_every_reader_what_change
         assert conn.execute(sa.text("select count(*) from identity_changes")).scalar() == 4
 
 
-def test_the_replica_skips_what_its_own_process_wrote_and_reads_the_rest(store, tmp_path) -> None:
+def test_the_replica_skips_what_its_own_process_wrote_and_reads_the_rest(replicated) -> None:
     """Own changes are in the events store already: catching up writes none of them again
     (the DuckDB identity log, unfolded, shows every write), while another process's are
     applied; a failed commit makes its own changes read back after all."""
-    other = SharedPersons(store)
-    events = DuckDBEventStore(str(tmp_path / "events.duckdb"))
-    ingestor = Ingestor(events, resolve, shared=SharedPersons(store))
-    ingestor.start()
-    replica = PersonReplica(IdentityFeed(store.db, page=3), ingestor)
-    reads = CaughtUpEvents(events, replica)
+    other, events, ingestor, reads = replicated
     log = "select count(*) from identity_log"
-    try:
-        send(ingestor, batch(*[{"event": "$identify", "distinct_id": f"own{n}",
-                                "properties": {"$set": {"n": n}}} for n in range(5)]))  # fmt: skip
-        written = rows(events, log)[0][0]
-        assert written == 10 and len(ingestor.own_changes) == 10  # 5 persons, 5 distinct ids
-        assert reads.list_persons(TEAM, PersonFilter())[1] == 5
-        assert rows(events, log)[0][0] == written and len(ingestor.own_changes) == 0
+    send(ingestor, batch(*[{"event": "$identify", "distinct_id": f"own{n}",
+                            "properties": {"$set": {"n": n}}} for n in range(5)]))  # fmt: skip
+    written = rows(events, log)[0][0]
+    assert written == 10 and len(ingestor.own_changes) == 10  # 5 persons, 5 distinct ids
+    assert reads.list_persons(TEAM, PersonFilter())[1] == 5
+    assert rows(events, log)[0][0] == written and len(ingestor.own_changes) == 0
 
-        other.process(TEAM, [_normal(_event("$set", "theirs", **{"$set": {"n": 9}}), 9)], NOW)
-        assert reads.list_persons(TEAM, PersonFilter())[1] == 6
-        assert rows(events, log)[0][0] == written + 2
+    other.process(TEAM, [_normal(_event("$set", "theirs", **{"$set": {"n": 9}}), 9)], NOW)
+    assert reads.list_persons(TEAM, PersonFilter())[1] == 6
+    assert rows(events, log)[0][0] == written + 2
 
+    # The events store refuses a commit: the change is in the shared store, not in this one.
+    real_commit = events.commit
+
+    def broken(batch_):
+        raise EventStoreError("disk full")
+
+    events.commit = broken
+    with pytest.raises(RetryableSinkError):
         send(ingestor, batch({"event": "$set", "distinct_id": "own0", "properties": {"$set": {"n": 10}}}))
-        ingestor.own_changes.failed(ingestor._generation)  # as a failed commit of that generation does
-        before = rows(events, log)[0][0]
-        (person,), _ = reads.list_persons(TEAM, PersonFilter(distinct_id="own0"))
-        assert person["properties"]["n"] == 10 and rows(events, log)[0][0] == before + 1
-    finally:
-        ingestor.close()
-        events.close()
+    events.commit = real_commit
+    (person,), _ = reads.list_persons(TEAM, PersonFilter(distinct_id="own0"))
+    assert person["properties"]["n"] == 10
 
 
 def test_own_changes_are_bounded_and_forget_a_failed_generation() -> None:
