@@ -296,7 +296,8 @@ def test_hot_person_properties_read_their_materialised_columns_with_the_same_ans
     assert store.execute(compiled).results == expected
     # The same documents as event properties (no column for these keys): the JSON's answers.
     store.commit(WriteBatch(events=[(*r[:3], "e" + r[3][1:], r[8], *r[5:]) for r in rows]))
-    plain = compile_hogql(hot.replace("person.properties.", "properties."), CompileContext(team_id=1), engine="clickhouse")
+    plain = compile_hogql(hot.replace("person.properties.", "properties."), CompileContext(team_id=1),
+                          engine="clickhouse")  # fmt: skip
     assert "mat_" not in plain.sql
     from_json = [r for r in store.execute(plain).results if r[0].startswith("e")]
     assert from_json == [["e" + r[0][1:], *r[1:]] for r in expected]

@@ -16,7 +16,8 @@ One transaction per admitted batch (:meth:`SharedIdentityStore.run`):
    the persons and distinct ids it changed in ``identity_changes`` (the change feed other
    processes follow, :mod:`hedgerow.store.meta.identity_feed`). It takes one global lock
    before numbering them, held to the commit, so the numbers follow commit order: a reader
-   that sees a number has seen every smaller one that will ever exist.
+   that sees a number has seen every smaller one that will ever exist. Under that lock it
+   also deletes the keys' older feed rows (one row per key).
 
 Deadlocks (``40P01``), serialization failures (``40001``) and a lost race for a new row are
 retried with a short random backoff; the locks make them rare. A lock awaited longer than

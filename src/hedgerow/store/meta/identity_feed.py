@@ -5,7 +5,9 @@ Each identity transaction numbers the persons and distinct ids it changed, in co
 it applied: :meth:`IdentityFeed.read` returns the *current* rows of the keys changed since,
 as identity changes its events store applies like its own. Current rows rather than the
 changes themselves, so applying a page twice, or a key's changes out of order, still ends
-at the shared truth.
+at the shared truth. The feed holds one row per key (a writer deletes the key's older rows),
+so it grows with the keys ever changed, not with the traffic; a page's rows carry its last
+number as their version (each row is that state or newer), which every process agrees on.
 """
 
 from __future__ import annotations
