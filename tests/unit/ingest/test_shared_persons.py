@@ -6,6 +6,7 @@ cache is bounded, short-lived and dropped on change; the mode is refused off Pos
 from __future__ import annotations
 
 import random
+import uuid as uuid_lib
 import threading
 from collections.abc import Iterator
 
@@ -30,7 +31,9 @@ from conftest import batch, resolve, rows, send
 from hedgerow.ingest.errors import RetryableSinkError
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.store.events.duckdb import DuckDBEventStore
-from hedgerow.store.events.protocol import EventStoreError, PersonFilter
+from hedgerow.store.events.clickhouse import ClickHouseEventStore
+from hedgerow.store.events.clickhouse_connection import ChdbConnection
+from hedgerow.store.events.protocol import EventStoreError, PersonFilter, WriteBatch
 from tests.throwaway_postgres import admin_url_or_skip, database
 
 TEAM = 1
@@ -430,3 +433,28 @@ def test_own_changes_are_bounded_and_forget_a_failed_generation() -> None:
     assert 5 not in own
     own.forget_through(3)
     assert 3 not in own and 4 in own
+
+
+def test_feed_pages_applied_out_of_order_to_clickhouse_end_at_the_newest(store) -> None:
+    """Two processes on one ClickHouse server apply the feed at their own pace: here one chdb
+    store gets a newer page (and a batch's own changes) before an older one, and still ends
+    with the newest persons, distinct ids and deletions."""
+    shared, feed = SharedPersons(store), IdentityFeed(store.db)
+    shared.process(TEAM, [_normal(_event("$set", "x", **{"$set": {"n": 1}}), 0),
+                          _normal(_event("$set", "y", **{"$set": {"n": 1}}), 1)], NOW)  # fmt: skip
+    first, old = feed.read(0)
+    _results, own, _types = shared.process(TEAM, [_normal(_event("$set", "x", **{"$set": {"n": 2}}), 2)], NOW)
+    y = next(p[1] for p in old.persons if p[1] != own.seal().persons[0][1])
+    shared.delete_person(TEAM, y)
+    _second, new = feed.read(first)
+    connection = ChdbConnection(":memory:")
+    database = f"feed_order_{uuid_lib.uuid4().hex[:12]}"
+    events = ClickHouseEventStore(connection, database=database)
+    try:
+        for changes in (new, own.seal(), old):  # the oldest page last
+            events.commit(WriteBatch(changes=[changes]))
+        loaded = events.load_identity()
+        assert [orjson.loads(p[4]) for p in loaded.persons] == [{"n": 2}]
+        assert [d[1] for d in loaded.distinct_ids] == ["x"]
+    finally:
+        connection.command(f"DROP DATABASE IF EXISTS {database}")
