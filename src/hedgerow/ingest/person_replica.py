@@ -5,8 +5,10 @@ and the Persons API read persons from the events store. With ``--persons shared`
 is in PostgreSQL and other processes change it, so every read first catches this process's
 events store up with the shared change feed (:class:`~hedgerow.store.meta.identity_feed.IdentityFeed`):
 an answer given by any process includes every identity change committed anywhere before the
-question was asked. On a shared ClickHouse every process writes the same person rows, which
-are versioned, so replaying them is harmless there too.
+question was asked. The changes this process wrote itself are skipped (its events store
+already holds them: :mod:`hedgerow.ingest.own_changes`). On a shared ClickHouse every
+process writes the same person rows, versioned by the feed's numbers, so the order in
+which processes insert them does not matter.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ class PersonReplica:
 
     def catch_up(self) -> None:
         """Apply every change the feed holds now (blocking: call off the event loop)."""
+        own = self.ingestor.own_changes
         with self._lock:
             while True:
                 read: list[int] = []
 
                 def newer(after: int = self.applied) -> SealedChanges:
-                    last, changes = self.feed.read(after)
+                    last, changes = self.feed.read(after, skip=own)
                     read.append(last)
                     return changes
 
@@ -49,6 +52,7 @@ class PersonReplica:
                 if read[0] == self.applied:
                     return
                 self.applied = read[0]
+                own.forget_through(self.applied)
 
 
 class CaughtUpEvents:

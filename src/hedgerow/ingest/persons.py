@@ -201,6 +201,9 @@ class Changes:
     groups: dict[tuple[int, int, str], Group] = field(default_factory=dict)
     group_types: list[tuple[int, str, int]] = field(default_factory=list)
     warnings: list[IngestionWarning] = field(default_factory=list)
+    feed_numbers: list[int] = field(default_factory=list)
+    """Scale-out mode: the shared change feed's numbers these changes were given (the last
+    is :attr:`SealedChanges.version`); empty in the embedded mode."""
 
     def seal(self) -> "SealedChanges":
         """Freeze the log into plain rows (safe to hand to another thread)."""
@@ -218,6 +221,7 @@ class Changes:
             overrides=[(t, d, p, v) for (t, d), (p, v) in self.overrides.items()],
             groups=groups,
             group_types=list(self.group_types),
+            version=self.feed_numbers[-1] if self.feed_numbers else None,
         )
 
 
@@ -231,6 +235,11 @@ class SealedChanges:
     overrides: list[tuple[int, str, str, int]] = field(default_factory=list)
     groups: list[tuple] = field(default_factory=list)
     group_types: list[tuple[int, str, int]] = field(default_factory=list)
+    version: int | None = None
+    """Scale-out mode: a number of the shared change feed every process agrees on, such that
+    each row here is the key's state after that number or newer (a later number is never
+    older). Stores several processes write (ClickHouse) version identity rows by it; None:
+    the embedded mode, where the store's own commit order versions them."""
 
     def __bool__(self) -> bool:
         return bool(self.persons or self.deleted_persons or self.distinct_ids

@@ -53,6 +53,7 @@ from hedgerow.ingest.dedup import DUPLICATE, MAYBE, Deduplicator
 from hedgerow.ingest.definitions import DefinitionSink, DefinitionTracker, MemoryDefinitionSink
 from hedgerow.ingest.errors import InvalidToken, RetryableSinkError
 from hedgerow.ingest.normalise import NormalEvent, invalid_timestamp, normalise_event, parse_time
+from hedgerow.ingest.own_changes import OwnChanges
 from hedgerow.ingest.parse import CaptureRequest, extract_distinct_id, parse_request
 from hedgerow.ingest.persons import Changes, IngestionWarning, PersonIndex, SealedChanges
 from hedgerow.ingest.shared_persons import NO_GROUPS, PersonResult, SharedPersons
@@ -107,6 +108,8 @@ class Ingestor:
         self.store = store
         self.shared = shared
         """Scale-out mode: persons are decided in the shared store (None: in this process)."""
+        self.own_changes = OwnChanges()
+        """Scale-out mode: the feed numbers of the changes this process submitted itself."""
         # In scale-out mode admission waits on the shared store's locks: it runs on this one
         # thread (in order, as on the loop) rather than holding the event loop.
         self._identity_worker = (ThreadPoolExecutor(1, thread_name_prefix="hedgerow-identity")
@@ -169,6 +172,7 @@ class Ingestor:
     def _on_failure(self, generation: int) -> None:
         # Called on the writer thread; the reload happens on the admitting thread.
         self._stale_generation = max(self._stale_generation, generation)
+        self.own_changes.failed(generation)
 
     def _ensure_fresh(self) -> None:
         if self._stale_generation >= self._generation:
@@ -346,6 +350,7 @@ class Ingestor:
             statuses = [status for status in statuses if status != DUPLICATE]
             try:
                 results, changes, group_types = self.shared.process(team_id, normals, now_us)
+                self.own_changes.add(changes.feed_numbers, self._generation)
             except StoreUnavailable:
                 log.warning("shared identity store failed; refusing the batch", exc_info=True)
                 self.dedup.forget(team_id, [n.uuid_int for n in normals])
@@ -428,6 +433,8 @@ class Ingestor:
             if self.shared is not None:
                 try:
                     changes = self.shared.delete_person(team_id, uuid)
+                    if changes is not None:
+                        self.own_changes.add(changes.feed_numbers, self._generation)
                 except StoreUnavailable:
                     log.warning("shared identity store failed; person not deleted", exc_info=True)
                     raise RetryableSinkError() from None
@@ -442,7 +449,8 @@ class Ingestor:
 
     def apply_shared_changes(self, read: Callable[[], SealedChanges]) -> Waiter | None:
         """Scale-out mode: ``read`` the shared store's newer identity rows and queue them for
-        this process's events store, resolved once committed; None when there were none.
+        this process's events store, resolved once committed; None when the feed had nothing
+        new (``version`` None).
 
         Read and queued under the admission lock, so they take their place among this
         process's own admissions: what the shared store said before an admission is
@@ -451,8 +459,10 @@ class Ingestor:
         with self._admission:
             self._ensure_fresh()
             changes = read()
-            if not changes:
+            if not changes and changes.version is None:
                 return None
+            # Rows or not (a feed page of this process's own changes reads as none), the
+            # waiter resolves once everything admitted before it is committed.
             return self.writer.submit(Submission([], [], changes, self._generation, future=Future()))
 
     def flush_definitions(self) -> None:

@@ -114,10 +114,12 @@ class SharedPersons:
 
 
 def _commit(tx: IdentityTransaction, index: PersonIndex, changes: Changes) -> None:
-    """Give new persons ids from the shared sequence, then write the changes."""
+    """Give new persons ids from the shared sequence, then write the changes (numbered by
+    the feed: ``changes.feed_numbers``)."""
     new = sorted(uuid for uuid in changes.created if uuid in changes.persons)
     for uuid, int_id in zip(new, tx.next_int_ids(len(new))):
         changes.persons[uuid].int_id = int_id
     sealed = changes.seal()
     tx.write(sealed.persons, sealed.deleted_persons, sealed.distinct_ids,
              sealed.deleted_distinct_ids, sealed.overrides, sealed.groups, sealed.group_types)  # fmt: skip
+    changes.feed_numbers = tx.numbers

@@ -6,6 +6,7 @@ cache is bounded, short-lived and dropped on change; the mode is refused off Pos
 from __future__ import annotations
 
 import random
+import uuid as uuid_lib
 import threading
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from hedgerow.config import ConfigError, Settings
 from hedgerow.ingest.normalise import normalise_event
 from hedgerow.ingest.persons import Changes, PersonIndex, SealedChanges
+from hedgerow.ingest.own_changes import OwnChanges
 from hedgerow.ingest.person_replica import CaughtUpEvents, PersonReplica
 from hedgerow.ingest.shared_persons import SharedPersons
 from hedgerow.services.group_cache import SharedGroupCache
@@ -29,7 +31,9 @@ from conftest import batch, resolve, rows, send
 from hedgerow.ingest.errors import RetryableSinkError
 from hedgerow.ingest.pipeline import Ingestor
 from hedgerow.store.events.duckdb import DuckDBEventStore
-from hedgerow.store.events.protocol import PersonFilter
+from hedgerow.store.events.clickhouse import ClickHouseEventStore
+from hedgerow.store.events.clickhouse_connection import ChdbConnection
+from hedgerow.store.events.protocol import EventStoreError, PersonFilter, WriteBatch
 from tests.throwaway_postgres import admin_url_or_skip, database
 
 TEAM = 1
@@ -318,29 +322,139 @@ def test_group_cache_is_dropped_on_change_and_bounded(store) -> None:
     assert len(cache) == 3
 
 
-def test_the_replica_brings_a_process_events_store_to_the_shared_persons(store, tmp_path) -> None:
-    """What another process decided (here: another SharedPersons) reaches this process's
-    events store, a small page at a time: persons, their distinct ids, groups, deletions."""
-    other = SharedPersons(store)
+@pytest.fixture
+def replicated(store, tmp_path) -> Iterator[tuple[SharedPersons, DuckDBEventStore, Ingestor, CaughtUpEvents]]:
+    """Another process's SharedPersons, and this process's events store, ingestor and reads
+    caught up through its replica (small pages)."""
     events = DuckDBEventStore(str(tmp_path / "events.duckdb"))
     ingestor = Ingestor(events, resolve, shared=SharedPersons(store))
     ingestor.start()
     replica = PersonReplica(IdentityFeed(store.db, page=3), ingestor)
-    reads = CaughtUpEvents(events, replica)
     try:
-        other.process(TEAM, [_normal(_event("$set", f"r{n}", **{"$set": {"n": n}}), n) for n in range(7)]
-                      + [_normal(_event("$groupidentify", "r0", **{"$group_type": "org", "$group_key": "o",
-                                                                   "$group_set": {"k": 1}}), 8)], NOW)  # fmt: skip
-        people, total = reads.list_persons(TEAM, PersonFilter(limit=100))
-        assert total == 7 and sorted(p["properties"]["n"] for p in people) == list(range(7))
-        assert rows(events, "select group_type_index, group_key, properties from groups") == [(0, "o", '{"k":1}')]
-        assert rows(events, "select group_type, group_type_index from group_type_mapping") == [("org", 0)]
-
-        gone = reads.list_persons(TEAM, PersonFilter(distinct_id="r3"))[0][0]["uuid"]
-        other.delete_person(TEAM, gone)
-        assert reads.get_person(TEAM, uuid=gone) is None
-        assert reads.list_persons(TEAM, PersonFilter(distinct_id="r3")) == ([], 0)
-        assert reads.list_persons(TEAM, PersonFilter())[1] == 6
+        yield SharedPersons(store), events, ingestor, CaughtUpEvents(events, replica)
     finally:
         ingestor.close()
         events.close()
+
+
+def test_the_replica_brings_a_process_events_store_to_the_shared_persons(replicated) -> None:
+    """What another process decided (here: another SharedPersons) reaches this process's
+    events store, a small page at a time: persons, their distinct ids, groups, deletions."""
+    other, events, _ingestor, reads = replicated
+    other.process(TEAM, [_normal(_event("$set", f"r{n}", **{"$set": {"n": n}}), n) for n in range(7)]
+                  + [_normal(_event("$groupidentify", "r0", **{"$group_type": "org", "$group_key": "o",
+                                                               "$group_set": {"k": 1}}), 8)], NOW)  # fmt: skip
+    people, total = reads.list_persons(TEAM, PersonFilter(limit=100))
+    assert total == 7 and sorted(p["properties"]["n"] for p in people) == list(range(7))
+    assert rows(events, "select group_type_index, group_key, properties from groups") == [(0, "o", '{"k":1}')]
+    assert rows(events, "select group_type, group_type_index from group_type_mapping") == [("org", 0)]
+
+    gone = reads.list_persons(TEAM, PersonFilter(distinct_id="r3"))[0][0]["uuid"]
+    other.delete_person(TEAM, gone)
+    assert reads.get_person(TEAM, uuid=gone) is None
+    assert reads.list_persons(TEAM, PersonFilter(distinct_id="r3")) == ([], 0)
+    assert reads.list_persons(TEAM, PersonFilter())[1] == 6
+
+
+def test_changes_carry_the_feed_numbers_every_process_agrees_on(store) -> None:
+    """A batch's changes carry the numbers the feed gave them (its last is the version a
+    shared ClickHouse keeps rows by); a page read from the feed carries its last number."""
+    shared, feed = SharedPersons(store), IdentityFeed(store.db)
+    _results, changes, _types = shared.process(TEAM, [_normal(_event("$set", "v1", **{"$set": {"n": 1}}), 0)], NOW)
+    last, read = feed.read(0)
+    assert changes.feed_numbers and changes.seal().version == max(changes.feed_numbers) == last
+    assert read.version == last and [orjson.loads(p[4]) for p in read.persons] == [{"n": 1}]
+    _results, again, _types = shared.process(TEAM, [_normal(_event("$set", "v1", **{"$set": {"n": 2}}), 1)], NOW)
+    assert min(again.feed_numbers) > last
+
+
+def test_the_feed_keeps_one_row_per_key_and_still_gives_every_reader_what_changed(store) -> None:
+    """Compaction: a key changed a hundred times is one row (its newest); a reader from any
+    earlier position still gets the key's current row, a deleted one's deletion included."""
+    shared, feed = SharedPersons(store), IdentityFeed(store.db)
+    shared.process(TEAM, [_normal(_event("$set", "k1", **{"$set": {"n": 0}}), 0)], NOW)
+    early, _ = feed.read(0)
+    for n in range(1, 100):
+        shared.process(TEAM, [_normal(_event("$set", "k1", **{"$set": {"n": n}}), n)], NOW)
+    shared.process(TEAM, [_normal(_event("$set", "k2", **{"$set": {"n": 0}}), 200)], NOW)
+    with store.db.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from identity_changes")).scalar() == 4  # 2 persons, 2 ids
+    for position in (0, early):
+        _last, changes = feed.read(position)
+        assert sorted(orjson.loads(p[4])["n"] for p in changes.persons) == [0, 99]
+    _last, changes = feed.read(0)
+    k1 = next(p[1] for p in changes.persons if orjson.loads(p[4])["n"] == 99)
+    shared.delete_person(TEAM, k1)
+    _last, changes = feed.read(early)
+    assert changes.deleted_persons == [(TEAM, k1)] and (TEAM, "k1") in changes.deleted_distinct_ids
+    with store.db.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from identity_changes")).scalar() == 4
+
+
+def test_the_replica_skips_what_its_own_process_wrote_and_reads_the_rest(replicated) -> None:
+    """Own changes are in the events store already: catching up writes none of them again
+    (the DuckDB identity log, unfolded, shows every write), while another process's are
+    applied; a failed commit makes its own changes read back after all."""
+    other, events, ingestor, reads = replicated
+    log = "select count(*) from identity_log"
+    send(ingestor, batch(*[{"event": "$identify", "distinct_id": f"own{n}",
+                            "properties": {"$set": {"n": n}}} for n in range(5)]))  # fmt: skip
+    written = rows(events, log)[0][0]
+    assert written == 10 and len(ingestor.own_changes) == 10  # 5 persons, 5 distinct ids
+    assert reads.list_persons(TEAM, PersonFilter())[1] == 5
+    assert rows(events, log)[0][0] == written and len(ingestor.own_changes) == 0
+
+    other.process(TEAM, [_normal(_event("$set", "theirs", **{"$set": {"n": 9}}), 9)], NOW)
+    assert reads.list_persons(TEAM, PersonFilter())[1] == 6
+    assert rows(events, log)[0][0] == written + 2
+
+    # The events store refuses a commit: the change is in the shared store, not in this one.
+    real_commit = events.commit
+
+    def broken(batch_):
+        raise EventStoreError("disk full")
+
+    events.commit = broken
+    with pytest.raises(RetryableSinkError):
+        send(ingestor, batch({"event": "$set", "distinct_id": "own0", "properties": {"$set": {"n": 10}}}))
+    events.commit = real_commit
+    (person,), _ = reads.list_persons(TEAM, PersonFilter(distinct_id="own0"))
+    assert person["properties"]["n"] == 10
+
+
+def test_own_changes_are_bounded_and_forget_a_failed_generation() -> None:
+    own = OwnChanges(max_numbers=3)
+    own.add([1, 2], generation=0)
+    own.add([3, 4], generation=1)
+    assert 1 not in own and all(n in own for n in (2, 3, 4))
+    own.failed(0)
+    assert 2 not in own and 3 in own
+    own.add([5], generation=0)  # admitted before the failure was seen: its submission fails
+    assert 5 not in own
+    own.forget_through(3)
+    assert 3 not in own and 4 in own
+
+
+def test_feed_pages_applied_out_of_order_to_clickhouse_end_at_the_newest(store) -> None:
+    """Two processes on one ClickHouse server apply the feed at their own pace: here one chdb
+    store gets a newer page (and a batch's own changes) before an older one, and still ends
+    with the newest persons, distinct ids and deletions."""
+    shared, feed = SharedPersons(store), IdentityFeed(store.db)
+    shared.process(TEAM, [_normal(_event("$set", "x", **{"$set": {"n": 1}}), 0),
+                          _normal(_event("$set", "y", **{"$set": {"n": 1}}), 1)], NOW)  # fmt: skip
+    first, old = feed.read(0)
+    _results, own, _types = shared.process(TEAM, [_normal(_event("$set", "x", **{"$set": {"n": 2}}), 2)], NOW)
+    y = next(p[1] for p in old.persons if p[1] != own.seal().persons[0][1])
+    shared.delete_person(TEAM, y)
+    _second, new = feed.read(first)
+    connection = ChdbConnection(":memory:")
+    database = f"feed_order_{uuid_lib.uuid4().hex[:12]}"
+    events = ClickHouseEventStore(connection, database=database)
+    try:
+        for changes in (new, own.seal(), old):  # the oldest page last
+            events.commit(WriteBatch(changes=[changes]))
+        loaded = events.load_identity()
+        assert [orjson.loads(p[4]) for p in loaded.persons] == [{"n": 2}]
+        assert [d[1] for d in loaded.distinct_ids] == ["x"]
+    finally:
+        connection.command(f"DROP DATABASE IF EXISTS {database}")

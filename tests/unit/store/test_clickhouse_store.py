@@ -172,6 +172,31 @@ def test_a_store_restarts_its_versions_after_the_last_commit(connection, store):
     assert [p[4] for p in reopened.load_identity().persons] == ['{"v": 2}']
 
 
+def test_shared_feed_versions_decide_which_identity_row_wins_whatever_the_insert_order(store):
+    """Several processes write a shared server, each at its own pace: rows carry the shared
+    feed's number, so a state inserted late but older than what is stored loses."""
+    person, other = str(uuid.uuid4()), str(uuid.uuid4())
+    group = (1, 0, "acme", '{"size": 9}', T0, T0)
+    newest = SealedChanges(persons=[(1, person, 1, T0, '{"v": "new"}', True, 3)],
+                           distinct_ids=[(1, "d", other, 2)], deleted_persons=[(1, other)],
+                           groups=[group], version=9)  # fmt: skip
+    store.commit(WriteBatch(changes=[newest]))
+    older = SealedChanges(persons=[(1, person, 1, T0, '{"v": "old"}', False, 1), (1, other, 2, T0, "{}", False, 0)],
+                          distinct_ids=[(1, "d", person, 1)], groups=[(*group[:3], '{"size": 1}', T0, T0)],
+                          version=5)  # fmt: skip
+    store.commit(WriteBatch(changes=[older]))
+    loaded = store.load_identity()
+    assert [(p[1], p[4]) for p in loaded.persons] == [(person, '{"v": "new"}')]  # `other` stays deleted
+    assert [(d[1], d[2]) for d in loaded.distinct_ids] == [("d", other)]
+    assert [g[3] for g in loaded.groups] == ['{"size": 9}']
+    # In one commit too: each row keeps its own change's number.
+    store.commit(WriteBatch(changes=[SealedChanges(persons=[(1, person, 1, T0, '{"v": "newer"}', True, 4)],
+                                                   version=12),
+                                     SealedChanges(groups=[(*group[:3], '{"size": 2}', T0, T0)], version=7)]))
+    loaded = store.load_identity()
+    assert [p[4] for p in loaded.persons] == ['{"v": "newer"}'] and [g[3] for g in loaded.groups] == ['{"size": 9}']
+
+
 # -- queries -------------------------------------------------------------------------------
 
 
@@ -242,6 +267,40 @@ def test_settings_refuse_an_events_url_of_no_known_engine(tmp_path):
     with pytest.raises(ConfigError):
         Settings(data_dir=tmp_path, events_url="mysql://db/events")
     assert not (tmp_path / "meta.sqlite3").exists()
+
+
+def test_hot_person_properties_read_their_materialised_columns_with_the_same_answers(store):
+    """A person property filter on events reads ``pmat_<key>`` instead of parsing the
+    person's JSON on every event, with the answers the JSON gives (odd values included)."""
+    from hedgerow.hogql.passes.native import MATERIALIZED_PERSON
+
+    columns = dict(store.connection.query(
+        "SELECT name, default_kind FROM system.columns WHERE database = {db:String} AND table = 'events'",
+        {"db": store.database},
+    ).rows)  # fmt: skip
+    assert all(columns.get(column) == "MATERIALIZED" for column in MATERIALIZED_PERSON.values())
+    people = ['{"plan": "pro", "email": "a@x"}', '{"plan": 3, "name": null}', '{"plan": {"tier": 1}}', "{}",
+              '{"plan": "pr\\u006f", "email": ""}']  # fmt: skip
+    rows = []
+    for n, person in enumerate(people):
+        row = list(event_row(distinct_id=f"p{n}"))
+        row[8] = person
+        rows.append(tuple(row))
+    store.commit(WriteBatch(events=rows))
+    hot = ("select distinct_id, person.properties.plan, person.properties.email, person.properties.name from events"
+           " where person.properties.plan = 'pro' or person.properties.plan is null or person.properties.plan = '3'"
+           " order by distinct_id")  # fmt: skip
+    compiled = compile_hogql(hot, CompileContext(team_id=1), engine="clickhouse")
+    assert "`pmat_plan`" in compiled.sql and "JSONExtract" not in compiled.sql
+    expected = [["p0", "pro", "a@x", None], ["p1", "3", None, None], ["p3", None, None, None], ["p4", "pro", "", None]]
+    assert store.execute(compiled).results == expected
+    # The same documents as event properties (no column for these keys): the JSON's answers.
+    store.commit(WriteBatch(events=[(*r[:3], "e" + r[3][1:], r[8], *r[5:]) for r in rows]))
+    plain = compile_hogql(hot.replace("person.properties.", "properties."), CompileContext(team_id=1),
+                          engine="clickhouse")  # fmt: skip
+    assert "mat_" not in plain.sql
+    from_json = [r for r in store.execute(plain).results if r[0].startswith("e")]
+    assert from_json == [["e" + r[0][1:], *r[1:]] for r in expected]
 
 
 def test_an_unknown_person_filter_operator_is_the_shared_refusal(store):

@@ -36,6 +36,11 @@ MATERIALIZED: dict[str, str] = {
 }  # fmt: skip
 """Event properties with a materialised column on ClickHouse (``events.mat_<key>``), as
 PostHog materialises its hot properties: a read of one skips parsing the JSON document."""
+MATERIALIZED_PERSON: dict[str, str] = {key: f"pmat_{key}" for key in ("email", "name", "plan")}
+"""Person properties (as stored on each event) with a materialised column on ClickHouse
+(``events.pmat_<key>``, PostHog's prefix): a person property filter skips parsing the
+person's JSON document on every event."""
+_HOT_COLUMNS = {"properties": MATERIALIZED, "person_properties": MATERIALIZED_PERSON}
 
 PINNED = frozenset({"now", "today", "yesterday"})
 """Calls lowered to the compiler's constants (the clock a compilation pins)."""
@@ -227,9 +232,9 @@ def functions(c: Compilation) -> None:
 
 
 def _events_table_alias(column: exp.Expression) -> bool:
-    """Whether ``column`` reads the storage ``events`` table of its own SELECT (not a
-    subquery or CTE that happens to expose a ``properties`` column)."""
-    if not isinstance(column, exp.Column) or column.name != "properties" or not column.table:
+    """Whether ``column`` is a JSON column of the storage ``events`` table of its own SELECT
+    (not of a subquery or CTE that happens to expose a column of that name)."""
+    if not isinstance(column, exp.Column) or column.name not in _HOT_COLUMNS or not column.table:
         return False
     select = column.find_ancestor(exp.Select)
     if select is None:
@@ -254,11 +259,12 @@ def text_of(doc: exp.Expression, keys: list[exp.Expression]) -> exp.Expression:
 def extraction(node: Property) -> exp.Expression:
     """A property read in ClickHouse: JSON null and a missing key are NULL, strings unquoted,
     other values as their JSON text; a declared type converts, NULL when it cannot. A hot
-    event property reads its materialised column, which holds that same expression."""
+    event or person property reads its materialised column, which holds that same expression."""
     doc = node.this
-    hot = len(node.keys) == 1 and node.keys[0] in MATERIALIZED and _events_table_alias(doc)
+    hot = _events_table_alias(doc) and len(node.keys) == 1 and node.keys[0] in _HOT_COLUMNS[doc.name]
     if hot:
-        text: exp.Expression = exp.Column(this=exp.Identifier(this=MATERIALIZED[node.keys[0]], quoted=True),
+        column = _HOT_COLUMNS[doc.name][node.keys[0]]
+        text: exp.Expression = exp.Column(this=exp.Identifier(this=column, quoted=True),
                                           table=exp.Identifier(this=doc.table, quoted=True))  # fmt: skip
     else:
         text = text_of(doc, [Value(this=k) if isinstance(k, str) else exp.Literal.number(k) for k in node.keys])

@@ -282,7 +282,9 @@ class ClickHouseEventStore(StaticMembers):
         return found
 
     def _write_identity(self, batch: WriteBatch, seq: int) -> None:
-        inputs = identity_inputs(batch.changes, seq)
+        # Several processes may write these tables (a shared server): rows of changes from the
+        # shared feed carry its number, which they all agree on, not this process's counter.
+        inputs = identity_inputs(batch.changes, seq, shared_versions=True)
         persons, pdis, overrides = [], [], []
         if inputs.log is not None:
             for r in inputs.log.to_pylist():
@@ -291,9 +293,10 @@ class ClickHouseEventStore(StaticMembers):
                 created, props, ident, int_id = r["created_at"], r["properties"], r["is_identified"], r["int_id"]
                 if kind == PERSONS.kind:
                     persons.append((person or key, _text_time(created), team, int_id or 0, props or "{}",
-                                    bool(ident), deleted, version or 0, seq))  # fmt: skip
+                                    bool(ident), deleted, version or 0, r["_seq"]))  # fmt: skip
                 else:
-                    row = (team, key, person or "00000000-0000-0000-0000-000000000000", deleted, version or 0, seq)
+                    row = (team, key, person or "00000000-0000-0000-0000-000000000000", deleted, version or 0,
+                           r["_seq"])  # fmt: skip
                     (pdis if kind == PERSON_DISTINCT_IDS.kind else overrides).append(row)
         if persons:
             self.connection.insert("person", _PERSON_COLUMNS, persons)
@@ -302,9 +305,10 @@ class ClickHouseEventStore(StaticMembers):
         if overrides:
             self.connection.insert("person_distinct_id_overrides_raw", _PDI_COLUMNS, overrides)
         if inputs.groups is not None:
+            versions = inputs.group_versions or []
             rows = [(g["team_id"], g["group_type_index"], g["group_key"], g["properties"],
-                     _text_time(g["created_at"]), _text_time(g["updated_at"]), seq)
-                    for g in inputs.groups.to_pylist()]  # fmt: skip
+                     _text_time(g["created_at"]), _text_time(g["updated_at"]), version)
+                    for g, version in zip(inputs.groups.to_pylist(), versions)]  # fmt: skip
             self.connection.insert("groups_raw", _GROUP_COLUMNS, rows)
         if inputs.group_types is not None:
             rows = [tuple(r.values()) for r in inputs.group_types.to_pylist()]

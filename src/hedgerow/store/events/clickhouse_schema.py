@@ -8,11 +8,16 @@
   the engine is the second line.
 * Identity: ``person``, ``person_distinct_id2`` and ``person_distinct_id_overrides_raw`` are
   ``ReplacingMergeTree(_version)`` tables keyed like PostHog's (``(team_id, id)``,
-  ``(team_id, distinct_id)``); ``_version`` is the writer's commit sequence, so the latest
-  write of a key wins, as in the DuckDB identity log, and a deletion is a row with
-  ``is_deleted = 1``. The compiler reads them through views named as its storage tables
+  ``(team_id, distinct_id)``); ``_version`` is the shared change feed's number of the
+  state a row holds in scale-out mode (every process writing a shared server agrees on it,
+  so the newest state wins whichever process inserts last), else the writer's commit
+  sequence (the latest write of a key wins, as in the DuckDB identity log); a deletion is a
+  row with ``is_deleted = 1``. The compiler reads them through views named as its storage tables
   (``persons``, ``person_distinct_ids``, ``person_distinct_id_overrides``), which collapse
   versions with ``FINAL``.
+* Hot event properties (``mat_<key>``) and person properties (``pmat_<key>``, from the
+  event's ``person_properties``) are ``MATERIALIZED`` columns holding the compiler's text of
+  the value, so a filter or breakdown on one reads a column instead of parsing JSON.
 * Times are ``DateTime64(6, 'UTC')``; JSON documents are ``String`` (ZSTD), as PostHog.
 
 Migrations are numbered and recorded in ``hedgerow_schema_migrations``; every statement is
@@ -161,13 +166,14 @@ CREATE TABLE IF NOT EXISTS {db}.store_identity (
 under for delivery (two processes racing the migration may each add one; the smallest wins)."""
 
 
-def _materialized_column(key: str) -> str:
-    """A hot event property as its own column, holding HogQL's text of it (the expression the
-    compiler would otherwise evaluate on every read: ``hogql.passes.native.text_of``)."""
+def _materialized_column(key: str, source: str = "properties", prefix: str = "mat_") -> str:
+    """A hot property of the JSON column ``source`` as its own column, holding HogQL's text of
+    it (the expression the compiler would otherwise evaluate on every read:
+    ``hogql.passes.native.text_of``)."""
     quoted = "'" + key.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    text = (f"if(JSONType(properties, {quoted}) = 'String', JSONExtractString(properties, {quoted}), "
-            f"nullIf(nullIf(JSONExtractRaw(properties, {quoted}), ''), 'null'))")  # fmt: skip
-    return f"ALTER TABLE {{db}}.events ADD COLUMN IF NOT EXISTS `mat_{key}` Nullable(String) MATERIALIZED {text}"
+    text = (f"if(JSONType({source}, {quoted}) = 'String', JSONExtractString({source}, {quoted}), "
+            f"nullIf(nullIf(JSONExtractRaw({source}, {quoted}), ''), 'null'))")  # fmt: skip
+    return f"ALTER TABLE {{db}}.events ADD COLUMN IF NOT EXISTS `{prefix}{key}` Nullable(String) MATERIALIZED {text}"
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         _STORE_IDENTITY,
         "INSERT INTO {db}.store_identity (id) SELECT toString(generateUUIDv4()) FROM system.one"
         " WHERE (SELECT count() FROM {db}.store_identity) = 0",
+    )),
+    # Parts written before this migration compute the columns when read: same answers.
+    Migration(4, "materialised columns for hot person properties", tuple(
+        _materialized_column(key, "person_properties", "pmat_") for key in ("email", "name", "plan")
     )),
 )  # fmt: skip
 """The schema's history, oldest first. Never edit a released migration: add one."""

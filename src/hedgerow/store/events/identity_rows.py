@@ -5,7 +5,8 @@ to the last state of each key (a later change wins, a deletion cancels an earlie
 an upsert after a deletion revives the key) and become rows of
 :data:`~hedgerow.store.events.schema.IDENTITY_LOG` (persons, distinct ids and overrides in one
 table, told apart by ``kind``; deletions have ``_deleted`` set; ``_seq`` is the commit's
-sequence number) and of the group tables.
+sequence number, or with ``shared_versions`` the shared feed's number of the change that
+wrote the row) and of the group tables.
 """
 
 from __future__ import annotations
@@ -42,54 +43,61 @@ class IdentityInputs:
     log: pa.Table | None = None
     groups: pa.Table | None = None
     group_types: pa.Table | None = None
+    group_versions: list[int] | None = None
+    """With ``shared_versions``: each group row's version (the groups table has no column)."""
 
 
-def identity_inputs(changes: list[SealedChanges], seq: int) -> IdentityInputs:
-    """Collapse ``changes`` (admission order) to the rows one commit writes."""
+def identity_inputs(changes: list[SealedChanges], seq: int, *, shared_versions: bool = False) -> IdentityInputs:
+    """Collapse ``changes`` (admission order) to the rows one commit writes. With
+    ``shared_versions`` a row is numbered by its change's :attr:`SealedChanges.version`
+    (``seq`` when it has none), as tables several processes write must be."""
     persons: dict[str, tuple] = {}
-    gone_persons: dict[str, int] = {}
+    gone_persons: dict[str, tuple[int, int]] = {}
     distinct_ids: dict[tuple[int, str], tuple] = {}
     overrides: dict[tuple[int, str], tuple] = {}
-    gone_ids: set[tuple[int, str]] = set()
+    gone_ids: dict[tuple[int, str], int] = {}
     groups: dict[tuple[int, int, str], tuple] = {}
     group_types: list[tuple[int, str, int]] = []
     for ch in changes:
+        n = ch.version if shared_versions and ch.version is not None else seq
         for row in ch.persons:
-            persons[row[1]] = row
+            persons[row[1]] = (row, n)
             gone_persons.pop(row[1], None)
         for team_id, uuid in ch.deleted_persons:
             persons.pop(uuid, None)
-            gone_persons[uuid] = team_id
+            gone_persons[uuid] = (team_id, n)
         for row in ch.distinct_ids:
             key = (row[0], row[1])
-            distinct_ids[key] = row
-            gone_ids.discard(key)
+            distinct_ids[key] = (row, n)
+            gone_ids.pop(key, None)
         for key in ch.deleted_distinct_ids:
             distinct_ids.pop(key, None)
             overrides.pop(key, None)
-            gone_ids.add(key)
+            gone_ids[key] = n
         for row in ch.overrides:
-            overrides[(row[0], row[1])] = row
+            overrides[(row[0], row[1])] = (row, n)
         for row in ch.groups:
-            groups[(row[0], row[1], row[2])] = row
+            groups[(row[0], row[1], row[2])] = (row, n)
         group_types.extend(ch.group_types)
 
     out = IdentityInputs()
     p, d, o = PERSONS.kind, PERSON_DISTINCT_IDS.kind, PERSON_DISTINCT_ID_OVERRIDES.kind
-    log = [(p, t, u, u, i, c, props, ident, v, seq, False)
-           for t, u, i, c, props, ident, v in persons.values()]  # fmt: skip
-    log += [(p, t, u, u, None, None, None, None, None, seq, True) for u, t in gone_persons.items()]
-    log += [(d, t, did, person, None, None, None, None, v, seq, False)
-            for t, did, person, v in distinct_ids.values()]  # fmt: skip
-    log += [(o, t, did, person, None, None, None, None, v, seq, False)
-            for t, did, person, v in overrides.values()]  # fmt: skip
-    for t, did in gone_ids:
-        log.append((d, t, did, None, None, None, None, None, None, seq, True))
-        log.append((o, t, did, None, None, None, None, None, None, seq, True))
+    log = [(p, t, u, u, i, c, props, ident, v, n, False)
+           for (t, u, i, c, props, ident, v), n in persons.values()]  # fmt: skip
+    log += [(p, t, u, u, None, None, None, None, None, n, True) for u, (t, n) in gone_persons.items()]
+    log += [(d, t, did, person, None, None, None, None, v, n, False)
+            for (t, did, person, v), n in distinct_ids.values()]  # fmt: skip
+    log += [(o, t, did, person, None, None, None, None, v, n, False)
+            for (t, did, person, v), n in overrides.values()]  # fmt: skip
+    for (t, did), n in gone_ids.items():
+        log.append((d, t, did, None, None, None, None, None, None, n, True))
+        log.append((o, t, did, None, None, None, None, None, None, n, True))
     if log:
         out.log = _table(IDENTITY_LOG_IN, log)
     if groups:
-        out.groups = _table(GROUPS_IN, list(groups.values()))
+        out.groups = _table(GROUPS_IN, [row for row, _ in groups.values()])
+        if shared_versions:
+            out.group_versions = [n for _, n in groups.values()]
     if group_types:
         out.group_types = _table(GROUP_TYPES_IN, group_types)
     return out

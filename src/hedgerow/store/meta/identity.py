@@ -16,7 +16,8 @@ One transaction per admitted batch (:meth:`SharedIdentityStore.run`):
    the persons and distinct ids it changed in ``identity_changes`` (the change feed other
    processes follow, :mod:`hedgerow.store.meta.identity_feed`). It takes one global lock
    before numbering them, held to the commit, so the numbers follow commit order: a reader
-   that sees a number has seen every smaller one that will ever exist.
+   that sees a number has seen every smaller one that will ever exist. Under that lock it
+   also deletes the keys' older feed rows (one row per key).
 
 Deadlocks (``40P01``), serialization failures (``40001``) and a lost race for a new row are
 retried with a short random backoff; the locks make them rare. A lock awaited longer than
@@ -109,6 +110,8 @@ class IdentityTransaction:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.numbers: list[int] = []
+        """The feed numbers :meth:`write` gave this transaction's changes."""
 
     def lock_and_load(self, team_id: int, distinct_ids: Iterable[str],
                       extra_uuids: Iterable[str] = (), group_types: Iterable[str] = (),
@@ -203,8 +206,9 @@ class IdentityTransaction:
               distinct_ids: list[tuple[int, str, str, int]],
               deleted_distinct_ids: list[tuple[int, str]],
               overrides: list[tuple[int, str, str, int]], groups: list[tuple] = (),
-              group_types: list[tuple[int, str, int]] = ()) -> None:  # fmt: skip
-        """Store a batch's outcome (the rows of a sealed change log)."""
+              group_types: list[tuple[int, str, int]] = ()) -> int | None:  # fmt: skip
+        """Store a batch's outcome (the rows of a sealed change log); the highest feed number
+        it was given (None when nothing changed): every row written is the state after it."""
         if group_types:
             # A plain insert: under the team's group-types lock it cannot conflict (and if it
             # did, the unique index refuses it and the attempt is run again).
@@ -244,16 +248,26 @@ class IdentityTransaction:
                     for r in [*distinct_ids, *deleted_distinct_ids, *overrides]}  # fmt: skip
         changed |= {(g[0], GROUP_CHANGE, f"{g[1]}:{g[2]}") for g in groups}
         changed |= {(t, GROUP_TYPE_CHANGE, name) for t, name, _ in group_types}
-        self._log(sorted(changed))
+        return self._log(sorted(changed))
 
-    def _log(self, changed: list[tuple[int, int, str]]) -> None:
+    def _log(self, changed: list[tuple[int, int, str]]) -> int | None:
         """Number the changed keys in the feed, under the lock that makes the numbers follow
-        commit order (held until this transaction ends: keep it the last statement)."""
+        commit order (held until this transaction ends: keep it the last statement), and
+        delete the keys' older rows: a reader after any position still finds every key that
+        changed since (by its newest number), and the feed holds one row per key rather than
+        one per change. The numbers given are kept in :attr:`numbers`; the highest returned."""
         if not changed:
-            return
+            return None
         self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FEED_LOCK)))
-        self.conn.execute(sa.insert(identity_changes), [
+        c = identity_changes.c
+        # Under the feed lock: deleters never wait on each other's row locks (no deadlock),
+        # and no older row of a key survives a concurrent writer of the same key.
+        self.conn.execute(sa.delete(identity_changes).where(
+            sa.tuple_(c.team_id, c.kind, c.key).in_(changed)))  # fmt: skip
+        seqs = self.conn.execute(sa.insert(identity_changes).returning(c.seq), [
             {"team_id": t, "kind": k, "key": key} for t, k, key in changed])  # fmt: skip
+        self.numbers = sorted(seqs.scalars())
+        return self.numbers[-1]
 
 
 class SharedIdentityStore:

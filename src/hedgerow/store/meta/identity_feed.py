@@ -5,12 +5,14 @@ Each identity transaction numbers the persons and distinct ids it changed, in co
 it applied: :meth:`IdentityFeed.read` returns the *current* rows of the keys changed since,
 as identity changes its events store applies like its own. Current rows rather than the
 changes themselves, so applying a page twice, or a key's changes out of order, still ends
-at the shared truth.
+at the shared truth. The feed holds one row per key (a writer deletes the key's older rows),
+so it grows with the keys ever changed, not with the traffic; a page's rows carry its last
+number as their version (each row is that state or newer), which every process agrees on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -46,9 +48,11 @@ class IdentityFeed:
         self.db = db
         self.page = page
 
-    def read(self, after: int) -> tuple[int, SealedChanges]:
+    def read(self, after: int, skip: Container[int] = ()) -> tuple[int, SealedChanges]:
         """The current rows of the keys changed after number ``after`` (at most a page of
-        them), and the last number read (``after`` when nothing changed)."""
+        them), and the last number read (``after`` when nothing changed). Keys whose rows in
+        the page all have numbers in ``skip`` (what the reader wrote itself) are left out;
+        ``version`` is set whenever the page was not empty."""
         try:
             with self.db.engine.connect() as conn:
                 rows = conn.execute(
@@ -60,6 +64,10 @@ class IdentityFeed:
                 ).all()  # fmt: skip
                 if not rows:
                     return after, SealedChanges()
+                last = rows[-1].seq
+                # One row per key (older ones are deleted as a key changes again), so a
+                # skipped number is a key whose newest state the reader already holds.
+                rows = [r for r in rows if r.seq not in skip]
                 persons = {(r.team_id, r.key) for r in rows if r.kind == PERSON_CHANGE}
                 ids = {(r.team_id, r.key) for r in rows if r.kind == DISTINCT_ID_CHANGE}
                 changes = _current(conn, persons, ids)
@@ -70,7 +78,9 @@ class IdentityFeed:
                 changes.group_types = _rows(conn, (identity_group_types.c.team_id, identity_group_types.c.group_type,
                                                    identity_group_types.c.group_type_index),
                                             (identity_group_types.c.group_type,), types)  # fmt: skip
-                return rows[-1].seq, changes
+                # Read after the page, so every row is the state after its last number or newer.
+                changes.version = last
+                return last, changes
         except exc.SQLAlchemyError as error:
             raise StoreUnavailable("shared identity store error") from error
 

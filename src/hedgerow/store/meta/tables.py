@@ -561,4 +561,6 @@ identity_changes = Table(
     Column("team_id", Integer, nullable=False),
     Column("kind", SmallInteger, nullable=False),
     Column("key", Text, nullable=False),
+    # A key keeps only its newest row (a writer deletes the older ones): found by this index.
+    Index("ix_identity_changes_key", "team_id", "kind", "key"),
 )
