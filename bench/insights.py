@@ -4,7 +4,8 @@ Generates synthetic events with :func:`query.generate` (30 days before 2024-06-0
 200k events, size with ``--events``), starts ``hedgerow serve`` on them and, in the same run,
 times each insight uncached (``refresh: force_blocking``) through ``POST /query/`` and the
 hand-written SQL on a byte-identical copy of the events file; checks both give the same
-numbers and prints the ratio.
+numbers and prints the ratio. Both sides get the same DuckDB buffer pool (``--memory``, the
+server through ``--events-memory``): the comparison is of the work, not of the budgets.
 
     .venv/bin/python bench/insights.py [--events 200000] [--runs 5] [--only stickiness ...]
 """
@@ -145,6 +146,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--memory", default="2GB",
+                        help="DuckDB's buffer pool for both sides: the raw connection and the server's --events-memory")
     parser.add_argument("--only", action="append", metavar="KIND",
                         help="run only the cases whose name starts with KIND (repeatable)")
     args = parser.parse_args()
@@ -161,9 +164,9 @@ def main() -> None:
         print(f"generated {args.events:,} events in {seconds:.1f} s")
         raw_copy = base / "raw.duckdb"
         shutil.copy(events_file, raw_copy)
-        raw = duckdb.connect(str(raw_copy), config={"threads": 2, "memory_limit": "2GB"})
+        raw = duckdb.connect(str(raw_copy), config={"threads": 2, "memory_limit": args.memory})
         figures = {}
-        with LiveServer(data_dir) as server:
+        with LiveServer(data_dir, env={"HEDGEROW_EVENTS_MEMORY": args.memory}) as server:
             key = server.create_key("bench", "query:read")["key"]
             url = f"{server.url}/api/projects/{team}/query/"
             with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=600) as client:

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from hedgerow.errors import HedgerowError
 from hedgerow.store.events.urls import parse_events_url
+from hedgerow.store.events.memory import memory_bytes
 
 # Org-wide request budgets per category, PostHog's numbers (personal API key requests only).
 DEFAULT_RATE_LIMITS: Mapping[str, str] = {
@@ -46,6 +47,10 @@ class Settings:
     database_url: str = ""
     events_url: str = ""
     redis_url: str = ""
+    events_memory: str = "384MB"
+    """The embedded DuckDB engine's buffer pool (hash tables, sorts and joins spill past it); a
+    query may grow the process by this much and 64 MB more before it is stopped. Raise it on a
+    machine with memory to spare: big insights run faster when they do not spill."""
     persons: str = "local"
     """Where person identity is decided: ``local`` (this process's memory, the embedded
     default) or ``shared`` (the PostgreSQL metadata database, for several processes)."""
@@ -87,6 +92,10 @@ class Settings:
             raise ConfigError("shared persons need a PostgreSQL metadata database (--database-url)")
         if self.webhooks_retry_seconds < 0 or self.webhooks_max_attempts < 1:
             raise ConfigError("webhook retries need a delay >= 0 and at least one attempt")
+        try:
+            memory_bytes(self.events_memory)
+        except ValueError as exc:
+            raise ConfigError(f"events memory: {exc}") from None
         try:
             parse_events_url(self.events_url)
         except ValueError as exc:

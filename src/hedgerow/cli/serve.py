@@ -41,6 +41,10 @@ def serve(
     database_url: Optional[str] = typer.Option(None, "--database-url", envvar="HEDGEROW_DATABASE_URL"),
     events_url: Optional[str] = typer.Option(None, "--events-url", envvar="HEDGEROW_EVENTS_URL"),
     redis_url: Optional[str] = typer.Option(None, "--redis-url", envvar="HEDGEROW_REDIS_URL"),
+    events_memory: Optional[str] = typer.Option(
+        None, "--events-memory", envvar="HEDGEROW_EVENTS_MEMORY",
+        help="The embedded DuckDB engine's buffer pool, e.g. 384MB (default) or 2GB.",
+    ),
     persons: Optional[str] = typer.Option(
         None, "--persons", envvar="HEDGEROW_PERSONS",
         help="Where person identity is decided: 'local' (this process) or 'shared' "
@@ -55,7 +59,7 @@ def serve(
     """Serve the API. On the first start, print the project API key and an admin key."""
     settings = Settings.from_env(
         data_dir=data_dir, host=host, port=port, database_url=database_url,
-        events_url=events_url, redis_url=redis_url, persons=persons,
+        events_url=events_url, redis_url=redis_url, persons=persons, events_memory=events_memory,
         trusted_proxies=tuple(trusted_proxy) if trusted_proxy else None,
     )
     services = Services.open(settings)

@@ -148,7 +148,7 @@ class Services:
         return services
 
     def _open_analytics(self) -> None:
-        self.events = open_event_store(self.settings.events_url)
+        self.events = open_event_store(self.settings.events_url, self.settings.events_memory)
         self.query.events = self.events
         self.definition_sink = MetaDefinitionSink(self.meta)
         resolve_token = self.project_for_token.for_ingestion
