@@ -180,7 +180,7 @@ def test_pages_search_and_person_filters(project):
     {"kind": "ActorsQuery", "source": point({"kind": "PathsQuery", "pathsFilter": {}})},
     {"kind": "ActorsQuery", "source": point({"kind": "HogQLQuery", "query": "select 1"})},
     {"kind": "ActorsQuery", "source": {"kind": "FunnelsActorsQuery", "funnelStep": 2, "source": {
-        "kind": "FunnelsQuery", "series": [pv(), pv()], "aggregation_group_type_index": 0}}},
+        "kind": "FunnelsQuery", "series": [pv(), pv()], "funnelsFilter": {"funnelAggregateByHogQL": "properties.$session_id"}}}},
     {"kind": "ActorsQuery", "source": point({"kind": "RetentionQuery", "retentionFilter": {}}, interval=99)},
     {"kind": "ActorsQuery", "source": point(trend(breakdownFilter={"breakdown": [1], "breakdown_type": "cohort"}),
                                             breakdown=2)},

@@ -435,7 +435,7 @@ def _with_formulas(results: list[dict[str, Any]], formulas: list, has_breakdown:
 # -- actors --------------------------------------------------------------------------------
 
 ACTOR_TEMPLATES = {
-    "events": "SELECT person_id AS actor_id, count() AS event_count,"
+    "events": "SELECT {actor} AS actor_id, count() AS event_count,"
               " arraySort(groupUniqArray(distinct_id)) AS event_distinct_ids FROM events"
               " WHERE timestamp >= {date_from} AND timestamp < {date_to} AND {condition} GROUP BY actor_id",
     "first_seen": "SELECT actor_id, 1 AS event_count, [first_distinct_id] AS event_distinct_ids FROM ("
@@ -445,9 +445,10 @@ ACTOR_TEMPLATES = {
                   "  WHERE {seen} AND timestamp < {date_to} GROUP BY actor_id)"
                   " WHERE passes = 1 AND first_seen >= {date_from} AND {matches}",
 }  # fmt: skip
-"""The persons of one trends data point: those with series events in its window (or, for the
+"""The actors of one trends data point: those with series events in its window (or, for the
 first-time maths, whose first event falls in it), with their number of events and the distinct
-ids those events came from."""
+ids those events came from. ``{actor}`` is ``person_id``, or the group key of a series counting
+groups (the first-time maths count persons only)."""
 
 
 def _actor_window(rng: date_range.DateRange, math: str, day: str | int | None, total_value: bool,
@@ -473,9 +474,9 @@ def _actor_window(rng: date_range.DateRange, math: str, day: str | int | None, t
 
 
 def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
-    """The persons behind one trends value: series ``point.series`` in bucket ``point.day``
+    """The actors behind one trends value: series ``point.series`` in bucket ``point.day``
     (the whole range for total-value displays), breakdown value ``point.breakdown``, period
-    ``point.compare``."""
+    ``point.compare``; the groups of a series counting groups, else the persons."""
     tz = timezone(ctx)
     node = query.series[series_index(point, query.series)]
     display = (query.trendsFilter.display if query.trendsFilter else None) or "ActionsLineGraph"
@@ -485,8 +486,8 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
     if point.compare == "previous":
         rng = _previous(query, rng)
     math = _math(node, interval, total_value)
-    if series_.counts_groups(node.model_copy(update={"math": math})):
-        raise ValidationError("The actors of a series counting groups are not supported", attr="series")
+    counted = node.model_copy(update={"math": math})
+    group_type_index = node.math_group_type_index if series_.counts_groups(counted) else None
     cumulative = display == "ActionsLineGraphCumulative"
     start, end = _actor_window(rng, math, point.day, total_value, cumulative)
     properties = global_properties(ctx, query)
@@ -531,9 +532,9 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
             condition = and_(condition, *(_part_condition(wanted, value) for value, wanted in wanted_parts))
         elif not isinstance(matches, exp.Boolean):
             condition = and_(condition, exp.EQ(this=value_expr, expression=matches.expression))
-        tree = select(ACTOR_TEMPLATES["events"], condition=condition,
+        tree = select(ACTOR_TEMPLATES["events"], condition=condition, actor=series_.actor(counted),
                       date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
-    return ActorSource(tree=tree, columns=("event_count", "event_distinct_ids"))
+    return ActorSource(tree=tree, columns=("event_count", "event_distinct_ids"), group_type_index=group_type_index)
 
 
 def _wanted_parts(breakdown_filter: Any, wanted: Any) -> list[tuple[exp.Expression, Any]]:
