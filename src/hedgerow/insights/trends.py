@@ -534,7 +534,9 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
             condition = and_(condition, exp.EQ(this=value_expr, expression=matches.expression))
         tree = select(ACTOR_TEMPLATES["events"], condition=condition, actor=series_.actor(counted),
                       date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
-    return ActorSource(tree=tree, columns=("event_count", "event_distinct_ids"), group_type_index=group_type_index)
+    if group_type_index is not None:  # as PostHog: a group's events are not listed by distinct id
+        return ActorSource(tree=tree, columns=("event_count",), group_type_index=group_type_index)
+    return ActorSource(tree=tree, columns=("event_count", "event_distinct_ids"))
 
 
 def _wanted_parts(breakdown_filter: Any, wanted: Any) -> list[tuple[exp.Expression, Any]]:
