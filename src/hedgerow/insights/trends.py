@@ -435,9 +435,11 @@ def _with_formulas(results: list[dict[str, Any]], formulas: list, has_breakdown:
 # -- actors --------------------------------------------------------------------------------
 
 ACTOR_TEMPLATES = {
-    "events": "SELECT {actor} AS actor_id, count() AS event_count,"
+    "events": "SELECT person_id AS actor_id, count() AS event_count,"
               " arraySort(groupUniqArray(distinct_id)) AS event_distinct_ids FROM events"
               " WHERE timestamp >= {date_from} AND timestamp < {date_to} AND {condition} GROUP BY actor_id",
+    "group_events": "SELECT {group} AS actor_id, count() AS event_count FROM events"
+                    " WHERE timestamp >= {date_from} AND timestamp < {date_to} AND {condition} GROUP BY actor_id",
     "first_seen": "SELECT actor_id, 1 AS event_count, [first_distinct_id] AS event_distinct_ids FROM ("
                   " SELECT person_id AS actor_id, min(timestamp) AS first_seen, argMin(if({passes}, 1, 0), timestamp)"
                   "  AS passes, argMin(distinct_id, timestamp) AS first_distinct_id,"
@@ -447,8 +449,8 @@ ACTOR_TEMPLATES = {
 }  # fmt: skip
 """The actors of one trends data point: those with series events in its window (or, for the
 first-time maths, whose first event falls in it), with their number of events and the distinct
-ids those events came from. ``{actor}`` is ``person_id``, or the group key of a series counting
-groups (the first-time maths count persons only)."""
+ids those events came from; for a series counting groups, its groups (keys) with their number
+of events (as PostHog, no distinct ids; the first-time maths count persons only)."""
 
 
 def _actor_window(rng: date_range.DateRange, math: str, day: str | int | None, total_value: bool,
@@ -532,10 +534,12 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
             condition = and_(condition, *(_part_condition(wanted, value) for value, wanted in wanted_parts))
         elif not isinstance(matches, exp.Boolean):
             condition = and_(condition, exp.EQ(this=value_expr, expression=matches.expression))
-        tree = select(ACTOR_TEMPLATES["events"], condition=condition, actor=series_.actor(counted),
+        if group_type_index is not None:
+            tree = select(ACTOR_TEMPLATES["group_events"], condition=condition, group=series_.group_key(counted),
+                          date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
+            return ActorSource(tree=tree, columns=("event_count",), group_type_index=group_type_index)
+        tree = select(ACTOR_TEMPLATES["events"], condition=condition,
                       date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
-    if group_type_index is not None:  # as PostHog: a group's events are not listed by distinct id
-        return ActorSource(tree=tree, columns=("event_count",), group_type_index=group_type_index)
     return ActorSource(tree=tree, columns=("event_count", "event_distinct_ids"))
 
 
