@@ -164,6 +164,14 @@ def test_retention_group_actors(served) -> None:
     assert _keys(_post(*served, _point(RETENTION, interval=2))) == ["acme", "delta"]
 
 
+def test_first_time_retention_group_actors(served) -> None:
+    # a company's cohort is the day of its first pageview: acme's May 3 return is not a cohort
+    options = {**RETENTION["retentionFilter"], "retentionType": "retention_first_time"}
+    query = {**RETENTION, "retentionFilter": options}
+    assert [row["values"][0]["count"] for row in _post(*served, query)["results"]] == [3, 0, 1, 0]
+    assert _keys(_post(*served, _point(query, interval=2))) == ["delta"]
+
+
 # -- funnels --------------------------------------------------------------------------------------
 
 FUNNEL = {"kind": "FunnelsQuery", "series": [PV, SIGNUP], "dateRange": RANGE, "aggregation_group_type_index": 0}
