@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 
-from hedgerow.testing import LiveServer
+from tests.e2e.engine_server import ENGINES, post_query, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -61,23 +60,10 @@ def _traffic() -> list[dict]:
     return batch
 
 
-def _post(http: httpx.Client, server: LiveServer, boot: dict, query: dict) -> dict:
-    response = http.post(f"{server.url}/api/projects/{boot['project_id']}/query/", json={"query": query})
-    assert response.status_code == 200, (query, response.text)
-    return response.json()
-
-
-@pytest.fixture(scope="module", params=["duckdb", "chdb"])
+@pytest.fixture(scope="module", params=ENGINES)
 def served(request, tmp_path_factory):
-    data = tmp_path_factory.mktemp(request.param) / "data"
-    env = {"HEDGEROW_EVENTS_URL": f"chdb:///{data / 'events.chdb'}"} if request.param == "chdb" else {}
-    with LiveServer(data, env=env) as server:
-        boot = server.bootstrap()
-        for event in _traffic():  # one request each, in order, as an SDK in sync mode sends them
-            response = httpx.post(f"{server.url}/batch/", json={"api_key": boot["project_api_key"], "batch": [event]})
-            assert response.status_code == 200, response.text
-        with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {boot['personal_api_key']}"}) as http:
-            yield http, server, boot
+    with serve(request.param, tmp_path_factory, _traffic()) as live:
+        yield live
 
 
 def _keys(body: dict) -> list[str]:
@@ -104,7 +90,7 @@ def _trends(math: str, **options) -> dict:
 
 
 def test_trends_counting_groups(served) -> None:
-    [result] = _post(*served, _trends("unique_group"))["results"]
+    [result] = post_query(*served, _trends("unique_group"))["results"]
     assert result["data"] == [3, 1, 2, 1]
 
 
@@ -120,19 +106,19 @@ TREND_ACTORS = [
 
 @pytest.mark.parametrize("query, keys", TREND_ACTORS)
 def test_trends_group_actors(served, query, keys) -> None:
-    assert _keys(_post(*served, query)) == keys
+    assert _keys(post_query(*served, query)) == keys
 
 
 def test_trends_group_actors_columns(served) -> None:
     # beta's two pageviews of May 2 (bob's and eve's); as PostHog, no event_distinct_ids for groups
     source = _point(_trends("unique_group"), day="2024-05-02")
-    body = _post(*served, {"kind": "ActorsQuery", "select": ["group", "event_count"], "source": source})
+    body = post_query(*served, {"kind": "ActorsQuery", "select": ["group", "event_count"], "source": source})
     assert [(row[0]["group_key"], row[1]) for row in body["results"]] == [("beta", 2)]
-    assert _post(*served, source)["columns"] == ["group"]
+    assert post_query(*served, source)["columns"] == ["group"]
 
 
 def test_trends_person_actors_unchanged(served) -> None:
-    body = _post(*served, _point({**TRENDS, "series": [{**PV, "math": "dau"}]}, day="2024-05-02"))
+    body = post_query(*served, _point({**TRENDS, "series": [{**PV, "math": "dau"}]}, day="2024-05-02"))
     assert sorted(row[0]["distinct_ids"][0] for row in body["results"]) == ["bob", "dee", "eve"]
 
 
@@ -150,26 +136,26 @@ RETENTION_BY_PERSON = [[3, 1, 1, 0], [3, 0, 1], [2, 0], [1]]
 
 @pytest.mark.parametrize("aggregation, cohorts", [(0, RETENTION_BY_COMPANY), (None, RETENTION_BY_PERSON)])
 def test_retention_counts(served, aggregation, cohorts) -> None:
-    results = _post(*served, {**RETENTION, "aggregation_group_type_index": aggregation})["results"]
+    results = post_query(*served, {**RETENTION, "aggregation_group_type_index": aggregation})["results"]
     assert [row["date"][:10] for row in results] == ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"]
     # columns past the end of the range are left out of the comparison
     assert [[v["count"] for v in row["values"][:len(want)]] for row, want in zip(results, cohorts)] == cohorts
 
 
 def test_retention_group_actors(served) -> None:
-    body = _post(*served, {"kind": "ActorsQuery", "select": ["group", "appearances"],
-                           "source": _point(RETENTION, interval=0)})
+    body = post_query(*served, {"kind": "ActorsQuery", "select": ["group", "appearances"],
+                                "source": _point(RETENTION, interval=0)})
     assert _keys(body) == ["acme", "beta"]  # cyan has no group row
     assert [row[1] for row in body["results"]] == [[0, 2], [0, 1, 3]]
-    assert _keys(_post(*served, _point(RETENTION, interval=2))) == ["acme", "delta"]
+    assert _keys(post_query(*served, _point(RETENTION, interval=2))) == ["acme", "delta"]
 
 
 def test_first_time_retention_group_actors(served) -> None:
     # a company's cohort is the day of its first pageview: acme's May 3 return is not a cohort
     options = {**RETENTION["retentionFilter"], "retentionType": "retention_first_time"}
     query = {**RETENTION, "retentionFilter": options}
-    assert [row["values"][0]["count"] for row in _post(*served, query)["results"]] == [3, 0, 1, 0]
-    assert _keys(_post(*served, _point(query, interval=2))) == ["delta"]
+    assert [row["values"][0]["count"] for row in post_query(*served, query)["results"]] == [3, 0, 1, 0]
+    assert _keys(post_query(*served, _point(query, interval=2))) == ["delta"]
 
 
 # -- funnels --------------------------------------------------------------------------------------
@@ -179,7 +165,7 @@ FUNNEL = {"kind": "FunnelsQuery", "series": [PV, SIGNUP], "dateRange": RANGE, "a
 
 def test_funnel_by_group_counts(served) -> None:
     # beta converts across persons: bob's pageview, eve's signup; delta never signs up
-    steps = _post(*served, FUNNEL)["results"]
+    steps = post_query(*served, FUNNEL)["results"]
     assert [step["count"] for step in steps] == [4, 3]
 
 
@@ -192,11 +178,11 @@ FUNNEL_ACTORS = [
 
 @pytest.mark.parametrize("point, keys", FUNNEL_ACTORS)
 def test_funnel_group_actors(served, point, keys) -> None:
-    assert _keys(_post(*served, {"kind": "FunnelsActorsQuery", "source": FUNNEL, **point})) == keys
+    assert _keys(post_query(*served, {"kind": "FunnelsActorsQuery", "source": FUNNEL, **point})) == keys
 
 
 def test_funnel_trends_group_actors(served) -> None:
     query = {**FUNNEL, "funnelsFilter": {"funnelVizType": "trends"}, "interval": "day"}
-    body = _post(*served, {"kind": "FunnelsActorsQuery", "source": query, "funnelTrendsDropOff": False,
-                           "funnelTrendsEntrancePeriodStart": "2024-05-01"})
+    body = post_query(*served, {"kind": "FunnelsActorsQuery", "source": query, "funnelTrendsDropOff": False,
+                                "funnelTrendsEntrancePeriodStart": "2024-05-01"})
     assert _keys(body) == ["acme", "beta"]
