@@ -180,6 +180,16 @@ def test_pages_search_and_person_filters(project):
     {"kind": "ActorsQuery", "source": point({"kind": "PathsQuery", "pathsFilter": {}})},
     {"kind": "ActorsQuery", "source": point({"kind": "HogQLQuery", "query": "select 1"})},
     {"kind": "ActorsQuery", "source": {"kind": "FunnelsActorsQuery", "funnelStep": 2, "source": {
+        "kind": "FunnelsQuery", "series": [pv(), pv()],
+        "funnelsFilter": {"funnelAggregateByHogQL": "properties.$session_id"}}}},
+    # groups have no person columns nor person filters
+    {"kind": "ActorsQuery", "select": ["person"], "source": point(trend(
+        series=[{**pv(), "math": "unique_group", "math_group_type_index": 0}]), day="2024-01-09")},
+    {"kind": "ActorsQuery", "select": ["event_distinct_ids"], "source": point(trend(
+        series=[{**pv(), "math": "unique_group", "math_group_type_index": 0}]), day="2024-01-09")},
+    {"kind": "ActorsQuery", "properties": [{"key": "plan", "value": "pro", "type": "person"}], "source": point(
+        {"kind": "RetentionQuery", "retentionFilter": {}, "aggregation_group_type_index": 0}, interval=0)},
+    {"kind": "ActorsQuery", "source": {"kind": "FunnelsActorsQuery", "funnelStep": 9, "source": {
         "kind": "FunnelsQuery", "series": [pv(), pv()], "aggregation_group_type_index": 0}}},
     {"kind": "ActorsQuery", "source": point({"kind": "RetentionQuery", "retentionFilter": {}}, interval=99)},
     {"kind": "ActorsQuery", "source": point(trend(breakdownFilter={"breakdown": [1], "breakdown_type": "cohort"}),

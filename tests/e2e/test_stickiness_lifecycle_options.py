@@ -23,10 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import httpx
 import pytest
 
-from hedgerow.testing import LiveServer
+from tests.e2e.engine_server import ENGINES, serve
+from tests.e2e.engine_server import post_query as _post
 
 pytestmark = pytest.mark.e2e
 
@@ -124,23 +124,10 @@ ACTOR_CASES = [
 ]
 
 
-def _post(http: httpx.Client, server: LiveServer, boot: dict, query: dict) -> dict:
-    response = http.post(f"{server.url}/api/projects/{boot['project_id']}/query/", json={"query": query})
-    assert response.status_code == 200, (query, response.text)
-    return response.json()
-
-
-@pytest.fixture(scope="module", params=["duckdb", "chdb"])
+@pytest.fixture(scope="module", params=ENGINES)
 def served(request, tmp_path_factory):
-    data = tmp_path_factory.mktemp(request.param) / "data"
-    env = {"HEDGEROW_EVENTS_URL": f"chdb:///{data / 'events.chdb'}"} if request.param == "chdb" else {}
-    with LiveServer(data, env=env) as server:
-        boot = server.bootstrap()
-        for event in _traffic():  # one request each, in order, as an SDK in sync mode sends them
-            response = httpx.post(f"{server.url}/batch/", json={"api_key": boot["project_api_key"], "batch": [event]})
-            assert response.status_code == 200, response.text
-        with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {boot['personal_api_key']}"}) as http:
-            yield http, server, boot
+    with serve(request.param, tmp_path_factory, _traffic()) as live:
+        yield live
 
 
 @pytest.mark.parametrize("options, data", STICKY_CASES)

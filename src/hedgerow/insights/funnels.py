@@ -96,10 +96,6 @@ def _by_hogql(query: FunnelsQuery) -> str | None:
     return by_hogql if by_hogql and by_hogql.strip() not in ("person_id", "person.id") else None
 
 
-def _by_person(query: FunnelsQuery) -> bool:
-    return query.aggregation_group_type_index is None and _by_hogql(query) is None
-
-
 def _actor(query: FunnelsQuery) -> tuple[exp.Expression, exp.Expression | None]:
     """(the aggregation target, the condition events need to have one)."""
     by_hogql = _by_hogql(query)
@@ -351,18 +347,20 @@ def _ranked(query: FunnelsQuery, outcomes: dict[str, list[funnel_steps.Outcome]]
 
 
 def actors(ctx: Runner, query: FunnelsQuery, point: ActorPoint) -> ActorSource:
-    """The persons who reached step ``funnelStep`` (1-based), or, negative, who reached the step
-    before it and dropped off there; with a breakdown, those of ``funnelStepBreakdown``."""
+    """The actors (persons, or the groups of ``aggregation_group_type_index``) who reached step
+    ``funnelStep`` (1-based), or, negative, who reached the step before it and dropped off there;
+    with a breakdown, those of ``funnelStepBreakdown``."""
     _validate(query)
     options = query.funnelsFilter or FunnelsFilter()
     num_steps = len(query.series)
     if point.funnelCustomSteps:
         raise ValidationError("Actors of funnel custom steps are not supported", attr="funnelCustomSteps")
-    if not _by_person(query):
-        raise ValidationError("The actors of a funnel aggregated by groups or HogQL are not supported", attr="source")
+    groups = query.aggregation_group_type_index  # counted before a HogQL aggregation (see _actor)
+    if groups is None and _by_hogql(query) is not None:
+        raise ValidationError("The actors of a funnel aggregated by HogQL are not supported", attr="source")
     window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
     if options.funnelVizType == "trends":
-        return ActorSource(ids=_trend_actors(ctx, query, options, window, point))
+        return ActorSource(ids=_trend_actors(ctx, query, options, window, point), group_type_index=groups)
     step = point.funnelStep
     if step is None or step == 0 or step == -1 or abs(step) > num_steps:
         raise ValidationError(f"funnelStep must be 1..{num_steps}, or -2..-{num_steps} for drop-offs",
@@ -379,7 +377,7 @@ def actors(ctx: Runner, query: FunnelsQuery, point: ActorPoint) -> ActorSource:
 
     ids = [person for key in keys for outcome, person in zip(walk.outcomes.get(key, []), walk.persons.get(key, []))
            if wanted_step(outcome)]
-    return ActorSource(ids=ids)
+    return ActorSource(ids=ids, group_type_index=groups)
 
 
 def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:

@@ -282,7 +282,7 @@ def actors(ctx: Runner, query: RetentionQuery, point: ActorPoint) -> ActorSource
         " WHERE col >= 0 AND col < {columns} AND {condition} GROUP BY actor_id)",
         **holes,
     )
-    return ActorSource(tree=tree, columns=("appearances", *flags))
+    return ActorSource(tree=tree, columns=("appearances", *flags), group_type_index=query.aggregation_group_type_index)
 
 
 def column_labels(word: str, brackets: list[int] | None, columns: int) -> list[str]:

@@ -438,6 +438,8 @@ ACTOR_TEMPLATES = {
     "events": "SELECT person_id AS actor_id, count() AS event_count,"
               " arraySort(groupUniqArray(distinct_id)) AS event_distinct_ids FROM events"
               " WHERE timestamp >= {date_from} AND timestamp < {date_to} AND {condition} GROUP BY actor_id",
+    "group_events": "SELECT {group} AS actor_id, count() AS event_count FROM events"
+                    " WHERE timestamp >= {date_from} AND timestamp < {date_to} AND {condition} GROUP BY actor_id",
     "first_seen": "SELECT actor_id, 1 AS event_count, [first_distinct_id] AS event_distinct_ids FROM ("
                   " SELECT person_id AS actor_id, min(timestamp) AS first_seen, argMin(if({passes}, 1, 0), timestamp)"
                   "  AS passes, argMin(distinct_id, timestamp) AS first_distinct_id,"
@@ -445,9 +447,10 @@ ACTOR_TEMPLATES = {
                   "  WHERE {seen} AND timestamp < {date_to} GROUP BY actor_id)"
                   " WHERE passes = 1 AND first_seen >= {date_from} AND {matches}",
 }  # fmt: skip
-"""The persons of one trends data point: those with series events in its window (or, for the
+"""The actors of one trends data point: those with series events in its window (or, for the
 first-time maths, whose first event falls in it), with their number of events and the distinct
-ids those events came from."""
+ids those events came from; for a series counting groups, its groups (keys) with their number
+of events (as PostHog, no distinct ids; the first-time maths count persons only)."""
 
 
 def _actor_window(rng: date_range.DateRange, math: str, day: str | int | None, total_value: bool,
@@ -473,9 +476,9 @@ def _actor_window(rng: date_range.DateRange, math: str, day: str | int | None, t
 
 
 def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
-    """The persons behind one trends value: series ``point.series`` in bucket ``point.day``
+    """The actors behind one trends value: series ``point.series`` in bucket ``point.day``
     (the whole range for total-value displays), breakdown value ``point.breakdown``, period
-    ``point.compare``."""
+    ``point.compare``; the groups of a series counting groups, else the persons."""
     tz = timezone(ctx)
     node = query.series[series_index(point, query.series)]
     display = (query.trendsFilter.display if query.trendsFilter else None) or "ActionsLineGraph"
@@ -485,8 +488,8 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
     if point.compare == "previous":
         rng = _previous(query, rng)
     math = _math(node, interval, total_value)
-    if series_.counts_groups(node.model_copy(update={"math": math})):
-        raise ValidationError("The actors of a series counting groups are not supported", attr="series")
+    counted = node.model_copy(update={"math": math})
+    group_type_index = node.math_group_type_index if series_.counts_groups(counted) else None
     cumulative = display == "ActionsLineGraphCumulative"
     start, end = _actor_window(rng, math, point.day, total_value, cumulative)
     properties = global_properties(ctx, query)
@@ -531,6 +534,10 @@ def actors(ctx: Runner, query: TrendsQuery, point: ActorPoint) -> ActorSource:
             condition = and_(condition, *(_part_condition(wanted, value) for value, wanted in wanted_parts))
         elif not isinstance(matches, exp.Boolean):
             condition = and_(condition, exp.EQ(this=value_expr, expression=matches.expression))
+        if group_type_index is not None:
+            tree = select(ACTOR_TEMPLATES["group_events"], condition=condition, group=series_.group_key(counted),
+                          date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
+            return ActorSource(tree=tree, columns=("event_count",), group_type_index=group_type_index)
         tree = select(ACTOR_TEMPLATES["events"], condition=condition,
                       date_from=date_range.to_utc(start), date_to=date_range.to_utc(end))
     return ActorSource(tree=tree, columns=("event_count", "event_distinct_ids"))
