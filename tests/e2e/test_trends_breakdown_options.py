@@ -9,6 +9,7 @@ min 10 and max 40 in 4 bins, labels them ``[10,17.5]`` ... ``[32.5,40.01]``).
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -64,6 +65,12 @@ def server(request, tmp_path_factory):
         assert response.status_code == 200, response.text
         client = httpx.Client(base_url=f"{live.url}/api/projects/{boot['project_id']}",
                               headers={"Authorization": f"Bearer {boot['personal_api_key']}"}, timeout=60)
+        # The bins read "amount" as a number once its definition says so (written after the ack)
+        deadline = time.monotonic() + 30
+        while not any(d["name"] == "amount" and d["property_type"] == "Numeric"
+                      for d in client.get("/property_definitions/", params={"search": "amount"}).json()["results"]):
+            assert time.monotonic() < deadline, "the definition of 'amount' never became numeric"
+            time.sleep(0.05)
         persons = {}
         for person in client.get("/persons/").json()["results"]:
             persons[person["distinct_ids"][0]] = person["id"]
