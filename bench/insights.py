@@ -52,14 +52,16 @@ CASES = {
          "dateRange": RANGE, "breakdownFilter": {"breakdown": "$browser"}},
         _trends_rows,
         "SELECT json_extract_string(properties, '$.\"$browser\"'), strftime(timestamp, '%Y-%m-%d'),"
-        f" count(DISTINCT person_id) FROM events WHERE {WHERE} AND event = '$pageview' GROUP BY 1, 2",
+        f" count(DISTINCT person_id) FROM {PERSONS} WHERE {WHERE} AND event = '$pageview' GROUP BY 1, 2",
     ),
     "funnel pageview -> purchase": (
         {"kind": "FunnelsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"},
                                             {"kind": "EventsNode", "event": "purchase"}], "dateRange": RANGE},
         _funnel_counts,
-        f"WITH p AS (SELECT person_id, timestamp AS ts FROM events WHERE {WHERE} AND event = '$pageview'),"
-        f" s AS (SELECT person_id, timestamp AS ts FROM events WHERE {WHERE} AND event = 'purchase'),"
+        f"WITH e AS (SELECT person_id, event, timestamp AS ts FROM {PERSONS} WHERE {WHERE}"
+        " AND event IN ('$pageview', 'purchase')),"
+        " p AS (SELECT person_id, ts FROM e WHERE event = '$pageview'),"
+        " s AS (SELECT person_id, ts FROM e WHERE event = 'purchase'),"
         " converted AS (SELECT DISTINCT s.person_id FROM s ASOF JOIN p ON s.person_id = p.person_id AND s.ts >= p.ts"
         " WHERE s.ts - p.ts <= INTERVAL 14 DAY)"
         " SELECT (SELECT count(DISTINCT person_id) FROM p), (SELECT count(*) FROM converted)",
@@ -75,7 +77,7 @@ CASES = {
          "retentionFilter": {"period": "Day", "totalIntervals": 7}},
         lambda body: sorted([c, k, v["count"]] for c, row in enumerate(body["results"])
                             for k, v in enumerate(row["values"]) if v["count"]),
-        "WITH t AS (SELECT DISTINCT person_id, timestamp::DATE AS d FROM events WHERE team_id = {team}"
+        "WITH t AS (SELECT DISTINCT person_id, timestamp::DATE AS d FROM " + PERSONS + " WHERE team_id = {team}"
         " AND event = '$pageview' AND timestamp >= TIMESTAMP '2024-05-25' AND timestamp < TIMESTAMP '2024-06-01')"
         " SELECT (a.d - DATE '2024-05-25') AS c, (b.d - a.d) AS k, count(DISTINCT a.person_id) FROM t a"
         " JOIN t b ON a.person_id = b.person_id AND b.d >= a.d AND b.d - a.d < 7 GROUP BY 1, 2 ORDER BY 1, 2",
