@@ -111,6 +111,8 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
 def durations(offsets: list[int], scale: int) -> tuple[float, ...]:
     """Seconds between consecutive steps, from the steps' times after the first (in units of
     ``scale`` microseconds)."""
+    if len(offsets) == 1:  # two-step funnels: the common case, made once per converted person
+        return (offsets[0] * scale / 1e6,)
     return tuple((b - a) * scale / 1e6 for a, b in zip([0, *offsets], offsets))
 
 
