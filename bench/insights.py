@@ -1,7 +1,8 @@
 """Insight query kinds over HTTP vs hand-written DuckDB SQL computing the same answer.
 
 Generates synthetic events with :func:`query.generate` (30 days before 2024-06-01; default
-200k events, size with ``--events``), starts ``hedgerow serve`` on them and, in the same run,
+200k events, size with ``--events``; every tenth user merged into another person through the
+overrides, which both sides must resolve to agree), starts ``hedgerow serve`` on them and, in the same run,
 times each insight uncached (``refresh: force_blocking``) through ``POST /query/`` and the
 hand-written SQL on a byte-identical copy of the events file; checks both give the same
 numbers and prints the ratio.
@@ -23,6 +24,7 @@ import duckdb
 import httpx
 from query import generate  # bench/query.py: the shared synthetic event generator
 
+from hedgerow.store.events.schema import PERSON_DISTINCT_ID_OVERRIDES
 from hedgerow.testing import LiveServer, cli
 
 RANGE = {"date_from": "2024-05-02", "date_to": "2024-05-31"}
@@ -117,6 +119,21 @@ CASES = {
 }
 
 
+def _merge_persons(events_file: Path, team: int) -> int:
+    """Merge every tenth user into the one eight before (same browser, so daily actives by
+    browser change too), as overrides of their distinct ids (the generator's person of user
+    ``u`` is ``md5(u)``): persons only resolve right through them."""
+    conn = duckdb.connect(str(events_file))
+    try:
+        conn.execute(
+            f"INSERT INTO {PERSON_DISTINCT_ID_OVERRIDES.folded} (team_id, distinct_id, person_id, version)"
+            " SELECT DISTINCT team_id, distinct_id, md5((substr(distinct_id, 6)::BIGINT - 8)::VARCHAR)::UUID, 1"
+            " FROM events WHERE team_id = ? AND substr(distinct_id, 6)::BIGINT % 10 = 9", [team])
+        return conn.execute("SELECT count(*) FROM person_distinct_id_overrides").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def _reachable(edges: list) -> list:
     """Keep the edges reachable from a first step (what PathsQuery returns)."""
     reached: set = set()
@@ -160,7 +177,8 @@ def main() -> None:
         team = boot["project_id"]
         events_file = data_dir / "events.duckdb"
         seconds = generate(events_file, team, args.events, users=args.users)
-        print(f"generated {args.events:,} events in {seconds:.1f} s")
+        merged = _merge_persons(events_file, team)
+        print(f"generated {args.events:,} events in {seconds:.1f} s ({merged:,} distinct ids merged into other persons)")
         raw_copy = base / "raw.duckdb"
         shutil.copy(events_file, raw_copy)
         raw = duckdb.connect(str(raw_copy), config={"threads": 2, "memory_limit": "2GB"})
