@@ -1,7 +1,8 @@
 """Insight query kinds over HTTP vs hand-written DuckDB SQL computing the same answer.
 
 Generates synthetic events with :func:`query.generate` (30 days before 2024-06-01; default
-200k events, size with ``--events``), starts ``hedgerow serve`` on them and, in the same run,
+200k events, size with ``--events``; every tenth user merged into another person through the
+overrides, which both sides must resolve to agree), starts ``hedgerow serve`` on them and, in the same run,
 times each insight uncached (``refresh: force_blocking``) through ``POST /query/`` and the
 hand-written SQL on a byte-identical copy of the events file; checks both give the same
 numbers and prints the ratio. Both sides get the same DuckDB buffer pool (``--memory``, the
@@ -24,6 +25,7 @@ import duckdb
 import httpx
 from query import generate  # bench/query.py: the shared synthetic event generator
 
+from hedgerow.store.events.schema import PERSON_DISTINCT_ID_OVERRIDES
 from hedgerow.testing import LiveServer, cli
 
 RANGE = {"date_from": "2024-05-02", "date_to": "2024-05-31"}
@@ -53,14 +55,16 @@ CASES = {
          "dateRange": RANGE, "breakdownFilter": {"breakdown": "$browser"}},
         _trends_rows,
         "SELECT json_extract_string(properties, '$.\"$browser\"'), strftime(timestamp, '%Y-%m-%d'),"
-        f" count(DISTINCT person_id) FROM events WHERE {WHERE} AND event = '$pageview' GROUP BY 1, 2",
+        f" count(DISTINCT person_id) FROM {PERSONS} WHERE {WHERE} AND event = '$pageview' GROUP BY 1, 2",
     ),
     "funnel pageview -> purchase": (
         {"kind": "FunnelsQuery", "series": [{"kind": "EventsNode", "event": "$pageview"},
                                             {"kind": "EventsNode", "event": "purchase"}], "dateRange": RANGE},
         _funnel_counts,
-        f"WITH p AS (SELECT person_id, timestamp AS ts FROM events WHERE {WHERE} AND event = '$pageview'),"
-        f" s AS (SELECT person_id, timestamp AS ts FROM events WHERE {WHERE} AND event = 'purchase'),"
+        f"WITH e AS (SELECT person_id, event, timestamp AS ts FROM {PERSONS} WHERE {WHERE}"
+        " AND event IN ('$pageview', 'purchase')),"
+        " p AS (SELECT person_id, ts FROM e WHERE event = '$pageview'),"
+        " s AS (SELECT person_id, ts FROM e WHERE event = 'purchase'),"
         " converted AS (SELECT DISTINCT s.person_id FROM s ASOF JOIN p ON s.person_id = p.person_id AND s.ts >= p.ts"
         " WHERE s.ts - p.ts <= INTERVAL 14 DAY)"
         " SELECT (SELECT count(DISTINCT person_id) FROM p), (SELECT count(*) FROM converted)",
@@ -76,7 +80,7 @@ CASES = {
          "retentionFilter": {"period": "Day", "totalIntervals": 7}},
         lambda body: sorted([c, k, v["count"]] for c, row in enumerate(body["results"])
                             for k, v in enumerate(row["values"]) if v["count"]),
-        "WITH t AS (SELECT DISTINCT person_id, timestamp::DATE AS d FROM events WHERE team_id = {team}"
+        "WITH t AS (SELECT DISTINCT person_id, timestamp::DATE AS d FROM " + PERSONS + " WHERE team_id = {team}"
         " AND event = '$pageview' AND timestamp >= TIMESTAMP '2024-05-25' AND timestamp < TIMESTAMP '2024-06-01')"
         " SELECT (a.d - DATE '2024-05-25') AS c, (b.d - a.d) AS k, count(DISTINCT a.person_id) FROM t a"
         " JOIN t b ON a.person_id = b.person_id AND b.d >= a.d AND b.d - a.d < 7 GROUP BY 1, 2 ORDER BY 1, 2",
@@ -114,6 +118,21 @@ CASES = {
         " WHERE pos < 5 AND next_item IS NOT NULL GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT 50",
     ),
 }
+
+
+def _merge_persons(events_file: Path, team: int) -> int:
+    """Merge every tenth user into the one eight before (same browser, so daily actives by
+    browser change too), as overrides of their distinct ids (the generator's person of user
+    ``u`` is ``md5(u)``): persons only resolve right through them."""
+    conn = duckdb.connect(str(events_file))
+    try:
+        conn.execute(
+            f"INSERT INTO {PERSON_DISTINCT_ID_OVERRIDES.folded} (team_id, distinct_id, person_id, version)"
+            " SELECT DISTINCT team_id, distinct_id, md5((substr(distinct_id, 6)::BIGINT - 8)::VARCHAR)::UUID, 1"
+            " FROM events WHERE team_id = ? AND substr(distinct_id, 6)::BIGINT % 10 = 9", [team])
+        return conn.execute("SELECT count(*) FROM person_distinct_id_overrides").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def _reachable(edges: list) -> list:
@@ -161,7 +180,8 @@ def main() -> None:
         team = boot["project_id"]
         events_file = data_dir / "events.duckdb"
         seconds = generate(events_file, team, args.events, users=args.users)
-        print(f"generated {args.events:,} events in {seconds:.1f} s")
+        merged = _merge_persons(events_file, team)
+        print(f"generated {args.events:,} events in {seconds:.1f} s ({merged:,} distinct ids merged into other persons)")
         raw_copy = base / "raw.duckdb"
         shutil.copy(events_file, raw_copy)
         raw = duckdb.connect(str(raw_copy), config={"threads": 2, "memory_limit": args.memory})

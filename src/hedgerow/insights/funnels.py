@@ -327,9 +327,11 @@ def _chains(parts: Parts, attribution: tuple[str, bool], options: FunnelsFilter,
             window: float, scale: int, order: str, with_ids: bool) -> exp.Expression:
     """The engine's query of :mod:`.funnel_chains` for this funnel."""
     step = (options.breakdownAttributionValue or 0) + 1
+    # without a breakdown every value is NULL: no need to pick one per actor
+    attributed = "NULL" if isinstance(parts.value, exp.Null) else ATTRIBUTION[attribution]
     return funnel_chains.query(
         steps=parts.steps, where=parts.where, actor=parts.actor, value=parts.value,
-        attribution=ATTRIBUTION[attribution].replace("{value}", "bv").replace("timestamp", "t"),
+        attribution=attributed.replace("{value}", "bv").replace("timestamp", "t"),
         by_value=attribution[0] == "all_events", time=time, later=_any(parts.steps[1:]),
         window_units=int(window * 1_000_000) // scale, strict=order == "strict", with_ids=with_ids,
         holes={"null": breakdown.NULL, "attributed": expr(f"s{step} = 1") if attribution[0] == "step" else exp.true()},
