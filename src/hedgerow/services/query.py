@@ -454,7 +454,7 @@ class QueryService:
             "timezone": project.timezone,
             "week_start_day": project.week_start_day,
             "test_account_filters": (project.settings or {}).get("test_account_filters"),
-            "actions": (actions or self.actions.snapshot(project.id)).state,
+            "actions": (actions if actions is not None else self.actions.snapshot(project.id)).state,
             "state": kind.state(self.meta, project, node) if kind.state else None,
             "version": CACHE_VERSION,
         }
