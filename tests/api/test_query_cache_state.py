@@ -80,3 +80,25 @@ def test_changing_an_experiment_reaches_its_next_results(project) -> None:
     project.patch(f"/api/projects/{project.project_id}/experiments/{made['id']}/",
                   {"end_date": "2024-01-04T00:00:00Z"})  # fmt: skip
     assert test_samples() == 2  # p5 is exposed on 01-05: after the new end
+
+
+def test_a_query_reads_the_actions_version_once(api) -> None:
+    """The cache key and the compiler share one snapshot of the actions (one read, and the
+    answer is cached under the key of the actions it was computed with)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if "FROM actions" in statement and "count(" in statement:
+            seen.append(statement)
+
+    event.listen(api.services.meta.engine, "before_cursor_execute", note)
+    try:
+        response = api.post(f"/api/projects/{api.project_id}/query/",
+                            {"query": {"kind": "HogQLQuery", "query": "select count() from events"},
+                             "refresh": "force_blocking"})  # fmt: skip
+    finally:
+        event.remove(api.services.meta.engine, "before_cursor_execute", note)
+    assert response.status_code == 200, response.text
+    assert len(seen) == 1

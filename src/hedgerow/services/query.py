@@ -28,7 +28,7 @@ from hedgerow.auth.authorize import Refused
 from hedgerow.hogql import API_LIMITS, EXPORT_LIMITS, CompileContext, CompiledQuery, LimitContext, compile_hogql
 from hedgerow.hogql.actions import ActionDefinition
 from hedgerow.insights import events_query
-from hedgerow.services.actions import ActionService
+from hedgerow.services.actions import ActionService, ActionSnapshot
 from hedgerow.insights.kinds import KINDS as INSIGHT_KINDS
 from hedgerow.insights.kinds import SOURCES as INSIGHT_SOURCES
 from hedgerow.insights.models import DateRange
@@ -110,6 +110,8 @@ class RunContext:
     timeout_seconds: float
     action_source: ActionService
     refused: frozenset[str] = frozenset()
+    actions_seen: Mapping[int, ActionDefinition] | None = None
+    """The project's actions as the query's cache key saw them (read here when None)."""
     timings: list[dict[str, Any]] = field(default_factory=list)
     result_bytes: int = 0
     """Size of the rows fetched so far (JSON), for the cache and job registry bounds."""
@@ -122,7 +124,10 @@ class RunContext:
             with self.meta.read() as conn:
                 self._property_types = definitions.property_types(conn, self.project.id)
                 self._cohorts = cohort_store.ids_by_name(conn, self.project.id)
-            self._actions = self.action_source.definitions(self.project.id)
+            if self.actions_seen is not None:
+                self._actions = self.actions_seen
+            else:
+                self._actions = self.action_source.definitions(self.project.id)
 
     def actions(self) -> Mapping[int, ActionDefinition]:
         """The project's actions by id (what ``matchesAction`` and ``ActionsNode`` resolve)."""
@@ -373,12 +378,15 @@ class QueryService:
         request, node, kind = self._prepare(data)
         mode = _mode(request)
         query_id = request.client_query_id or new_query_id()
-        cache_key = self.cache_key(project, node)
+        # One read of the project's actions per query: the cache key and the compiler see the
+        # same snapshot (so an answer is cached under the key of the actions it was computed with).
+        actions = self.actions.snapshot(project.id)
+        cache_key = self.cache_key(project, node, actions)
         if refused:
-            return 200, self._run_now(project, node, kind, query_id, cache_key, refused)
+            return 200, self._run_now(project, node, kind, query_id, cache_key, refused, actions)
 
         if mode == "force_async":
-            return 202, {"query_status": self._enqueue(project, node, kind, query_id, cache_key)}
+            return 202, {"query_status": self._enqueue(project, node, kind, query_id, cache_key, actions=actions)}
         cached = None if mode == "force_blocking" else self.cache.get(cache_key)
         if cached is not None:
             computed_at, response = cached
@@ -387,13 +395,13 @@ class QueryService:
                 response["query_status"] = None
                 return 200, response
             if mode in ("async", "lazy_async", "async_except_on_cache_miss"):
-                status = self._enqueue(project, node, kind, query_id, cache_key, rerun=True)
+                status = self._enqueue(project, node, kind, query_id, cache_key, rerun=True, actions=actions)
                 response["query_status"] = status
                 return 202, response
         elif mode in ("async", "lazy_async"):
-            status = self._enqueue(project, node, kind, query_id, cache_key, rerun=False)
+            status = self._enqueue(project, node, kind, query_id, cache_key, rerun=False, actions=actions)
             return 202, {"cache_key": cache_key, "query_status": status}
-        return 200, self._run_now(project, node, kind, query_id, cache_key)
+        return 200, self._run_now(project, node, kind, query_id, cache_key, actions=actions)
 
     def _prepare(self, data: Any) -> tuple[Any, Any, QueryKind]:
         """The validated request, its node with the overrides applied, and its kind."""
@@ -432,11 +440,12 @@ class QueryService:
             data = {**data, "refresh": "blocking"}  # a refused caller's check happens while compiling
         return self.run(project, data, refused=refused)[1]
 
-    def cache_key(self, project: Project, node: BaseModel) -> str:
+    def cache_key(self, project: Project, node: BaseModel, actions: ActionSnapshot | None = None) -> str:
         """``cache_<32 hex>`` over everything that determines the result: the query, the
         project's settings it runs with, and the metadata it reads (the project's actions, which
         any query may match through ``matchesAction``, and its kind's ``state``), so a change to
-        them reaches the next query instead of waiting for the cached answer to go stale."""
+        them reaches the next query instead of waiting for the cached answer to go stale.
+        ``actions`` is the snapshot already read for this query (read here when None)."""
         kind = KINDS[node.kind]
         payload = {
             "kind": node.kind,
@@ -445,29 +454,27 @@ class QueryService:
             "timezone": project.timezone,
             "week_start_day": project.week_start_day,
             "test_account_filters": (project.settings or {}).get("test_account_filters"),
-            "actions": self._actions_state(project),
+            "actions": (actions if actions is not None else self.actions.snapshot(project.id)).state,
             "state": kind.state(self.meta, project, node) if kind.state else None,
             "version": CACHE_VERSION,
         }
         digest = hashlib.blake2b(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), digest_size=16)
         return "cache_" + digest.hexdigest()
 
-    def _actions_state(self, project: Project) -> tuple[tuple[Any, ...], ...]:
-        """The project's actions as ``matchesAction`` sees them (deleted ones too)."""
-        return self.actions.snapshot(project.id).state
-
-    def _context(self, project: Project, running: Running, refused: frozenset[str] = frozenset()) -> RunContext:
+    def _context(self, project: Project, running: Running, refused: frozenset[str] = frozenset(),
+                 actions: ActionSnapshot | None = None) -> RunContext:  # fmt: skip
         if self.events is None:
             raise ServiceUnavailable()
-        return RunContext(project, self.meta, self.events, running, self.timeout_seconds, self.actions, refused)
+        return RunContext(project, self.meta, self.events, running, self.timeout_seconds, self.actions, refused,
+                          actions.definitions if actions is not None else None)  # fmt: skip
 
     def _compute(
         self, project: Project, node: Any, kind: QueryKind, running: Running, cache_key: str,
-        refused: frozenset[str] = frozenset(),
+        refused: frozenset[str] = frozenset(), actions: ActionSnapshot | None = None,
     ) -> tuple[dict[str, Any], int]:
         """Run the query; ``(response body, size of its rows)``, the body cached."""
         started = clock.now()
-        ctx = self._context(project, running, refused)
+        ctx = self._context(project, running, refused, actions)
         body = kind.run(ctx, node)
         body.update(
             is_cached=False,
@@ -483,11 +490,12 @@ class QueryService:
         return body, ctx.result_bytes
 
     def _run_now(self, project: Project, node: Any, kind: QueryKind, query_id: str, cache_key: str,
-                 refused: frozenset[str] = frozenset()) -> dict[str, Any]:  # fmt: skip
+                 refused: frozenset[str] = frozenset(),
+                 actions: ActionSnapshot | None = None) -> dict[str, Any]:  # fmt: skip
         with self.jobs.track(project.id, query_id) as running:
             try:
                 with self.slots.hold(project.id, self.concurrency_wait):
-                    return self._compute(project, node, kind, running, cache_key, refused)[0]
+                    return self._compute(project, node, kind, running, cache_key, refused, actions)[0]
             except SlotsBusy:
                 raise self._throttled(project, query_id) from None
 
@@ -498,12 +506,13 @@ class QueryService:
         )
 
     def _enqueue(
-        self, project: Project, node: Any, kind: QueryKind, query_id: str, cache_key: str, *, rerun: bool = True
+        self, project: Project, node: Any, kind: QueryKind, query_id: str, cache_key: str, *, rerun: bool = True,
+        actions: ActionSnapshot | None = None,
     ) -> dict[str, Any]:
         frozen = copy.deepcopy(node)
 
         def work(running: Running) -> tuple[dict[str, Any], int]:
-            return self._compute(project, frozen, kind, running, cache_key)  # the queue holds its slot
+            return self._compute(project, frozen, kind, running, cache_key, actions=actions)  # the queue holds its slot
 
         try:
             return self.jobs.start(project.id, query_id, work, rerun=rerun)

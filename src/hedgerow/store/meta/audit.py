@@ -75,6 +75,12 @@ def row_hash(values: dict[str, Any], prev_hash: str) -> str:
 def _last_hash(conn: Connection) -> str:
     if conn.dialect.name == "postgresql":  # several servers share the chain: one writer at a time
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
+    elif conn.dialect.name == "sqlite":
+        # The same on SQLite (a server and the CLI, or two servers, on one file): the driver
+        # begins the transaction only at the first write, so the read below would run before
+        # it and two writers could chain onto the same row. A write that changes nothing takes
+        # the database's write lock first.
+        conn.execute(sa.text("UPDATE audit_log SET id = id WHERE 0"))
     found = conn.execute(sa.select(audit_log.c.row_hash).order_by(audit_log.c.id.desc()).limit(1)).scalar()
     return found or GENESIS
 
