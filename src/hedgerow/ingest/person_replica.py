@@ -80,3 +80,14 @@ class CaughtUpEvents:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # What others set on the store (delivery's outbox hooks: ``outbox_teams``, ``outbox``)
+        # must reach the store that commits, not stop at this wrapper.
+        if name in _OWN:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.store, name, value)
+
+
+_OWN = frozenset({"store", "replica", "engine"})

@@ -458,3 +458,13 @@ def test_feed_pages_applied_out_of_order_to_clickhouse_end_at_the_newest(store) 
         assert [d[1] for d in loaded.distinct_ids] == ["x"]
     finally:
         connection.command(f"DROP DATABASE IF EXISTS {database}")
+
+
+def test_what_delivery_sets_on_the_caught_up_store_reaches_the_store_that_commits(replicated) -> None:
+    """Delivery tells the events store which projects fill the outbox; in shared mode it holds
+    the caught-up wrapper, and an event committed after that must be in the outbox."""
+    _other, events, ingestor, reads = replicated
+    reads.outbox_teams = frozenset({TEAM})
+    assert events.outbox_teams == frozenset({TEAM})
+    assert send(ingestor, batch(_event("order", "o1"))) == 1
+    assert [row[1] for row in events.read_outbox(0, 10)] == [TEAM]
