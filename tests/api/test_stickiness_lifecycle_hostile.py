@@ -26,7 +26,8 @@ BY_GROUP = {"aggregation_group_type_index": 0}
     {**LIFECYCLE, "aggregation_group_type_index": 5},
     {**LIFECYCLE, "aggregation_group_type_index": "0; drop"},
     {"kind": "ActorsQuery", "properties": [{"key": "plan", "value": "pro", "type": "person"}],
-     "source": {"kind": "InsightActorsQuery", "source": {**STICKINESS, **BY_GROUP}, "day": 1}},
+     "source": {"kind": "InsightActorsQuery", "day": 1, "source": {
+         **STICKINESS, "series": [pv(math="unique_group", math_group_type_index=0)]}}},
     {"kind": "ActorsQuery", "select": ["count()"],
      "source": {"kind": "InsightActorsQuery", "source": {**LIFECYCLE, **BY_GROUP}, "day": "2024-01-02",
                 "status": "new"}},

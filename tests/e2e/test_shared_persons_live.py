@@ -309,7 +309,16 @@ def test_group_types_and_groups_are_shared_by_every_process(cluster) -> None:
                          "group_type_index": 0}]}]}}  # fmt: skip
     created = _api(c, boot, "POST", "feature_flags/", json=flag)
     assert created.status_code == 201, created.text
-    decided = httpx.post(f"{c.url}/flags/?v=2", json={"api_key": token, "distinct_id": "anyone",
-                                                       "groups": {"company": "acme"}})  # fmt: skip
-    assert decided.status_code == 200, decided.text
-    assert decided.json()["flags"]["big-accounts"]["enabled"] is True
+
+    def decided_on_c() -> bool:
+        decided = httpx.post(f"{c.url}/flags/?v=2", json={"api_key": token, "distinct_id": "anyone",
+                                                           "groups": {"company": "acme"}})  # fmt: skip
+        assert decided.status_code == 200, decided.text
+        return decided.json()["flags"]["big-accounts"]["enabled"] is True
+
+    # c may hold the team's group types from an earlier flag request (before "company" existed):
+    # other processes' changes reach its cache within its lifetime (1 s), so poll past that.
+    deadline = time.monotonic() + 10
+    while not decided_on_c():
+        assert time.monotonic() < deadline, "c never saw the group type and group set on a"
+        time.sleep(0.1)

@@ -121,8 +121,9 @@ try {
       }
     }, step);
   }
-  // Let the SDK flush its queue (batched sends go out on a timer), then wait for the answers.
-  await page.waitForTimeout(scenario.settle_ms ?? 3500);
+  // Let the SDK flush its queue (batched sends go out on a 3 s timer, which a loaded machine
+  // runs late: 3.5 s once lost an autocapture), then wait for the answers.
+  await page.waitForTimeout(scenario.settle_ms ?? 5000);
   const deadline = Date.now() + 15000;
   while (pending.size && Date.now() < deadline) await page.waitForTimeout(50);
   const results = await page.evaluate(() => window.__results);
