@@ -36,7 +36,20 @@ def _events_table_alias(column: exp.Expression, hot: HotColumns) -> bool:
     for source in sources:
         table = source.this if source is not None else None
         if isinstance(table, exp.Table) and table.alias_or_name == column.table:
-            return table.name == "events" and isinstance(table.this, exp.Identifier)
+            return table.name == "events" and isinstance(table.this, exp.Identifier) and not _a_cte(table)
+    return False
+
+
+def _a_cte(table: exp.Table) -> bool:
+    """Whether ``table`` may name a CTE of an enclosing ``WITH`` (a CTE named ``events``
+    shadows the storage table and has no materialised columns; inside that CTE's own body
+    the name is the storage table's, a case left to the JSON read too)."""
+    ancestor = table.parent
+    while ancestor is not None:
+        ctes = ancestor.args.get("with_")
+        if isinstance(ctes, exp.With) and any(cte.alias == table.name for cte in ctes.expressions):
+            return True
+        ancestor = ancestor.parent
     return False
 
 
