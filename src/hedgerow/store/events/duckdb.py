@@ -597,8 +597,9 @@ def _add_hot_columns(db: duckdb.DuckDBPyConnection) -> None:
     it was, so the next open starts again; the columns exist only once filled. An ``UPDATE``
     of the new columns would be the obvious way, but DuckDB keeps a whole-table update's undo
     in memory (10M events did not fit in the buffer pool), while a big insert is written
-    straight to the file. Costs: ~35 s for 10M events on two cores, and the old table's
-    space, which DuckDB reuses for later writes but does not give back.
+    straight to the file. Costs: 37 s for 10M events on two cores (76 s on a loaded box,
+    ~0.5 GB resident), and the old table's space, which DuckDB reuses for later writes but
+    does not give back.
     """
     present = {name for (name,) in db.execute(_EVENT_COLUMN_NAMES).fetchall()}
     missing = [column for column in HOT_COLUMNS if column not in present]
