@@ -25,6 +25,7 @@ import duckdb
 import httpx
 from query import generate  # bench/query.py: the shared synthetic event generator
 
+from hedgerow.store.events.schema import HOT_COLUMN_LIST, HOT_VALUES, hot_parse
 from hedgerow.testing import LiveServer, cli
 
 FLAG = "bench-exp"
@@ -74,17 +75,20 @@ def add_exposures(path: Path, team: int, users: int) -> None:
     conn.execute(
         f"""
         INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at,
-                            person_id, person_properties, person_created_at, "$session_id")
-        SELECT {team}, uuid(), '$feature_flag_called', 'user_' || u,
-               json_object('$feature_flag', '{FLAG}', '$feature_flag_response', v)::VARCHAR, ts, ts,
-               md5(u::VARCHAR)::UUID, '{{}}', TIMESTAMP '2024-01-01', NULL
-        FROM (SELECT u::BIGINT AS u, CASE WHEN hash(u * 13) % 2 = 0 THEN 'control' ELSE 'test' END AS v,
-                     TIMESTAMP '2024-05-02' + to_microseconds((random() * 25 * 86400 * 1e6)::BIGINT) AS ts
-              FROM range({exposed}) t(u)
-              UNION ALL
-              SELECT u::BIGINT, CASE WHEN hash(u * 13) % 2 = 0 THEN 'test' ELSE 'control' END,
-                     TIMESTAMP '2024-05-28' + to_microseconds((random() * 86400 * 1e6)::BIGINT)
-              FROM range({both}) t(u))
+                            person_id, person_properties, person_created_at, "$session_id", {HOT_COLUMN_LIST})
+        WITH exposures AS (
+            SELECT {team}, uuid(), '$feature_flag_called', 'user_' || u,
+                   json_object('$feature_flag', '{FLAG}', '$feature_flag_response', v)::VARCHAR AS properties,
+                   ts, ts, md5(u::VARCHAR)::UUID, '{{}}', TIMESTAMP '2024-01-01', NULL
+            FROM (SELECT u::BIGINT AS u, CASE WHEN hash(u * 13) % 2 = 0 THEN 'control' ELSE 'test' END AS v,
+                         TIMESTAMP '2024-05-02' + to_microseconds((random() * 25 * 86400 * 1e6)::BIGINT) AS ts
+                  FROM range({exposed}) t(u)
+                  UNION ALL
+                  SELECT u::BIGINT, CASE WHEN hash(u * 13) % 2 = 0 THEN 'test' ELSE 'control' END,
+                         TIMESTAMP '2024-05-28' + to_microseconds((random() * 86400 * 1e6)::BIGINT)
+                  FROM range({both}) t(u))
+        )
+        SELECT * EXCLUDE (_hot), {HOT_VALUES} FROM (SELECT *, {hot_parse("properties")} FROM exposures)
         """
     )
     conn.execute("CHECKPOINT")

@@ -54,6 +54,7 @@ CASES = {
         {"kind": "TrendsQuery", "series": [{"kind": "EventsNode", "event": "$pageview", "math": "dau"}],
          "dateRange": RANGE, "breakdownFilter": {"breakdown": "$browser"}},
         _trends_rows,
+        # parses the JSON on purpose (the honest baseline): the server reads the "mat_$browser" column
         "SELECT json_extract_string(properties, '$.\"$browser\"'), strftime(timestamp, '%Y-%m-%d'),"
         f" count(DISTINCT person_id) FROM {PERSONS} WHERE {WHERE} AND event = '$pageview' GROUP BY 1, 2",
     ),

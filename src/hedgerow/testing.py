@@ -70,6 +70,7 @@ def write_events(data_dir: Path, team_id: int, events: list[dict[str, Any]]) -> 
     import uuid as uuid_lib
 
     from hedgerow.store.events.duckdb import DuckDBEventStore
+    from hedgerow.store.events.schema import fill_hot_columns
 
     database = DuckDBEventStore(Path(data_dir) / "events.duckdb")
     cursor = database.cursor()
@@ -95,6 +96,7 @@ def write_events(data_dir: Path, team_id: int, events: list[dict[str, Any]]) -> 
             ' person_id, person_properties, "$session_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
             rows,
         )
+        cursor.execute(fill_hot_columns())  # the materialised properties, as ingestion stores them
     finally:
         cursor.close()
         database.close()

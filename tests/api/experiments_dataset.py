@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 
-from hedgerow.store.events.schema import TABLES
+from hedgerow.store.events.schema import TABLES, fill_hot_columns
 
 FLAG = "exp"
 START, END = "2024-01-01T00:00:00Z", "2024-01-10T00:00:00Z"
@@ -67,3 +67,4 @@ def load(conn, team_id: int) -> None:
             [team_id, f"00000000-0000-4000-9000-{n:012d}", event, person, json.dumps(props), ts, ts,
              PERSONS[person], "{}", f"s-{person}"],
         )
+    conn.execute(fill_hot_columns())

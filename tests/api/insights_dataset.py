@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from hedgerow.store.events.schema import TABLES
+from hedgerow.store.events.schema import TABLES, fill_hot_columns
 
 A, B, C_OLD, C = "a0000000-0000-4000-8000-000000000001", "b0000000-0000-4000-8000-000000000002", \
     "c0000000-0000-4000-8000-000000000003", "c0000000-0000-4000-8000-000000000004"
@@ -59,6 +59,7 @@ def load(conn, team_id: int) -> None:
             [team_id, f"00000000-0000-4000-8000-{n:012d}", event, did, json.dumps(props), ts, ts, pid,
              json.dumps(pprops), CREATED.get(pid, "2023-12-01 00:00:00"), f"s-{did}"],
         )
+    conn.execute(fill_hot_columns())
     for n, (pid, props) in enumerate(PERSONS, start=1):
         conn.execute("INSERT INTO persons_folded VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
                      [team_id, pid, n, CREATED.get(pid, "2023-12-01 00:00:00"), json.dumps(props), True, False])

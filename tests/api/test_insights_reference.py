@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hedgerow.store.events.schema import TABLES
+from hedgerow.store.events.schema import TABLES, fill_hot_columns
 
 TZ = "Asia/Kolkata"  # UTC+05:30: local midnight is 18:30 UTC
 START = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
@@ -75,6 +75,7 @@ def project(api):
             [api.project_id, str(uuid.UUID(int=n + 1)), event, distinct_id, json.dumps(props), ts, ts, person,
              company(distinct_id)],
         )
+    conn.execute(fill_hot_columns())
     for key, tier in TIERS.items():
         conn.execute("INSERT INTO groups VALUES (?, 0, ?, ?, ?, ?)",
                      [api.project_id, key, json.dumps({"tier": tier} if tier else {}), START, START])

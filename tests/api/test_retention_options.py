@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hedgerow.store.events.schema import TABLES
+from hedgerow.store.events.schema import TABLES, fill_hot_columns
 
 TZ = ZoneInfo("America/New_York")
 START = dt.datetime(2024, 3, 1, 5, 0, tzinfo=dt.timezone.utc)  # Mar 1 00:00 local
@@ -80,6 +80,7 @@ def project(api):
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [api.project_id, str(uuid.UUID(int=n + 1)), event, distinct_id, json.dumps(props), ts, ts, person],
         )
+    conn.execute(fill_hot_columns())
     for n, person in enumerate(PERSONS, start=1):
         conn.execute("INSERT INTO persons_folded VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
                      [api.project_id, person, n, "2024-01-01 00:00:00", "{}", True, False])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from hedgerow.store.events.schema import TABLES
+from hedgerow.store.events.schema import TABLES, fill_hot_columns
 
 P1 = "11111111-1111-1111-1111-111111111111"
 P2 = "22222222-2222-2222-2222-222222222222"
@@ -67,6 +67,7 @@ def load(conn, teams: dict[int, int] | None = None) -> None:
             [team_of(team), f"00000000-0000-0000-0000-{n:012d}", event, did, json.dumps(props), ts, ts,
              pid, json.dumps(pprops), "2024-01-01 00:00:00", session, group0],
         )
+    conn.execute(fill_hot_columns())
     for team, pid, int_id, created, props, identified, deleted in PERSONS:
         conn.execute(
             "INSERT INTO persons_folded VALUES (?, ?, ?, ?, ?, ?, 0, ?)",

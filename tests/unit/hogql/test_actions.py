@@ -15,7 +15,7 @@ from hedgerow.hogql.elements import selector_regex
 from hedgerow.ingest.normalise import elements_to_chain
 from hedgerow.store.events.duckdb import DuckDBEventStore
 from hedgerow.store.events.duckdb_query import execute
-from hedgerow.store.events.schema import TABLES
+from hedgerow.store.events.schema import TABLES, fill_hot_columns
 
 DATA = yaml.safe_load((Path(__file__).parent / "data" / "action_matching.yaml").read_text())
 TEAM, OTHER_TEAM = 1, 2
@@ -38,6 +38,7 @@ def cursor(tmp_path_factory):
                 [team, f"00000000-0000-0000-000{team}-{n:012d}", spec["event"], name, json.dumps(props),
                  elements_to_chain(spec.get("elements") or [])],
             )  # fmt: skip
+    conn.execute(fill_hot_columns())
     yield conn
     conn.close()
     events.close()

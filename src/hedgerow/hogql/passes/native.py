@@ -26,21 +26,13 @@ from hedgerow.hogql.functions.registry import FUNCTIONS, lookup
 from hedgerow.hogql.functions.spec import ENGINE_CALL, Call, fn, literal_value
 from hedgerow.hogql.functions.windows import require_window
 from hedgerow.hogql.passes.functions import lower_bottom_up
-from hedgerow.hogql.passes.properties import rewrite
+from hedgerow.hogql.passes.properties import HotColumns, materialized_read, rewrite
+from hedgerow.store.events.hot_properties import MATERIALIZED, MATERIALIZED_PERSON
 from hedgerow.hogql.nodes import EngineArrayJoin, EngineParametric, Property, Value, inline_string, type_of, typed
 
-MATERIALIZED: dict[str, str] = {
-    key: f"mat_{key}"
-    for key in ("$browser", "$os", "$device_type", "$current_url", "$pathname", "$host", "$referring_domain",
-                "$screen_name", "$session_id", "$window_id")
-}  # fmt: skip
-"""Event properties with a materialised column on ClickHouse (``events.mat_<key>``), as
-PostHog materialises its hot properties: a read of one skips parsing the JSON document."""
-MATERIALIZED_PERSON: dict[str, str] = {key: f"pmat_{key}" for key in ("email", "name", "plan")}
-"""Person properties (as stored on each event) with a materialised column on ClickHouse
-(``events.pmat_<key>``, PostHog's prefix): a person property filter skips parsing the
-person's JSON document on every event."""
-_HOT_COLUMNS = {"properties": MATERIALIZED, "person_properties": MATERIALIZED_PERSON}
+_HOT_COLUMNS: HotColumns = {"properties": MATERIALIZED, "person_properties": MATERIALIZED_PERSON}
+"""Hot properties with a materialised column on ClickHouse (``events.mat_<key>``, and
+``events.pmat_<key>`` for person properties stored on each event)."""
 
 PINNED = frozenset({"now", "today", "yesterday"})
 """Calls lowered to the compiler's constants (the clock a compilation pins)."""
@@ -231,22 +223,6 @@ def functions(c: Compilation) -> None:
     lower_bottom_up(c, LOWERED, _lower)
 
 
-def _events_table_alias(column: exp.Expression) -> bool:
-    """Whether ``column`` is a JSON column of the storage ``events`` table of its own SELECT
-    (not of a subquery or CTE that happens to expose a column of that name)."""
-    if not isinstance(column, exp.Column) or column.name not in _HOT_COLUMNS or not column.table:
-        return False
-    select = column.find_ancestor(exp.Select)
-    if select is None:
-        return False
-    sources = [select.args.get("from_")] + list(select.args.get("joins") or [])
-    for source in sources:
-        table = source.this if source is not None else None
-        if isinstance(table, exp.Table) and table.alias_or_name == column.table:
-            return table.name == "events" and isinstance(table.this, exp.Identifier)
-    return False
-
-
 def text_of(doc: exp.Expression, keys: list[exp.Expression]) -> exp.Expression:
     """HogQL's text of a JSON value in ClickHouse: the document is parsed once (ClickHouse
     computes the repeated ``JSONExtractRaw`` once), a string value is then unquoted from its
@@ -260,14 +236,9 @@ def extraction(node: Property) -> exp.Expression:
     """A property read in ClickHouse: JSON null and a missing key are NULL, strings unquoted,
     other values as their JSON text; a declared type converts, NULL when it cannot. A hot
     event or person property reads its materialised column, which holds that same expression."""
-    doc = node.this
-    hot = _events_table_alias(doc) and len(node.keys) == 1 and node.keys[0] in _HOT_COLUMNS[doc.name]
-    if hot:
-        column = _HOT_COLUMNS[doc.name][node.keys[0]]
-        text: exp.Expression = exp.Column(this=exp.Identifier(this=column, quoted=True),
-                                          table=exp.Identifier(this=doc.table, quoted=True))  # fmt: skip
-    else:
-        text = text_of(doc, [Value(this=k) if isinstance(k, str) else exp.Literal.number(k) for k in node.keys])
+    text: exp.Expression | None = materialized_read(node, _HOT_COLUMNS)
+    if text is None:
+        text = text_of(node.this, [Value(this=k) if isinstance(k, str) else exp.Literal.number(k) for k in node.keys])
     hog_type = type_of(node)
     if hog_type.name == "Float64":
         return fn("toFloat64OrNull", text)

@@ -9,6 +9,11 @@ as ``VARCHAR`` holding JSON text (DuckDB's ``JSON`` type is an alias with the sa
 compressed with zstd: about 3x smaller than DuckDB's default choice for ~1 KB property
 documents, and checkpoints (which compress) run about twice as fast.
 
+Hot event properties (:data:`~hedgerow.store.events.hot_properties.DUCKDB_MATERIALIZED`) are
+stored a second time as their own ``VARCHAR`` column (``"mat_$browser"`` ...), computed by
+DuckDB from ``properties`` in the statement that writes the row (:data:`HOT_VALUES`), so a
+breakdown on one reads a column instead of parsing every document.
+
 The identity tables (persons, distinct ids, overrides) are written as a log and folded, like
 an LSM tree (:class:`IdentityTable`): ingestion only appends to ``identity_log``, and readers
 query the view ``<name>``, which shows the current state.
@@ -21,8 +26,55 @@ from typing import Sequence
 
 import pyarrow as pa
 
+from hedgerow.store.events.hot_properties import DUCKDB_MATERIALIZED
+
 GROUP_SLOTS = 5
 """PostHog allows five group types per project (indexes 0..4)."""
+
+HOT_COLUMNS: tuple[str, ...] = tuple(DUCKDB_MATERIALIZED.values())
+"""The materialised columns of ``events``, in :data:`HOT_VALUES` order."""
+HOT_COLUMN_LIST = ", ".join(f'"{column}"' for column in HOT_COLUMNS)
+
+
+def _pointer(key: str) -> str:
+    """``key``'s JSON pointer as an SQL string literal (the keys are constants)."""
+    return "'/" + key.replace("~", "~0").replace("/", "~1").replace("'", "''") + "'"
+
+
+def hot_parse(document: str) -> str:
+    """Select item parsing the JSON text ``document`` (a column) once for every hot key, as
+    the list ``_hot``: element ``i`` is exactly ``json_extract_string(document, '/<key i>')``
+    (NULL when missing or JSON null, strings unquoted, other values as their JSON text)."""
+    return f"json_extract_string({document}, [{', '.join(map(_pointer, DUCKDB_MATERIALIZED))}]) AS _hot"
+
+
+HOT_VALUES = ", ".join(f"_hot[{i}]" for i in range(1, len(HOT_COLUMNS) + 1))
+"""The values of :data:`HOT_COLUMN_LIST` from :func:`hot_parse`, for ``INSERT INTO events
+(..., HOT_COLUMN_LIST) SELECT ..., HOT_VALUES FROM (SELECT *, hot_parse(doc) FROM rows)``."""
+
+
+def _extraction(column: str) -> str:
+    key = next(key for key, hot in DUCKDB_MATERIALIZED.items() if hot == column)
+    return f"json_extract_string(properties, {_pointer(key)})"
+
+
+def hot_expressions(columns: Sequence[str] = HOT_COLUMNS) -> str:
+    """Select items computing the hot ``columns`` of a row of ``events`` from its
+    ``properties``, each named as its column."""
+    return ", ".join(f'{_extraction(column)} AS "{column}"' for column in columns)
+
+
+def fill_hot_columns() -> str:
+    """A statement recomputing the hot columns of every stored event from its
+    ``properties``: the last step of anything that writes events with plain ``INSERT``
+    statements (test fixtures, :func:`hedgerow.testing.write_events`)."""
+    return "UPDATE events SET " + ", ".join(f'"{column}" = {_extraction(column)}' for column in HOT_COLUMNS)
+
+
+def events_table(name: str = "events") -> str:
+    """The ``CREATE TABLE`` statement of the events table, under ``name``."""
+    return EVENTS.replace("CREATE TABLE IF NOT EXISTS events (", f"CREATE TABLE IF NOT EXISTS {name} (", 1)
+
 
 EVENTS = """
 CREATE TABLE IF NOT EXISTS events (
@@ -43,11 +95,10 @@ CREATE TABLE IF NOT EXISTS events (
     "$group_1"         VARCHAR   NOT NULL DEFAULT '',
     "$group_2"         VARCHAR   NOT NULL DEFAULT '',
     "$group_3"         VARCHAR   NOT NULL DEFAULT '',
-    "$group_4"         VARCHAR   NOT NULL DEFAULT ''
+    "$group_4"         VARCHAR   NOT NULL DEFAULT ''""" + "".join(f""",
+    "{column}" VARCHAR""" for column in HOT_COLUMNS) + """
 )
 """
-
-
 
 IDENTITY_LOG = """
 CREATE TABLE IF NOT EXISTS identity_log (
