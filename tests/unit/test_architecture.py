@@ -1,4 +1,5 @@
-"""Layering: the web layer (``hedgerow.api``) never imports the stores.
+"""Layering: the web layer (``hedgerow.api``) and the compiler (``hedgerow.hogql``) never import
+the stores.
 
 Imports are read from the source with ``ast`` — every ``import`` and ``from ... import``
 anywhere in a module, including inside functions, with relative imports resolved — so an
@@ -36,13 +37,24 @@ def imported_modules(path: Path, source: str | None = None) -> set[str]:
     return found
 
 
-def test_api_never_imports_the_stores() -> None:
-    offenders = {
+def _store_imports(package: str) -> set[str]:
+    return {
         f"{path.relative_to(PACKAGE_ROOT)}: {module}"
-        for path in sorted((PACKAGE_ROOT / "api").rglob("*.py"))
+        for path in sorted((PACKAGE_ROOT / package).rglob("*.py"))
         for module in imported_modules(path)
         if module == "hedgerow.store" or module.startswith("hedgerow.store.")
     }
+
+
+def test_api_never_imports_the_stores() -> None:
+    offenders = _store_imports("api")
+    assert not offenders, sorted(offenders)
+
+
+def test_the_compiler_never_imports_the_stores() -> None:
+    """The stores build on the compiler (its layout facts, such as the hot property columns,
+    live in ``hedgerow.hogql``), never the other way round."""
+    offenders = _store_imports("hogql")
     assert not offenders, sorted(offenders)
 
 

@@ -272,7 +272,7 @@ def test_settings_refuse_an_events_url_of_no_known_engine(tmp_path):
 def test_hot_person_properties_read_their_materialised_columns_with_the_same_answers(store):
     """A person property filter on events reads ``pmat_<key>`` instead of parsing the
     person's JSON on every event, with the answers the JSON gives (odd values included)."""
-    from hedgerow.store.events.hot_properties import MATERIALIZED_PERSON
+    from hedgerow.hogql.hot_properties import MATERIALIZED_PERSON
 
     columns = dict(store.connection.query(
         "SELECT name, default_kind FROM system.columns WHERE database = {db:String} AND table = 'events'",
@@ -311,7 +311,7 @@ def test_an_unknown_person_filter_operator_is_the_shared_refusal(store):
 
 
 def test_hot_properties_read_their_materialised_columns(store):
-    from hedgerow.store.events.hot_properties import MATERIALIZED
+    from hedgerow.hogql.hot_properties import MATERIALIZED
 
     columns = dict(store.connection.query(
         "SELECT name, default_kind FROM system.columns WHERE database = {db:String} AND table = 'events'",

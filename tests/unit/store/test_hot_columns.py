@@ -18,7 +18,7 @@ import pytest
 
 from hedgerow.hogql import CompileContext, compile_hogql
 from hedgerow.store.events.duckdb import DuckDBEventStore
-from hedgerow.store.events.hot_properties import DUCKDB_MATERIALIZED
+from hedgerow.hogql.hot_properties import DUCKDB_MATERIALIZED
 from hedgerow.store.events.protocol import WriteBatch
 from hedgerow.store.events.schema import HOT_COLUMNS, TABLES
 from hedgerow.testing import write_events

@@ -27,7 +27,7 @@ from hedgerow.hogql.functions.spec import ENGINE_CALL, Call, fn, literal_value
 from hedgerow.hogql.functions.windows import require_window
 from hedgerow.hogql.passes.functions import lower_bottom_up
 from hedgerow.hogql.passes.properties import HotColumns, materialized_read, rewrite
-from hedgerow.store.events.hot_properties import MATERIALIZED, MATERIALIZED_PERSON
+from hedgerow.hogql.hot_properties import MATERIALIZED, MATERIALIZED_PERSON
 from hedgerow.hogql.nodes import EngineArrayJoin, EngineParametric, Property, Value, inline_string, type_of, typed
 
 _HOT_COLUMNS: HotColumns = {"properties": MATERIALIZED, "person_properties": MATERIALIZED_PERSON}

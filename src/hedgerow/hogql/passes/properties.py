@@ -3,7 +3,7 @@
 Default (``Nullable(String)``): ``json_extract_string(doc, '/a/b')`` — missing key or JSON null
 give NULL, strings come unquoted, numbers as their JSON text, booleans as ``true``/``false``,
 objects and arrays as JSON text. Typed reads cast with NULL on failure. A hot event property
-(:data:`~hedgerow.store.events.hot_properties.DUCKDB_MATERIALIZED`) of the storage ``events``
+(:data:`~hedgerow.hogql.hot_properties.DUCKDB_MATERIALIZED`) of the storage ``events``
 table reads its materialised column instead, which holds that same text.
 """
 
@@ -17,7 +17,7 @@ from hedgerow.hogql.compilation import Compilation
 from hedgerow.hogql.functions.json import json_pointer
 from hedgerow.hogql.functions.spec import fn
 from hedgerow.hogql.nodes import Property, inline_string, type_of, typed
-from hedgerow.store.events.hot_properties import DUCKDB_MATERIALIZED
+from hedgerow.hogql.hot_properties import DUCKDB_MATERIALIZED
 
 HotColumns = Mapping[str, Mapping[str, str]]
 """{JSON column of the storage ``events`` table: {property key: its materialised column}}."""

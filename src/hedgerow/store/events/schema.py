@@ -9,7 +9,7 @@ as ``VARCHAR`` holding JSON text (DuckDB's ``JSON`` type is an alias with the sa
 compressed with zstd: about 3x smaller than DuckDB's default choice for ~1 KB property
 documents, and checkpoints (which compress) run about twice as fast.
 
-Hot event properties (:data:`~hedgerow.store.events.hot_properties.DUCKDB_MATERIALIZED`) are
+Hot event properties (:data:`~hedgerow.hogql.hot_properties.DUCKDB_MATERIALIZED`) are
 stored a second time as their own ``VARCHAR`` column (``"mat_$browser"`` ...), computed by
 DuckDB from ``properties`` in the statement that writes the row (:data:`HOT_VALUES`), so a
 breakdown on one reads a column instead of parsing every document.
@@ -26,7 +26,7 @@ from typing import Sequence
 
 import pyarrow as pa
 
-from hedgerow.store.events.hot_properties import DUCKDB_MATERIALIZED
+from hedgerow.hogql.hot_properties import DUCKDB_MATERIALIZED
 
 GROUP_SLOTS = 5
 """PostHog allows five group types per project (indexes 0..4)."""
