@@ -19,6 +19,10 @@ condition that picks them. Exclusions and unordered funnels are walked in Python
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
 from sqlglot import exp
 
 from hedgerow.insights.templates import expr, select
@@ -48,11 +52,12 @@ def _flag(condition: exp.Expression) -> exp.Expression:
 
 def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expression, value: exp.Expression,
           attribution: str, by_value: bool, time: exp.Expression, later: exp.Expression, window_units: int,
-          strict: bool, with_ids: bool, holes: dict) -> exp.Expression:
+          strict: bool, with_ids: bool, holes: dict, totals: bool = False) -> exp.Expression:
     """Per actor who did the first step: their breakdown value, the furthest step they reached
     (0-based; -1 for actors to walk in Python) and the times of the steps after the first of the
     attempt that reached it, after its start in encoded time units. Grouped with a count per
-    (value, step, times), or with ``with_ids`` one row per actor.
+    (value, step, times), or with ``with_ids`` one row per actor, or with ``totals`` summed up
+    into the one row :func:`totals_of` reads (breakdown values are not told apart there).
 
     ``attribution`` is the aggregate giving an actor's value (see ``funnels.ATTRIBUTION``) over
     the rows' value ``bv`` and time ``t``, its other holes in ``holes``; with ``by_value`` each
@@ -96,7 +101,9 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     per_actor = (f"SELECT actor, value, if(walk, -1, {step}) AS step, {offsets} AS offsets"
                  f" FROM (SELECT actor, {attribution} AS value, {''.join(r + ', ' for r in reached)}"
                  f"max(later) = 1 AND ({{fallback}}) AS walk FROM ({text}) GROUP BY {part} HAVING max(s1) = 1)")
-    if with_ids:
+    if totals:
+        text = _totals(num, per_actor)
+    elif with_ids:
         text = f"SELECT value, step, offsets, 1, actor FROM ({per_actor})"
     else:
         text = f"SELECT value, step, offsets, count(), NULL FROM ({per_actor}) GROUP BY value, step, offsets"
@@ -106,6 +113,54 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
                   fallback=fallback([expr(f"s{k} = 1") for k in range(1, num + 1)], strict, exp.column("t"),
                                     expr("max(if(prev = t + 1, 1, 0)) = 1")),
                   **step_holes, **holes)
+
+
+_SPLIT = 1 << 32
+"""Conversion times are summed in two parts (quotient and remainder by this), so neither sum
+can overflow 64 bits however many actors convert."""
+
+
+def _totals(num: int, per_actor: str) -> str:
+    """One row over every actor: how many are to walk in Python, how many reached each step,
+    and per step after the first the count, sum (in two parts, see :data:`_SPLIT`) and middle
+    values (the lower and upper median) of the positive times between it and the step before."""
+    gaps = ", ".join(f"if(step >= {k} AND {_gap(k)} > 0, {_gap(k)}, NULL) AS d{k}" for k in range(1, num))
+    columns = ["countIf(step < 0)"] + [f"countIf(step >= {k})" for k in range(num)]
+    for k in range(1, num):
+        columns += [f"count(d{k})", f"sum(intDiv(d{k}, {_SPLIT}))", f"sum(d{k} % {_SPLIT})",
+                    f"-quantileExact(0.5)(-d{k})", f"quantileExact(0.5)(d{k})"]
+    return f"SELECT {', '.join(columns)} FROM (SELECT step, {gaps} FROM ({per_actor}))"
+
+
+def _gap(k: int) -> str:
+    """Step k+1's time after step k's in a row's ``offsets`` (1-based steps)."""
+    return "offsets[1]" if k == 1 else f"offsets[{k}] - offsets[{k - 1}]"
+
+
+@dataclass(frozen=True)
+class StepTotal:
+    """One step of a funnel summed up in the engine: who reached it, and the mean and median
+    of the positive seconds from the step before (None when there are none)."""
+
+    count: int
+    average: float | None
+    median: float | None
+
+
+def totals_of(row: Sequence, num: int, scale: int) -> tuple[int, list[StepTotal]]:
+    """The row of a ``totals`` query: (actors to walk in Python, each step's total)."""
+    walk, reached = row[0], row[1:num + 1]
+    steps = [StepTotal(reached[0], None, None)]
+    for k in range(1, num):
+        count, high, low, lower, upper = row[num + 1 + 5 * (k - 1):num + 1 + 5 * k]
+        if not count:
+            steps.append(StepTotal(reached[k], None, None))
+            continue
+        # the exact mean, rounded once; the median as statistics.median takes it from seconds
+        average = float(Fraction((high * _SPLIT + low) * scale, count * 1_000_000))
+        median = (lower * scale / 1e6 + upper * scale / 1e6) / 2
+        steps.append(StepTotal(reached[k], average, median))
+    return walk, steps
 
 
 def durations(offsets: list[int], scale: int) -> tuple[float, ...]:
