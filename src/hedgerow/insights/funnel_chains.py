@@ -11,6 +11,12 @@ the attempt's start; using the rows strictly *before* it keeps one event from se
 consecutive steps. Strict funnels forget a step at every event that does not match it, so there
 ``entered[k]`` is the largest ``c_k`` within the current run of events matching k.
 
+Two-step funnels need no running maximum: only the previous row's attempt counts. Ordered:
+every row matches a step, and the first row that converts (a step-2 row within the window of the
+latest step-1 row before it) has that step-1 row right before it, since a row between them would
+match only step 2 and convert earlier; rows after something else may be skipped, as none of them
+is that first one. Strict: any row between them resets step 1 anyway.
+
 Two things the walk does that rows in an order cannot: events sharing a timestamp (the walk
 tries their orders), and, in strict funnels, one event matching several steps. Actors with either
 (and an event beyond the first step) are left out here and walked in Python; ``fallback`` is the
@@ -71,7 +77,10 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
             " FROM events WHERE {where}")
     # the previous row's t + 1, 0 on the first (t >= 0): a lag, cheaper than a max over a frame
     firsts = [f"lagInFrame(t + 1, 1, 0) OVER ({ordered_by} 1 PRECEDING AND CURRENT ROW) AS prev"]
-    if strict:
+    if num == 2:
+        # two steps: only the previous row's attempt counts (module doc), so one lag does
+        firsts.append(f"lagInFrame({_attempt(1)}, 1, 0) OVER ({ordered_by} 1 PRECEDING AND CURRENT ROW) AS p2")
+    elif strict:
         firsts += [f"sum(if(s{k} = 1, 0, 1)) OVER ({ordered_by} UNBOUNDED PRECEDING AND CURRENT ROW) AS run{k}"
                    for k in range(1, num)]
     elif num > 1:
@@ -79,7 +88,7 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     carried = ["actor", "bv", "t", "later"] + [f"s{k}" for k in range(1, num + 1)]
     text = f"SELECT {', '.join(carried)}, {', '.join(firsts)} FROM ({text})"
     carried += [name.rsplit(" ", 1)[1] for name in firsts]
-    for k in range(2 if strict else 3, num + 1):
+    for k in range(2 if strict and num > 2 else 3, num + 1):
         cols = ", ".join(carried)
         if strict:
             text = (f"SELECT {cols}, max({_attempt(k - 1)}) OVER (PARTITION BY {part}, run{k - 1} ORDER BY t"
