@@ -134,10 +134,11 @@ def _totals(num: int, per_actor: str) -> str:
     and per step after the first the count, sum (in two parts, see :data:`_SPLIT`) and middle
     values (the lower and upper median) of the positive times between it and the step before."""
     gaps = ", ".join(f"if(step >= {k} AND {_gap(k)} > 0, {_gap(k)}, NULL) AS d{k}" for k in range(1, num))
-    columns = ["countIf(step < 0)"] + [f"countIf(step >= {k})" for k in range(num)]
+    columns = ["countIf(step < 0) AS to_walk"] + [f"countIf(step >= {k})" for k in range(num)]
     for k in range(1, num):
         columns += [f"count(d{k})", f"sum(intDiv(d{k}, {_SPLIT}))", f"sum(d{k} % {_SPLIT})",
-                    f"-quantileExact(0.5)(-d{k})", f"quantileExact(0.5)(d{k})"]
+                    f"-quantileExact(0.5)(-d{k})", f"quantileExact(0.5)(d{k})",
+                    f"if(to_walk > 0, groupArray(d{k}), [])"]
     return f"SELECT {', '.join(columns)} FROM (SELECT step, {gaps} FROM ({per_actor}))"
 
 
@@ -156,12 +157,24 @@ class StepTotal:
     median: float | None
 
 
-def totals_of(row: Sequence, num: int, scale: int) -> tuple[int, list[StepTotal]]:
-    """The row of a ``totals`` query: (actors to walk in Python, each step's total)."""
-    walk, reached = row[0], row[1:num + 1]
-    steps = [StepTotal(reached[0], None, None)]
+@dataclass(frozen=True)
+class Totals:
+    """A ``totals`` query's row read: how many actors are left to walk in Python, each step's
+    total over the others, and (only when some are left to walk) their conversion times per
+    step after the first, in encoded time units, for the caller to merge with the walk's."""
+
+    to_walk: int
+    steps: list[StepTotal]
+    gaps: list[list[int]]
+
+
+def totals_of(row: Sequence, num: int, scale: int) -> Totals:
+    """Read the row of a ``totals`` query."""
+    to_walk, reached = row[0], row[1:num + 1]
+    steps, gaps = [StepTotal(reached[0], None, None)], []
     for k in range(1, num):
-        count, high, low, lower, upper = row[num + 1 + 5 * (k - 1):num + 1 + 5 * k]
+        count, high, low, lower, upper, values = row[num + 1 + 6 * (k - 1):num + 1 + 6 * k]
+        gaps.append(values)
         if not count:
             steps.append(StepTotal(reached[k], None, None))
             continue
@@ -169,7 +182,7 @@ def totals_of(row: Sequence, num: int, scale: int) -> tuple[int, list[StepTotal]
         average = float(Fraction((high * _SPLIT + low) * scale, count * 1_000_000))
         median = (lower * scale / 1e6 + upper * scale / 1e6) / 2
         steps.append(StepTotal(reached[k], average, median))
-    return walk, steps
+    return Totals(to_walk, steps, gaps)
 
 
 def durations(offsets: list[int], scale: int) -> tuple[float, ...]:

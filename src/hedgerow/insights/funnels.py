@@ -303,10 +303,25 @@ def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: floa
         for value, person in first_rows:
             add(value, STOPPED_AT_FIRST, 1 if with_ids else person, person)
         only = None
-    walked = _walked(parts, rng, attribution, window, order == "unordered", with_ids, only)
-    rows, walked_hogql = run_rows(ctx, walked, PER_PERSON_LIMITS)
+    walked, walked_hogql = _walk_in_python(ctx, parts, rng, attribution, window, order, exclusions, only, with_ids)
+    for value, outcome, person in walked:
+        add(value, outcome, 1, person)
+    return Walk(rng, as_list, outcomes, persons, walked_hogql + "\n\n" + first_hogql)
+
+
+def _walk_in_python(ctx: Runner, parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool],
+                    window: float, order: str, exclusions: list, only: exp.Expression | None,
+                    with_ids: bool) -> tuple[list[tuple[Any, funnel_steps.Outcome, Any]], str]:
+    """The outcomes of the persons :func:`_walked` selects, walked here: (value, outcome, person
+    id or None) each, and the query's HogQL."""
+    num_steps = len(parts.steps)
+    bits = num_steps + len(exclusions)
+    _, scale = _encoding(rng, bits)
+    rows, hogql = run_rows(ctx, _walked(parts, rng, attribution, window, order == "unordered", with_ids, only),
+                           PER_PERSON_LIMITS)
     mask = (1 << bits) - 1
     step_sets = _StepSets(num_steps, exclusions)
+    walked = []
     for encoded, value, entered, person in rows:
         events = [((item >> bits) * scale / 1e6, None, step_sets[item & mask]) for item in encoded]
         if order == "unordered":
@@ -319,8 +334,8 @@ def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: floa
             if not entered:
                 continue
             outcome = STOPPED_AT_FIRST  # the events kept reached nothing, but the person entered
-        add(value, outcome, 1, person)
-    return Walk(rng, as_list, outcomes, persons, walked_hogql + "\n\n" + first_hogql)
+        walked.append((value, outcome, person))
+    return walked, hogql
 
 
 def _chains(parts: Parts, attribution: tuple[str, bool], options: FunnelsFilter, time: exp.Expression,
@@ -432,8 +447,9 @@ def _response(ctx: Runner, results: Any, hogql: str, rng: date_range.DateRange) 
 
 def _summed(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float) -> dict[str, Any] | None:
     """The steps of a funnel without breakdown summed up in the engine (see
-    :func:`.funnel_chains.totals_of`); None when the engine does not compute this funnel, or
-    some actors need the walk in Python (their times would change the medians)."""
+    :func:`.funnel_chains.totals_of`); None when the engine does not compute this funnel. When
+    some actors need the walk in Python, the engine's conversion times come back whole and the
+    means and medians are taken here over both."""
     order = options.funnelOrderType or "ordered"
     if not funnel_chains.supported(order, options.exclusions or []):
         return None
@@ -444,12 +460,22 @@ def _summed(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: fl
     _, scale = _encoding(rng, num_steps)
     tree = _chains(parts, attribution, options, _event_time(rng, num_steps), window, scale, order, False, totals=True)
     rows, hogql = run_rows(ctx, tree)
-    walk, totals = funnel_chains.totals_of(rows[0], num_steps, scale)
-    if walk:
-        return None
-    if not totals[0].count:
+    totals = funnel_chains.totals_of(rows[0], num_steps, scale)
+    steps = [(t.count, t.average, t.median) for t in totals.steps]
+    if totals.to_walk:
+        only = funnel_chains.fallback(parts.steps, order == "strict", _event_time(rng, num_steps))
+        walked, walked_hogql = _walk_in_python(ctx, parts, rng, attribution, window, order, [], only, False)
+        hogql = walked_hogql + "\n\n" + hogql
+        steps = []
+        for index, total in enumerate(totals.steps):
+            outcomes = [outcome for _, outcome, _ in walked if outcome.step >= index]
+            durations = [g * scale / 1e6 for g in totals.gaps[index - 1]] if index else []
+            durations += [o.durations[index - 1] for o in outcomes if index and o.durations[index - 1] > 0]
+            steps.append((total.count + len(outcomes), statistics.fmean(durations) if durations else None,
+                          statistics.median(durations) if durations else None))
+    if not steps[0][0]:
         return _response(ctx, [], hogql, rng)
-    return _response(ctx, _step_results(query, [(t.count, t.average, t.median) for t in totals], order), hogql, rng)
+    return _response(ctx, _step_results(query, steps, order), hogql, rng)
 
 
 def _steps(query: FunnelsQuery, people: list[funnel_steps.Outcome], num_steps: int, order: str) -> list[dict]:
