@@ -200,3 +200,11 @@ def test_totals_are_not_bounded_by_the_per_person_rows(api, monkeypatch):
          + [("p6", "a", 0), ("p7", "a", 0), ("p7", "a", 5), ("p7", "b", 9)])
     # times a -> b: 1, 2, 3, 4, 5 and p7's 4 (from the later a): mean 19 / 6, median (3 + 4) / 2
     assert summary(funnel(api, ["a", "b"])) == [(7, None, None), (6, pytest.approx(19 / 6), 3.5)]
+
+
+def test_walked_times_merge_with_the_engines_for_the_median(api):
+    # p3's two a's share a timestamp, so p3 is walked; its 20 s lies between the engine's 10 s
+    # and 40 s: the median is taken over all three, not between the engine's two
+    send(api, [("p1", "a", 0), ("p1", "b", 10), ("p2", "a", 0), ("p2", "b", 40),
+               ("p3", "a", 0), ("p3", "a", 0), ("p3", "b", 20), ("p4", "a", 0)])
+    assert summary(funnel(api, ["a", "b"])) == [(4, None, None), (3, pytest.approx(70 / 3), 20)]
