@@ -5,6 +5,8 @@ furthest step reached, and the times between steps), then counts and conversion 
 Ordered and strict funnels without exclusions are computed in the engine, set-based
 (:mod:`.funnel_chains`); only the persons that query cannot settle (tied timestamps, or in
 strict funnels one event matching several steps) are walked here with :mod:`.funnel_steps`.
+Without a breakdown, their steps visualisation is summed up in the engine too (counts, exact
+mean and median conversion times per step: one row, not one per converted person).
 Other funnels (unordered, with exclusions) are walked here throughout: candidate events are
 those in the date range matching any step or exclusion (every event for strict funnels).
 Persons whose candidate events all match only the first step stop there: the engine counts them
