@@ -18,7 +18,8 @@ from collections.abc import Iterator
 import pytest
 
 from hedgerow.config import Settings
-from hedgerow.insights import funnel_steps
+from hedgerow.hogql import LimitContext
+from hedgerow.insights import funnel_steps, funnels
 from tests.conftest import Harness, make_harness
 
 BASE = dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc)
@@ -175,3 +176,35 @@ def test_random_events_match_the_walk(api, order):
         got = funnel(api, steps, funnelWindowInterval=hours, funnelWindowIntervalUnit="hour", funnelOrderType=order)
         want = _reference(events, steps, hours * 3600.0, order == "strict")
         assert [(c, pytest.approx(a), m) for c, a, m in summary(got)] == want, (steps, hours)
+
+
+@pytest.mark.parametrize("order", ["ordered", "strict"])
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_two_step_funnels_match_the_walk(api, order, seed):
+    # two-step funnels read only the previous row's attempt: steps that share an event, steps
+    # in either order, windows shorter and longer than the gaps; no ties (those are walked)
+    rng = random.Random(seed)
+    events = [(f"u{person}", rng.choice("abcx"), hour * 3600.0) for person in range(80)
+              for hour in rng.sample(range(4 * 24), rng.randrange(1, 14))]
+    send(api, events)
+    for steps, hours in ((["a", "b"], 3), (["a", "b"], 48), (["a", "a"], 5), (["c", "a"], 24), (["x", "b"], 1)):
+        got = funnel(api, steps, funnelWindowInterval=hours, funnelWindowIntervalUnit="hour", funnelOrderType=order)
+        want = _reference(events, steps, hours * 3600.0, order == "strict")
+        assert [(c, pytest.approx(a), m) for c, a, m in summary(got)] == want, (steps, hours)
+
+
+def test_totals_are_not_bounded_by_the_per_person_rows(api, monkeypatch):
+    # a funnel without breakdown is summed up in the engine: one row, however many people convert
+    monkeypatch.setattr(funnels, "PER_PERSON_LIMITS", LimitContext(default=2, maximum=2))
+    send(api, [(f"p{i}", event, i * 10 + offset) for i in range(1, 6) for event, offset in (("a", 0), ("b", i))]
+         + [("p6", "a", 0), ("p7", "a", 0), ("p7", "a", 5), ("p7", "b", 9)])
+    # times a -> b: 1, 2, 3, 4, 5 and p7's 4 (from the later a): mean 19 / 6, median (3 + 4) / 2
+    assert summary(funnel(api, ["a", "b"])) == [(7, None, None), (6, pytest.approx(19 / 6), 3.5)]
+
+
+def test_walked_times_merge_with_the_engines_for_the_median(api):
+    # p3's two a's share a timestamp, so p3 is walked; its 20 s lies between the engine's 10 s
+    # and 40 s: the median is taken over all three, not between the engine's two
+    send(api, [("p1", "a", 0), ("p1", "b", 10), ("p2", "a", 0), ("p2", "b", 40),
+               ("p3", "a", 0), ("p3", "a", 0), ("p3", "b", 20), ("p4", "a", 0)])
+    assert summary(funnel(api, ["a", "b"])) == [(4, None, None), (3, pytest.approx(70 / 3), 20)]

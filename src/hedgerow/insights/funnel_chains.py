@@ -11,6 +11,12 @@ the attempt's start; using the rows strictly *before* it keeps one event from se
 consecutive steps. Strict funnels forget a step at every event that does not match it, so there
 ``entered[k]`` is the largest ``c_k`` within the current run of events matching k.
 
+Two-step funnels need no running maximum: only the previous row's attempt counts. Ordered:
+every row matches a step, and the first row that converts (a step-2 row within the window of the
+latest step-1 row before it) has that step-1 row right before it, since a row between them would
+match only step 2 and convert earlier; rows after something else may be skipped, as none of them
+is that first one. Strict: any row between them resets step 1 anyway.
+
 Two things the walk does that rows in an order cannot: events sharing a timestamp (the walk
 tries their orders), and, in strict funnels, one event matching several steps. Actors with either
 (and an event beyond the first step) are left out here and walked in Python; ``fallback`` is the
@@ -18,6 +24,10 @@ condition that picks them. Exclusions and unordered funnels are walked in Python
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
 
 from sqlglot import exp
 
@@ -48,11 +58,12 @@ def _flag(condition: exp.Expression) -> exp.Expression:
 
 def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expression, value: exp.Expression,
           attribution: str, by_value: bool, time: exp.Expression, later: exp.Expression, window_units: int,
-          strict: bool, with_ids: bool, holes: dict) -> exp.Expression:
+          strict: bool, with_ids: bool, holes: dict, totals: bool = False) -> exp.Expression:
     """Per actor who did the first step: their breakdown value, the furthest step they reached
     (0-based; -1 for actors to walk in Python) and the times of the steps after the first of the
     attempt that reached it, after its start in encoded time units. Grouped with a count per
-    (value, step, times), or with ``with_ids`` one row per actor.
+    (value, step, times), or with ``with_ids`` one row per actor, or with ``totals`` summed up
+    into the one row :func:`totals_of` reads (breakdown values are not told apart there).
 
     ``attribution`` is the aggregate giving an actor's value (see ``funnels.ATTRIBUTION``) over
     the rows' value ``bv`` and time ``t``, its other holes in ``holes``; with ``by_value`` each
@@ -66,7 +77,10 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
             " FROM events WHERE {where}")
     # the previous row's t + 1, 0 on the first (t >= 0): a lag, cheaper than a max over a frame
     firsts = [f"lagInFrame(t + 1, 1, 0) OVER ({ordered_by} 1 PRECEDING AND CURRENT ROW) AS prev"]
-    if strict:
+    if num == 2:
+        # two steps: only the previous row's attempt counts (module doc), so one lag does
+        firsts.append(f"lagInFrame({_attempt(1)}, 1, 0) OVER ({ordered_by} 1 PRECEDING AND CURRENT ROW) AS p2")
+    elif strict:
         firsts += [f"sum(if(s{k} = 1, 0, 1)) OVER ({ordered_by} UNBOUNDED PRECEDING AND CURRENT ROW) AS run{k}"
                    for k in range(1, num)]
     elif num > 1:
@@ -74,7 +88,7 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     carried = ["actor", "bv", "t", "later"] + [f"s{k}" for k in range(1, num + 1)]
     text = f"SELECT {', '.join(carried)}, {', '.join(firsts)} FROM ({text})"
     carried += [name.rsplit(" ", 1)[1] for name in firsts]
-    for k in range(2 if strict else 3, num + 1):
+    for k in range(2 if strict and num > 2 else 3, num + 1):
         cols = ", ".join(carried)
         if strict:
             text = (f"SELECT {cols}, max({_attempt(k - 1)}) OVER (PARTITION BY {part}, run{k - 1} ORDER BY t"
@@ -96,7 +110,9 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     per_actor = (f"SELECT actor, value, if(walk, -1, {step}) AS step, {offsets} AS offsets"
                  f" FROM (SELECT actor, {attribution} AS value, {''.join(r + ', ' for r in reached)}"
                  f"max(later) = 1 AND ({{fallback}}) AS walk FROM ({text}) GROUP BY {part} HAVING max(s1) = 1)")
-    if with_ids:
+    if totals:
+        text = _totals(num, per_actor)
+    elif with_ids:
         text = f"SELECT value, step, offsets, 1, actor FROM ({per_actor})"
     else:
         text = f"SELECT value, step, offsets, count(), NULL FROM ({per_actor}) GROUP BY value, step, offsets"
@@ -106,6 +122,67 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
                   fallback=fallback([expr(f"s{k} = 1") for k in range(1, num + 1)], strict, exp.column("t"),
                                     expr("max(if(prev = t + 1, 1, 0)) = 1")),
                   **step_holes, **holes)
+
+
+_SPLIT = 1 << 32
+"""Conversion times are summed in two parts (quotient and remainder by this), so neither sum
+can overflow 64 bits however many actors convert."""
+
+
+def _totals(num: int, per_actor: str) -> str:
+    """One row over every actor: how many are to walk in Python, how many reached each step,
+    and per step after the first the count, sum (in two parts, see :data:`_SPLIT`) and middle
+    values (the lower and upper median) of the positive times between it and the step before."""
+    gaps = ", ".join(f"if(step >= {k} AND {_gap(k)} > 0, {_gap(k)}, NULL) AS d{k}" for k in range(1, num))
+    columns = ["countIf(step < 0) AS to_walk"] + [f"countIf(step >= {k})" for k in range(num)]
+    for k in range(1, num):
+        columns += [f"count(d{k})", f"sum(intDiv(d{k}, {_SPLIT}))", f"sum(d{k} % {_SPLIT})",
+                    f"-quantileExact(0.5)(-d{k})", f"quantileExact(0.5)(d{k})",
+                    f"if(to_walk > 0, groupArray(d{k}), [])"]
+    return f"SELECT {', '.join(columns)} FROM (SELECT step, {gaps} FROM ({per_actor}))"
+
+
+def _gap(k: int) -> str:
+    """Step k+1's time after step k's in a row's ``offsets`` (1-based steps)."""
+    return "offsets[1]" if k == 1 else f"offsets[{k}] - offsets[{k - 1}]"
+
+
+@dataclass(frozen=True)
+class StepTotal:
+    """One step of a funnel summed up in the engine: who reached it, and the mean and median
+    of the positive seconds from the step before (None when there are none)."""
+
+    count: int
+    average: float | None
+    median: float | None
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A ``totals`` query's row read: how many actors are left to walk in Python, each step's
+    total over the others, and (only when some are left to walk) their conversion times per
+    step after the first, in encoded time units, for the caller to merge with the walk's."""
+
+    to_walk: int
+    steps: list[StepTotal]
+    gaps: list[list[int]]
+
+
+def totals_of(row: Sequence, num: int, scale: int) -> Totals:
+    """Read the row of a ``totals`` query."""
+    to_walk, reached = row[0], row[1:num + 1]
+    steps, gaps = [StepTotal(reached[0], None, None)], []
+    for k in range(1, num):
+        count, high, low, lower, upper, values = row[num + 1 + 6 * (k - 1):num + 1 + 6 * k]
+        gaps.append(values)
+        if not count:
+            steps.append(StepTotal(reached[k], None, None))
+            continue
+        # the exact mean, rounded once; the median as statistics.median takes it from seconds
+        average = float(Fraction((high * _SPLIT + low) * scale, count * 1_000_000))
+        median = (lower * scale / 1e6 + upper * scale / 1e6) / 2
+        steps.append(StepTotal(reached[k], average, median))
+    return Totals(to_walk, steps, gaps)
 
 
 def durations(offsets: list[int], scale: int) -> tuple[float, ...]:

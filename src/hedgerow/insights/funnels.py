@@ -5,6 +5,8 @@ furthest step reached, and the times between steps), then counts and conversion 
 Ordered and strict funnels without exclusions are computed in the engine, set-based
 (:mod:`.funnel_chains`); only the persons that query cannot settle (tied timestamps, or in
 strict funnels one event matching several steps) are walked here with :mod:`.funnel_steps`.
+Without a breakdown, their steps visualisation is summed up in the engine too (counts, exact
+mean and median conversion times per step: one row, not one per converted person).
 Other funnels (unordered, with exclusions) are walked here throughout: candidate events are
 those in the date range matching any step or exclusion (every event for strict funnels).
 Persons whose candidate events all match only the first step stop there: the engine counts them
@@ -303,10 +305,25 @@ def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: floa
         for value, person in first_rows:
             add(value, STOPPED_AT_FIRST, 1 if with_ids else person, person)
         only = None
-    walked = _walked(parts, rng, attribution, window, order == "unordered", with_ids, only)
-    rows, walked_hogql = run_rows(ctx, walked, PER_PERSON_LIMITS)
+    walked, walked_hogql = _walk_in_python(ctx, parts, rng, attribution, window, order, exclusions, only, with_ids)
+    for value, outcome, person in walked:
+        add(value, outcome, 1, person)
+    return Walk(rng, as_list, outcomes, persons, walked_hogql + "\n\n" + first_hogql)
+
+
+def _walk_in_python(ctx: Runner, parts: Parts, rng: date_range.DateRange, attribution: tuple[str, bool],
+                    window: float, order: str, exclusions: list, only: exp.Expression | None,
+                    with_ids: bool) -> tuple[list[tuple[Any, funnel_steps.Outcome, Any]], str]:
+    """The outcomes of the persons :func:`_walked` selects, walked here: (value, outcome, person
+    id or None) each, and the query's HogQL."""
+    num_steps = len(parts.steps)
+    bits = num_steps + len(exclusions)
+    _, scale = _encoding(rng, bits)
+    rows, hogql = run_rows(ctx, _walked(parts, rng, attribution, window, order == "unordered", with_ids, only),
+                           PER_PERSON_LIMITS)
     mask = (1 << bits) - 1
     step_sets = _StepSets(num_steps, exclusions)
+    walked = []
     for encoded, value, entered, person in rows:
         events = [((item >> bits) * scale / 1e6, None, step_sets[item & mask]) for item in encoded]
         if order == "unordered":
@@ -319,12 +336,12 @@ def _walk(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: floa
             if not entered:
                 continue
             outcome = STOPPED_AT_FIRST  # the events kept reached nothing, but the person entered
-        add(value, outcome, 1, person)
-    return Walk(rng, as_list, outcomes, persons, walked_hogql + "\n\n" + first_hogql)
+        walked.append((value, outcome, person))
+    return walked, hogql
 
 
 def _chains(parts: Parts, attribution: tuple[str, bool], options: FunnelsFilter, time: exp.Expression,
-            window: float, scale: int, order: str, with_ids: bool) -> exp.Expression:
+            window: float, scale: int, order: str, with_ids: bool, totals: bool = False) -> exp.Expression:
     """The engine's query of :mod:`.funnel_chains` for this funnel."""
     step = (options.breakdownAttributionValue or 0) + 1
     # without a breakdown every value is NULL: no need to pick one per actor
@@ -333,7 +350,7 @@ def _chains(parts: Parts, attribution: tuple[str, bool], options: FunnelsFilter,
         steps=parts.steps, where=parts.where, actor=parts.actor, value=parts.value,
         attribution=attributed.replace("{value}", "bv").replace("timestamp", "t"),
         by_value=attribution[0] == "all_events", time=time, later=_any(parts.steps[1:]),
-        window_units=int(window * 1_000_000) // scale, strict=order == "strict", with_ids=with_ids,
+        window_units=int(window * 1_000_000) // scale, strict=order == "strict", with_ids=with_ids, totals=totals,
         holes={"null": breakdown.NULL, "attributed": expr(f"s{step} = 1") if attribution[0] == "step" else exp.true()},
     )
 
@@ -391,9 +408,13 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     window = (options.funnelWindowInterval or 14) * WINDOW_SECONDS[options.funnelWindowIntervalUnit or "day"]
     if options.funnelVizType == "trends":
         return _trends(ctx, query, options, window, tz)
+    has_breakdown = breakdown.enabled(query.breakdownFilter)
+    if not has_breakdown and options.funnelVizType in (None, "steps"):
+        summed = _summed(ctx, query, options, window)
+        if summed is not None:
+            return summed
     walk = _walk(ctx, query, options, window)
     rng, num_steps, outcomes = walk.rng, len(query.series), walk.outcomes
-    has_breakdown = breakdown.enabled(query.breakdownFilter)
     as_list = walk.as_list
     if options.funnelVizType == "time_to_convert":
         results: Any = time_to_convert([p for people in outcomes.values() for p in people], options, num_steps)
@@ -412,9 +433,13 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     else:
         people = outcomes.get("", [])
         results = _steps(query, people, num_steps, order) if people else []
+    return _response(ctx, results, walk.hogql, rng)
+
+
+def _response(ctx: Runner, results: Any, hogql: str, rng: date_range.DateRange) -> dict[str, Any]:
     return {
         "results": results,
-        "hogql": walk.hogql,
+        "hogql": hogql,
         "isUdf": False,
         "resolved_date_range": {"date_from": rng.date_from_iso, "date_to": rng.date_to_iso},
         "error": None,
@@ -422,11 +447,53 @@ def run(ctx: Runner, query: FunnelsQuery) -> dict[str, Any]:
     }
 
 
+def _summed(ctx: Runner, query: FunnelsQuery, options: FunnelsFilter, window: float) -> dict[str, Any] | None:
+    """The steps of a funnel without breakdown summed up in the engine (see
+    :func:`.funnel_chains.totals_of`); None when the engine does not compute this funnel. When
+    some actors need the walk in Python, the engine's conversion times come back whole and the
+    means and medians are taken here over both."""
+    order = options.funnelOrderType or "ordered"
+    if not funnel_chains.supported(order, options.exclusions or []):
+        return None
+    rng = resolve_range(ctx, query.dateRange, "day")
+    attribution = (options.breakdownAttributionType or "first_touch", False)
+    parts = _parts(query, rng, timezone(ctx), order == "strict", global_properties(ctx, query))
+    num_steps = len(query.series)
+    _, scale = _encoding(rng, num_steps)
+    tree = _chains(parts, attribution, options, _event_time(rng, num_steps), window, scale, order, False, totals=True)
+    rows, hogql = run_rows(ctx, tree)
+    totals = funnel_chains.totals_of(rows[0], num_steps, scale)
+    steps = [(t.count, t.average, t.median) for t in totals.steps]
+    if totals.to_walk:
+        only = funnel_chains.fallback(parts.steps, order == "strict", _event_time(rng, num_steps))
+        walked, walked_hogql = _walk_in_python(ctx, parts, rng, attribution, window, order, [], only, False)
+        hogql = walked_hogql + "\n\n" + hogql
+        steps = []
+        for index, total in enumerate(totals.steps):
+            outcomes = [outcome for _, outcome, _ in walked if outcome.step >= index]
+            durations = [g * scale / 1e6 for g in totals.gaps[index - 1]] if index else []
+            durations += [o.durations[index - 1] for o in outcomes if index and o.durations[index - 1] > 0]
+            steps.append((total.count + len(outcomes), statistics.fmean(durations) if durations else None,
+                          statistics.median(durations) if durations else None))
+    if not steps[0][0]:
+        return _response(ctx, [], hogql, rng)
+    return _response(ctx, _step_results(query, steps, order), hogql, rng)
+
+
 def _steps(query: FunnelsQuery, people: list[funnel_steps.Outcome], num_steps: int, order: str) -> list[dict]:
-    out = []
+    totals = []
     for index in range(num_steps):
         reached = [p for p in people if p.step >= index]
         durations = [p.durations[index - 1] for p in reached if index > 0 and p.durations[index - 1] > 0]
+        totals.append((len(reached), statistics.fmean(durations) if durations else None,
+                       statistics.median(durations) if durations else None))
+    return _step_results(query, totals, order)
+
+
+def _step_results(query: FunnelsQuery, totals: list[tuple[int, float | None, float | None]], order: str) -> list[dict]:
+    """PostHog's steps from each step's (count, average and median conversion time)."""
+    out = []
+    for index, (count, average, median) in enumerate(totals):
         node = query.series[index]
         unordered = order == "unordered"
         out.append({
@@ -435,10 +502,10 @@ def _steps(query: FunnelsQuery, people: list[funnel_steps.Outcome], num_steps: i
             "custom_name": None if unordered else node.custom_name,
             "order": index,
             "people": [],
-            "count": len(reached),
+            "count": count,
             "type": series_.node_type(node),
-            "average_conversion_time": statistics.fmean(durations) if durations else None,
-            "median_conversion_time": statistics.median(durations) if durations else None,
+            "average_conversion_time": average,
+            "median_conversion_time": median,
         })
     return out
 

@@ -12,11 +12,16 @@ INT = nullable_if_any(T.INT64)
 
 
 def _binary(op: type) -> callable:
-    return lambda call: exp.Paren(this=op(this=call.args[0], expression=call.args[1]))
+    return lambda call: exp.Paren(this=op(this=_whole(call.args[0]), expression=_whole(call.args[1])))
+
+
+def _whole(arg: exp.Expression) -> exp.Expression:
+    """An argument as one operand (``intDiv(a + 1, 2)`` is ``(a + 1) / 2``, not ``a + 1 / 2``)."""
+    return exp.Paren(this=arg) if isinstance(arg, (exp.Binary, exp.Connector, exp.Not)) else arg
 
 
 def _int_div(call: Call) -> exp.Expression:
-    quotient = fn("trunc", exp.Div(this=call.args[0], expression=call.args[1]))
+    quotient = fn("trunc", exp.Div(this=_whole(call.args[0]), expression=_whole(call.args[1])))
     return exp.Cast(this=quotient, to=exp.DataType.build("BIGINT"))
 
 
