@@ -13,11 +13,12 @@ from hedgerow.hogql.property_filters import MAX_GROUP_DEPTH
 LEAF = {"key": "plan", "value": "pro", "operator": "exact", "type": "event"}
 
 
-def nested(depth: int) -> dict[str, Any]:
-    """``depth`` AND groups, each of two values: the next group and a leaf."""
-    group: dict[str, Any] = LEAF
+def nested(depth: int, leaf: dict[str, Any] = LEAF, other: dict[str, Any] | None = None,
+           how: str = "AND") -> dict[str, Any]:  # fmt: skip
+    """``depth`` groups, each of two values: the next group and another leaf."""
+    group: dict[str, Any] = leaf
     for _ in range(depth):
-        group = {"type": "AND", "values": [group, {**LEAF, "key": "seat"}]}
+        group = {"type": how, "values": [group, other or {**leaf, "key": "seat"}]}
     return group
 
 

@@ -11,7 +11,6 @@ matched, the trickling one is being read, the heavy filters have filtered events
 
 from __future__ import annotations
 
-import socket
 import socketserver
 import threading
 import uuid
@@ -23,6 +22,7 @@ import httpx
 import pytest
 
 from hedgerow.testing import LiveServer
+from tests.api.test_nested_filters import nested as nested_filters
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -34,10 +34,7 @@ LEAF = {"key": "$current_url", "value": "^(a|aa)*(b|ab)+x{2,40}$", "operator": "
 
 
 def nested(depth: int) -> dict[str, Any]:
-    group: dict[str, Any] = LEAF
-    for _ in range(depth):
-        group = {"type": "OR", "values": [group, {**LEAF, "value": "(a+)+(b+)+c$"}]}
-    return group
+    return nested_filters(depth, LEAF, {**LEAF, "value": "(a+)+(b+)+c$"}, how="OR")
 
 
 @contextmanager
