@@ -12,15 +12,20 @@ from hedgerow.services.catalogue.operation import Listed
 T = TypeVar("T")
 
 
+MAX_COUNT = 2**62
+"""Where a limit or offset stops growing: past any row count, within every database's integers."""
+
+
 def _lenient(raw: Any, default: int, *, positive: bool) -> int:
-    """``raw`` as a non-negative integer (positive when asked), else ``default``."""
+    """``raw`` as a non-negative integer (positive when asked), else ``default``; at most
+    :data:`MAX_COUNT`."""
     try:
         value = int(raw)
     except (TypeError, ValueError):
         return default
     if value < 0 or (positive and value == 0):
         return default
-    return value
+    return min(value, MAX_COUNT)
 
 
 class Paged(BaseModel):
