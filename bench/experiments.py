@@ -14,19 +14,16 @@ the ratio.
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import statistics
-import tempfile
-import time
 from pathlib import Path
 
 import duckdb
 import httpx
+from against_raw import bootstrapped, time_both  # bench/against_raw.py: set-up and timing shared with insights
 from query import generate  # bench/query.py: the shared synthetic event generator
 
 from hedgerow.store.events.schema import HOT_COLUMN_LIST, HOT_VALUES, hot_parse
-from hedgerow.testing import LiveServer, cli
+from hedgerow.testing import LiveServer
 
 FLAG = "bench-exp"
 START, END = "2024-05-02T00:00:00Z", "2024-05-31T00:00:00Z"
@@ -102,21 +99,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    base = Path(tempfile.mkdtemp(prefix="hedgerow-bench-experiments-"))
-    data_dir = base / "data"
-    try:
-        boot = json.loads(cli("bootstrap", "--data-dir", str(data_dir), "--json").stdout)
-        team = boot["project_id"]
-        events_file = data_dir / "events.duckdb"
-        seconds = generate(events_file, team, args.events, users=args.users)
-        add_exposures(events_file, team, args.users)
+    with bootstrapped("experiments") as project:
+        team = project.team
+        seconds = generate(project.events_file, team, args.events, users=args.users)
+        add_exposures(project.events_file, team, args.users)
         print(f"generated {args.events:,} events and exposures of {args.users * 6 // 10:,} users in {seconds:.1f} s")
-        raw_copy = base / "raw.duckdb"
-        shutil.copy(events_file, raw_copy)
-        raw = duckdb.connect(str(raw_copy), config={"threads": 2, "memory_limit": "2GB"})
+        raw = project.raw_copy("2GB")
         figures = {}
-        with LiveServer(data_dir) as server:
-            headers = {"Authorization": f"Bearer {boot['personal_api_key']}"}
+        with LiveServer(project.data_dir) as server:
+            headers = {"Authorization": f"Bearer {project.boot['personal_api_key']}"}
             with httpx.Client(base_url=server.url, headers=headers, timeout=600) as client:
                 made = client.post(f"/api/projects/{team}/experiments/", json={
                     "name": "Bench", "feature_flag_key": FLAG, "start_date": START, "end_date": END})
@@ -125,26 +116,17 @@ def main() -> None:
                     sql = sql.replace("{team}", str(team))
                     query = {"kind": "ExperimentQuery", "experiment_id": made.json()["id"],
                              "metric": {"kind": "ExperimentMetric", **metric}}  # fmt: skip
-                    raw_times, http_times = [], []
-                    for _ in range(args.runs):
-                        started = time.perf_counter()
-                        raw_rows = raw.execute(sql).fetchall()
-                        raw_times.append(time.perf_counter() - started)
-                        started = time.perf_counter()
-                        response = client.post(f"/api/projects/{team}/query/",
-                                               json={"query": query, "refresh": "force_blocking"})  # fmt: skip
-                        http_times.append(time.perf_counter() - started)
-                        response.raise_for_status()
-                    same = answer(response.json()) == sorted([str(r[0]), *(int(x) for x in r[1:])] for r in raw_rows)
+                    timed = time_both(raw, sql, client, f"/api/projects/{team}/query/", query, args.runs)
+                    body, raw_rows = timed.responses[-1].json(), timed.raw_rows
+                    same = answer(body) == sorted([str(r[0]), *(int(x) for x in r[1:])] for r in raw_rows)
                     if not same:
-                        print(name, "differs:", answer(response.json()), raw_rows)
-                    figures[name] = (statistics.median(raw_times) * 1000, statistics.median(http_times) * 1000, same)
+                        print(name, "differs:", answer(body), raw_rows)
+                    figures[name] = (statistics.median(timed.raw_times) * 1000,
+                                     statistics.median(timed.http_times) * 1000, same)  # fmt: skip
         raw.close()
         print(f"\n{'metric':30s} {'raw SQL':>9s} {'HTTP':>9s} {'ratio':>6s}  same counts")
         for name, (raw_ms, http_ms, same) in figures.items():
             print(f"{name:30s} {raw_ms:7.1f}ms {http_ms:7.1f}ms {http_ms / raw_ms:5.2f}x  {'yes' if same else 'NO'}")
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -14,19 +14,16 @@ server through ``--events-memory``): the comparison is of the work, not of the b
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import statistics
-import tempfile
-import time
 from pathlib import Path
 
 import duckdb
 import httpx
+from against_raw import bootstrapped, time_both  # bench/against_raw.py: set-up and timing shared with experiments
 from query import generate  # bench/query.py: the shared synthetic event generator
 
 from hedgerow.store.events.schema import PERSON_DISTINCT_ID_OVERRIDES
-from hedgerow.testing import LiveServer, cli
+from hedgerow.testing import LiveServer
 
 RANGE = {"date_from": "2024-05-02", "date_to": "2024-05-31"}
 WHERE = "team_id = {team} AND timestamp >= TIMESTAMP '2024-05-02' AND timestamp <= TIMESTAMP '2024-05-31 23:59:59.999999'"
@@ -174,39 +171,26 @@ def main() -> None:
     cases = {name: case for name, case in CASES.items()
              if not args.only or any(name.startswith(kind) for kind in args.only)}
 
-    base = Path(tempfile.mkdtemp(prefix="hedgerow-bench-insights-"))
-    data_dir = base / "data"
-    try:
-        boot = json.loads(cli("bootstrap", "--data-dir", str(data_dir), "--json").stdout)
-        team = boot["project_id"]
-        events_file = data_dir / "events.duckdb"
-        seconds = generate(events_file, team, args.events, users=args.users)
-        merged = _merge_persons(events_file, team)
+    with bootstrapped("insights") as project:
+        team = project.team
+        seconds = generate(project.events_file, team, args.events, users=args.users)
+        merged = _merge_persons(project.events_file, team)
         print(f"generated {args.events:,} events in {seconds:.1f} s ({merged:,} distinct ids merged into other persons)")
-        raw_copy = base / "raw.duckdb"
-        shutil.copy(events_file, raw_copy)
-        raw = duckdb.connect(str(raw_copy), config={"threads": 2, "memory_limit": args.memory})
+        raw = project.raw_copy(args.memory)
         figures = {}
-        with LiveServer(data_dir, env={"HEDGEROW_EVENTS_MEMORY": args.memory}) as server:
+        with LiveServer(project.data_dir, env={"HEDGEROW_EVENTS_MEMORY": args.memory}) as server:
             key = server.create_key("bench", "query:read")["key"]
             url = f"{server.url}/api/projects/{team}/query/"
             with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=600) as client:
                 for name, (query, answer, sql) in cases.items():
                     sql = sql.replace("{team}", str(team))
-                    raw_times, http_times, compile_times, engine_times = [], [], [], []
-                    for _ in range(args.runs):
-                        started = time.perf_counter()
-                        raw_rows = raw.execute(sql).fetchall()
-                        raw_times.append(time.perf_counter() - started)
-                        started = time.perf_counter()
-                        response = client.post(url, json={"query": query, "refresh": "force_blocking"})
-                        http_times.append(time.perf_counter() - started)
-                        response.raise_for_status()
-                        timings = response.json()["timings"]
-                        compile_times.append(sum(t["t"] for t in timings if t["k"] == "./hogql"))
-                        engine_times.append(sum(t["t"] for t in timings if t["k"] == "./execute"))
-                    same = answer(response.json()) == _raw_answer(name, raw_rows)
-                    figures[name] = (statistics.median(raw_times) * 1000, statistics.median(http_times) * 1000, same,
+                    timed = time_both(raw, sql, client, url, query, args.runs)
+                    timings = [response.json()["timings"] for response in timed.responses]
+                    compile_times = [sum(t["t"] for t in run if t["k"] == "./hogql") for run in timings]
+                    engine_times = [sum(t["t"] for t in run if t["k"] == "./execute") for run in timings]
+                    same = answer(timed.responses[-1].json()) == _raw_answer(name, timed.raw_rows)
+                    figures[name] = (statistics.median(timed.raw_times) * 1000,
+                                     statistics.median(timed.http_times) * 1000, same,
                                      statistics.median(compile_times) * 1000, statistics.median(engine_times) * 1000)
         raw.close()
         print(f"\n{'insight':30s} {'raw SQL':>9s} {'HTTP':>9s} {'ratio':>6s}  same answer"
@@ -214,8 +198,6 @@ def main() -> None:
         for name, (raw_ms, http_ms, same, compile_ms, engine_ms) in figures.items():
             print(f"{name:30s} {raw_ms:7.1f}ms {http_ms:7.1f}ms {http_ms / raw_ms:5.2f}x  {'yes' if same else 'NO '}"
                   f"           {compile_ms:6.1f}ms {engine_ms:7.1f}ms")
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -229,3 +229,13 @@ def test_count_limits(api, monkeypatch) -> None:
     third = api.post(url(api), {"name": "Third"})
     assert third.status_code == 400 and third.json()["code"] == "limit_exceeded"
     assert api.get(url(api)).json()["count"] == 2
+
+
+@pytest.mark.parametrize("dashboard_id", ["9" * 30, str(2**63)])
+def test_an_id_no_row_can_have_is_not_found(api, dashboard_id: str) -> None:
+    """Past the database's integers a dashboard id is simply not found (as every other
+    resource's), not a 500."""
+    one = f"/api/projects/{api.project_id}/dashboards/{dashboard_id}/"
+    for response in (api.get(one), api.patch(one, {"name": "x"})):
+        assert response.status_code == 404, response.text
+        assert response.json() == {"type": "invalid_request", "code": "not_found", "detail": "Not found.", "attr": None}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
 
 def test_project_detail(api) -> None:
     body = api.get(f"/api/projects/{api.project_id}/").json()
@@ -53,6 +55,17 @@ def test_pagination_envelope_keeps_other_params(api) -> None:
     last = api.get("/api/projects/", params={"limit": 2, "offset": 4}).json()
     assert last["next"] is None and len(last["results"]) == 1
     assert parse_qs(urlparse(last["previous"]).query) == {"limit": ["2"], "offset": ["2"]}
+
+
+@pytest.mark.parametrize("params", [{"limit": "9" * 30}, {"offset": "9" * 30}, {"offset": str(2**63)},
+                                    {"limit": str(2**63), "offset": str(2**63)}])  # fmt: skip
+def test_pagination_past_the_databases_integers_is_an_empty_or_full_page(api, params) -> None:
+    """A limit or offset larger than the database's integers reads as 'everything' or 'past
+    the end', as a merely large one does, instead of a 500."""
+    page = api.get("/api/projects/", params=params)
+    assert page.status_code == 200, page.text
+    body = page.json()
+    assert body["count"] == 1 and len(body["results"]) == (0 if "offset" in params else 1) and body["next"] is None
 
 
 def test_limited_key_sees_only_its_projects(api) -> None:

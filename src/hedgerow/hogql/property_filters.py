@@ -30,6 +30,9 @@ from hedgerow.hogql.parse import parse_expr
 from hedgerow.ids import parse_id
 
 SCOPES = ("event", "person", "group", "session")
+MAX_GROUP_DEPTH = 20
+"""How deep property groups (and lists) may nest: PostHog's editors make two levels; far
+deeper trees would exhaust the compiler's and the serialiser's recursion."""
 _RELATIVE_DATE = re.compile(r"^-?[0-9]+[hdwmqy]")
 
 
@@ -325,10 +328,29 @@ def property_filter(filters: Any, env: FilterEnv | None = None) -> exp.Expressio
     env = env or FilterEnv()
     if env.scope not in SCOPES:
         raise PropertyFilterError(f"Unknown property filter scope '{env.scope}'")
+    check_depth(filters)
+    return _filter(filters, env)
+
+
+def check_depth(filters: Any, depth: int = 0) -> None:
+    """Refuse property filters whose AND/OR groups nest deeper than :data:`MAX_GROUP_DEPTH`
+    (a list in a list counts as a group too)."""
+    if depth > MAX_GROUP_DEPTH:
+        raise PropertyFilterError(f"Property filters may nest at most {MAX_GROUP_DEPTH} groups deep")
+    if isinstance(filters, (list, tuple)):
+        for item in filters:
+            check_depth(item, depth + 1 if isinstance(item, (list, tuple)) else depth)
+    elif isinstance(filters, Mapping) and filters.get("type") in ("AND", "OR"):
+        values = filters.get("values")
+        for item in values if isinstance(values, list) else ():
+            check_depth(item, depth + 1)
+
+
+def _filter(filters: Any, env: FilterEnv) -> exp.Expression:
     if filters is None:
         return exp.true()
     if isinstance(filters, (list, tuple)):
-        parts = [property_filter(f, env) for f in filters]
+        parts = [_filter(f, env) for f in filters]
         return _join(parts, "AND")
     if not isinstance(filters, Mapping):
         raise PropertyFilterError("A property filter must be an object")
@@ -337,7 +359,7 @@ def property_filter(filters: Any, env: FilterEnv | None = None) -> exp.Expressio
         values = filters.get("values")
         if not isinstance(values, list):
             raise PropertyFilterError("A property group needs a list of values")
-        return _join([property_filter(v, env) for v in values], group_type)
+        return _join([_filter(v, env) for v in values], group_type)
     return _single(filters, env)
 
 

@@ -87,3 +87,19 @@ def json_object(value: Any, attr: str, message: str = "Must be a JSON object.") 
     if not isinstance(value, dict):
         raise ValidationError(message, code="invalid", attr=attr)
     return value
+
+
+MAX_JSON_DEPTH = 64
+"""How deep a stored JSON value may nest (objects and arrays): far more than any PostHog
+setting uses, far less than what would exhaust the serialiser that answers it."""
+
+
+def shallow_json(value: Any, attr: str, depth: int = 0) -> Any:
+    """``value`` unchanged, or a 400 for ``attr`` when it nests deeper than :data:`MAX_JSON_DEPTH`."""
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationError(f"Ensure this value nests at most {MAX_JSON_DEPTH} levels deep.", code="invalid",
+                              attr=attr)  # fmt: skip
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        shallow_json(child, attr, depth + 1)
+    return value

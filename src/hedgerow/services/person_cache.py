@@ -10,16 +10,18 @@ evaluated on a worker thread instead of holding the loop on the database.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
-from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 from hedgerow.flags.patterns import WouldBlock
 from hedgerow.ingest.persons import Changes, Person
+from hedgerow.services.ttl_cache import TtlCache
 from hedgerow.store.meta.identity import SharedIdentityStore
 
 MAX_ENTRIES = 10_000
 TTL_SECONDS = 1.0
+
+T = TypeVar("T")
 
 
 class SharedPersonCache:
@@ -28,57 +30,34 @@ class SharedPersonCache:
     def __init__(self, store: SharedIdentityStore, *, max_entries: int = MAX_ENTRIES,
                  ttl: float = TTL_SECONDS) -> None:  # fmt: skip
         self.store = store
-        self.max_entries = max_entries
-        self.ttl = ttl
-        self._entries: OrderedDict[tuple[int, str], tuple[float, Person | None]] = OrderedDict()
-        self._by_person: dict[tuple[int, str], set[str]] = {}
-        self._lock = threading.Lock()
+        self._cache: TtlCache[tuple[int, str], Person | None] = TtlCache(
+            max_entries=max_entries, ttl=ttl, index=_person_of)
 
     def person(self, team_id: int, distinct_id: str) -> Person | None:
         """The person ``distinct_id`` belongs to (None when it has none)."""
-        key = (team_id, distinct_id)
-        now = time.monotonic()
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None and found[0] > now:
-                self._entries.move_to_end(key)
-                return found[1]
-        if on_event_loop():
-            raise WouldBlock()
-        row = self.store.person(team_id, distinct_id)
-        person = None
-        if row is not None:
+
+        def load() -> Person | None:
+            row = self.store.person(team_id, distinct_id)
+            if row is None:
+                return None
             team, uuid, int_id, created_us, props_json, identified, version = row
-            person = Person(team, uuid, int_id, created_us, None, props_json, identified, version)
-        with self._lock:
-            self._forget(key)
-            self._entries[key] = (now + self.ttl, person)
-            if person is not None:
-                self._by_person.setdefault((team_id, person.uuid), set()).add(distinct_id)
-            while len(self._entries) > self.max_entries:
-                self._forget(next(iter(self._entries)))
-        return person
+            return Person(team, uuid, int_id, created_us, None, props_json, identified, version)
+
+        return self._cache.get((team_id, distinct_id), off_loop(load))
 
     def changed(self, team_id: int, changes: Changes) -> None:
         """Drop what ``changes`` (made by this process) made stale."""
-        with self._lock:
-            for uuid in [*changes.persons, *changes.deleted_persons]:
-                for distinct_id in self._by_person.pop((team_id, uuid), ()):
-                    self._forget((team_id, distinct_id))
-            for team, distinct_id in [*changes.distinct_ids, *changes.deleted_distinct_ids]:
-                self._forget((team, distinct_id))
-
-    def _forget(self, key: tuple[int, str]) -> None:
-        found = self._entries.pop(key, None)
-        if found is not None and found[1] is not None:
-            ids = self._by_person.get((key[0], found[1].uuid))
-            if ids is not None:
-                ids.discard(key[1])
-                if not ids:
-                    del self._by_person[(key[0], found[1].uuid)]
+        for uuid in [*changes.persons, *changes.deleted_persons]:
+            self._cache.drop_filed((team_id, uuid))
+        for team, distinct_id in [*changes.distinct_ids, *changes.deleted_distinct_ids]:
+            self._cache.drop((team, distinct_id))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._cache)
+
+
+def _person_of(key: tuple[int, str], person: Person | None) -> Hashable | None:
+    return (key[0], person.uuid) if person is not None else None
 
 
 def on_event_loop() -> bool:
@@ -88,3 +67,14 @@ def on_event_loop() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def off_loop(load: Callable[[], T]) -> Callable[[], T]:
+    """``load``, refused with :class:`WouldBlock` when called on an event loop."""
+
+    def guarded() -> T:
+        if on_event_loop():
+            raise WouldBlock()
+        return load()
+
+    return guarded

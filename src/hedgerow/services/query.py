@@ -34,6 +34,7 @@ from hedgerow.insights.kinds import SOURCES as INSIGHT_SOURCES
 from hedgerow.insights.models import DateRange
 from hedgerow.services.experiment_queries import KINDS as EXPERIMENT_KINDS
 from hedgerow.services.experiment_queries import state as experiment_state
+from hedgerow.services.fields import shallow_json
 from hedgerow.services.query_cache import ResultCache
 from hedgerow.services.query_jobs import JobsBusy, ProjectSlots, QueryJobs, Running, SlotsBusy
 from hedgerow.services.query_schema import (
@@ -405,7 +406,7 @@ class QueryService:
 
     def _prepare(self, data: Any) -> tuple[Any, Any, QueryKind]:
         """The validated request, its node with the overrides applied, and its kind."""
-        request = parse_request(data, self.kinds)
+        request = parse_request(shallow_json(data, "query"), self.kinds)
         node = request.query
         kind = KINDS[node.kind]
         try:

@@ -10,7 +10,8 @@ from zoneinfo import available_timezones
 from hedgerow.auth.keys import new_project_secret, new_project_token
 from hedgerow.auth.principal import Principal
 from hedgerow.errors import NotFound, ValidationError
-from hedgerow.services.fields import name_text
+from hedgerow.hogql.property_filters import PropertyFilterError, check_depth
+from hedgerow.services.fields import name_text, shallow_json
 from hedgerow.store.meta import tenancy
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tenancy import OWNER, Organization, Project, User
@@ -189,8 +190,10 @@ class ProjectService:
                 columns["timezone"] = validate_timezone(value)
             elif key == "week_start_day":
                 columns["week_start_day"] = value
+            elif key == "test_account_filters":
+                settings[key] = _test_account_filters(value)
             else:
-                settings[key] = value
+                settings[key] = shallow_json(value, key)
         if settings != project.settings:
             columns["settings"] = settings
         with self._db.write() as conn:
@@ -200,6 +203,16 @@ class ProjectService:
         if self.on_change is not None:
             self.on_change()
         return updated
+
+
+def _test_account_filters(value: Any) -> Any:
+    """Filters every query and destination of the project may apply: refused when nested
+    deeper than the compiler takes (their meaning is checked where they are applied)."""
+    try:
+        check_depth(shallow_json(value, "test_account_filters"))
+    except PropertyFilterError as exc:
+        raise ValidationError(exc.detail, code="invalid", attr="test_account_filters") from None
+    return value
 
 
 def validate_name(name: Any) -> str:

@@ -36,10 +36,13 @@ def parse_date(text: Any, timezone: str, now: Any, *, end: bool = False) -> dt.d
     match = _RELATIVE.match(text.strip())
     if match:
         amount, unit, edge = int(match.group(1)), match.group(2), match.group(3)
-        value = _shift(local_now, unit, -amount)
-        if edge:
-            value = _edge(value, unit, edge == "End")
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        try:
+            value = _shift(local_now, unit, -amount)
+            if edge:
+                value = _edge(value, unit, edge == "End")
+            return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        except (OverflowError, ValueError):  # before year 1 (or past 9999)
+            raise PlaceholderError(f"Invalid filter date '{text}'") from None
     try:
         parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hedgerow.auth.principal import Principal
 from hedgerow.auth.scopes import Scope
-from hedgerow.services.catalogue.output import Declared
+from hedgerow.services.catalogue.output import EMPTY, Declared
 
 if TYPE_CHECKING:
     from hedgerow.services.container import Services
@@ -127,6 +127,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+SOFT_DELETE_ONLY = "Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."
+
+
 @dataclass
 class Catalogue:
     """Every operation by name, in declaration order."""
@@ -169,6 +172,16 @@ class Catalogue:
             return handler
 
         return register
+
+    def soft_delete_only(self, name: str, scope: str, *, input: type[BaseModel], summary: str = SOFT_DELETE_ONLY,
+                         ) -> None:  # fmt: skip
+        """Declare ``name`` as PostHog's refused hard deletion: 405 with no body (such a
+        resource is soft-deleted with ``deleted: true``)."""
+        def refuse(ctx: Context, args: Any) -> Reply:
+            return Reply(405)
+
+        refuse.__doc__ = summary
+        self.operation(name, scope, input=input, output=EMPTY)(refuse)
 
     def __getitem__(self, name: str) -> Operation:
         return self.operations[name]

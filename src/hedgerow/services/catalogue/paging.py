@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hedgerow.services.catalogue.operation import Listed
 
+T = TypeVar("T")
+
+
+MAX_COUNT = 2**62
+"""Where a limit or offset stops growing: past any row count, within every database's integers."""
+
 
 def _lenient(raw: Any, default: int, *, positive: bool) -> int:
-    """``raw`` as a non-negative integer (positive when asked), else ``default``."""
+    """``raw`` as a non-negative integer (positive when asked), else ``default``; at most
+    :data:`MAX_COUNT`."""
     try:
         value = int(raw)
     except (TypeError, ValueError):
         return default
     if value < 0 or (positive and value == 0):
         return default
-    return value
+    return min(value, MAX_COUNT)
 
 
 class Paged(BaseModel):
@@ -57,3 +64,9 @@ def listing(args: Paged, fetch: Callable[[int, int], tuple[Sequence[Any], int | 
 def sliced(args: Paged, rows: Sequence[Any]) -> Listed:
     """One page of rows already in memory."""
     return listing(args, lambda limit, offset: (rows[offset : offset + limit], len(rows)))
+
+
+def shown(args: Paged, rows: Sequence[T], show: Callable[[T], Any]) -> Listed:
+    """One page of rows already in memory, each shown as ``show(row)`` (only the page's rows)."""
+    page = sliced(args, rows)
+    return Listed([show(row) for row in page.results], page.count, page.limit, page.offset)

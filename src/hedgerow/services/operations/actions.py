@@ -9,7 +9,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.hogql.elements import selector_regex
 from hedgerow.services.actions import STEP_FIELDS, ActionRecord
-from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Output, Reply, Tool
+from hedgerow.services.catalogue import Catalogue, Context, Output, Tool
 from hedgerow.services.operations.organizations import UserBasic, user_lookup
 
 operations = Catalogue()
@@ -194,7 +194,4 @@ def delete_action(ctx: Context, args: ActionId) -> Action:
     return Action.of(ctx, ctx.services.actions.update(ctx.project, args.action_id, {"deleted": True}))
 
 
-@operations.operation("action.destroy", "action:write", input=ActionId, output=EMPTY)
-def destroy_action(ctx: Context, args: ActionId) -> Reply:
-    """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
-    return Reply(405)
+operations.soft_delete_only("action.destroy", "action:write", input=ActionId)

@@ -12,7 +12,7 @@ from hedgerow.control_chars import NAME_PATTERN
 from hedgerow.auth.access import full_matrix
 from hedgerow.services.agents import AgentRecord
 from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply
-from hedgerow.services.catalogue.paging import Paged, sliced
+from hedgerow.services.catalogue.paging import Paged, shown
 from hedgerow.services.catalogue.validation import IsoDatetime
 from hedgerow.services.records import PersonalAPIKeyRecord
 
@@ -82,8 +82,7 @@ class AgentUpdate(AgentFields, AgentRef):
 def list_agents(ctx: Context, args: Paged) -> Listed:
     """The organization's agents (not revoked), newest first."""
     assert ctx.organization_id is not None
-    page = sliced(args, ctx.services.agents.list(ctx.organization_id))
-    return Listed([Agent.of(ctx, a, k) for a, k in page.results], page.count, page.limit, page.offset)
+    return shown(args, ctx.services.agents.list(ctx.organization_id), lambda row: Agent.of(ctx, *row))
 
 
 @operations.operation("agent.create", "agent:write", output=CreatedAgent, input=AgentFields, place="organization")

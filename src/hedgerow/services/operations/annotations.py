@@ -10,8 +10,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.errors import ValidationError
 from hedgerow.services.annotations import SCOPES, AnnotationQuery, AnnotationRecord, parse_datetime
-from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply, Tool
-from hedgerow.services.catalogue.paging import Paged, sliced
+from hedgerow.services.catalogue import Catalogue, Context, Listed, Output, Tool
+from hedgerow.services.catalogue.paging import Paged, shown
 from hedgerow.services.operations.organizations import UserBasic, user_lookup
 
 operations = Catalogue()
@@ -128,8 +128,7 @@ def list_annotations(ctx: Context, args: AnnotationList) -> Listed:
     assert ctx.project is not None
     rows = ctx.services.annotations.search(ctx.project, query)
     users = user_lookup(ctx)
-    page = sliced(args, rows)
-    return Listed([Annotation.of(ctx, a, users) for a in page.results], page.count, page.limit, page.offset)
+    return shown(args, rows, lambda a: Annotation.of(ctx, a, users))
 
 
 @operations.operation("annotation.create", "annotation:write", output=Annotation, input=AnnotationFields,
@@ -155,7 +154,4 @@ def update_annotation(ctx: Context, args: AnnotationUpdate) -> Annotation:
     return Annotation.of(ctx, ctx.services.annotations.update(ctx.project, args.annotation_id, changes))
 
 
-@operations.operation("annotation.destroy", "annotation:write", input=AnnotationId, output=EMPTY)
-def destroy_annotation(ctx: Context, args: AnnotationId) -> Reply:
-    """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
-    return Reply(405)
+operations.soft_delete_only("annotation.destroy", "annotation:write", input=AnnotationId)

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import ValidationError
-from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply, Success, Tool
-from hedgerow.services.catalogue.paging import Paged, listing, sliced
+from hedgerow.services.catalogue import Catalogue, Context, Listed, Output, Success, Tool
+from hedgerow.services.catalogue.paging import Paged, listing, shown
 from hedgerow.services.cohort_membership import read_csv_ids
 from hedgerow.services.cohorts import CohortQuery
 from hedgerow.services.operations.organizations import UserBasic
@@ -183,8 +183,7 @@ def list_cohorts(ctx: Context, args: CohortList) -> Listed:
         created_by_id=args.created_by_id,
         hide_behavioral=(args.hide_behavioral_cohorts or "false").lower() == "true",
     )
-    page = sliced(args, ctx.services.cohorts.search(ctx.project_id, query))
-    return Listed([Cohort.of(ctx, c) for c in page.results], page.count, page.limit, page.offset)
+    return shown(args, ctx.services.cohorts.search(ctx.project_id, query), lambda c: Cohort.of(ctx, c))
 
 
 @operations.operation("cohort.create", "cohort:write", output=Cohort, input=CohortFields,
@@ -266,7 +265,5 @@ def remove_person(ctx: Context, args: PersonToRemove) -> Success:
     return Success()
 
 
-@operations.operation("cohort.destroy", "cohort:write", input=CohortId, output=EMPTY)
-def destroy_cohort(ctx: Context, args: CohortId) -> Reply:
-    """Hard deletion is not allowed: 405 with no body."""
-    return Reply(405)
+operations.soft_delete_only("cohort.destroy", "cohort:write", input=CohortId,
+                            summary="Hard deletion is not allowed: 405 with no body.")

@@ -8,8 +8,8 @@ from typing import Any, Callable
 from pydantic import AliasChoices, ConfigDict, Field
 
 from hedgerow import clock
-from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply, Tool
-from hedgerow.services.catalogue.paging import Paged, sliced
+from hedgerow.services.catalogue import Catalogue, Context, Listed, Output, Tool
+from hedgerow.services.catalogue.paging import Paged, shown
 from hedgerow.services.catalogue.tool_data import ToolData
 from hedgerow.services.dashboards import DashboardQuery, DashboardRecord, TextRecord, TileRecord
 from hedgerow.services.operations.insights import (
@@ -225,8 +225,7 @@ def list_dashboards(ctx: Context, args: DashboardList) -> Listed:
                            exclude_generated=args.exclude_generated == "true")  # fmt: skip
     rows = ctx.services.dashboards.search(ctx.project, query)
     users = user_lookup(ctx)
-    page = sliced(args, rows)
-    return Listed([DashboardBasic.of(d, users) for d in page.results], page.count, page.limit, page.offset)
+    return shown(args, rows, lambda d: DashboardBasic.of(d, users))
 
 
 @operations.operation("dashboard.create", "dashboard:write", output=Dashboard, input=DashboardFields,
@@ -295,7 +294,4 @@ def delete_dashboard(ctx: Context, args: DashboardKey) -> DashboardBasic:
     return DashboardBasic.of(dashboard, user_lookup(ctx))
 
 
-@operations.operation("dashboard.destroy", "dashboard:write", input=DashboardKey, output=EMPTY)
-def destroy_dashboard(ctx: Context, args: DashboardKey) -> Reply:
-    """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
-    return Reply(405)
+operations.soft_delete_only("dashboard.destroy", "dashboard:write", input=DashboardKey)

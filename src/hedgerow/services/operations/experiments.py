@@ -9,8 +9,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from hedgerow import clock
 from hedgerow.errors import Exposed, ValidationError
-from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply, Tool
-from hedgerow.services.catalogue.paging import Paged, sliced
+from hedgerow.services.catalogue import Catalogue, Context, Listed, Output, Tool
+from hedgerow.services.catalogue.paging import Paged, shown
 from hedgerow.services.experiments import ExperimentRecord, status
 from hedgerow.services.flag_definitions import flag_definition
 from hedgerow.services.operations.organizations import UserBasic, user_lookup
@@ -164,8 +164,7 @@ def list_experiments(ctx: Context, args: ExperimentList) -> Listed:
     """The project's experiments (not deleted), newest first, each with its flag."""
     experiments = _listed(args, ctx.services.experiments.live(ctx.project_id))
     users = user_lookup(ctx)
-    page = sliced(args, experiments)
-    return Listed([Experiment.of(ctx, e, users) for e in page.results], page.count, page.limit, page.offset)
+    return shown(args, experiments, lambda e: Experiment.of(ctx, e, users))
 
 
 @operations.operation("experiment.create", "experiment:write", output=Experiment, input=ExperimentFields,
@@ -191,10 +190,7 @@ def update_experiment(ctx: Context, args: ExperimentUpdate) -> Experiment:
     return Experiment.of(ctx, updated)
 
 
-@operations.operation("experiment.destroy", "experiment:write", input=ExperimentId, output=EMPTY)
-def destroy_experiment(ctx: Context, args: ExperimentId) -> Reply:
-    """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
-    return Reply(405)
+operations.soft_delete_only("experiment.destroy", "experiment:write", input=ExperimentId)
 
 
 # -- results (PostHog's MCP tool) --------------------------------------------------------------

@@ -11,8 +11,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.errors import ValidationError
 from hedgerow.ids import parse_id
-from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply, Tool
-from hedgerow.services.catalogue.paging import Paged, sliced
+from hedgerow.services.catalogue import Catalogue, Context, Listed, Output, Tool
+from hedgerow.services.catalogue.paging import Paged, shown
 from hedgerow.services.catalogue.validation import TEXT_LIST, json_text
 from hedgerow.services.feature_flags import FlagQuery, is_simple, status
 from hedgerow.services.operations.organizations import UserBasic, user_lookup
@@ -187,8 +187,7 @@ def list_flags(ctx: Context, args: FlagList) -> Listed:
     flags = ctx.services.flags.search(ctx.project_id, query)
     names = ctx.services.flags.cohort_names(ctx.project_id)
     users = user_lookup(ctx)
-    page = sliced(args, flags)
-    return Listed([FeatureFlag.of(ctx, f, names, users) for f in page.results], page.count, page.limit, page.offset)
+    return shown(args, flags, lambda f: FeatureFlag.of(ctx, f, names, users))
 
 
 @operations.operation("feature_flag.create", "feature_flag:write", output=FeatureFlag, input=FlagCreate,
@@ -224,7 +223,4 @@ def delete_flag(ctx: Context, args: FlagId) -> FeatureFlag:
     return FeatureFlag.of(ctx, ctx.services.flags.update(ctx.project_id, flag.id, ctx.user_id, {"deleted": True}))
 
 
-@operations.operation("feature_flag.destroy", "feature_flag:write", input=FlagId, output=EMPTY)
-def destroy_flag(ctx: Context, args: FlagId) -> Reply:
-    """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
-    return Reply(405)
+operations.soft_delete_only("feature_flag.destroy", "feature_flag:write", input=FlagId)

@@ -11,8 +11,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.destinations.template import TEMPLATES
 from hedgerow.errors import ValidationError
-from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply, Tool
-from hedgerow.services.catalogue.paging import Paged, sliced
+from hedgerow.services.catalogue import Catalogue, Context, Listed, Output, Tool
+from hedgerow.services.catalogue.paging import Paged, shown, sliced
 from hedgerow.services.hog_functions import WRITABLE, HogFunctionRecord, LogQuery, relative_date
 from hedgerow.services.operations.organizations import UserBasic, user_lookup
 
@@ -160,9 +160,7 @@ def list_hog_functions(ctx: Context, args: HogFunctionList) -> Listed:
     rows = ctx.services.hog_functions.list(ctx.project, types=_types(args), enabled=enabled,
                                            search=args.search[:400] if args.search else None)  # fmt: skip
     users = user_lookup(ctx)
-    page = sliced(args, rows)
-    return Listed([HogFunctionMinimal.of(ctx, fn, users) for fn in page.results], page.count,
-                  page.limit, page.offset)  # fmt: skip
+    return shown(args, rows, lambda fn: HogFunctionMinimal.of(ctx, fn, users))
 
 
 @operations.operation("hog_function.create", "hog_function:write", output=HogFunction, input=HogFunctionFields,
@@ -189,10 +187,7 @@ def update_hog_function(ctx: Context, args: HogFunctionUpdate) -> HogFunction:
     return HogFunction.of(ctx, ctx.services.hog_functions.update(ctx.project, args.hog_function_id, args.given()))
 
 
-@operations.operation("hog_function.destroy", "hog_function:write", input=HogFunctionId, output=EMPTY)
-def destroy_hog_function(ctx: Context, args: HogFunctionId) -> Reply:
-    """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
-    return Reply(405)
+operations.soft_delete_only("hog_function.destroy", "hog_function:write", input=HogFunctionId)
 
 
 class LogEntry(Output):

@@ -12,7 +12,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from hedgerow import clock
 from hedgerow.errors import Exposed, ValidationError
 from hedgerow.services.catalogue.validation import TEXT_LIST, json_text
-from hedgerow.services.catalogue import EMPTY, Catalogue, Context, Listed, Output, Reply, Tool
+from hedgerow.services.catalogue import Catalogue, Context, Listed, Output, Tool
 from hedgerow.services.catalogue.paging import Paged, sliced
 from hedgerow.services.catalogue.tool_data import ToolData
 from hedgerow.services.fields import TRUE_WORDS
@@ -472,7 +472,4 @@ def delete_insight(ctx: Context, args: InsightKey) -> Insight:
     return one(ctx, insight, ResultOptions(), result={})
 
 
-@operations.operation("insight.destroy", "insight:write", input=InsightKey, output=EMPTY)
-def destroy_insight(ctx: Context, args: InsightKey) -> Reply:
-    """Hard deletion is not allowed: 405 with no body (soft-delete with ``deleted: true``)."""
-    return Reply(405)
+operations.soft_delete_only("insight.destroy", "insight:write", input=InsightKey)

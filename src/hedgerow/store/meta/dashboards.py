@@ -91,6 +91,9 @@ def insert(conn: Connection, values: dict[str, Any]) -> DashboardRecord:
 
 
 def get(conn: Connection, project_id: int, dashboard_id: int, *, include_deleted: bool = False) -> DashboardRecord | None:
+    """The project's dashboard (None for ids no row can have)."""
+    if not 0 < dashboard_id < 2**63:
+        return None
     query = sa.select(dashboards).where(dashboards.c.project_id == project_id, dashboards.c.id == dashboard_id)
     if not include_deleted:
         query = query.where(dashboards.c.deleted.is_(False))
