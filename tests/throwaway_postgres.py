@@ -56,13 +56,14 @@ def admin_url() -> Iterator[str | None]:
 
 
 @contextmanager
-def database(admin: str) -> Iterator[str]:
-    """A new, empty database on the server ``admin`` names, dropped afterwards."""
+def database(admin: str, template: str | None = None) -> Iterator[str]:
+    """A new database on the server ``admin`` names (empty, or a copy of the database named
+    ``template``), dropped afterwards."""
     name = "hr_" + uuid.uuid4().hex[:16]
     engine = sa.create_engine(admin.replace("postgresql://", "postgresql+psycopg://", 1),
                               isolation_level="AUTOCOMMIT")  # fmt: skip
     with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
         yield admin.rpartition("/")[0] + "/" + name
     finally:
