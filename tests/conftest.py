@@ -29,6 +29,17 @@ from tests.throwaway_postgres import database
 POSTGRES_ADMIN_URL = os.environ.get("HEDGEROW_TEST_POSTGRES_URL", "")
 
 
+METADATA_FIXTURES = ("database_url", "empty_database_url")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``metadata`` the tests whose outcome depends on the metadata database: those the
+    PostgreSQL pass repeats (scripts/run-tests.sh). The rest would run the same code twice."""
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in METADATA_FIXTURES):
+            item.add_marker(pytest.mark.metadata)
+
+
 @pytest.fixture
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
     """A fresh, empty metadata database: SQLite in tmp_path, or a new PostgreSQL database."""
