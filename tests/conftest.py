@@ -24,7 +24,7 @@ from hedgerow.cli.bootstrap import bootstrap_admin
 from hedgerow.config import Settings
 from hedgerow.services.container import Services
 from hedgerow.store.meta.db import MetaDB
-from tests.throwaway_postgres import database
+from tests.throwaway_postgres import admin_url, database
 
 POSTGRES_ADMIN_URL = os.environ.get("HEDGEROW_TEST_POSTGRES_URL", "")
 
@@ -38,6 +38,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(name in getattr(item, "fixturenames", ()) for name in METADATA_FIXTURES):
             item.add_marker(pytest.mark.metadata)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str | None]:
+    """A PostgreSQL admin URL shared by the session's tests that need PostgreSQL beyond the
+    metadata fixture (``HEDGEROW_TEST_POSTGRES_URL``'s, or one throwaway server started once,
+    not once per module: ~4 s each), or None when none can be had."""
+    with admin_url() as url:
+        yield url
 
 
 @pytest.fixture

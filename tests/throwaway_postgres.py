@@ -72,10 +72,16 @@ def database(admin: str, template: str | None = None) -> Iterator[str]:
         engine.dispose()
 
 
+def required(url: str | None) -> str:
+    """``url`` (from :func:`admin_url`), or skip the test when no PostgreSQL can be had."""
+    if url is None:
+        pytest.skip("no PostgreSQL server binaries on this machine (scripts/system-deps.sh)")
+    return url
+
+
 @contextmanager
 def admin_url_or_skip() -> Iterator[str]:
-    """:func:`admin_url`, skipping the test when no PostgreSQL can be had."""
+    """:func:`admin_url`, skipping the test when no PostgreSQL can be had. Tests share one
+    server per session through the ``postgres_admin_url`` fixture (tests/conftest.py)."""
     with admin_url() as url:
-        if url is None:
-            pytest.skip("no PostgreSQL server binaries on this machine (scripts/system-deps.sh)")
-        yield url
+        yield required(url)
