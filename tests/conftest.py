@@ -11,7 +11,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from tests.throwaway_postgres import admin_url, database
 POSTGRES_ADMIN_URL = os.environ.get("HEDGEROW_TEST_POSTGRES_URL", "")
 
 
-METADATA_FIXTURES = ("database_url", "empty_database_url")
+METADATA_FIXTURES = ("database_url", "empty_database_url", "shared_api")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -81,16 +81,22 @@ def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         yield url.rpartition("/")[2]
 
 
+@contextmanager
+def _migrated_copy(directory: Path, template: str) -> Iterator[str]:
+    if not POSTGRES_ADMIN_URL:
+        path = directory / "meta.sqlite3"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    with database(POSTGRES_ADMIN_URL, template=template) as url:
+        yield url
+
+
 @pytest.fixture
 def database_url(tmp_path: Path, _migrated_template: str) -> Iterator[str]:
     """A fresh metadata database of this test's own, already migrated: a copy of the session's
     template (SQLite in tmp_path, or a new PostgreSQL database)."""
-    if not POSTGRES_ADMIN_URL:
-        path = tmp_path / "meta.sqlite3"
-        shutil.copyfile(_migrated_template, path)
-        yield f"sqlite:///{path}"
-        return
-    with database(POSTGRES_ADMIN_URL, template=_migrated_template) as url:
+    with _migrated_copy(tmp_path, _migrated_template) as url:
         yield url
 
 
@@ -150,3 +156,13 @@ def make_harness(settings: Settings) -> Iterator[Harness]:
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Harness]:
     yield from make_harness(settings)
+
+
+@pytest.fixture(scope="module")
+def shared_api(tmp_path_factory: pytest.TempPathFactory, _migrated_template: str) -> Iterator[Harness]:
+    """One app for all of a module's tests (``api`` is one per test), for tests that change
+    nothing another test reads: those that are refused, or read, or add only keys and objects
+    of their own. Building an app with its databases is most of a short test's time."""
+    directory = tmp_path_factory.mktemp("shared-api")
+    with _migrated_copy(directory, _migrated_template) as url:
+        yield from make_harness(Settings(data_dir=directory / "data", database_url=url, rate_limits_enabled=False))
