@@ -56,13 +56,14 @@ def admin_url() -> Iterator[str | None]:
 
 
 @contextmanager
-def database(admin: str) -> Iterator[str]:
-    """A new, empty database on the server ``admin`` names, dropped afterwards."""
+def database(admin: str, template: str | None = None) -> Iterator[str]:
+    """A new database on the server ``admin`` names (empty, or a copy of the database named
+    ``template``), dropped afterwards."""
     name = "hr_" + uuid.uuid4().hex[:16]
     engine = sa.create_engine(admin.replace("postgresql://", "postgresql+psycopg://", 1),
                               isolation_level="AUTOCOMMIT")  # fmt: skip
     with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
         yield admin.rpartition("/")[0] + "/" + name
     finally:
@@ -71,10 +72,16 @@ def database(admin: str) -> Iterator[str]:
         engine.dispose()
 
 
+def required(url: str | None) -> str:
+    """``url`` (from :func:`admin_url`), or skip the test when no PostgreSQL can be had."""
+    if url is None:
+        pytest.skip("no PostgreSQL server binaries on this machine (scripts/system-deps.sh)")
+    return url
+
+
 @contextmanager
 def admin_url_or_skip() -> Iterator[str]:
-    """:func:`admin_url`, skipping the test when no PostgreSQL can be had."""
+    """:func:`admin_url`, skipping the test when no PostgreSQL can be had. Tests share one
+    server per session through the ``postgres_admin_url`` fixture (tests/conftest.py)."""
     with admin_url() as url:
-        if url is None:
-            pytest.skip("no PostgreSQL server binaries on this machine (scripts/system-deps.sh)")
-        yield url
+        yield required(url)

@@ -35,6 +35,9 @@ class Receiver:
     answered: list[Received] = field(default_factory=list)
     """Requests whose response was sent in full (the sender may have gone away before)."""
     port: int = field(default_factory=free_port)
+    hang_up: bool = False
+    """On leaving, drop the requests still waiting for a delayed answer instead of waiting (up
+    to 10 s) for them: for receivers slower than anything the test waits for."""
 
     @property
     def url(self) -> str:
@@ -73,6 +76,7 @@ class Receiver:
 
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
+        self._server.force_exit = self.hang_up
         self._thread.join(10)
 
 

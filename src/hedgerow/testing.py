@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -57,6 +58,28 @@ def cli(*args: str, env: dict[str, str] | None = None, check: bool = True) -> su
         check=check,
         timeout=120,
     )
+
+
+def insert_rows(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows`` (one value per column, in order) into a DuckDB table in one statement,
+    through an Arrow table: a fixture of 950 events took 3 s inserted a statement at a time,
+    10 ms so. Each column holds one Python type (or None); datetimes are naive, in UTC."""
+    import datetime as dt
+    import uuid as uuid_lib
+
+    import pyarrow as pa
+
+    if not rows:
+        return
+    if any(isinstance(v, dt.datetime) and v.tzinfo is not None for row in rows for v in row):
+        raise ValueError("insert_rows takes naive UTC datetimes (an aware one would be shifted by the session zone)")
+    name = f"incoming_{uuid_lib.uuid4().hex}"
+    cursor.register(name, pa.table({f"c{i}": list(values) for i, values in enumerate(zip(*rows))}))
+    try:
+        quoted = ", ".join(f'"{column}"' for column in columns)
+        cursor.execute(f"INSERT INTO {table} ({quoted}) SELECT * FROM {name}")
+    finally:
+        cursor.unregister(name)
 
 
 def write_events(data_dir: Path, team_id: int, events: list[dict[str, Any]]) -> None:

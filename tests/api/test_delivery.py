@@ -126,7 +126,7 @@ def test_failures_are_retried_with_backoff_then_logged(dapi) -> None:
 
 
 def test_a_slow_receiver_holds_up_only_its_own_deliveries(dapi) -> None:
-    with Receiver(answer=lambda request, n: (200, 60.0)) as slow, Receiver() as fast:
+    with Receiver(answer=lambda request, n: (200, 60.0), hang_up=True) as slow, Receiver() as fast:
         destination(dapi, slow.url + "/")
         quick = destination(dapi, fast.url + "/")
         sent = [capture(dapi, "tick", n=i) for i in range(30)]

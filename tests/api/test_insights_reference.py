@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hedgerow.store.events.schema import TABLES, fill_hot_columns
+from hedgerow.testing import insert_rows
 
 TZ = "Asia/Kolkata"  # UTC+05:30: local midnight is 18:30 UTC
 START = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
@@ -67,14 +68,11 @@ def project(api):
     conn = api.services.events.cursor()
     for ddl in TABLES:
         conn.execute(ddl)
-    for n, (distinct_id, person, event, ts, browser) in enumerate(ROWS):
-        props = {} if browser is None else {"$browser": browser}
-        conn.execute(
-            "INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at, person_id,"
-            ' "$group_0") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [api.project_id, str(uuid.UUID(int=n + 1)), event, distinct_id, json.dumps(props), ts, ts, person,
-             company(distinct_id)],
-        )
+    rows = [[api.project_id, str(uuid.UUID(int=n + 1)), event, distinct_id,
+             json.dumps({} if browser is None else {"$browser": browser}), ts, ts, person, company(distinct_id)]
+            for n, (distinct_id, person, event, ts, browser) in enumerate(ROWS)]  # fmt: skip
+    insert_rows(conn, "events", ["team_id", "uuid", "event", "distinct_id", "properties", "timestamp", "created_at",
+                                 "person_id", "$group_0"], rows)  # fmt: skip
     conn.execute(fill_hot_columns())
     for key, tier in TIERS.items():
         conn.execute("INSERT INTO groups VALUES (?, 0, ?, ?, ?, ?)",

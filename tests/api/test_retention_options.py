@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hedgerow.store.events.schema import TABLES, fill_hot_columns
+from hedgerow.testing import insert_rows
 
 TZ = ZoneInfo("America/New_York")
 START = dt.datetime(2024, 3, 1, 5, 0, tzinfo=dt.timezone.utc)  # Mar 1 00:00 local
@@ -71,15 +72,14 @@ def project(api):
     conn = api.services.events.cursor()
     for ddl in TABLES:
         conn.execute(ddl)
+    rows = []
     for n, (distinct_id, person, event, ts, browser) in enumerate(ROWS):
         props = {} if browser is None else {"$browser": browser}
         if distinct_id.startswith("ghost"):
             props["$process_person_profile"] = False
-        conn.execute(
-            "INSERT INTO events (team_id, uuid, event, distinct_id, properties, timestamp, created_at, person_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [api.project_id, str(uuid.UUID(int=n + 1)), event, distinct_id, json.dumps(props), ts, ts, person],
-        )
+        rows.append([api.project_id, str(uuid.UUID(int=n + 1)), event, distinct_id, json.dumps(props), ts, ts, person])
+    insert_rows(conn, "events", ["team_id", "uuid", "event", "distinct_id", "properties", "timestamp", "created_at",
+                                 "person_id"], rows)  # fmt: skip
     conn.execute(fill_hot_columns())
     for n, person in enumerate(PERSONS, start=1):
         conn.execute("INSERT INTO persons_folded VALUES (?, ?, ?, ?, ?, ?, 0, ?)",

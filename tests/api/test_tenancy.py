@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from starlette.testclient import TestClient
 
 
 def test_project_detail(api) -> None:
@@ -137,6 +138,22 @@ def test_openapi_lists_every_keyed_route(api) -> None:
     operations = {op["operationId"] for path in doc["paths"].values() for op in path.values()}
     documented = {r.name for r in all_routes() if r.operation is not None or r.path in DOCUMENTED_PUBLIC}
     assert operations == documented and "feature_flags_create" in operations and "capture_e_create" not in operations
+
+
+def test_the_document_is_built_once_per_process_when_first_asked_for(settings) -> None:
+    """Starting an app (every server start, every in-process test) does not build the document;
+    the first GET builds the same document the route table gives, and later apps reuse it."""
+    from hedgerow.api import openapi
+    from hedgerow.api.app import create_app
+    from hedgerow.api.routes import all_routes
+
+    openapi.document.cache_clear()
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        assert openapi.document.cache_info().currsize == 0
+        assert client.get("/api/schema/").json() == openapi.build(all_routes())
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        assert client.get("/api/schema/").status_code == 200
+    assert openapi.document.cache_info().misses == 1
 
 
 def test_public_endpoints_answer_cors_and_private_ones_do_not(api) -> None:

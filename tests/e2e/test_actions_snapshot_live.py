@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from hedgerow.testing import LiveServer
-from tests.throwaway_postgres import admin_url_or_skip, database
+from tests.throwaway_postgres import database, required
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +25,7 @@ def servers(request, tmp_path):
     with ExitStack() as stack:
         url = f"sqlite:///{tmp_path / 'meta.sqlite3'}"
         if request.param == "postgresql":
-            url = stack.enter_context(database(stack.enter_context(admin_url_or_skip())))
+            url = stack.enter_context(database(required(request.getfixturevalue("postgres_admin_url"))))
         env = {"HEDGEROW_DATABASE_URL": url}
         writer = stack.enter_context(LiveServer(tmp_path / "writer", env=env))
         boot = writer.bootstrap()

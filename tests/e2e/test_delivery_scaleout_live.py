@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -17,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from hedgerow.testing import LiveServer
-from tests.throwaway_postgres import admin_url_or_skip, database
+from tests.throwaway_postgres import database, required
 from tests.webhook_receiver import Receiver, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -27,9 +26,8 @@ PER_BATCH = 20
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    with admin_url_or_skip() as url:
-        yield url
+def postgres(postgres_admin_url: str | None) -> str:
+    return required(postgres_admin_url)
 
 
 def _left(url: str) -> tuple[int, int]:

@@ -28,16 +28,24 @@ FLAGS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    with LiveServer(tmp_path_factory.mktemp("sdk-flags") / "data") as server:
+        server.admin = server.bootstrap()
+        yield server
+
+
 @pytest.fixture
-def server(tmp_path):
-    with LiveServer(tmp_path / "data") as live:
-        boot = live.bootstrap()
-        headers = {"Authorization": f"Bearer {boot['personal_api_key']}"}
-        for flag in FLAGS:
-            created = httpx.post(f"{live.url}/api/projects/{boot['project_id']}/feature_flags/", json=flag, headers=headers)
-            assert created.status_code == 201, created.text
-        live.boot = boot
-        yield live
+def server(live):
+    """The module's server, with a project of this test's own holding FLAGS (``server.boot``)."""
+    headers = {"Authorization": f"Bearer {live.admin['personal_api_key']}"}
+    project = httpx.post(f"{live.url}/api/projects/", json={"name": "SDK flags"}, headers=headers)
+    assert project.status_code == 201, project.text
+    for flag in FLAGS:
+        created = httpx.post(f"{live.url}/api/projects/{project.json()['id']}/feature_flags/", json=flag, headers=headers)
+        assert created.status_code == 201, created.text
+    live.boot = {**live.admin, "project_id": project.json()["id"], "project_api_key": project.json()["api_token"]}
+    return live
 
 
 def test_remote_flags_and_payloads(server) -> None:

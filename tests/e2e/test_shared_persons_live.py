@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from hedgerow.ingest.persons import derived_person_uuid
 from hedgerow.testing import LiveServer
-from tests.throwaway_postgres import admin_url_or_skip, database
+from tests.throwaway_postgres import database, required
 
 pytestmark = pytest.mark.e2e
 
@@ -31,9 +31,8 @@ MERGES = ("$identify", "$create_alias", "$merge_dangerously")
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    with admin_url_or_skip() as url:
-        yield url
+def postgres(postgres_admin_url: str | None) -> str:
+    return required(postgres_admin_url)
 
 
 @pytest.fixture(scope="module")

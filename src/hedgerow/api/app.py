@@ -9,7 +9,6 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Route as StarletteRoute
 
-from hedgerow.api import openapi
 from hedgerow.api.client_address import ClientAddress
 from hedgerow.api.dispatch import keyed_endpoint, public_endpoint, unrouted
 from hedgerow.api.errors import unexpected
@@ -58,7 +57,6 @@ def create_app(settings: Settings | None = None, on_started: Callable[[], None] 
         exception_handlers={HTTPException: unrouted, Exception: unexpected},
         lifespan=lifespan,
     )
-    app.state.openapi = openapi.build(routes)
     app.state.client_address = ClientAddress(settings.trusted_proxies)
     public = [route.path for route in routes if route.auth == "public" and route.path != "/api/schema/"]
     wrapped = HotPaths(MCPMount(PathNormaliser(PublicCORS(app, public)), app.state))

@@ -20,7 +20,6 @@ import typer
 from hedgerow.cli.options import DatabaseURL, DataDir, fail
 from hedgerow.config import Settings
 from hedgerow.errors import HedgerowError
-from hedgerow.mcp.server import serve_stdio
 from hedgerow.services.container import Services
 
 KEY_VARIABLES = ("POSTHOG_API_KEY", "HEDGEROW_API_KEY")
@@ -40,6 +39,8 @@ def mcp(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = Databa
         raise
     except Exception:  # noqa: BLE001 - the events file is held by a running server: metadata only
         services = Services.open(settings)
+    from hedgerow.mcp.server import serve_stdio  # here: the other commands run without the MCP SDK
+
     try:
         anyio.run(serve_stdio, services, key)
     finally:

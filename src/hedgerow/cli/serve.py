@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-import uvicorn
 
-from hedgerow.api.app import create_app
 from hedgerow.cli.bootstrap import bootstrap_admin
 from hedgerow.config import Settings
 from hedgerow.services.container import Services
@@ -77,6 +75,11 @@ def serve(
     finally:
         services.close()
     typer.echo(f"Serving on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
+    # Imported here: the other commands (bootstrap, keys, ...) run without the HTTP stack.
+    import uvicorn
+
+    from hedgerow.api.app import create_app
+
     uvicorn.run(
         create_app(settings, on_started=tune_gc),
         host=settings.host,

@@ -23,7 +23,7 @@ def send(request: dict, **options):
 
 
 def test_a_receiver_slower_than_the_limit_is_a_retryable_timeout() -> None:
-    with Receiver(answer=lambda request, n: (200, 5.0)) as receiver:
+    with Receiver(answer=lambda request, n: (200, 5.0), hang_up=True) as receiver:
         sent = send({"url": receiver.url + "/", "method": "POST", "body": {"a": 1}}, total_seconds=0.3)
     assert not sent.ok and sent.retryable and "timed out" in sent.reason
 

@@ -34,16 +34,15 @@ from hedgerow.store.events.duckdb import DuckDBEventStore
 from hedgerow.store.events.clickhouse import ClickHouseEventStore
 from hedgerow.store.events.clickhouse_connection import ChdbConnection
 from hedgerow.store.events.protocol import EventStoreError, PersonFilter, WriteBatch
-from tests.throwaway_postgres import admin_url_or_skip, database
+from tests.throwaway_postgres import database, required
 
 TEAM = 1
 NOW = 1_700_000_000_000_000
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    with admin_url_or_skip() as url:
-        yield url
+def postgres(postgres_admin_url: str | None) -> str:
+    return required(postgres_admin_url)
 
 
 @pytest.fixture

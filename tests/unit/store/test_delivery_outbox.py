@@ -26,7 +26,7 @@ from hedgerow.store.meta import hog_functions
 from hedgerow.store.meta.db import MetaDB
 from hedgerow.store.meta.tables import delivery_outbox as outbox_table
 from hedgerow.store.meta.tables import hog_function_deliveries
-from tests.throwaway_postgres import admin_url, database
+from tests.throwaway_postgres import database
 
 _ids = itertools.count()
 T0 = 1_717_236_000_000_000  # 2024-06-01 10:00:00 UTC, in microseconds
@@ -39,9 +39,8 @@ def event_row(team: int = 1, uuid_text: str | None = None) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[str | None]:
-    with admin_url() as url:
-        yield url
+def postgres(postgres_admin_url: str | None) -> str | None:
+    return postgres_admin_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

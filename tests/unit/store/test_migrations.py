@@ -10,8 +10,8 @@ from hedgerow.store.meta.db import MIGRATIONS_DIR, MetaDB
 from hedgerow.store.meta.tables import metadata
 
 
-def test_migrations_match_declared_tables(database_url) -> None:
-    db = MetaDB(database_url)
+def test_migrations_match_declared_tables(empty_database_url) -> None:
+    db = MetaDB(empty_database_url)
     db.migrate()
     db.migrate()  # a second start changes nothing
     inspector = sa.inspect(db.engine)
@@ -21,9 +21,9 @@ def test_migrations_match_declared_tables(database_url) -> None:
     db.dispose()
 
 
-def test_the_feed_migration_keeps_each_keys_newest_row(database_url) -> None:
+def test_the_feed_migration_keeps_each_keys_newest_row(empty_database_url) -> None:
     """0014: a feed written before it (one row per change) keeps one row per key, the newest."""
-    db = MetaDB(database_url)
+    db = MetaDB(empty_database_url)
     with db.write() as conn:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
