@@ -193,6 +193,23 @@ def test_two_step_funnels_match_the_walk(api, order, seed):
         assert [(c, pytest.approx(a), m) for c, a, m in summary(got)] == want, (steps, hours)
 
 
+@pytest.mark.parametrize("order", ["ordered", "strict"])
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_three_and_four_step_funnels_match_the_walk(api, order, seed):
+    # step 3 of ordered funnels reads entered[2] from two numbers (the latest start, the first
+    # step-2 time from it): restarts after step 2, steps that share an event, windows shorter
+    # and longer than the gaps, a fourth step on top; no ties (those are walked)
+    rng = random.Random(seed)
+    events = [(f"u{person}", rng.choice("abcx"), hour * 3600.0) for person in range(80)
+              for hour in rng.sample(range(4 * 24), rng.randrange(2, 20))]
+    send(api, events)
+    for steps, hours in ((["a", "b", "c"], 4), (["a", "b", "c"], 30), (["a", "b", "a"], 12), (["a", "a", "a"], 20),
+                         (["b", "a", "b", "c"], 24), (["a", "b", "c", "a"], 48), (["x", "a", "b", "b"], 10)):
+        got = funnel(api, steps, funnelWindowInterval=hours, funnelWindowIntervalUnit="hour", funnelOrderType=order)
+        want = _reference(events, steps, hours * 3600.0, order == "strict")
+        assert [(c, pytest.approx(a), m) for c, a, m in summary(got)] == want, (steps, hours)
+
+
 def test_totals_are_not_bounded_by_the_per_person_rows(api, monkeypatch):
     # a funnel without breakdown is summed up in the engine: one row, however many people convert
     monkeypatch.setattr(funnels, "PER_PERSON_LIMITS", LimitContext(default=2, maximum=2))
