@@ -26,6 +26,16 @@ first from its start when no step-2 row lies between that start and it (``l2``, 
 row before, is not after the start): any such row would reach step 2 from the same start, being
 earlier and so within the window.
 
+Three-step ordered funnels need no second window at all. A step-3 row converts when it lies
+within the window of some ``c_2`` row's start before it (the largest ``c_2`` has the latest start,
+so the nearest one), so the first row to convert is the earliest ``n3`` (the next step-3 row after
+a row) over the ``c_2`` rows whose start it lies within the window of: a later step-3 row would
+only lie further. The attempt it takes has the latest start S of the ``c_2`` rows before it, and
+the first row from S has that same ``n3`` (a step-3 row between would be nearer S and convert
+earlier). The first rows from their start (``l2`` not after the start) that are within the window
+with the earliest ``n3`` start at or before S, so the latest of them is S's: hence the aggregate
+picks, among first rows, the least ``[n3, -t]``.
+
 Two things the walk does that rows in an order cannot: events sharing a timestamp (the walk
 tries their orders), and, in strict funnels, one event matching several steps. Actors with either
 (and an event beyond the first step) are left out here and walked in Python; ``fallback`` is the
@@ -79,6 +89,7 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     (actor, value) is a funnel of its own.
     """
     num = len(steps)
+    one_pass = num == 3 and not strict  # step 3 read from the step-2 rows (module doc)
     part = "actor, bv" if by_value else "actor"
     ordered_by = f"PARTITION BY {part} ORDER BY t ROWS BETWEEN"
     flags = ", ".join(f"if({{s{k}}}, 1, 0) AS s{k}" for k in range(1, num + 1))
@@ -97,10 +108,14 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
         # the latest step-2 row before, + 1: tells the first row to reach step 2 from each start
         firsts.append(f"coalesce(max(if(s2 = 1, t + 1, 0)) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
                       " AS l2")
+    if one_pass:
+        # the next step-3 row after, + 1 (0: none)
+        firsts.append(f"coalesce(min(if(s3 = 1, t + 1, NULL)) OVER ({ordered_by} 1 FOLLOWING AND UNBOUNDED"
+                      " FOLLOWING), 0) AS n3")
     carried = ["actor", "bv", "t", "later"] + [f"s{k}" for k in range(1, num + 1)]
     text = f"SELECT {', '.join(carried)}, {', '.join(firsts)} FROM ({text})"
     carried += [name.rsplit(" ", 1)[1] for name in firsts]
-    for k in range(2 if strict and num > 2 else 3, num + 1):
+    for k in range(2 if strict and num > 2 else 4 if one_pass else 3, num + 1):
         cols = ", ".join(carried)
         if strict:
             text = (f"SELECT {cols}, max({_attempt(k - 1, strict)}) OVER (PARTITION BY {part}, run{k - 1} ORDER BY t"
@@ -115,12 +130,16 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
             carried += ["q3", "f3"]
             continue
         else:
-            text = (f"SELECT {cols}, max({_attempt(k - 1, strict)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING)"
+            text = (f"SELECT {cols}, max({_attempt(k - 1)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING)"
                     f" AS p{k} FROM ({text})")
         carried.append(f"p{k}")
     # per step, the first attempt to reach it (step 2: its offset, > 0 as ties are walked apart)
     reached = [f"coalesce(argMinIf(t - (p2 - 1), t, {_condition(2)}), 0) AS b2"] if num > 1 else []
-    reached += [f"argMinIf({_value(k, strict)}, t, {_condition(k, strict)}) AS b{k}" for k in range(3, num + 1)]
+    if one_pass:
+        reached.append("argMinIf([p2 - 1, p2 - 1 - t, p2 - n3], [n3, -t], s2 = 1 AND p2 > 0 AND l2 <= p2 AND n3 > 0"
+                       " AND n3 - p2 <= {window}) AS b3")
+    else:
+        reached += [f"argMinIf({_value(k, strict)}, t, {_condition(k, strict)}) AS b{k}" for k in range(3, num + 1)]
     step, offsets = "0", "[]"
     for k in range(2, num + 1):
         has = "b2 > 0" if k == 2 else f"length(b{k}) > 0"
