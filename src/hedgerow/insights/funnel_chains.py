@@ -34,7 +34,10 @@ only lie further. The attempt it takes has the latest start S of the ``c_2`` row
 the first row from S has that same ``n3`` (a step-3 row between would be nearer S and convert
 earlier). The first rows from their start (``l2`` not after the start) that are within the window
 with the earliest ``n3`` start at or before S, so the latest of them is S's: hence the aggregate
-picks, among first rows, the least ``[n3, -t]``.
+picks, among first rows, the least ``[n3, -t]``. The first step-2 row to reach step 2 is a first
+row from its start too (an earlier one from the same start would reach it before), so one
+running max (``m``: the latest row matching step 1 or 2, and whether it matches step 1) gives
+both the first rows and their start.
 
 Two things the walk does that rows in an order cannot: events sharing a timestamp (the walk
 tries their orders), and, in strict funnels, one event matching several steps. Actors with either
@@ -103,15 +106,18 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     elif strict:
         firsts += [f"sum(if(s{k} = 1, 0, 1)) OVER ({ordered_by} UNBOUNDED PRECEDING AND CURRENT ROW) AS run{k}"
                    for k in range(1, num)]
+    elif one_pass:
+        # the latest row before matching step 1 or 2: its time + 1, doubled, + 1 if it matches step 1
+        firsts.append(f"coalesce(max(if(s1 = 1 OR s2 = 1, t * 2 + 2 + s1, 0)) OVER ({ordered_by} UNBOUNDED PRECEDING"
+                      " AND 1 PRECEDING), 0) AS m")
+        # the next step-3 row after, + 1 (0: none)
+        firsts.append(f"coalesce(min(if(s3 = 1, t + 1, NULL)) OVER ({ordered_by} 1 FOLLOWING AND UNBOUNDED"
+                      " FOLLOWING), 0) AS n3")
     elif num > 1:
         firsts.append(f"coalesce(max({_attempt(1)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS p2")
         # the latest step-2 row before, + 1: tells the first row to reach step 2 from each start
         firsts.append(f"coalesce(max(if(s2 = 1, t + 1, 0)) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
                       " AS l2")
-    if one_pass:
-        # the next step-3 row after, + 1 (0: none)
-        firsts.append(f"coalesce(min(if(s3 = 1, t + 1, NULL)) OVER ({ordered_by} 1 FOLLOWING AND UNBOUNDED"
-                      " FOLLOWING), 0) AS n3")
     carried = ["actor", "bv", "t", "later"] + [f"s{k}" for k in range(1, num + 1)]
     text = f"SELECT {', '.join(carried)}, {', '.join(firsts)} FROM ({text})"
     carried += [name.rsplit(" ", 1)[1] for name in firsts]
@@ -134,10 +140,13 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
                     f" AS p{k} FROM ({text})")
         carried.append(f"p{k}")
     # per step, the first attempt to reach it (step 2: its offset, > 0 as ties are walked apart)
-    reached = [f"coalesce(argMinIf(t - (p2 - 1), t, {_condition(2)}), 0) AS b2"] if num > 1 else []
+    reached = [f"coalesce(argMinIf(t - (p2 - 1), t, {_condition(2)}), 0) AS b2"] if num > 1 and not one_pass else []
     if one_pass:
-        reached.append("argMinIf([p2 - 1, p2 - 1 - t, p2 - n3], [n3, -t], s2 = 1 AND p2 > 0 AND l2 <= p2 AND n3 > 0"
-                       " AND n3 - p2 <= {window}) AS b3")
+        # the first rows from their start (m odd) are the ones that count, and there m / 2 is p2
+        first, p2 = "s2 = 1 AND m % 2 = 1", "intDiv(m, 2)"
+        reached += [f"coalesce(argMinIf(t - ({p2} - 1), t, {first} AND t - ({p2} - 1) <= {{window}}), 0) AS b2",
+                    f"argMinIf([{p2} - 1, {p2} - 1 - t, {p2} - n3], [n3, -t], {first} AND n3 > 0"
+                    f" AND n3 - {p2} <= {{window}}) AS b3"]
     else:
         reached += [f"argMinIf({_value(k, strict)}, t, {_condition(k, strict)}) AS b{k}" for k in range(3, num + 1)]
     step, offsets = "0", "[]"
