@@ -17,8 +17,8 @@ latest step-1 row before it) has that step-1 row right before it, since a row be
 match only step 2 and convert earlier; rows after something else may be skipped, as none of them
 is that first one. Strict: any row between them resets step 1 anyway.
 
-Step 3 of ordered funnels needs no arrays either: ``entered[2]`` is two numbers, its start and
-its step-2 time. A row's ``c_2`` starts at the latest step-1 row before it, so along the rows the
+Step 3 of ordered funnels of four steps or more needs no arrays either: ``entered[2]`` is two
+numbers, its start and its step-2 time. A row's ``c_2`` starts at the latest step-1 row before it, so along the rows the
 starts of the ``c_2`` only grow, and the largest ``c_2`` before a row has the latest start
 (``q3``, the largest start before) and the step-2 time of the first row reaching step 2 from it
 (``f3``, the latest such first row before: it is the one with that start). A ``c_2`` row is the
@@ -32,7 +32,7 @@ so the nearest one), so the first row to convert is the earliest ``n3`` (the nex
 a row) over the ``c_2`` rows whose start it lies within the window of: a later step-3 row would
 only lie further. The attempt it takes has the latest start S of the ``c_2`` rows before it, and
 the first row from S has that same ``n3`` (a step-3 row between would be nearer S and convert
-earlier). The first rows from their start (``l2`` not after the start) that are within the window
+earlier). The first rows from their start (no step-2 row between) that are within the window
 with the earliest ``n3`` start at or before S, so the latest of them is S's: hence the aggregate
 picks, among first rows, the least ``[n3, -t]``. The first step-2 row to reach step 2 is a first
 row from its start too (an earlier one from the same start would reach it before), so one
