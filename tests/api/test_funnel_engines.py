@@ -168,14 +168,26 @@ def _reference(events: list[tuple[str, str, float]], steps: list[str], window: f
     return out
 
 
-@pytest.mark.parametrize("order", ["ordered", "strict"])
-def test_random_events_match_the_walk(api, order):
-    events = _random_events(5)
+def _assert_matches_walk(api: Harness, events: list[tuple[str, str, float]], order: str,
+                         shapes: tuple[tuple[list[str], int], ...]) -> None:
+    """Send ``events`` and check each (steps, window in hours) funnel against the walk."""
     send(api, events)
-    for steps, hours in ((["a", "b", "c"], 24), (["a", "a", "b"], 12), (["b", "a"], 6)):
+    for steps, hours in shapes:
         got = funnel(api, steps, funnelWindowInterval=hours, funnelWindowIntervalUnit="hour", funnelOrderType=order)
         want = _reference(events, steps, hours * 3600.0, order == "strict")
         assert [(c, pytest.approx(a), m) for c, a, m in summary(got)] == want, (steps, hours)
+
+
+def _hourly_events(seed: int, most: int, least: int = 1) -> list[tuple[str, str, float]]:
+    """Events of 80 persons at distinct whole hours over four days (no ties: those are walked)."""
+    rng = random.Random(seed)
+    return [(f"u{person}", rng.choice("abcx"), hour * 3600.0) for person in range(80)
+            for hour in rng.sample(range(4 * 24), rng.randrange(least, most))]
+
+
+@pytest.mark.parametrize("order", ["ordered", "strict"])
+def test_random_events_match_the_walk(api, order):
+    _assert_matches_walk(api, _random_events(5), order, ((["a", "b", "c"], 24), (["a", "a", "b"], 12), (["b", "a"], 6)))
 
 
 @pytest.mark.parametrize("order", ["ordered", "strict"])
@@ -183,14 +195,19 @@ def test_random_events_match_the_walk(api, order):
 def test_two_step_funnels_match_the_walk(api, order, seed):
     # two-step funnels read only the previous row's attempt: steps that share an event, steps
     # in either order, windows shorter and longer than the gaps; no ties (those are walked)
-    rng = random.Random(seed)
-    events = [(f"u{person}", rng.choice("abcx"), hour * 3600.0) for person in range(80)
-              for hour in rng.sample(range(4 * 24), rng.randrange(1, 14))]
-    send(api, events)
-    for steps, hours in ((["a", "b"], 3), (["a", "b"], 48), (["a", "a"], 5), (["c", "a"], 24), (["x", "b"], 1)):
-        got = funnel(api, steps, funnelWindowInterval=hours, funnelWindowIntervalUnit="hour", funnelOrderType=order)
-        want = _reference(events, steps, hours * 3600.0, order == "strict")
-        assert [(c, pytest.approx(a), m) for c, a, m in summary(got)] == want, (steps, hours)
+    _assert_matches_walk(api, _hourly_events(seed, 14), order,
+                         ((["a", "b"], 3), (["a", "b"], 48), (["a", "a"], 5), (["c", "a"], 24), (["x", "b"], 1)))
+
+
+@pytest.mark.parametrize("order", ["ordered", "strict"])
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_three_and_four_step_funnels_match_the_walk(api, order, seed):
+    # ordered: three steps in one window pass, step 3 of longer ones from two numbers (module
+    # doc); restarts after step 2, steps that share an event, windows shorter and longer than
+    # the gaps, a fourth step on top
+    _assert_matches_walk(api, _hourly_events(seed, 20, least=2), order,
+                         ((["a", "b", "c"], 4), (["a", "b", "c"], 30), (["a", "b", "a"], 12), (["a", "a", "a"], 20),
+                          (["b", "a", "b", "c"], 24), (["a", "b", "c", "a"], 48), (["x", "a", "b", "b"], 10)))
 
 
 def test_totals_are_not_bounded_by_the_per_person_rows(api, monkeypatch):

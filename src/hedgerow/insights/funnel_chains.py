@@ -17,6 +17,28 @@ latest step-1 row before it) has that step-1 row right before it, since a row be
 match only step 2 and convert earlier; rows after something else may be skipped, as none of them
 is that first one. Strict: any row between them resets step 1 anyway.
 
+Step 3 of ordered funnels of four steps or more needs no arrays either: ``entered[2]`` is two
+numbers, its start and its step-2 time. A row's ``c_2`` starts at the latest step-1 row before it, so along the rows the
+starts of the ``c_2`` only grow, and the largest ``c_2`` before a row has the latest start
+(``q3``, the largest start before) and the step-2 time of the first row reaching step 2 from it
+(``f3``, the latest such first row before: it is the one with that start). A ``c_2`` row is the
+first from its start when no step-2 row lies between that start and it (``l2``, the latest step-2
+row before, is not after the start): any such row would reach step 2 from the same start, being
+earlier and so within the window.
+
+Three-step ordered funnels need no second window at all. A step-3 row converts when it lies
+within the window of some ``c_2`` row's start before it (the largest ``c_2`` has the latest start,
+so the nearest one), so the first row to convert is the earliest ``n3`` (the next step-3 row after
+a row) over the ``c_2`` rows whose start it lies within the window of: a later step-3 row would
+only lie further. The attempt it takes has the latest start S of the ``c_2`` rows before it, and
+the first row from S has that same ``n3`` (a step-3 row between would be nearer S and convert
+earlier). The first rows from their start (no step-2 row between) that are within the window
+with the earliest ``n3`` start at or before S, so the latest of them is S's: hence the aggregate
+picks, among first rows, the least ``[n3, -t]``. The first step-2 row to reach step 2 is a first
+row from its start too (an earlier one from the same start would reach it before), so one
+running max (``m``: the latest row matching step 1 or 2, and whether it matches step 1) gives
+both the first rows and their start.
+
 Two things the walk does that rows in an order cannot: events sharing a timestamp (the walk
 tries their orders), and, in strict funnels, one event matching several steps. Actors with either
 (and an event beyond the first step) are left out here and walked in Python; ``fallback`` is the
@@ -70,6 +92,7 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     (actor, value) is a funnel of its own.
     """
     num = len(steps)
+    one_pass = num == 3 and not strict  # step 3 read from the step-2 rows (module doc)
     part = "actor, bv" if by_value else "actor"
     ordered_by = f"PARTITION BY {part} ORDER BY t ROWS BETWEEN"
     flags = ", ".join(f"if({{s{k}}}, 1, 0) AS s{k}" for k in range(1, num + 1))
@@ -83,25 +106,49 @@ def query(*, steps: list[exp.Expression], where: exp.Expression, actor: exp.Expr
     elif strict:
         firsts += [f"sum(if(s{k} = 1, 0, 1)) OVER ({ordered_by} UNBOUNDED PRECEDING AND CURRENT ROW) AS run{k}"
                    for k in range(1, num)]
+    elif one_pass:
+        # the latest row before matching step 1 or 2: its time + 1, doubled, + 1 if it matches step 1
+        firsts.append(f"coalesce(max(if(s1 = 1 OR s2 = 1, t * 2 + 2 + s1, 0)) OVER ({ordered_by} UNBOUNDED PRECEDING"
+                      " AND 1 PRECEDING), 0) AS m")
+        # the next step-3 row after, + 1 (0: none)
+        firsts.append(f"coalesce(min(if(s3 = 1, t + 1, NULL)) OVER ({ordered_by} 1 FOLLOWING AND UNBOUNDED"
+                      " FOLLOWING), 0) AS n3")
     elif num > 1:
         firsts.append(f"coalesce(max({_attempt(1)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS p2")
+        # the latest step-2 row before, + 1: tells the first row to reach step 2 from each start
+        firsts.append(f"coalesce(max(if(s2 = 1, t + 1, 0)) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+                      " AS l2")
     carried = ["actor", "bv", "t", "later"] + [f"s{k}" for k in range(1, num + 1)]
     text = f"SELECT {', '.join(carried)}, {', '.join(firsts)} FROM ({text})"
     carried += [name.rsplit(" ", 1)[1] for name in firsts]
-    for k in range(2 if strict and num > 2 else 3, num + 1):
+    for k in range(2 if strict and num > 2 else 4 if one_pass else 3, num + 1):
         cols = ", ".join(carried)
         if strict:
-            text = (f"SELECT {cols}, max({_attempt(k - 1)}) OVER (PARTITION BY {part}, run{k - 1} ORDER BY t"
+            text = (f"SELECT {cols}, max({_attempt(k - 1, strict)}) OVER (PARTITION BY {part}, run{k - 1} ORDER BY t"
                     f" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS latest FROM ({text})")
             before = f"max(latest) OVER ({ordered_by} 1 PRECEDING AND 1 PRECEDING)"
             text = (f"SELECT {cols}, {f'coalesce({before}, 0)' if k == 2 else before} AS p{k} FROM ({text})")
+        elif k == 3:
+            # entered[2] as two numbers, its start + 1 and its step-2 time + 1 (module doc)
+            text = (f"SELECT {cols}, coalesce(max(if({_condition(2)}, p2, 0)) OVER ({ordered_by} UNBOUNDED PRECEDING"
+                    f" AND 1 PRECEDING), 0) AS q3, coalesce(max(if({_condition(2)} AND l2 <= p2, t + 1, 0)) OVER"
+                    f" ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS f3 FROM ({text})")
+            carried += ["q3", "f3"]
+            continue
         else:
             text = (f"SELECT {cols}, max({_attempt(k - 1)}) OVER ({ordered_by} UNBOUNDED PRECEDING AND 1 PRECEDING)"
                     f" AS p{k} FROM ({text})")
         carried.append(f"p{k}")
     # per step, the first attempt to reach it (step 2: its offset, > 0 as ties are walked apart)
-    reached = [f"coalesce(argMinIf(t - (p2 - 1), t, {_condition(2)}), 0) AS b2"] if num > 1 else []
-    reached += [f"argMinIf({_value(k)}, t, {_condition(k)}) AS b{k}" for k in range(3, num + 1)]
+    reached = [f"coalesce(argMinIf(t - (p2 - 1), t, {_condition(2)}), 0) AS b2"] if num > 1 and not one_pass else []
+    if one_pass:
+        # the first rows from their start (m odd) are the ones that count, and there m / 2 is p2
+        first, p2 = "s2 = 1 AND m % 2 = 1", "intDiv(m, 2)"
+        reached += [f"coalesce(argMinIf(t - ({p2} - 1), t, {first} AND t - ({p2} - 1) <= {{window}}), 0) AS b2",
+                    f"argMinIf([{p2} - 1, {p2} - 1 - t, {p2} - n3], [n3, -t], {first} AND n3 > 0"
+                    f" AND n3 - {p2} <= {{window}}) AS b3"]
+    else:
+        reached += [f"argMinIf({_value(k, strict)}, t, {_condition(k, strict)}) AS b{k}" for k in range(3, num + 1)]
     step, offsets = "0", "[]"
     for k in range(2, num + 1):
         has = "b2 > 0" if k == 2 else f"length(b{k}) > 0"
@@ -193,25 +240,30 @@ def durations(offsets: list[int], scale: int) -> tuple[float, ...]:
     return tuple((b - a) * scale / 1e6 for a, b in zip([0, *offsets], offsets))
 
 
-def _condition(k: int) -> str:
-    """Whether a row takes the attempt before it (``p{k}``) to step k (1: starts one)."""
+def _condition(k: int, strict: bool = False) -> str:
+    """Whether a row takes the attempt before it (``p{k}``) to step k (1: starts one); step 3 of
+    ordered funnels reads that attempt from ``q3`` and ``f3`` (module doc)."""
     if k == 1:
         return "s1 = 1"
     if k == 2:
         return "s2 = 1 AND p2 > 0 AND t - (p2 - 1) <= {window}"
+    if k == 3 and not strict:
+        return "s3 = 1 AND q3 > 0 AND t - (q3 - 1) <= {window}"
     return f"s{k} = 1 AND length(p{k}) > 0 AND t - p{k}[1] <= {{window}}"
 
 
-def _value(k: int) -> str:
+def _value(k: int, strict: bool = False) -> str:
     """The attempt a row takes to step k (when :func:`_condition` holds)."""
     if k == 1:
         return "t + 1"
     if k == 2:
         return "[p2 - 1, p2 - 1 - t]"
+    if k == 3 and not strict:
+        return "[q3 - 1, q3 - f3, q3 - 1 - t]"
     return f"arrayPushBack(p{k}, p{k}[1] - t)"
 
 
-def _attempt(k: int) -> str:
+def _attempt(k: int, strict: bool = False) -> str:
     """``c_k`` of the module docstring: the attempt a row takes to step k, or none. Step 1's is
     a number, its start + 1 (0: none), so the first window works on numbers, not arrays."""
-    return f"if({_condition(k)}, {_value(k)}, {'0' if k == 1 else '[]'})"
+    return f"if({_condition(k, strict)}, {_value(k, strict)}, {'0' if k == 1 else '[]'})"
